@@ -1,1 +1,65 @@
-export {};
+/**
+ * @pgsim/buffer-manager — PostgreSQL 15's shared buffer pool in SharedArrayBuffer memory:
+ * the buffer table, the descriptor array with its packed atomic state word, and the page pool,
+ * disk-backed (a storage manager writes relation files) or memory-only (the pool is the storage).
+ *
+ * @example
+ * ```ts
+ * import { createBufferPool, ForkNumber } from "@pgsim/buffer-manager";
+ * const pool = createBufferPool({ variant: "memory", bufferCount: 128 });
+ * const rel = { spcOid: 1663, dbOid: 5, relNumber: 16384 };
+ * pool.createRelation(rel, ForkNumber.MAIN);
+ * const buf = pool.extend(rel, ForkNumber.MAIN);
+ * pool.lockBuffer(buf, "exclusive");
+ * pool.bufferGetPage(buf)[100] = 42;
+ * pool.markBufferDirty(buf);
+ * pool.unlockReleaseBuffer(buf);
+ * ```
+ */
+
+export {
+  AssertionError,
+  type BufferAccessStrategy,
+  type BufferAccessStrategyType,
+  getAccessStrategy,
+  PgsimError,
+} from "@pgsim/clock-sweep";
+export {
+  attachBufferPool,
+  bufferShmemSize,
+  createBufferPool,
+  DEFAULT_MAX_BACKENDS,
+  DEFAULT_MAX_RELATION_FORKS,
+  initBufferPool,
+  MAX_BUFFER_COUNT,
+} from "./buf-init.js";
+export type { BufferPoolLayout, BufferPoolVariant } from "./buf-internals.js";
+export {
+  type BufferTag,
+  bufTableHashCode,
+  bufTableHashPartition,
+  DEFAULTTABLESPACE_OID,
+  ForkNumber,
+  GLOBALTABLESPACE_OID,
+  InvalidBlockNumber,
+  MaxBlockNumber,
+  NUM_BUFFER_PARTITIONS,
+  type RelFileLocator,
+} from "./buf-tag.js";
+export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
+export { BLCKSZ, RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export type {
+  BufferCacheRow,
+  BufferCacheSummary,
+  BufferId,
+  BufferLockMode,
+  BufferPool,
+  BufferPoolOptions,
+  BufferPoolShared,
+  BufferPoolStats,
+  CheckpointResult,
+  DetachReport,
+  PageHooks,
+  ReadBufferMode,
+  ReadBufferOptions,
+} from "./types.js";

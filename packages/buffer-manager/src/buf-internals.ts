@@ -1,0 +1,162 @@
+/**
+ * The shared-memory layout of a buffer pool: header, strategy control, descriptors, locks, buffer
+ * table, relation sizes, backend slots, statistics and the page blocks, all in one
+ * SharedArrayBuffer computed up front.
+ *
+ * Models: src/include/storage/buf_internals.h (BufferDesc and its 64-byte padding) and
+ * src/backend/storage/buffer/buf_init.c (BufferShmemSize, InitBufferPool).
+ * Entry points: `computeLayout`, `BufferPoolLayout`, the `D_*` descriptor slots, `P_*` header slots.
+ * See also: buf-init.ts (creates and attaches), bufmgr.ts (uses every region).
+ *
+ * Nothing in shared memory grows after start-up. Every region's protection is stated where the
+ * region is described below and again in the package README.
+ */
+
+import { STRATEGY_CONTROL_INTS } from "@pgsim/clock-sweep";
+import { bufTableInts } from "./buf-table.js";
+import { NUM_BUFFER_PARTITIONS } from "./buf-tag.js";
+import { LWLOCK_INTS } from "./lwlock.js";
+import { BLCKSZ } from "./md.js";
+
+/**
+ * Descriptor slots (Int32 index within a 16-slot, 64-byte descriptor) and what protects each:
+ *   D_TAG_*     the BufferTag (five words). Written only under the header lock while the buffer is
+ *               unpinned and its old and new partition locks are held exclusively; a pinned
+ *               buffer's tag never changes, so a pin holder may read it without any lock.
+ *   D_BUF_ID    the buffer's own index; never changes.
+ *   D_STATE     the atomic state word (buf-state.ts): CAS loops without the header lock, a plain
+ *               store by the header-lock holder.
+ *   D_WAIT_BACKEND  the backend waiting for a cleanup lock; under the header lock.
+ *   D_FREE_NEXT free-list link; under the strategy spinlock (not the header lock).
+ *   D_CONTENT_LOCK  the content LWLock (two slots): atomic only.
+ *   D_IO_CV     I/O completion counter, the condition variable waiters sleep on; bumped under the
+ *               header lock when an I/O ends.
+ */
+export const D_TAG_SPC = 0;
+export const D_TAG_DB = 1;
+export const D_TAG_REL = 2;
+export const D_TAG_FORK = 3;
+export const D_TAG_BLOCK = 4;
+export const D_BUF_ID = 5;
+export const D_STATE = 6;
+export const D_WAIT_BACKEND = 7;
+export const D_FREE_NEXT = 8;
+export const D_CONTENT_LOCK = 9; // and 10
+export const D_IO_CV = 11;
+/** Int32 slots per descriptor: 16 × 4 = 64 bytes, one cache line, as BufferDescPadded. */
+export const DESC_INTS = 16;
+export const BUFFERDESC_PAD_TO_SIZE = DESC_INTS * 4;
+
+/** Pool header slots (Int32). */
+export const P_MAGIC = 0;
+export const P_VERSION = 1;
+export const P_BUFFER_COUNT = 2;
+export const P_VARIANT = 3;
+export const P_MAX_BACKENDS = 4;
+export const P_SMGR_INVALIDATION = 5;
+export const P_RELSIZE_LOCK = 6;
+export const P_MAX_REL_FORKS = 7;
+export const HEADER_INTS = 16;
+export const POOL_MAGIC = 0x50475349; // "PGSI"
+export const POOL_LAYOUT_VERSION = 1;
+
+/** Relation-extension locks, chosen by hashing the relation (like the lock manager's partitions). */
+export const NUM_EXTENSION_LOCKS = 64;
+/** Int32 slots per relation-size entry: tag (4), nblocks, state, 2 spare. */
+export const RELSIZE_INTS = 8;
+/** Int32 slots per backend slot: in use, latch, 2 spare. */
+export const PROC_INTS = 4;
+/** Float64 statistics per backend. */
+export const STAT_HITS = 0;
+export const STAT_READS = 1;
+export const STAT_WRITES = 2;
+export const STAT_EXTENDS = 3;
+export const STAT_EVICTIONS = 4;
+export const STAT_DIRTIED = 5;
+export const STAT_FLOATS = 8;
+
+// Layout facts, checked when the module loads (STYLE.md "Shared memory").
+if (BUFFERDESC_PAD_TO_SIZE !== 64) throw new Error("buffer descriptors must be 64 bytes apart");
+if (D_IO_CV >= DESC_INTS || D_CONTENT_LOCK + LWLOCK_INTS > D_IO_CV) {
+  throw new Error("buffer descriptor fields overlap or overflow");
+}
+if (BLCKSZ !== 8192) throw new Error("pages must be 8192 bytes");
+
+/** Which kind of pool: pages backed by relation files, or the pool as the only storage. */
+export type BufferPoolVariant = "disk" | "memory";
+
+/** Byte offsets and sizes of every region, as computed by `computeLayout`. */
+export interface BufferPoolLayout {
+  bufferCount: number;
+  maxBackends: number;
+  maxRelationForks: number;
+  /** Int32 index of each Int32 region within the buffer. */
+  header: number;
+  strategyControl: number;
+  descriptors: number;
+  partitionLocks: number;
+  extensionLocks: number;
+  bufTable: number;
+  bufTableCapacity: number;
+  relSizes: number;
+  procs: number;
+  /** Float64 index of the statistics region. */
+  stats: number;
+  /** Byte offset of the first page (4096-aligned). */
+  pages: number;
+  /** Total bytes of the SharedArrayBuffer. */
+  totalBytes: number;
+  /** Bytes beyond the pages themselves. */
+  overheadBytes: number;
+}
+
+/**
+ * BufferShmemSize and friends: lays out every region for `bufferCount` buffers. Pure arithmetic;
+ * the same inputs give the same layout in every thread.
+ */
+export function computeLayout(
+  bufferCount: number,
+  maxBackends: number,
+  maxRelationForks: number,
+): BufferPoolLayout {
+  let ints = 0;
+  const take = (n: number): number => {
+    const at = ints;
+    ints += n;
+    return at;
+  };
+  const header = take(HEADER_INTS);
+  const strategyControl = take(STRATEGY_CONTROL_INTS);
+  // Descriptors start on a 64-byte boundary, like PostgreSQL's cache-line aligned array.
+  ints = Math.ceil(ints / DESC_INTS) * DESC_INTS;
+  const descriptors = take(bufferCount * DESC_INTS);
+  const partitionLocks = take(NUM_BUFFER_PARTITIONS * LWLOCK_INTS);
+  const extensionLocks = take(NUM_EXTENSION_LOCKS * LWLOCK_INTS);
+  const bufTableCapacity = bufferCount + NUM_BUFFER_PARTITIONS;
+  const bufTable = take(bufTableInts(bufTableCapacity));
+  const relSizes = take(maxRelationForks * RELSIZE_INTS);
+  const procs = take(maxBackends * PROC_INTS);
+  if (ints % 2 !== 0) ints++;
+  const stats = ints / 2;
+  ints += maxBackends * STAT_FLOATS * 2;
+  const pages = Math.ceil((ints * 4) / 4096) * 4096;
+  const totalBytes = pages + bufferCount * BLCKSZ;
+  return {
+    bufferCount,
+    maxBackends,
+    maxRelationForks,
+    header,
+    strategyControl,
+    descriptors,
+    partitionLocks,
+    extensionLocks,
+    bufTable,
+    bufTableCapacity,
+    relSizes,
+    procs,
+    stats,
+    pages,
+    totalBytes,
+    overheadBytes: totalBytes - bufferCount * BLCKSZ,
+  };
+}

@@ -1,0 +1,1495 @@
+/**
+ * The buffer manager: pins, hits and misses, reading, extending, dirtying, content and cleanup
+ * locks, flushing, checkpoints, dropping buffers — one backend's handle on the shared pool.
+ *
+ * Models: src/backend/storage/buffer/bufmgr.c (ReadBuffer_common, BufferAlloc, PinBuffer,
+ * PinBuffer_Locked, UnpinBuffer, MarkBufferDirty, MarkBufferDirtyHint, LockBuffer,
+ * ConditionalLockBuffer, LockBufferForCleanup, ConditionalLockBufferForCleanup, StartBufferIO,
+ * TerminateBufferIO, WaitIO, FlushBuffer, BufferSync, SyncOneBuffer, InvalidateBuffer,
+ * DropRelFileNodeBuffers, CheckForBufferLeaks) and contrib/pg_buffercache.
+ * Entry points: `SharedBufferPool` (implements `BufferPool`).
+ * See also: buf-init.ts (create and attach), buf-internals.ts (layout), buf-table.ts, md.ts,
+ * @pgsim/clock-sweep (victim selection), README.md (access rules and lock order).
+ *
+ * Lock order (never take an earlier one while holding a later one):
+ *   1. relation extension lock   2. buffer content lock (only conditionally while evicting)
+ *   3. buffer mapping partition locks (two at once in ascending partition order)
+ *   4. buffer header lock        5. strategy spinlock / buffer-table free-list spinlock
+ */
+
+import {
+  AssertionError,
+  BM_CHECKPOINT_NEEDED,
+  BM_DIRTY,
+  BM_IO_ERROR,
+  BM_IO_IN_PROGRESS,
+  BM_JUST_DIRTIED,
+  BM_LOCKED,
+  BM_PERMANENT,
+  BM_PIN_COUNT_WAITER,
+  BM_TAG_VALID,
+  BM_VALID,
+  BUF_REFCOUNT_MASK,
+  BUF_USAGECOUNT_MASK,
+  BUF_USAGECOUNT_ONE,
+  type BufferAccessStrategy,
+  bufStateGetRefcount,
+  bufStateGetUsageCount,
+  bumpUsageOnFirstPin,
+  DescriptorHeaders,
+  FREENEXT_NOT_IN_LIST,
+  PgsimError,
+  StrategyControl,
+  VictimSearch,
+} from "@pgsim/clock-sweep";
+import {
+  type BufferPoolLayout,
+  type BufferPoolVariant,
+  D_CONTENT_LOCK,
+  D_FREE_NEXT,
+  D_IO_CV,
+  D_STATE,
+  D_TAG_BLOCK,
+  D_TAG_DB,
+  D_TAG_FORK,
+  D_TAG_REL,
+  D_TAG_SPC,
+  D_WAIT_BACKEND,
+  DESC_INTS,
+  NUM_EXTENSION_LOCKS,
+  P_RELSIZE_LOCK,
+  P_SMGR_INVALIDATION,
+  PROC_INTS,
+  STAT_DIRTIED,
+  STAT_EVICTIONS,
+  STAT_EXTENDS,
+  STAT_FLOATS,
+  STAT_HITS,
+  STAT_READS,
+  STAT_WRITES,
+} from "./buf-internals.js";
+import { BufTable } from "./buf-table.js";
+import {
+  type BufferTag,
+  bufTableHashCode,
+  checkBlockNumber,
+  checkForkNumber,
+  checkRelFileLocator,
+  INVALID_FORKNUM,
+  InvalidBlockNumber,
+  MaxBlockNumber,
+  NUM_BUFFER_PARTITIONS,
+  type RelFileLocator,
+} from "./buf-tag.js";
+import {
+  LW_EXCLUSIVE,
+  LW_SHARED,
+  LWLOCK_INTS,
+  lwlockAcquire,
+  lwlockConditionalAcquire,
+  lwlockRelease,
+} from "./lwlock.js";
+import { BLCKSZ, MdStorage, relationPath } from "./md.js";
+import { RelSizeTable } from "./rel-sizes.js";
+import type {
+  BufferCacheRow,
+  BufferCacheSummary,
+  BufferId,
+  BufferLockMode,
+  BufferPool,
+  BufferPoolShared,
+  BufferPoolStats,
+  CheckpointResult,
+  DetachReport,
+  PageHooks,
+  ReadBufferOptions,
+} from "./types.js";
+
+/** InvalidBuffer: buffer ids are 1..NBuffers, as PostgreSQL's `Buffer`. */
+export const InvalidBuffer = 0 as BufferId;
+
+const NO_CONTENT_LOCK = 0;
+/** How long to wait for pins to go away before concluding that a pin was leaked (ms). */
+const PIN_WAIT_MAX_MS = 120_000;
+/** How long one sleep for an I/O or a signal lasts before looking again (ms). */
+const WAIT_SLICE_MS = 50;
+
+/**
+ * One backend's handle on a shared buffer pool. Create with `initBufferPool` + `attachBufferPool`
+ * (or `createBufferPool`), never directly.
+ */
+export class SharedBufferPool implements BufferPool {
+  readonly variant: BufferPoolVariant;
+  readonly bufferCount: number;
+  readonly procNumber: number;
+  readonly shared: BufferPoolShared;
+  readonly layout: BufferPoolLayout;
+  readonly strategyControl: StrategyControl;
+  readonly headers: DescriptorHeaders;
+
+  private readonly words: Int32Array;
+  private readonly pageBytes: Uint8Array;
+  private readonly stats: Float64Array;
+  private readonly desc: number;
+  private readonly table: BufTable;
+  private readonly relSizes: RelSizeTable;
+  private readonly smgr: MdStorage | undefined;
+  private readonly hooks: PageHooks;
+  private readonly search: VictimSearch;
+  private readonly zeroPage = new Uint8Array(BLCKSZ);
+  private readonly scratch = new Uint8Array(BLCKSZ);
+  /**
+   * Backend-private pin counts, indexed by buf_id (PrivateRefCount).
+   * Differs from PostgreSQL: a plain array of NBuffers counters instead of an 8-entry array with a
+   * hash table for overflow; 4 bytes per buffer per backend buys an O(1) lookup on the hit path.
+   */
+  private readonly privateRefCount: Int32Array;
+  /** Backend-private record of content locks held: 0 none, LW_SHARED or LW_EXCLUSIVE. */
+  private readonly heldContentLock: Uint8Array;
+  private readonly pageViews: (Uint8Array | undefined)[];
+  private pinnedBufferCount = 0;
+  private statBase: number;
+  private detached = false;
+
+  /** @internal use attachBufferPool */
+  constructor(
+    shared: BufferPoolShared,
+    layout: BufferPoolLayout,
+    procNumber: number,
+    hooks: PageHooks,
+  ) {
+    this.shared = shared;
+    this.layout = layout;
+    this.variant = shared.variant;
+    this.bufferCount = layout.bufferCount;
+    this.procNumber = procNumber;
+    this.hooks = hooks;
+    this.words = new Int32Array(shared.sab, 0, layout.pages / 4);
+    this.pageBytes = new Uint8Array(shared.sab, layout.pages, layout.bufferCount * BLCKSZ);
+    this.stats = new Float64Array(shared.sab, layout.stats * 8, layout.maxBackends * STAT_FLOATS);
+    this.statBase = procNumber * STAT_FLOATS;
+    this.desc = layout.descriptors;
+    this.headers = new DescriptorHeaders(
+      this.words.subarray(layout.descriptors, layout.descriptors + layout.bufferCount * DESC_INTS),
+      layout.bufferCount,
+      { stride: DESC_INTS, stateIndex: D_STATE, freeNextIndex: D_FREE_NEXT },
+    );
+    this.strategyControl = StrategyControl.attach(
+      this.words.subarray(layout.strategyControl),
+      this.headers,
+    );
+    this.search = new VictimSearch(this.strategyControl);
+    this.table = new BufTable(this.words, layout.bufTable, layout.bufTableCapacity);
+    this.relSizes = new RelSizeTable(
+      this.words,
+      layout.relSizes,
+      layout.maxRelationForks,
+      layout.header + P_RELSIZE_LOCK,
+    );
+    this.smgr =
+      shared.variant === "disk"
+        ? new MdStorage(
+            shared.dataDir!,
+            this.words,
+            layout.header + P_SMGR_INVALIDATION,
+            shared.segmentBlocks,
+          )
+        : undefined;
+    this.privateRefCount = new Int32Array(layout.bufferCount);
+    this.heldContentLock = new Uint8Array(layout.bufferCount);
+    this.pageViews = new Array<Uint8Array | undefined>(layout.bufferCount);
+    this.stats.fill(0, this.statBase, this.statBase + STAT_FLOATS);
+  }
+
+  // ---------------------------------------------------------------- checks on caller input
+
+  private checkLive(): void {
+    if (this.detached) {
+      throw new PgsimError("backend-detached", "this backend has detached from the buffer pool");
+    }
+  }
+
+  /** Converts a caller's BufferId to a buf_id, or throws a typed error. */
+  private bufIdOf(buffer: BufferId): number {
+    const id = (buffer as number) - 1;
+    if (!(id >= 0 && id < this.bufferCount && Number.isInteger(id))) {
+      throw new PgsimError(
+        "invalid-buffer",
+        `bad buffer ID: ${String(buffer)} (this pool has buffers 1 to ${this.bufferCount})`,
+        { buffer },
+      );
+    }
+    return id;
+  }
+
+  /** A buf_id that this backend has pinned, or a typed error. */
+  private pinnedBufId(buffer: BufferId, what: string): number {
+    const id = this.bufIdOf(buffer);
+    if (this.privateRefCount[id] === 0) {
+      throw new PgsimError(
+        "buffer-not-pinned",
+        `cannot ${what} buffer ${String(buffer)}: it is not pinned by this backend`,
+        { buffer },
+      );
+    }
+    return id;
+  }
+
+  // ---------------------------------------------------------------- descriptors and tags
+
+  private stateSlot(id: number): number {
+    return this.desc + id * DESC_INTS + D_STATE;
+  }
+
+  private descSlot(id: number, field: number): number {
+    return this.desc + id * DESC_INTS + field;
+  }
+
+  private tagOf(id: number): BufferTag {
+    const w = this.words;
+    const d = this.desc + id * DESC_INTS;
+    return {
+      spcOid: w[d + D_TAG_SPC]! >>> 0,
+      dbOid: w[d + D_TAG_DB]! >>> 0,
+      relNumber: w[d + D_TAG_REL]! >>> 0,
+      fork: w[d + D_TAG_FORK]!,
+      block: w[d + D_TAG_BLOCK]! >>> 0,
+    };
+  }
+
+  private setTag(id: number, rel: RelFileLocator, fork: number, block: number): void {
+    const w = this.words;
+    const d = this.desc + id * DESC_INTS;
+    w[d + D_TAG_SPC] = rel.spcOid | 0;
+    w[d + D_TAG_DB] = rel.dbOid | 0;
+    w[d + D_TAG_REL] = rel.relNumber | 0;
+    w[d + D_TAG_FORK] = fork;
+    w[d + D_TAG_BLOCK] = block | 0;
+  }
+
+  private clearTag(id: number): void {
+    const w = this.words;
+    const d = this.desc + id * DESC_INTS;
+    w[d + D_TAG_SPC] = 0;
+    w[d + D_TAG_DB] = 0;
+    w[d + D_TAG_REL] = 0;
+    w[d + D_TAG_FORK] = INVALID_FORKNUM;
+    w[d + D_TAG_BLOCK] = InvalidBlockNumber | 0;
+  }
+
+  private partitionLockSlot(partition: number): number {
+    return this.layout.partitionLocks + partition * LWLOCK_INTS;
+  }
+
+  private extensionLockSlot(rel: RelFileLocator): number {
+    const h = bufTableHashCode(rel.spcOid, rel.dbOid, rel.relNumber, 0, 0) % NUM_EXTENSION_LOCKS;
+    return this.layout.extensionLocks + h * LWLOCK_INTS;
+  }
+
+  private lockBufHdr(id: number): number {
+    return this.headers.lockBufHdr(id);
+  }
+
+  private unlockBufHdr(id: number, state: number): void {
+    Atomics.store(this.words, this.stateSlot(id), state & ~BM_LOCKED);
+  }
+
+  // ---------------------------------------------------------------- pins
+
+  /**
+   * PinBuffer: takes a pin for this backend. Only the backend's first pin changes shared state
+   * (refcount + 1 and the usage-count rule). Returns whether the buffer is BM_VALID.
+   */
+  private pinBuffer(id: number, strategy: BufferAccessStrategy | undefined): boolean {
+    const ref = this.privateRefCount[id]!;
+    if (ref > 0) {
+      this.privateRefCount[id] = ref + 1;
+      return true;
+    }
+    const w = this.words;
+    const slot = this.stateSlot(id);
+    let old = Atomics.load(w, slot);
+    for (let tries = 0; ; tries++) {
+      if ((old & BM_LOCKED) !== 0) old = this.headers.waitBufHdrUnlocked(id);
+      const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
+      const seen = Atomics.compareExchange(w, slot, old, next);
+      if (seen === old) {
+        this.privateRefCount[id] = 1;
+        this.pinnedBufferCount++;
+        return (next & BM_VALID) !== 0;
+      }
+      old = seen;
+      if (tries > 10_000_000) throw new AssertionError("PinBuffer: CAS never succeeded");
+    }
+  }
+
+  /**
+   * PinBuffer_Locked: pins a buffer whose header lock we hold (and which we have not pinned),
+   * without touching the usage count, and releases the header lock in the same store.
+   */
+  private pinBufferLocked(id: number, lockedState: number): void {
+    if (this.privateRefCount[id] !== 0) {
+      throw new AssertionError("PinBuffer_Locked on a buffer this backend already pins");
+    }
+    this.unlockBufHdr(id, lockedState + 1);
+    this.privateRefCount[id] = 1;
+    this.pinnedBufferCount++;
+  }
+
+  /** UnpinBuffer: drops one private pin; the last one drops the shared refcount. */
+  private unpinBuffer(id: number): void {
+    const ref = this.privateRefCount[id]! - 1;
+    if (ref < 0) throw new AssertionError("UnpinBuffer on a buffer this backend does not pin");
+    this.privateRefCount[id] = ref;
+    if (ref > 0) return;
+    this.pinnedBufferCount--;
+    const w = this.words;
+    const slot = this.stateSlot(id);
+    let old = Atomics.load(w, slot);
+    let next: number;
+    for (let tries = 0; ; tries++) {
+      if ((old & BM_LOCKED) !== 0) old = this.headers.waitBufHdrUnlocked(id);
+      next = old - 1;
+      const seen = Atomics.compareExchange(w, slot, old, next);
+      if (seen === old) break;
+      old = seen;
+      if (tries > 10_000_000) throw new AssertionError("UnpinBuffer: CAS never succeeded");
+    }
+    if ((next & BM_PIN_COUNT_WAITER) !== 0) {
+      // A backend waits for a cleanup lock: wake it when only its own pin is left.
+      let state = this.lockBufHdr(id);
+      if ((state & BM_PIN_COUNT_WAITER) !== 0 && bufStateGetRefcount(state) === 1) {
+        const waiter = w[this.descSlot(id, D_WAIT_BACKEND)]!;
+        state &= ~BM_PIN_COUNT_WAITER;
+        this.unlockBufHdr(id, state);
+        this.procSendSignal(waiter);
+      } else {
+        this.unlockBufHdr(id, state);
+      }
+    }
+  }
+
+  private latchSlot(procNumber: number): number {
+    return this.layout.procs + procNumber * PROC_INTS + 1;
+  }
+
+  /** ProcSendSignal: bumps a backend's latch and wakes it. */
+  private procSendSignal(procNumber: number): void {
+    const slot = this.latchSlot(procNumber);
+    Atomics.add(this.words, slot, 1);
+    Atomics.notify(this.words, slot);
+  }
+
+  // ---------------------------------------------------------------- I/O state machine
+
+  /** WaitIO: sleeps until no I/O is in progress on the buffer. */
+  private waitIO(id: number): void {
+    const cv = this.descSlot(id, D_IO_CV);
+    for (;;) {
+      const state = this.lockBufHdr(id);
+      const seq = Atomics.load(this.words, cv);
+      this.unlockBufHdr(id, state);
+      if ((state & BM_IO_IN_PROGRESS) === 0) return;
+      Atomics.wait(this.words, cv, seq, WAIT_SLICE_MS);
+    }
+  }
+
+  /**
+   * StartBufferIO: claims the buffer's I/O. Returns false when the work is already done (valid for
+   * input, clean for output); waits while someone else's I/O is in progress.
+   */
+  private startBufferIO(id: number, forInput: boolean): boolean {
+    for (;;) {
+      const state = this.lockBufHdr(id);
+      if ((state & BM_IO_IN_PROGRESS) !== 0) {
+        this.unlockBufHdr(id, state);
+        this.waitIO(id);
+        continue;
+      }
+      if (forInput ? (state & BM_VALID) !== 0 : (state & BM_DIRTY) === 0) {
+        this.unlockBufHdr(id, state);
+        return false;
+      }
+      this.unlockBufHdr(id, state | BM_IO_IN_PROGRESS);
+      return true;
+    }
+  }
+
+  /** TerminateBufferIO: ends our I/O, optionally cleaning the buffer, and wakes the waiters. */
+  private terminateBufferIO(id: number, clearDirty: boolean, setBits: number): void {
+    let state = this.lockBufHdr(id);
+    state &= ~(BM_IO_IN_PROGRESS | BM_IO_ERROR);
+    if (clearDirty && (state & BM_JUST_DIRTIED) === 0) state &= ~(BM_DIRTY | BM_CHECKPOINT_NEEDED);
+    state |= setBits;
+    const cv = this.descSlot(id, D_IO_CV);
+    Atomics.add(this.words, cv, 1);
+    this.unlockBufHdr(id, state);
+    Atomics.notify(this.words, cv);
+  }
+
+  // ---------------------------------------------------------------- reading
+
+  /** The 8192 bytes of a buffer, as a view into shared memory. The caller must hold a pin. */
+  bufferGetPage(buffer: BufferId): Uint8Array {
+    const id = this.bufIdOf(buffer);
+    let view = this.pageViews[id];
+    if (view === undefined) {
+      view = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+      this.pageViews[id] = view;
+    }
+    return view;
+  }
+
+  /** The whole page area and a buffer's byte offset in it, for hot paths that avoid views. */
+  get pages(): Uint8Array {
+    return this.pageBytes;
+  }
+
+  bufferGetPageOffset(buffer: BufferId): number {
+    return this.bufIdOf(buffer) * BLCKSZ;
+  }
+
+  bufferGetTag(buffer: BufferId): BufferTag {
+    return this.tagOf(this.pinnedBufId(buffer, "inspect"));
+  }
+
+  bufferGetBlockNumber(buffer: BufferId): number {
+    const id = this.pinnedBufId(buffer, "inspect");
+    return this.words[this.descSlot(id, D_TAG_BLOCK)]! >>> 0;
+  }
+
+  /**
+   * ReadBuffer: returns the buffer holding (rel, fork, block), pinned. A hit pins it under the
+   * partition lock; a miss (disk-backed only) takes a victim, writes it out if dirty, retags it and
+   * reads the block. Memory-only: a block that is not in the pool does not exist.
+   */
+  readBuffer(
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    options?: ReadBufferOptions,
+  ): BufferId {
+    if (this.detached) this.checkLive();
+    if (!(block >>> 0 === block && block !== InvalidBlockNumber)) checkBlockNumber(block);
+    if (!(fork >= 0 && fork <= 3 && (fork | 0) === fork)) checkForkNumber(fork);
+    const spc = rel.spcOid;
+    const db = rel.dbOid;
+    const relNumber = rel.relNumber;
+    if (!(relNumber >>> 0 === relNumber && spc >>> 0 === spc && db >>> 0 === db)) {
+      checkRelFileLocator(rel);
+    }
+    const strategy = options?.strategy;
+    const hash = bufTableHashCode(spc, db, relNumber, fork, block);
+    const lockSlot = this.layout.partitionLocks + (hash & 127) * LWLOCK_INTS;
+    lwlockAcquire(this.words, lockSlot, LW_SHARED);
+    const found = this.table.lookup(hash, spc, db, relNumber, fork, block);
+    if (found >= 0) {
+      // Pin before releasing the partition lock, so the buffer cannot be retagged under us.
+      const valid = this.pinBuffer(found, strategy);
+      lwlockRelease(this.words, lockSlot, LW_SHARED);
+      this.stats[this.statBase + STAT_HITS]!++;
+      if (!valid && this.startBufferIO(found, true))
+        this.readIntoBuffer(found, rel, fork, block, options);
+      if (options?.mode === "zero-and-lock") this.lockBuffer((found + 1) as BufferId, "exclusive");
+      return (found + 1) as BufferId;
+    }
+    lwlockRelease(this.words, lockSlot, LW_SHARED);
+
+    if (this.variant === "memory") {
+      this.checkLive();
+      checkRelFileLocator(rel);
+      const nblocks = this.relSizes.get(rel, fork);
+      const name = relationPath(rel, fork);
+      if (nblocks < 0) {
+        throw new PgsimError(
+          "relation-not-found",
+          `could not open file "${name}": No such file or directory`,
+          { path: name },
+        );
+      }
+      if (block < nblocks) {
+        throw new AssertionError(`memory-only pool lost block ${block} of ${name}`);
+      }
+      throw new PgsimError(
+        "data-corrupted",
+        `could not read block ${block} in file "${name}": read only 0 of ${BLCKSZ} bytes`,
+        { block, path: name, nblocks },
+      );
+    }
+    const id = this.bufferAllocMiss(rel, fork, block, hash, strategy);
+    if (id < 0) {
+      // Someone else loaded the block meanwhile; we hold a pin on it and it is valid.
+      const other = -id - 1;
+      if (options?.mode === "zero-and-lock") this.lockBuffer((other + 1) as BufferId, "exclusive");
+      return (other + 1) as BufferId;
+    }
+    this.readIntoBuffer(id, rel, fork, block, options);
+    return (id + 1) as BufferId;
+  }
+
+  /**
+   * The I/O half of a miss: we own BM_IO_IN_PROGRESS and a pin. Reads (or zeroes) the page,
+   * verifies it, and publishes BM_VALID. On failure the buffer stays tagged but not valid (the
+   * next reader retries), our pin is dropped and the error propagates.
+   */
+  private readIntoBuffer(
+    id: number,
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    options: ReadBufferOptions | undefined,
+  ): void {
+    const page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+    const mode = options?.mode;
+    try {
+      if (mode === "zero-and-lock") {
+        page.fill(0);
+      } else {
+        this.smgr!.read(rel, fork, block, page);
+        if (this.hooks.verifyPage && !this.hooks.verifyPage(page, block)) {
+          if (mode === "zero-on-error") {
+            process.emitWarning(
+              `invalid page in block ${block} of relation ${relationPath(rel, fork)}; zeroing out page`,
+            );
+            page.fill(0);
+          } else {
+            throw new PgsimError(
+              "data-corrupted",
+              `invalid page in block ${block} of relation ${relationPath(rel, fork)}`,
+              { block },
+            );
+          }
+        }
+      }
+    } catch (e) {
+      // AbortBufferIO: leave the buffer not valid with BM_IO_ERROR, and give up our pin.
+      this.terminateBufferIO(id, false, BM_IO_ERROR);
+      this.unpinBuffer(id);
+      throw e;
+    }
+    this.stats[this.statBase + STAT_READS]!++;
+    this.terminateBufferIO(id, false, BM_VALID);
+  }
+
+  /**
+   * BufferAlloc's miss path (disk-backed): finds a victim, flushes it if dirty, and retags it for
+   * the new block holding both partition locks. Returns the buf_id, pinned, with
+   * BM_IO_IN_PROGRESS set for us to do the read; or −(buf_id + 1) when another backend mapped
+   * the block first (then that buffer is pinned and valid, or its read has completed).
+   */
+  private bufferAllocMiss(
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    hash: number,
+    strategy: BufferAccessStrategy | undefined,
+  ): number {
+    const w = this.words;
+    const newPartition = hash % NUM_BUFFER_PARTITIONS;
+    const newLock = this.partitionLockSlot(newPartition);
+    let id: number;
+    let oldTag: BufferTag | undefined;
+    let oldHash = 0;
+    let oldLock = -1;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 100_000) throw new AssertionError("BufferAlloc: no victim after many tries");
+      id = this.strategyControl.strategyGetBuffer(this.search, strategy);
+      const victimState = this.search.state;
+      this.pinBufferLocked(id, victimState);
+      if ((victimState & BM_DIRTY) !== 0) {
+        // Write the old page out first. Someone holding its content lock exclusively may be
+        // changing it: rather than wait (and risk deadlock), pick another victim.
+        const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
+        if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) {
+          this.unpinBuffer(id);
+          continue;
+        }
+        // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
+        // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
+        this.heldContentLock[id] = LW_SHARED;
+        try {
+          this.flushBufferLocked(id);
+        } finally {
+          this.heldContentLock[id] = NO_CONTENT_LOCK;
+          lwlockRelease(w, lockSlot, LW_SHARED);
+        }
+      }
+      const state0 = this.headers.readState(id);
+      if ((state0 & BM_TAG_VALID) !== 0) {
+        // The tag cannot change while we hold a pin.
+        oldTag = this.tagOf(id);
+        oldHash = bufTableHashCode(
+          oldTag.spcOid,
+          oldTag.dbOid,
+          oldTag.relNumber,
+          oldTag.fork,
+          oldTag.block,
+        );
+        oldLock = this.partitionLockSlot(oldHash % NUM_BUFFER_PARTITIONS);
+        if (oldLock < newLock) {
+          lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
+          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+        } else if (oldLock > newLock) {
+          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+          lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
+        } else {
+          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+        }
+      } else {
+        oldTag = undefined;
+        oldLock = -1;
+        lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+      }
+      const existing = this.table.insert(
+        hash,
+        rel.spcOid,
+        rel.dbOid,
+        rel.relNumber,
+        fork,
+        block,
+        id,
+      );
+      if (existing >= 0) {
+        // Another backend loaded the block while we were evicting: use theirs.
+        this.unpinBuffer(id);
+        if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
+        const valid = this.pinBuffer(existing, strategy);
+        lwlockRelease(w, newLock, LW_EXCLUSIVE);
+        this.stats[this.statBase + STAT_HITS]!++;
+        if (!valid && this.startBufferIO(existing, true)) {
+          this.readIntoBuffer(existing, rel, fork, block, undefined);
+        }
+        return -(existing + 1);
+      }
+      const state = this.lockBufHdr(id);
+      if (bufStateGetRefcount(state) === 1 && (state & BM_DIRTY) === 0) {
+        // Still only ours and clean: retag it now, header lock held.
+        this.setTag(id, rel, fork, block);
+        let next =
+          state &
+          ~(
+            BM_VALID |
+            BM_DIRTY |
+            BM_JUST_DIRTIED |
+            BM_CHECKPOINT_NEEDED |
+            BM_IO_ERROR |
+            BM_PERMANENT |
+            BUF_USAGECOUNT_MASK
+          );
+        next |= BM_TAG_VALID | BUF_USAGECOUNT_ONE | BM_PERMANENT;
+        this.unlockBufHdr(id, next);
+        if (oldTag !== undefined) {
+          this.table.delete(
+            oldHash,
+            oldTag.spcOid,
+            oldTag.dbOid,
+            oldTag.relNumber,
+            oldTag.fork,
+            oldTag.block,
+          );
+          this.stats[this.statBase + STAT_EVICTIONS]!++;
+          if (oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
+        }
+        lwlockRelease(w, newLock, LW_EXCLUSIVE);
+        break;
+      }
+      // Someone pinned or re-dirtied it meanwhile: undo and try another victim.
+      this.unlockBufHdr(id, state);
+      this.table.delete(hash, rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
+      if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
+      lwlockRelease(w, newLock, LW_EXCLUSIVE);
+      this.unpinBuffer(id);
+    }
+    if (!this.startBufferIO(id, true)) {
+      throw new AssertionError("a freshly retagged buffer was already valid");
+    }
+    return id;
+  }
+
+  // ---------------------------------------------------------------- extending
+
+  /**
+   * ReadBuffer(P_NEW): appends a zeroed block to the fork and returns it pinned (valid, not dirty;
+   * the caller initialises the page and marks it dirty). Serialised per relation by an extension
+   * lock, as callers in PostgreSQL take LockRelationForExtension.
+   */
+  extend(rel: RelFileLocator, fork: number, options?: ReadBufferOptions): BufferId {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    checkForkNumber(fork);
+    const extLock = this.extensionLockSlot(rel);
+    lwlockAcquire(this.words, extLock, LW_EXCLUSIVE);
+    try {
+      return this.variant === "memory"
+        ? this.extendMemory(rel, fork)
+        : this.extendDisk(rel, fork, options?.strategy);
+    } finally {
+      lwlockRelease(this.words, extLock, LW_EXCLUSIVE);
+    }
+  }
+
+  private extendDisk(
+    rel: RelFileLocator,
+    fork: number,
+    strategy: BufferAccessStrategy | undefined,
+  ): BufferId {
+    const block = this.smgr!.nblocks(rel, fork);
+    if (block > MaxBlockNumber) {
+      throw new PgsimError(
+        "program-limit-exceeded",
+        `cannot extend relation ${relationPath(rel, fork)} beyond ${InvalidBlockNumber} blocks`,
+      );
+    }
+    const hash = bufTableHashCode(rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
+    const lockSlot = this.partitionLockSlot(hash % NUM_BUFFER_PARTITIONS);
+    lwlockAcquire(this.words, lockSlot, LW_SHARED);
+    let id = this.table.lookup(hash, rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
+    if (id >= 0) {
+      // A buffer for a block past the end: left by a failed extension. It must hold no data.
+      this.pinBuffer(id, strategy);
+      lwlockRelease(this.words, lockSlot, LW_SHARED);
+      const page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+      if (page[14] !== 0 || page[15] !== 0) {
+        this.unpinBuffer(id);
+        throw new PgsimError(
+          "data-corrupted",
+          `unexpected data beyond EOF in block ${block} of relation ${relationPath(rel, fork)}`,
+        );
+      }
+      for (let tries = 0; ; tries++) {
+        if (tries > 1000) throw new AssertionError("extend: could not start I/O on a stale buffer");
+        const state = this.lockBufHdr(id);
+        this.unlockBufHdr(id, state & ~BM_VALID);
+        if (this.startBufferIO(id, true)) break;
+      }
+    } else {
+      lwlockRelease(this.words, lockSlot, LW_SHARED);
+      const r = this.bufferAllocMiss(rel, fork, block, hash, strategy);
+      if (r < 0) throw new AssertionError("extend: block past the end appeared concurrently");
+      id = r;
+    }
+    const page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+    page.fill(0);
+    try {
+      this.smgr!.extend(rel, fork, block, this.zeroPage);
+    } catch (e) {
+      this.terminateBufferIO(id, false, BM_IO_ERROR);
+      this.unpinBuffer(id);
+      throw e;
+    }
+    this.stats[this.statBase + STAT_EXTENDS]!++;
+    this.terminateBufferIO(id, false, BM_VALID);
+    return (id + 1) as BufferId;
+  }
+
+  private extendMemory(rel: RelFileLocator, fork: number): BufferId {
+    const nblocks = this.relSizes.get(rel, fork);
+    const name = relationPath(rel, fork);
+    if (nblocks < 0) {
+      throw new PgsimError(
+        "relation-not-found",
+        `could not open file "${name}": No such file or directory`,
+        { path: name },
+      );
+    }
+    if (nblocks > MaxBlockNumber) {
+      throw new PgsimError(
+        "program-limit-exceeded",
+        `cannot extend relation ${name} beyond ${InvalidBlockNumber} blocks`,
+      );
+    }
+    // The pool is the storage: a new block takes a free buffer and never evicts anything.
+    const id = this.strategyControl.popFreeList();
+    if (id < 0) {
+      const mb = Math.round((this.bufferCount * BLCKSZ) / (1024 * 1024));
+      throw new PgsimError(
+        "memory-pool-full",
+        `memory-only buffer pool is full: all ${this.bufferCount} buffers (${mb} MB) hold pages, ` +
+          `so block ${nblocks} of ${name} cannot be added. A memory-only pool is the storage and ` +
+          "never evicts: delete rows and VACUUM to give pages back, drop or truncate relations, " +
+          "or start the pool with more buffers (bufferCount).",
+        { bufferCount: this.bufferCount, relation: name, block: nblocks },
+      );
+    }
+    const block = nblocks;
+    const hash = bufTableHashCode(rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
+    const lockSlot = this.partitionLockSlot(hash % NUM_BUFFER_PARTITIONS);
+    const page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+    page.fill(0);
+    lwlockAcquire(this.words, lockSlot, LW_EXCLUSIVE);
+    const existing = this.table.insert(hash, rel.spcOid, rel.dbOid, rel.relNumber, fork, block, id);
+    if (existing >= 0) {
+      lwlockRelease(this.words, lockSlot, LW_EXCLUSIVE);
+      this.strategyControl.strategyFreeBuffer(id);
+      throw new AssertionError(`memory-only pool already maps block ${block} of ${name}`);
+    }
+    let state = this.lockBufHdr(id);
+    if ((state & (BUF_REFCOUNT_MASK | BUF_USAGECOUNT_MASK)) !== 0) {
+      throw new AssertionError("a buffer on the free list was in use");
+    }
+    this.setTag(id, rel, fork, block);
+    state = (state & ~BUF_USAGECOUNT_MASK) | BM_TAG_VALID | BM_VALID | BM_PERMANENT;
+    state += BUF_USAGECOUNT_ONE + 1;
+    this.unlockBufHdr(id, state);
+    this.privateRefCount[id] = 1;
+    this.pinnedBufferCount++;
+    lwlockRelease(this.words, lockSlot, LW_EXCLUSIVE);
+    this.relSizes.set(rel, fork, block + 1);
+    this.stats[this.statBase + STAT_EXTENDS]!++;
+    return (id + 1) as BufferId;
+  }
+
+  // ---------------------------------------------------------------- pins, public
+
+  releaseBuffer(buffer: BufferId): void {
+    const id = this.pinnedBufId(buffer, "release");
+    if (this.privateRefCount[id] === 1 && this.heldContentLock[id] !== NO_CONTENT_LOCK) {
+      throw new PgsimError(
+        "lock-held",
+        `cannot release the last pin on buffer ${String(buffer)} while holding its content lock`,
+        { buffer },
+      );
+    }
+    this.unpinBuffer(id);
+  }
+
+  incrBufferRefCount(buffer: BufferId): void {
+    const id = this.pinnedBufId(buffer, "add a pin to");
+    this.privateRefCount[id]!++;
+  }
+
+  unlockReleaseBuffer(buffer: BufferId): void {
+    this.unlockBuffer(buffer);
+    this.releaseBuffer(buffer);
+  }
+
+  // ---------------------------------------------------------------- dirtying
+
+  markBufferDirty(buffer: BufferId): void {
+    const id = this.pinnedBufId(buffer, "mark dirty");
+    if (this.heldContentLock[id] !== LW_EXCLUSIVE) {
+      throw new PgsimError(
+        "lock-not-held",
+        `cannot mark buffer ${String(buffer)} dirty without holding its content lock exclusively`,
+        { buffer },
+      );
+    }
+    const w = this.words;
+    const slot = this.stateSlot(id);
+    let old = Atomics.load(w, slot);
+    for (;;) {
+      if ((old & BM_LOCKED) !== 0) old = this.headers.waitBufHdrUnlocked(id);
+      const seen = Atomics.compareExchange(w, slot, old, old | BM_DIRTY | BM_JUST_DIRTIED);
+      if (seen === old) break;
+      old = seen;
+    }
+    if ((old & BM_DIRTY) === 0) this.stats[this.statBase + STAT_DIRTIED]!++;
+  }
+
+  /**
+   * MarkBufferDirtyHint: for hint bits, under a share lock. Differs from PostgreSQL: no
+   * full-page-image WAL record is written (pgsim has no WAL), so the page is simply dirtied.
+   */
+  markBufferDirtyHint(buffer: BufferId): void {
+    const id = this.pinnedBufId(buffer, "mark dirty");
+    if (this.heldContentLock[id] === NO_CONTENT_LOCK) {
+      throw new PgsimError(
+        "lock-not-held",
+        `cannot set hint bits on buffer ${String(buffer)} without holding its content lock`,
+        { buffer },
+      );
+    }
+    const st = this.headers.readState(id);
+    if ((st & (BM_DIRTY | BM_JUST_DIRTIED)) === (BM_DIRTY | BM_JUST_DIRTIED)) return;
+    const state = this.lockBufHdr(id);
+    if ((state & BM_DIRTY) === 0) this.stats[this.statBase + STAT_DIRTIED]!++;
+    this.unlockBufHdr(id, state | BM_DIRTY | BM_JUST_DIRTIED);
+  }
+
+  // ---------------------------------------------------------------- content locks
+
+  lockBuffer(buffer: BufferId, mode: BufferLockMode): void {
+    const id = this.pinnedBufId(buffer, "lock");
+    const lw = mode === "exclusive" ? LW_EXCLUSIVE : mode === "share" ? LW_SHARED : 0;
+    if (lw === 0) {
+      throw new PgsimError("invalid-lock-mode", `unrecognized buffer lock mode: ${String(mode)}`);
+    }
+    if (this.heldContentLock[id] !== NO_CONTENT_LOCK) {
+      throw new PgsimError(
+        "lock-already-held",
+        `buffer ${String(buffer)}'s content lock is already held by this backend (locks are not re-entrant)`,
+        { buffer },
+      );
+    }
+    lwlockAcquire(this.words, this.descSlot(id, D_CONTENT_LOCK), lw);
+    this.heldContentLock[id] = lw;
+  }
+
+  conditionalLockBuffer(buffer: BufferId): boolean {
+    const id = this.pinnedBufId(buffer, "lock");
+    if (this.heldContentLock[id] !== NO_CONTENT_LOCK) {
+      throw new PgsimError(
+        "lock-already-held",
+        `buffer ${String(buffer)}'s content lock is already held by this backend`,
+        { buffer },
+      );
+    }
+    if (!lwlockConditionalAcquire(this.words, this.descSlot(id, D_CONTENT_LOCK), LW_EXCLUSIVE)) {
+      return false;
+    }
+    this.heldContentLock[id] = LW_EXCLUSIVE;
+    return true;
+  }
+
+  unlockBuffer(buffer: BufferId): void {
+    const id = this.bufIdOf(buffer);
+    const held = this.heldContentLock[id]!;
+    if (held === NO_CONTENT_LOCK) {
+      throw new PgsimError(
+        "lock-not-held",
+        `content lock of buffer ${String(buffer)} is not held by this backend`,
+        { buffer },
+      );
+    }
+    this.heldContentLock[id] = NO_CONTENT_LOCK;
+    lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
+  }
+
+  /**
+   * LockBufferForCleanup: an exclusive content lock while no other backend holds a pin. Waits
+   * (releasing the content lock) until the other pins are gone. Only one waiter per buffer.
+   */
+  lockBufferForCleanup(buffer: BufferId): void {
+    const id = this.pinnedBufId(buffer, "lock");
+    if (this.privateRefCount[id] !== 1) {
+      throw new PgsimError(
+        "invalid-pin-count",
+        `incorrect local pin count: ${this.privateRefCount[id]}`,
+      );
+    }
+    const deadline = Date.now() + PIN_WAIT_MAX_MS;
+    const latch = this.latchSlot(this.procNumber);
+    for (;;) {
+      this.lockBuffer(buffer, "exclusive");
+      let state = this.lockBufHdr(id);
+      if (bufStateGetRefcount(state) === 1) {
+        this.unlockBufHdr(id, state);
+        return;
+      }
+      if ((state & BM_PIN_COUNT_WAITER) !== 0) {
+        this.unlockBufHdr(id, state);
+        this.unlockBuffer(buffer);
+        throw new PgsimError(
+          "cleanup-lock-conflict",
+          "multiple backends attempting to wait for pincount 1",
+        );
+      }
+      this.words[this.descSlot(id, D_WAIT_BACKEND)] = this.procNumber;
+      const seq = Atomics.load(this.words, latch);
+      this.unlockBufHdr(id, state | BM_PIN_COUNT_WAITER);
+      this.unlockBuffer(buffer);
+      Atomics.wait(this.words, latch, seq, WAIT_SLICE_MS);
+      // Woken, or timed out: take our flag back if it is still there, then look again.
+      state = this.lockBufHdr(id);
+      if (
+        (state & BM_PIN_COUNT_WAITER) !== 0 &&
+        this.words[this.descSlot(id, D_WAIT_BACKEND)] === this.procNumber
+      ) {
+        state &= ~BM_PIN_COUNT_WAITER;
+      }
+      this.unlockBufHdr(id, state);
+      if (Date.now() > deadline) {
+        throw new AssertionError("LockBufferForCleanup waited too long: a pin was leaked");
+      }
+    }
+  }
+
+  conditionalLockBufferForCleanup(buffer: BufferId): boolean {
+    const id = this.pinnedBufId(buffer, "lock");
+    if (this.privateRefCount[id] !== 1) return false;
+    if (!this.conditionalLockBuffer(buffer)) return false;
+    const state = this.headers.readState(id);
+    if (bufStateGetRefcount(state) === 1) return true;
+    this.unlockBuffer(buffer);
+    return false;
+  }
+
+  /** IsBufferCleanupOK: we hold the exclusive lock, and ours is the only pin. */
+  isBufferCleanupOK(buffer: BufferId): boolean {
+    const id = this.pinnedBufId(buffer, "inspect");
+    return (
+      this.heldContentLock[id] === LW_EXCLUSIVE &&
+      this.privateRefCount[id] === 1 &&
+      bufStateGetRefcount(this.headers.readState(id)) === 1
+    );
+  }
+
+  // ---------------------------------------------------------------- writing
+
+  /**
+   * FlushBuffer: writes a dirty page. Caller holds a pin and the content lock (share is enough).
+   * Returns whether this call wrote it.
+   */
+  private flushBufferLocked(id: number): boolean {
+    if (this.variant === "memory") return false;
+    if (!this.startBufferIO(id, false)) return false;
+    const state = this.lockBufHdr(id);
+    this.unlockBufHdr(id, state & ~BM_JUST_DIRTIED);
+    const tag = this.tagOf(id);
+    let page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+    if (this.hooks.setChecksum) {
+      // PageSetChecksumCopy: hint bits may change under a share lock, so checksum a copy.
+      this.scratch.set(page);
+      page = this.scratch;
+      this.hooks.setChecksum(page, tag.block);
+    }
+    try {
+      this.smgr!.write(
+        { spcOid: tag.spcOid, dbOid: tag.dbOid, relNumber: tag.relNumber },
+        tag.fork,
+        tag.block,
+        page,
+      );
+    } catch (e) {
+      this.terminateBufferIO(id, false, BM_IO_ERROR);
+      throw e;
+    }
+    this.stats[this.statBase + STAT_WRITES]!++;
+    this.terminateBufferIO(id, true, 0);
+    return true;
+  }
+
+  /**
+   * FlushOneBuffer: writes the buffer if dirty. The caller holds a pin and the content lock.
+   * Memory-only pools have nowhere to write: this does nothing there.
+   */
+  flushBuffer(buffer: BufferId): boolean {
+    const id = this.pinnedBufId(buffer, "flush");
+    if (this.heldContentLock[id] === NO_CONTENT_LOCK) {
+      throw new PgsimError(
+        "lock-not-held",
+        `cannot flush buffer ${String(buffer)} without holding its content lock`,
+        { buffer },
+      );
+    }
+    return this.flushBufferLocked(id);
+  }
+
+  /** SyncOneBuffer: flush one buffer if valid and dirty, pinning and share-locking it. */
+  private syncOneBuffer(id: number): boolean {
+    const state = this.lockBufHdr(id);
+    if ((state & (BM_VALID | BM_DIRTY)) !== (BM_VALID | BM_DIRTY)) {
+      this.unlockBufHdr(id, state);
+      return false;
+    }
+    if (this.privateRefCount[id]! > 0) {
+      // We already pin it: take another private pin instead of PinBuffer_Locked.
+      this.unlockBufHdr(id, state);
+      this.privateRefCount[id]!++;
+    } else {
+      this.pinBufferLocked(id, state);
+    }
+    const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
+    const ownLock = this.heldContentLock[id] !== NO_CONTENT_LOCK;
+    if (!ownLock) lwlockAcquire(this.words, lockSlot, LW_SHARED);
+    let wrote: boolean;
+    try {
+      wrote = this.flushBufferLocked(id);
+    } finally {
+      if (!ownLock) lwlockRelease(this.words, lockSlot, LW_SHARED);
+      this.unpinBuffer(id);
+    }
+    return wrote;
+  }
+
+  /**
+   * A checkpoint (BufferSync + ProcessSyncRequests): marks every dirty buffer, writes them sorted
+   * by tag, then fsyncs the relation files. Pages dirtied after the marking wait for the next one.
+   * Memory-only pools have nothing to write.
+   *
+   * Differs from PostgreSQL: no write pacing (checkpoint_completion_target), no per-tablespace
+   * balancing, and the sort array is backend-private rather than in shared memory.
+   */
+  checkpoint(): CheckpointResult {
+    this.checkLive();
+    if (this.variant === "memory") return { buffersWritten: 0, filesSynced: 0 };
+    const toWrite: { id: number; tag: BufferTag }[] = [];
+    for (let id = 0; id < this.bufferCount; id++) {
+      const state = this.lockBufHdr(id);
+      if ((state & (BM_DIRTY | BM_PERMANENT)) === (BM_DIRTY | BM_PERMANENT)) {
+        this.unlockBufHdr(id, state | BM_CHECKPOINT_NEEDED);
+        toWrite.push({ id, tag: this.tagOf(id) });
+      } else {
+        this.unlockBufHdr(id, state);
+      }
+    }
+    // Sorted by (tablespace, relation, fork, block), as CkptBufferIds are: sequential writes.
+    toWrite.sort(
+      (a, b) =>
+        a.tag.spcOid - b.tag.spcOid ||
+        a.tag.relNumber - b.tag.relNumber ||
+        a.tag.fork - b.tag.fork ||
+        a.tag.block - b.tag.block,
+    );
+    let buffersWritten = 0;
+    for (const { id } of toWrite) {
+      if ((this.headers.readState(id) & BM_CHECKPOINT_NEEDED) === 0) continue;
+      if (this.syncOneBuffer(id)) buffersWritten++;
+    }
+    const filesSynced = this.smgr!.syncAll();
+    return { buffersWritten, filesSynced };
+  }
+
+  // ---------------------------------------------------------------- relations
+
+  createRelation(rel: RelFileLocator, fork: number): void {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    checkForkNumber(fork);
+    if (this.variant === "memory") this.relSizes.create(rel, fork, relationPath(rel, fork));
+    else this.smgr!.create(rel, fork);
+  }
+
+  relationExists(rel: RelFileLocator, fork: number): boolean {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    checkForkNumber(fork);
+    return this.variant === "memory"
+      ? this.relSizes.exists(rel, fork)
+      : this.smgr!.exists(rel, fork);
+  }
+
+  nblocks(rel: RelFileLocator, fork: number): number {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    checkForkNumber(fork);
+    if (this.variant === "disk") return this.smgr!.nblocks(rel, fork);
+    const n = this.relSizes.get(rel, fork);
+    if (n < 0) {
+      const name = relationPath(rel, fork);
+      throw new PgsimError(
+        "relation-not-found",
+        `could not open file "${name}": No such file or directory`,
+        { path: name },
+      );
+    }
+    return n;
+  }
+
+  /**
+   * smgrtruncate: drops the fork's buffers at or past `nblocks` (discarding dirty data, as
+   * PostgreSQL does), then shortens the fork. For memory-only pools the buffers return to the
+   * free list. The caller must keep other backends away from the relation meanwhile.
+   */
+  truncateRelation(rel: RelFileLocator, fork: number, nblocks: number): void {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    checkForkNumber(fork);
+    const current = this.nblocks(rel, fork);
+    if (!Number.isInteger(nblocks) || nblocks < 0 || nblocks > current) {
+      throw new PgsimError(
+        "invalid-truncate",
+        `could not truncate file "${relationPath(rel, fork)}" to ${String(nblocks)} blocks: it's only ${current} blocks now`,
+        { nblocks, current },
+      );
+    }
+    const extLock = this.extensionLockSlot(rel);
+    lwlockAcquire(this.words, extLock, LW_EXCLUSIVE);
+    try {
+      this.dropRelationBuffers(rel, [fork], [nblocks]);
+      if (this.variant === "memory") this.relSizes.set(rel, fork, nblocks);
+      else this.smgr!.truncate(rel, fork, nblocks);
+    } finally {
+      lwlockRelease(this.words, extLock, LW_EXCLUSIVE);
+    }
+  }
+
+  /** smgrdounlinkall: drops every buffer of the relation and removes its forks. */
+  dropRelation(rel: RelFileLocator): void {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    this.dropRelationBuffers(rel, [0, 1, 2, 3], [0, 0, 0, 0]);
+    if (this.variant === "memory") for (let f = 0; f <= 3; f++) this.relSizes.remove(rel, f);
+    else this.smgr!.unlink(rel);
+  }
+
+  /**
+   * DropRelFileNodeBuffers: invalidates every buffer of the given forks at or past the given
+   * first blocks, without writing dirty data. Buffers go back on the free list. Other backends
+   * must not be using the relation (PostgreSQL holds AccessExclusiveLock); a pin held by this
+   * backend is an error.
+   */
+  dropRelationBuffers(rel: RelFileLocator, forks: number[], firstDelBlock: number[]): void {
+    this.checkLive();
+    checkRelFileLocator(rel);
+    forks.forEach((f) => {
+      checkForkNumber(f);
+    });
+    const w = this.words;
+    for (let id = 0; id < this.bufferCount; id++) {
+      const d = this.desc + id * DESC_INTS;
+      // An unlocked pre-check, as PostgreSQL does: the tag can only change to something else.
+      if (
+        w[d + D_TAG_REL] !== (rel.relNumber | 0) ||
+        w[d + D_TAG_DB] !== (rel.dbOid | 0) ||
+        w[d + D_TAG_SPC] !== (rel.spcOid | 0)
+      ) {
+        continue;
+      }
+      const state = this.lockBufHdr(id);
+      const fork = w[d + D_TAG_FORK]!;
+      const block = w[d + D_TAG_BLOCK]! >>> 0;
+      const i = forks.indexOf(fork);
+      if (
+        (state & BM_TAG_VALID) !== 0 &&
+        i >= 0 &&
+        block >= firstDelBlock[i]! &&
+        w[d + D_TAG_REL] === (rel.relNumber | 0) &&
+        w[d + D_TAG_DB] === (rel.dbOid | 0) &&
+        w[d + D_TAG_SPC] === (rel.spcOid | 0)
+      ) {
+        this.invalidateBuffer(id, state);
+      } else {
+        this.unlockBufHdr(id, state);
+      }
+    }
+  }
+
+  /**
+   * InvalidateBuffer: called with the header lock held. Takes the old partition lock, rechecks,
+   * waits out other backends' pins, then clears the tag and frees the buffer.
+   */
+  private invalidateBuffer(id: number, lockedState: number): void {
+    const w = this.words;
+    const tag = this.tagOf(id);
+    const hash = bufTableHashCode(tag.spcOid, tag.dbOid, tag.relNumber, tag.fork, tag.block);
+    const lockSlot = this.partitionLockSlot(hash % NUM_BUFFER_PARTITIONS);
+    this.unlockBufHdr(id, lockedState);
+    const deadline = Date.now() + PIN_WAIT_MAX_MS;
+    for (;;) {
+      lwlockAcquire(w, lockSlot, LW_EXCLUSIVE);
+      const state = this.lockBufHdr(id);
+      const now = this.tagOf(id);
+      if (
+        (state & BM_TAG_VALID) === 0 ||
+        now.spcOid !== tag.spcOid ||
+        now.dbOid !== tag.dbOid ||
+        now.relNumber !== tag.relNumber ||
+        now.fork !== tag.fork ||
+        now.block !== tag.block
+      ) {
+        this.unlockBufHdr(id, state);
+        lwlockRelease(w, lockSlot, LW_EXCLUSIVE);
+        return;
+      }
+      if (bufStateGetRefcount(state) !== 0) {
+        this.unlockBufHdr(id, state);
+        lwlockRelease(w, lockSlot, LW_EXCLUSIVE);
+        if (this.privateRefCount[id]! > 0) {
+          throw new PgsimError(
+            "buffer-pinned",
+            `buffer is pinned in InvalidateBuffer: buffer ${id + 1} (block ${tag.block}) is pinned by this backend`,
+            { buffer: id + 1 },
+          );
+        }
+        if (Date.now() > deadline) {
+          throw new AssertionError("InvalidateBuffer waited too long for another backend's pin");
+        }
+        this.waitIO(id);
+        Atomics.wait(
+          w,
+          this.latchSlot(this.procNumber),
+          Atomics.load(w, this.latchSlot(this.procNumber)),
+          1,
+        );
+        continue;
+      }
+      this.clearTag(id);
+      this.unlockBufHdr(id, 0);
+      this.table.delete(hash, tag.spcOid, tag.dbOid, tag.relNumber, tag.fork, tag.block);
+      lwlockRelease(w, lockSlot, LW_EXCLUSIVE);
+      if (this.headers.getFreeNext(id) === FREENEXT_NOT_IN_LIST) {
+        this.strategyControl.strategyFreeBuffer(id);
+      }
+      return;
+    }
+  }
+
+  // ---------------------------------------------------------------- introspection
+
+  /** pg_buffercache: one row per buffer, each read under its header lock. */
+  bufferCache(): BufferCacheRow[] {
+    const rows: BufferCacheRow[] = [];
+    const pinning = this.pinningBackends();
+    for (let id = 0; id < this.bufferCount; id++) {
+      const state = this.lockBufHdr(id);
+      const tag = this.tagOf(id);
+      this.unlockBufHdr(id, state);
+      const used = (state & BM_TAG_VALID) !== 0;
+      rows.push({
+        bufferid: id + 1,
+        relfilenode: used ? tag.relNumber : null,
+        reltablespace: used ? tag.spcOid : null,
+        reldatabase: used ? tag.dbOid : null,
+        relforknumber: used ? tag.fork : null,
+        relblocknumber: used ? tag.block : null,
+        isdirty: used ? (state & BM_DIRTY) !== 0 : null,
+        usagecount: used ? bufStateGetUsageCount(state) : null,
+        pinning_backends: used ? bufStateGetRefcount(state) : null,
+        pinnedBy: pinning[id] ?? [],
+      });
+    }
+    return rows;
+  }
+
+  /** Which backends pin each buffer, as far as this backend can tell (only itself). */
+  private pinningBackends(): number[][] {
+    const out: number[][] = [];
+    for (let id = 0; id < this.bufferCount; id++) {
+      if (this.privateRefCount[id]! > 0) out[id] = [this.procNumber];
+    }
+    return out;
+  }
+
+  /** pg_buffercache_summary. */
+  bufferCacheSummary(): BufferCacheSummary {
+    let used = 0;
+    let dirty = 0;
+    let pinned = 0;
+    let usageSum = 0;
+    for (let id = 0; id < this.bufferCount; id++) {
+      const state = this.headers.readState(id);
+      if ((state & BM_TAG_VALID) === 0) continue;
+      used++;
+      if ((state & BM_DIRTY) !== 0) dirty++;
+      if (bufStateGetRefcount(state) > 0) pinned++;
+      usageSum += bufStateGetUsageCount(state);
+    }
+    return {
+      buffers_used: used,
+      buffers_unused: this.bufferCount - used,
+      buffers_dirty: dirty,
+      buffers_pinned: pinned,
+      usagecount_avg: used === 0 ? 0 : usageSum / used,
+    };
+  }
+
+  /** Counters summed over every backend of the pool. */
+  statistics(): BufferPoolStats {
+    const sum = (k: number): number => {
+      let s = 0;
+      for (let b = 0; b < this.layout.maxBackends; b++) s += this.stats[b * STAT_FLOATS + k]!;
+      return s;
+    };
+    return {
+      hits: sum(STAT_HITS),
+      reads: sum(STAT_READS),
+      writes: sum(STAT_WRITES),
+      extends: sum(STAT_EXTENDS),
+      evictions: sum(STAT_EVICTIONS),
+      dirtied: sum(STAT_DIRTIED),
+    };
+  }
+
+  /** How many pins this backend holds on a buffer (its private refcount). */
+  privatePinCount(buffer: BufferId): number {
+    return this.privateRefCount[this.bufIdOf(buffer)]!;
+  }
+
+  /** Buffers this backend holds pins on, with their counts. */
+  heldPins(): { buffer: BufferId; count: number; tag: BufferTag }[] {
+    const out: { buffer: BufferId; count: number; tag: BufferTag }[] = [];
+    if (this.pinnedBufferCount === 0) return out;
+    for (let id = 0; id < this.bufferCount; id++) {
+      const n = this.privateRefCount[id]!;
+      if (n > 0) out.push({ buffer: (id + 1) as BufferId, count: n, tag: this.tagOf(id) });
+    }
+    return out;
+  }
+
+  /**
+   * Checks the shared structures for consistency (for tests and after crashes): every mapping
+   * points at a buffer carrying that tag, every tagged buffer is mapped exactly once, no tag is
+   * mapped twice, the free list holds only untagged buffers. Read without locks: call it when no
+   * other backend is running. Returns the problems found (empty when consistent).
+   */
+  checkConsistency(): string[] {
+    const problems: string[] = [];
+    const { mappings } = this.table.dump();
+    const seenTags = new Set<string>();
+    const mappedBuffers = new Map<number, number>();
+    for (const [id, spc, db, rel, fork, block] of mappings as [
+      number,
+      number,
+      number,
+      number,
+      number,
+      number,
+    ][]) {
+      const key = `${spc}/${db}/${rel}/${fork}/${block}`;
+      if (seenTags.has(key)) problems.push(`tag ${key} is mapped twice`);
+      seenTags.add(key);
+      mappedBuffers.set(id, (mappedBuffers.get(id) ?? 0) + 1);
+      const t = this.tagOf(id);
+      const state = this.headers.readState(id);
+      if (`${t.spcOid}/${t.dbOid}/${t.relNumber}/${t.fork}/${t.block}` !== key) {
+        problems.push(`mapping ${key} points at buffer ${id + 1}, which holds another tag`);
+      }
+      if ((state & BM_TAG_VALID) === 0) problems.push(`buffer ${id + 1} is mapped but not tagged`);
+    }
+    for (let id = 0; id < this.bufferCount; id++) {
+      const state = this.headers.readState(id);
+      const n = mappedBuffers.get(id) ?? 0;
+      if ((state & BM_TAG_VALID) !== 0 && n !== 1) {
+        problems.push(`buffer ${id + 1} is tagged but mapped ${n} times`);
+      }
+      if ((state & BM_LOCKED) !== 0) problems.push(`buffer ${id + 1}'s header lock is held`);
+      if ((state & BM_IO_IN_PROGRESS) !== 0) problems.push(`buffer ${id + 1} has I/O in progress`);
+    }
+    for (const id of this.strategyControl.freeList()) {
+      if ((this.headers.readState(id) & BM_TAG_VALID) !== 0) {
+        problems.push(`buffer ${id + 1} is on the free list but tagged`);
+      }
+    }
+    return problems;
+  }
+
+  /**
+   * Leaves the pool, as a backend exits: pins still held are leaks (CheckForBufferLeaks), reported
+   * and released; content locks still held are released. The backend slot becomes free.
+   */
+  detach(): DetachReport {
+    if (this.detached) return { leakedPins: [], releasedLocks: 0 };
+    const leakedPins = this.heldPins();
+    let releasedLocks = 0;
+    for (let id = 0; id < this.bufferCount; id++) {
+      const held = this.heldContentLock[id]!;
+      if (held !== NO_CONTENT_LOCK) {
+        this.heldContentLock[id] = NO_CONTENT_LOCK;
+        lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
+        releasedLocks++;
+      }
+    }
+    for (const leak of leakedPins) {
+      const id = (leak.buffer as number) - 1;
+      this.privateRefCount[id] = 1;
+      this.unpinBuffer(id);
+    }
+    if (leakedPins.length > 0) {
+      process.emitWarning(
+        `buffer refcount leak: backend ${this.procNumber} exited holding ${leakedPins.length} pinned buffer(s): ` +
+          leakedPins
+            .map(
+              (l) =>
+                `buffer ${l.buffer} (rel ${l.tag.relNumber} fork ${l.tag.fork} block ${l.tag.block}, count ${l.count})`,
+            )
+            .join(", "),
+        { code: "PGSIM_BUFFER_LEAK" },
+      );
+    }
+    this.smgr?.closeAll();
+    Atomics.store(this.words, this.layout.procs + this.procNumber * PROC_INTS, 0);
+    this.detached = true;
+    return { leakedPins, releasedLocks };
+  }
+}

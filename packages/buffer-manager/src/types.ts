@@ -1,0 +1,197 @@
+/**
+ * The public types of the buffer manager: the one interface both variants satisfy.
+ *
+ * Models: src/include/storage/bufmgr.h (the API that everything above the buffer manager uses).
+ * Entry points: `BufferPool`, `BufferId`, `BufferPoolOptions`, `BufferPoolShared`.
+ * See also: bufmgr.ts (the implementation), buf-init.ts (the factory).
+ */
+
+import type { BufferAccessStrategy } from "@pgsim/clock-sweep";
+import type { BufferPoolVariant } from "./buf-internals.js";
+import type { BufferTag, RelFileLocator } from "./buf-tag.js";
+
+/**
+ * A buffer number, 1..NBuffers, as PostgreSQL's `Buffer` (0 is InvalidBuffer). Branded so that a
+ * block number or a buf_id cannot be passed by mistake.
+ */
+export type BufferId = number & { readonly __brand: "BufferId" };
+
+/** BUFFER_LOCK_SHARE or BUFFER_LOCK_EXCLUSIVE. */
+export type BufferLockMode = "share" | "exclusive";
+
+/** ReadBufferMode: normal, zero the page without reading (and lock it), or zero a bad page. */
+export type ReadBufferMode = "normal" | "zero-and-lock" | "zero-on-error";
+
+export interface ReadBufferOptions {
+  /** A ring from getAccessStrategy for bulk reads, writes or vacuum; omit for the default path. */
+  strategy?: BufferAccessStrategy;
+  /** RBM_NORMAL (default), RBM_ZERO_AND_LOCK or RBM_ZERO_ON_ERROR. */
+  mode?: ReadBufferMode;
+}
+
+/**
+ * Page-format hooks the layer above installs (the buffer manager does not know page formats):
+ * verification after each read (PageIsVerifiedExtended) and a checksum on each write
+ * (PageSetChecksumCopy). Without hooks pages are neither verified nor checksummed, as in a
+ * PostgreSQL cluster initialised without data checksums.
+ */
+export interface PageHooks {
+  verifyPage?(page: Uint8Array, block: number): boolean;
+  setChecksum?(page: Uint8Array, block: number): void;
+}
+
+/** Options for creating a pool. */
+export interface BufferPoolOptions {
+  /** "disk": pages backed by relation files; "memory": the pool is the storage. */
+  variant: BufferPoolVariant;
+  /** NBuffers: how many 8 KB buffers (1 to 4,194,304). */
+  bufferCount: number;
+  /** Data directory of the disk-backed variant (required there, rejected for memory). */
+  dataDir?: string;
+  /** How many backends may attach at once (default 64). */
+  maxBackends?: number;
+  /** Memory-only: how many relation forks the pool can hold (default 4096). */
+  maxRelationForks?: number;
+  /** Disk-backed: blocks per segment file (default RELSEG_SIZE = 131072). */
+  segmentBlocks?: number;
+}
+
+/**
+ * What a worker thread needs to attach: plain data plus the SharedArrayBuffer, so it can be sent
+ * through `workerData` or a task argument (the SharedArrayBuffer is shared, not copied).
+ */
+export interface BufferPoolShared {
+  readonly sab: SharedArrayBuffer;
+  readonly variant: BufferPoolVariant;
+  readonly bufferCount: number;
+  readonly maxBackends: number;
+  readonly maxRelationForks: number;
+  readonly dataDir: string | undefined;
+  readonly segmentBlocks: number;
+}
+
+/** A row of pg_buffercache. Unused buffers have nulls, as there. */
+export interface BufferCacheRow {
+  bufferid: number;
+  relfilenode: number | null;
+  reltablespace: number | null;
+  reldatabase: number | null;
+  relforknumber: number | null;
+  relblocknumber: number | null;
+  isdirty: boolean | null;
+  usagecount: number | null;
+  pinning_backends: number | null;
+  /** pgsim's addition: the backends known to pin it (this backend only, from its own counts). */
+  pinnedBy: number[];
+}
+
+/** pg_buffercache_summary. */
+export interface BufferCacheSummary {
+  buffers_used: number;
+  buffers_unused: number;
+  buffers_dirty: number;
+  buffers_pinned: number;
+  usagecount_avg: number;
+}
+
+/** Counters summed over all backends of a pool. */
+export interface BufferPoolStats {
+  /** readBuffer calls that found the page in the pool. */
+  hits: number;
+  /** Pages read from storage. */
+  reads: number;
+  /** Pages written to storage (evictions of dirty pages, flushes, checkpoints). */
+  writes: number;
+  /** Blocks added to relations. */
+  extends: number;
+  /** Buffers taken from one page for another. */
+  evictions: number;
+  /** Clean buffers made dirty. */
+  dirtied: number;
+}
+
+export interface CheckpointResult {
+  buffersWritten: number;
+  filesSynced: number;
+}
+
+/** What a backend left behind when it detached. */
+export interface DetachReport {
+  leakedPins: { buffer: BufferId; count: number; tag: BufferTag }[];
+  releasedLocks: number;
+}
+
+/**
+ * The buffer manager's interface. Both variants implement it; everything above the buffer manager
+ * uses only this. Each BufferPool object is one backend: its pins and locks are its own.
+ */
+export interface BufferPool {
+  readonly variant: BufferPoolVariant;
+  readonly bufferCount: number;
+  /** This backend's number (its slot in shared memory). */
+  readonly procNumber: number;
+  /** Handle to pass to worker threads for `attachBufferPool`. */
+  readonly shared: BufferPoolShared;
+
+  /** Returns the buffer holding (rel, fork, block), pinned. */
+  readBuffer(
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    options?: ReadBufferOptions,
+  ): BufferId;
+  /** Adds a zeroed block at the end of the fork; returns it pinned (valid, not dirty). */
+  extend(rel: RelFileLocator, fork: number, options?: ReadBufferOptions): BufferId;
+  /** Drops one of this backend's pins. */
+  releaseBuffer(buffer: BufferId): void;
+  /** Adds a pin to a buffer this backend already pins. */
+  incrBufferRefCount(buffer: BufferId): void;
+  /** Unlocks the content lock, then releases the pin. */
+  unlockReleaseBuffer(buffer: BufferId): void;
+  /** The page, as a view into shared memory (hold a pin; lock to read or change it). */
+  bufferGetPage(buffer: BufferId): Uint8Array;
+  /** The tag of a pinned buffer. */
+  bufferGetTag(buffer: BufferId): BufferTag;
+  /** The block number of a pinned buffer. */
+  bufferGetBlockNumber(buffer: BufferId): number;
+  /** Marks a pinned, exclusively locked buffer dirty. */
+  markBufferDirty(buffer: BufferId): void;
+  /** Marks a pinned, locked buffer dirty for hint bits. */
+  markBufferDirtyHint(buffer: BufferId): void;
+  /** Takes the content lock (waits). */
+  lockBuffer(buffer: BufferId, mode: BufferLockMode): void;
+  /** Tries the content lock exclusively without waiting. */
+  conditionalLockBuffer(buffer: BufferId): boolean;
+  /** Releases the content lock. */
+  unlockBuffer(buffer: BufferId): void;
+  /** Exclusive lock with no other backend pinning (waits for their pins to go). */
+  lockBufferForCleanup(buffer: BufferId): void;
+  /** Tries a cleanup lock without waiting. */
+  conditionalLockBufferForCleanup(buffer: BufferId): boolean;
+  /** Writes the buffer if dirty (disk-backed; a no-op for memory-only). Hold pin and lock. */
+  flushBuffer(buffer: BufferId): boolean;
+  /** Writes every dirty buffer sorted by tag, then fsyncs (disk-backed; a no-op for memory). */
+  checkpoint(): CheckpointResult;
+  /** Creates an empty fork. */
+  createRelation(rel: RelFileLocator, fork: number): void;
+  /** Whether the fork exists. */
+  relationExists(rel: RelFileLocator, fork: number): boolean;
+  /** The fork's size in blocks. */
+  nblocks(rel: RelFileLocator, fork: number): number;
+  /** Shortens a fork, dropping its buffers past the new end (memory-only: freeing them). */
+  truncateRelation(rel: RelFileLocator, fork: number, nblocks: number): void;
+  /** Drops every buffer of the relation and removes its forks. */
+  dropRelation(rel: RelFileLocator): void;
+  /** Invalidates buffers of the given forks from the given blocks on, without writing them. */
+  dropRelationBuffers(rel: RelFileLocator, forks: number[], firstDelBlock: number[]): void;
+  /** pg_buffercache. */
+  bufferCache(): BufferCacheRow[];
+  /** pg_buffercache_summary. */
+  bufferCacheSummary(): BufferCacheSummary;
+  /** Counters over all backends. */
+  statistics(): BufferPoolStats;
+  /** Shared-structure consistency check (call when nothing else runs). */
+  checkConsistency(): string[];
+  /** Leaves the pool, reporting and releasing leaked pins. */
+  detach(): DetachReport;
+}

@@ -475,7 +475,9 @@ export class SharedBufferPool implements BufferPool {
     const spc = rel.spcOid;
     const db = rel.dbOid;
     const relNumber = rel.relNumber;
-    if (!(relNumber >>> 0 === relNumber && spc >>> 0 === spc && db >>> 0 === db)) {
+    if (
+      !(relNumber >>> 0 === relNumber && relNumber !== 0 && spc >>> 0 === spc && db >>> 0 === db)
+    ) {
       checkRelFileLocator(rel);
     }
     const strategy = options?.strategy;
@@ -1196,7 +1198,7 @@ export class SharedBufferPool implements BufferPool {
     const extLock = this.extensionLockSlot(rel);
     lwlockAcquire(this.words, extLock, LW_EXCLUSIVE);
     try {
-      this.dropRelationBuffers(rel, [fork], [nblocks]);
+      this.dropBuffers(rel, [fork], [nblocks]);
       if (this.variant === "memory") this.relSizes.set(rel, fork, nblocks);
       else this.smgr!.truncate(rel, fork, nblocks);
     } finally {
@@ -1208,7 +1210,7 @@ export class SharedBufferPool implements BufferPool {
   dropRelation(rel: RelFileLocator): void {
     this.checkLive();
     checkRelFileLocator(rel);
-    this.dropRelationBuffers(rel, [0, 1, 2, 3], [0, 0, 0, 0]);
+    this.dropBuffers(rel, [0, 1, 2, 3], [0, 0, 0, 0]);
     if (this.variant === "memory") for (let f = 0; f <= 3; f++) this.relSizes.remove(rel, f);
     else this.smgr!.unlink(rel);
   }
@@ -1222,9 +1224,30 @@ export class SharedBufferPool implements BufferPool {
   dropRelationBuffers(rel: RelFileLocator, forks: number[], firstDelBlock: number[]): void {
     this.checkLive();
     checkRelFileLocator(rel);
-    forks.forEach((f) => {
-      checkForkNumber(f);
-    });
+    if (
+      !Array.isArray(forks) ||
+      !Array.isArray(firstDelBlock) ||
+      forks.length !== firstDelBlock.length
+    ) {
+      throw new PgsimError(
+        "invalid-argument",
+        "dropRelationBuffers needs arrays of forks and first blocks of the same length",
+      );
+    }
+    for (const f of forks) checkForkNumber(f);
+    for (const b of firstDelBlock) checkBlockNumber(b);
+    if (this.variant === "memory") {
+      // The buffers are the only copy of the data: dropping them alone would lose rows while the
+      // relation still claims the blocks. Truncate or drop the relation instead.
+      throw new PgsimError(
+        "memory-pool-no-drop",
+        "cannot drop buffers of a memory-only pool: they are the storage; use truncateRelation or dropRelation",
+      );
+    }
+    this.dropBuffers(rel, forks, firstDelBlock);
+  }
+
+  private dropBuffers(rel: RelFileLocator, forks: number[], firstDelBlock: number[]): void {
     const w = this.words;
     for (let id = 0; id < this.bufferCount; id++) {
       const d = this.desc + id * DESC_INTS;

@@ -182,7 +182,10 @@ export interface BufferPool {
   truncateRelation(rel: RelFileLocator, fork: number, nblocks: number): void;
   /** Drops every buffer of the relation and removes its forks. */
   dropRelation(rel: RelFileLocator): void;
-  /** Invalidates buffers of the given forks from the given blocks on, without writing them. */
+  /**
+   * Invalidates buffers of the given forks from the given blocks on, without writing them
+   * (disk-backed only: a memory-only pool refuses, since its buffers are the storage).
+   */
   dropRelationBuffers(rel: RelFileLocator, forks: number[], firstDelBlock: number[]): void;
   /** pg_buffercache. */
   bufferCache(): BufferCacheRow[];

@@ -97,7 +97,9 @@ class ExtendCommand implements fc.Command<Model, Real> {
       expect((err as PgsimError).code).toBe("memory-pool-full");
       exercised.poolFull++;
       for (let i = 0; i < m.pages.length; i++) {
-        m.pages[i]!.forEach((page, block) => checkPage(r, i, block, page));
+        m.pages[i]!.forEach((page, block) => {
+          checkPage(r, i, block, page);
+        });
       }
       checkInvariants(m, r);
       return;

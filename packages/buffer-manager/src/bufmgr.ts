@@ -92,6 +92,7 @@ import {
 import { BLCKSZ, MdStorage, relationPath } from "./md.js";
 import { RelSizeTable } from "./rel-sizes.js";
 import type {
+  AccessTraceHook,
   BufferCacheRow,
   BufferCacheSummary,
   BufferId,
@@ -148,6 +149,7 @@ export class SharedBufferPool implements BufferPool {
   private readonly heldContentLock: Uint8Array;
   private readonly pageViews: (Uint8Array | undefined)[];
   private pinnedBufferCount = 0;
+  private traceHook: AccessTraceHook | undefined;
   private statBase: number;
   private detached = false;
 
@@ -490,6 +492,7 @@ export class SharedBufferPool implements BufferPool {
       const valid = this.pinBuffer(found, strategy);
       lwlockRelease(this.words, lockSlot, LW_SHARED);
       this.stats[this.statBase + STAT_HITS]!++;
+      if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
       if (!valid && this.startBufferIO(found, true))
         this.readIntoBuffer(found, rel, fork, block, options);
       if (options?.mode === "zero-and-lock") this.lockBuffer((found + 1) as BufferId, "exclusive");
@@ -518,6 +521,7 @@ export class SharedBufferPool implements BufferPool {
         { block, path: name, nblocks },
       );
     }
+    if (this.traceHook !== undefined) this.traceHook(rel, fork, block, false);
     const id = this.bufferAllocMiss(rel, fork, block, hash, strategy);
     if (id < 0) {
       // Someone else loaded the block meanwhile; we hold a pin on it and it is valid.
@@ -722,9 +726,14 @@ export class SharedBufferPool implements BufferPool {
     const extLock = this.extensionLockSlot(rel);
     lwlockAcquire(this.words, extLock, LW_EXCLUSIVE);
     try {
-      return this.variant === "memory"
-        ? this.extendMemory(rel, fork)
-        : this.extendDisk(rel, fork, options?.strategy);
+      const buffer =
+        this.variant === "memory"
+          ? this.extendMemory(rel, fork)
+          : this.extendDisk(rel, fork, options?.strategy);
+      if (this.traceHook !== undefined) {
+        this.traceHook(rel, fork, this.bufferGetBlockNumber(buffer), false);
+      }
+      return buffer;
     } finally {
       lwlockRelease(this.words, extLock, LW_EXCLUSIVE);
     }
@@ -1339,6 +1348,15 @@ export class SharedBufferPool implements BufferPool {
   }
 
   // ---------------------------------------------------------------- introspection
+
+  /**
+   * Installs (or removes, with undefined) a hook called on every page access of this backend:
+   * readBuffer hits and misses and extends, with the tag and whether it was a hit. Used to record
+   * access traces for the replacement-policy lab. One `undefined` check on the hit path when unset.
+   */
+  setAccessTraceHook(hook: AccessTraceHook | undefined): void {
+    this.traceHook = hook;
+  }
 
   /** pg_buffercache: one row per buffer, each read under its header lock. */
   bufferCache(): BufferCacheRow[] {

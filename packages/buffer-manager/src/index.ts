@@ -49,6 +49,7 @@ export {
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
 export { BLCKSZ, RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
 export type {
+  AccessTraceHook,
   BufferCacheRow,
   BufferCacheSummary,
   BufferId,

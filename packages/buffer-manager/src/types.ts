@@ -40,6 +40,14 @@ export interface PageHooks {
   setChecksum?(page: Uint8Array, block: number): void;
 }
 
+/** Called on each page access of one backend: the tag, and whether the page was in the pool. */
+export type AccessTraceHook = (
+  rel: RelFileLocator,
+  fork: number,
+  block: number,
+  hit: boolean,
+) => void;
+
 /** Options for creating a pool. */
 export interface BufferPoolOptions {
   /** "disk": pages backed by relation files; "memory": the pool is the storage. */
@@ -195,6 +203,8 @@ export interface BufferPool {
   statistics(): BufferPoolStats;
   /** Shared-structure consistency check (call when nothing else runs). */
   checkConsistency(): string[];
+  /** Records this backend's page accesses (hits, misses, extends) through a hook; undefined removes it. */
+  setAccessTraceHook(hook: AccessTraceHook | undefined): void;
   /** Leaves the pool, reporting and releasing leaked pins. */
   detach(): DetachReport;
 }

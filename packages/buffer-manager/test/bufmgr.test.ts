@@ -381,3 +381,26 @@ describe("memory-only: the pool is the storage", () => {
     expect(() => pool.readBuffer(REL2, 0, 0)).toThrow(/No such file or directory/);
   });
 });
+
+describe("access trace hook", () => {
+  it("reports every hit, miss and extend of the backend that installed it, until removed", () => {
+    const pool = makePool("disk", 2);
+    pool.createRelation(REL, 0);
+    const seen: string[] = [];
+    pool.setAccessTraceHook((rel, fork, block, hit) => {
+      seen.push(`${rel.relNumber}/${fork}/${block}:${hit ? "hit" : "miss"}`);
+    });
+    for (let i = 0; i < 3; i++) extendWith(pool, REL, i);
+    readFirstByte(pool, REL, 2);
+    readFirstByte(pool, REL, 0);
+    pool.setAccessTraceHook(undefined);
+    readFirstByte(pool, REL, 1);
+    expect(seen).toEqual([
+      "16384/0/0:miss",
+      "16384/0/1:miss",
+      "16384/0/2:miss",
+      "16384/0/2:hit",
+      "16384/0/0:miss",
+    ]);
+  });
+});

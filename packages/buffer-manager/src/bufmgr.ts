@@ -706,9 +706,9 @@ export class SharedBufferPool implements BufferPool {
       lwlockRelease(w, newLock, LW_EXCLUSIVE);
       this.unpinBuffer(id);
     }
-    if (!this.startBufferIO(id, true)) {
-      throw new AssertionError("a freshly retagged buffer was already valid");
-    }
+    // Another backend may have found the new mapping, pinned the buffer and completed the read
+    // while we released the partition locks: then the page is valid and ours to use (found).
+    if (!this.startBufferIO(id, true)) return -(id + 1);
     return id;
   }
 

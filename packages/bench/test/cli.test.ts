@@ -1,0 +1,119 @@
+/**
+ * Smoke test of the built `pgsim-bench` command: `micro --json --quick` prints one well-formed
+ * JSON object; --help works; usage errors exit 2 with a usage line and no stack trace.
+ *
+ * Measures: nothing about speed (figures are only checked to be finite and positive).
+ * Entry points: the suite "pgsim-bench cli".
+ * See also: ../src/cli.ts, ../src/micro.ts. Runs dist/cli.js, so build first (`npm test` does
+ * `tsc -b` before vitest; alone: `npx tsc -b packages/bench`).
+ */
+
+import { execFile } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+import { main } from "../src/cli.js";
+
+const packageDir = fileURLToPath(new URL("..", import.meta.url));
+const cli = path.join(packageDir, "dist", "cli.js");
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function runCli(args: string[]): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, ...args], { timeout: 60_000 }, (error, stdout, stderr) => {
+      const code = error === null ? 0 : typeof error.code === "number" ? error.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** A stack trace line as Node prints it: "    at fn (file:line:col)". */
+const STACK_LINE = /^\s+at .+/m;
+
+beforeAll(() => {
+  if (!fs.existsSync(cli)) throw new Error(`${cli} does not exist: run npx tsc -b first`);
+  // tsc rewrites only the outputs whose sources changed: compare with the newest output.
+  const dist = path.join(packageDir, "dist");
+  const built = Math.max(
+    ...fs.readdirSync(dist).map((f) => fs.statSync(path.join(dist, f)).mtimeMs),
+  );
+  const stale = fs
+    .readdirSync(path.join(packageDir, "src"))
+    .filter((f) => fs.statSync(path.join(packageDir, "src", f)).mtimeMs > built);
+  if (stale.length > 0) {
+    throw new Error(`dist is older than src (${stale.join(", ")}): run npx tsc -b first`);
+  }
+});
+
+describe("pgsim-bench cli", () => {
+  it("micro --json --quick prints exactly one JSON object with the headline figures", async () => {
+    const r = await runCli(["micro", "--json", "--quick"]);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim().split("\n")).toHaveLength(1);
+    const result = JSON.parse(r.stdout) as Record<string, unknown>;
+    for (const key of [
+      "hitPathNsPerOp",
+      "hitPathMemoryNsPerOp",
+      "hitPathDiskNsPerOp",
+      "mapNsPerOp",
+      "mapTwoLevelNsPerOp",
+      "mapNumericNsPerOp",
+      "hitPathVsMap",
+      "missCleanNsPerOp",
+      "missDirtyNsPerOp",
+      "clockSweepTickNsPerOp",
+      "shmemOverheadPct",
+    ]) {
+      const value = result[key];
+      expect(typeof value, key).toBe("number");
+      expect(Number.isFinite(value), key).toBe(true);
+      expect(value as number, key).toBeGreaterThan(0);
+    }
+    expect(result.hitPathVsMap as number).toBeCloseTo(
+      (result.hitPathNsPerOp as number) / (result.mapNsPerOp as number),
+      6,
+    );
+    expect(result.cases).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: expect.any(String) })]),
+    );
+    // Progress went to stderr, not into the JSON.
+    expect(r.stderr).toContain("hit path");
+  });
+
+  it("--help lists the commands and exits 0", async () => {
+    const r = await runCli(["--help"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("micro");
+    const sub = await runCli(["micro", "--help"]);
+    expect(sub.code).toBe(0);
+    expect(sub.stdout).toContain("--quick");
+  });
+
+  for (const args of [["bogus"], ["micro", "--bogus"], [], ["--json"], ["micro", "extra"]]) {
+    it(`usage error exits 2 without a stack trace: [${args.join(" ")}]`, async () => {
+      const r = await runCli(args);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe("");
+      expect(r.stderr).toMatch(/^usage: pgsim-bench/m);
+      expect(r.stderr).not.toMatch(STACK_LINE);
+    });
+  }
+});
+
+describe("pgsim-bench main (in-process)", () => {
+  it("returns 2 and writes the usage line for an unknown command", async () => {
+    let out = "";
+    let err = "";
+    const code = await main(["dml-typo"], { out: (t) => (out += t), err: (t) => (err += t) });
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err).toContain("unknown command 'dml-typo'");
+  });
+});

@@ -1,1 +1,131 @@
-export {};
+/**
+ * @pgsim/heap-am's public API: pages (bufpage.ts, checksum.ts, fsm-page.ts,
+ * visibilitymap-page.ts), tuples, data types and the commit log (htup-details.ts, tupdesc.ts,
+ * heaptuple.ts, types/, clog.ts), and pgsim-inspect's commands (inspect/). Sorted by module.
+ */
+export {
+  FirstOffsetNumber,
+  itemIdGetFlags,
+  itemIdGetLength,
+  itemIdGetOffset,
+  itemIdHasStorage,
+  itemIdIsDead,
+  itemIdIsNormal,
+  itemIdIsRedirected,
+  itemIdIsUsed,
+  LP_DEAD,
+  LP_NORMAL,
+  LP_REDIRECT,
+  LP_UNUSED,
+  MaxOffsetNumber,
+  PAI_IS_HEAP,
+  PAI_OVERWRITE,
+  type PageVerifyOptions,
+  type PageVerifyOutcome,
+  PD_ALL_VISIBLE,
+  PD_HAS_FREE_LINES,
+  PD_PAGE_FULL,
+  PG_PAGE_LAYOUT_VERSION,
+  pageAddItemExtended,
+  pageGetExactFreeSpace,
+  pageGetFreeSpace,
+  pageGetHeapFreeSpace,
+  pageGetItem,
+  pageGetItemId,
+  pageGetMaxOffsetNumber,
+  pageInit,
+  pageIsNew,
+  pageIsVerified,
+  pageRepairFragmentation,
+  pageSetChecksumCopy,
+  pageSetChecksumInplace,
+  pageVerify,
+  SizeOfPageHeaderData,
+} from "./bufpage.js";
+export { pgChecksumPage } from "./checksum.js";
+export {
+  type CommitLog,
+  clogPageGetStatus,
+  clogPageSetStatus,
+  heapTupleVisibleToNewSnapshot,
+  TRANSACTION_STATUS_ABORTED,
+  TRANSACTION_STATUS_COMMITTED,
+  TRANSACTION_STATUS_IN_PROGRESS,
+  TRANSACTION_STATUS_SUB_COMMITTED,
+  transactionIdGetStatus,
+  type XidStatus,
+} from "./clog.js";
+export {
+  fsmGetAvail,
+  fsmGetLocation,
+  fsmGetMaxAvail,
+  fsmLogicalToPhysical,
+  fsmSearchAvail,
+  fsmSetAvail,
+  fsmSpaceAvailToCat,
+  fsmSpaceCatToAvail,
+  fsmSpaceNeededToCat,
+  SlotsPerFSMPage,
+} from "./fsm-page.js";
+export {
+  type AttributeSpan,
+  heapAttributeSpans,
+  heapComputeDataSize,
+  heapDeformTuple,
+  heapFormTuple,
+  type TupleValues,
+} from "./heaptuple.js";
+export {
+  type HeapTupleHeaderFields,
+  type InfomaskFlagNames,
+  type ItemPointer,
+  infomaskFlagNames,
+  itemPointerToString,
+  MaxHeapAttributeNumber,
+  MaxHeapTupleSize,
+  MaxHeapTuplesPerPage,
+  readHeapTupleHeader,
+  SizeofHeapTupleHeader,
+} from "./htup-details.js";
+export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
+export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
+export {
+  type HeapPageItem,
+  type HeapPageItemsBlock,
+  inspectHeapPageItems,
+} from "./inspect/heap-page-items.js";
+export { type InspectResult, runInspect } from "./inspect/main.js";
+export { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
+export { type InspectRowsResult, inspectRows } from "./inspect/rows.js";
+export { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
+export {
+  type ColumnDefinition,
+  createTupleDesc,
+  type FormPgAttribute,
+  type TupleDesc,
+  tupleDescFromAttributeRows,
+  tupleDescWithTypeStorage,
+} from "./tupdesc.js";
+export { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "./types/date.js";
+export {
+  type AttAlign,
+  type AttStorage,
+  type Datum,
+  decodeDatum,
+  encodeDatum,
+  type IntervalValue,
+  lookupType,
+  type ResolvedType,
+  resolveTypeName,
+  type TypeCodec,
+  type VarlenaHeaderChoice,
+} from "./types/index.js";
+export { DT_NOBEGIN, DT_NOEND } from "./types/timestamp.js";
+export {
+  HEAPBLOCKS_PER_PAGE,
+  VISIBILITYMAP_ALL_FROZEN,
+  VISIBILITYMAP_ALL_VISIBLE,
+  vmClearBits,
+  vmGetStatus,
+  vmSetBits,
+} from "./visibilitymap-page.js";

@@ -1,1 +1,40 @@
-export {};
+/**
+ * Everything @pgsim/heap-am has, for other pgsim packages and tests: pages and the offline
+ * inspector (bufpage.ts, checksum.ts, fsm-page.ts, visibilitymap-page.ts, inspect/), tuples, data
+ * types and the commit log (htup-details.ts, heaptuple.ts, tupdesc.ts, varatt.ts, le-bytes.ts,
+ * clog.ts, types/, inspect/heap-page-items.ts, inspect/rows.ts). Sorted by module.
+ */
+export * from "./bufpage.js";
+export * from "./checksum.js";
+export * from "./clog.js";
+export * from "./fsm-page.js";
+export * from "./heaptuple.js";
+export * from "./htup-details.js";
+export * from "./inspect/blocks.js";
+export * from "./inspect/checksum.js";
+export * from "./inspect/fsm.js";
+export * from "./inspect/heap-page-items.js";
+export * from "./inspect/main.js";
+export * from "./inspect/page-header.js";
+export * from "./inspect/rows.js";
+export * from "./inspect/vm.js";
+export * from "./le-bytes.js";
+export * from "./tupdesc.js";
+export * from "./types/bool.js";
+export * from "./types/bytea.js";
+export * from "./types/char.js";
+export * from "./types/date.js";
+export * from "./types/datetime.js";
+export * from "./types/float.js";
+export * from "./types/index.js";
+export * from "./types/int.js";
+export * from "./types/interval.js";
+export * from "./types/name.js";
+export * from "./types/numeric.js";
+export * from "./types/oid.js";
+export * from "./types/text.js";
+export * from "./types/timestamp.js";
+export * from "./types/type-codec.js";
+export * from "./types/uuid.js";
+export * from "./varatt.js";
+export * from "./visibilitymap-page.js";

@@ -1,0 +1,240 @@
+/**
+ * The catalog of tables, in shared memory so that every backend sees the same tables.
+ *
+ * Models: pg_class and pg_attribute (a table's relfilenode, name, access method, options and
+ * columns) and the relcache that each backend builds from them (here: a parsed copy refreshed
+ * when the shared version changes), plus GetNewRelFileNumber.
+ * Entry points: `catalogShmemSize`, `initCatalog`, `Catalog` (`createTable`, `dropTable`,
+ * `renumberTable`, `lookup`, `list`).
+ * See also: database.ts (the public API), tableam.ts (access methods named here).
+ *
+ * Layout (one SharedArrayBuffer): Int32 [lock, version, byte length, next relNumber], then the
+ * catalog as UTF-8 JSON. Writers take the lock (a spinlock: catalog changes are rare), write the
+ * new text, and bump the version; readers copy the text under the lock when the version they
+ * cached is stale.
+ *
+ * Differs from PostgreSQL: no OIDs apart from relNumber (a table's OID and relfilenode are the
+ * same number and change on TRUNCATE); catalog changes are not transactional (CREATE and DROP take
+ * effect at once, even if the transaction that asked aborts); a single database (OID 5) in the
+ * default tablespace.
+ */
+
+import { DEFAULTTABLESPACE_OID, type RelFileLocator } from "@pgsim/buffer-manager";
+import { PgsimError, spinDelay } from "@pgsim/clock-sweep";
+
+/** The database OID every pgsim table lives in ("postgres" after initdb is 5). */
+export const PGSIM_DATABASE_OID = 5;
+/** FirstNormalObjectId: user relations start here. */
+export const FIRST_NORMAL_OBJECT_ID = 16384;
+/** NAMEDATALEN − 1: the longest identifier. */
+export const MAX_IDENTIFIER_LENGTH = 63;
+
+const H_LOCK = 0;
+const H_VERSION = 1;
+const H_LENGTH = 2;
+const H_NEXT_REL = 3;
+const HEADER_BYTES = 16;
+
+/** A column as the catalog stores it. */
+export interface CatalogColumn {
+  name: string;
+  type: string;
+  typmod?: number;
+  notNull?: boolean;
+}
+
+/** A table as the catalog stores it. */
+export interface TableDefinition {
+  /** relfilenode: the table's file number (and OID). */
+  relNumber: number;
+  name: string;
+  columns: CatalogColumn[];
+  /** Table access method name (pg_class.relam). */
+  am: string;
+  /** Heap fillfactor, 10..100. */
+  fillfactor: number;
+  /**
+   * Columns that indexes would cover (the hot_attrs of heap_update). pgsim has no indexes; naming
+   * columns here makes updates of them non-HOT, exactly as an index on them would.
+   */
+  indexedColumns: string[];
+  /**
+   * Columns of unique indexes (heap_update's key_attrs): changing one sets HEAP_KEYS_UPDATED on
+   * the old version. A subset of indexedColumns.
+   */
+  keyColumns?: string[];
+}
+
+interface CatalogData {
+  tables: TableDefinition[];
+}
+
+export interface CatalogShared {
+  readonly sab: SharedArrayBuffer;
+}
+
+/** Bytes of shared memory for a catalog of at most `maxBytes` of JSON. */
+export function catalogShmemSize(maxBytes: number): number {
+  return HEADER_BYTES + maxBytes;
+}
+
+export function initCatalog(maxBytes = 1 << 20): CatalogShared {
+  const sab = new SharedArrayBuffer(catalogShmemSize(maxBytes));
+  const h = new Int32Array(sab, 0, 4);
+  const text = new TextEncoder().encode(JSON.stringify({ tables: [] } satisfies CatalogData));
+  new Uint8Array(sab, HEADER_BYTES).set(text);
+  h[H_LENGTH] = text.length;
+  h[H_VERSION] = 1;
+  h[H_NEXT_REL] = FIRST_NORMAL_OBJECT_ID;
+  return { sab };
+}
+
+/** The locator of a table's storage. */
+export function tableLocator(def: { relNumber: number }): RelFileLocator {
+  return { spcOid: DEFAULTTABLESPACE_OID, dbOid: PGSIM_DATABASE_OID, relNumber: def.relNumber };
+}
+
+/** One backend's view of the shared catalog. */
+export class Catalog {
+  private readonly header: Int32Array;
+  private readonly bytes: Uint8Array;
+  private cachedVersion = 0;
+  private cached: CatalogData = { tables: [] };
+
+  constructor(shared: CatalogShared) {
+    this.header = new Int32Array(shared.sab, 0, 4);
+    this.bytes = new Uint8Array(shared.sab, HEADER_BYTES);
+  }
+
+  private lock(): void {
+    for (let spins = 1; Atomics.compareExchange(this.header, H_LOCK, 0, 1) !== 0; spins++) {
+      spinDelay(spins);
+    }
+  }
+
+  private unlock(): void {
+    Atomics.store(this.header, H_LOCK, 0);
+  }
+
+  /** The catalog as of now (re-read only when another backend changed it). */
+  private current(): CatalogData {
+    if (Atomics.load(this.header, H_VERSION) !== this.cachedVersion) {
+      this.lock();
+      try {
+        this.readLocked();
+      } finally {
+        this.unlock();
+      }
+    }
+    return this.cached;
+  }
+
+  private readLocked(): void {
+    const length = this.header[H_LENGTH]!;
+    const text = new TextDecoder().decode(this.bytes.slice(0, length));
+    this.cached = JSON.parse(text) as CatalogData;
+    this.cachedVersion = this.header[H_VERSION]!;
+  }
+
+  private writeLocked(data: CatalogData): void {
+    const text = new TextEncoder().encode(JSON.stringify(data));
+    if (text.length > this.bytes.length) {
+      throw new PgsimError(
+        "catalog-full",
+        `the shared catalog is full (${this.bytes.length} bytes): drop tables or start with a larger catalog`,
+      );
+    }
+    this.bytes.set(text);
+    this.header[H_LENGTH] = text.length;
+    Atomics.add(this.header, H_VERSION, 1);
+    this.cached = data;
+    this.cachedVersion = this.header[H_VERSION]!;
+  }
+
+  /** Applies `change` to a fresh copy of the catalog under the lock. */
+  private modify<T>(change: (data: CatalogData) => T): T {
+    this.lock();
+    try {
+      this.readLocked();
+      const data = structuredClone(this.cached);
+      const result = change(data);
+      this.writeLocked(data);
+      return result;
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /** Every table, in creation order. */
+  list(): readonly TableDefinition[] {
+    return this.current().tables;
+  }
+
+  /** The table called `name`, or undefined. */
+  lookup(name: string): TableDefinition | undefined {
+    return this.current().tables.find((t) => t.name === name);
+  }
+
+  /** The table called `name`, or the error PostgreSQL gives. */
+  get(name: string): TableDefinition {
+    const t = this.lookup(name);
+    if (t === undefined) {
+      throw new PgsimError("undefined-table", `relation "${String(name)}" does not exist`, {
+        name,
+      });
+    }
+    return t;
+  }
+
+  /** Adds a table with a new relNumber; `build` fills in the rest. */
+  createTable(def: Omit<TableDefinition, "relNumber">): TableDefinition {
+    checkIdentifier(def.name, "table");
+    return this.modify((data) => {
+      if (data.tables.some((t) => t.name === def.name)) {
+        throw new PgsimError("duplicate-table", `relation "${def.name}" already exists`, {
+          name: def.name,
+        });
+      }
+      const relNumber = Atomics.add(this.header, H_NEXT_REL, 1);
+      const table: TableDefinition = { ...def, relNumber };
+      data.tables.push(table);
+      return table;
+    });
+  }
+
+  /** Removes a table from the catalog. */
+  dropTable(name: string): TableDefinition {
+    return this.modify((data) => {
+      const i = data.tables.findIndex((t) => t.name === name);
+      if (i < 0)
+        throw new PgsimError("undefined-table", `relation "${name}" does not exist`, { name });
+      const [gone] = data.tables.splice(i, 1);
+      return gone!;
+    });
+  }
+
+  /** Gives a table a new relNumber (TRUNCATE makes a new relfilenode). Returns the new def. */
+  renumberTable(name: string): { before: TableDefinition; after: TableDefinition } {
+    return this.modify((data) => {
+      const t = data.tables.find((x) => x.name === name);
+      if (t === undefined)
+        throw new PgsimError("undefined-table", `relation "${name}" does not exist`);
+      const before = { ...t };
+      t.relNumber = Atomics.add(this.header, H_NEXT_REL, 1);
+      return { before, after: { ...t } };
+    });
+  }
+}
+
+/** Checks a table or column name as PostgreSQL's identifier rules would let it through. */
+export function checkIdentifier(name: unknown, what: string): asserts name is string {
+  if (typeof name !== "string" || name.length === 0) {
+    throw new PgsimError("invalid-name", `${what} name must be a non-empty string`);
+  }
+  if (new TextEncoder().encode(name).length > MAX_IDENTIFIER_LENGTH) {
+    throw new PgsimError(
+      "name-too-long",
+      `${what} name "${name}" is too long: at most ${MAX_IDENTIFIER_LENGTH} bytes`,
+    );
+  }
+}

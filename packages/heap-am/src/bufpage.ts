@@ -14,8 +14,8 @@
  * and written byte by byte (le-bytes.ts) so that no accessor allocates (a DataView per call
  * would) and pages may sit at any offset of any buffer, shared or not.
  *
- * Differs from PostgreSQL: PageTruncateLinePointerArray, the PageIndex* deletions,
- * PageGetFreeSpaceForMultipleTuples and PageSetPrunable are not modelled (yet).
+ * Differs from PostgreSQL: the PageIndex* deletions and PageGetFreeSpaceForMultipleTuples are not
+ * modelled (pgsim has no indexes); PageSetPrunable lives in heapam.ts.
  *
  * See also: checksum.ts (pgChecksumPage), fsm-page.ts and visibilitymap-page.ts (pages that use
  * the same header but no line pointers), README.md "Page format".
@@ -723,4 +723,31 @@ export function pageGetHeapFreeSpace(page: Uint8Array): number {
     if (!itemIdIsUsed(pageGetItemId(page, i))) return space;
   }
   return 0;
+}
+
+/**
+ * PageTruncateLinePointerArray: after VACUUM set line pointers LP_UNUSED, drop the unused ones at
+ * the end of the array (never the first line pointer), and set PD_HAS_FREE_LINES exactly when an
+ * unused one remains. The caller holds an exclusive lock.
+ */
+export function pageTruncateLinePointerArray(page: Uint8Array): void {
+  const maxoff = pageGetMaxOffsetNumber(page);
+  let unusedAtEnd = 0;
+  let counting = true;
+  let freeRemains = false;
+  for (let off = maxoff; off >= FirstOffsetNumber; off--) {
+    const used = itemIdIsUsed(pageGetItemId(page, off));
+    if (counting && off > FirstOffsetNumber) {
+      if (!used) unusedAtEnd++;
+      else counting = false;
+    } else {
+      counting = false;
+      if (!used) freeRemains = true;
+    }
+  }
+  if (unusedAtEnd > 0) {
+    writeUint16(page, PD_LOWER_OFFSET, pageGetLower(page) - SizeOfItemIdData * unusedAtEnd);
+  }
+  if (freeRemains) pageSetHasFreeLinePointers(page);
+  else pageClearHasFreeLinePointers(page);
 }

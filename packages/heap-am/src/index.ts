@@ -42,6 +42,11 @@ export {
   pageVerify,
   SizeOfPageHeaderData,
 } from "./bufpage.js";
+export {
+  type CatalogColumn,
+  PGSIM_DATABASE_OID,
+  type TableDefinition,
+} from "./catalog.js";
 export { pgChecksumPage } from "./checksum.js";
 export {
   type CommitLog,
@@ -56,6 +61,15 @@ export {
   type XidStatus,
 } from "./clog.js";
 export {
+  type CreateTableOptions,
+  Database,
+  type DatabaseOptions,
+  type DatabaseShared,
+  DatabaseTransaction,
+  type RowChangeOptions,
+  type RowWithTid,
+} from "./database.js";
+export {
   fsmGetAvail,
   fsmGetLocation,
   fsmGetMaxAvail,
@@ -67,6 +81,9 @@ export {
   fsmSpaceNeededToCat,
   SlotsPerFSMPage,
 } from "./fsm-page.js";
+export type { Row, TID, TMOutcome } from "./heapam.js";
+export { heapTableAm, memheapTableAm, registerBuiltinTableAms } from "./heapam-handler.js";
+export { HTSV, TM, type TMResult } from "./heapam-visibility.js";
 export {
   type AttributeSpan,
   heapAttributeSpans,
@@ -75,6 +92,7 @@ export {
   heapFormTuple,
   type TupleValues,
 } from "./heaptuple.js";
+export { BulkInsertState } from "./hio.js";
 export {
   type HeapTupleHeaderFields,
   type InfomaskFlagNames,
@@ -98,6 +116,37 @@ export { type InspectResult, runInspect } from "./inspect/main.js";
 export { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
 export { type InspectRowsResult, inspectRows } from "./inspect/rows.js";
 export { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
+export type { Snapshot } from "./snapmgr.js";
+export {
+  getTableAm,
+  type IndexFetchState,
+  type LockTupleMode,
+  makeSlot,
+  REQUIRED_CALLBACKS,
+  registerTableAm,
+  type SizeEstimate,
+  type TableAccessMethod,
+  type TableRelation,
+  type TableScanDesc,
+  type TableUpdateOutcome,
+  type TupleTableSlot,
+  tableAmNames,
+  tableBeginScan,
+  tableEndScan,
+  tableIndexFetchTuple,
+  tableMultiInsert,
+  tableRelationEstimateSize,
+  tableRelationSize,
+  tableRelationVacuum,
+  tableRescan,
+  tableScanGetNextSlot,
+  tableTupleDelete,
+  tableTupleFetchRowVersion,
+  tableTupleInsert,
+  tableTupleLock,
+  tableTupleSatisfiesSnapshot,
+  tableTupleUpdate,
+} from "./tableam.js";
 export {
   type ColumnDefinition,
   createTupleDesc,
@@ -121,6 +170,7 @@ export {
   type VarlenaHeaderChoice,
 } from "./types/index.js";
 export { DT_NOBEGIN, DT_NOEND } from "./types/timestamp.js";
+export type { VacuumOptions, VacuumResult } from "./vacuumlazy.js";
 export {
   HEAPBLOCKS_PER_PAGE,
   VISIBILITYMAP_ALL_FROZEN,
@@ -129,3 +179,4 @@ export {
   vmGetStatus,
   vmSetBits,
 } from "./visibilitymap-page.js";
+export type { IsolationLevel } from "./xact.js";

@@ -1,0 +1,596 @@
+/**
+ * A small database for experiments: open one on a disk-backed or memory-only buffer pool, create
+ * tables, and run transactions that insert, update, delete, fetch and scan rows; vacuum; look at
+ * live pages the way pageinspect, pg_freespacemap and pg_visibility do.
+ *
+ * Models: the executor-level behaviour of PostgreSQL's INSERT / UPDATE / DELETE / SELECT on one
+ * table (ExecInsert, ExecUpdate and ExecDelete with their READ COMMITTED re-check of the newest
+ * row version, EvalPlanQual, and the REPEATABLE READ serialization error), CREATE / DROP /
+ * TRUNCATE TABLE and VACUUM, over the table AM interface.
+ * Entry points: `Database` (`create`, `attach`, `createTable`, `begin`, `vacuum`, `checkpoint`,
+ * introspection), `DatabaseTransaction`.
+ * See also: tableam.ts, heapam-handler.ts, catalog.ts, transam.ts, README.md.
+ *
+ * Each Database object is one backend: it attaches to the shared memory (buffer pool, commit log
+ * and proc array, catalog) and runs one transaction at a time. Worker threads attach with
+ * `Database.attach(db.shared)`.
+ *
+ * Differs from PostgreSQL: no SQL; a statement is one method call; DDL is not transactional; the
+ * READ COMMITTED re-check takes the caller's new values (or a function of the newest row) instead
+ * of re-evaluating a WHERE clause.
+ */
+
+import {
+  attachBufferPool,
+  type BufferPool,
+  type BufferPoolShared,
+  type DetachReport,
+  ForkNumber,
+  initBufferPool,
+  PgsimError,
+} from "@pgsim/buffer-manager";
+import { pageIsVerified, pageSetChecksumInplace } from "./bufpage.js";
+import {
+  Catalog,
+  type CatalogColumn,
+  type CatalogShared,
+  initCatalog,
+  type TableDefinition,
+} from "./catalog.js";
+import { FreeSpaceMap } from "./freespace.js";
+import type { Row, TID } from "./heapam.js";
+import { heapGetLatestTid } from "./heapam.js";
+import { registerBuiltinTableAms } from "./heapam-handler.js";
+import { TM } from "./heapam-visibility.js";
+import { BulkInsertState, HEAP_MIN_FILLFACTOR } from "./hio.js";
+import { type FreeSpaceRow, inspectFsm } from "./inspect/fsm.js";
+import { type HeapPageItemsBlock, inspectHeapPageItems } from "./inspect/heap-page-items.js";
+import { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
+import { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
+import { buildRelation, type HeapContext } from "./rel.js";
+import {
+  getTableAm,
+  makeSlot,
+  type TableRelation,
+  tableBeginScan,
+  tableEndScan,
+  tableFinishBulkInsert,
+  tableMultiInsert,
+  tableRelationSetNewFilenode,
+  tableRelationVacuum,
+  tableScanGetNextSlot,
+  tableTupleDelete,
+  tableTupleFetchRowVersion,
+  tableTupleInsert,
+  tableTupleLock,
+  tableTupleUpdate,
+} from "./tableam.js";
+import { DEFAULT_MAX_XIDS, initTransam, Transam, type TransamShared } from "./transam.js";
+import type { Datum } from "./types/type-codec.js";
+import type { VacuumOptions, VacuumResult } from "./vacuumlazy.js";
+import { VisibilityMap } from "./visibilitymap.js";
+import { type IsolationLevel, Transaction } from "./xact.js";
+
+/** Options for a new database. */
+export interface DatabaseOptions {
+  /** "disk": a heap in relation files behind the buffer pool; "memory": the pool is the storage. */
+  variant: "disk" | "memory";
+  /** Buffers in the pool (8 KB each). */
+  bufferCount: number;
+  /** The data directory (disk only). */
+  dataDir?: string;
+  /** Data checksums on pages written to disk (initdb -k). Default false, as initdb's default. */
+  checksums?: boolean;
+  /** Backends that may attach at once (default 64). */
+  maxBackends?: number;
+  /** Transaction ids the commit log can hold (default 4,194,304). */
+  maxXids?: number;
+  /** Blocks per segment file (disk; default 131072). */
+  segmentBlocks?: number;
+}
+
+/** Everything a worker needs to attach (structured-clonable; the memory is shared). */
+export interface DatabaseShared {
+  readonly pool: BufferPoolShared;
+  readonly transam: TransamShared;
+  readonly catalog: CatalogShared;
+  readonly checksums: boolean;
+}
+
+/** Options of CREATE TABLE. */
+export interface CreateTableOptions {
+  /** Table access method; defaults to "heap" on a disk-backed database, "memheap" on memory. */
+  am?: string;
+  /** Heap fillfactor, 10..100 (default 100). */
+  fillfactor?: number;
+  /** Columns an index would cover: updating one is never HOT. */
+  indexedColumns?: string[];
+  /** Columns of a unique index: updating one sets HEAP_KEYS_UPDATED. Must be indexed columns. */
+  keyColumns?: string[];
+}
+
+/** A row and where it is. */
+export interface RowWithTid {
+  tid: TID;
+  row: Row;
+}
+
+/**
+ * One backend on a pgsim database.
+ *
+ * @example
+ * ```ts
+ * const db = Database.create({ variant: "memory", bufferCount: 1024 });
+ * db.createTable("accounts", [
+ *   { name: "aid", type: "int4", notNull: true },
+ *   { name: "abalance", type: "int4", notNull: true },
+ * ]);
+ * const tx = db.begin();
+ * const tid = tx.insert("accounts", [1, 100]);
+ * tx.update("accounts", tid, (row) => [row[0], (row[1] as number) + 1]);
+ * tx.commit();
+ * ```
+ */
+export class Database {
+  readonly shared: DatabaseShared;
+  readonly pool: BufferPool;
+  readonly transam: Transam;
+  readonly catalog: Catalog;
+  private readonly ctx: HeapContext;
+  private readonly relations = new Map<number, TableRelation>();
+  private current: DatabaseTransaction | undefined;
+  private closed = false;
+
+  private constructor(shared: DatabaseShared) {
+    registerBuiltinTableAms();
+    this.shared = shared;
+    this.pool = attachBufferPool(shared.pool, {
+      pageHooks: shared.checksums
+        ? {
+            verifyPage: (page, block) => pageIsVerified(page, block, { checksums: true }),
+            setChecksum: (page, block) => pageSetChecksumInplace(page, block),
+          }
+        : {},
+    });
+    this.transam = new Transam(shared.transam, this.pool.procNumber);
+    this.transam.resetSlot();
+    this.catalog = new Catalog(shared.catalog);
+    this.ctx = {
+      pool: this.pool,
+      transam: this.transam,
+      fsm: new FreeSpaceMap(this.pool),
+      vm: new VisibilityMap(this.pool),
+      targetBlocks: new Map(),
+    };
+  }
+
+  /** Creates the shared memory of a new database and attaches the first backend to it. */
+  static create(options: DatabaseOptions): Database {
+    if (options === null || typeof options !== "object") {
+      throw new PgsimError("invalid-option", "database options must be an object");
+    }
+    const maxBackends = options.maxBackends ?? 64;
+    const pool = initBufferPool({
+      variant: options.variant,
+      bufferCount: options.bufferCount,
+      maxBackends,
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
+    });
+    const shared: DatabaseShared = {
+      pool,
+      transam: initTransam(maxBackends, options.maxXids ?? DEFAULT_MAX_XIDS),
+      catalog: initCatalog(),
+      checksums: options.checksums === true,
+    };
+    return new Database(shared);
+  }
+
+  /** Attaches another backend (in this thread or a worker) to an existing database. */
+  static attach(shared: DatabaseShared): Database {
+    return new Database(shared);
+  }
+
+  /** The variant of the buffer pool. */
+  get variant(): "disk" | "memory" {
+    return this.pool.variant;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) throw new PgsimError("backend-detached", "this database backend is closed");
+  }
+
+  /** The backend's relation entry for a table (rebuilt when the catalog entry changes). */
+  table(name: string): TableRelation {
+    this.checkOpen();
+    const def = this.catalog.get(name);
+    let rel = this.relations.get(def.relNumber);
+    if (rel === undefined || rel.def !== def) {
+      rel = { ...buildRelation(def), ctx: this.ctx };
+      this.relations.set(def.relNumber, rel);
+    }
+    return rel;
+  }
+
+  /** CREATE TABLE: the table's storage is created at once (DDL is not transactional here). */
+  createTable(
+    name: string,
+    columns: CatalogColumn[],
+    options: CreateTableOptions = {},
+  ): TableDefinition {
+    this.checkOpen();
+    if (!Array.isArray(columns) || columns.length === 0) {
+      throw new PgsimError("invalid-table-definition", "a table needs at least one column");
+    }
+    const names = new Set<string>();
+    for (const c of columns) {
+      if (c === null || typeof c !== "object" || typeof c.name !== "string" || c.name === "") {
+        throw new PgsimError("invalid-table-definition", "every column needs a name and a type");
+      }
+      if (names.has(c.name)) {
+        throw new PgsimError("duplicate-column", `column "${c.name}" specified more than once`);
+      }
+      names.add(c.name);
+    }
+    const fillfactor = options.fillfactor ?? 100;
+    if (!Number.isInteger(fillfactor) || fillfactor < HEAP_MIN_FILLFACTOR || fillfactor > 100) {
+      throw new PgsimError(
+        "invalid-parameter",
+        `value ${String(fillfactor)} out of bounds for option "fillfactor": valid values are between "10" and "100"`,
+      );
+    }
+    const am = getTableAm(options.am ?? (this.pool.variant === "disk" ? "heap" : "memheap"));
+    const draft = {
+      name,
+      columns: columns.map((c) => ({ ...c })),
+      am: am.name,
+      fillfactor,
+      indexedColumns: [...(options.indexedColumns ?? [])],
+      keyColumns: [...(options.keyColumns ?? [])],
+      relNumber: 0,
+    };
+    // Check the columns and options (types, typmods, names) before anything is stored.
+    buildRelation(draft);
+    am.checkUsable?.(this.ctx, draft);
+    const def = this.catalog.createTable(draft);
+    try {
+      tableRelationSetNewFilenode(this.table(name));
+    } catch (e) {
+      this.catalog.dropTable(name);
+      throw e;
+    }
+    return def;
+  }
+
+  /** DROP TABLE. */
+  dropTable(name: string): void {
+    const rel = this.table(name);
+    getTableAm(rel.def.am).relationDrop(rel);
+    this.catalog.dropTable(name);
+    this.relations.delete(rel.def.relNumber);
+  }
+
+  /** TRUNCATE: new, empty storage under a new relfilenode; the old one is dropped. */
+  truncateTable(name: string): void {
+    const old = this.table(name);
+    const { after } = this.catalog.renumberTable(name);
+    const fresh = { ...buildRelation(after), ctx: this.ctx };
+    getTableAm(after.am).relationSetNewFilenode(fresh);
+    getTableAm(old.def.am).relationDrop(old);
+    this.relations.delete(old.def.relNumber);
+  }
+
+  /** BEGIN: a transaction on this backend (one at a time). */
+  begin(options: { isolation?: IsolationLevel } = {}): DatabaseTransaction {
+    this.checkOpen();
+    if (this.current !== undefined && this.current.state === "in progress") {
+      throw new PgsimError(
+        "active-transaction",
+        "there is already a transaction in progress on this backend: commit or abort it first",
+      );
+    }
+    this.current = new DatabaseTransaction(
+      this,
+      new Transaction(this.transam, options.isolation ?? "read committed"),
+    );
+    return this.current;
+  }
+
+  /** VACUUM one table (outside any transaction). */
+  vacuum(name: string, options: VacuumOptions = {}): VacuumResult {
+    this.checkOpen();
+    return tableRelationVacuum(this.table(name), options);
+  }
+
+  /** CHECKPOINT (a no-op for memory-only databases). */
+  checkpoint(): void {
+    this.checkOpen();
+    this.pool.checkpoint();
+  }
+
+  /** The table's size in blocks (main fork). */
+  nblocks(name: string): number {
+    return this.pool.nblocks(this.table(name).locator, ForkNumber.MAIN);
+  }
+
+  /** Copies a fork of a table out of the buffer pool, page by page under share locks. */
+  private forkImage(name: string, fork: number): Uint8Array {
+    const rel = this.table(name);
+    if (!this.pool.relationExists(rel.locator, fork)) return new Uint8Array(0);
+    const n = this.pool.nblocks(rel.locator, fork);
+    const out = new Uint8Array(n * 8192);
+    for (let b = 0; b < n; b++) {
+      const buf = this.pool.readBuffer(rel.locator, fork, b);
+      this.pool.lockBuffer(buf, "share");
+      out.set(this.pool.bufferGetPage(buf), b * 8192);
+      this.pool.unlockReleaseBuffer(buf);
+    }
+    return out;
+  }
+
+  /** Like pageinspect's page_header over every block (the shape of `pgsim-inspect page-header`). */
+  pageHeaders(name: string): PageHeaderRow[] {
+    const image = this.forkImage(name, ForkNumber.MAIN);
+    return image.length === 0 ? [] : inspectPageHeader(image);
+  }
+
+  /** Like pageinspect's heap_page_items (the shape of `pgsim-inspect heap-page-items`). */
+  pageItems(name: string, block?: number): HeapPageItemsBlock[] {
+    const image = this.forkImage(name, ForkNumber.MAIN);
+    return image.length === 0
+      ? []
+      : inspectHeapPageItems(image, block === undefined ? {} : { block });
+  }
+
+  /** Like pg_freespace(rel): the free space the FSM records per heap block. */
+  freeSpace(name: string): FreeSpaceRow[] {
+    const heapBlocks = this.nblocks(name);
+    const image = this.forkImage(name, ForkNumber.FSM);
+    if (image.length === 0)
+      return Array.from({ length: heapBlocks }, (_, blkno) => ({ blkno, avail: 0 }));
+    return inspectFsm(image, { heapBlocks });
+  }
+
+  /** Like pg_visibility_map(rel): the two VM bits per heap block. */
+  visibilityMap(name: string): VisibilityMapRow[] {
+    const heapBlocks = this.nblocks(name);
+    const image = this.forkImage(name, ForkNumber.VISIBILITYMAP);
+    if (image.length === 0) {
+      return Array.from({ length: heapBlocks }, (_, blkno) => ({
+        blkno,
+        all_visible: false,
+        all_frozen: false,
+      }));
+    }
+    return inspectVm(image, { heapBlocks });
+  }
+
+  /** Leaves the database: aborts a running transaction, reports leaked pins. */
+  close(): DetachReport {
+    if (this.closed) return { leakedPins: [], releasedLocks: 0 };
+    this.current?.abort();
+    this.closed = true;
+    this.transam.resetSlot();
+    return this.pool.detach();
+  }
+}
+
+/** Options of update and delete. */
+export interface RowChangeOptions {
+  /** NOWAIT: fail at once instead of waiting for another transaction's row lock. */
+  nowait?: boolean;
+}
+
+/** A transaction on one backend. */
+export class DatabaseTransaction {
+  private readonly db: Database;
+  readonly xact: Transaction;
+
+  constructor(db: Database, xact: Transaction) {
+    this.db = db;
+    this.xact = xact;
+  }
+
+  get state() {
+    return this.xact.state;
+  }
+
+  /** The transaction id, or 0 if nothing was written yet. */
+  get xid(): number {
+    return this.xact.xid;
+  }
+
+  /** Runs one statement; any error aborts the transaction, as in PostgreSQL. */
+  private statement<T>(body: () => T): T {
+    this.xact.checkInProgress();
+    this.xact.beginStatement();
+    try {
+      return body();
+    } catch (e) {
+      this.xact.abort();
+      throw e;
+    }
+  }
+
+  /** INSERT one row; returns its TID. */
+  insert(table: string, values: (Datum | null)[]): TID {
+    return this.statement(() => {
+      const slot = makeSlot(values);
+      tableTupleInsert(this.db.table(table), slot, this.xact);
+      return slot.tid!;
+    });
+  }
+
+  /** INSERT many rows in one statement (COPY-like: the multi-insert path, a BULKWRITE ring). */
+  insertMany(table: string, rows: (Datum | null)[][]): TID[] {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      const bistate = new BulkInsertState(this.db.pool.bufferCount);
+      try {
+        const slots = rows.map((r) => makeSlot(r));
+        tableMultiInsert(rel, slots, this.xact, bistate);
+        tableFinishBulkInsert(rel);
+        return slots.map((s) => s.tid!);
+      } finally {
+        bistate.release(rel.ctx);
+      }
+    });
+  }
+
+  /** SELECT by TID: the row if this transaction's snapshot sees it. */
+  fetch(table: string, tid: TID): Row | undefined {
+    return this.statement(() => {
+      const slot = makeSlot();
+      const found = tableTupleFetchRowVersion(
+        this.db.table(table),
+        tid,
+        this.xact.snapshot,
+        this.xact,
+        slot,
+      );
+      return found ? slot.values : undefined;
+    });
+  }
+
+  /** SELECT *: every visible row with its TID, in physical order. */
+  scan(table: string): RowWithTid[] {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
+      const out: RowWithTid[] = [];
+      try {
+        const slot = makeSlot();
+        while (tableScanGetNextSlot(scan, slot)) out.push({ tid: slot.tid!, row: slot.values });
+      } finally {
+        tableEndScan(scan);
+      }
+      return out;
+    });
+  }
+
+  /**
+   * UPDATE the row at `tid`. `values` are the new row, or a function of the current row. Returns
+   * the new version's TID, or undefined when the row turned out to be gone (deleted concurrently,
+   * under READ COMMITTED). Under READ COMMITTED a row updated concurrently is followed to its newest
+   * version, which is locked and updated instead (EvalPlanQual); under REPEATABLE READ that is
+   * "could not serialize access due to concurrent update".
+   */
+  update(
+    table: string,
+    tid: TID,
+    values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
+    options: RowChangeOptions = {},
+  ): TID | undefined {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      let target = tid;
+      for (let attempt = 0; attempt < 1000; attempt++) {
+        let newValues: (Datum | null)[];
+        if (typeof values === "function") {
+          const slot = makeSlot();
+          const snapshot = attempt === 0 ? this.xact.snapshot : this.latestSnapshot();
+          if (!tableTupleFetchRowVersion(rel, target, snapshot, this.xact, slot)) {
+            if (attempt === 0)
+              throw new PgsimError("invisible-tuple", "attempted to update invisible tuple", {
+                tid,
+              });
+            return undefined;
+          }
+          newValues = values(slot.values);
+        } else {
+          newValues = values;
+        }
+        const slot = makeSlot(newValues);
+        const out = tableTupleUpdate(rel, target, slot, this.xact, !options.nowait);
+        if (out.result === TM.Ok) return out.newTid;
+        const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "update", target);
+        if (next === undefined) return undefined;
+        target = next;
+      }
+      throw new PgsimError("serialization-failure", "row kept changing under a concurrent update");
+    });
+  }
+
+  /** DELETE the row at `tid`. Returns whether a row was deleted. */
+  delete(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      let target = tid;
+      for (let attempt = 0; attempt < 1000; attempt++) {
+        const out = tableTupleDelete(rel, target, this.xact, !options.nowait);
+        if (out.result === TM.Ok) return true;
+        const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "delete", target);
+        if (next === undefined) return false;
+        target = next;
+      }
+      throw new PgsimError("serialization-failure", "row kept changing under a concurrent delete");
+    });
+  }
+
+  /** SELECT … FOR UPDATE of one row. Returns whether the row was locked (false if it is gone). */
+  lockRow(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      let target = tid;
+      for (let attempt = 0; attempt < 1000; attempt++) {
+        const out = tableTupleLock(rel, target, this.xact, "exclusive", !options.nowait);
+        if (out.result === TM.Ok) return true;
+        const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "lock", target);
+        if (next === undefined) return false;
+        target = next;
+      }
+      throw new PgsimError("serialization-failure", "row kept changing under a concurrent lock");
+    });
+  }
+
+  /** A snapshot that sees what committed since the statement began (for the re-check). */
+  private latestSnapshot() {
+    return this.db.transam.getSnapshot(this.xact.commandId, false);
+  }
+
+  /**
+   * What ExecUpdate / ExecDelete do when the row was changed by someone else: under REPEATABLE
+   * READ, a serialization failure; under READ COMMITTED, the newest version to retry on, or
+   * undefined when the row is gone.
+   */
+  private concurrentChange(
+    rel: TableRelation,
+    result: number,
+    ctid: TID | undefined,
+    verb: string,
+    tid: TID,
+  ): TID | undefined {
+    if (result === TM.WouldBlock) {
+      throw new PgsimError(
+        "lock-not-available",
+        `could not obtain lock on row in relation "${rel.name}"`,
+        { tid },
+      );
+    }
+    if (result === TM.SelfModified) {
+      throw new PgsimError(
+        "self-modified",
+        `tuple to be ${verb === "delete" ? "deleted" : "updated"} was already modified by an operation of the current command`,
+      );
+    }
+    if (this.xact.isolation === "repeatable read") {
+      throw new PgsimError(
+        "serialization-failure",
+        `could not serialize access due to concurrent ${result === TM.Deleted ? "delete" : "update"}`,
+      );
+    }
+    if (result === TM.Deleted || ctid === undefined) return undefined;
+    // READ COMMITTED: follow the chain to the newest committed version and try again there.
+    return heapGetLatestTid(rel.ctx, rel, ctid, this.latestSnapshot(), this.xact);
+  }
+
+  /** COMMIT. */
+  commit(): void {
+    this.xact.commit();
+  }
+
+  /** ROLLBACK (a no-op if already finished). */
+  abort(): void {
+    this.xact.abort();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Reading the pages of a relation's auxiliary forks (FSM, VM), creating and extending the fork on
+ * demand.
+ *
+ * Models: freespace.c fsm_readbuf / fsm_extend and visibilitymap.c vm_readbuf / vm_extend: the
+ * fork does not exist until first needed; pages past the end read as "no information" unless the
+ * caller asks to extend; zeroed pages are PageInit'ed on first access; bad pages are zeroed
+ * (RBM_ZERO_ON_ERROR), since these forks can always be rebuilt.
+ * Entry points: `readForkPage`.
+ * See also: freespace.ts, visibilitymap.ts.
+ */
+
+import {
+  type BufferId,
+  type BufferPool,
+  PgsimError,
+  type RelFileLocator,
+} from "@pgsim/buffer-manager";
+import { pageInit, pageIsNew } from "./bufpage.js";
+
+/** Creates the fork if it does not exist yet (another backend may be doing the same). */
+function ensureFork(pool: BufferPool, rel: RelFileLocator, fork: number): void {
+  if (pool.relationExists(rel, fork)) return;
+  try {
+    pool.createRelation(rel, fork);
+  } catch (e) {
+    if (!(e instanceof PgsimError) || !pool.relationExists(rel, fork)) throw e;
+  }
+}
+
+/**
+ * The pinned buffer of `block` of the fork, or undefined when the fork or the block does not
+ * exist and `extend` is false. With `extend`, the fork is created and extended as needed. A new
+ * (all-zero) page is initialised before it is returned. The buffer is returned unlocked.
+ */
+export function readForkPage(
+  pool: BufferPool,
+  rel: RelFileLocator,
+  fork: number,
+  block: number,
+  extend: boolean,
+): BufferId | undefined {
+  if (!pool.relationExists(rel, fork)) {
+    if (!extend) return undefined;
+    ensureFork(pool, rel, fork);
+  }
+  let nblocks = pool.nblocks(rel, fork);
+  if (block >= nblocks) {
+    if (!extend) return undefined;
+    for (let guard = 0; nblocks <= block; guard++) {
+      if (guard > block + 16) throw new PgsimError("io-error", "could not extend auxiliary fork");
+      const buf = pool.extend(rel, fork);
+      pool.lockBuffer(buf, "exclusive");
+      const page = pool.bufferGetPage(buf);
+      if (pageIsNew(page)) pageInit(page, 0);
+      pool.markBufferDirty(buf);
+      pool.unlockReleaseBuffer(buf);
+      nblocks = pool.nblocks(rel, fork);
+    }
+  }
+  const buffer = pool.readBuffer(rel, fork, block, { mode: "zero-on-error" });
+  const page = pool.bufferGetPage(buffer);
+  if (pageIsNew(page)) {
+    pool.lockBuffer(buffer, "exclusive");
+    if (pageIsNew(page)) {
+      pageInit(page, 0);
+      pool.markBufferDirty(buffer);
+    }
+    pool.unlockBuffer(buffer);
+  }
+  return buffer;
+}

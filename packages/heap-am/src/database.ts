@@ -39,7 +39,7 @@ import {
 } from "./catalog.js";
 import { FreeSpaceMap } from "./freespace.js";
 import type { Row, TID } from "./heapam.js";
-import { heapGetLatestTid } from "./heapam.js";
+import { heapFindLastVersion } from "./heapam.js";
 import { registerBuiltinTableAms } from "./heapam-handler.js";
 import { TM } from "./heapam-visibility.js";
 import { BulkInsertState, HEAP_MIN_FILLFACTOR } from "./hio.js";
@@ -331,7 +331,8 @@ export class Database {
   /** Like pageinspect's page_header over every block (the shape of `pgsim-inspect page-header`). */
   pageHeaders(name: string): PageHeaderRow[] {
     const image = this.forkImage(name, ForkNumber.MAIN);
-    return image.length === 0 ? [] : inspectPageHeader(image);
+    // Pages in the pool carry no checksum until written, as in PostgreSQL's shared buffers.
+    return image.length === 0 ? [] : inspectPageHeader(image, { checksums: false });
   }
 
   /** Like pageinspect's heap_page_items (the shape of `pgsim-inspect heap-page-items`). */
@@ -348,7 +349,7 @@ export class Database {
     const image = this.forkImage(name, ForkNumber.FSM);
     if (image.length === 0)
       return Array.from({ length: heapBlocks }, (_, blkno) => ({ blkno, avail: 0 }));
-    return inspectFsm(image, { heapBlocks });
+    return inspectFsm(image, { heapBlocks, checksums: false });
   }
 
   /** Like pg_visibility_map(rel): the two VM bits per heap block. */
@@ -362,7 +363,7 @@ export class Database {
         all_frozen: false,
       }));
     }
-    return inspectVm(image, { heapBlocks });
+    return inspectVm(image, { heapBlocks, checksums: false });
   }
 
   /** Leaves the database: aborts a running transaction, reports leaked pins. */
@@ -469,11 +470,12 @@ export class DatabaseTransaction {
   }
 
   /**
-   * UPDATE the row at `tid`. `values` are the new row, or a function of the current row. Returns
-   * the new version's TID, or undefined when the row turned out to be gone (deleted concurrently,
-   * under READ COMMITTED). Under READ COMMITTED a row updated concurrently is followed to its newest
-   * version, which is locked and updated instead (EvalPlanQual); under REPEATABLE READ that is
-   * "could not serialize access due to concurrent update".
+   * UPDATE … WHERE ctid = tid. `values` are the new row, or a function of the current row.
+   * Returns the new version's TID, or undefined when no row was updated: the statement's snapshot
+   * does not see a row at `tid` (a TID scan), or the row was deleted concurrently. A row that a
+   * concurrent transaction changed while this statement waited for it: under READ COMMITTED the
+   * newest version is updated instead (EvalPlanQual); under REPEATABLE READ the error is "could
+   * not serialize access due to concurrent update".
    */
   update(
     table: string,
@@ -483,64 +485,72 @@ export class DatabaseTransaction {
   ): TID | undefined {
     return this.statement(() => {
       const rel = this.db.table(table);
+      const row = this.visibleRow(rel, tid, this.xact.snapshot);
+      if (row === undefined) return undefined;
+      let newValues = typeof values === "function" ? values(row) : values;
       let target = tid;
       for (let attempt = 0; attempt < 1000; attempt++) {
-        let newValues: (Datum | null)[];
-        if (typeof values === "function") {
-          const slot = makeSlot();
-          const snapshot = attempt === 0 ? this.xact.snapshot : this.latestSnapshot();
-          if (!tableTupleFetchRowVersion(rel, target, snapshot, this.xact, slot)) {
-            if (attempt === 0)
-              throw new PgsimError("invisible-tuple", "attempted to update invisible tuple", {
-                tid,
-              });
-            return undefined;
-          }
-          newValues = values(slot.values);
-        } else {
-          newValues = values;
-        }
         const slot = makeSlot(newValues);
         const out = tableTupleUpdate(rel, target, slot, this.xact, !options.nowait);
         if (out.result === TM.Ok) return out.newTid;
         const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "update", target);
         if (next === undefined) return undefined;
+        // EvalPlanQual: the newest version, re-read and recomputed.
+        const newest = this.visibleRow(rel, next, this.latestSnapshot());
+        if (newest === undefined) return undefined;
+        if (typeof values === "function") newValues = values(newest);
         target = next;
       }
       throw new PgsimError("serialization-failure", "row kept changing under a concurrent update");
     });
   }
 
-  /** DELETE the row at `tid`. Returns whether a row was deleted. */
+  /** DELETE … WHERE ctid = tid. Returns whether a row was deleted (see update for the rules). */
   delete(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
     return this.statement(() => {
       const rel = this.db.table(table);
+      if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
       let target = tid;
       for (let attempt = 0; attempt < 1000; attempt++) {
         const out = tableTupleDelete(rel, target, this.xact, !options.nowait);
         if (out.result === TM.Ok) return true;
         const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "delete", target);
-        if (next === undefined) return false;
+        if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {
+          return false;
+        }
         target = next;
       }
       throw new PgsimError("serialization-failure", "row kept changing under a concurrent delete");
     });
   }
 
-  /** SELECT … FOR UPDATE of one row. Returns whether the row was locked (false if it is gone). */
+  /** SELECT … FOR UPDATE WHERE ctid = tid. Returns whether a row was locked. */
   lockRow(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
     return this.statement(() => {
       const rel = this.db.table(table);
+      if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
       let target = tid;
       for (let attempt = 0; attempt < 1000; attempt++) {
         const out = tableTupleLock(rel, target, this.xact, "exclusive", !options.nowait);
         if (out.result === TM.Ok) return true;
         const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "lock", target);
-        if (next === undefined) return false;
+        if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {
+          return false;
+        }
         target = next;
       }
       throw new PgsimError("serialization-failure", "row kept changing under a concurrent lock");
     });
+  }
+
+  /** The row at `tid` if `snapshot` sees it (what a TID scan returns). */
+  private visibleRow(
+    rel: TableRelation,
+    tid: TID,
+    snapshot: ReturnType<Transaction["beginStatement"]>,
+  ): Row | undefined {
+    const slot = makeSlot();
+    return tableTupleFetchRowVersion(rel, tid, snapshot, this.xact, slot) ? slot.values : undefined;
   }
 
   /** A snapshot that sees what committed since the statement began (for the re-check). */
@@ -580,8 +590,8 @@ export class DatabaseTransaction {
       );
     }
     if (result === TM.Deleted || ctid === undefined) return undefined;
-    // READ COMMITTED: follow the chain to the newest committed version and try again there.
-    return heapGetLatestTid(rel.ctx, rel, ctid, this.latestSnapshot(), this.xact);
+    // READ COMMITTED: follow the chain to the newest version and try again there (EvalPlanQual).
+    return heapFindLastVersion(rel.ctx, rel, ctid);
   }
 
   /** COMMIT. */

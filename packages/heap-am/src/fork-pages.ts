@@ -32,8 +32,27 @@ function ensureFork(pool: BufferPool, rel: RelFileLocator, fork: number): void {
  * The pinned buffer of `block` of the fork, or undefined when the fork or the block does not
  * exist and `extend` is false. With `extend`, the fork is created and extended as needed. A new
  * (all-zero) page is initialised before it is returned. The buffer is returned unlocked.
+ *
+ * Differs from PostgreSQL: when a memory-only pool is full, extending a map fork is given up and
+ * the page reported missing (undefined). The FSM and VM are hints that can always be rebuilt, and
+ * VACUUM, which frees pages, must not fail for want of one map page.
  */
 export function readForkPage(
+  pool: BufferPool,
+  rel: RelFileLocator,
+  fork: number,
+  block: number,
+  extend: boolean,
+): BufferId | undefined {
+  try {
+    return readForkPageOrThrow(pool, rel, fork, block, extend);
+  } catch (e) {
+    if (e instanceof PgsimError && e.code === "memory-pool-full") return undefined;
+    throw e;
+  }
+}
+
+function readForkPageOrThrow(
   pool: BufferPool,
   rel: RelFileLocator,
   fork: number,

@@ -67,7 +67,9 @@ export class FreeSpaceMap {
     minValue: number,
   ): number {
     const pool = this.pool;
-    const buf = this.read(rel, address, true)!;
+    const buf = this.read(rel, address, true);
+    // No room for a map page in a full memory-only pool: the information is simply not kept.
+    if (buf === undefined) return -1;
     pool.lockBuffer(buf, "exclusive");
     const page = pool.bufferGetPage(buf);
     if (fsmSetAvail(page, slot, value)) pool.markBufferDirtyHint(buf);

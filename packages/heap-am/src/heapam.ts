@@ -864,6 +864,51 @@ export function heapGetLatestTid(
   return latest;
 }
 
+/**
+ * The newest version of a row, following t_ctid links through every version whose updater
+ * committed (what table_tuple_lock with TUPLE_LOCK_FLAG_FIND_LAST_VERSION does for EvalPlanQual).
+ * Stops at a version that is not updated, deleted (ctid points at itself), or changed by a
+ * transaction still running or aborted; the caller retries its update or delete there.
+ */
+export function heapFindLastVersion(ctx: HeapContext, rel: Relation, tid: TID): TID {
+  checkTid(ctx, rel, tid);
+  const pool = ctx.pool;
+  let current = tid;
+  let priorXmax = InvalidTransactionId;
+  for (let steps = 0; steps < 1_000_000; steps++) {
+    if (!heapTidValid(ctx, rel, current)) return current;
+    const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, current.block);
+    pool.lockBuffer(buffer, "share");
+    let next: TID | undefined;
+    try {
+      const page = pool.bufferGetPage(buffer);
+      const tup = normalTupleAt(page, current.offset);
+      if (tup < 0) return current;
+      if (
+        priorXmax !== InvalidTransactionId &&
+        heapTupleHeaderGetRawXmin(page, tup) !== priorXmax
+      ) {
+        return current;
+      }
+      const infomask = heapTupleHeaderGetInfomask(page, tup);
+      const ctid = heapTupleHeaderGetCtid(page, tup);
+      const xmax = heapTupleHeaderGetRawXmax(page, tup);
+      const updated =
+        (infomask & HEAP_XMAX_INVALID) === 0 &&
+        (infomask & HEAP_XMAX_LOCK_ONLY) === 0 &&
+        !tidEquals(ctid, current) &&
+        ctx.transam.didCommit(xmax);
+      if (!updated) return current;
+      next = ctid;
+      priorXmax = xmax;
+    } finally {
+      pool.unlockReleaseBuffer(buffer);
+    }
+    current = next;
+  }
+  throw new AssertionError("update chain does not end");
+}
+
 /** The line pointer of `tid` on a pinned page, exported for the table AM's TID checks. */
 export function heapTidValid(ctx: HeapContext, rel: Relation, tid: TID): boolean {
   const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);

@@ -142,6 +142,11 @@ export function relationGetBufferForTuple(
     bistate?.buffer !== undefined
       ? bistate.block
       : (ctx.targetBlocks.get(rel.locator.relNumber) ?? InvalidBlockNumber);
+  // smgr_targblock is a per-backend hint. PostgreSQL resets it when another backend truncates
+  // the relation (shared invalidation); pgsim checks it against the relation's size instead.
+  if (block !== InvalidBlockNumber && bistate?.buffer === undefined) {
+    if (block >= pool.nblocks(rel.locator, ForkNumber.MAIN)) block = InvalidBlockNumber;
+  }
   if (block === InvalidBlockNumber) block = ctx.fsm.getPageWithFreeSpace(rel.locator, target);
   if (block === InvalidBlockNumber) {
     const n = pool.nblocks(rel.locator, ForkNumber.MAIN);

@@ -3,6 +3,8 @@
  * visibilitymap-page.ts), tuples, data types and the commit log (htup-details.ts, tupdesc.ts,
  * heaptuple.ts, types/, clog.ts), and pgsim-inspect's commands (inspect/). Sorted by module.
  */
+
+export { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 export {
   FirstOffsetNumber,
   itemIdGetFlags,

@@ -60,7 +60,9 @@ export class VisibilityMap {
       ForkNumber.VISIBILITYMAP,
       vmHeapBlockToMapBlock(heapBlock),
       true,
-    )!;
+    );
+    // No room for a map page in a full memory-only pool: the bits are simply not set.
+    if (buf === undefined) return false;
     this.pool.lockBuffer(buf, "exclusive");
     const changed = vmSetBits(this.pool.bufferGetPage(buf), heapBlock, flags);
     if (changed) this.pool.markBufferDirty(buf);

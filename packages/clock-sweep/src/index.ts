@@ -1,6 +1,8 @@
 /**
  * @pgsim/clock-sweep — PostgreSQL 15's buffer replacement (freelist.c): the free list, the clock
- * sweep over usage counts, and ring strategies, steppable one tick at a time.
+ * sweep over usage counts, and ring strategies, steppable one tick at a time; plus the
+ * replacement-policy lab (LRU, LRU-2, 2Q, ARC, SIEVE beside the clock) and its traces. The REPL
+ * and the lab's charts live in the `pgsim-clock` bin (cli.ts), not in this entry point.
  *
  * @example
  * ```ts
@@ -56,9 +58,50 @@ export {
   type VictimStepKind,
 } from "./freelist.js";
 export {
+  type Comparison,
+  compareReplacementPolicies,
+  formatComparison,
+  type ReplayResult,
+  replayTrace,
+} from "./lab.js";
+export { ArcPolicy } from "./policies/arc.js";
+export { ClockSweepPolicy } from "./policies/clock-sweep.js";
+export {
+  createPolicy,
+  isPolicyName,
+  POLICY_DESCRIPTIONS,
+  POLICY_NAMES,
+  type PolicyName,
+} from "./policies/index.js";
+export { LruPolicy } from "./policies/lru.js";
+export { LruKPolicy } from "./policies/lru-k.js";
+export {
+  type PolicyAccessOptions,
+  type PolicyAccessResult,
+  type PolicyStats,
+  type ReplacementPolicy,
+  ResidentSetPolicy,
+} from "./policies/policy.js";
+export { SievePolicy } from "./policies/sieve.js";
+export { TwoQPolicy } from "./policies/two-q.js";
+export {
   type AccessResult,
   SIMPLE_POOL_MAX_BUFFERS,
   type SimpleBufferView,
   SimplePool,
   type SimplePoolStats,
 } from "./simple-pool.js";
+export {
+  BUILTIN_TRACES,
+  builtinTrace,
+  formatTrace,
+  mulberry32,
+  parseTrace,
+  type ScanFloodOptions,
+  scanFloodTrace,
+  type Trace,
+  type TraceEvent,
+  type TraceStrategy,
+  type ZipfianOptions,
+  zipfianTrace,
+} from "./trace.js";

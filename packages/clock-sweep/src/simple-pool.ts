@@ -6,7 +6,7 @@
  * and miss paths, PinBuffer, UnpinBuffer, MarkBufferDirty, InvalidateBuffer), with no pages, no
  * I/O and no other backends.
  * Entry points: `SimplePool` (`access`, `pin`, `unpin`, `markDirty`, `beginVictimSearch`,
- * `finishMiss`, `invalidate`, `snapshot`).
+ * `finishMiss`, `releaseVictim`, `invalidate`, `snapshot`).
  * See also: freelist.ts (StrategyControl, VictimSearch), access-strategy.ts (rings).
  *
  * Differs from PostgreSQL: there is one backend, so every `pin` counts as a pin by a different
@@ -28,7 +28,7 @@ import {
   bufStateGetUsageCount,
   bumpUsageOnFirstPin,
 } from "./buf-state.js";
-import { PgsimError } from "./errors.js";
+import { assert, PgsimError } from "./errors.js";
 import {
   FREENEXT_NOT_IN_LIST,
   STRATEGY_CONTROL_INTS,
@@ -183,6 +183,17 @@ export class SimplePool {
     this.tags[id] = tag;
     this.table.set(tag, id);
     return { hit: false, bufferId: id, evictedTag, wroteDirty };
+  }
+
+  /**
+   * Gives a chosen victim back unchanged: releases its header lock and leaves its page, usage
+   * count and dirty flag as they are. PostgreSQL 15's BufferAlloc does this when another backend
+   * read the same page meanwhile; the teaching REPL's `.alloc` does it to show StrategyGetBuffer
+   * on its own.
+   */
+  releaseVictim(search: VictimSearch): void {
+    assert(search.lastChosen && !search.active, "releaseVictim needs a search that chose a victim");
+    this.headers.unlockBufHdr(search.bufferId, search.state);
   }
 
   private pinWith(bufferId: number, withStrategy: boolean): void {

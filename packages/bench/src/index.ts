@@ -2,8 +2,9 @@
  * @pgsim/bench — benchmarks of pgsim's storage layer, run through the `pgsim-bench` command.
  *
  * Measures: see micro.ts (per-operation costs and shared-memory overhead).
- * Entry points: `runMicro`, `formatMicroTable`, `main` (the command line).
- * See also: cli.ts, micro.ts, ../README.md, ../RESULTS.md.
+ * Entry points: `runMicro`, `formatMicroTable`, `main` (the command line), `startPgCluster` (a
+ * private PostgreSQL 15 server: the format oracle and the benchmark's peer).
+ * See also: cli.ts, micro.ts, pg-cluster.ts, ../README.md, ../RESULTS.md.
  *
  * @example
  * ```ts
@@ -23,3 +24,12 @@ export {
   runMicro,
   SHMEM_OVERHEAD_PCT_MAX,
 } from "./micro.js";
+export {
+  findFreePort,
+  PG15_BIN_DIR,
+  type PgCluster,
+  type PgClusterOptions,
+  type PsqlOptions,
+  parseCopyText,
+  startPgCluster,
+} from "./pg-cluster.js";

@@ -6,14 +6,20 @@
  * that forces alignment padding, gives each a list of sample values (min/max, NaN/±Infinity,
  * empty and multibyte strings, varlenas past 126 bytes, BC dates, typmod rounding), and turns a
  * JS value into an SQL literal through pgsim's own text output.
- * Entry points: `ALL_TYPE_COLUMNS`, `sampleRows`, `sqlLiteral`, `createTableSql`, `insertSql`.
+ * Entry points: `ALL_TYPE_COLUMNS`, `sampleRows`, `columnDefinitions`, `sqlLiteral`,
+ * `createTableSql`, `insertSql`, `pseudoRandomText`.
  * See also: pglite-pages.test.ts (PGlite, byte for byte), ../../../test/pg15-roundtrip.test.ts
  * (a real PostgreSQL 15 reads pgsim's file), ../src/types/ (the codecs).
  */
 
 import type { ColumnDefinition } from "../src/tupdesc.js";
 import { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "../src/types/date.js";
-import { DATE_END_DAYS, DATE_MIN_DAYS, END_TIMESTAMP, MIN_TIMESTAMP } from "../src/types/datetime.js";
+import {
+  DATE_END_DAYS,
+  DATE_MIN_DAYS,
+  END_TIMESTAMP,
+  MIN_TIMESTAMP,
+} from "../src/types/datetime.js";
 import { resolveTypeName } from "../src/types/index.js";
 import { INT64_MAX, INT64_MIN } from "../src/types/int.js";
 import { DT_NOBEGIN, DT_NOEND } from "../src/types/timestamp.js";
@@ -43,9 +49,7 @@ function pseudoRandomBytes(length: number, seed: number): Uint8Array {
 /** Deterministic lowercase letters and digits. */
 export function pseudoRandomText(length: number, seed: number): string {
   const alphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
-  return Array.from(pseudoRandomBytes(length, seed), (b) => alphabet[b % alphabet.length]).join(
-    "",
-  );
+  return Array.from(pseudoRandomBytes(length, seed), (b) => alphabet[b % alphabet.length]).join("");
 }
 
 const US = 1_000_000n;

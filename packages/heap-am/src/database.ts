@@ -39,7 +39,6 @@ import {
 } from "./catalog.js";
 import { FreeSpaceMap } from "./freespace.js";
 import type { Row, TID } from "./heapam.js";
-import { heapFindLastVersion } from "./heapam.js";
 import { registerBuiltinTableAms } from "./heapam-handler.js";
 import { TM } from "./heapam-visibility.js";
 import { BulkInsertState, HEAP_MIN_FILLFACTOR } from "./hio.js";
@@ -61,6 +60,7 @@ import {
   tableScanGetNextSlot,
   tableTupleDelete,
   tableTupleFetchRowVersion,
+  tableTupleFindLastVersion,
   tableTupleInsert,
   tableTupleLock,
   tableTupleUpdate,
@@ -189,6 +189,11 @@ export class Database {
   /** Attaches another backend (in this thread or a worker) to an existing database. */
   static attach(shared: DatabaseShared): Database {
     return new Database(shared);
+  }
+
+  /** Another backend on the same database, in this thread. */
+  attachAnother(): Database {
+    return Database.attach(this.shared);
   }
 
   /** The variant of the buffer pool. */
@@ -591,7 +596,7 @@ export class DatabaseTransaction {
     }
     if (result === TM.Deleted || ctid === undefined) return undefined;
     // READ COMMITTED: follow the chain to the newest version and try again there (EvalPlanQual).
-    return heapFindLastVersion(rel.ctx, rel, ctid);
+    return tableTupleFindLastVersion(rel, ctid, this.latestSnapshot());
   }
 
   /** COMMIT. */

@@ -20,6 +20,7 @@ import {
   HeapScan,
   heapDelete,
   heapFetch,
+  heapFindLastVersion,
   heapGetLatestTid,
   heapHotSearch,
   heapInsert,
@@ -106,6 +107,7 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       slot.tid = tid;
       return true;
     },
+    tupleFindLastVersion: (rel, tid) => heapFindLastVersion(rel.ctx, rel, tid),
     tupleTidValid: (scan, tid) => heapTidValid(scan.rel.ctx, scan.rel, tid),
     tupleGetLatestTid: (scan, tid) =>
       heapGetLatestTid(scan.rel.ctx, scan.rel, tid, scan.snapshot, scan.xact),

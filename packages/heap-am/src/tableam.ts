@@ -162,6 +162,12 @@ export interface TableAccessMethod {
 
   // Optional
   finishBulkInsert?(rel: TableRelation): void;
+  /**
+   * The newest version of a row whose updates committed (tuple_lock's
+   * TUPLE_LOCK_FLAG_FIND_LAST_VERSION), for READ COMMITTED's re-check. Without it, callers use
+   * tupleGetLatestTid with a fresh snapshot.
+   */
+  tupleFindLastVersion?(rel: TableRelation, tid: TID): TID;
 }
 
 /** The callbacks GetTableAmRoutine insists on (pgsim's list: see "Differs" above). */
@@ -346,6 +352,18 @@ export function tableTupleSatisfiesSnapshot(
   xact: Transaction | undefined,
 ): boolean {
   return amOf(rel).tupleSatisfiesSnapshot(rel, slot, snapshot, xact);
+}
+
+/** The newest committed version of the row at `tid` (for READ COMMITTED re-checks). */
+export function tableTupleFindLastVersion(rel: TableRelation, tid: TID, snapshot: Snapshot): TID {
+  const am = amOf(rel);
+  if (am.tupleFindLastVersion) return am.tupleFindLastVersion(rel, tid);
+  const scan = am.scanBegin(rel, snapshot, undefined);
+  try {
+    return am.tupleGetLatestTid(scan, tid);
+  } finally {
+    am.scanEnd(scan);
+  }
 }
 
 export function tableRelationSetNewFilenode(rel: TableRelation): void {

@@ -29,6 +29,8 @@ import { BLCKSZ } from "./md.js";
  *   D_WAIT_BACKEND  the backend waiting for a cleanup lock; under the header lock.
  *   D_FREE_NEXT free-list link; under the strategy spinlock (not the header lock).
  *   D_CONTENT_LOCK  the content LWLock (two slots): atomic only.
+ *   D_IO_OWNER  the backend (procNumber + 1) whose I/O is in progress, 0 when none; set and
+ *               cleared with BM_IO_IN_PROGRESS, so a dead backend's I/O can be aborted for it.
  *   D_IO_CV     I/O completion counter, the condition variable waiters sleep on; bumped under the
  *               header lock when an I/O ends.
  */
@@ -43,6 +45,7 @@ export const D_WAIT_BACKEND = 7;
 export const D_FREE_NEXT = 8;
 export const D_CONTENT_LOCK = 9; // and 10
 export const D_IO_CV = 11;
+export const D_IO_OWNER = 12;
 /** Int32 slots per descriptor: 16 × 4 = 64 bytes, one cache line, as BufferDescPadded. */
 export const DESC_INTS = 16;
 export const BUFFERDESC_PAD_TO_SIZE = DESC_INTS * 4;
@@ -64,8 +67,19 @@ export const POOL_LAYOUT_VERSION = 1;
 export const NUM_EXTENSION_LOCKS = 64;
 /** Int32 slots per relation-size entry: tag (4), nblocks, state, 2 spare. */
 export const RELSIZE_INTS = 8;
-/** Int32 slots per backend slot: in use, latch, 2 spare. */
+/** Int32 slots per backend slot: in use, latch, thread id, spare. */
 export const PROC_INTS = 4;
+export const PROC_IN_USE = 0;
+export const PROC_LATCH = 1;
+export const PROC_THREAD_ID = 2;
+/**
+ * The per-backend ledger in shared memory: which buffers a backend pins and which content locks
+ * it holds, written only by that backend, so that the buffers can be released for it if it dies.
+ * LEDGER_PIN_SLOTS buffer ids (−1 = free), then LEDGER_LOCK_SLOTS entries of buf_id * 4 + mode.
+ */
+export const LEDGER_PIN_SLOTS = 256;
+export const LEDGER_LOCK_SLOTS = 16;
+export const LEDGER_INTS = LEDGER_PIN_SLOTS + LEDGER_LOCK_SLOTS;
 /** Float64 statistics per backend. */
 export const STAT_HITS = 0;
 export const STAT_READS = 1;
@@ -77,7 +91,7 @@ export const STAT_FLOATS = 8;
 
 // Layout facts, checked when the module loads (STYLE.md "Shared memory").
 if (BUFFERDESC_PAD_TO_SIZE !== 64) throw new Error("buffer descriptors must be 64 bytes apart");
-if (D_IO_CV >= DESC_INTS || D_CONTENT_LOCK + LWLOCK_INTS > D_IO_CV) {
+if (D_IO_OWNER >= DESC_INTS || D_IO_CV >= DESC_INTS || D_CONTENT_LOCK + LWLOCK_INTS > D_IO_CV) {
   throw new Error("buffer descriptor fields overlap or overflow");
 }
 if (BLCKSZ !== 8192) throw new Error("pages must be 8192 bytes");
@@ -100,6 +114,7 @@ export interface BufferPoolLayout {
   bufTableCapacity: number;
   relSizes: number;
   procs: number;
+  ledgers: number;
   /** Float64 index of the statistics region. */
   stats: number;
   /** Byte offset of the first page (4096-aligned). */
@@ -136,6 +151,7 @@ export function computeLayout(
   const bufTable = take(bufTableInts(bufTableCapacity));
   const relSizes = take(maxRelationForks * RELSIZE_INTS);
   const procs = take(maxBackends * PROC_INTS);
+  const ledgers = take(maxBackends * LEDGER_INTS);
   if (ints % 2 !== 0) ints++;
   const stats = ints / 2;
   ints += maxBackends * STAT_FLOATS * 2;
@@ -154,6 +170,7 @@ export function computeLayout(
     bufTableCapacity,
     relSizes,
     procs,
+    ledgers,
     stats,
     pages,
     totalBytes,

@@ -48,6 +48,7 @@ import {
   D_CONTENT_LOCK,
   D_FREE_NEXT,
   D_IO_CV,
+  D_IO_OWNER,
   D_STATE,
   D_TAG_BLOCK,
   D_TAG_DB,
@@ -56,9 +57,13 @@ import {
   D_TAG_SPC,
   D_WAIT_BACKEND,
   DESC_INTS,
+  LEDGER_INTS,
+  LEDGER_LOCK_SLOTS,
+  LEDGER_PIN_SLOTS,
   NUM_EXTENSION_LOCKS,
   P_RELSIZE_LOCK,
   P_SMGR_INVALIDATION,
+  PROC_IN_USE,
   PROC_INTS,
   STAT_DIRTIED,
   STAT_EVICTIONS,
@@ -149,6 +154,15 @@ export class SharedBufferPool implements BufferPool {
   private readonly heldContentLock: Uint8Array;
   private readonly pageViews: (Uint8Array | undefined)[];
   private pinnedBufferCount = 0;
+  /** Where this backend's ledger starts in `words` (see buf-internals.ts LEDGER_*). */
+  private readonly ledgerBase: number;
+  /** Ledger pin slot + 1 per buffer this backend pins (0 = none). */
+  private readonly ledgerSlotOf: Int16Array;
+  /** Free ledger pin slots, as a stack. */
+  private readonly freePinSlots: Int16Array;
+  private freePinTop = 0;
+  /** Ledger lock slot + 1 per buffer whose content lock this backend holds. */
+  private readonly lockSlotOf: Int8Array;
   private traceHook: AccessTraceHook | undefined;
   private statBase: number;
   private detached = false;
@@ -159,6 +173,7 @@ export class SharedBufferPool implements BufferPool {
     layout: BufferPoolLayout,
     procNumber: number,
     hooks: PageHooks,
+    adopt = false,
   ) {
     this.shared = shared;
     this.layout = layout;
@@ -200,7 +215,92 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount = new Int32Array(layout.bufferCount);
     this.heldContentLock = new Uint8Array(layout.bufferCount);
     this.pageViews = new Array<Uint8Array | undefined>(layout.bufferCount);
-    this.stats.fill(0, this.statBase, this.statBase + STAT_FLOATS);
+    this.ledgerBase = layout.ledgers + procNumber * LEDGER_INTS;
+    this.ledgerSlotOf = new Int16Array(layout.bufferCount);
+    this.freePinSlots = new Int16Array(LEDGER_PIN_SLOTS);
+    this.lockSlotOf = new Int8Array(layout.bufferCount);
+    if (adopt) {
+      this.adoptLedger();
+    } else {
+      this.stats.fill(0, this.statBase, this.statBase + STAT_FLOATS);
+      this.words.fill(-1, this.ledgerBase, this.ledgerBase + LEDGER_INTS);
+      for (let i = LEDGER_PIN_SLOTS - 1; i >= 0; i--) this.freePinSlots[this.freePinTop++] = i;
+    }
+  }
+
+  /**
+   * Takes over the pins and content locks that a dead backend's ledger records, so that
+   * `detach` can release them (used by `recoverBackend`).
+   */
+  private adoptLedger(): void {
+    const w = this.words;
+    for (let slot = LEDGER_PIN_SLOTS - 1; slot >= 0; slot--) {
+      const id = w[this.ledgerBase + slot]!;
+      if (id >= 0 && id < this.bufferCount && this.privateRefCount[id] === 0) {
+        this.privateRefCount[id] = 1;
+        this.ledgerSlotOf[id] = slot + 1;
+        this.pinnedBufferCount++;
+      } else {
+        w[this.ledgerBase + slot] = -1;
+        this.freePinSlots[this.freePinTop++] = slot;
+      }
+    }
+    for (let slot = 0; slot < LEDGER_LOCK_SLOTS; slot++) {
+      const entry = w[this.ledgerBase + LEDGER_PIN_SLOTS + slot]!;
+      if (entry < 0) continue;
+      const id = entry >> 2;
+      const mode = entry & 3;
+      if (id < this.bufferCount && (mode === LW_SHARED || mode === LW_EXCLUSIVE)) {
+        this.heldContentLock[id] = mode;
+        this.lockSlotOf[id] = slot + 1;
+      }
+    }
+  }
+
+  /** ReservePrivateRefCountEntry: make sure a new pin can be recorded before pinning. */
+  private reservePinSlot(): void {
+    if (this.freePinTop === 0) {
+      throw new PgsimError(
+        "too-many-pins",
+        `a backend may pin at most ${LEDGER_PIN_SLOTS} buffers at once`,
+        { limit: LEDGER_PIN_SLOTS },
+      );
+    }
+  }
+
+  /** Records a first pin in the shared ledger (after the shared refcount was raised). */
+  private ledgerPin(id: number): void {
+    const slot = this.freePinSlots[--this.freePinTop]!;
+    this.words[this.ledgerBase + slot] = id;
+    this.ledgerSlotOf[id] = slot + 1;
+  }
+
+  /** Forgets a pin in the ledger (before the shared refcount is lowered). */
+  private ledgerUnpin(id: number): void {
+    const slot = this.ledgerSlotOf[id]! - 1;
+    if (slot < 0) return;
+    this.words[this.ledgerBase + slot] = -1;
+    this.ledgerSlotOf[id] = 0;
+    this.freePinSlots[this.freePinTop++] = slot;
+  }
+
+  private ledgerLock(id: number, mode: number): void {
+    const base = this.ledgerBase + LEDGER_PIN_SLOTS;
+    for (let slot = 0; slot < LEDGER_LOCK_SLOTS; slot++) {
+      if (this.words[base + slot]! < 0) {
+        this.words[base + slot] = id * 4 + mode;
+        this.lockSlotOf[id] = slot + 1;
+        return;
+      }
+    }
+    throw new AssertionError(`a backend holds more than ${LEDGER_LOCK_SLOTS} content locks`);
+  }
+
+  private ledgerUnlock(id: number): void {
+    const slot = this.lockSlotOf[id]! - 1;
+    if (slot < 0) return;
+    this.words[this.ledgerBase + LEDGER_PIN_SLOTS + slot] = -1;
+    this.lockSlotOf[id] = 0;
   }
 
   // ---------------------------------------------------------------- checks on caller input
@@ -308,6 +408,7 @@ export class SharedBufferPool implements BufferPool {
       this.privateRefCount[id] = ref + 1;
       return true;
     }
+    if (this.freePinTop === 0) this.reservePinSlot();
     const w = this.words;
     const slot = this.stateSlot(id);
     let old = Atomics.load(w, slot);
@@ -316,6 +417,7 @@ export class SharedBufferPool implements BufferPool {
       const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
       const seen = Atomics.compareExchange(w, slot, old, next);
       if (seen === old) {
+        this.ledgerPin(id);
         this.privateRefCount[id] = 1;
         this.pinnedBufferCount++;
         return (next & BM_VALID) !== 0;
@@ -334,6 +436,7 @@ export class SharedBufferPool implements BufferPool {
       throw new AssertionError("PinBuffer_Locked on a buffer this backend already pins");
     }
     this.unlockBufHdr(id, lockedState + 1);
+    this.ledgerPin(id);
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
   }
@@ -345,6 +448,7 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount[id] = ref;
     if (ref > 0) return;
     this.pinnedBufferCount--;
+    this.ledgerUnpin(id);
     const w = this.words;
     const slot = this.stateSlot(id);
     let old = Atomics.load(w, slot);
@@ -412,6 +516,7 @@ export class SharedBufferPool implements BufferPool {
         this.unlockBufHdr(id, state);
         return false;
       }
+      this.words[this.descSlot(id, D_IO_OWNER)] = this.procNumber + 1;
       this.unlockBufHdr(id, state | BM_IO_IN_PROGRESS);
       return true;
     }
@@ -424,6 +529,7 @@ export class SharedBufferPool implements BufferPool {
     if (clearDirty && (state & BM_JUST_DIRTIED) === 0) state &= ~(BM_DIRTY | BM_CHECKPOINT_NEEDED);
     state |= setBits;
     const cv = this.descSlot(id, D_IO_CV);
+    this.words[this.descSlot(id, D_IO_OWNER)] = 0;
     Atomics.add(this.words, cv, 1);
     this.unlockBufHdr(id, state);
     Atomics.notify(this.words, cv);
@@ -599,6 +705,8 @@ export class SharedBufferPool implements BufferPool {
     let oldLock = -1;
     for (let attempt = 0; ; attempt++) {
       if (attempt > 100_000) throw new AssertionError("BufferAlloc: no victim after many tries");
+      // The victim comes back with its header locked: make sure its pin can be recorded first.
+      this.reservePinSlot();
       id = this.strategyControl.strategyGetBuffer(this.search, strategy);
       const victimState = this.search.state;
       this.pinBufferLocked(id, victimState);
@@ -613,10 +721,12 @@ export class SharedBufferPool implements BufferPool {
         // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
         // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
         this.heldContentLock[id] = LW_SHARED;
+        this.ledgerLock(id, LW_SHARED);
         try {
           this.flushBufferLocked(id);
         } finally {
           this.heldContentLock[id] = NO_CONTENT_LOCK;
+          this.ledgerUnlock(id);
           lwlockRelease(w, lockSlot, LW_SHARED);
         }
       }
@@ -810,6 +920,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     // The pool is the storage: a new block takes a free buffer and never evicts anything.
+    this.reservePinSlot();
     const id = this.strategyControl.popFreeList();
     if (id < 0) {
       const mb = Math.round((this.bufferCount * BLCKSZ) / (1024 * 1024));
@@ -842,6 +953,7 @@ export class SharedBufferPool implements BufferPool {
     state = (state & ~BUF_USAGECOUNT_MASK) | BM_TAG_VALID | BM_VALID | BM_PERMANENT;
     state += BUF_USAGECOUNT_ONE + 1;
     this.unlockBufHdr(id, state);
+    this.ledgerPin(id);
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
     lwlockRelease(this.words, lockSlot, LW_EXCLUSIVE);
@@ -934,6 +1046,7 @@ export class SharedBufferPool implements BufferPool {
     }
     lwlockAcquire(this.words, this.descSlot(id, D_CONTENT_LOCK), lw);
     this.heldContentLock[id] = lw;
+    this.ledgerLock(id, lw);
   }
 
   conditionalLockBuffer(buffer: BufferId): boolean {
@@ -949,6 +1062,7 @@ export class SharedBufferPool implements BufferPool {
       return false;
     }
     this.heldContentLock[id] = LW_EXCLUSIVE;
+    this.ledgerLock(id, LW_EXCLUSIVE);
     return true;
   }
 
@@ -963,6 +1077,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     this.heldContentLock[id] = NO_CONTENT_LOCK;
+    this.ledgerUnlock(id);
     lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
   }
 
@@ -1088,6 +1203,7 @@ export class SharedBufferPool implements BufferPool {
 
   /** SyncOneBuffer: flush one buffer if valid and dirty, pinning and share-locking it. */
   private syncOneBuffer(id: number): boolean {
+    this.reservePinSlot();
     const state = this.lockBufHdr(id);
     if ((state & (BM_VALID | BM_DIRTY)) !== (BM_VALID | BM_DIRTY)) {
       this.unlockBufHdr(id, state);
@@ -1102,12 +1218,18 @@ export class SharedBufferPool implements BufferPool {
     }
     const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
     const ownLock = this.heldContentLock[id] !== NO_CONTENT_LOCK;
-    if (!ownLock) lwlockAcquire(this.words, lockSlot, LW_SHARED);
+    if (!ownLock) {
+      lwlockAcquire(this.words, lockSlot, LW_SHARED);
+      this.ledgerLock(id, LW_SHARED);
+    }
     let wrote: boolean;
     try {
       wrote = this.flushBufferLocked(id);
     } finally {
-      if (!ownLock) lwlockRelease(this.words, lockSlot, LW_SHARED);
+      if (!ownLock) {
+        this.ledgerUnlock(id);
+        lwlockRelease(this.words, lockSlot, LW_SHARED);
+      }
       this.unpinBuffer(id);
     }
     return wrote;
@@ -1392,6 +1514,23 @@ export class SharedBufferPool implements BufferPool {
     return out;
   }
 
+  /**
+   * Backends waiting for a cleanup lock (BM_PIN_COUNT_WAITER), with the buffer each waits on:
+   * what pg_locks would show as a waiting BufferPin lock.
+   */
+  cleanupWaiters(): { buffer: BufferId; procNumber: number }[] {
+    const out: { buffer: BufferId; procNumber: number }[] = [];
+    for (let id = 0; id < this.bufferCount; id++) {
+      if ((this.headers.readState(id) & BM_PIN_COUNT_WAITER) !== 0) {
+        out.push({
+          buffer: (id + 1) as BufferId,
+          procNumber: this.words[this.descSlot(id, D_WAIT_BACKEND)]!,
+        });
+      }
+    }
+    return out;
+  }
+
   /** pg_buffercache_summary. */
   bufferCacheSummary(): BufferCacheSummary {
     let used = 0;
@@ -1496,10 +1635,25 @@ export class SharedBufferPool implements BufferPool {
   }
 
   /**
+   * AbortBufferIO for every I/O this backend left in progress (used when recovering a dead
+   * backend): the buffer stays tagged, not valid, with BM_IO_ERROR; the next reader retries.
+   */
+  abortOwnIo(): number {
+    let aborted = 0;
+    for (let id = 0; id < this.bufferCount; id++) {
+      if (this.words[this.descSlot(id, D_IO_OWNER)] !== this.procNumber + 1) continue;
+      if ((this.headers.readState(id) & BM_IO_IN_PROGRESS) === 0) continue;
+      this.terminateBufferIO(id, false, BM_IO_ERROR);
+      aborted++;
+    }
+    return aborted;
+  }
+
+  /**
    * Leaves the pool, as a backend exits: pins still held are leaks (CheckForBufferLeaks), reported
    * and released; content locks still held are released. The backend slot becomes free.
    */
-  detach(): DetachReport {
+  detach(options: { quiet?: boolean } = {}): DetachReport {
     if (this.detached) return { leakedPins: [], releasedLocks: 0 };
     const leakedPins = this.heldPins();
     let releasedLocks = 0;
@@ -1507,6 +1661,7 @@ export class SharedBufferPool implements BufferPool {
       const held = this.heldContentLock[id]!;
       if (held !== NO_CONTENT_LOCK) {
         this.heldContentLock[id] = NO_CONTENT_LOCK;
+        this.ledgerUnlock(id);
         lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
         releasedLocks++;
       }
@@ -1516,7 +1671,7 @@ export class SharedBufferPool implements BufferPool {
       this.privateRefCount[id] = 1;
       this.unpinBuffer(id);
     }
-    if (leakedPins.length > 0) {
+    if (leakedPins.length > 0 && options.quiet !== true) {
       process.emitWarning(
         `buffer refcount leak: backend ${this.procNumber} exited holding ${leakedPins.length} pinned buffer(s): ` +
           leakedPins
@@ -1529,7 +1684,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     this.smgr?.closeAll();
-    Atomics.store(this.words, this.layout.procs + this.procNumber * PROC_INTS, 0);
+    Atomics.store(this.words, this.layout.procs + this.procNumber * PROC_INTS + PROC_IN_USE, 0);
     this.detached = true;
     return { leakedPins, releasedLocks };
   }

@@ -26,12 +26,16 @@ export {
 } from "@pgsim/clock-sweep";
 export {
   attachBufferPool,
+  attachedBackends,
+  type BackendRecoveryReport,
+  backendsOfThread,
   bufferShmemSize,
   createBufferPool,
   DEFAULT_MAX_BACKENDS,
   DEFAULT_MAX_RELATION_FORKS,
   initBufferPool,
   MAX_BUFFER_COUNT,
+  recoverBackend,
 } from "./buf-init.js";
 export type { BufferPoolLayout, BufferPoolVariant } from "./buf-internals.js";
 export {

@@ -199,12 +199,14 @@ export interface BufferPool {
   bufferCache(): BufferCacheRow[];
   /** pg_buffercache_summary. */
   bufferCacheSummary(): BufferCacheSummary;
+  /** Backends waiting for a cleanup lock, and on which buffer. */
+  cleanupWaiters(): { buffer: BufferId; procNumber: number }[];
   /** Counters over all backends. */
   statistics(): BufferPoolStats;
   /** Shared-structure consistency check (call when nothing else runs). */
   checkConsistency(): string[];
   /** Records this backend's page accesses (hits, misses, extends) through a hook; undefined removes it. */
   setAccessTraceHook(hook: AccessTraceHook | undefined): void;
-  /** Leaves the pool, reporting and releasing leaked pins. */
-  detach(): DetachReport;
+  /** Leaves the pool, reporting (unless quiet) and releasing leaked pins. */
+  detach(options?: { quiet?: boolean }): DetachReport;
 }

@@ -315,6 +315,9 @@ export function pageGetItem(page: Uint8Array, itemId: number): Uint8Array {
 // ---------------------------------------------------------------------------------------------
 // Initialisation and verification.
 
+/** An all-zero page, the source pageInit copies from. Never written. */
+const ZERO_PAGE = new Uint8Array(BLCKSZ);
+
 /**
  * Formats an empty page (PageInit): zeroes all of it, then sets pd_lower past the header,
  * pd_upper = pd_special = BLCKSZ - MAXALIGN(specialSize), and the page size and layout version.
@@ -330,7 +333,9 @@ export function pageInit(page: Uint8Array, specialSize = 0): void {
   assert(page.length === BLCKSZ, "a page is BLCKSZ bytes");
   const special = BLCKSZ - maxAlign(specialSize);
   assert(special > SizeOfPageHeaderData, "the special space leaves room for the header");
-  page.fill(0);
+  // MemSet(page, 0, BLCKSZ). Copying a zero page is a memcpy even when the page lies in a
+  // SharedArrayBuffer, where fill(0) goes element by element (about six times slower).
+  page.set(ZERO_PAGE);
   writeUint16(page, PD_LOWER_OFFSET, SizeOfPageHeaderData);
   writeUint16(page, PD_UPPER_OFFSET, special);
   writeUint16(page, PD_SPECIAL_OFFSET, special);

@@ -20,6 +20,7 @@
  * of re-evaluating a WHERE clause.
  */
 
+import { randomUUID } from "node:crypto";
 import {
   attachBufferPool,
   type BufferPool,
@@ -28,6 +29,7 @@ import {
   ForkNumber,
   initBufferPool,
   PgsimError,
+  recoverBackend,
 } from "@pgsim/buffer-manager";
 import { pageIsVerified, pageSetChecksumInplace } from "./bufpage.js";
 import {
@@ -49,7 +51,9 @@ import { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
 import { buildRelation, type HeapContext } from "./rel.js";
 import {
   getTableAm,
+  type LockTupleMode,
   makeSlot,
+  type TableAccessMethod,
   type TableRelation,
   tableBeginScan,
   tableEndScan,
@@ -58,12 +62,10 @@ import {
   tableRelationSetNewFilenode,
   tableRelationVacuum,
   tableScanGetNextSlot,
-  tableTupleDelete,
   tableTupleFetchRowVersion,
   tableTupleFindLastVersion,
   tableTupleInsert,
   tableTupleLock,
-  tableTupleUpdate,
 } from "./tableam.js";
 import { DEFAULT_MAX_XIDS, initTransam, Transam, type TransamShared } from "./transam.js";
 import type { Datum } from "./types/type-codec.js";
@@ -87,14 +89,20 @@ export interface DatabaseOptions {
   maxXids?: number;
   /** Blocks per segment file (disk; default 131072). */
   segmentBlocks?: number;
+  /** deadlock_timeout: how long a row-lock wait lasts before the deadlock check (ms, default 1000). */
+  deadlockTimeoutMs?: number;
 }
 
 /** Everything a worker needs to attach (structured-clonable; the memory is shared). */
 export interface DatabaseShared {
+  /** A unique id of this database's shared memory (handles arrive as new objects per message). */
+  readonly id: string;
   readonly pool: BufferPoolShared;
   readonly transam: TransamShared;
   readonly catalog: CatalogShared;
   readonly checksums: boolean;
+  /** deadlock_timeout in milliseconds (default 1000, as PostgreSQL's). */
+  readonly deadlockTimeoutMs?: number;
 }
 
 /** Options of CREATE TABLE. */
@@ -161,6 +169,7 @@ export class Database {
       fsm: new FreeSpaceMap(this.pool),
       vm: new VisibilityMap(this.pool),
       targetBlocks: new Map(),
+      deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
     };
   }
 
@@ -178,10 +187,14 @@ export class Database {
       ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
     });
     const shared: DatabaseShared = {
+      id: randomUUID(),
       pool,
       transam: initTransam(maxBackends, options.maxXids ?? DEFAULT_MAX_XIDS),
       catalog: initCatalog(),
       checksums: options.checksums === true,
+      ...(options.deadlockTimeoutMs !== undefined
+        ? { deadlockTimeoutMs: options.deadlockTimeoutMs }
+        : {}),
     };
     return new Database(shared);
   }
@@ -189,6 +202,17 @@ export class Database {
   /** Attaches another backend (in this thread or a worker) to an existing database. */
   static attach(shared: DatabaseShared): Database {
     return new Database(shared);
+  }
+
+  /**
+   * Cleans up after a backend that died without closing (its worker thread was terminated or
+   * crashed): its transaction is aborted, waiters wake, and its pins and content locks are
+   * released. Returns what was released.
+   */
+  static recoverBackend(shared: DatabaseShared, procNumber: number) {
+    const abortedXid = Transam.recoverBackend(shared.transam, procNumber);
+    const buffers = recoverBackend(shared.pool, procNumber);
+    return { ...buffers, abortedXid };
   }
 
   /** Another backend on the same database, in this thread. */
@@ -387,6 +411,41 @@ export interface RowChangeOptions {
   nowait?: boolean;
 }
 
+/** Options of the statement-level bulk methods (insertBatches, updateAll, deleteAll). */
+export interface BulkStatementOptions {
+  /**
+   * Called as the statement runs (after each batch; every 4096 rows a scan returns; once at the
+   * end) with the rows done so far, e.g. to drive a progress bar.
+   */
+  onProgress?: (rowsDone: number) => void;
+}
+
+/** Options of insertBatches. */
+export interface InsertBatchesOptions extends BulkStatementOptions {
+  /** Rows per batch, i.e. per heap_multi_insert call. Default 1000 (COPY's MAX_BUFFERED_TUPLES). */
+  batchRows?: number;
+}
+
+/** updateAll and deleteAll report progress every 4096 rows. */
+const PROGRESS_EVERY_MASK = 4095;
+
+/** The strength of a row lock, as SQL names it (SELECT ... FOR <mode>). */
+export type RowLockMode = "update" | "no key update" | "share" | "key share";
+
+/** Options of lockRow. */
+export interface RowLockOptions extends RowChangeOptions {
+  /** FOR UPDATE (default), FOR NO KEY UPDATE, FOR SHARE or FOR KEY SHARE. */
+  mode?: RowLockMode;
+}
+
+/** The table AM's LockTupleMode for each SQL lock strength. */
+const ROW_LOCK_MODES: Record<RowLockMode, LockTupleMode> = {
+  update: "exclusive",
+  "no key update": "no key exclusive",
+  share: "share",
+  "key share": "key share",
+};
+
 /** A transaction on one backend. */
 export class DatabaseTransaction {
   private readonly db: Database;
@@ -443,6 +502,143 @@ export class DatabaseTransaction {
     });
   }
 
+  /**
+   * INSERT INTO table SELECT … of `totalRows` rows in one statement, without holding them all:
+   * `makeBatch(first, count)` returns rows `first` to `first + count - 1`, and each batch goes
+   * through the multi-insert path (heap_multi_insert) with one BulkInsertState (a BULKWRITE ring
+   * and the current target page kept pinned) for the whole statement. Returns the number of rows
+   * inserted.
+   *
+   * @example
+   * ```ts
+   * tx.insertBatches("accounts", 1_000_000, (first, count) =>
+   *   Array.from({ length: count }, (_, i) => [first + i + 1, 0]),
+   * );
+   * ```
+   */
+  insertBatches(
+    table: string,
+    totalRows: number,
+    makeBatch: (first: number, count: number) => (Datum | null)[][],
+    options: InsertBatchesOptions = {},
+  ): number {
+    return this.statement(() => {
+      const batchRows = options.batchRows ?? 1000;
+      if (!Number.isSafeInteger(totalRows) || totalRows < 0) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `totalRows must be a non-negative integer, got ${String(totalRows)}`,
+        );
+      }
+      if (!Number.isSafeInteger(batchRows) || batchRows < 1) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `batchRows must be a positive integer, got ${String(batchRows)}`,
+        );
+      }
+      const rel = this.db.table(table);
+      const bistate = new BulkInsertState(this.db.pool.bufferCount);
+      try {
+        for (let first = 0; first < totalRows; first += batchRows) {
+          const count = Math.min(batchRows, totalRows - first);
+          const rows = makeBatch(first, count);
+          if (!Array.isArray(rows) || rows.length !== count) {
+            throw new PgsimError(
+              "invalid-parameter",
+              `makeBatch(${first}, ${count}) must return ${count} rows, got ${Array.isArray(rows) ? rows.length : typeof rows}`,
+            );
+          }
+          tableMultiInsert(
+            rel,
+            rows.map((r) => makeSlot(r)),
+            this.xact,
+            bistate,
+          );
+          options.onProgress?.(first + count);
+        }
+        tableFinishBulkInsert(rel);
+        return totalRows;
+      } finally {
+        bistate.release(rel.ctx);
+      }
+    });
+  }
+
+  /**
+   * UPDATE table SET … with no WHERE clause: one statement that scans the table sequentially
+   * under the statement's snapshot and updates every row it sees as it goes, to `values(row)`.
+   * Returns the number of rows updated.
+   *
+   * As in PostgreSQL, the versions the statement creates are not visited again: the scan's
+   * block count is fixed when it starts (rs_nblocks), and the statement's own new versions are
+   * invisible to its snapshot (their cmin is the current command id). A row that a concurrent
+   * transaction changed gets the same treatment as in `update` (READ COMMITTED re-check on the
+   * newest version, REPEATABLE READ serialization error).
+   *
+   * @example
+   * ```ts
+   * tx.updateAll("accounts", (row) => [row[0], (row[1] as number) + 1]); // abalance + 1
+   * ```
+   */
+  updateAll(
+    table: string,
+    values: (row: Row) => (Datum | null)[],
+    options: BulkStatementOptions = {},
+  ): number {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      // The relation's AM, looked up once for the statement (PostgreSQL's rd_tableam).
+      const am = getTableAm(rel.def.am);
+      const scan = am.scanBegin(rel, this.xact.snapshot, this.xact);
+      let seen = 0;
+      let updated = 0;
+      try {
+        const slot = makeSlot();
+        while (am.scanGetNextSlot(scan, "forward", slot)) {
+          if (this.updateVersion(rel, am, slot.tid!, slot.values, values, false) !== undefined) {
+            updated++;
+          }
+          if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+        }
+      } finally {
+        am.scanEnd(scan);
+      }
+      options.onProgress?.(seen);
+      return updated;
+    });
+  }
+
+  /**
+   * DELETE FROM table with no WHERE clause: one statement that scans the table sequentially under
+   * the statement's snapshot and deletes every row it sees as it goes. Returns the number of
+   * rows deleted. Concurrent changes are handled as in `delete`.
+   *
+   * @example
+   * ```ts
+   * const n = tx.deleteAll("accounts");
+   * ```
+   */
+  deleteAll(table: string, options: BulkStatementOptions = {}): number {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      const am = getTableAm(rel.def.am);
+      const scan = am.scanBegin(rel, this.xact.snapshot, this.xact);
+      let seen = 0;
+      let deleted = 0;
+      try {
+        const slot = makeSlot();
+        while (am.scanGetNextSlot(scan, "forward", slot)) {
+          if (this.deleteVersion(rel, am, slot.tid!, false)) deleted++;
+          if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+        }
+      } finally {
+        am.scanEnd(scan);
+      }
+      options.onProgress?.(seen);
+      return deleted;
+    });
+  }
+
   /** SELECT by TID: the row if this transaction's snapshot sees it. */
   fetch(table: string, tid: TID): Row | undefined {
     return this.statement(() => {
@@ -492,22 +688,46 @@ export class DatabaseTransaction {
       const rel = this.db.table(table);
       const row = this.visibleRow(rel, tid, this.xact.snapshot);
       if (row === undefined) return undefined;
-      let newValues = typeof values === "function" ? values(row) : values;
-      let target = tid;
-      for (let attempt = 0; attempt < 1000; attempt++) {
-        const slot = makeSlot(newValues);
-        const out = tableTupleUpdate(rel, target, slot, this.xact, !options.nowait);
-        if (out.result === TM.Ok) return out.newTid;
-        const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "update", target);
-        if (next === undefined) return undefined;
-        // EvalPlanQual: the newest version, re-read and recomputed.
-        const newest = this.visibleRow(rel, next, this.latestSnapshot());
-        if (newest === undefined) return undefined;
-        if (typeof values === "function") newValues = values(newest);
-        target = next;
-      }
-      throw new PgsimError("serialization-failure", "row kept changing under a concurrent update");
+      return this.updateVersion(
+        rel,
+        getTableAm(rel.def.am),
+        tid,
+        row,
+        values,
+        options.nowait === true,
+      );
     });
+  }
+
+  /**
+   * ExecUpdate for one row the statement's snapshot sees (`row` at `tid`): table_tuple_update,
+   * and when a concurrent transaction changed the row, the READ COMMITTED re-check on its newest
+   * version (EvalPlanQual) or the REPEATABLE READ serialization error. Returns the new TID, or
+   * undefined when the row is gone.
+   */
+  private updateVersion(
+    rel: TableRelation,
+    am: TableAccessMethod,
+    tid: TID,
+    row: Row,
+    values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
+    nowait: boolean,
+  ): TID | undefined {
+    let newValues = typeof values === "function" ? values(row) : values;
+    let target = tid;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const slot = makeSlot(newValues);
+      const out = am.tupleUpdate(rel, target, slot, this.xact, !nowait);
+      if (out.result === TM.Ok) return out.newTid;
+      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "update", target);
+      if (next === undefined) return undefined;
+      // EvalPlanQual: the newest version, re-read and recomputed.
+      const newest = this.visibleRow(rel, next, this.latestSnapshot());
+      if (newest === undefined) return undefined;
+      if (typeof values === "function") newValues = values(newest);
+      target = next;
+    }
+    throw new PgsimError("serialization-failure", "row kept changing under a concurrent update");
   }
 
   /** DELETE … WHERE ctid = tid. Returns whether a row was deleted (see update for the rules). */
@@ -515,28 +735,53 @@ export class DatabaseTransaction {
     return this.statement(() => {
       const rel = this.db.table(table);
       if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
-      let target = tid;
-      for (let attempt = 0; attempt < 1000; attempt++) {
-        const out = tableTupleDelete(rel, target, this.xact, !options.nowait);
-        if (out.result === TM.Ok) return true;
-        const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "delete", target);
-        if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {
-          return false;
-        }
-        target = next;
-      }
-      throw new PgsimError("serialization-failure", "row kept changing under a concurrent delete");
+      return this.deleteVersion(rel, getTableAm(rel.def.am), tid, options.nowait === true);
     });
   }
 
-  /** SELECT … FOR UPDATE WHERE ctid = tid. Returns whether a row was locked. */
-  lockRow(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
+  /** ExecDelete for one row the statement's snapshot sees (see updateVersion for the rules). */
+  private deleteVersion(
+    rel: TableRelation,
+    am: TableAccessMethod,
+    tid: TID,
+    nowait: boolean,
+  ): boolean {
+    let target = tid;
+    for (let attempt = 0; attempt < 1000; attempt++) {
+      const out = am.tupleDelete(rel, target, this.xact, !nowait);
+      if (out.result === TM.Ok) return true;
+      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "delete", target);
+      if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {
+        return false;
+      }
+      target = next;
+    }
+    throw new PgsimError("serialization-failure", "row kept changing under a concurrent delete");
+  }
+
+  /**
+   * SELECT … FOR UPDATE (or `options.mode`: FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE) WHERE
+   * ctid = tid. Returns whether a row was locked. One transaction holds a row's lock at a time:
+   * a second one waits, whatever the modes (pgsim has no multixacts).
+   *
+   * @example
+   * ```ts
+   * tx.lockRow("accounts", tid, { mode: "key share" });
+   * ```
+   */
+  lockRow(table: string, tid: TID, options: RowLockOptions = {}): boolean {
     return this.statement(() => {
       const rel = this.db.table(table);
       if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
       let target = tid;
       for (let attempt = 0; attempt < 1000; attempt++) {
-        const out = tableTupleLock(rel, target, this.xact, "exclusive", !options.nowait);
+        const out = tableTupleLock(
+          rel,
+          target,
+          this.xact,
+          ROW_LOCK_MODES[options.mode ?? "update"],
+          !options.nowait,
+        );
         if (out.result === TM.Ok) return true;
         const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "lock", target);
         if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {

@@ -17,8 +17,8 @@
  * lock; hint bits may be set under a share lock.
  *
  * Differs from PostgreSQL: no WAL records; no TOAST; no speculative insertion; no multixacts, so
- * a row lock by one transaction replaces nothing and a second locker waits for the first; row
- * locks are FOR UPDATE only.
+ * a row lock (any of the four modes) is held by one transaction at a time and a second locker,
+ * updater or deleter waits for the first even where PostgreSQL's modes would let them share.
  */
 
 import { type BufferId, ForkNumber } from "@pgsim/buffer-manager";
@@ -52,6 +52,7 @@ import {
 import {
   heapAttributeSpans,
   heapDeformTuple,
+  heapDeformTupleAt,
   heapFormTuple,
   type TupleValues,
 } from "./heaptuple.js";
@@ -60,7 +61,9 @@ import {
   pageItemStart,
   relationGetBufferForTuple,
   relationPutHeapTuple,
+  type ScanPin,
   saveFreeSpace,
+  scanPins,
 } from "./hio.js";
 import {
   HEAP_COMBOCID,
@@ -73,7 +76,9 @@ import {
   HEAP_XMAX_BITS,
   HEAP_XMAX_EXCL_LOCK,
   HEAP_XMAX_INVALID,
+  HEAP_XMAX_KEYSHR_LOCK,
   HEAP_XMAX_LOCK_ONLY,
+  HEAP_XMAX_SHR_LOCK,
   HEAP_XMIN_COMMITTED,
   HEAP2_XACT_MASK,
   heapTupleHeaderGetCtid,
@@ -87,6 +92,7 @@ import {
   heapTupleHeaderSetInfomask2,
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
+  heapXmaxIsLockedOnly,
   InvalidBlockNumber,
   type ItemPointer,
   MaxHeapTuplesPerPage,
@@ -95,9 +101,11 @@ import {
 import { heapPagePruneOpt } from "./pruneheap.js";
 import type { HeapContext, Relation } from "./rel.js";
 import type { Snapshot } from "./snapmgr.js";
+import type { LockTupleMode } from "./tableam.js";
 import { xidPrecedes } from "./transam.js";
+import type { FormPgAttribute, TupleDesc } from "./tupdesc.js";
 import type { Datum } from "./types/type-codec.js";
-import { VISIBILITYMAP_VALID_BITS } from "./visibilitymap-page.js";
+import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_VALID_BITS } from "./visibilitymap-page.js";
 import type { Transaction } from "./xact.js";
 
 /** A tuple identifier: block number and line pointer offset (1-based). */
@@ -129,9 +137,28 @@ function visibilityContext(ctx: HeapContext, xact: Transaction | undefined): Vis
   return { transam: ctx.transam, xact, hintsSet: false };
 }
 
+/** The descriptor's attributes that are not dropped, computed once per descriptor. */
+const liveAttrsCache = new WeakMap<TupleDesc, readonly FormPgAttribute[]>();
+
+/** The last descriptor asked about and its answer: a statement asks for one table many times. */
+let lastLiveDesc: TupleDesc | undefined;
+let lastLive: readonly FormPgAttribute[] = [];
+
+function liveAttrs(desc: TupleDesc): readonly FormPgAttribute[] {
+  if (desc === lastLiveDesc) return lastLive;
+  let live = liveAttrsCache.get(desc);
+  if (live === undefined) {
+    live = desc.attrs.filter((a) => !a.attisdropped);
+    liveAttrsCache.set(desc, live);
+  }
+  lastLiveDesc = desc;
+  lastLive = live;
+  return live;
+}
+
 /** Checks a row against the table's columns before anything is written. */
 function checkRow(rel: Relation, values: TupleValues): void {
-  const live = rel.desc.attrs.filter((a) => !a.attisdropped);
+  const live = liveAttrs(rel.desc);
   if (!Array.isArray(values) || values.length !== live.length) {
     throw new PgsimError(
       "wrong-column-count",
@@ -152,7 +179,7 @@ function checkRow(rel: Relation, values: TupleValues): void {
 
 /** Expands caller values (no dropped columns) to descriptor order (dropped columns as NULL). */
 function toDescriptorValues(rel: Relation, values: TupleValues): TupleValues {
-  if (rel.desc.attrs.every((a) => !a.attisdropped)) return values;
+  if (liveAttrs(rel.desc).length === rel.desc.natts) return values;
   const out: (Datum | null | undefined)[] = [];
   let j = 0;
   for (const a of rel.desc.attrs) out.push(a.attisdropped ? null : values[j++]);
@@ -161,7 +188,7 @@ function toDescriptorValues(rel: Relation, values: TupleValues): TupleValues {
 
 /** Drops the dropped columns from a deformed tuple. */
 function toRow(rel: Relation, values: (Datum | null)[]): Row {
-  if (rel.desc.attrs.every((a) => !a.attisdropped)) return values;
+  if (liveAttrs(rel.desc).length === rel.desc.natts) return values;
   return values.filter((_, i) => !rel.desc.attrs[i]!.attisdropped);
 }
 
@@ -287,6 +314,34 @@ function checkTid(ctx: HeapContext, rel: Relation, tid: TID): void {
   }
 }
 
+/**
+ * The buffer of `tid`'s page, pinned, for heap_delete / heap_update / heap_lock_tuple. When this
+ * backend's current scan has that page pinned, another pin is added to the scan's buffer;
+ * otherwise the TID is checked against the relation's size and the page is read.
+ *
+ * Differs from PostgreSQL: PostgreSQL's ReadBuffer looks the block up in the buffer table again
+ * and finds the same buffer (then only bumps its private pin count, as here); pgsim skips the
+ * lookup, and the relation-size check (an fstat on disk) that its TID check needs otherwise.
+ */
+function readTupleBuffer(ctx: HeapContext, rel: Relation, tid: TID): BufferId {
+  const pin = scanPins.get(ctx);
+  if (
+    pin !== undefined &&
+    pin.relNumber === rel.locator.relNumber &&
+    tid !== null &&
+    typeof tid === "object" &&
+    pin.block === tid.block &&
+    Number.isInteger(tid.offset) &&
+    tid.offset >= 1 &&
+    tid.offset <= MaxHeapTuplesPerPage
+  ) {
+    ctx.pool.incrBufferRefCount(pin.buffer);
+    return pin.buffer;
+  }
+  checkTid(ctx, rel, tid);
+  return ctx.pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+}
+
 /** The tuple's byte offset on the page if `offset` is a normal line pointer there, else −1. */
 function normalTupleAt(page: Uint8Array, offset: number): number {
   if (pageIsNew(page) || offset > pageGetMaxOffsetNumber(page)) return -1;
@@ -312,8 +367,19 @@ function waitForHolder(
   if (options?.wait === false) return false;
   const xmax = heapTupleHeaderGetRawXmax(page, tup);
   ctx.pool.unlockBuffer(buffer);
-  ctx.transam.waitForTransaction(xmax);
-  ctx.pool.lockBuffer(buffer, "exclusive");
+  let ended: boolean;
+  try {
+    ended = ctx.transam.waitForTransaction(xmax, {
+      deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
+      timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+    });
+  } finally {
+    // Relock whatever happened: the caller's cleanup expects the lock it had.
+    ctx.pool.lockBuffer(buffer, "exclusive");
+  }
+  if (!ended) {
+    throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", { xid: xmax });
+  }
   return true;
 }
 
@@ -416,9 +482,8 @@ export function heapDelete(
   options?: ModifyOptions,
 ): TMOutcome {
   xact.checkInProgress();
-  checkTid(ctx, rel, tid);
   const pool = ctx.pool;
-  const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+  const buffer = readTupleBuffer(ctx, rel, tid);
   pool.lockBuffer(buffer, "exclusive");
   try {
     const page = pool.bufferGetPage(buffer);
@@ -498,10 +563,9 @@ export function heapUpdate(
   options?: ModifyOptions,
 ): UpdateOutcome {
   xact.checkInProgress();
-  checkTid(ctx, rel, otid);
   const newTuple = prepareTuple(rel, values, 0, xact.commandId);
   const pool = ctx.pool;
-  let buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, otid.block);
+  let buffer = readTupleBuffer(ctx, rel, otid);
   pool.lockBuffer(buffer, "exclusive");
   let page = pool.bufferGetPage(buffer);
   let newBuffer: BufferId | undefined;
@@ -510,10 +574,14 @@ export function heapUpdate(
     if (result !== TM.Ok) return failure ? { result, failure } : { result };
     const xid = xact.getXid();
     const vctx = visibilityContext(ctx, xact);
-    const oldLen = itemIdGetLength(pageGetItemId(page, otid.offset));
-    const oldTuple = page.subarray(tup, tup + oldLen);
-    const hotColumnsChanged = columnsChanged(rel, rel.hotAttrs, oldTuple, newTuple);
-    const keysChanged = columnsChanged(rel, rel.keyAttrs, oldTuple, newTuple);
+    let hotColumnsChanged = false;
+    let keysChanged = false;
+    if (rel.hotAttrs.length > 0 || rel.keyAttrs.length > 0) {
+      const oldLen = itemIdGetLength(pageGetItemId(page, otid.offset));
+      const oldTuple = page.subarray(tup, tup + oldLen);
+      hotColumnsChanged = columnsChanged(rel, rel.hotAttrs, oldTuple, newTuple);
+      keysChanged = columnsChanged(rel, rel.keyAttrs, oldTuple, newTuple);
+    }
     // The new version's header.
     heapTupleHeaderSetXmin(newTuple, 0, xid);
     heapTupleHeaderSetInfomask(newTuple, 0, heapTupleHeaderGetInfomask(newTuple, 0) | HEAP_UPDATED);
@@ -572,15 +640,56 @@ export function heapUpdate(
   }
 }
 
+/** How strong each row lock mode is (LockTupleMode's order: key share < share < ...). */
+const LOCK_MODE_STRENGTH: Record<LockTupleMode, number> = {
+  "key share": 0,
+  share: 1,
+  "no key exclusive": 2,
+  exclusive: 3,
+};
+
 /**
- * heap_lock_tuple (FOR UPDATE): marks the version locked by this transaction so that others
- * wait before updating, deleting or locking it.
+ * compute_new_xmax_infomask for a single locker: the lock-only xmax bits of each mode, and
+ * whether the tuple gets HEAP_KEYS_UPDATED (FOR UPDATE does: it blocks key-share lockers).
+ */
+function lockModeBits(mode: LockTupleMode): { infomask: number; keysUpdated: boolean } {
+  switch (mode) {
+    case "key share":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_KEYSHR_LOCK, keysUpdated: false };
+    case "share":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_SHR_LOCK, keysUpdated: false };
+    case "no key exclusive":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK, keysUpdated: false };
+    case "exclusive":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK, keysUpdated: true };
+  }
+}
+
+/** The mode of a lock-only xmax held by one transaction (the reverse of lockModeBits). */
+function heldLockMode(infomask: number, infomask2: number): LockTupleMode {
+  const lock = infomask & HEAP_XMAX_SHR_LOCK;
+  if (lock === HEAP_XMAX_SHR_LOCK) return "share";
+  if (lock === HEAP_XMAX_KEYSHR_LOCK) return "key share";
+  return (infomask2 & HEAP_KEYS_UPDATED) !== 0 ? "exclusive" : "no key exclusive";
+}
+
+/**
+ * heap_lock_tuple (SELECT ... FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE): marks
+ * the version locked by this transaction, so that others wait before updating, deleting or
+ * locking it. Locking a row this transaction already locked keeps the stronger of the two modes.
+ * Locking a page that is all-visible clears its VM all-frozen bit (the new xmax is not frozen).
+ *
+ * Differs from PostgreSQL: one locker at a time. PostgreSQL lets compatible lockers share a row
+ * (two FOR SHARE, or FOR KEY SHARE next to an update that keeps the key) by making the xmax a
+ * MultiXactId; pgsim has no multixacts, so any second transaction waits for the first (or gets
+ * WouldBlock with NOWAIT) whatever the modes.
  */
 export function heapLockTuple(
   ctx: HeapContext,
   rel: Relation,
   tid: TID,
   xact: Transaction,
+  mode: LockTupleMode = "exclusive",
   options?: ModifyOptions,
 ): TMOutcome {
   xact.checkInProgress();
@@ -593,16 +702,24 @@ export function heapLockTuple(
     const { tup, result, failure } = checkModifiable(ctx, rel, buffer, tid, xact, "lock", options);
     if (result !== TM.Ok) return failure ? { result, failure } : { result };
     const xid = xact.getXid();
-    // Already locked or modified by us: nothing to add.
-    if (heapTupleHeaderGetRawXmax(page, tup) === xid) return { result: TM.Ok };
-    const infomask = heapTupleHeaderGetInfomask(page, tup) & ~(HEAP_XMAX_BITS | HEAP_MOVED);
-    heapTupleHeaderSetInfomask(page, tup, infomask | HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK);
-    heapTupleHeaderSetInfomask2(
-      page,
-      tup,
-      heapTupleHeaderGetInfomask2(page, tup) | HEAP_KEYS_UPDATED,
-    );
+    let infomask = heapTupleHeaderGetInfomask(page, tup);
+    let infomask2 = heapTupleHeaderGetInfomask2(page, tup);
+    if (heapTupleHeaderGetRawXmax(page, tup) === xid && (infomask & HEAP_XMAX_INVALID) === 0) {
+      // Modified by us: the row is ours already. Locked by us: keep the stronger mode.
+      if (!heapXmaxIsLockedOnly(infomask)) return { result: TM.Ok };
+      const held = heldLockMode(infomask, infomask2);
+      if (LOCK_MODE_STRENGTH[held] >= LOCK_MODE_STRENGTH[mode]) return { result: TM.Ok };
+    }
+    const bits = lockModeBits(mode);
+    infomask = (infomask & ~(HEAP_XMAX_BITS | HEAP_MOVED)) | bits.infomask;
+    infomask2 &= ~HEAP_KEYS_UPDATED;
+    if (bits.keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
+    heapTupleHeaderSetInfomask(page, tup, infomask);
+    heapTupleHeaderSetInfomask2(page, tup, infomask2);
     heapTupleHeaderSetXmax(page, tup, xid);
+    // A lock-only xmax never forwards: t_ctid points at the tuple itself.
+    heapTupleHeaderSetCtid(page, tup, tid);
+    if (pageIsAllVisible(page)) ctx.vm.clear(rel.locator, tid.block, VISIBILITYMAP_ALL_FROZEN);
     pool.markBufferDirty(buffer);
     return { result: TM.Ok };
   } finally {
@@ -727,10 +844,18 @@ export class HeapScan {
   private visibleCount = 0;
   private index = 0;
   private ended = false;
+  /** This scan's entry in `scanPins` while it has a page pinned. */
+  private readonly pin: ScanPin;
 
   constructor(ctx: HeapContext, rel: Relation, snapshot: Snapshot, xact: Transaction | undefined) {
     this.ctx = ctx;
     this.rel = rel;
+    this.pin = {
+      relNumber: rel.locator.relNumber,
+      block: -1,
+      buffer: 0 as BufferId,
+      verifiedTarget: InvalidBlockNumber,
+    };
     this.snapshot = snapshot;
     this.xact = xact;
     this.nblocks = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
@@ -743,11 +868,18 @@ export class HeapScan {
   /** heapgetpage: pin the block, prune, and collect the offsets of its visible tuples. */
   private loadPage(block: number): void {
     const pool = this.ctx.pool;
-    if (this.buffer !== undefined) pool.releaseBuffer(this.buffer);
+    if (this.buffer !== undefined) {
+      if (scanPins.get(this.ctx) === this.pin) scanPins.delete(this.ctx);
+      pool.releaseBuffer(this.buffer);
+      this.buffer = undefined;
+    }
     const buffer = pool.readBuffer(this.rel.locator, ForkNumber.MAIN, block, {
       ...(this.strategy ? { strategy: this.strategy } : {}),
     });
     this.buffer = buffer;
+    this.pin.block = block;
+    this.pin.buffer = buffer;
+    scanPins.set(this.ctx, this.pin);
     heapPagePruneOpt(this.ctx, this.rel, buffer);
     pool.lockBuffer(buffer, "share");
     const page = pool.bufferGetPage(buffer);
@@ -800,14 +932,12 @@ export class HeapScan {
     const page = this.page!;
     const lp = pageGetItemId(page, this.current);
     const tup = itemIdGetOffset(lp);
-    return toRow(
-      this.rel,
-      heapDeformTuple(this.rel.desc, page.subarray(tup, tup + itemIdGetLength(lp))),
-    );
+    return toRow(this.rel, heapDeformTupleAt(this.rel.desc, page, tup, tup + itemIdGetLength(lp)));
   }
 
   /** heap_endscan: drops the pin. Safe to call twice. */
   end(): void {
+    if (scanPins.get(this.ctx) === this.pin) scanPins.delete(this.ctx);
     if (this.buffer !== undefined) this.ctx.pool.releaseBuffer(this.buffer);
     this.buffer = undefined;
     this.page = undefined;

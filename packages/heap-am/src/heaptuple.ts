@@ -5,7 +5,7 @@
  * Models: src/backend/access/common/heaptuple.c (heap_form_tuple, heap_compute_data_size,
  * heap_fill_tuple / fill_val, heap_deform_tuple, getmissingattr) and
  * src/include/access/tupmacs.h (att_align_nominal, att_align_pointer, att_addlength_pointer).
- * Entry points: `heapFormTuple`, `heapComputeDataSize`, `heapDeformTuple`,
+ * Entry points: `heapFormTuple`, `heapComputeDataSize`, `heapDeformTuple`, `heapDeformTupleAt`,
  * `heapAttributeSpans`.
  * See also: htup-details.ts (header layout), tupdesc.ts (descriptors), varatt.ts (varlena
  * headers), types/ (value encodings).
@@ -50,7 +50,7 @@ import {
   T_BITS_OFFSET,
 } from "./htup-details.js";
 import type { FormPgAttribute, TupleDesc } from "./tupdesc.js";
-import type { Datum } from "./types/type-codec.js";
+import type { Datum, FixedLengthCodec } from "./types/type-codec.js";
 import { dataCorrupted } from "./types/type-codec.js";
 import {
   VARHDRSZ,
@@ -184,6 +184,10 @@ function releaseScratch(natts: number): void {
  * ```
  */
 export function heapFormTuple(desc: TupleDesc, values: TupleValues): Uint8Array {
+  const offsets = fixedAttributeOffsets(desc);
+  if (offsets !== null && values.length === desc.natts && !values.includes(null)) {
+    if (!values.includes(undefined)) return formFixedTuple(desc, values, offsets);
+  }
   const { hasNull, hasVarWidth, dataSize } = prepareRow(desc, values);
   const natts = desc.natts;
   const hoff = maxAlign(SizeofHeapTupleHeader + (hasNull ? bitmapLen(natts) : 0));
@@ -208,6 +212,26 @@ export function heapFormTuple(desc: TupleDesc, values: TupleValues): Uint8Array 
   heapTupleHeaderSetHoff(tuple, 0, hoff);
   heapFillTuple(desc, tuple, hoff, hasNull);
   releaseScratch(natts);
+  return tuple;
+}
+
+/**
+ * heapFormTuple of a row with no NULL for a descriptor of fixed-length attributes only: the
+ * layout is known in advance (attcacheoff), so each value is coerced and written at its offset
+ * in one pass. Produces the same bytes as the general path.
+ */
+function formFixedTuple(desc: TupleDesc, values: TupleValues, offsets: Int32Array): Uint8Array {
+  const natts = desc.natts;
+  const hoff = maxAlign(SizeofHeapTupleHeader);
+  const tuple = new Uint8Array(hoff + offsets[natts]!);
+  heapTupleHeaderSetCtid(tuple, 0, INVALID_ITEM_POINTER);
+  heapTupleHeaderSetInfomask2(tuple, 0, natts & HEAP_NATTS_MASK);
+  heapTupleHeaderSetHoff(tuple, 0, hoff);
+  for (let i = 0; i < natts; i++) {
+    const att = desc.attrs[i]!;
+    const codec = att.codec as FixedLengthCodec<Datum>;
+    codec.write(tuple, hoff + offsets[i]!, codec.coerce(values[i]!, att.atttypmod));
+  }
   return tuple;
 }
 
@@ -316,6 +340,52 @@ export function heapAttributeSpans(desc: TupleDesc, tuple: Uint8Array): (Attribu
 }
 
 /**
+ * attcacheoff: for a descriptor whose every attribute is fixed-length and not dropped, each
+ * attribute's offset from t_hoff (aligned as heap_fill_tuple lays them out) and, last, the data
+ * size. Valid for any tuple of the descriptor with no NULLs; null for other descriptors (and for
+ * those whose rows could not be formed at all).
+ */
+const cachedOffsets = new WeakMap<TupleDesc, Int32Array | null>();
+
+/** The last descriptor asked about and its answer: a statement asks for one table many times. */
+let lastOffsetsDesc: TupleDesc | undefined;
+let lastOffsets: Int32Array | null = null;
+
+function fixedAttributeOffsets(desc: TupleDesc): Int32Array | null {
+  if (desc === lastOffsetsDesc) return lastOffsets;
+  let offsets = cachedOffsets.get(desc);
+  if (offsets !== undefined) {
+    lastOffsetsDesc = desc;
+    lastOffsets = offsets;
+    return offsets;
+  }
+  offsets = new Int32Array(desc.natts + 1);
+  let offset = 0;
+  for (let i = 0; i < desc.natts; i++) {
+    const att = desc.attrs[i]!;
+    if (att.attlen <= 0 || att.codec === null || att.codec.kind !== "fixed") {
+      offsets = null;
+      break;
+    }
+    offset = alignOffset(offset, att.attalignBytes);
+    offsets[i] = offset;
+    offset += att.attlen;
+  }
+  // Descriptors whose rows the general path rejects (too many columns, too wide) never use it.
+  if (
+    desc.natts > MaxTupleAttributeNumber ||
+    maxAlign(maxAlign(SizeofHeapTupleHeader) + offset) > MaxHeapTupleSize
+  ) {
+    offsets = null;
+  }
+  if (offsets !== null) offsets[desc.natts] = offset;
+  cachedOffsets.set(desc, offsets);
+  lastOffsetsDesc = desc;
+  lastOffsets = offsets;
+  return offsets;
+}
+
+/**
  * Reads every attribute of `tuple` (heap_deform_tuple): one entry per descriptor attribute,
  * `null` for NULL and for dropped columns. Attributes past the tuple's own count (added by a
  * later ADD COLUMN) read as the column's missing value (attmissingval) or NULL.
@@ -329,6 +399,43 @@ export function heapAttributeSpans(desc: TupleDesc, tuple: Uint8Array): (Attribu
  * ```
  */
 export function heapDeformTuple(desc: TupleDesc, tuple: Uint8Array): (Datum | null)[] {
+  return heapDeformTupleAt(desc, tuple, 0, tuple.length);
+}
+
+/**
+ * heapDeformTuple of the tuple at `bytes[start..end)` (e.g. on a page: `lp_off`, `lp_off +
+ * lp_len`), without making a view of it. Like slot_deform_heap_tuple, a tuple without NULLs whose
+ * attributes are all fixed-length is read at the cached offsets (attcacheoff); any other is walked
+ * attribute by attribute. `start` must be MAXALIGNed, as every tuple on a page is.
+ */
+export function heapDeformTupleAt(
+  desc: TupleDesc,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+): (Datum | null)[] {
+  const offsets = fixedAttributeOffsets(desc);
+  if (offsets !== null && end - start >= SizeofHeapTupleHeader) {
+    const hoff = heapTupleHeaderGetHoff(bytes, start);
+    if (
+      (heapTupleHeaderGetInfomask(bytes, start) & HEAP_HASNULL) === 0 &&
+      heapTupleHeaderGetNatts(bytes, start) === desc.natts &&
+      hoff >= SizeofHeapTupleHeader &&
+      (hoff & 7) === 0 &&
+      start + hoff + offsets[desc.natts]! <= end
+    ) {
+      const values: (Datum | null)[] = new Array(desc.natts);
+      const data = start + hoff;
+      for (let i = 0; i < desc.natts; i++) {
+        values[i] = (desc.attrs[i]!.codec as FixedLengthCodec<Datum>).read(
+          bytes,
+          data + offsets[i]!,
+        );
+      }
+      return values;
+    }
+  }
+  const tuple = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
   const values: (Datum | null)[] = new Array(desc.natts).fill(null);
   const natts = walkAttributes(desc, tuple, (index, offset, length) => {
     const att = desc.attrs[index];

@@ -13,7 +13,9 @@
  *
  * Differs from PostgreSQL: no RelationAddExtraBlocks (one block per extension; PostgreSQL adds up
  * to 512 when many backends wait for the extension lock) and the extension lock is the buffer
- * manager's, taken inside `extend`.
+ * manager's, taken inside `extend`. The target block hint (smgr_targblock) is not reset by
+ * shared invalidation when another backend truncates the relation; it is checked against the
+ * relation's size instead, once per scanning statement (see relationGetBufferForTuple).
  */
 
 import {
@@ -31,12 +33,13 @@ import {
   pageIsNew,
 } from "./bufpage.js";
 import {
-  heapTupleHeaderSetCtid,
   InvalidOffsetNumber,
   MaxHeapTupleSize,
   MaxHeapTuplesPerPage,
   maxAlign,
+  T_CTID_OFFSET,
 } from "./htup-details.js";
+import { writeUint16 } from "./le-bytes.js";
 import type { HeapContext, Relation } from "./rel.js";
 
 /** HEAP_DEFAULT_FILLFACTOR. */
@@ -65,6 +68,21 @@ export class BulkInsertState {
     this.block = InvalidBlockNumber;
   }
 }
+
+/**
+ * The page a sequential scan of this backend has pinned (one entry per backend, the scan that
+ * loaded a page last), so that the heap_update / heap_delete an UPDATE or DELETE runs on the
+ * tuple the scan returned can take another pin on that buffer instead of looking the block up.
+ * `verifiedTarget` is an insert target block this statement found to exist (see
+ * relationGetBufferForTuple). Kept by HeapScan (heapam.ts).
+ */
+export interface ScanPin {
+  relNumber: number;
+  block: number;
+  buffer: BufferId;
+  verifiedTarget: number;
+}
+export const scanPins = new WeakMap<HeapContext, ScanPin>();
 
 /** RelationGetTargetPageFreeSpace: bytes each insert leaves free for later updates. */
 export function saveFreeSpace(rel: Relation): number {
@@ -143,9 +161,18 @@ export function relationGetBufferForTuple(
       ? bistate.block
       : (ctx.targetBlocks.get(rel.locator.relNumber) ?? InvalidBlockNumber);
   // smgr_targblock is a per-backend hint. PostgreSQL resets it when another backend truncates
-  // the relation (shared invalidation); pgsim checks it against the relation's size instead.
-  if (block !== InvalidBlockNumber && bistate?.buffer === undefined) {
+  // the relation (shared invalidation); pgsim checks it against the relation's size instead, once
+  // per statement that scans the relation: while this backend's statement writes the relation,
+  // no other backend may truncate it (see vacuumlazy.ts), so a block found once stays there.
+  const scanPin = scanPins.get(ctx);
+  const statementPin = scanPin?.relNumber === rel.locator.relNumber ? scanPin : undefined;
+  if (
+    block !== InvalidBlockNumber &&
+    bistate?.buffer === undefined &&
+    statementPin?.verifiedTarget !== block
+  ) {
     if (block >= pool.nblocks(rel.locator, ForkNumber.MAIN)) block = InvalidBlockNumber;
+    else if (statementPin !== undefined) statementPin.verifiedTarget = block;
   }
   if (block === InvalidBlockNumber) block = ctx.fsm.getPageWithFreeSpace(rel.locator, target);
   if (block === InvalidBlockNumber) {
@@ -177,7 +204,9 @@ export function relationGetBufferForTuple(
     }
     const free = pageGetHeapFreeSpace(page);
     if (target <= free) {
-      ctx.targetBlocks.set(rel.locator.relNumber, block);
+      if (ctx.targetBlocks.get(rel.locator.relNumber) !== block) {
+        ctx.targetBlocks.set(rel.locator.relNumber, block);
+      }
       return buffer;
     }
     // Not enough room after all: let go and ask the FSM, correcting its entry for this page.
@@ -203,6 +232,7 @@ export function relationGetBufferForTuple(
   pageInit(page, 0);
   pool.markBufferDirty(buffer);
   rememberExtended(buffer, newBlock, bistate, ctx);
+  if (statementPin !== undefined) statementPin.verifiedTarget = newBlock;
   // Not recorded in the FSM: VACUUM records new pages later, as in PostgreSQL.
   ctx.targetBlocks.set(rel.locator.relNumber, newBlock);
   return buffer;
@@ -215,8 +245,11 @@ export function relationGetBufferForTuple(
 export function relationPutHeapTuple(page: Uint8Array, block: number, tuple: Uint8Array): number {
   const offset = pageAddItemExtended(page, tuple, InvalidOffsetNumber, PAI_IS_HEAP);
   if (offset === InvalidOffsetNumber) throw new AssertionError("failed to add tuple to page");
-  const lp = pageItemStart(page, offset);
-  heapTupleHeaderSetCtid(page, lp, { block, offset });
+  // t_ctid = (block, offset): the block as two 16-bit halves, high half first.
+  const ctid = pageItemStart(page, offset) + T_CTID_OFFSET;
+  writeUint16(page, ctid, Math.floor(block / 0x10000));
+  writeUint16(page, ctid + 2, block & 0xffff);
+  writeUint16(page, ctid + 4, offset);
   return offset;
 }
 

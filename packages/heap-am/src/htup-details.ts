@@ -235,6 +235,10 @@ export function heapTupleHeaderGetXvac(bytes: Uint8Array, tup: number): number {
 export function heapTupleHeaderGetCtid(bytes: Uint8Array, tup: number): ItemPointer {
   return readItemPointer(bytes, tup + T_CTID_OFFSET);
 }
+/** The offset number of t_ctid alone (no allocation): where a HOT chain goes on the same page. */
+export function heapTupleHeaderGetCtidOffset(bytes: Uint8Array, tup: number): number {
+  return readUint16(bytes, tup + T_CTID_OFFSET + 4);
+}
 /** Sets t_ctid. */
 export function heapTupleHeaderSetCtid(bytes: Uint8Array, tup: number, tid: ItemPointer): void {
   writeItemPointer(bytes, tup + T_CTID_OFFSET, tid);

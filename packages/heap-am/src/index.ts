@@ -5,6 +5,7 @@
  */
 
 export { AssertionError, PgsimError } from "@pgsim/clock-sweep";
+export type { BackendResult, BackendTask, Op, TaskError } from "./backend-worker.js";
 export {
   FirstOffsetNumber,
   itemIdGetFlags,
@@ -62,13 +63,18 @@ export {
   transactionIdGetStatus,
   type XidStatus,
 } from "./clog.js";
+export { type BackendRecovery, Cluster, type ClusterOptions, Session } from "./cluster.js";
 export {
+  type BulkStatementOptions,
   type CreateTableOptions,
   Database,
   type DatabaseOptions,
   type DatabaseShared,
   DatabaseTransaction,
+  type InsertBatchesOptions,
   type RowChangeOptions,
+  type RowLockMode,
+  type RowLockOptions,
   type RowWithTid,
 } from "./database.js";
 export {

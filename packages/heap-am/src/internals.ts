@@ -4,10 +4,13 @@
  * types and the commit log (htup-details.ts, heaptuple.ts, tupdesc.ts, varatt.ts, le-bytes.ts,
  * clog.ts, types/, inspect/heap-page-items.ts, inspect/rows.ts). Sorted by module.
  */
+
+export * from "./backend-worker.js";
 export * from "./bufpage.js";
 export * from "./catalog.js";
 export * from "./checksum.js";
 export * from "./clog.js";
+export * from "./cluster.js";
 export * from "./database.js";
 export * from "./fork-pages.js";
 export * from "./freespace.js";

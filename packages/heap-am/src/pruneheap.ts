@@ -25,6 +25,7 @@ import {
   LP_NORMAL,
   LP_REDIRECT,
   LP_UNUSED,
+  MaxOffsetNumber,
   makeItemId,
   pageClearFull,
   pageGetHeapFreeSpace,
@@ -42,7 +43,7 @@ import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam
 import {
   HEAP_HOT_UPDATED,
   HEAP_ONLY_TUPLE,
-  heapTupleHeaderGetCtid,
+  heapTupleHeaderGetCtidOffset,
   heapTupleHeaderGetInfomask2,
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
@@ -86,6 +87,22 @@ export function heapPagePruneOpt(ctx: HeapContext, rel: Relation, buffer: Buffer
   }
 }
 
+// Scratch space of heapPagePrune, allocated once (PostgreSQL keeps the same arrays in its
+// PruneState on the stack): pruning is synchronous and never re-enters itself, and each worker
+// thread has its own module instance.
+const htsvScratch = new Int8Array(MaxOffsetNumber + 1);
+const markedScratch = new Uint8Array(MaxOffsetNumber + 1);
+const chainScratch = new Int16Array(MaxOffsetNumber + 1);
+/** (from, to) pairs of heap_prune_record_redirect. */
+const redirectedScratch = new Int16Array(2 * (MaxOffsetNumber + 1));
+const nowDeadScratch = new Int16Array(MaxOffsetNumber + 1);
+const nowUnusedScratch = new Int16Array(MaxOffsetNumber + 1);
+
+/** The older of two prune xids (InvalidTransactionId counts as "none yet"). */
+function olderPruneXid(current: number, xid: number): number {
+  return current === InvalidTransactionId || xidPrecedes(xid, current) ? xid : current;
+}
+
 /**
  * heap_page_prune: the caller holds a cleanup lock. Computes every tuple's state once, walks each
  * HOT chain from its root, records redirects, dead and unused line pointers, applies them and
@@ -98,34 +115,21 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
   const maxoff = pageGetMaxOffsetNumber(page);
   const vctx: VisibilityContext = { transam: ctx.transam, xact: undefined, hintsSet: false };
   // Every tuple's state, computed once (from the end, as PostgreSQL does).
-  const htsv = new Int8Array(maxoff + 1).fill(-1);
+  const htsv = htsvScratch;
+  htsv.fill(-1, 0, maxoff + 1);
   for (let off = maxoff; off >= 1; off--) {
     const lp = pageGetItemId(page, off);
     if (itemIdGetFlags(lp) === LP_NORMAL) {
       htsv[off] = heapTupleSatisfiesVacuum(page, itemIdGetOffset(lp), oldestXmin, vctx);
     }
   }
-  const marked = new Uint8Array(maxoff + 1);
-  const redirected: [number, number][] = [];
-  const nowDead: number[] = [];
-  const nowUnused: number[] = [];
+  const marked = markedScratch;
+  marked.fill(0, 0, maxoff + 1);
+  const chain = chainScratch;
+  let nredirected = 0;
+  let ndead = 0;
+  let nunused = 0;
   let newPruneXid = InvalidTransactionId;
-  const noteXid = (xid: number): void => {
-    if (newPruneXid === InvalidTransactionId || xidPrecedes(xid, newPruneXid)) newPruneXid = xid;
-  };
-  const recordRedirect = (from: number, to: number): void => {
-    redirected.push([from, to]);
-    marked[from] = 1;
-    marked[to] = 1;
-  };
-  const recordDead = (off: number): void => {
-    nowDead.push(off);
-    marked[off] = 1;
-  };
-  const recordUnused = (off: number): void => {
-    nowUnused.push(off);
-    marked[off] = 1;
-  };
 
   let ndeleted = 0;
   for (let root = 1; root <= maxoff; root++) {
@@ -143,7 +147,8 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
           htsv[root] === HTSV.Dead &&
           (heapTupleHeaderGetInfomask2(page, tup) & HEAP_HOT_UPDATED) === 0
         ) {
-          recordUnused(root);
+          nowUnusedScratch[nunused++] = root;
+          marked[root] = 1;
           ndeleted++;
         }
         continue;
@@ -151,7 +156,7 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
     }
 
     // Walk the chain from the root, following a redirect only at the start.
-    const chain: number[] = [];
+    let chainLength = 0;
     let latestDead = 0;
     let priorXmax = InvalidTransactionId;
     let off = root;
@@ -161,53 +166,69 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
       const flags = itemIdGetFlags(lp);
       if (flags === LP_UNUSED || flags === LP_DEAD) break;
       if (flags === LP_REDIRECT) {
-        if (chain.length > 0) break;
-        chain.push(off);
+        if (chainLength > 0) break;
+        chain[chainLength++] = off;
         off = itemIdGetRedirect(lp);
         continue;
       }
       const tup = itemIdGetOffset(lp);
       if (priorXmax !== InvalidTransactionId && heapTupleHeaderGetRawXmin(page, tup) !== priorXmax)
         break;
-      chain.push(off);
+      chain[chainLength++] = off;
       const state = htsv[off];
       let dead = false;
       let recentlyDead = false;
       if (state === HTSV.Dead) dead = true;
       else if (state === HTSV.RecentlyDead) {
         recentlyDead = true;
-        noteXid(heapTupleHeaderGetRawXmax(page, tup));
+        newPruneXid = olderPruneXid(newPruneXid, heapTupleHeaderGetRawXmax(page, tup));
       } else if (state === HTSV.DeleteInProgress) {
-        noteXid(heapTupleHeaderGetRawXmax(page, tup));
+        newPruneXid = olderPruneXid(newPruneXid, heapTupleHeaderGetRawXmax(page, tup));
       }
       if (dead) latestDead = off;
       else if (!recentlyDead) break;
       if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_HOT_UPDATED) === 0) break;
       priorXmax = heapTupleHeaderGetRawXmax(page, tup);
-      off = heapTupleHeaderGetCtid(page, tup).offset;
+      off = heapTupleHeaderGetCtidOffset(page, tup);
     }
 
     if (latestDead !== 0) {
       // Every member after the root up to the last dead one goes; the root then points past them.
       let i = 1;
-      for (; i < chain.length && chain[i - 1] !== latestDead; i++) {
-        recordUnused(chain[i]!);
+      for (; i < chainLength && chain[i - 1] !== latestDead; i++) {
+        nowUnusedScratch[nunused++] = chain[i]!;
+        marked[chain[i]!] = 1;
         ndeleted++;
       }
       if (rootFlags === LP_NORMAL) ndeleted++;
-      if (i >= chain.length) recordDead(root);
-      else recordRedirect(root, chain[i]!);
-    } else if (chain.length < 2 && rootFlags === LP_REDIRECT) {
+      if (i >= chainLength) {
+        nowDeadScratch[ndead++] = root;
+        marked[root] = 1;
+      } else {
+        redirectedScratch[2 * nredirected] = root;
+        redirectedScratch[2 * nredirected + 1] = chain[i]!;
+        nredirected++;
+        marked[root] = 1;
+        marked[chain[i]!] = 1;
+      }
+    } else if (chainLength < 2 && rootFlags === LP_REDIRECT) {
       // A redirect whose chain is gone.
-      recordDead(root);
+      nowDeadScratch[ndead++] = root;
+      marked[root] = 1;
     }
   }
 
-  const changed = redirected.length + nowDead.length + nowUnused.length > 0;
+  const changed = nredirected + ndead + nunused > 0;
   if (changed) {
-    for (const [from, to] of redirected) pageSetItemId(page, from, makeItemId(to, LP_REDIRECT, 0));
-    for (const off of nowDead) pageSetItemId(page, off, makeItemId(0, LP_DEAD, 0));
-    for (const off of nowUnused) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
+    for (let i = 0; i < nredirected; i++) {
+      const from = redirectedScratch[2 * i]!;
+      pageSetItemId(page, from, makeItemId(redirectedScratch[2 * i + 1]!, LP_REDIRECT, 0));
+    }
+    for (let i = 0; i < ndead; i++)
+      pageSetItemId(page, nowDeadScratch[i]!, makeItemId(0, LP_DEAD, 0));
+    for (let i = 0; i < nunused; i++) {
+      pageSetItemId(page, nowUnusedScratch[i]!, makeItemId(0, LP_UNUSED, 0));
+    }
     pageRepairFragmentation(page);
     pageSetPruneXid(page, newPruneXid);
     pageClearFull(page);
@@ -219,5 +240,5 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
   } else if (vctx.hintsSet) {
     pool.markBufferDirtyHint(buffer);
   }
-  return { ndeleted, nnewlpdead: nowDead.length, changed };
+  return { ndeleted, nnewlpdead: ndead, changed };
 }

@@ -37,6 +37,10 @@ export interface HeapContext {
   readonly vm: VisibilityMap;
   /** smgr_targblock: the block each relation's last insert went to (per backend). */
   readonly targetBlocks: Map<number, number>;
+  /** deadlock_timeout: how long to wait for a row lock before checking for a deadlock (ms). */
+  readonly deadlockTimeoutMs?: number;
+  /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
+  readonly lockTimeoutMs?: number;
 }
 
 function attIndexes(def: TableDefinition, names: readonly string[], what: string): number[] {

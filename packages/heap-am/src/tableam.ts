@@ -53,7 +53,10 @@ export interface IndexFetchState {
   readonly rel: TableRelation;
 }
 
-/** Row lock strength (LockTupleMode). pgsim's heap implements "exclusive" (FOR UPDATE). */
+/**
+ * Row lock strength (LockTupleMode): FOR KEY SHARE, FOR SHARE, FOR NO KEY UPDATE, FOR UPDATE. The
+ * heap implements all four for one locker at a time (no multixacts).
+ */
 export type LockTupleMode = "key share" | "share" | "no key exclusive" | "exclusive";
 
 /** What tableTupleUpdate reports besides the TM result. */

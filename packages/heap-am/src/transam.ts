@@ -52,10 +52,13 @@ const C_XIDGEN_LOCK = 3; // and 4
 const C_PROCARRAY_LOCK = 5; // and 6
 const C_MAX_BACKENDS = 7;
 const C_CAPACITY = 8;
+const C_DEADLOCK_LOCK = 9; // and 10
 const CONTROL_INTS = 16;
 const PROC_INTS = 4;
 const P_XID = 0;
 const P_XMIN = 1;
+/** The xid this backend is waiting for (XactLockTableWait), 0 when not waiting. */
+const P_WAITING_FOR = 2;
 const TRANSAM_MAGIC = 0x58414354; // "XACT"
 
 /** Default commit-log capacity: 4,194,304 transaction ids (1 MB of clog pages). */
@@ -63,7 +66,8 @@ export const DEFAULT_MAX_XIDS = 1 << 22;
 
 if (
   C_XIDGEN_LOCK + LWLOCK_INTS > C_PROCARRAY_LOCK ||
-  C_PROCARRAY_LOCK + LWLOCK_INTS > C_MAX_BACKENDS
+  C_PROCARRAY_LOCK + LWLOCK_INTS > C_MAX_BACKENDS ||
+  C_DEADLOCK_LOCK + LWLOCK_INTS > CONTROL_INTS
 ) {
   throw new Error("transam control slots overlap");
 }
@@ -146,6 +150,11 @@ export class Transam {
   private readonly procs: number;
   private readonly clog: number;
   private readonly mySlot: number;
+  /**
+   * RecentXmin: the xmin of the last snapshot or horizon this backend computed. Every xid before
+   * it had ended by then, and stays ended, so isInProgress answers for it without the proc array.
+   */
+  private recentXmin = FirstNormalTransactionId;
 
   constructor(shared: TransamShared, procNumber: number) {
     const w = new Int32Array(shared.sab);
@@ -267,6 +276,7 @@ export class Transam {
       if (advertise && Atomics.load(w, this.mySlot + P_XMIN) === 0) {
         Atomics.store(w, this.mySlot + P_XMIN, xmin);
       }
+      if (xidPrecedes(this.recentXmin, xmin)) this.recentXmin = xmin;
       return { xmin, xmax, xip: Int32Array.from(xip), curcid };
     } finally {
       lwlockRelease(w, C_PROCARRAY_LOCK, LW_SHARED);
@@ -295,48 +305,133 @@ export class Transam {
         if (xid !== 0 && xidPrecedes(xid, horizon)) horizon = xid;
         if (xmin !== 0 && xidPrecedes(xmin, horizon)) horizon = xmin;
       }
+      if (xidPrecedes(this.recentXmin, horizon)) this.recentXmin = horizon;
       return horizon;
     } finally {
       lwlockRelease(w, C_PROCARRAY_LOCK, LW_SHARED);
     }
   }
 
-  /** TransactionIdIsInProgress: is some backend still running `xid`? */
+  /**
+   * TransactionIdIsInProgress: is some backend still running `xid`? An xid before RecentXmin is
+   * answered at once (PostgreSQL's first fast path); others are looked for in the proc array.
+   */
   isInProgress(xid: number): boolean {
-    if (!xidIsNormal(xid)) return false;
+    if (!xidIsNormal(xid) || xidPrecedes(xid, this.recentXmin)) return false;
     for (let p = 0; p < this.maxBackends; p++) {
       if (Atomics.load(this.w, this.procs + p * PROC_INTS + P_XID) === xid) return true;
     }
     return false;
   }
 
-  /**
-   * XactLockTableWait: sleeps until transaction `xid` has ended (or `timeoutMs` passes; returns
-   * false then). Never call it for this backend's own transaction.
-   */
-  waitForTransaction(xid: number, timeoutMs = 120_000): boolean {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      let slot = -1;
-      for (let p = 0; p < this.maxBackends; p++) {
-        const s = this.procs + p * PROC_INTS + P_XID;
-        if (Atomics.load(this.w, s) === xid) {
-          slot = s;
-          break;
-        }
-      }
-      if (slot < 0) return true;
-      if (slot === this.mySlot) throw new AssertionError("a transaction cannot wait for itself");
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      Atomics.wait(this.w, slot, xid, Math.min(left, 50));
+  /** The backend running top-level transaction `xid`, or −1. */
+  private procOfXid(xid: number): number {
+    for (let p = 0; p < this.maxBackends; p++) {
+      if (Atomics.load(this.w, this.procs + p * PROC_INTS + P_XID) === xid) return p;
     }
+    return -1;
+  }
+
+  /**
+   * XactLockTableWait: sleeps until transaction `xid` has ended. After `deadlockTimeoutMs` of
+   * waiting it runs the deadlock check once (DeadLockCheck): if the transactions it waits for
+   * wait, in a cycle, for this one, this backend gives up with "deadlock detected" (its caller's
+   * transaction then aborts, which breaks the cycle). Returns false on `timeoutMs`.
+   */
+  waitForTransaction(
+    xid: number,
+    options: { timeoutMs?: number; deadlockTimeoutMs?: number } = {},
+  ): boolean {
+    const timeoutMs = options.timeoutMs ?? 120_000;
+    const deadlockTimeoutMs = options.deadlockTimeoutMs ?? 1000;
+    const start = Date.now();
+    let checked = false;
+    Atomics.store(this.w, this.mySlot + P_WAITING_FOR, xid);
+    try {
+      for (;;) {
+        const holder = this.procOfXid(xid);
+        if (holder < 0) return true;
+        if (holder === this.procNumber) {
+          throw new AssertionError("a transaction cannot wait for itself");
+        }
+        const waited = Date.now() - start;
+        if (waited >= timeoutMs) return false;
+        if (!checked && waited >= deadlockTimeoutMs) {
+          checked = true;
+          const cycle = this.findDeadlock(xid);
+          if (cycle !== undefined) {
+            throw new PgsimError("deadlock-detected", "deadlock detected", { detail: cycle });
+          }
+        }
+        const slot = this.procs + holder * PROC_INTS + P_XID;
+        const sleep = checked ? 50 : Math.max(1, Math.min(50, deadlockTimeoutMs - waited));
+        Atomics.wait(this.w, slot, xid, sleep);
+      }
+    } finally {
+      Atomics.store(this.w, this.mySlot + P_WAITING_FOR, 0);
+    }
+  }
+
+  /**
+   * DeadLockCheck: follows "waits for transaction X, run by backend B, which waits for …" from
+   * this backend. Returns PostgreSQL-style detail lines when the chain comes back here. Checks
+   * are serialised, and a backend that finds a cycle stops waiting (clears its wait) before the
+   * next backend checks, so only one of the cycle's members gives up.
+   */
+  private findDeadlock(xid: number): string | undefined {
+    lwlockAcquire(this.w, C_DEADLOCK_LOCK, LW_EXCLUSIVE);
+    try {
+      const lines: string[] = [];
+      let waiter = this.procNumber;
+      let waitsFor = xid;
+      for (let steps = 0; steps <= this.maxBackends; steps++) {
+        const holder = this.procOfXid(waitsFor);
+        if (holder < 0) return undefined;
+        lines.push(
+          `Process ${waiter} waits for ShareLock on transaction ${waitsFor}; blocked by process ${holder}.`,
+        );
+        if (holder === this.procNumber) {
+          Atomics.store(this.w, this.mySlot + P_WAITING_FOR, 0);
+          return lines.join("\n");
+        }
+        const next = Atomics.load(this.w, this.procs + holder * PROC_INTS + P_WAITING_FOR);
+        if (next === 0) return undefined;
+        waiter = holder;
+        waitsFor = next;
+      }
+      return undefined;
+    } finally {
+      lwlockRelease(this.w, C_DEADLOCK_LOCK, LW_EXCLUSIVE);
+    }
+  }
+
+  /** The xid a backend waits for, or 0 (what pg_locks shows as a waiting lock). */
+  waitingFor(procNumber: number = this.procNumber): number {
+    return Atomics.load(this.w, this.procs + procNumber * PROC_INTS + P_WAITING_FOR);
+  }
+
+  /**
+   * Cleans up after a backend that died in the middle of a transaction: its transaction is
+   * recorded as aborted (so its changes are invisible to everyone), it leaves the proc array, and
+   * backends waiting for it wake up. Returns the xid that was aborted, or 0.
+   */
+  static recoverBackend(shared: TransamShared, procNumber: number): number {
+    const t = new Transam(shared, procNumber);
+    const xid = t.currentXid;
+    Atomics.store(t.w, t.mySlot + P_WAITING_FOR, 0);
+    if (xid !== InvalidTransactionId && t.getStatus(xid) === TRANSACTION_STATUS_IN_PROGRESS) {
+      t.endTransaction(xid, false);
+      return xid;
+    }
+    t.endTransaction(InvalidTransactionId, false);
+    return InvalidTransactionId;
   }
 
   /** Marks this backend's slot free of any transaction (backend exit or crash cleanup). */
   resetSlot(): void {
     Atomics.store(this.w, this.mySlot + P_XID, 0);
     Atomics.store(this.w, this.mySlot + P_XMIN, 0);
+    Atomics.store(this.w, this.mySlot + P_WAITING_FOR, 0);
   }
 
   /** The xid running in this backend's slot, or 0. */

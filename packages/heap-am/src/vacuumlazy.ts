@@ -10,17 +10,24 @@
  * Entry points: `lazyVacuum`, `VacuumOptions`, `VacuumResult`.
  * See also: pruneheap.ts, freespace.ts, visibilitymap.ts.
  *
- * pgsim has no indexes, so VACUUM always takes PostgreSQL's one-pass path for tables without
- * indexes: LP_DEAD items become LP_UNUSED on the page where they are found (there is no index
- * pass, phase 2, and no separate heap pass, phase 3).
+ * A table without indexes takes PostgreSQL's one-pass path: LP_DEAD items become LP_UNUSED on the
+ * page where they are found. A table with indexes (pgsim models them by the columns they cover,
+ * `indexedColumns`) takes the two-pass path: phase 1 prunes and collects the LP_DEAD items;
+ * phase 2 would delete their index entries; phase 3 revisits the pages and marks the items
+ * LP_UNUSED, then records each page's free space and visibility. Phase 2 and 3 are skipped with
+ * INDEX_CLEANUP OFF, and bypassed (INDEX_CLEANUP AUTO) when under 2% of the pages have LP_DEAD
+ * items: those items then stay LP_DEAD until a later VACUUM.
  *
  * Differs from PostgreSQL: a page whose cleanup lock is not free is waited for
  * (LockBufferForCleanup) rather than processed without pruning (lazy_scan_noprune); truncation
  * takes no AccessExclusiveLock (pgsim has no heavyweight locks: do not vacuum a table while
- * other backends write to it); no multixacts to freeze; relfrozenxid is not tracked.
+ * other backends write to it); no multixacts to freeze; relfrozenxid is not tracked; there are
+ * no index pages, so phase 2 deletes nothing; dead_items has no memory limit (PostgreSQL runs
+ * phases 2 and 3 early whenever maintenance_work_mem fills up); only the vacuuming backend forgets
+ * its insert target block afterwards (PostgreSQL's relcache invalidation reaches every backend).
  */
 
-import { ForkNumber, getAccessStrategy } from "@pgsim/buffer-manager";
+import { type BufferId, ForkNumber, getAccessStrategy } from "@pgsim/buffer-manager";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -79,7 +86,18 @@ export interface VacuumOptions {
   disablePageSkipping?: boolean;
   /** vacuum_truncate (default true): give empty pages at the end back. */
   truncate?: boolean;
+  /**
+   * VACUUM (INDEX_CLEANUP): "auto" (default) runs the index and heap passes unless under 2% of
+   * the pages have LP_DEAD items; "on" always runs them; "off" never does, leaving LP_DEAD items.
+   * Only matters for a table with indexes (`indexedColumns`).
+   */
+  indexCleanup?: "auto" | "on" | "off";
 }
+
+/** BYPASS_THRESHOLD_PAGES: skip the index pass when fewer pages than this fraction have LP_DEAD items. */
+export const BYPASS_THRESHOLD_PAGES = 0.02;
+/** MAXDEADITEMS(32 MB): the bypass also needs fewer LP_DEAD items than fit in 32 MB of TIDs. */
+const BYPASS_MAX_DEAD_ITEMS = Math.floor((32 * 1024 * 1024 - 8) / 6);
 
 /** What a vacuum did, like VACUUM VERBOSE's summary. */
 export interface VacuumResult {
@@ -173,7 +191,8 @@ function pageIsAllVisibleNow(
 }
 
 /**
- * heap_vacuum_rel for a table without indexes. The caller runs it outside a transaction that
+ * heap_vacuum_rel: lazy_scan_heap (phase 1), lazy_vacuum (phases 2 and 3 for a table with
+ * indexes), the FSM's upper levels, and truncation. The caller runs it outside a transaction that
  * holds an xid; the horizon is the oldest xmin of all backends at the start.
  */
 export function lazyVacuum(
@@ -204,6 +223,14 @@ export function lazyVacuum(
     oldestXmin,
   };
   let nonemptyPages = 0;
+  // The index options (vacuum.c's VacOptValue handling): with INDEX_CLEANUP OFF the LP_DEAD items
+  // stay; only a table with indexes ever defers them.
+  const hasIndexes = rel.hotAttrs.length > 0;
+  const indexCleanup = options.indexCleanup ?? "auto";
+  const doIndexVacuuming = hasIndexes && indexCleanup !== "off";
+  /** dead_items: LP_DEAD offsets per block, for phase 3. */
+  const deadItems = new Map<number, number[]>();
+  let lpdeadItems = 0;
   const skipMask = aggressive ? VISIBILITYMAP_ALL_FROZEN : VISIBILITYMAP_ALL_VISIBLE;
   let nextUnskippable = 0;
   for (let blk = 0; blk < relPages; blk++) {
@@ -223,6 +250,8 @@ export function lazyVacuum(
       nextUnskippable = run + 1;
     }
     result.pagesScanned++;
+    // visibilitymap_pin: the VM page exists from here on, whether or not a bit gets set.
+    ctx.vm.pin(rel.locator, blk);
     const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
       ...(strategy ? { strategy } : {}),
     });
@@ -283,6 +312,24 @@ export function lazyVacuum(
       }
     }
     if (anyFrozen) pool.markBufferDirty(buffer);
+    if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
+    // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
+    // truncation scan, which checks every line pointer again anyway).
+    if (hasTuples) nonemptyPages = blk + 1;
+    if (deadOffsets.length > 0 && hasIndexes) {
+      // Two-pass: index entries may point at these items; they wait for phases 2 and 3 (and the
+      // page's free space is recorded there, unless index vacuuming is off).
+      deadItems.set(blk, deadOffsets);
+      lpdeadItems += deadOffsets.length;
+      if (!doIndexVacuuming) {
+        const free = pageGetHeapFreeSpace(page);
+        pool.unlockReleaseBuffer(buffer);
+        ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
+      } else {
+        pool.unlockReleaseBuffer(buffer);
+      }
+      continue;
+    }
     // One pass, no indexes: LP_DEAD items become LP_UNUSED right here (lazy_vacuum_heap_page).
     if (deadOffsets.length > 0) {
       for (const off of deadOffsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
@@ -290,23 +337,39 @@ export function lazyVacuum(
       pool.markBufferDirty(buffer);
       result.deadItemsRemoved += deadOffsets.length;
     }
-    if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
-    const { allVisible, allFrozen } = pageIsAllVisibleNow(page, oldestXmin, vctx);
-    if (allVisible) {
-      result.pagesAllVisible++;
-      const flags = VISIBILITYMAP_ALL_VISIBLE | (allFrozen ? VISIBILITYMAP_ALL_FROZEN : 0);
-      if (!pageIsAllVisible(page)) {
-        pageSetAllVisible(page);
-        pool.markBufferDirty(buffer);
-      }
-      if ((ctx.vm.getStatus(rel.locator, blk) & flags) !== flags)
-        ctx.vm.set(rel.locator, blk, flags);
-    }
-    // A page with any used line pointer left cannot be truncated away.
-    if (hasTuples || anyUsed(page)) nonemptyPages = blk + 1;
+    setVisibility(ctx, rel, buffer, blk, oldestXmin, vctx, result);
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
     ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
+  }
+
+  // lazy_vacuum: phase 2 (index entries; pgsim has no index pages) and phase 3 (the heap pass),
+  // unless INDEX_CLEANUP OFF, or AUTO and so few pages have LP_DEAD items that they are left for
+  // later (the bypass optimization). Bypassed pages keep their LP_DEAD items, and their free
+  // space is not recorded this time.
+  // The threshold is a BlockNumber in PostgreSQL: rel_pages × 2%, truncated. So one page with
+  // LP_DEAD items is bypassed only from 100 pages on.
+  const bypass =
+    indexCleanup === "auto" &&
+    deadItems.size < Math.floor(relPages * BYPASS_THRESHOLD_PAGES) &&
+    lpdeadItems < BYPASS_MAX_DEAD_ITEMS;
+  if (doIndexVacuuming && deadItems.size > 0 && !bypass) {
+    for (const [blk, offsets] of deadItems) {
+      // lazy_vacuum_heap_page: an exclusive lock is enough (the items hold no storage).
+      const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
+        ...(strategy ? { strategy } : {}),
+      });
+      pool.lockBuffer(buffer, "exclusive");
+      const page = pool.bufferGetPage(buffer);
+      for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
+      pageTruncateLinePointerArray(page);
+      pool.markBufferDirty(buffer);
+      result.deadItemsRemoved += offsets.length;
+      setVisibility(ctx, rel, buffer, blk, oldestXmin, vctx, result);
+      const free = pageGetHeapFreeSpace(page);
+      pool.unlockReleaseBuffer(buffer);
+      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
+    }
   }
   ctx.fsm.vacuumRange(rel.locator, 0, relPages);
 
@@ -326,7 +389,39 @@ export function lazyVacuum(
       result.pagesAfter = newPages;
     }
   }
+  // vac_update_relstats changes the table's pg_class row, and the relcache invalidation that
+  // follows closes its smgr relation: the next insert looks its target page up in the FSM again
+  // instead of going back to the last page it used.
+  ctx.targetBlocks.delete(rel.locator.relNumber);
   return result;
+}
+
+/**
+ * The visibility step after a page's dead items are gone (lazy_scan_heap's VM branch and
+ * lazy_vacuum_heap_page's heap_page_is_all_visible check): an all-visible page gets
+ * PD_ALL_VISIBLE and its VM bits, all-frozen too when every tuple is frozen.
+ */
+function setVisibility(
+  ctx: HeapContext,
+  rel: Relation,
+  buffer: BufferId,
+  blk: number,
+  oldestXmin: number,
+  vctx: VisibilityContext,
+  result: VacuumResult,
+): void {
+  const pool = ctx.pool;
+  const page = pool.bufferGetPage(buffer);
+  const { allVisible, allFrozen } = pageIsAllVisibleNow(page, oldestXmin, vctx);
+  if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
+  if (!allVisible) return;
+  result.pagesAllVisible++;
+  const flags = VISIBILITYMAP_ALL_VISIBLE | (allFrozen ? VISIBILITYMAP_ALL_FROZEN : 0);
+  if (!pageIsAllVisible(page)) {
+    pageSetAllVisible(page);
+    pool.markBufferDirty(buffer);
+  }
+  if ((ctx.vm.getStatus(rel.locator, blk) & flags) !== flags) ctx.vm.set(rel.locator, blk, flags);
 }
 
 function hintsNeedDirty(vctx: VisibilityContext): boolean {

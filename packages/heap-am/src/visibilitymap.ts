@@ -1,9 +1,9 @@
 /**
  * The visibility map fork: two bits per heap page, all-visible and all-frozen.
  *
- * Models: src/backend/access/heap/visibilitymap.c (visibilitymap_get_status, visibilitymap_set,
- * visibilitymap_clear, visibilitymap_prepare_truncate, visibilitymap_count).
- * Entry points: `VisibilityMap` (`getStatus`, `set`, `clear`, `truncate`, `count`).
+ * Models: src/backend/access/heap/visibilitymap.c (visibilitymap_get_status, visibilitymap_pin,
+ * visibilitymap_set, visibilitymap_clear, visibilitymap_prepare_truncate, visibilitymap_count).
+ * Entry points: `VisibilityMap` (`getStatus`, `pin`, `set`, `clear`, `truncate`, `count`).
  * See also: visibilitymap-page.ts (bits within a page), fork-pages.ts, vacuumlazy.ts (sets
  * bits), heapam.ts (clears them).
  *
@@ -11,9 +11,11 @@
  * clears bits holds its heap page's exclusive lock while it does (heap page, then VM page: the
  * one lock order used everywhere).
  *
- * Differs from PostgreSQL: visibilitymap_pin is not separated out (the VM page is read while the
- * heap page is locked, which PostgreSQL avoids to keep I/O out of content locks), and no WAL
- * record or heap page LSN is written when bits are set.
+ * Differs from PostgreSQL: heap operations do not pin the VM page before locking the heap page
+ * (the VM page is read while the heap page is locked, which PostgreSQL avoids to keep I/O out of
+ * content locks); `pin` only creates the page (VACUUM calls it for every page it scans, so the
+ * fork exists afterwards exactly when PostgreSQL's does); no WAL record or heap page LSN is
+ * written when bits are set.
  */
 
 import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-manager";
@@ -50,6 +52,23 @@ export class VisibilityMap {
     const bits = vmGetStatus(this.pool.bufferGetPage(buf), heapBlock);
     this.pool.unlockReleaseBuffer(buf);
     return bits;
+  }
+
+  /**
+   * visibilitymap_pin: makes sure the map page covering `heapBlock` exists, extending the fork
+   * (creating it if need be) as PostgreSQL does before VACUUM looks at a heap page. pgsim keeps
+   * no pin: each get/set/clear reads the page again.
+   */
+  pin(rel: RelFileLocator, heapBlock: number): void {
+    const buf = readForkPage(
+      this.pool,
+      rel,
+      ForkNumber.VISIBILITYMAP,
+      vmHeapBlockToMapBlock(heapBlock),
+      true,
+    );
+    // Undefined only when a memory-only pool has no buffer left (see readForkPage).
+    if (buf !== undefined) this.pool.releaseBuffer(buf);
   }
 
   /** visibilitymap_set: ORs `flags` into the block's bits (creating the page). Returns whether they changed. */

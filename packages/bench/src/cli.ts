@@ -1,27 +1,32 @@
 #!/usr/bin/env node
 /**
- * `pgsim-bench`: the benchmark command line, a dispatcher of subcommands (micro now; dml and
- * backends are meant to join the COMMANDS table).
+ * `pgsim-bench`: the benchmark command line, a dispatcher of subcommands (micro, dml; backends is
+ * meant to join the COMMANDS table).
  *
- * Measures: whatever the chosen subcommand measures (see micro.ts).
+ * Measures: whatever the chosen subcommand measures (see micro.ts, dml.ts).
  * Entry points: `main(argv, io)` (returns the exit code), the `pgsim-bench` bin.
- * See also: micro.ts, ../README.md.
+ * See also: micro.ts, dml.ts, progress.ts, ../README.md.
  *
- * Exit codes: 0 done, 1 the benchmark failed, 2 usage error (unknown command or option). Usage
- * errors print a usage line on stderr, never a stack trace. With --json, stdout carries exactly
- * one JSON object; progress always goes to stderr.
+ * Exit codes: 0 done, 1 the benchmark failed (or `--peer postgres` without PostgreSQL 15), 2
+ * usage error (unknown command or option, a bad value). Usage errors print a usage line on
+ * stderr, never a stack trace. With --json, stdout carries exactly one JSON object; progress
+ * always goes to stderr (bars only when --json is off or stderr is a terminal).
  */
 
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import { formatMicroTable, runMicro } from "./micro.js";
+import { formatDmlTable, type PeerChoice, runDml, writeDmlReport } from "./dml.js";
+import { DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
+import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";
+import { createProgress, type Progress } from "./progress.js";
 
 /** Where output goes (stdout for results, stderr for progress and errors). */
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
+  /** The stream progress bars are drawn on (stderr); without it, progress is plain lines. */
+  errStream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
 const USAGE = "usage: pgsim-bench <command> [options]   (pgsim-bench --help lists the commands)";
@@ -54,26 +59,124 @@ const COMMON_OPTIONS = {
   out: { type: "string" },
 } as const;
 
+/** The progress reporter for a command's options (bars on stderr; see progress.ts). */
+function progressFor(values: OptionValues, io: CliIo): Progress {
+  return createProgress({
+    log: (t) => io.err(t),
+    ...(io.errStream !== undefined ? { stream: io.errStream } : {}),
+    json: values.json === true,
+  });
+}
+
+/** --out DIR: the directory, checked to be usable before the benchmark runs. */
+function outDirOf(values: OptionValues, usage: string): string | undefined {
+  if (values.out === undefined) return undefined;
+  const dir = String(values.out);
+  if (dir === "" || (fs.existsSync(dir) && !fs.statSync(dir).isDirectory())) {
+    throw new UsageError(`--out ${JSON.stringify(dir)} is not a directory`, usage);
+  }
+  return dir;
+}
+
+/** Parses a row count: digits, optionally grouped with `_` or `,` (20_000_000), at least 1. */
+function parseRows(text: string | boolean | undefined, usage: string): number {
+  if (text === undefined) return DML_DEFAULT_ROWS;
+  const digits = String(text).replace(/[_,]/g, "");
+  const rows = /^[0-9]+$/.test(digits) ? Number(digits) : Number.NaN;
+  if (!Number.isSafeInteger(rows) || rows < 1) {
+    throw new UsageError(`--rows must be a positive integer, got ${JSON.stringify(text)}`, usage);
+  }
+  return rows;
+}
+
+const DML_DEFAULT_ROWS = 1_000_000;
+const DML_USAGE =
+  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--json] [--out DIR]";
+const MICRO_USAGE = "pgsim-bench micro [--json] [--out DIR] [--quick]";
+
 const COMMANDS: Command[] = [
   {
     name: "micro",
-    summary: "hit path vs a JS Map, miss path, clock-sweep tick, shared-memory overhead",
-    usage: "pgsim-bench micro [--json] [--out DIR] [--quick]",
+    summary: "hit path vs a JS Map, miss path, clock-sweep tick, page and tuple operations",
+    usage: MICRO_USAGE,
     options: { ...COMMON_OPTIONS, quick: { type: "boolean" } },
     help: [
       "  --json       print one JSON object on stdout (progress goes to stderr)",
-      "  --out DIR    also write DIR/micro.json",
+      "  --out DIR    also write DIR/micro.json, micro.md, micro.svg and micro.png",
       "  --quick      a few seconds instead of about half a minute (smoke tests)",
     ],
     async run(values, io) {
-      const result = await runMicro({ quick: values.quick === true, log: (l) => io.err(`${l}\n`) });
-      if (typeof values.out === "string") {
-        fs.mkdirSync(values.out, { recursive: true });
-        const file = path.join(values.out, "micro.json");
-        fs.writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
-        io.err(`wrote ${file}\n`);
+      const outDir = outDirOf(values, `usage: ${MICRO_USAGE}`);
+      const progress = progressFor(values, io);
+      const result = await runMicro({ quick: values.quick === true, log: (l) => progress.log(l) });
+      if (outDir !== undefined) {
+        for (const file of await writeMicroReport(result, outDir)) io.err(`wrote ${file}\n`);
       }
       io.out(values.json === true ? `${JSON.stringify(result)}\n` : formatMicroTable(result));
+      return 0;
+    },
+  },
+  {
+    name: "dml",
+    summary:
+      "INSERT / UPDATE / DELETE / VACUUM of N rows: pgsim heap vs memheap, and PostgreSQL 15",
+    usage: DML_USAGE,
+    options: {
+      ...COMMON_OPTIONS,
+      rows: { type: "string" },
+      peer: { type: "string" },
+      systems: { type: "string" },
+    },
+    help: [
+      `  --rows N         rows to insert, update and delete (default ${DML_DEFAULT_ROWS.toLocaleString("en-US")})`,
+      "  --peer postgres  also run PostgreSQL 15 (default settings, and shared_buffers 4GB with an",
+      "                   UNLOGGED table) in a private cluster; fails when it is not installed",
+      "  --peer auto      the same when PostgreSQL 15 is installed, else say so and go on without",
+      "  --peer none      pgsim only (the default)",
+      `  --systems LIST   run only these, comma-separated: ${DML_SYSTEMS.join(",")}`,
+      "  --json           print one JSON object on stdout (progress goes to stderr)",
+      "  --out DIR        also write DIR/dml.json, dml.md, dml-throughput.{svg,png},",
+      "                   dml-ratios.{svg,png}",
+    ],
+    async run(values, io) {
+      const usage = `usage: ${DML_USAGE}`;
+      const rows = parseRows(values.rows, usage);
+      const peer = (values.peer ?? "none") as PeerChoice;
+      if (!["postgres", "auto", "none"].includes(peer)) {
+        throw new UsageError(
+          `--peer must be postgres, auto or none, got ${JSON.stringify(peer)}`,
+          usage,
+        );
+      }
+      let systems: DmlSystem[] | undefined;
+      if (values.systems !== undefined) {
+        const names = String(values.systems)
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "");
+        const unknown = names.filter((n) => !(DML_SYSTEMS as readonly string[]).includes(n));
+        if (names.length === 0 || unknown.length > 0) {
+          throw new UsageError(
+            `--systems takes a comma-separated list of ${DML_SYSTEMS.join(", ")}; got ${JSON.stringify(values.systems)}`,
+            usage,
+          );
+        }
+        if (peer === "none" && names.some((n) => n.startsWith("pg15-"))) {
+          throw new UsageError("--systems names a PostgreSQL setup: add --peer postgres", usage);
+        }
+        systems = names as DmlSystem[];
+      }
+      const outDir = outDirOf(values, usage);
+      const result = await runDml({
+        rows,
+        peer,
+        ...(systems !== undefined ? { systems } : {}),
+        progress: progressFor(values, io),
+      });
+      if (outDir !== undefined) {
+        for (const file of await writeDmlReport(result, outDir)) io.err(`wrote ${file}\n`);
+      }
+      io.out(values.json === true ? `${JSON.stringify(result)}\n` : formatDmlTable(result));
       return 0;
     },
   },
@@ -156,6 +259,7 @@ async function runDivertingConsole(command: Command, values: OptionValues, io: C
 const processIo: CliIo = {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
+  errStream: process.stderr,
 };
 
 // Run when executed (node dist/cli.js, the bin link), not when imported.

@@ -1,10 +1,12 @@
 /**
  * @pgsim/bench — benchmarks of pgsim's storage layer, run through the `pgsim-bench` command.
  *
- * Measures: see micro.ts (per-operation costs and shared-memory overhead).
- * Entry points: `runMicro`, `formatMicroTable`, `main` (the command line), `startPgCluster` (a
- * private PostgreSQL 15 server: the format oracle and the benchmark's peer).
- * See also: cli.ts, micro.ts, pg-cluster.ts, ../README.md, ../RESULTS.md.
+ * Measures: see micro.ts (per-operation costs and shared-memory overhead) and dml.ts (INSERT,
+ * UPDATE, DELETE and VACUUM of N rows on pgsim's two heaps and on PostgreSQL 15).
+ * Entry points: `runMicro`, `formatMicroTable`, `writeMicroReport`, `runDml`, `formatDmlTable`,
+ * `writeDmlReport`, `main` (the command line), `startPgCluster` (a private PostgreSQL 15 server:
+ * the format oracle and the benchmark's peer), `renderSvg` / `svgToPng` / `writeChart`.
+ * See also: cli.ts, micro.ts, dml.ts, pg-cluster.ts, chart.ts, ../README.md, ../RESULTS.md.
  *
  * @example
  * ```ts
@@ -13,7 +15,42 @@
  * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsMap.toFixed(2)}x a Map`);
  * ```
  */
+export { CHART_CONFIG, renderSvg, svgToPng, writeChart } from "./chart.js";
 export { type CliIo, main } from "./cli.js";
+export {
+  DML_COMPARISONS,
+  type DmlOptions,
+  type DmlRatio,
+  type DmlResult,
+  type DmlStepResult,
+  type DmlSystemInfo,
+  dmlMarkdown,
+  dmlRatioSpec,
+  dmlThroughputSpec,
+  formatDmlTable,
+  MEMHEAP_RSS_VS_POOL_MAX,
+  type PeerChoice,
+  runDml,
+  writeDmlReport,
+} from "./dml.js";
+export {
+  DML_SQL,
+  DML_STEPS,
+  DML_SYSTEMS,
+  type DmlStep,
+  type DmlSystem,
+  type StepHooks,
+  type StepMeasurement,
+} from "./dml-common.js";
+export {
+  HEAP_BUFFER_COUNT,
+  memheapBufferCount,
+  type PgsimRunResult,
+  ROWS_PER_PAGE,
+  runPgsimSystem,
+} from "./dml-pgsim.js";
+export { POSTGRES_SETUPS, type PostgresRunResult, runPostgresSystem } from "./dml-postgres.js";
+export { type MachineInfo, machineInfo } from "./machine.js";
 export {
   DEFAULT_NBUFFERS,
   formatMicroTable,
@@ -21,15 +58,21 @@ export {
   type MicroCase,
   type MicroOptions,
   type MicroResult,
+  microChartSpec,
+  microMarkdown,
   runMicro,
   SHMEM_OVERHEAD_PCT_MAX,
+  writeMicroReport,
 } from "./micro.js";
 export {
   findFreePort,
+  installedPgBinDir,
   PG15_BIN_DIR,
   type PgCluster,
   type PgClusterOptions,
   type PsqlOptions,
   parseCopyText,
+  parsePsqlTiming,
   startPgCluster,
 } from "./pg-cluster.js";
+export { createProgress, type Progress, type ProgressBar } from "./progress.js";

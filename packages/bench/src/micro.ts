@@ -1,16 +1,18 @@
 /**
- * `pgsim-bench micro`: benny suites for the buffer manager's per-operation costs, with a plain
- * JavaScript Map as the yardstick, and the shared-memory overhead of a 128 MB pool.
+ * `pgsim-bench micro`: benny suites for the buffer manager's and the heap page's per-operation
+ * costs, with a plain JavaScript Map as the yardstick, and the shared-memory overhead of a 128 MB
+ * pool.
  *
  * Measures: the hit path (readBuffer + releaseBuffer of a resident page) in a memory-only and a
  * disk-backed pool; a Map get + set on the same tags, keyed three ways (a string of the whole tag;
  * two levels, a precomputed relation key then fork/block as a number; the block number alone, a
  * lower bound that drops the relation); the miss path with eviction of a
  * clean and of a dirty victim (disk-backed pool smaller than the data); one clock-sweep tick
- * (StrategyControl.clockSweepTick); and BufferShmemSize for NBuffers = 16384 (shared_buffers =
- * 128 MB, PostgreSQL's default).
- * Entry points: `runMicro`, `formatMicroTable`, `MicroResult`.
- * See also: cli.ts (the command), ../README.md (what each figure means), ../RESULTS.md.
+ * (StrategyControl.clockSweepTick); adding a tuple to a heap page (PageAddItemExtended); forming
+ * and deforming an (int4, int4) tuple (heap_form_tuple, heap_deform_tuple); and BufferShmemSize
+ * for NBuffers = 16384 (shared_buffers = 128 MB, PostgreSQL's default).
+ * Entry points: `runMicro`, `formatMicroTable`, `microMarkdown`, `writeMicroReport`, `MicroResult`.
+ * See also: cli.ts (the command), chart.ts, ../README.md (what each figure means), ../RESULTS.md.
  *
  * Every case runs a batch of operations per call (`opsPerCall`), so the harness's per-call cost
  * is spread over many operations; figures are nanoseconds per single operation.
@@ -28,7 +30,19 @@ import {
   type RelFileLocator,
   SharedBufferPool,
 } from "@pgsim/buffer-manager";
+import {
+  createTupleDesc,
+  heapDeformTuple,
+  heapFormTuple,
+  InvalidOffsetNumber,
+  PAI_IS_HEAP,
+  pageAddItemExtended,
+  pageInit,
+} from "@pgsim/heap-am/internals";
 import b from "benny";
+import type { TopLevelSpec } from "vega-lite";
+import { CHART_CONFIG, writeChart } from "./chart.js";
+import { type MachineInfo, machineInfo } from "./machine.js";
 
 /** PostgreSQL's default shared_buffers (128 MB) in 8 KB buffers. */
 export const DEFAULT_NBUFFERS = 16384;
@@ -70,14 +84,7 @@ export interface MicroResult {
   command: "micro";
   quick: boolean;
   date: string;
-  machine: {
-    node: string;
-    os: string;
-    arch: string;
-    cpuModel: string;
-    cpus: number;
-    totalMemBytes: number;
-  };
+  machine: MachineInfo;
   /** The slower of the two hit paths (memory-only, disk-backed). */
   hitPathNsPerOp: number;
   hitPathMemoryNsPerOp: number;
@@ -100,6 +107,12 @@ export interface MicroResult {
   /** readBuffer, lock, dirty, unlock + release of a block not in the pool; victims are dirty. */
   missDirtyNsPerOp: number;
   clockSweepTickNsPerOp: number;
+  /** pageAddItemExtended of a 32-byte (int4, int4) tuple into a heap page with room. */
+  pageAddItemNsPerOp: number;
+  /** heapFormTuple of an (int4, int4) row. */
+  heapFormTupleNsPerOp: number;
+  /** heapDeformTuple of an (int4, int4) tuple. */
+  heapDeformTupleNsPerOp: number;
   shmemBufferCount: number;
   shmemTotalBytes: number;
   shmemOverheadBytes: number;
@@ -217,6 +230,67 @@ const CASE_MAP_NUMBER = "Map get+set, numeric key block";
 const CASE_MISS_CLEAN = "readBuffer+releaseBuffer, miss, clean victim";
 const CASE_MISS_DIRTY = "read+lock+dirty+release, miss, dirty victim";
 const CASE_TICK = "clockSweepTick";
+const CASE_ADD_ITEM = "pageAddItemExtended, (int4,int4) tuple";
+const CASE_FORM = "heapFormTuple (int4,int4)";
+const CASE_DEFORM = "heapDeformTuple (int4,int4)";
+/** Tuples of (int4, int4) that fit on one empty heap page at fillfactor 100. */
+const TUPLES_PER_PAGE = 226;
+/** Rows formed or deformed per call. */
+const TUPLE_OPS_PER_CALL = 1024;
+
+/**
+ * The page-and-tuple suite: PageAddItemExtended filling an 8 KB heap page with 226 (int4, int4)
+ * tuples (one call = pageInit + 226 adds; pageInit's share is included), and heap_form_tuple /
+ * heap_deform_tuple of that row shape.
+ */
+function tupleCases(): CaseSpec[] {
+  const desc = createTupleDesc([
+    { name: "aid", type: "int4", notNull: true },
+    { name: "abalance", type: "int4", notNull: true },
+  ]);
+  const page = new Uint8Array(8192);
+  const tuple = heapFormTuple(desc, [1, 0]);
+  const row: [number, number] = [0, 0];
+  return [
+    {
+      name: CASE_ADD_ITEM,
+      opsPerCall: TUPLES_PER_PAGE,
+      fn: () => {
+        pageInit(page, 0);
+        let s = 0;
+        for (let i = 0; i < TUPLES_PER_PAGE; i++) {
+          s += pageAddItemExtended(page, tuple, InvalidOffsetNumber, PAI_IS_HEAP);
+        }
+        if (s === 0) throw new Error("pageAddItemExtended added nothing");
+        sink ^= s;
+      },
+    },
+    {
+      name: CASE_FORM,
+      opsPerCall: TUPLE_OPS_PER_CALL,
+      fn: () => {
+        let s = 0;
+        for (let i = 0; i < TUPLE_OPS_PER_CALL; i++) {
+          row[0] = i;
+          row[1] = -i;
+          s += heapFormTuple(desc, row).length;
+        }
+        sink ^= s;
+      },
+    },
+    {
+      name: CASE_DEFORM,
+      opsPerCall: TUPLE_OPS_PER_CALL,
+      fn: () => {
+        let s = 0;
+        for (let i = 0; i < TUPLE_OPS_PER_CALL; i++) {
+          s += heapDeformTuple(desc, tuple)[0] as number;
+        }
+        sink ^= s;
+      },
+    },
+  ];
+}
 
 /**
  * Runs the micro suites. Creates its pools (and a temporary data directory, removed at the end).
@@ -378,7 +452,9 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       options,
     );
 
-    const cases = [...hitCases, ...missCases, ...tickCases];
+    const tupleSuite = await runSuite("page and tuple", tupleCases(), options);
+
+    const cases = [...hitCases, ...missCases, ...tickCases, ...tupleSuite];
     const hitMemory = findCase(cases, CASE_HIT_MEMORY).nsPerOp;
     const hitDisk = findCase(cases, CASE_HIT_DISK).nsPerOp;
     const mapString = findCase(cases, CASE_MAP_STRING).nsPerOp;
@@ -391,19 +467,11 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       dataDir: "x",
     });
     const shmemOverheadPct = (shmem.overheadBytes / (DEFAULT_NBUFFERS * 8192)) * 100;
-    const cpus = os.cpus();
     return {
       command: "micro",
       quick: options.quick === true,
       date: new Date().toISOString(),
-      machine: {
-        node: process.version,
-        os: `${os.type()} ${os.release()}`,
-        arch: process.arch,
-        cpuModel: cpus[0]?.model ?? "unknown",
-        cpus: os.availableParallelism(),
-        totalMemBytes: os.totalmem(),
-      },
+      machine: machineInfo(),
       hitPathNsPerOp: hit,
       hitPathMemoryNsPerOp: hitMemory,
       hitPathDiskNsPerOp: hitDisk,
@@ -416,6 +484,9 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       missCleanNsPerOp: findCase(cases, CASE_MISS_CLEAN).nsPerOp,
       missDirtyNsPerOp: findCase(cases, CASE_MISS_DIRTY).nsPerOp,
       clockSweepTickNsPerOp: findCase(cases, CASE_TICK).nsPerOp,
+      pageAddItemNsPerOp: findCase(cases, CASE_ADD_ITEM).nsPerOp,
+      heapFormTupleNsPerOp: findCase(cases, CASE_FORM).nsPerOp,
+      heapDeformTupleNsPerOp: findCase(cases, CASE_DEFORM).nsPerOp,
       shmemBufferCount: DEFAULT_NBUFFERS,
       shmemTotalBytes: shmem.totalBytes,
       shmemOverheadBytes: shmem.overheadBytes,
@@ -466,4 +537,68 @@ export function formatMicroTable(r: MicroResult): string {
     `machine                     ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.os}`,
     "",
   ].join("\n");
+}
+
+/** The report as markdown (what `--out` writes to micro.md). */
+export function microMarkdown(r: MicroResult): string {
+  const met = (ok: boolean): string => (ok ? "yes" : "no");
+  return [
+    `# pgsim-bench micro${r.quick ? " (--quick)" : ""}`,
+    "",
+    `${r.date}; ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.os}.`,
+    "",
+    "| suite | case | ns/op | Mops/s | margin | samples |",
+    "|---|---|---:|---:|---:|---:|",
+    ...r.cases.map(
+      (c) =>
+        `| ${c.suite} | ${c.name} | ${c.nsPerOp.toFixed(1)} | ${(c.opsPerSec / 1e6).toFixed(2)} | ±${c.marginPct.toFixed(2)}% | ${c.samples} |`,
+    ),
+    "",
+    "| figure | value | target | met |",
+    "|---|---:|---:|---|",
+    `| hitPathVsMap | ${r.hitPathVsMap.toFixed(2)} | ≤ ${r.targets.hitPathVsMap.max} | ${met(r.targets.hitPathVsMap.met)} |`,
+    `| shmemOverheadPct | ${r.shmemOverheadPct.toFixed(2)} % | ≤ ${r.targets.shmemOverheadPct.max} | ${met(r.targets.shmemOverheadPct.met)} |`,
+    "",
+  ].join("\n");
+}
+
+/** Nanoseconds per operation of every case (log scale), coloured by suite. */
+export function microChartSpec(r: MicroResult): TopLevelSpec {
+  // Bars on a log scale need a baseline above zero: the power of ten below the fastest case.
+  const fastest = Math.min(...r.cases.map((c) => c.nsPerOp));
+  const baseline = 10 ** Math.floor(Math.log10(Number.isFinite(fastest) ? fastest : 1));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: {
+      text: `pgsim-bench micro${r.quick ? " (--quick)" : ""}`,
+      subtitle: "nanoseconds per operation (log scale; lower is better)",
+    },
+    config: CHART_CONFIG,
+    width: 420,
+    data: {
+      values: r.cases.map((c) => ({ suite: c.suite, name: c.name, ns: c.nsPerOp })),
+    },
+    mark: { type: "bar", tooltip: true },
+    encoding: {
+      y: { field: "name", type: "nominal", sort: null, title: null, axis: { labelLimit: 400 } },
+      x: {
+        field: "ns",
+        type: "quantitative",
+        title: "ns per operation",
+        scale: { type: "log", domainMin: baseline },
+      },
+      x2: { datum: baseline },
+      color: { field: "suite", type: "nominal", title: null, scale: { scheme: "tableau10" } },
+    },
+  } as TopLevelSpec;
+}
+
+/** Writes micro.json, micro.md, micro.svg and micro.png into `outDir`; returns the paths. */
+export async function writeMicroReport(r: MicroResult, outDir: string): Promise<string[]> {
+  fs.mkdirSync(outDir, { recursive: true });
+  const json = path.join(outDir, "micro.json");
+  const md = path.join(outDir, "micro.md");
+  fs.writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
+  fs.writeFileSync(md, microMarkdown(r));
+  return [json, md, ...(await writeChart(outDir, "micro", microChartSpec(r)))];
 }

@@ -8,8 +8,8 @@
  * also when the process exits or is interrupted. When running as root, initdb, pg_ctl and the
  * server run as the `postgres` OS user (PostgreSQL refuses to run as root).
  * Entry points: `startPgCluster(options)` → `PgCluster` (`psql`, `psqlSync`, `query`,
- * `relationFilePath`, `stopServer`, `startServer`, `stop`); `PG15_BIN_DIR`, `findFreePort`,
- * `parseCopyText`.
+ * `timedStatement`, `relationFilePath`, `stopServer`, `startServer`, `stop`); `PG15_BIN_DIR`,
+ * `installedPgBinDir`, `findFreePort`, `parseCopyText`, `parsePsqlTiming`.
  * See also: ../../../test/pg15-roundtrip.test.ts (writes pgsim's pages into the cluster),
  * ../../heap-am/test/pglite-pages.test.ts (the in-process oracle), ../README.md.
  *
@@ -101,6 +101,12 @@ export interface PgCluster {
    * single query; a trailing semicolon is dropped.
    */
   query(sql: string, options?: PsqlOptions): Promise<(string | null)[][]>;
+  /**
+   * Runs one statement after psql's `\timing on` and resolves with the milliseconds psql reports
+   * for it: the round trip the client sees (send, parse, plan, execute, result back), without
+   * the connection set-up. The statement must be a single one, with no psql meta-commands.
+   */
+  timedStatement(sql: string, options?: PsqlOptions): Promise<number>;
   /** The absolute path of a relation's main fork file (`pg_relation_filepath`). */
   relationFilePath(relation: string, options?: PsqlOptions): Promise<string>;
   /** Stops the server, keeping the data directory (so its files can be replaced). */
@@ -207,6 +213,27 @@ const COPY_ESCAPES: Readonly<Record<string, string>> = {
   t: "\t",
   v: "\v",
 };
+
+/**
+ * The milliseconds of the last `Time: 12.345 ms` line psql's `\timing` printed (a long one reads
+ * `Time: 61234.567 ms (01:01.235)`), or undefined when there is none.
+ */
+export function parsePsqlTiming(output: string): number | undefined {
+  const times = [...output.matchAll(/^Time: ([0-9]+(?:\.[0-9]+)?) ms\b/gm)];
+  const last = times.at(-1);
+  return last === undefined ? undefined : Number(last[1]);
+}
+
+/**
+ * The directory of PostgreSQL's server binaries that startPgCluster would use (`binDir`, else
+ * env PGSIM_PG_BIN_DIR, else /usr/lib/postgresql/15/bin), when initdb, pg_ctl, postgres and psql
+ * are all there; undefined when PostgreSQL is not installed.
+ */
+export function installedPgBinDir(binDir?: string): string | undefined {
+  const dir = binDir ?? process.env.PGSIM_PG_BIN_DIR ?? PG15_BIN_DIR;
+  const tools = ["initdb", "pg_ctl", "postgres", "psql"];
+  return tools.every((t) => fs.existsSync(path.join(dir, t))) ? dir : undefined;
+}
 
 /**
  * Parses `COPY ... TO STDOUT` text format: rows end in a newline, fields are separated by tabs,
@@ -445,6 +472,29 @@ export async function startPgCluster(options: PgClusterOptions = {}): Promise<Pg
     async query(sql, psqlOptions = {}) {
       const copy = `COPY (${sql.trim().replace(/;+$/, "")}) TO STDOUT`;
       return parseCopyText(await runPsql(copy, psqlOptions, []));
+    },
+    async timedStatement(sql, psqlOptions = {}) {
+      const args = psqlArgs(sql, psqlOptions, []);
+      // psqlArgs ends with -c <sql>: put -c '\timing on' before it.
+      args.splice(args.length - 2, 0, "-c", "\\timing on");
+      let stdout: string;
+      try {
+        ({ stdout } = await execFileAsync(bin("psql"), args, {
+          env: psqlEnv(psqlOptions),
+          encoding: "utf8",
+          maxBuffer: 256 << 20,
+        }));
+      } catch (error) {
+        throw psqlError(sql, error);
+      }
+      const ms = parsePsqlTiming(stdout);
+      if (ms === undefined) {
+        throw new PgsimError("psql-failed", `psql printed no timing for: ${sql.slice(0, 200)}`, {
+          sql: sql.slice(0, 200),
+          port,
+        });
+      }
+      return ms;
     },
     async relationFilePath(relation, psqlOptions = {}) {
       const quoted = `'${relation.replaceAll("'", "''")}'`;

@@ -1,6 +1,7 @@
 /**
  * Smoke test of the built `pgsim-bench` command: `micro --json --quick` prints one well-formed
- * JSON object; --help works; usage errors exit 2 with a usage line and no stack trace.
+ * JSON object and `--out` writes its report and chart; --help works; usage errors exit 2 with a
+ * usage line and no stack trace. (dml: dml.test.ts.)
  *
  * Measures: nothing about speed (figures are only checked to be finite and positive).
  * Entry points: the suite "pgsim-bench cli".
@@ -10,6 +11,7 @@
 
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -52,8 +54,20 @@ beforeAll(() => {
 });
 
 describe("pgsim-bench cli", () => {
-  it("micro --json --quick prints exactly one JSON object with the headline figures", async () => {
-    const r = await runCli(["micro", "--json", "--quick"]);
+  it("micro --json --quick --out prints one JSON object and writes json, md, svg and png", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-bench-test-micro-"));
+    const r = await runCli(["micro", "--json", "--quick", "--out", out]);
+    const files = fs.readdirSync(out).sort();
+    const png = fs.existsSync(path.join(out, "micro.png"))
+      ? fs.readFileSync(path.join(out, "micro.png"))
+      : Buffer.alloc(0);
+    const svg = fs.existsSync(path.join(out, "micro.svg"))
+      ? fs.readFileSync(path.join(out, "micro.svg"), "utf8")
+      : "";
+    fs.rmSync(out, { recursive: true, force: true });
+    expect(files).toEqual(["micro.json", "micro.md", "micro.png", "micro.svg"]);
+    expect(svg).toMatch(/^<svg/);
+    expect([...png.subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
     expect(r.stderr).not.toMatch(STACK_LINE);
     expect(r.code).toBe(0);
     expect(r.stdout.trim().split("\n")).toHaveLength(1);
@@ -69,6 +83,9 @@ describe("pgsim-bench cli", () => {
       "missCleanNsPerOp",
       "missDirtyNsPerOp",
       "clockSweepTickNsPerOp",
+      "pageAddItemNsPerOp",
+      "heapFormTupleNsPerOp",
+      "heapDeformTupleNsPerOp",
       "shmemOverheadPct",
     ]) {
       const value = result[key];

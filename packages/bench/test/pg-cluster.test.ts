@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { describe, expect, it } from "vitest";
-import { parseCopyText, startPgCluster } from "../src/index.js";
+import { parseCopyText, parsePsqlTiming, startPgCluster } from "../src/index.js";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -58,6 +58,10 @@ describe("startPgCluster", () => {
       expect(await pg.psql("SHOW data_checksums")).toBe("on\n");
       expect(await pg.psql("SHOW listen_addresses")).toBe("127.0.0.1\n");
       expect(pg.psqlSync("SELECT 1 + 1")).toBe("2\n");
+      // \timing's figure for the statement alone: at least the 50 ms it sleeps.
+      const ms = await pg.timedStatement("SELECT pg_sleep(0.05)");
+      expect(ms).toBeGreaterThanOrEqual(50);
+      expect(ms).toBeLessThan(10_000);
       await pg.psql(
         "CREATE TABLE kept (a text); INSERT INTO kept VALUES (''), (NULL), (E'a\\tb\\\\c')",
       );
@@ -139,6 +143,15 @@ describe("startPgCluster", () => {
       expect(await accepting(port)).toBe(false);
     },
   );
+});
+
+describe("parsePsqlTiming", () => {
+  it("reads the last Time line psql's \\timing printed, short or long", () => {
+    expect(parsePsqlTiming("Time: 0.493 ms\n")).toBe(0.493);
+    expect(parsePsqlTiming("INSERT 0 5\nTime: 61234.567 ms (01:01.235)\n")).toBe(61234.567);
+    expect(parsePsqlTiming("Time: 1.5 ms\nTime: 2 ms\n")).toBe(2);
+    expect(parsePsqlTiming("no timing here\n")).toBeUndefined();
+  });
 });
 
 describe("parseCopyText", () => {

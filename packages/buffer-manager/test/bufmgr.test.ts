@@ -404,3 +404,22 @@ describe("access trace hook", () => {
     ]);
   });
 });
+
+describe("extending over a failed read", () => {
+  it("[disk] a failed read past the end leaves a not-valid buffer that a later extension reuses", () => {
+    const pool = makePool("disk", 2);
+    pool.createRelation(REL, 0);
+    pool.createRelation(REL2, 0);
+    // Fill both buffers with data so that the next victim holds a used page image.
+    extendWith(pool, REL2, 7);
+    extendWith(pool, REL2, 8);
+    pool.checkpoint();
+    // Block 0 of REL does not exist yet: the read fails and leaves the victim tagged, not valid.
+    expect(() => pool.readBuffer(REL, 0, 0)).toThrow(/could not read block 0/);
+    expect(pool.bufferCache().some((r) => r.relfilenode === REL.relNumber)).toBe(true);
+    // Extending REL must overwrite that buffer, not complain about data beyond EOF.
+    expect(extendWith(pool, REL, 42)).toBe(0);
+    expect(readFirstByte(pool, REL, 0)).toBe(42);
+    expect(pool.checkConsistency()).toEqual([]);
+  });
+});

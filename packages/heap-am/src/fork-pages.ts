@@ -29,6 +29,28 @@ function ensureFork(pool: BufferPool, rel: RelFileLocator, fork: number): void {
 }
 
 /**
+ * Each backend's idea of how long its map forks are (smgr_cached_nblocks for the FSM and VM
+ * forks), so that a page that exists needs no size check. A fork only grows, except by
+ * truncation: a block past the cached end is re-checked, and a read that fails because another
+ * backend truncated the fork refreshes the size and tries again.
+ */
+const cachedSizes = new WeakMap<BufferPool, Map<string, number>>();
+
+function sizeKey(rel: RelFileLocator, fork: number): string {
+  return `${rel.spcOid}/${rel.dbOid}/${rel.relNumber}/${fork}`;
+}
+
+/** The fork's size in blocks, or −1 when it does not exist (asked of the buffer manager). */
+function currentSize(pool: BufferPool, rel: RelFileLocator, fork: number): number {
+  return pool.relationExists(rel, fork) ? pool.nblocks(rel, fork) : -1;
+}
+
+/** Forgets a backend's cached size of a map fork (after it truncated or dropped it). */
+export function forgetForkSize(pool: BufferPool, rel: RelFileLocator, fork: number): void {
+  cachedSizes.get(pool)?.delete(sizeKey(rel, fork));
+}
+
+/**
  * The pinned buffer of `block` of the fork, or undefined when the fork or the block does not
  * exist and `extend` is false. With `extend`, the fork is created and extended as needed. A new
  * (all-zero) page is initialised before it is returned. The buffer is returned unlocked.
@@ -44,12 +66,59 @@ export function readForkPage(
   block: number,
   extend: boolean,
 ): BufferId | undefined {
-  try {
-    return readForkPageOrThrow(pool, rel, fork, block, extend);
-  } catch (e) {
-    if (e instanceof PgsimError && e.code === "memory-pool-full") return undefined;
-    throw e;
+  let sizes = cachedSizes.get(pool);
+  if (sizes === undefined) {
+    sizes = new Map();
+    cachedSizes.set(pool, sizes);
   }
+  const key = sizeKey(rel, fork);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let size = sizes.get(key);
+    if (size === undefined || block >= size) {
+      size = currentSize(pool, rel, fork);
+      sizes.set(key, size);
+    }
+    if (block < size) {
+      try {
+        return initialised(pool, pool.readBuffer(rel, fork, block, { mode: "zero-on-error" }));
+      } catch (e) {
+        // Another backend truncated the fork since we cached its size: look again.
+        if (
+          e instanceof PgsimError &&
+          (e.code === "data-corrupted" || e.code === "relation-not-found")
+        ) {
+          sizes.delete(key);
+          continue;
+        }
+        throw e;
+      }
+    }
+    if (!extend) return undefined;
+    try {
+      const buffer = readForkPageOrThrow(pool, rel, fork, block, true);
+      sizes.set(key, currentSize(pool, rel, fork));
+      return buffer;
+    } catch (e) {
+      sizes.delete(key);
+      if (e instanceof PgsimError && e.code === "memory-pool-full") return undefined;
+      throw e;
+    }
+  }
+  return undefined;
+}
+
+/** A new (all-zero) page is PageInit'ed on first access, as fsm_readbuf and vm_readbuf do. */
+function initialised(pool: BufferPool, buffer: BufferId): BufferId {
+  const page = pool.bufferGetPage(buffer);
+  if (pageIsNew(page)) {
+    pool.lockBuffer(buffer, "exclusive");
+    if (pageIsNew(page)) {
+      pageInit(page, 0);
+      pool.markBufferDirty(buffer);
+    }
+    pool.unlockBuffer(buffer);
+  }
+  return buffer;
 }
 
 function readForkPageOrThrow(
@@ -77,15 +146,5 @@ function readForkPageOrThrow(
       nblocks = pool.nblocks(rel, fork);
     }
   }
-  const buffer = pool.readBuffer(rel, fork, block, { mode: "zero-on-error" });
-  const page = pool.bufferGetPage(buffer);
-  if (pageIsNew(page)) {
-    pool.lockBuffer(buffer, "exclusive");
-    if (pageIsNew(page)) {
-      pageInit(page, 0);
-      pool.markBufferDirty(buffer);
-    }
-    pool.unlockBuffer(buffer);
-  }
-  return buffer;
+  return initialised(pool, pool.readBuffer(rel, fork, block, { mode: "zero-on-error" }));
 }

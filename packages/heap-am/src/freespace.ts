@@ -17,7 +17,7 @@
  */
 
 import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-manager";
-import { readForkPage } from "./fork-pages.js";
+import { forgetForkSize, readForkPage } from "./fork-pages.js";
 import {
   FSM_BOTTOM_LEVEL,
   FSM_ROOT_ADDRESS,
@@ -236,6 +236,7 @@ export class FreeSpaceMap {
     }
     if (pool.nblocks(rel, ForkNumber.FSM) > newBlocks) {
       pool.truncateRelation(rel, ForkNumber.FSM, newBlocks);
+      forgetForkSize(pool, rel, ForkNumber.FSM);
     }
     this.vacuumRange(rel, nheapblocks, InvalidBlockNumber);
   }

@@ -16,6 +16,7 @@
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "./catalog.js";
+import { forgetForkSize } from "./fork-pages.js";
 import {
   HeapScan,
   heapDelete,
@@ -159,6 +160,8 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
     },
     relationDrop(rel) {
       rel.ctx.pool.dropRelation(rel.locator);
+      forgetForkSize(rel.ctx.pool, rel.locator, ForkNumber.FSM);
+      forgetForkSize(rel.ctx.pool, rel.locator, ForkNumber.VISIBILITYMAP);
       rel.ctx.targetBlocks.delete(rel.locator.relNumber);
     },
 

@@ -20,7 +20,7 @@
 
 import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-manager";
 import { PAGE_CONTENTS_OFFSET } from "./bufpage.js";
-import { readForkPage } from "./fork-pages.js";
+import { forgetForkSize, readForkPage } from "./fork-pages.js";
 import {
   HEAPBLOCKS_PER_BYTE,
   HEAPBLOCKS_PER_PAGE,
@@ -133,6 +133,7 @@ export class VisibilityMap {
     }
     if (pool.nblocks(rel, ForkNumber.VISIBILITYMAP) > newBlocks) {
       pool.truncateRelation(rel, ForkNumber.VISIBILITYMAP, newBlocks);
+      forgetForkSize(pool, rel, ForkNumber.VISIBILITYMAP);
     }
   }
 

@@ -7,7 +7,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { ForkNumber } from "@pgsim/buffer-manager";
 import { Cluster, PgsimError, pgChecksumPage, type TID } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Transfer } from "./workers/bank.js";

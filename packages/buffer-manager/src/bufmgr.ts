@@ -522,6 +522,15 @@ export class SharedBufferPool implements BufferPool {
     }
   }
 
+  /**
+   * AbortBufferIO for a read or extension that failed: the buffer stays tagged but not valid,
+   * with BM_IO_ERROR (the next reader retries), and our pin is given up.
+   */
+  private abortBufferIO(id: number): void {
+    this.terminateBufferIO(id, false, BM_IO_ERROR);
+    this.unpinBuffer(id);
+  }
+
   /** TerminateBufferIO: ends our I/O, optionally cleaning the buffer, and wakes the waiters. */
   private terminateBufferIO(id: number, clearDirty: boolean, setBits: number): void {
     let state = this.lockBufHdr(id);
@@ -674,9 +683,7 @@ export class SharedBufferPool implements BufferPool {
         }
       }
     } catch (e) {
-      // AbortBufferIO: leave the buffer not valid with BM_IO_ERROR, and give up our pin.
-      this.terminateBufferIO(id, false, BM_IO_ERROR);
-      this.unpinBuffer(id);
+      this.abortBufferIO(id);
       throw e;
     }
     this.stats[this.statBase + STAT_READS]!++;
@@ -896,8 +903,7 @@ export class SharedBufferPool implements BufferPool {
     try {
       this.smgr!.extend(rel, fork, block, this.zeroPage);
     } catch (e) {
-      this.terminateBufferIO(id, false, BM_IO_ERROR);
-      this.unpinBuffer(id);
+      this.abortBufferIO(id);
       throw e;
     }
     this.stats[this.statBase + STAT_EXTENDS]!++;

@@ -71,39 +71,34 @@ export class VisibilityMap {
     if (buf !== undefined) this.pool.releaseBuffer(buf);
   }
 
-  /** visibilitymap_set: ORs `flags` into the block's bits (creating the page). Returns whether they changed. */
-  set(rel: RelFileLocator, heapBlock: number, flags: number): boolean {
-    const buf = readForkPage(
-      this.pool,
-      rel,
-      ForkNumber.VISIBILITYMAP,
-      vmHeapBlockToMapBlock(heapBlock),
-      true,
-    );
-    // No room for a map page in a full memory-only pool: the bits are simply not set.
+  /**
+   * Changes a heap block's bits under the VM page's exclusive lock; `change` says whether it did.
+   * Returns false when there is no page (not created, or no room in a full memory-only pool).
+   */
+  private changeBits(
+    rel: RelFileLocator,
+    heapBlock: number,
+    create: boolean,
+    change: (page: Uint8Array) => boolean,
+  ): boolean {
+    const mapBlock = vmHeapBlockToMapBlock(heapBlock);
+    const buf = readForkPage(this.pool, rel, ForkNumber.VISIBILITYMAP, mapBlock, create);
     if (buf === undefined) return false;
     this.pool.lockBuffer(buf, "exclusive");
-    const changed = vmSetBits(this.pool.bufferGetPage(buf), heapBlock, flags);
+    const changed = change(this.pool.bufferGetPage(buf));
     if (changed) this.pool.markBufferDirty(buf);
     this.pool.unlockReleaseBuffer(buf);
     return changed;
   }
 
+  /** visibilitymap_set: ORs `flags` into the block's bits (creating the page). Returns whether they changed. */
+  set(rel: RelFileLocator, heapBlock: number, flags: number): boolean {
+    return this.changeBits(rel, heapBlock, true, (page) => vmSetBits(page, heapBlock, flags));
+  }
+
   /** visibilitymap_clear: clears `flags` from the block's bits. Returns whether any was set. */
   clear(rel: RelFileLocator, heapBlock: number, flags: number): boolean {
-    const buf = readForkPage(
-      this.pool,
-      rel,
-      ForkNumber.VISIBILITYMAP,
-      vmHeapBlockToMapBlock(heapBlock),
-      false,
-    );
-    if (buf === undefined) return false;
-    this.pool.lockBuffer(buf, "exclusive");
-    const changed = vmClearBits(this.pool.bufferGetPage(buf), heapBlock, flags);
-    if (changed) this.pool.markBufferDirty(buf);
-    this.pool.unlockReleaseBuffer(buf);
-    return changed;
+    return this.changeBits(rel, heapBlock, false, (page) => vmClearBits(page, heapBlock, flags));
   }
 
   /**

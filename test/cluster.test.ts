@@ -232,6 +232,45 @@ for (const variant of ["disk", "memory"] as const) {
       });
     }
 
+    it(`[${variant}] a pooled backend that crashes mid-transaction is replaced, and its work undone`, async () => {
+      const cluster = await start(variant, 2);
+      try {
+        cluster.db.createTable("t", [
+          { name: "id", type: "int4" },
+          { name: "v", type: "int4" },
+        ]);
+        const [tid] = (await cluster.transaction([
+          { op: "insert", table: "t", values: [1, 0] },
+        ])) as TID[];
+        await expect(
+          cluster.transaction([
+            { op: "update", table: "t", tid: tid!, values: [1, 99] },
+            { op: "crash" },
+          ]),
+        ).rejects.toThrow(/worker exited/);
+        // The pooler is back to two backends, and both serve transactions.
+        const served = new Set<number>();
+        await Promise.all(
+          Array.from({ length: 8 }, async () => {
+            const r = await cluster.transactionRaw([
+              { op: "sleep", ms: 20 },
+              { op: "scan", table: "t" },
+            ]);
+            expect(r.error).toBeUndefined();
+            expect((r.results[1] as { row: unknown[] }[]).map((x) => x.row)).toEqual([[1, 0]]);
+            served.add(r.procNumber);
+          }),
+        );
+        expect(served.size).toBe(2);
+        expect(cluster.poolerStats.threads).toBe(2);
+        expect(cluster.recoveries).toHaveLength(1);
+        expect(cluster.recoveries[0]!.abortedXid).toBeGreaterThan(0);
+        expect(cluster.db.pool.bufferCacheSummary().buffers_pinned).toBe(0);
+      } finally {
+        await cluster.shutdown();
+      }
+    });
+
     it(`[${variant}] two backends waiting for each other: one gets "deadlock detected"`, async () => {
       const cluster = await start(variant, 2, { deadlockTimeoutMs: 100 });
       try {

@@ -1,9 +1,8 @@
 #!/usr/bin/env node
 /**
- * `pgsim-bench`: the benchmark command line, a dispatcher of subcommands (micro, dml; backends is
- * meant to join the COMMANDS table).
+ * `pgsim-bench`: the benchmark command line, a dispatcher of subcommands (micro, dml, backends).
  *
- * Measures: whatever the chosen subcommand measures (see micro.ts, dml.ts).
+ * Measures: whatever the chosen subcommand measures (see micro.ts, dml.ts, backends.ts).
  * Entry points: `main(argv, io)` (returns the exit code), the `pgsim-bench` bin.
  * See also: micro.ts, dml.ts, progress.ts, ../README.md.
  *
@@ -16,6 +15,13 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ParseArgsConfig, parseArgs } from "node:util";
+import {
+  BACKENDS_DEFAULTS,
+  formatBackendsTable,
+  parseBackendsOptions,
+  runBackends,
+  writeBackendsReport,
+} from "./backends.js";
 import { formatDmlTable, type PeerChoice, runDml, writeDmlReport } from "./dml.js";
 import { DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
 import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";
@@ -177,6 +183,49 @@ const COMMANDS: Command[] = [
         for (const file of await writeDmlReport(result, outDir)) io.err(`wrote ${file}\n`);
       }
       io.out(values.json === true ? `${JSON.stringify(result)}\n` : formatDmlTable(result));
+      return 0;
+    },
+  },
+  {
+    name: "backends",
+    summary: "C clients on B worker-thread backends behind the pooler: tps and latency percentiles",
+    usage:
+      "pgsim-bench backends [--clients LIST] [--backends LIST] [--seconds N] [--mode read-only|read-write] [--variant memory|disk] [--accounts N] [--statements N] [--json] [--out DIR]",
+    options: {
+      ...COMMON_OPTIONS,
+      clients: { type: "string" },
+      backends: { type: "string" },
+      seconds: { type: "string" },
+      mode: { type: "string" },
+      variant: { type: "string" },
+      accounts: { type: "string" },
+      statements: { type: "string" },
+    },
+    help: [
+      `  --clients LIST    client counts, one point each (default ${BACKENDS_DEFAULTS.clients.join(",")})`,
+      `  --backends LIST   backend counts, one cluster each (default ${BACKENDS_DEFAULTS.backends.join(",")})`,
+      `  --seconds N       measured seconds per point, after a warm-up (default ${BACKENDS_DEFAULTS.seconds})`,
+      "  --mode M          read-only (pgbench -S, the default) or read-write (update, select, insert)",
+      "  --variant V       memory (the default) or disk",
+      `  --accounts N      rows in accounts (default ${BACKENDS_DEFAULTS.accounts.toLocaleString("en-US")}, pgbench's scale 1)`,
+      "  --statements N    SELECTs per read-only transaction (default 1)",
+      "  --json            print one JSON object on stdout (progress goes to stderr)",
+      "  --out DIR         also write DIR/backends-<mode>-<variant>.json, .md, .svg and .png",
+    ],
+    async run(values, io) {
+      const usage = `usage: ${this.usage}`;
+      let options: ReturnType<typeof parseBackendsOptions>;
+      try {
+        options = parseBackendsOptions(values);
+      } catch (e) {
+        throw new UsageError((e as Error).message, usage);
+      }
+      const outDir = outDirOf(values, usage);
+      const result = await runBackends({ ...options, progress: progressFor(values, io) });
+      if (outDir !== undefined) {
+        for (const file of await writeBackendsReport(result, outDir)) io.err(`wrote ${file}\n`);
+      }
+      io.out(values.json === true ? `${JSON.stringify(result)}\n` : formatBackendsTable(result));
       return 0;
     },
   },

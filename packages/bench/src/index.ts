@@ -15,6 +15,13 @@
  * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsMap.toFixed(2)}x a Map`);
  * ```
  */
+export {
+  type BackendsMode,
+  type BackendsOptions,
+  type BackendsPoint,
+  type BackendsResult,
+  runBackends,
+} from "./backends.js";
 export { CHART_CONFIG, renderSvg, svgToPng, writeChart } from "./chart.js";
 export { type CliIo, main } from "./cli.js";
 export {

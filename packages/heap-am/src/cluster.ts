@@ -169,8 +169,12 @@ export class Cluster {
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: Number.POSITIVE_INFINITY,
-      // First in, first out, one transaction at a time per backend.
+      // First in, first out, one transaction at a time per backend. Without stricterFIFO, Piscina
+      // moves the task behind the one it just dispatched to the tail of its queue each time a
+      // backend frees up: with one backend and 16 clients, a transaction then waited up to
+      // seconds while the median waited 0.5 ms (packages/bench/RESULTS.md, "backends").
       concurrentTasksPerWorker: 1,
+      stricterFIFO: true,
       // The shared handle goes to each worker once (and to a replacement when one dies); tasks
       // then carry only their own arguments (see backend-worker.ts).
       workerData: { shared: this.shared } satisfies BackendWorkerData,

@@ -31,24 +31,12 @@ import {
   PgsimError,
   recoverBackend,
 } from "@pgsim/buffer-manager";
-import { pageIsVerified, pageSetChecksumInplace } from "./bufpage.js";
-import {
-  Catalog,
-  type CatalogColumn,
-  type CatalogShared,
-  initCatalog,
-  type TableDefinition,
-} from "./catalog.js";
-import { FreeSpaceMap } from "./freespace.js";
-import type { Row, TID } from "./heapam.js";
-import { registerBuiltinTableAms } from "./heapam-handler.js";
-import { TM } from "./heapam-visibility.js";
-import { BulkInsertState, HEAP_MIN_FILLFACTOR } from "./hio.js";
-import { type FreeSpaceRow, inspectFsm } from "./inspect/fsm.js";
-import { type HeapPageItemsBlock, inspectHeapPageItems } from "./inspect/heap-page-items.js";
-import { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
-import { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
-import { buildRelation, type HeapContext } from "./rel.js";
+import type { Row, TID } from "./access/heap/heapam.js";
+import { registerBuiltinTableAms } from "./access/heap/heapam-handler.js";
+import { TM } from "./access/heap/heapam-visibility.js";
+import { BulkInsertState, HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
+import type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
+import { VisibilityMap } from "./access/heap/visibilitymap.js";
 import {
   getTableAm,
   type LockTupleMode,
@@ -66,12 +54,29 @@ import {
   tableTupleFindLastVersion,
   tableTupleInsert,
   tableTupleLock,
-} from "./tableam.js";
-import { DEFAULT_MAX_XIDS, initTransam, Transam, type TransamShared } from "./transam.js";
-import type { Datum } from "./types/type-codec.js";
-import type { VacuumOptions, VacuumResult } from "./vacuumlazy.js";
-import { VisibilityMap } from "./visibilitymap.js";
-import { type IsolationLevel, Transaction } from "./xact.js";
+} from "./access/table/tableam.js";
+import {
+  DEFAULT_MAX_XIDS,
+  initTransam,
+  Transam,
+  type TransamShared,
+} from "./access/transam/transam.js";
+import { type IsolationLevel, Transaction } from "./access/transam/xact.js";
+import {
+  Catalog,
+  type CatalogColumn,
+  type CatalogShared,
+  initCatalog,
+  type TableDefinition,
+} from "./catalog/catalog.js";
+import { type FreeSpaceRow, inspectFsm } from "./inspect/fsm.js";
+import { type HeapPageItemsBlock, inspectHeapPageItems } from "./inspect/heap-page-items.js";
+import { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
+import { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
+import { FreeSpaceMap } from "./storage/freespace/freespace.js";
+import { pageIsVerified, pageSetChecksumInplace } from "./storage/page/bufpage.js";
+import type { Datum } from "./utils/adt/type-codec.js";
+import { buildRelation, type HeapContext } from "./utils/cache/rel.js";
 
 /** Options for a new database. */
 export interface DatabaseOptions {

@@ -5,7 +5,142 @@
  */
 
 export { AssertionError, PgsimError } from "@pgsim/clock-sweep";
-export type { BackendResult, BackendTask, Op, TaskError } from "./backend-worker.js";
+export {
+  type AttributeSpan,
+  heapAttributeSpans,
+  heapComputeDataSize,
+  heapDeformTuple,
+  heapFormTuple,
+  type TupleValues,
+} from "./access/common/heaptuple.js";
+export {
+  type ColumnDefinition,
+  createTupleDesc,
+  type FormPgAttribute,
+  type TupleDesc,
+  tupleDescFromAttributeRows,
+  tupleDescWithTypeStorage,
+} from "./access/common/tupdesc.js";
+export type { Row, TID, TMOutcome } from "./access/heap/heapam.js";
+export {
+  heapTableAm,
+  memheapTableAm,
+  registerBuiltinTableAms,
+} from "./access/heap/heapam-handler.js";
+export { HTSV, TM, type TMResult } from "./access/heap/heapam-visibility.js";
+export { BulkInsertState } from "./access/heap/hio.js";
+export type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
+export {
+  HEAPBLOCKS_PER_PAGE,
+  VISIBILITYMAP_ALL_FROZEN,
+  VISIBILITYMAP_ALL_VISIBLE,
+  vmClearBits,
+  vmGetStatus,
+  vmSetBits,
+} from "./access/heap/visibilitymap-page.js";
+export {
+  getTableAm,
+  type IndexFetchState,
+  type LockTupleMode,
+  makeSlot,
+  REQUIRED_CALLBACKS,
+  registerTableAm,
+  type SizeEstimate,
+  type TableAccessMethod,
+  type TableRelation,
+  type TableScanDesc,
+  type TableUpdateOutcome,
+  type TupleTableSlot,
+  tableAmNames,
+  tableBeginScan,
+  tableEndScan,
+  tableIndexFetchTuple,
+  tableMultiInsert,
+  tableRelationEstimateSize,
+  tableRelationSize,
+  tableRelationVacuum,
+  tableRescan,
+  tableScanGetNextSlot,
+  tableTupleDelete,
+  tableTupleFetchRowVersion,
+  tableTupleInsert,
+  tableTupleLock,
+  tableTupleSatisfiesSnapshot,
+  tableTupleUpdate,
+} from "./access/table/tableam.js";
+export {
+  type CommitLog,
+  clogPageGetStatus,
+  clogPageSetStatus,
+  heapTupleVisibleToNewSnapshot,
+  TRANSACTION_STATUS_ABORTED,
+  TRANSACTION_STATUS_COMMITTED,
+  TRANSACTION_STATUS_IN_PROGRESS,
+  TRANSACTION_STATUS_SUB_COMMITTED,
+  transactionIdGetStatus,
+  type XidStatus,
+} from "./access/transam/clog.js";
+export type { IsolationLevel } from "./access/transam/xact.js";
+export {
+  type CatalogColumn,
+  PGSIM_DATABASE_OID,
+  type TableDefinition,
+} from "./catalog/catalog.js";
+export {
+  type BulkStatementOptions,
+  type CreateTableOptions,
+  Database,
+  type DatabaseOptions,
+  type DatabaseShared,
+  DatabaseTransaction,
+  type InsertBatchesOptions,
+  type RowChangeOptions,
+  type RowLockMode,
+  type RowLockOptions,
+  type RowWithTid,
+} from "./database.js";
+export {
+  type HeapTupleHeaderFields,
+  type InfomaskFlagNames,
+  type ItemPointer,
+  infomaskFlagNames,
+  itemPointerToString,
+  MaxHeapAttributeNumber,
+  MaxHeapTupleSize,
+  MaxHeapTuplesPerPage,
+  readHeapTupleHeader,
+  SizeofHeapTupleHeader,
+} from "./include/access/htup-details.js";
+export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
+export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
+export {
+  type HeapPageItem,
+  type HeapPageItemsBlock,
+  inspectHeapPageItems,
+} from "./inspect/heap-page-items.js";
+export { type InspectResult, runInspect } from "./inspect/main.js";
+export { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
+export { type InspectRowsResult, inspectRows } from "./inspect/rows.js";
+export { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
+export type { BackendResult, BackendTask, Op, TaskError } from "./postmaster/backend-worker.js";
+export {
+  type BackendRecovery,
+  Cluster,
+  type ClusterOptions,
+  Session,
+} from "./postmaster/cluster.js";
+export {
+  fsmGetAvail,
+  fsmGetLocation,
+  fsmGetMaxAvail,
+  fsmLogicalToPhysical,
+  fsmSearchAvail,
+  fsmSetAvail,
+  fsmSpaceAvailToCat,
+  fsmSpaceCatToAvail,
+  fsmSpaceNeededToCat,
+  SlotsPerFSMPage,
+} from "./storage/freespace/fsm-page.js";
 export {
   FirstOffsetNumber,
   itemIdGetFlags,
@@ -44,126 +179,9 @@ export {
   pageSetChecksumInplace,
   pageVerify,
   SizeOfPageHeaderData,
-} from "./bufpage.js";
-export {
-  type CatalogColumn,
-  PGSIM_DATABASE_OID,
-  type TableDefinition,
-} from "./catalog.js";
-export { pgChecksumPage } from "./checksum.js";
-export {
-  type CommitLog,
-  clogPageGetStatus,
-  clogPageSetStatus,
-  heapTupleVisibleToNewSnapshot,
-  TRANSACTION_STATUS_ABORTED,
-  TRANSACTION_STATUS_COMMITTED,
-  TRANSACTION_STATUS_IN_PROGRESS,
-  TRANSACTION_STATUS_SUB_COMMITTED,
-  transactionIdGetStatus,
-  type XidStatus,
-} from "./clog.js";
-export { type BackendRecovery, Cluster, type ClusterOptions, Session } from "./cluster.js";
-export {
-  type BulkStatementOptions,
-  type CreateTableOptions,
-  Database,
-  type DatabaseOptions,
-  type DatabaseShared,
-  DatabaseTransaction,
-  type InsertBatchesOptions,
-  type RowChangeOptions,
-  type RowLockMode,
-  type RowLockOptions,
-  type RowWithTid,
-} from "./database.js";
-export {
-  fsmGetAvail,
-  fsmGetLocation,
-  fsmGetMaxAvail,
-  fsmLogicalToPhysical,
-  fsmSearchAvail,
-  fsmSetAvail,
-  fsmSpaceAvailToCat,
-  fsmSpaceCatToAvail,
-  fsmSpaceNeededToCat,
-  SlotsPerFSMPage,
-} from "./fsm-page.js";
-export type { Row, TID, TMOutcome } from "./heapam.js";
-export { heapTableAm, memheapTableAm, registerBuiltinTableAms } from "./heapam-handler.js";
-export { HTSV, TM, type TMResult } from "./heapam-visibility.js";
-export {
-  type AttributeSpan,
-  heapAttributeSpans,
-  heapComputeDataSize,
-  heapDeformTuple,
-  heapFormTuple,
-  type TupleValues,
-} from "./heaptuple.js";
-export { BulkInsertState } from "./hio.js";
-export {
-  type HeapTupleHeaderFields,
-  type InfomaskFlagNames,
-  type ItemPointer,
-  infomaskFlagNames,
-  itemPointerToString,
-  MaxHeapAttributeNumber,
-  MaxHeapTupleSize,
-  MaxHeapTuplesPerPage,
-  readHeapTupleHeader,
-  SizeofHeapTupleHeader,
-} from "./htup-details.js";
-export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
-export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
-export {
-  type HeapPageItem,
-  type HeapPageItemsBlock,
-  inspectHeapPageItems,
-} from "./inspect/heap-page-items.js";
-export { type InspectResult, runInspect } from "./inspect/main.js";
-export { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
-export { type InspectRowsResult, inspectRows } from "./inspect/rows.js";
-export { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
-export type { Snapshot } from "./snapmgr.js";
-export {
-  getTableAm,
-  type IndexFetchState,
-  type LockTupleMode,
-  makeSlot,
-  REQUIRED_CALLBACKS,
-  registerTableAm,
-  type SizeEstimate,
-  type TableAccessMethod,
-  type TableRelation,
-  type TableScanDesc,
-  type TableUpdateOutcome,
-  type TupleTableSlot,
-  tableAmNames,
-  tableBeginScan,
-  tableEndScan,
-  tableIndexFetchTuple,
-  tableMultiInsert,
-  tableRelationEstimateSize,
-  tableRelationSize,
-  tableRelationVacuum,
-  tableRescan,
-  tableScanGetNextSlot,
-  tableTupleDelete,
-  tableTupleFetchRowVersion,
-  tableTupleInsert,
-  tableTupleLock,
-  tableTupleSatisfiesSnapshot,
-  tableTupleUpdate,
-} from "./tableam.js";
-export {
-  type ColumnDefinition,
-  createTupleDesc,
-  type FormPgAttribute,
-  type TupleDesc,
-  tupleDescFromAttributeRows,
-  tupleDescWithTypeStorage,
-} from "./tupdesc.js";
-export { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "./types/date.js";
+} from "./storage/page/bufpage.js";
+export { pgChecksumPage } from "./storage/page/checksum.js";
+export { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "./utils/adt/date.js";
 export {
   type AttAlign,
   type AttStorage,
@@ -176,15 +194,6 @@ export {
   resolveTypeName,
   type TypeCodec,
   type VarlenaHeaderChoice,
-} from "./types/index.js";
-export { DT_NOBEGIN, DT_NOEND } from "./types/timestamp.js";
-export type { VacuumOptions, VacuumResult } from "./vacuumlazy.js";
-export {
-  HEAPBLOCKS_PER_PAGE,
-  VISIBILITYMAP_ALL_FROZEN,
-  VISIBILITYMAP_ALL_VISIBLE,
-  vmClearBits,
-  vmGetStatus,
-  vmSetBits,
-} from "./visibilitymap-page.js";
-export type { IsolationLevel } from "./xact.js";
+} from "./utils/adt/index.js";
+export { DT_NOBEGIN, DT_NOEND } from "./utils/adt/timestamp.js";
+export type { Snapshot } from "./utils/time/snapmgr.js";

@@ -4,6 +4,14 @@ import { AssertionError } from "@pgsim/clock-sweep";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  BLCKSZ,
+  InvalidOffsetNumber,
+  MaxHeapTuplesPerPage,
+  maxAlign,
+} from "../src/include/access/htup-details.js";
+import { writeUint16 } from "../src/include/port/le-bytes.js";
+import { fsmSpaceAvailToCat } from "../src/storage/freespace/fsm-page.js";
+import {
   FirstOffsetNumber,
   itemIdGetFlags,
   itemIdGetLength,
@@ -43,16 +51,8 @@ import {
   pageSetItemId,
   pageSetLsn,
   pageVerify,
-} from "../src/bufpage.js";
-import { pgChecksumPage } from "../src/checksum.js";
-import { fsmSpaceAvailToCat } from "../src/fsm-page.js";
-import {
-  BLCKSZ,
-  InvalidOffsetNumber,
-  MaxHeapTuplesPerPage,
-  maxAlign,
-} from "../src/htup-details.js";
-import { writeUint16 } from "../src/le-bytes.js";
+} from "../src/storage/page/bufpage.js";
+import { pgChecksumPage } from "../src/storage/page/checksum.js";
 import { type ForksJson, fixtureCase, type PagesJson, pageCopy } from "./pg15-fixture-cases.js";
 
 function newPage(specialSize = 0): Uint8Array {

@@ -6,7 +6,11 @@
  * have: HOT updates when the page has room, new pages when it has not, deletions pruned later.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { HEAP_HOT_UPDATED, HEAP_ONLY_TUPLE, HEAP_UPDATED } from "../src/htup-details.js";
+import {
+  HEAP_HOT_UPDATED,
+  HEAP_ONLY_TUPLE,
+  HEAP_UPDATED,
+} from "../src/include/access/htup-details.js";
 import { type Database, PgsimError, type Row } from "../src/index.js";
 import { ACCOUNTS, HEAP_AMS, makeDb, removeDbDirs } from "./db-helpers.js";
 

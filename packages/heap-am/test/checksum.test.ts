@@ -2,8 +2,8 @@
 // byte-by-byte path for unaligned pages agrees with the fast one.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pgChecksumPage } from "../src/checksum.js";
-import { BLCKSZ } from "../src/htup-details.js";
+import { BLCKSZ } from "../src/include/access/htup-details.js";
+import { pgChecksumPage } from "../src/storage/page/checksum.js";
 import { fixtureCases, pageCopy } from "./pg15-fixture-cases.js";
 
 const pages = fixtureCases().flatMap((fixture) => {

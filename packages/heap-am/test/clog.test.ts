@@ -5,6 +5,8 @@ import { readFileSync } from "node:fs";
 import { PgsimError } from "@pgsim/clock-sweep";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { heapFormTuple } from "../src/access/common/heaptuple.js";
+import { createTupleDesc } from "../src/access/common/tupdesc.js";
 import {
   CLOG_PAGE_SIZE,
   type CommitLog,
@@ -17,8 +19,7 @@ import {
   TRANSACTION_STATUS_SUB_COMMITTED,
   transactionIdGetStatus,
   type XidStatus,
-} from "../src/clog.js";
-import { heapFormTuple } from "../src/heaptuple.js";
+} from "../src/access/transam/clog.js";
 import {
   HEAP_XMAX_COMMITTED,
   HEAP_XMAX_EXCL_LOCK,
@@ -32,9 +33,8 @@ import {
   heapTupleHeaderSetInfomask,
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
-} from "../src/htup-details.js";
+} from "../src/include/access/htup-details.js";
 import { inspectRows } from "../src/inspect/rows.js";
-import { createTupleDesc } from "../src/tupdesc.js";
 import { FIXTURES_DIR, fixtureCase } from "./pg15-fixture-cases.js";
 
 const pgXact = new Uint8Array(readFileSync(`${FIXTURES_DIR}/pg_xact.bin`));

@@ -5,6 +5,17 @@
 import { PgsimError } from "@pgsim/clock-sweep";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { BLCKSZ } from "../src/include/access/htup-details.js";
+import { inspectChecksums } from "../src/inspect/checksum.js";
+import { inspectFsm, inspectFsmPageContents } from "../src/inspect/fsm.js";
+import { inspectPageHeader } from "../src/inspect/page-header.js";
+import { inspectVm } from "../src/inspect/vm.js";
+import {
+  fsmGetAvail,
+  fsmSearchAvail,
+  fsmSetAvail,
+  SlotsPerFSMPage,
+} from "../src/storage/freespace/fsm-page.js";
 import {
   FirstOffsetNumber,
   itemIdGetFlags,
@@ -19,13 +30,7 @@ import {
   pageRepairFragmentation,
   pageSetChecksumInplace,
   pageVerify,
-} from "../src/bufpage.js";
-import { fsmGetAvail, fsmSearchAvail, fsmSetAvail, SlotsPerFSMPage } from "../src/fsm-page.js";
-import { BLCKSZ } from "../src/htup-details.js";
-import { inspectChecksums } from "../src/inspect/checksum.js";
-import { inspectFsm, inspectFsmPageContents } from "../src/inspect/fsm.js";
-import { inspectPageHeader } from "../src/inspect/page-header.js";
-import { inspectVm } from "../src/inspect/vm.js";
+} from "../src/storage/page/bufpage.js";
 import { fixtureCases, pageCopy } from "./pg15-fixture-cases.js";
 
 const pages = fixtureCases().flatMap((fixture) =>

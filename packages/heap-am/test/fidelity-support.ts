@@ -6,19 +6,19 @@
  */
 
 import { ForkNumber } from "@pgsim/buffer-manager";
-import type { Database, DatabaseTransaction } from "../src/database.js";
-import { fsmPageContents } from "../src/fsm-page.js";
-import type { Row, TID } from "../src/heapam.js";
-import type { HeapPageItem } from "../src/inspect/heap-page-items.js";
-import { vmBytesHex } from "../src/inspect/vm.js";
+import type { Row, TID } from "../src/access/heap/heapam.js";
 import {
   makeSlot,
   tableBeginScan,
   tableEndScan,
   tableIndexFetchTuple,
   tableScanGetNextSlot,
-} from "../src/tableam.js";
-import type { Datum } from "../src/types/type-codec.js";
+} from "../src/access/table/tableam.js";
+import type { Database, DatabaseTransaction } from "../src/database.js";
+import type { HeapPageItem } from "../src/inspect/heap-page-items.js";
+import { vmBytesHex } from "../src/inspect/vm.js";
+import { fsmPageContents } from "../src/storage/freespace/fsm-page.js";
+import type { Datum } from "../src/utils/adt/type-codec.js";
 
 // ---------------------------------------------------------------------------------------------
 // Replaying statements

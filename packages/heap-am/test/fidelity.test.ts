@@ -40,9 +40,9 @@ import { pageinspect } from "@electric-sql/pglite/contrib/pageinspect";
 import { pg_freespacemap } from "@electric-sql/pglite/contrib/pg_freespacemap";
 import { pg_visibility } from "@electric-sql/pglite/contrib/pg_visibility";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Row } from "../src/access/heap/heapam.js";
 import { Database } from "../src/database.js";
-import type { Row } from "../src/heapam.js";
-import { bytesToHex } from "../src/le-bytes.js";
+import { bytesToHex } from "../src/include/port/le-bytes.js";
 import {
   brokenUpdateLinks,
   IndexModel,

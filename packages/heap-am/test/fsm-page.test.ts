@@ -2,7 +2,7 @@
 // array model, the page-tree addressing, and pages rebuilt from scratch that equal PostgreSQL's.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pageGetChecksum, pageInit, pageSetChecksumInplace } from "../src/bufpage.js";
+import { BLCKSZ } from "../src/include/access/htup-details.js";
 import {
   FSM_NODES_OFFSET,
   FSM_ROOT_ADDRESS,
@@ -26,8 +26,8 @@ import {
   NodesPerPage,
   NonLeafNodesPerPage,
   SlotsPerFSMPage,
-} from "../src/fsm-page.js";
-import { BLCKSZ } from "../src/htup-details.js";
+} from "../src/storage/freespace/fsm-page.js";
+import { pageGetChecksum, pageInit, pageSetChecksumInplace } from "../src/storage/page/bufpage.js";
 import { type ForksJson, fixtureCase, pageCopy } from "./pg15-fixture-cases.js";
 
 function newFsmPage(): Uint8Array {

@@ -5,19 +5,26 @@
 
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
+import { heapDeformTuple, heapFormTuple } from "../src/access/common/heaptuple.js";
+import {
+  tupleDescFromAttributeRows,
+  tupleDescWithTypeStorage,
+} from "../src/access/common/tupdesc.js";
 import {
   TRANSACTION_STATUS_ABORTED,
   TRANSACTION_STATUS_COMMITTED,
   transactionIdGetStatus,
-} from "../src/clog.js";
-import { heapDeformTuple, heapFormTuple } from "../src/heaptuple.js";
-import { HEAP_HASNULL, HEAP_HASVARWIDTH, HEAP_UPDATED } from "../src/htup-details.js";
+} from "../src/access/transam/clog.js";
+import {
+  HEAP_HASNULL,
+  HEAP_HASVARWIDTH,
+  HEAP_UPDATED,
+} from "../src/include/access/htup-details.js";
+import { bytesToHex, hexToBytes } from "../src/include/port/le-bytes.js";
+import { varlenaHeaderKind } from "../src/include/varatt.js";
 import { inspectHeapPageItems } from "../src/inspect/heap-page-items.js";
 import { inspectRows } from "../src/inspect/rows.js";
-import { bytesToHex, hexToBytes } from "../src/le-bytes.js";
-import { tupleDescFromAttributeRows, tupleDescWithTypeStorage } from "../src/tupdesc.js";
-import { decodeDatum, encodeDatum } from "../src/types/index.js";
-import { varlenaHeaderKind } from "../src/varatt.js";
+import { decodeDatum, encodeDatum } from "../src/utils/adt/index.js";
 import { EXPECTED_CASE_COUNT, FIXTURES_DIR, fixtureCases } from "./pg15-fixture-cases.js";
 
 interface Item {

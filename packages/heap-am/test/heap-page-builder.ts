@@ -14,19 +14,8 @@
  * ../src/htup-details.ts.
  */
 
-import {
-  itemIdGetFlags,
-  itemIdGetLength,
-  itemIdGetOffset,
-  LP_NORMAL,
-  PAI_IS_HEAP,
-  pageAddItemExtended,
-  pageGetHeapFreeSpace,
-  pageGetItemId,
-  pageGetMaxOffsetNumber,
-  pageInit,
-} from "../src/bufpage.js";
-import { heapFormTuple } from "../src/heaptuple.js";
+import { heapFormTuple } from "../src/access/common/heaptuple.js";
+import { type TupleDesc, tupleDescWithTypeStorage } from "../src/access/common/tupdesc.js";
 import {
   BLCKSZ,
   HEAP_XMAX_INVALID,
@@ -39,9 +28,20 @@ import {
   heapTupleHeaderSetXmin,
   InvalidOffsetNumber,
   maxAlign,
-} from "../src/htup-details.js";
-import { type TupleDesc, tupleDescWithTypeStorage } from "../src/tupdesc.js";
-import type { Datum } from "../src/types/type-codec.js";
+} from "../src/include/access/htup-details.js";
+import {
+  itemIdGetFlags,
+  itemIdGetLength,
+  itemIdGetOffset,
+  LP_NORMAL,
+  PAI_IS_HEAP,
+  pageAddItemExtended,
+  pageGetHeapFreeSpace,
+  pageGetItemId,
+  pageGetMaxOffsetNumber,
+  pageInit,
+} from "../src/storage/page/bufpage.js";
+import type { Datum } from "../src/utils/adt/type-codec.js";
 
 /** Options of `buildHeapPages`. */
 export interface BuildHeapPagesOptions {

@@ -10,7 +10,7 @@ import {
   HEAP_UPDATED,
   HEAP_XMAX_INVALID,
   HEAP_XMIN_FROZEN,
-} from "../src/htup-details.js";
+} from "../src/include/access/htup-details.js";
 import { Database, PgsimError } from "../src/index.js";
 import { ACCOUNTS, HEAP_AMS, makeDb, removeDbDirs } from "./db-helpers.js";
 

@@ -12,7 +12,8 @@ import {
   heapComputeDataSize,
   heapDeformTuple,
   heapFormTuple,
-} from "../src/heaptuple.js";
+} from "../src/access/common/heaptuple.js";
+import { createTupleDesc, tupleDescFromAttributeRows } from "../src/access/common/tupdesc.js";
 import {
   HEAP_HASNULL,
   HEAP_HASVARWIDTH,
@@ -33,9 +34,8 @@ import {
   MaxHeapTuplesPerPage,
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
-} from "../src/htup-details.js";
-import { bytesToHex } from "../src/le-bytes.js";
-import { createTupleDesc, tupleDescFromAttributeRows } from "../src/tupdesc.js";
+} from "../src/include/access/htup-details.js";
+import { bytesToHex } from "../src/include/port/le-bytes.js";
 
 function pgError(fn: () => unknown): PgsimError {
   try {

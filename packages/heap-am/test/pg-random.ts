@@ -10,7 +10,7 @@
  */
 
 import { createHash } from "node:crypto";
-import { float8ShortestText } from "../src/types/float.js";
+import { float8ShortestText } from "../src/utils/adt/float.js";
 
 const MASK64 = (1n << 64n) - 1n;
 

@@ -12,18 +12,18 @@
  * (a real PostgreSQL 15 reads pgsim's file), ../src/types/ (the codecs).
  */
 
-import type { ColumnDefinition } from "../src/tupdesc.js";
-import { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "../src/types/date.js";
+import type { ColumnDefinition } from "../src/access/common/tupdesc.js";
+import { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "../src/utils/adt/date.js";
 import {
   DATE_END_DAYS,
   DATE_MIN_DAYS,
   END_TIMESTAMP,
   MIN_TIMESTAMP,
-} from "../src/types/datetime.js";
-import { resolveTypeName } from "../src/types/index.js";
-import { INT64_MAX, INT64_MIN } from "../src/types/int.js";
-import { DT_NOBEGIN, DT_NOEND } from "../src/types/timestamp.js";
-import type { AttStorage, Datum } from "../src/types/type-codec.js";
+} from "../src/utils/adt/datetime.js";
+import { resolveTypeName } from "../src/utils/adt/index.js";
+import { INT64_MAX, INT64_MIN } from "../src/utils/adt/int.js";
+import { DT_NOBEGIN, DT_NOEND } from "../src/utils/adt/timestamp.js";
+import type { AttStorage, Datum } from "../src/utils/adt/type-codec.js";
 
 /** A column of a test table: its SQL type, its pgsim definition, and sample values. */
 export interface SampleColumn {

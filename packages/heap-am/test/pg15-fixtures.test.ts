@@ -2,6 +2,10 @@
 // page headers and line pointers (pages.json), checksums of all three forks (checksums.json),
 // and the free space map and visibility map contents (forks.json).
 import { describe, expect, it } from "vitest";
+import { inspectChecksums } from "../src/inspect/checksum.js";
+import { inspectFsm, inspectFsmPageContents, recordedFreeSpace } from "../src/inspect/fsm.js";
+import { inspectPageHeader } from "../src/inspect/page-header.js";
+import { inspectVm, vmBytesHex } from "../src/inspect/vm.js";
 import {
   itemIdGetFlags,
   itemIdGetLength,
@@ -9,11 +13,7 @@ import {
   pageGetItemId,
   pageGetMaxOffsetNumber,
   pageIsVerified,
-} from "../src/bufpage.js";
-import { inspectChecksums } from "../src/inspect/checksum.js";
-import { inspectFsm, inspectFsmPageContents, recordedFreeSpace } from "../src/inspect/fsm.js";
-import { inspectPageHeader } from "../src/inspect/page-header.js";
-import { inspectVm, vmBytesHex } from "../src/inspect/vm.js";
+} from "../src/storage/page/bufpage.js";
 import {
   type CaseJson,
   type ChecksumsJson,

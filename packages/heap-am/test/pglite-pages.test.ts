@@ -20,12 +20,16 @@ import { PGlite } from "@electric-sql/pglite";
 import { pageinspect } from "@electric-sql/pglite/contrib/pageinspect";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pageGetMaxOffsetNumber } from "../src/bufpage.js";
-import { heapFormTuple } from "../src/heaptuple.js";
-import { BLCKSZ, MaxHeapTupleSize, MaxHeapTuplesPerPage } from "../src/htup-details.js";
-import { createTupleDesc, tupleDescWithTypeStorage } from "../src/tupdesc.js";
-import { resolveTypeName, TYPE_CODECS } from "../src/types/index.js";
-import type { Datum } from "../src/types/type-codec.js";
+import { heapFormTuple } from "../src/access/common/heaptuple.js";
+import { createTupleDesc, tupleDescWithTypeStorage } from "../src/access/common/tupdesc.js";
+import {
+  BLCKSZ,
+  MaxHeapTupleSize,
+  MaxHeapTuplesPerPage,
+} from "../src/include/access/htup-details.js";
+import { pageGetMaxOffsetNumber } from "../src/storage/page/bufpage.js";
+import { resolveTypeName, TYPE_CODECS } from "../src/utils/adt/index.js";
+import type { Datum } from "../src/utils/adt/type-codec.js";
 import {
   buildHeapPages,
   describePageDifferences,

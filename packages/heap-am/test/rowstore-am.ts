@@ -5,12 +5,16 @@
  * nothing in it is heap pages.
  */
 import { PgsimError } from "@pgsim/clock-sweep";
-import type { Row, TID } from "../src/heapam.js";
-import { TM } from "../src/heapam-visibility.js";
-import { type Snapshot, xidInMVCCSnapshot } from "../src/snapmgr.js";
-import type { TableAccessMethod, TableRelation, TableScanDesc } from "../src/tableam.js";
-import { xidPrecedes } from "../src/transam.js";
-import type { Transaction } from "../src/xact.js";
+import type { Row, TID } from "../src/access/heap/heapam.js";
+import { TM } from "../src/access/heap/heapam-visibility.js";
+import type {
+  TableAccessMethod,
+  TableRelation,
+  TableScanDesc,
+} from "../src/access/table/tableam.js";
+import { xidPrecedes } from "../src/access/transam/transam.js";
+import type { Transaction } from "../src/access/transam/xact.js";
+import { type Snapshot, xidInMVCCSnapshot } from "../src/utils/time/snapmgr.js";
 
 interface Version {
   xmin: number;

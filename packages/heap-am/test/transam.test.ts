@@ -1,16 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  itemIdGetOffset,
-  PAI_IS_HEAP,
-  pageAddItemExtended,
-  pageGetItemId,
-  pageInit,
-} from "../src/bufpage.js";
-import {
-  TRANSACTION_STATUS_ABORTED,
-  TRANSACTION_STATUS_COMMITTED,
-  TRANSACTION_STATUS_IN_PROGRESS,
-} from "../src/clog.js";
+import { heapFormTuple } from "../src/access/common/heaptuple.js";
+import { createTupleDesc } from "../src/access/common/tupdesc.js";
 import {
   HTSV,
   heapTupleSatisfiesMVCC,
@@ -18,8 +8,14 @@ import {
   heapTupleSatisfiesVacuum,
   TM,
   type VisibilityContext,
-} from "../src/heapam-visibility.js";
-import { heapFormTuple } from "../src/heaptuple.js";
+} from "../src/access/heap/heapam-visibility.js";
+import {
+  TRANSACTION_STATUS_ABORTED,
+  TRANSACTION_STATUS_COMMITTED,
+  TRANSACTION_STATUS_IN_PROGRESS,
+} from "../src/access/transam/clog.js";
+import { initTransam, Transam, xidFollows, xidPrecedes } from "../src/access/transam/transam.js";
+import { Transaction } from "../src/access/transam/xact.js";
 import {
   HEAP_COMBOCID,
   HEAP_XMAX_COMMITTED,
@@ -35,11 +31,15 @@ import {
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
   InvalidOffsetNumber,
-} from "../src/htup-details.js";
-import { xidInMVCCSnapshot } from "../src/snapmgr.js";
-import { initTransam, Transam, xidFollows, xidPrecedes } from "../src/transam.js";
-import { createTupleDesc } from "../src/tupdesc.js";
-import { Transaction } from "../src/xact.js";
+} from "../src/include/access/htup-details.js";
+import {
+  itemIdGetOffset,
+  PAI_IS_HEAP,
+  pageAddItemExtended,
+  pageGetItemId,
+  pageInit,
+} from "../src/storage/page/bufpage.js";
+import { xidInMVCCSnapshot } from "../src/utils/time/snapmgr.js";
 
 function cluster(backends = 4) {
   const shared = initTransam(backends, 1 << 16);

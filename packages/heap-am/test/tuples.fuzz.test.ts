@@ -6,16 +6,24 @@ import { PgsimError } from "@pgsim/clock-sweep";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  heapAttributeSpans,
+  heapDeformTuple,
+  heapFormTuple,
+} from "../src/access/common/heaptuple.js";
+import {
+  createTupleDesc,
+  type TupleDesc,
+  tupleDescFromAttributeRows,
+} from "../src/access/common/tupdesc.js";
+import {
   clogPageGetStatus,
   heapTupleVisibleToNewSnapshot,
   transactionIdGetStatus,
-} from "../src/clog.js";
-import { heapAttributeSpans, heapDeformTuple, heapFormTuple } from "../src/heaptuple.js";
-import { readHeapTupleHeader } from "../src/htup-details.js";
+} from "../src/access/transam/clog.js";
+import { readHeapTupleHeader } from "../src/include/access/htup-details.js";
 import { inspectHeapPageItems } from "../src/inspect/heap-page-items.js";
 import { inspectRows } from "../src/inspect/rows.js";
-import { createTupleDesc, type TupleDesc, tupleDescFromAttributeRows } from "../src/tupdesc.js";
-import { decodeDatum, TYPE_CODECS } from "../src/types/index.js";
+import { decodeDatum, TYPE_CODECS } from "../src/utils/adt/index.js";
 import { fixtureCases } from "./pg15-fixture-cases.js";
 
 /** Runs `fn`; a PgsimError is an acceptable outcome, any other exception fails the property. */

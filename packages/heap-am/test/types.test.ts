@@ -5,19 +5,19 @@
 import { PgsimError } from "@pgsim/clock-sweep";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { bytesToHex, hexToBytes } from "../src/le-bytes.js";
-import { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "../src/types/date.js";
+import { bytesToHex, hexToBytes } from "../src/include/port/le-bytes.js";
+import { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "../src/utils/adt/date.js";
 import {
   DATE_END_DAYS,
   DATE_MIN_DAYS,
   END_TIMESTAMP,
   MIN_TIMESTAMP,
-} from "../src/types/datetime.js";
-import { float4ShortestText, float8ShortestText } from "../src/types/float.js";
-import { decodeDatum, encodeDatum, lookupType, resolveTypeName } from "../src/types/index.js";
-import { INT64_MAX, INT64_MIN } from "../src/types/int.js";
-import { DT_NOBEGIN, DT_NOEND } from "../src/types/timestamp.js";
-import type { Datum, IntervalValue, TypeCodec } from "../src/types/type-codec.js";
+} from "../src/utils/adt/datetime.js";
+import { float4ShortestText, float8ShortestText } from "../src/utils/adt/float.js";
+import { decodeDatum, encodeDatum, lookupType, resolveTypeName } from "../src/utils/adt/index.js";
+import { INT64_MAX, INT64_MIN } from "../src/utils/adt/int.js";
+import { DT_NOBEGIN, DT_NOEND } from "../src/utils/adt/timestamp.js";
+import type { Datum, IntervalValue, TypeCodec } from "../src/utils/adt/type-codec.js";
 
 /** Stored bytes of `value` as hex (varlenas with the 1-byte header when it fits). */
 function stored(typname: string, value: Datum, typmod = -1): string {

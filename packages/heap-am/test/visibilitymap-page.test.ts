@@ -2,8 +2,6 @@
 // the ones PostgreSQL 15 wrote.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { pageInit, pageSetChecksumInplace } from "../src/bufpage.js";
-import { BLCKSZ } from "../src/htup-details.js";
 import {
   HEAPBLOCKS_PER_PAGE,
   VISIBILITYMAP_ALL_FROZEN,
@@ -13,7 +11,9 @@ import {
   vmGetStatus,
   vmHeapBlockToMapBlock,
   vmSetBits,
-} from "../src/visibilitymap-page.js";
+} from "../src/access/heap/visibilitymap-page.js";
+import { BLCKSZ } from "../src/include/access/htup-details.js";
+import { pageInit, pageSetChecksumInplace } from "../src/storage/page/bufpage.js";
 import { type ForksJson, fixtureCase, pageCopy } from "./pg15-fixture-cases.js";
 
 function newVmPage(): Uint8Array {

@@ -9,9 +9,9 @@
  * See also: bufpage.ts (pageVerify), page-header.ts, checksum.ts, fsm.ts, vm.ts, main.ts.
  */
 import { PgsimError } from "@pgsim/clock-sweep";
-import { pageGetChecksum, pageHeaderProblem, pageVerify } from "../bufpage.js";
-import { pgChecksumPage } from "../checksum.js";
-import { BLCKSZ } from "../htup-details.js";
+import { BLCKSZ } from "../include/access/htup-details.js";
+import { pageGetChecksum, pageHeaderProblem, pageVerify } from "../storage/page/bufpage.js";
+import { pgChecksumPage } from "../storage/page/checksum.js";
 
 /** The largest valid block number (MaxBlockNumber); 0xFFFFFFFF is InvalidBlockNumber. */
 export const MaxBlockNumber = 0xfffffffe;

@@ -9,8 +9,8 @@
  * See also: ../checksum.ts (pgChecksumPage), blocks.ts.
  */
 import type { PgsimError } from "@pgsim/clock-sweep";
-import { pageGetChecksum, pageIsAllZero, pageIsNew } from "../bufpage.js";
-import { pgChecksumPage } from "../checksum.js";
+import { pageGetChecksum, pageIsAllZero, pageIsNew } from "../storage/page/bufpage.js";
+import { pgChecksumPage } from "../storage/page/checksum.js";
 import {
   checksumMismatchError,
   forkBlockCount,

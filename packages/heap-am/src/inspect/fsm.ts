@@ -8,7 +8,8 @@
  *
  * See also: ../fsm-page.ts (page layout and addressing), vm.ts, blocks.ts.
  */
-import { pageIsNew } from "../bufpage.js";
+
+import { BLCKSZ } from "../include/access/htup-details.js";
 import {
   FSM_BOTTOM_LEVEL,
   fsmGetAvail,
@@ -18,8 +19,8 @@ import {
   fsmSpaceCatToAvail,
   LeafNodesPerPage,
   SlotsPerFSMPage,
-} from "../fsm-page.js";
-import { BLCKSZ } from "../htup-details.js";
+} from "../storage/freespace/fsm-page.js";
+import { pageIsNew } from "../storage/page/bufpage.js";
 import {
   checkHeapBlockReport,
   forkBlockCount,

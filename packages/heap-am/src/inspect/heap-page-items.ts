@@ -13,15 +13,8 @@
  */
 
 import { PgsimError } from "@pgsim/clock-sweep";
-import {
-  itemIdGetFlags,
-  itemIdGetLength,
-  itemIdGetOffset,
-  itemIdHasStorage,
-  pageGetItemId,
-  pageGetMaxOffsetNumber,
-} from "../bufpage.js";
-import { heapAttributeSpans } from "../heaptuple.js";
+import { heapAttributeSpans } from "../access/common/heaptuple.js";
+import { type TupleDesc, tupleDescFromAttributeRows } from "../access/common/tupdesc.js";
 import {
   BLCKSZ,
   bitmapLen,
@@ -35,9 +28,16 @@ import {
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
   T_BITS_OFFSET,
-} from "../htup-details.js";
-import { bytesToHex, readUint32 } from "../le-bytes.js";
-import { type TupleDesc, tupleDescFromAttributeRows } from "../tupdesc.js";
+} from "../include/access/htup-details.js";
+import { bytesToHex, readUint32 } from "../include/port/le-bytes.js";
+import {
+  itemIdGetFlags,
+  itemIdGetLength,
+  itemIdGetOffset,
+  itemIdHasStorage,
+  pageGetItemId,
+  pageGetMaxOffsetNumber,
+} from "../storage/page/bufpage.js";
 import { forkBlockCount, forkPage, selectBlocks, verifyPage } from "./blocks.js";
 
 /** Names of the lp_flags values. */

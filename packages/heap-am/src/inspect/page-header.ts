@@ -8,6 +8,8 @@
  *
  * See also: blocks.ts (file splitting and verification), ../bufpage.ts.
  */
+
+import { readUint32 } from "../include/port/le-bytes.js";
 import {
   PD_ALL_VISIBLE,
   PD_HAS_FREE_LINES,
@@ -22,8 +24,7 @@ import {
   pageGetSpecial,
   pageGetUpper,
   pageIsNew,
-} from "../bufpage.js";
-import { readUint32 } from "../le-bytes.js";
+} from "../storage/page/bufpage.js";
 import { forkPage, type InspectOptions, verifyForkPages } from "./blocks.js";
 
 /** One block's page header, with the keys and values of pages.json `header` plus `block`. */

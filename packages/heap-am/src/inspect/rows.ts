@@ -14,6 +14,10 @@
  */
 
 import { PgsimError } from "@pgsim/clock-sweep";
+import { heapDeformTuple } from "../access/common/heaptuple.js";
+import { tupleDescFromAttributeRows } from "../access/common/tupdesc.js";
+import { heapTupleVisibleToNewSnapshot } from "../access/transam/clog.js";
+import { BLCKSZ, MinHeapTupleSize } from "../include/access/htup-details.js";
 import {
   itemIdGetLength,
   itemIdGetOffset,
@@ -21,11 +25,7 @@ import {
   pageGetItemId,
   pageGetMaxOffsetNumber,
   pageIsAllVisible,
-} from "../bufpage.js";
-import { heapTupleVisibleToNewSnapshot } from "../clog.js";
-import { heapDeformTuple } from "../heaptuple.js";
-import { BLCKSZ, MinHeapTupleSize } from "../htup-details.js";
-import { tupleDescFromAttributeRows } from "../tupdesc.js";
+} from "../storage/page/bufpage.js";
 import { forkBlockCount, forkPage, selectBlocks, verifyPage } from "./blocks.js";
 
 /** The visible rows: `columns` = ["ctid", ...column names], one text (or null) per value. */

@@ -8,9 +8,7 @@
  *
  * See also: ../visibilitymap-page.ts (bit layout), fsm.ts, blocks.ts.
  */
-import { PAGE_CONTENTS_OFFSET } from "../bufpage.js";
-import { BLCKSZ } from "../htup-details.js";
-import { bytesToHex } from "../le-bytes.js";
+
 import {
   HEAPBLOCKS_PER_BYTE,
   HEAPBLOCKS_PER_PAGE,
@@ -18,7 +16,10 @@ import {
   VISIBILITYMAP_ALL_VISIBLE,
   vmGetStatus,
   vmHeapBlockToMapBlock,
-} from "../visibilitymap-page.js";
+} from "../access/heap/visibilitymap-page.js";
+import { BLCKSZ } from "../include/access/htup-details.js";
+import { bytesToHex } from "../include/port/le-bytes.js";
+import { PAGE_CONTENTS_OFFSET } from "../storage/page/bufpage.js";
 import {
   checkHeapBlockReport,
   forkBlockCount,

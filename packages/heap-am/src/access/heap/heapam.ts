@@ -1,0 +1,1055 @@
+/**
+ * The heap access method's tuple operations: insert, multi-insert, delete, update (HOT or not),
+ * row locks, fetch by TID (following HOT chains), and sequential scans with page-at-a-time
+ * visibility.
+ *
+ * Models: src/backend/access/heap/heapam.c (heap_insert, heap_prepare_insert, heap_multi_insert,
+ * heap_delete, heap_update, heap_lock_tuple, heap_fetch, heap_hot_search_buffer, heap_beginscan,
+ * initscan, heapgetpage, heapgettup_pagemode, heap_getnext, heap_endscan), combocid.c
+ * (HeapTupleHeaderAdjustCmax), bufpage.h (PageSetPrunable).
+ * Entry points: `heapInsert`, `heapMultiInsert`, `heapDelete`, `heapUpdate`, `heapLockTuple`,
+ * `heapFetch`, `heapHotSearch`, `HeapScan`, `TID`.
+ * See also: hio.ts (where a tuple goes), heapam-visibility.ts, pruneheap.ts, vacuumlazy.ts,
+ * heapam-handler.ts (the table AM wrapper), README.md (the access rules).
+ *
+ * Access rules (README): reading tuples needs a pin and a share lock; after the visibility check
+ * tuple data may be used under the pin alone; inserting or changing xmin/xmax needs an exclusive
+ * lock; hint bits may be set under a share lock.
+ *
+ * Differs from PostgreSQL: no WAL records; no TOAST; no speculative insertion; no multixacts, so
+ * a row lock (any of the four modes) is held by one transaction at a time and a second locker,
+ * updater or deleter waits for the first even where PostgreSQL's modes would let them share.
+ */
+
+import { type BufferId, ForkNumber } from "@pgsim/buffer-manager";
+import { AssertionError, getAccessStrategy, PgsimError } from "@pgsim/clock-sweep";
+import {
+  HEAP_COMBOCID,
+  HEAP_HOT_UPDATED,
+  HEAP_KEYS_UPDATED,
+  HEAP_MOVED,
+  HEAP_ONLY_TUPLE,
+  HEAP_UPDATED,
+  HEAP_XACT_MASK,
+  HEAP_XMAX_BITS,
+  HEAP_XMAX_EXCL_LOCK,
+  HEAP_XMAX_INVALID,
+  HEAP_XMAX_KEYSHR_LOCK,
+  HEAP_XMAX_LOCK_ONLY,
+  HEAP_XMAX_SHR_LOCK,
+  HEAP_XMIN_COMMITTED,
+  HEAP2_XACT_MASK,
+  heapTupleHeaderGetCtid,
+  heapTupleHeaderGetInfomask,
+  heapTupleHeaderGetInfomask2,
+  heapTupleHeaderGetRawXmax,
+  heapTupleHeaderGetRawXmin,
+  heapTupleHeaderSetCmin,
+  heapTupleHeaderSetCtid,
+  heapTupleHeaderSetInfomask,
+  heapTupleHeaderSetInfomask2,
+  heapTupleHeaderSetXmax,
+  heapTupleHeaderSetXmin,
+  heapXmaxIsLockedOnly,
+  InvalidBlockNumber,
+  type ItemPointer,
+  MaxHeapTuplesPerPage,
+  maxAlign,
+} from "../../include/access/htup-details.js";
+import {
+  itemIdGetFlags,
+  itemIdGetLength,
+  itemIdGetOffset,
+  itemIdGetRedirect,
+  LP_NORMAL,
+  LP_REDIRECT,
+  pageClearAllVisible,
+  pageGetHeapFreeSpace,
+  pageGetItemId,
+  pageGetMaxOffsetNumber,
+  pageGetPruneXid,
+  pageIsAllVisible,
+  pageIsNew,
+  pageSetFull,
+  pageSetPruneXid,
+} from "../../storage/page/bufpage.js";
+import type { Datum } from "../../utils/adt/type-codec.js";
+import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Snapshot } from "../../utils/time/snapmgr.js";
+import {
+  heapAttributeSpans,
+  heapDeformTuple,
+  heapDeformTupleAt,
+  heapFormTuple,
+  type TupleValues,
+} from "../common/heaptuple.js";
+import type { FormPgAttribute, TupleDesc } from "../common/tupdesc.js";
+import type { LockTupleMode } from "../table/tableam.js";
+import { InvalidTransactionId } from "../transam/clog.js";
+import { xidPrecedes } from "../transam/transam.js";
+import type { Transaction } from "../transam/xact.js";
+import {
+  heapTupleSatisfiesMVCC,
+  heapTupleSatisfiesUpdate,
+  TM,
+  type TMResult,
+  tupleCmin,
+  type VisibilityContext,
+} from "./heapam-visibility.js";
+import {
+  type BulkInsertState,
+  pageItemStart,
+  relationGetBufferForTuple,
+  relationPutHeapTuple,
+  type ScanPin,
+  saveFreeSpace,
+  scanPins,
+} from "./hio.js";
+import { heapPagePruneOpt } from "./pruneheap.js";
+import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_VALID_BITS } from "./visibilitymap-page.js";
+
+/** A tuple identifier: block number and line pointer offset (1-based). */
+export type TID = ItemPointer;
+
+/** A row as callers see it: one value per column (dropped columns excluded), null for NULL. */
+export type Row = (Datum | null)[];
+
+/** Why an update, delete or lock did not happen (TM_FailureData). */
+export interface TMFailure {
+  /** The newer version's TID (Updated) or the tuple's own (Deleted, BeingModified). */
+  ctid: TID;
+  /** The transaction that updated, deleted or locked the tuple. */
+  xmax: number;
+}
+
+export interface TMOutcome {
+  result: TMResult;
+  failure?: TMFailure;
+}
+
+/** Options for update, delete and lock. */
+export interface ModifyOptions {
+  /** Wait for a running transaction that holds the row (default true); false reports WouldBlock. */
+  wait?: boolean;
+}
+
+function visibilityContext(ctx: HeapContext, xact: Transaction | undefined): VisibilityContext {
+  return { transam: ctx.transam, xact, hintsSet: false };
+}
+
+/** The descriptor's attributes that are not dropped, computed once per descriptor. */
+const liveAttrsCache = new WeakMap<TupleDesc, readonly FormPgAttribute[]>();
+
+/** The last descriptor asked about and its answer: a statement asks for one table many times. */
+let lastLiveDesc: TupleDesc | undefined;
+let lastLive: readonly FormPgAttribute[] = [];
+
+function liveAttrs(desc: TupleDesc): readonly FormPgAttribute[] {
+  if (desc === lastLiveDesc) return lastLive;
+  let live = liveAttrsCache.get(desc);
+  if (live === undefined) {
+    live = desc.attrs.filter((a) => !a.attisdropped);
+    liveAttrsCache.set(desc, live);
+  }
+  lastLiveDesc = desc;
+  lastLive = live;
+  return live;
+}
+
+/** Checks a row against the table's columns before anything is written. */
+function checkRow(rel: Relation, values: TupleValues): void {
+  const live = liveAttrs(rel.desc);
+  if (!Array.isArray(values) || values.length !== live.length) {
+    throw new PgsimError(
+      "wrong-column-count",
+      `table "${rel.name}" has ${live.length} columns, but ${Array.isArray(values) ? values.length : "no array of"} values were given`,
+    );
+  }
+  for (let i = 0; i < live.length; i++) {
+    const v = values[i];
+    if ((v === null || v === undefined) && live[i]!.attnotnull) {
+      throw new PgsimError(
+        "not-null-violation",
+        `null value in column "${live[i]!.attname}" of relation "${rel.name}" violates not-null constraint`,
+        { column: live[i]!.attname },
+      );
+    }
+  }
+}
+
+/** Expands caller values (no dropped columns) to descriptor order (dropped columns as NULL). */
+function toDescriptorValues(rel: Relation, values: TupleValues): TupleValues {
+  if (liveAttrs(rel.desc).length === rel.desc.natts) return values;
+  const out: (Datum | null | undefined)[] = [];
+  let j = 0;
+  for (const a of rel.desc.attrs) out.push(a.attisdropped ? null : values[j++]);
+  return out;
+}
+
+/** Drops the dropped columns from a deformed tuple. */
+function toRow(rel: Relation, values: (Datum | null)[]): Row {
+  if (liveAttrs(rel.desc).length === rel.desc.natts) return values;
+  return values.filter((_, i) => !rel.desc.attrs[i]!.attisdropped);
+}
+
+/** heap_prepare_insert + heap_form_tuple: the tuple bytes with xmin, cmin and XMAX_INVALID. */
+function prepareTuple(rel: Relation, values: TupleValues, xid: number, cid: number): Uint8Array {
+  checkRow(rel, values);
+  const tuple = heapFormTuple(rel.desc, toDescriptorValues(rel, values));
+  heapTupleHeaderSetInfomask(
+    tuple,
+    0,
+    (heapTupleHeaderGetInfomask(tuple, 0) & ~HEAP_XACT_MASK) | HEAP_XMAX_INVALID,
+  );
+  heapTupleHeaderSetInfomask2(tuple, 0, heapTupleHeaderGetInfomask2(tuple, 0) & ~HEAP2_XACT_MASK);
+  heapTupleHeaderSetXmin(tuple, 0, xid);
+  heapTupleHeaderSetXmax(tuple, 0, InvalidTransactionId);
+  heapTupleHeaderSetCmin(tuple, 0, cid);
+  return tuple;
+}
+
+/** Clears PD_ALL_VISIBLE and the page's VM bits (both), as every modification must. */
+function clearAllVisible(ctx: HeapContext, rel: Relation, page: Uint8Array, block: number): void {
+  if (!pageIsAllVisible(page)) return;
+  pageClearAllVisible(page);
+  ctx.vm.clear(rel.locator, block, VISIBILITYMAP_VALID_BITS);
+}
+
+/** PageSetPrunable: remember the oldest xid whose deletions may make pruning worthwhile. */
+function pageSetPrunable(page: Uint8Array, xid: number): void {
+  const prune = pageGetPruneXid(page);
+  if (prune === InvalidTransactionId || xidPrecedes(xid, prune)) pageSetPruneXid(page, xid);
+}
+
+/**
+ * heap_insert: adds a row and returns its TID. The transaction gets an xid if it has none.
+ *
+ * @example
+ * ```ts
+ * const tid = heapInsert(ctx, rel, [1, "one"], xact);
+ * ```
+ */
+export function heapInsert(
+  ctx: HeapContext,
+  rel: Relation,
+  values: TupleValues,
+  xact: Transaction,
+  bistate?: BulkInsertState,
+): TID {
+  xact.checkInProgress();
+  // Form (and so validate) the row before taking an xid or touching a page.
+  const tuple = prepareTuple(rel, values, 0, xact.commandId);
+  heapTupleHeaderSetXmin(tuple, 0, xact.getXid());
+  const pool = ctx.pool;
+  const buffer = relationGetBufferForTuple(ctx, rel, tuple.length, undefined, bistate);
+  const page = pool.bufferGetPage(buffer);
+  const block = pool.bufferGetBlockNumber(buffer);
+  const offset = relationPutHeapTuple(page, block, tuple);
+  clearAllVisible(ctx, rel, page, block);
+  pool.markBufferDirty(buffer);
+  pool.unlockReleaseBuffer(buffer);
+  xact.markCommandUsed();
+  return { block, offset };
+}
+
+/**
+ * heap_multi_insert: adds many rows, filling each page before moving on (one page lookup per page
+ * rather than per row). Returns their TIDs in order.
+ */
+export function heapMultiInsert(
+  ctx: HeapContext,
+  rel: Relation,
+  rows: readonly TupleValues[],
+  xact: Transaction,
+  bistate?: BulkInsertState,
+): TID[] {
+  xact.checkInProgress();
+  const cid = xact.commandId;
+  const tuples = rows.map((r) => prepareTuple(rel, r, 0, cid));
+  if (tuples.length === 0) return [];
+  const xid = xact.getXid();
+  for (const t of tuples) heapTupleHeaderSetXmin(t, 0, xid);
+  const pool = ctx.pool;
+  const saveFree = saveFreeSpace(rel);
+  const tids: TID[] = [];
+  let i = 0;
+  while (i < tuples.length) {
+    const buffer = relationGetBufferForTuple(ctx, rel, tuples[i]!.length, undefined, bistate);
+    const page = pool.bufferGetPage(buffer);
+    const block = pool.bufferGetBlockNumber(buffer);
+    // The first tuple fits (hio checked); keep adding while the fillfactor reserve stays free.
+    tids.push({ block, offset: relationPutHeapTuple(page, block, tuples[i++]!) });
+    while (
+      i < tuples.length &&
+      pageGetHeapFreeSpace(page) >= maxAlign(tuples[i]!.length) + saveFree
+    ) {
+      tids.push({ block, offset: relationPutHeapTuple(page, block, tuples[i++]!) });
+    }
+    clearAllVisible(ctx, rel, page, block);
+    pool.markBufferDirty(buffer);
+    pool.unlockReleaseBuffer(buffer);
+  }
+  xact.markCommandUsed();
+  return tids;
+}
+
+/** Checks that a TID names a line pointer that exists; returns the page's block count. */
+function checkTid(ctx: HeapContext, rel: Relation, tid: TID): void {
+  const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
+  const ok =
+    tid !== null &&
+    typeof tid === "object" &&
+    Number.isInteger(tid.block) &&
+    Number.isInteger(tid.offset) &&
+    tid.block >= 0 &&
+    tid.block < n &&
+    tid.offset >= 1 &&
+    tid.offset <= MaxHeapTuplesPerPage;
+  if (!ok) {
+    throw new PgsimError(
+      "invalid-tid",
+      `tid (${String(tid?.block)},${String(tid?.offset)}) does not exist in relation "${rel.name}" (${n} blocks)`,
+      { tid },
+    );
+  }
+}
+
+/**
+ * The buffer of `tid`'s page, pinned, for heap_delete / heap_update / heap_lock_tuple. When this
+ * backend's current scan has that page pinned, another pin is added to the scan's buffer;
+ * otherwise the TID is checked against the relation's size and the page is read.
+ *
+ * Differs from PostgreSQL: PostgreSQL's ReadBuffer looks the block up in the buffer table again
+ * and finds the same buffer (then only bumps its private pin count, as here); pgsim skips the
+ * lookup, and the relation-size check (an fstat on disk) that its TID check needs otherwise.
+ */
+function readTupleBuffer(ctx: HeapContext, rel: Relation, tid: TID): BufferId {
+  const pin = scanPins.get(ctx);
+  if (
+    pin !== undefined &&
+    pin.relNumber === rel.locator.relNumber &&
+    tid !== null &&
+    typeof tid === "object" &&
+    pin.block === tid.block &&
+    Number.isInteger(tid.offset) &&
+    tid.offset >= 1 &&
+    tid.offset <= MaxHeapTuplesPerPage
+  ) {
+    ctx.pool.incrBufferRefCount(pin.buffer);
+    return pin.buffer;
+  }
+  checkTid(ctx, rel, tid);
+  return ctx.pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+}
+
+/** The tuple's byte offset on the page if `offset` is a normal line pointer there, else −1. */
+function normalTupleAt(page: Uint8Array, offset: number): number {
+  if (pageIsNew(page) || offset > pageGetMaxOffsetNumber(page)) return -1;
+  const lp = pageGetItemId(page, offset);
+  return itemIdGetFlags(lp) === LP_NORMAL ? itemIdGetOffset(lp) : -1;
+}
+
+function tidEquals(a: TID, b: TID): boolean {
+  return a.block === b.block && a.offset === b.offset;
+}
+
+/**
+ * Waits for the transaction holding a tuple, with the buffer unlocked, then relocks. Returns
+ * false when the caller asked not to wait.
+ */
+function waitForHolder(
+  ctx: HeapContext,
+  buffer: BufferId,
+  page: Uint8Array,
+  tup: number,
+  options: ModifyOptions | undefined,
+): boolean {
+  if (options?.wait === false) return false;
+  const xmax = heapTupleHeaderGetRawXmax(page, tup);
+  ctx.pool.unlockBuffer(buffer);
+  let ended: boolean;
+  try {
+    ended = ctx.transam.waitForTransaction(xmax, {
+      deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
+      timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+    });
+  } finally {
+    // Relock whatever happened: the caller's cleanup expects the lock it had.
+    ctx.pool.lockBuffer(buffer, "exclusive");
+  }
+  if (!ended) {
+    throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", { xid: xmax });
+  }
+  return true;
+}
+
+/** The cid to store as cmax: a combo id when this transaction inserted the tuple itself. */
+function adjustCmax(
+  page: Uint8Array,
+  tup: number,
+  xact: Transaction,
+  vctx: VisibilityContext,
+): { cid: number; combo: boolean } {
+  const infomask = heapTupleHeaderGetInfomask(page, tup);
+  const xmin = heapTupleHeaderGetRawXmin(page, tup);
+  if ((infomask & HEAP_XMIN_COMMITTED) === 0 && xact.isCurrent(xmin)) {
+    const cmin = tupleCmin(page, tup, vctx);
+    return { cid: xact.comboCommandId(cmin, xact.commandId), combo: true };
+  }
+  return { cid: xact.commandId, combo: false };
+}
+
+/**
+ * Sets xmax and its infomask bits on a tuple being deleted, updated or locked.
+ */
+function setXmax(
+  page: Uint8Array,
+  tup: number,
+  xid: number,
+  cmax: { cid: number; combo: boolean },
+  infomaskBits: number,
+  keysUpdated: boolean,
+  ctid: TID,
+): void {
+  let infomask = heapTupleHeaderGetInfomask(page, tup) & ~(HEAP_XMAX_BITS | HEAP_MOVED);
+  infomask = cmax.combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
+  heapTupleHeaderSetInfomask(page, tup, infomask | infomaskBits);
+  let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_KEYS_UPDATED;
+  if (keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
+  heapTupleHeaderSetInfomask2(page, tup, infomask2);
+  heapTupleHeaderSetXmax(page, tup, xid);
+  heapTupleHeaderSetCmin(page, tup, cmax.cid);
+  heapTupleHeaderSetCtid(page, tup, ctid);
+}
+
+/**
+ * The HeapTupleSatisfiesUpdate loop shared by delete, update and lock: locks the buffer, waits
+ * for running holders, and returns the tuple's offset with the result. On anything but Ok the
+ * buffer is left locked for the caller to release.
+ */
+function checkModifiable(
+  ctx: HeapContext,
+  rel: Relation,
+  buffer: BufferId,
+  tid: TID,
+  xact: Transaction,
+  verb: string,
+  options: ModifyOptions | undefined,
+): { tup: number; result: TMResult; failure?: TMFailure } {
+  const pool = ctx.pool;
+  const page = pool.bufferGetPage(buffer);
+  const vctx = visibilityContext(ctx, xact);
+  for (let round = 0; ; round++) {
+    if (round > 10_000) throw new AssertionError(`heap ${verb}: tuple kept changing`);
+    const tup = normalTupleAt(page, tid.offset);
+    if (tup < 0) {
+      throw new PgsimError(
+        "invalid-tid",
+        `tid (${tid.block},${tid.offset}) of relation "${rel.name}" holds no tuple to ${verb}`,
+        { tid },
+      );
+    }
+    const ctid = heapTupleHeaderGetCtid(page, tup);
+    const result = heapTupleSatisfiesUpdate(page, tup, xact.commandId, tidEquals(ctid, tid), vctx);
+    if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    if (result === TM.Invisible) {
+      throw new PgsimError("invisible-tuple", `attempted to ${verb} invisible tuple`, { tid });
+    }
+    if (result === TM.BeingModified) {
+      if (waitForHolder(ctx, buffer, page, tup, options)) continue;
+      return {
+        tup,
+        result: TM.WouldBlock,
+        failure: { ctid, xmax: heapTupleHeaderGetRawXmax(page, tup) },
+      };
+    }
+    if (result !== TM.Ok) {
+      return { tup, result, failure: { ctid, xmax: heapTupleHeaderGetRawXmax(page, tup) } };
+    }
+    return { tup, result };
+  }
+}
+
+/**
+ * heap_delete: marks the version at `tid` deleted by this transaction. Returns TM.Ok, or why not
+ * (Updated / Deleted by a committed transaction, SelfModified, WouldBlock) with the failure data.
+ */
+export function heapDelete(
+  ctx: HeapContext,
+  rel: Relation,
+  tid: TID,
+  xact: Transaction,
+  options?: ModifyOptions,
+): TMOutcome {
+  xact.checkInProgress();
+  const pool = ctx.pool;
+  const buffer = readTupleBuffer(ctx, rel, tid);
+  pool.lockBuffer(buffer, "exclusive");
+  try {
+    const page = pool.bufferGetPage(buffer);
+    const { tup, result, failure } = checkModifiable(
+      ctx,
+      rel,
+      buffer,
+      tid,
+      xact,
+      "delete",
+      options,
+    );
+    if (result !== TM.Ok) return failure ? { result, failure } : { result };
+    const xid = xact.getXid();
+    const cmax = adjustCmax(page, tup, xact, visibilityContext(ctx, xact));
+    pageSetPrunable(page, xid);
+    clearAllVisible(ctx, rel, page, tid.block);
+    setXmax(page, tup, xid, cmax, 0, true, tid);
+    heapTupleHeaderSetInfomask2(
+      page,
+      tup,
+      heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_HOT_UPDATED,
+    );
+    pool.markBufferDirty(buffer);
+    xact.markCommandUsed();
+    return { result: TM.Ok };
+  } finally {
+    pool.unlockReleaseBuffer(buffer);
+  }
+}
+
+/** Bytewise comparison of chosen attributes of two tuples (HeapDetermineColumnsInfo). */
+function columnsChanged(
+  rel: Relation,
+  attrs: readonly number[],
+  oldTuple: Uint8Array,
+  newTuple: Uint8Array,
+): boolean {
+  if (attrs.length === 0) return false;
+  const a = heapAttributeSpans(rel.desc, oldTuple);
+  const b = heapAttributeSpans(rel.desc, newTuple);
+  for (const i of attrs) {
+    const x = a[i];
+    const y = b[i];
+    if (x === null || y === null || x === undefined || y === undefined) {
+      if ((x ?? null) !== (y ?? null)) return true;
+      continue;
+    }
+    if (x.length !== y.length) return true;
+    for (let k = 0; k < x.length; k++) {
+      if (oldTuple[x.offset + k] !== newTuple[y.offset + k]) return true;
+    }
+  }
+  return false;
+}
+
+/** What heapUpdate did. */
+export interface UpdateOutcome extends TMOutcome {
+  /** The new version's TID (when result is Ok). */
+  newTid?: TID;
+  /** Whether the update was HOT (same page, no indexed column changed). */
+  hot?: boolean;
+  /** Whether a key column changed (HEAP_KEYS_UPDATED on the old version). */
+  keysUpdated?: boolean;
+}
+
+/**
+ * heap_update: writes a new version of the row at `otid`. It goes on the same page when it fits
+ * (HOT if no indexed column changed), otherwise on another page found like an insert.
+ */
+export function heapUpdate(
+  ctx: HeapContext,
+  rel: Relation,
+  otid: TID,
+  values: TupleValues,
+  xact: Transaction,
+  options?: ModifyOptions,
+): UpdateOutcome {
+  xact.checkInProgress();
+  const newTuple = prepareTuple(rel, values, 0, xact.commandId);
+  const pool = ctx.pool;
+  let buffer = readTupleBuffer(ctx, rel, otid);
+  pool.lockBuffer(buffer, "exclusive");
+  let page = pool.bufferGetPage(buffer);
+  let newBuffer: BufferId | undefined;
+  try {
+    let { tup, result, failure } = checkModifiable(ctx, rel, buffer, otid, xact, "update", options);
+    if (result !== TM.Ok) return failure ? { result, failure } : { result };
+    const xid = xact.getXid();
+    const vctx = visibilityContext(ctx, xact);
+    let hotColumnsChanged = false;
+    let keysChanged = false;
+    if (rel.hotAttrs.length > 0 || rel.keyAttrs.length > 0) {
+      const oldLen = itemIdGetLength(pageGetItemId(page, otid.offset));
+      const oldTuple = page.subarray(tup, tup + oldLen);
+      hotColumnsChanged = columnsChanged(rel, rel.hotAttrs, oldTuple, newTuple);
+      keysChanged = columnsChanged(rel, rel.keyAttrs, oldTuple, newTuple);
+    }
+    // The new version's header.
+    heapTupleHeaderSetXmin(newTuple, 0, xid);
+    heapTupleHeaderSetInfomask(newTuple, 0, heapTupleHeaderGetInfomask(newTuple, 0) | HEAP_UPDATED);
+
+    let newPage = page;
+    let newBlock = otid.block;
+    if (maxAlign(newTuple.length) > pageGetHeapFreeSpace(page)) {
+      // It does not fit here. Mark the old version locked by us so nobody else updates it while
+      // we drop the lock to find room elsewhere; then lock both pages in block order.
+      const cmaxLock = adjustCmax(page, tup, xact, vctx);
+      setXmax(page, tup, xid, cmaxLock, HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK, false, otid);
+      pool.markBufferDirty(buffer);
+      pool.unlockBuffer(buffer);
+      newBuffer = relationGetBufferForTuple(ctx, rel, newTuple.length, buffer);
+      if (newBuffer === buffer) {
+        newBuffer = undefined; // it fits on the old page after all (someone pruned it)
+      } else {
+        newPage = pool.bufferGetPage(newBuffer);
+        newBlock = pool.bufferGetBlockNumber(newBuffer);
+      }
+      page = pool.bufferGetPage(buffer);
+      tup = normalTupleAt(page, otid.offset);
+      if (tup < 0) throw new AssertionError("updated tuple vanished while locked by us");
+    }
+    const samePage = newBuffer === undefined;
+    const hot = samePage && !hotColumnsChanged;
+    if (!samePage) pageSetFull(page);
+    pageSetPrunable(page, xid);
+    let infomask2New =
+      heapTupleHeaderGetInfomask2(newTuple, 0) & ~(HEAP_HOT_UPDATED | HEAP_ONLY_TUPLE);
+    if (hot) infomask2New |= HEAP_ONLY_TUPLE;
+    heapTupleHeaderSetInfomask2(newTuple, 0, infomask2New);
+    const newOffset = relationPutHeapTuple(newPage, newBlock, newTuple);
+    const newTid = { block: newBlock, offset: newOffset };
+    const cmax = adjustCmax(page, tup, xact, vctx);
+    setXmax(page, tup, xid, cmax, 0, keysChanged, newTid);
+    let infomask2Old =
+      heapTupleHeaderGetInfomask2(page, tup) & ~(HEAP_HOT_UPDATED | HEAP_ONLY_TUPLE);
+    if (hot) infomask2Old |= HEAP_HOT_UPDATED;
+    // Keep HEAP_ONLY_TUPLE on the old version if it was itself a heap-only member of a chain.
+    infomask2Old |= heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE;
+    heapTupleHeaderSetInfomask2(page, tup, infomask2Old);
+    clearAllVisible(ctx, rel, page, otid.block);
+    pool.markBufferDirty(buffer);
+    if (newBuffer !== undefined) {
+      clearAllVisible(ctx, rel, newPage, newBlock);
+      pool.markBufferDirty(newBuffer);
+    }
+    xact.markCommandUsed();
+    return { result: TM.Ok, newTid, hot, keysUpdated: keysChanged };
+  } finally {
+    if (newBuffer !== undefined) pool.unlockReleaseBuffer(newBuffer);
+    pool.unlockReleaseBuffer(buffer);
+    void buffer;
+    buffer = 0 as BufferId;
+  }
+}
+
+/** How strong each row lock mode is (LockTupleMode's order: key share < share < ...). */
+const LOCK_MODE_STRENGTH: Record<LockTupleMode, number> = {
+  "key share": 0,
+  share: 1,
+  "no key exclusive": 2,
+  exclusive: 3,
+};
+
+/**
+ * compute_new_xmax_infomask for a single locker: the lock-only xmax bits of each mode, and
+ * whether the tuple gets HEAP_KEYS_UPDATED (FOR UPDATE does: it blocks key-share lockers).
+ */
+function lockModeBits(mode: LockTupleMode): { infomask: number; keysUpdated: boolean } {
+  switch (mode) {
+    case "key share":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_KEYSHR_LOCK, keysUpdated: false };
+    case "share":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_SHR_LOCK, keysUpdated: false };
+    case "no key exclusive":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK, keysUpdated: false };
+    case "exclusive":
+      return { infomask: HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK, keysUpdated: true };
+  }
+}
+
+/** The mode of a lock-only xmax held by one transaction (the reverse of lockModeBits). */
+function heldLockMode(infomask: number, infomask2: number): LockTupleMode {
+  const lock = infomask & HEAP_XMAX_SHR_LOCK;
+  if (lock === HEAP_XMAX_SHR_LOCK) return "share";
+  if (lock === HEAP_XMAX_KEYSHR_LOCK) return "key share";
+  return (infomask2 & HEAP_KEYS_UPDATED) !== 0 ? "exclusive" : "no key exclusive";
+}
+
+/**
+ * heap_lock_tuple (SELECT ... FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE): marks
+ * the version locked by this transaction, so that others wait before updating, deleting or
+ * locking it. Locking a row this transaction already locked keeps the stronger of the two modes.
+ * Locking a page that is all-visible clears its VM all-frozen bit (the new xmax is not frozen).
+ *
+ * Differs from PostgreSQL: one locker at a time. PostgreSQL lets compatible lockers share a row
+ * (two FOR SHARE, or FOR KEY SHARE next to an update that keeps the key) by making the xmax a
+ * MultiXactId; pgsim has no multixacts, so any second transaction waits for the first (or gets
+ * WouldBlock with NOWAIT) whatever the modes.
+ */
+export function heapLockTuple(
+  ctx: HeapContext,
+  rel: Relation,
+  tid: TID,
+  xact: Transaction,
+  mode: LockTupleMode = "exclusive",
+  options?: ModifyOptions,
+): TMOutcome {
+  xact.checkInProgress();
+  checkTid(ctx, rel, tid);
+  const pool = ctx.pool;
+  const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+  pool.lockBuffer(buffer, "exclusive");
+  try {
+    const page = pool.bufferGetPage(buffer);
+    const { tup, result, failure } = checkModifiable(ctx, rel, buffer, tid, xact, "lock", options);
+    if (result !== TM.Ok) return failure ? { result, failure } : { result };
+    const xid = xact.getXid();
+    let infomask = heapTupleHeaderGetInfomask(page, tup);
+    let infomask2 = heapTupleHeaderGetInfomask2(page, tup);
+    if (heapTupleHeaderGetRawXmax(page, tup) === xid && (infomask & HEAP_XMAX_INVALID) === 0) {
+      // Modified by us: the row is ours already. Locked by us: keep the stronger mode.
+      if (!heapXmaxIsLockedOnly(infomask)) return { result: TM.Ok };
+      const held = heldLockMode(infomask, infomask2);
+      if (LOCK_MODE_STRENGTH[held] >= LOCK_MODE_STRENGTH[mode]) return { result: TM.Ok };
+    }
+    const bits = lockModeBits(mode);
+    infomask = (infomask & ~(HEAP_XMAX_BITS | HEAP_MOVED)) | bits.infomask;
+    infomask2 &= ~HEAP_KEYS_UPDATED;
+    if (bits.keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
+    heapTupleHeaderSetInfomask(page, tup, infomask);
+    heapTupleHeaderSetInfomask2(page, tup, infomask2);
+    heapTupleHeaderSetXmax(page, tup, xid);
+    // A lock-only xmax never forwards: t_ctid points at the tuple itself.
+    heapTupleHeaderSetCtid(page, tup, tid);
+    if (pageIsAllVisible(page)) ctx.vm.clear(rel.locator, tid.block, VISIBILITYMAP_ALL_FROZEN);
+    pool.markBufferDirty(buffer);
+    return { result: TM.Ok };
+  } finally {
+    pool.unlockReleaseBuffer(buffer);
+  }
+}
+
+/**
+ * heap_fetch: the row at exactly `tid` if `snapshot` sees it, else undefined. A TID outside the
+ * relation is a typed error.
+ */
+export function heapFetch(
+  ctx: HeapContext,
+  rel: Relation,
+  tid: TID,
+  snapshot: Snapshot,
+  xact: Transaction | undefined,
+): Row | undefined {
+  checkTid(ctx, rel, tid);
+  const pool = ctx.pool;
+  const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+  pool.lockBuffer(buffer, "share");
+  let row: Row | undefined;
+  try {
+    const page = pool.bufferGetPage(buffer);
+    const tup = normalTupleAt(page, tid.offset);
+    if (tup >= 0) {
+      const vctx = visibilityContext(ctx, xact);
+      if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) {
+        const len = itemIdGetLength(pageGetItemId(page, tid.offset));
+        row = toRow(rel, heapDeformTuple(rel.desc, page.subarray(tup, tup + len)));
+      }
+      if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    }
+  } finally {
+    pool.unlockReleaseBuffer(buffer);
+  }
+  return row;
+}
+
+/**
+ * heap_hot_search_buffer: from a chain root (what an index entry points at), follow redirects
+ * and HOT links on the page to the version `snapshot` sees. Returns its TID and row.
+ */
+export function heapHotSearch(
+  ctx: HeapContext,
+  rel: Relation,
+  tid: TID,
+  snapshot: Snapshot,
+  xact: Transaction | undefined,
+): { tid: TID; row: Row } | undefined {
+  checkTid(ctx, rel, tid);
+  const pool = ctx.pool;
+  const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+  heapPagePruneOpt(ctx, rel, buffer);
+  pool.lockBuffer(buffer, "share");
+  try {
+    const page = pool.bufferGetPage(buffer);
+    const vctx = visibilityContext(ctx, xact);
+    let offset = tid.offset;
+    let priorXmax = InvalidTransactionId;
+    const maxoff = pageIsNew(page) ? 0 : pageGetMaxOffsetNumber(page);
+    for (let steps = 0, atStart = true; steps <= maxoff; steps++, atStart = false) {
+      if (offset < 1 || offset > maxoff) break;
+      const lp = pageGetItemId(page, offset);
+      const flags = itemIdGetFlags(lp);
+      if (flags === LP_REDIRECT) {
+        if (!atStart) break;
+        offset = itemIdGetRedirect(lp);
+        continue;
+      }
+      if (flags !== LP_NORMAL) break;
+      const tup = itemIdGetOffset(lp);
+      if (priorXmax !== InvalidTransactionId && heapTupleHeaderGetRawXmin(page, tup) !== priorXmax)
+        break;
+      if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) {
+        const row = toRow(
+          rel,
+          heapDeformTuple(rel.desc, page.subarray(tup, tup + itemIdGetLength(lp))),
+        );
+        if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+        return { tid: { block: tid.block, offset }, row };
+      }
+      if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_HOT_UPDATED) === 0) break;
+      const next = heapTupleHeaderGetCtid(page, tup);
+      if (next.block !== tid.block) break;
+      priorXmax = heapTupleHeaderGetRawXmax(page, tup);
+      offset = next.offset;
+    }
+    if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    return undefined;
+  } finally {
+    pool.unlockReleaseBuffer(buffer);
+  }
+}
+
+/**
+ * A sequential scan: every row `snapshot` sees, page by page. Each page is pruned
+ * opportunistically, share-locked just long enough to find its visible tuples, and kept pinned
+ * while they are returned. Tables larger than a quarter of the pool are read through a BULKREAD
+ * ring, as PostgreSQL does.
+ *
+ * @example
+ * ```ts
+ * const scan = new HeapScan(ctx, rel, xact.snapshot, xact);
+ * for (let t = scan.next(); t !== undefined; t = scan.next()) console.log(t.tid, t.row);
+ * scan.end();
+ * ```
+ */
+export class HeapScan {
+  private readonly ctx: HeapContext;
+  private readonly rel: Relation;
+  private readonly snapshot: Snapshot;
+  private readonly xact: Transaction | undefined;
+  /** rs_nblocks: fixed at the start; pages added later are not seen. */
+  readonly nblocks: number;
+  readonly strategy;
+  private block = -1;
+  private buffer: BufferId | undefined;
+  private page: Uint8Array | undefined;
+  private readonly visible = new Uint16Array(MaxHeapTuplesPerPage);
+  private visibleCount = 0;
+  private index = 0;
+  private ended = false;
+  /** This scan's entry in `scanPins` while it has a page pinned. */
+  private readonly pin: ScanPin;
+
+  constructor(ctx: HeapContext, rel: Relation, snapshot: Snapshot, xact: Transaction | undefined) {
+    this.ctx = ctx;
+    this.rel = rel;
+    this.pin = {
+      relNumber: rel.locator.relNumber,
+      block: -1,
+      buffer: 0 as BufferId,
+      verifiedTarget: InvalidBlockNumber,
+    };
+    this.snapshot = snapshot;
+    this.xact = xact;
+    this.nblocks = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
+    this.strategy =
+      this.nblocks > Math.floor(ctx.pool.bufferCount / 4) && ctx.pool.variant === "disk"
+        ? getAccessStrategy("bulkread", ctx.pool.bufferCount)
+        : undefined;
+  }
+
+  /** heapgetpage: pin the block, prune, and collect the offsets of its visible tuples. */
+  private loadPage(block: number): void {
+    const pool = this.ctx.pool;
+    if (this.buffer !== undefined) {
+      if (scanPins.get(this.ctx) === this.pin) scanPins.delete(this.ctx);
+      pool.releaseBuffer(this.buffer);
+      this.buffer = undefined;
+    }
+    const buffer = pool.readBuffer(this.rel.locator, ForkNumber.MAIN, block, {
+      ...(this.strategy ? { strategy: this.strategy } : {}),
+    });
+    this.buffer = buffer;
+    this.pin.block = block;
+    this.pin.buffer = buffer;
+    scanPins.set(this.ctx, this.pin);
+    heapPagePruneOpt(this.ctx, this.rel, buffer);
+    pool.lockBuffer(buffer, "share");
+    const page = pool.bufferGetPage(buffer);
+    this.page = page;
+    let n = 0;
+    if (!pageIsNew(page)) {
+      const maxoff = pageGetMaxOffsetNumber(page);
+      const allVisible = pageIsAllVisible(page);
+      const vctx = visibilityContext(this.ctx, this.xact);
+      for (let off = 1; off <= maxoff; off++) {
+        const lp = pageGetItemId(page, off);
+        if (itemIdGetFlags(lp) !== LP_NORMAL) continue;
+        if (allVisible || heapTupleSatisfiesMVCC(page, itemIdGetOffset(lp), this.snapshot, vctx)) {
+          this.visible[n++] = off;
+        }
+      }
+      if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    }
+    pool.unlockBuffer(buffer);
+    this.visibleCount = n;
+    this.index = 0;
+    this.block = block;
+  }
+
+  /** The next visible row with its TID, or undefined at the end. */
+  next(): { tid: TID; row: Row } | undefined {
+    const at = this.nextTid();
+    if (at === undefined) return undefined;
+    return { tid: at, row: this.currentRow() };
+  }
+
+  /** Advances to the next visible tuple; returns its TID (the row via `currentRow`). */
+  nextTid(): TID | undefined {
+    if (this.ended) return undefined;
+    while (this.index >= this.visibleCount) {
+      if (this.block + 1 >= this.nblocks) {
+        this.end();
+        return undefined;
+      }
+      this.loadPage(this.block + 1);
+    }
+    this.current = this.visible[this.index++]!;
+    return { block: this.block, offset: this.current };
+  }
+
+  private current = 0;
+
+  /** The current tuple's row (read under the pin, after the visibility check). */
+  currentRow(): Row {
+    const page = this.page!;
+    const lp = pageGetItemId(page, this.current);
+    const tup = itemIdGetOffset(lp);
+    return toRow(this.rel, heapDeformTupleAt(this.rel.desc, page, tup, tup + itemIdGetLength(lp)));
+  }
+
+  /** heap_endscan: drops the pin. Safe to call twice. */
+  end(): void {
+    if (scanPins.get(this.ctx) === this.pin) scanPins.delete(this.ctx);
+    if (this.buffer !== undefined) this.ctx.pool.releaseBuffer(this.buffer);
+    this.buffer = undefined;
+    this.page = undefined;
+    this.ended = true;
+  }
+}
+
+/**
+ * heap_get_latest_tid: follows the update chain from `tid` to the newest version `snapshot`
+ * sees (or the last one reached). Used to find the row an UPDATE should retry on.
+ */
+export function heapGetLatestTid(
+  ctx: HeapContext,
+  rel: Relation,
+  tid: TID,
+  snapshot: Snapshot,
+  xact: Transaction | undefined,
+): TID {
+  checkTid(ctx, rel, tid);
+  const pool = ctx.pool;
+  const vctx = visibilityContext(ctx, xact);
+  let current = tid;
+  let latest = tid;
+  let priorXmax = InvalidTransactionId;
+  for (let steps = 0; steps < 1_000_000; steps++) {
+    if (!heapTidValid(ctx, rel, current)) break;
+    const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, current.block);
+    pool.lockBuffer(buffer, "share");
+    const page = pool.bufferGetPage(buffer);
+    const tup = normalTupleAt(page, current.offset);
+    let next: TID | undefined;
+    if (
+      tup >= 0 &&
+      (priorXmax === InvalidTransactionId || heapTupleHeaderGetRawXmin(page, tup) === priorXmax)
+    ) {
+      if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) latest = current;
+      const infomask = heapTupleHeaderGetInfomask(page, tup);
+      const ctid = heapTupleHeaderGetCtid(page, tup);
+      if (
+        (infomask & HEAP_XMAX_INVALID) === 0 &&
+        (infomask & HEAP_XMAX_LOCK_ONLY) === 0 &&
+        !tidEquals(ctid, current)
+      ) {
+        next = ctid;
+        priorXmax = heapTupleHeaderGetRawXmax(page, tup);
+      }
+    }
+    if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    vctx.hintsSet = false;
+    pool.unlockReleaseBuffer(buffer);
+    if (next === undefined) break;
+    current = next;
+  }
+  return latest;
+}
+
+/**
+ * The newest version of a row, following t_ctid links through every version whose updater
+ * committed (what table_tuple_lock with TUPLE_LOCK_FLAG_FIND_LAST_VERSION does for EvalPlanQual).
+ * Stops at a version that is not updated, deleted (ctid points at itself), or changed by a
+ * transaction still running or aborted; the caller retries its update or delete there.
+ */
+export function heapFindLastVersion(ctx: HeapContext, rel: Relation, tid: TID): TID {
+  checkTid(ctx, rel, tid);
+  const pool = ctx.pool;
+  let current = tid;
+  let priorXmax = InvalidTransactionId;
+  for (let steps = 0; steps < 1_000_000; steps++) {
+    if (!heapTidValid(ctx, rel, current)) return current;
+    const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, current.block);
+    pool.lockBuffer(buffer, "share");
+    let next: TID | undefined;
+    try {
+      const page = pool.bufferGetPage(buffer);
+      const tup = normalTupleAt(page, current.offset);
+      if (tup < 0) return current;
+      if (
+        priorXmax !== InvalidTransactionId &&
+        heapTupleHeaderGetRawXmin(page, tup) !== priorXmax
+      ) {
+        return current;
+      }
+      const infomask = heapTupleHeaderGetInfomask(page, tup);
+      const ctid = heapTupleHeaderGetCtid(page, tup);
+      const xmax = heapTupleHeaderGetRawXmax(page, tup);
+      const updated =
+        (infomask & HEAP_XMAX_INVALID) === 0 &&
+        (infomask & HEAP_XMAX_LOCK_ONLY) === 0 &&
+        !tidEquals(ctid, current) &&
+        ctx.transam.didCommit(xmax);
+      if (!updated) return current;
+      next = ctid;
+      priorXmax = xmax;
+    } finally {
+      pool.unlockReleaseBuffer(buffer);
+    }
+    current = next;
+  }
+  throw new AssertionError("update chain does not end");
+}
+
+/** The line pointer of `tid` on a pinned page, exported for the table AM's TID checks. */
+export function heapTidValid(ctx: HeapContext, rel: Relation, tid: TID): boolean {
+  const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
+  return (
+    Number.isInteger(tid?.block) &&
+    Number.isInteger(tid?.offset) &&
+    tid.block >= 0 &&
+    tid.block < n &&
+    tid.offset >= 1 &&
+    tid.offset <= MaxHeapTuplesPerPage
+  );
+}
+
+export { InvalidBlockNumber, pageItemStart };

@@ -1,0 +1,179 @@
+/**
+ * One backend's transaction: its xid (assigned on first write), command ids, combo command ids,
+ * isolation level and snapshots, and commit or abort.
+ *
+ * Models: src/backend/access/transam/xact.c (StartTransaction, CommitTransaction,
+ * AbortTransaction, GetCurrentTransactionId, CommandCounterIncrement,
+ * TransactionIdIsCurrentTransactionId), utils/time/combocid.c (HeapTupleHeaderAdjustCmax,
+ * GetComboCommandId, HeapTupleHeaderGetCmin/Cmax), snapmgr.c (GetTransactionSnapshot: per
+ * statement under READ COMMITTED, once under REPEATABLE READ).
+ * Entry points: `Transaction`, `IsolationLevel`.
+ * See also: transam.ts (shared state), heapam-visibility.ts.
+ *
+ * Differs from PostgreSQL: no subtransactions or savepoints; SERIALIZABLE is not offered (it would
+ * need predicate locks); a "statement" is one call into the heap API.
+ */
+
+import { PgsimError } from "@pgsim/clock-sweep";
+import type { Snapshot } from "../../utils/time/snapmgr.js";
+import { InvalidTransactionId } from "./clog.js";
+import type { Transam } from "./transam.js";
+
+/** READ COMMITTED: a new snapshot per statement. REPEATABLE READ: one per transaction. */
+export type IsolationLevel = "read committed" | "repeatable read";
+
+export type TransactionState = "in progress" | "committed" | "aborted";
+
+/** FirstCommandId. */
+export const FirstCommandId = 0;
+/** InvalidCommandId: command ids are 32-bit; 2^32 − 1 is never used. */
+export const InvalidCommandId = 0xffffffff;
+
+/** A transaction of one backend. Create through the database API, not directly. */
+export class Transaction {
+  readonly isolation: IsolationLevel;
+  private readonly transam: Transam;
+  private xidValue = InvalidTransactionId;
+  private cid = FirstCommandId;
+  private cidUsed = false;
+  private stateValue: TransactionState = "in progress";
+  private transactionSnapshot: Snapshot | undefined;
+  private statementSnapshot: Snapshot | undefined;
+  /** Combo command ids: index → [cmin, cmax], and the reverse lookup. */
+  private readonly combos: [number, number][] = [];
+  private readonly comboIndex = new Map<string, number>();
+
+  constructor(transam: Transam, isolation: IsolationLevel) {
+    if (isolation !== "read committed" && isolation !== "repeatable read") {
+      throw new PgsimError(
+        "invalid-isolation-level",
+        `isolation level must be "read committed" or "repeatable read", got ${JSON.stringify(isolation)}`,
+      );
+    }
+    this.transam = transam;
+    this.isolation = isolation;
+  }
+
+  get state(): TransactionState {
+    return this.stateValue;
+  }
+
+  /** The xid, or 0 if the transaction has not written anything yet. */
+  get xid(): number {
+    return this.xidValue;
+  }
+
+  /** The current command id. */
+  get commandId(): number {
+    return this.cid;
+  }
+
+  /** Throws a typed error unless the transaction is still running. */
+  checkInProgress(): void {
+    if (this.stateValue !== "in progress") {
+      throw new PgsimError(
+        "transaction-finished",
+        `transaction is ${this.stateValue}: start a new transaction for further commands`,
+        { state: this.stateValue },
+      );
+    }
+  }
+
+  /** GetCurrentTransactionId: assigns an xid on the first write. */
+  getXid(): number {
+    this.checkInProgress();
+    if (this.xidValue === InvalidTransactionId) this.xidValue = this.transam.assignXid();
+    return this.xidValue;
+  }
+
+  /** TransactionIdIsCurrentTransactionId. */
+  isCurrent(xid: number): boolean {
+    return xid !== InvalidTransactionId && xid === this.xidValue;
+  }
+
+  /** Marks that the current command wrote something (so the next statement needs a new cid). */
+  markCommandUsed(): void {
+    this.cidUsed = true;
+  }
+
+  /**
+   * Starts a statement: CommandCounterIncrement if the previous one wrote, then the snapshot the
+   * statement uses (a new one under READ COMMITTED; the transaction's under REPEATABLE READ, with
+   * the current command id).
+   */
+  beginStatement(): Snapshot {
+    this.checkInProgress();
+    if (this.cidUsed) {
+      if (this.cid >= InvalidCommandId - 1) {
+        throw new PgsimError(
+          "program-limit-exceeded",
+          "cannot have more than 2^32-2 commands in a transaction",
+        );
+      }
+      this.cid++;
+      this.cidUsed = false;
+    }
+    if (this.isolation === "read committed" || this.transactionSnapshot === undefined) {
+      // The previous statement's snapshot is gone: stop holding back vacuum for it
+      // (SnapshotResetXmin), then advertise the new snapshot's xmin.
+      if (this.isolation === "read committed") this.transam.clearAdvertisedXmin();
+      const snap = this.transam.getSnapshot(this.cid, true);
+      if (this.isolation === "repeatable read") this.transactionSnapshot = snap;
+      this.statementSnapshot = snap;
+    } else {
+      this.statementSnapshot = { ...this.transactionSnapshot, curcid: this.cid };
+    }
+    return this.statementSnapshot;
+  }
+
+  /** The snapshot of the statement in progress (beginStatement first). */
+  get snapshot(): Snapshot {
+    if (this.statementSnapshot === undefined) return this.beginStatement();
+    return this.statementSnapshot;
+  }
+
+  /**
+   * GetComboCommandId: the combo id standing for (cmin, cmax), created on first use. Combo ids
+   * are private to the backend and live as long as the transaction.
+   */
+  comboCommandId(cmin: number, cmax: number): number {
+    const key = `${cmin}:${cmax}`;
+    let id = this.comboIndex.get(key);
+    if (id === undefined) {
+      id = this.combos.length;
+      this.combos.push([cmin, cmax]);
+      this.comboIndex.set(key, id);
+    }
+    return id;
+  }
+
+  /** HeapTupleHeaderGetCmin for a combo id. */
+  comboCmin(combo: number): number {
+    const pair = this.combos[combo];
+    if (pair === undefined)
+      throw new PgsimError("invalid-combo-cid", `unknown combo command id ${combo}`);
+    return pair[0];
+  }
+
+  /** HeapTupleHeaderGetCmax for a combo id. */
+  comboCmax(combo: number): number {
+    const pair = this.combos[combo];
+    if (pair === undefined)
+      throw new PgsimError("invalid-combo-cid", `unknown combo command id ${combo}`);
+    return pair[1];
+  }
+
+  /** CommitTransaction: record the commit, leave the proc array. */
+  commit(): void {
+    this.checkInProgress();
+    this.transam.endTransaction(this.xidValue, true);
+    this.stateValue = "committed";
+  }
+
+  /** AbortTransaction: record the abort; the transaction's tuples become invisible to all. */
+  abort(): void {
+    if (this.stateValue !== "in progress") return;
+    this.transam.endTransaction(this.xidValue, false);
+    this.stateValue = "aborted";
+  }
+}

@@ -1,0 +1,320 @@
+/**
+ * A backend: the code a worker thread runs for the cluster. It attaches to the database's shared
+ * memory on its first task, as a PostgreSQL backend attaches at connection start, and then runs
+ * transactions for clients, one at a time.
+ *
+ * Models: src/backend/tcop/postgres.c (PostgresMain's loop: read a command, run it in a
+ * transaction, report the result or the error; an error aborts the transaction and the backend
+ * carries on).
+ * Entry points: the default export (Piscina's task handler), `runBackendTask` (the same, callable
+ * in-process for tests and coverage), `BackendTask`, `Op`.
+ * See also: cluster.ts (the postmaster and the pooler), database.ts.
+ *
+ * The database's shared handle (`DatabaseShared`: three SharedArrayBuffers and a few numbers)
+ * reaches a pooled worker once, as its `workerData` (`BackendWorkerData`), not with every task:
+ * cloning the handle's SharedArrayBuffers cost about 2.5 µs per task on the main thread and the
+ * worker together, a tenth of a no-op round trip (packages/bench/RESULTS.md, "backends"). A task
+ * may still carry `shared` (an in-process caller has no workerData); it then wins.
+ *
+ * No top-level await: Piscina loads this module with require() under tsx (TOOLCHAIN.md).
+ */
+
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
+import { threadId, workerData } from "node:worker_threads";
+import { PgsimError } from "@pgsim/clock-sweep";
+import type { Row, TID } from "../access/heap/heapam.js";
+import type { IsolationLevel } from "../access/transam/xact.js";
+import { Database, type DatabaseShared, type DatabaseTransaction } from "../database.js";
+import type { Datum } from "../utils/adt/type-codec.js";
+
+/** One operation of a transaction, as plain data (it crosses threads). */
+export type Op =
+  | { op: "insert"; table: string; values: (Datum | null)[] }
+  | { op: "insertMany"; table: string; rows: (Datum | null)[][] }
+  | { op: "fetch"; table: string; tid: TID }
+  | { op: "scan"; table: string }
+  | { op: "update"; table: string; tid: TID; values: (Datum | null)[]; nowait?: boolean }
+  | { op: "delete"; table: string; tid: TID; nowait?: boolean }
+  | { op: "lockRow"; table: string; tid: TID; nowait?: boolean }
+  /** UPDATE table SET col = col + delta WHERE keyColumn = key (a sequential scan). */
+  | { op: "addWhere"; table: string; keyColumn: number; key: Datum; column: number; delta: number }
+  /** DELETE FROM table WHERE keyColumn = key. */
+  | { op: "deleteWhere"; table: string; keyColumn: number; key: Datum }
+  /** SELECT * FROM table WHERE keyColumn = key. */
+  | { op: "selectWhere"; table: string; keyColumn: number; key: Datum }
+  /** A statement that fails: a client error in the middle of a transaction. */
+  | { op: "fail"; message: string }
+  /** Sleep (ms) inside the transaction, holding whatever it holds. */
+  | { op: "sleep"; ms: number }
+  /** Pin a page and keep the pin (for fault tests: die while holding it). */
+  | { op: "holdPin"; table: string; block: number }
+  /** The worker thread exits at once, without cleaning up (a crash). */
+  | { op: "crash" }
+  /** VACUUM a table (outside the transaction's snapshot, as a separate backend would). */
+  | { op: "vacuum"; table: string }
+  /** The pages this backend holds pins on (from holdPin): tag and first line pointer word. */
+  | { op: "heldPins" }
+  /** Drop the pins taken with holdPin. */
+  | { op: "releasePins" };
+
+/** What a worker started by the cluster receives once, as its `workerData`. */
+export interface BackendWorkerData {
+  shared: DatabaseShared;
+}
+
+/**
+ * What a client submits. `shared` is needed only where the worker has no `BackendWorkerData`
+ * (an in-process call); the cluster's workers have it.
+ */
+export type BackendTask =
+  | {
+      kind: "transaction";
+      shared?: DatabaseShared;
+      ops: Op[];
+      isolation?: IsolationLevel;
+    }
+  | { kind: "function"; shared?: DatabaseShared; module: string; name: string; args: unknown }
+  /** A session step: ops on the session's open transaction (begin/commit/abort are ops too). */
+  | {
+      kind: "session";
+      shared?: DatabaseShared;
+      ops: (
+        | Op
+        | { op: "begin"; isolation?: IsolationLevel }
+        | { op: "commit" }
+        | { op: "abort" }
+      )[];
+    }
+  | { kind: "whoami"; shared?: DatabaseShared }
+  /** The backend exits normally: it detaches, reporting leaked pins. */
+  | { kind: "exit"; shared?: DatabaseShared };
+
+/** A PgsimError as data. */
+export interface TaskError {
+  code: string;
+  message: string;
+  detail?: unknown;
+}
+
+export interface BackendResult {
+  /** One result per op (rows, TIDs, booleans, undefined). */
+  results: unknown[];
+  /** Set when the transaction failed (and was aborted). */
+  error?: TaskError;
+  procNumber: number;
+  threadId: number;
+  xid: number;
+}
+
+let db: Database | undefined;
+let dbShared: DatabaseShared | undefined;
+let sessionTx: DatabaseTransaction | undefined;
+const heldPins: number[] = [];
+const functionModules = new Map<string, Record<string, unknown>>();
+
+/** The backend's database handle: attached once per thread. */
+function backend(task: BackendTask): Database {
+  const shared = task.shared ?? (workerData as BackendWorkerData | null | undefined)?.shared;
+  if (shared === undefined) {
+    throw new PgsimError(
+      "no-database",
+      "the task names no database: pass `shared`, or start the worker with BackendWorkerData",
+    );
+  }
+  // A handle that arrives with a task is a new copy (the memory behind it is the same), so the
+  // database is recognised by its id.
+  if (db === undefined || dbShared?.id !== shared.id) {
+    db = Database.attach(shared);
+    dbShared = shared;
+  }
+  return db;
+}
+
+function matches(row: Row, column: number, key: Datum): boolean {
+  const v = row[column];
+  return v === key || (typeof v === "bigint" && typeof key === "bigint" && v === key);
+}
+
+function runOp(d: Database, tx: DatabaseTransaction, op: Op): unknown {
+  switch (op.op) {
+    case "insert":
+      return tx.insert(op.table, op.values);
+    case "insertMany":
+      return tx.insertMany(op.table, op.rows);
+    case "fetch":
+      return tx.fetch(op.table, op.tid);
+    case "scan":
+      return tx.scan(op.table);
+    case "update":
+      return tx.update(op.table, op.tid, op.values, { nowait: op.nowait === true });
+    case "delete":
+      return tx.delete(op.table, op.tid, { nowait: op.nowait === true });
+    case "lockRow":
+      return tx.lockRow(op.table, op.tid, { nowait: op.nowait === true });
+    case "selectWhere":
+      return tx
+        .scan(op.table)
+        .filter((r) => matches(r.row, op.keyColumn, op.key))
+        .map((r) => r.row);
+    case "addWhere": {
+      let updated = 0;
+      for (const { tid, row } of tx.scan(op.table)) {
+        if (!matches(row, op.keyColumn, op.key)) continue;
+        const newTid = tx.update(op.table, tid, (current) => {
+          const next = [...current];
+          next[op.column] = (current[op.column] as number) + op.delta;
+          return next;
+        });
+        if (newTid !== undefined) updated++;
+      }
+      return updated;
+    }
+    case "deleteWhere": {
+      let deleted = 0;
+      for (const { tid, row } of tx.scan(op.table)) {
+        if (matches(row, op.keyColumn, op.key) && tx.delete(op.table, tid)) deleted++;
+      }
+      return deleted;
+    }
+    case "fail":
+      throw new PgsimError("client-error", op.message);
+    case "sleep":
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, op.ms);
+      return undefined;
+    case "holdPin": {
+      const rel = d.table(op.table);
+      heldPins.push(d.pool.readBuffer(rel.locator, 0, op.block) as number);
+      return d.pool
+        .bufferCache()
+        .filter((r) => r.pinning_backends !== null && r.pinning_backends > 0).length;
+    }
+    case "vacuum":
+      return d.vacuum(op.table);
+    case "heldPins":
+      return heldPins.map((b) => {
+        const buffer = b as never;
+        d.pool.lockBuffer(buffer, "share");
+        const page = d.pool.bufferGetPage(buffer);
+        const lp = page[24]! | (page[25]! << 8) | (page[26]! << 16) | (page[27]! << 24);
+        d.pool.unlockBuffer(buffer);
+        return { tag: d.pool.bufferGetTag(buffer), firstItemId: lp >>> 0 };
+      });
+    case "releasePins":
+      while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);
+      return undefined;
+    case "crash":
+      // A worker thread's process.exit ends only this thread, abruptly: no finally blocks, no
+      // detach — a backend crash.
+      process.exit(1);
+  }
+}
+
+function asTaskError(e: unknown): TaskError {
+  if (e instanceof PgsimError) {
+    return { code: e.code, message: e.message, ...(e.detail ? { detail: e.detail } : {}) };
+  }
+  return { code: "internal-error", message: e instanceof Error ? e.message : String(e) };
+}
+
+/** Runs one task (the worker's entry point, also callable in-process). */
+export async function runBackendTask(task: BackendTask): Promise<BackendResult> {
+  const d = backend(task);
+  const base = { procNumber: d.pool.procNumber, threadId };
+  if (task.kind === "whoami") return { ...base, results: [], xid: 0 };
+  if (task.kind === "exit") {
+    sessionTx?.abort();
+    sessionTx = undefined;
+    const report = d.close();
+    db = undefined;
+    dbShared = undefined;
+    return { ...base, results: [report], xid: 0 };
+  }
+  if (task.kind === "function") {
+    let mod = functionModules.get(task.module);
+    if (mod === undefined) {
+      // From source, workers run under tsx's require hook (TOOLCHAIN.md): load .ts modules the
+      // same way; built modules are plain ES modules.
+      mod = (
+        task.module.endsWith(".ts")
+          ? createRequire(import.meta.url)(task.module)
+          : await import(pathToFileURL(task.module).href)
+      ) as Record<string, unknown>;
+      functionModules.set(task.module, mod);
+    }
+    const fn = mod[task.name];
+    if (typeof fn !== "function") {
+      return {
+        ...base,
+        results: [],
+        xid: 0,
+        error: {
+          code: "undefined-function",
+          message: `function "${task.name}" does not exist in ${task.module}`,
+        },
+      };
+    }
+    try {
+      return { ...base, results: [await fn(d, task.args)], xid: 0 };
+    } catch (e) {
+      return { ...base, results: [], xid: 0, error: asTaskError(e) };
+    }
+  }
+  if (task.kind === "session") {
+    const results: unknown[] = [];
+    try {
+      for (const op of task.ops) {
+        if (op.op === "begin") {
+          sessionTx = d.begin(op.isolation ? { isolation: op.isolation } : {});
+          results.push(undefined);
+        } else if (op.op === "commit" || op.op === "abort") {
+          if (sessionTx === undefined)
+            throw new PgsimError("no-transaction", "there is no transaction in progress");
+          const xid = sessionTx.xid;
+          if (op.op === "commit") sessionTx.commit();
+          else sessionTx.abort();
+          sessionTx = undefined;
+          while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);
+          results.push(xid);
+        } else if (op.op === "vacuum") {
+          // VACUUM runs outside any transaction block, as in PostgreSQL.
+          if (sessionTx !== undefined) {
+            throw new PgsimError(
+              "active-transaction",
+              "VACUUM cannot run inside a transaction block",
+            );
+          }
+          results.push(d.vacuum(op.table));
+        } else {
+          if (sessionTx === undefined || sessionTx.state !== "in progress") {
+            throw new PgsimError("no-transaction", "there is no transaction in progress");
+          }
+          results.push(runOp(d, sessionTx, op));
+        }
+      }
+      return { ...base, results, xid: sessionTx?.xid ?? 0 };
+    } catch (e) {
+      const xid = sessionTx?.xid ?? 0;
+      sessionTx?.abort();
+      sessionTx = undefined;
+      return { ...base, results, xid, error: asTaskError(e) };
+    }
+  }
+  const tx = d.begin(task.isolation ? { isolation: task.isolation } : {});
+  const results: unknown[] = [];
+  try {
+    for (const op of task.ops) results.push(runOp(d, tx, op));
+    const xid = tx.xid;
+    tx.commit();
+    return { ...base, results, xid };
+  } catch (e) {
+    const xid = tx.xid;
+    tx.abort();
+    return { ...base, results, xid, error: asTaskError(e) };
+  } finally {
+    // A pin held on purpose by a fault-test op is not leaked past the task unless the worker dies.
+    while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);
+  }
+}
+
+export default runBackendTask;

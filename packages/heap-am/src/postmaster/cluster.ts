@@ -1,0 +1,320 @@
+/**
+ * The cluster: the postmaster that creates the shared memory, starts backend worker threads, and
+ * the pooler that queues clients onto them, first in first out.
+ *
+ * Models: src/backend/postmaster/postmaster.c (create shared memory once, start a backend per
+ * connection, notice a backend's death and clean up after it, shut down with a checkpoint) and a
+ * transaction-mode connection pooler in front of it (PgBouncer, PgCat): many clients, few
+ * backends, each transaction runs whole on one backend.
+ * Entry points: `Cluster.start`, `Cluster.transaction`, `Cluster.call`, `Cluster.connect`
+ * (a dedicated backend: a Session), `Cluster.shutdown`.
+ * See also: backend-worker.ts (what each worker runs), database.ts, transam.ts and
+ * @pgsim/buffer-manager's recoverBackend (the cleanup after a dead backend).
+ *
+ * When a worker dies (terminated, or crashed with process.exit), Piscina reports it and starts a
+ * replacement; the cluster looks up the backend slots that thread held and releases them: its
+ * transaction is marked aborted (its changes become invisible, its row locks end) and its pins
+ * and content locks, recorded in its shared ledger, are released. Other backends notice at most
+ * a wait.
+ *
+ * Differs from PostgreSQL: a crashed backend makes PostgreSQL restart every backend and reset
+ * shared memory (crash recovery from WAL); pgsim, which has no WAL, cleans up just the dead
+ * backend. Backends are threads, not processes.
+ */
+
+import { fileURLToPath } from "node:url";
+import { attachedBackends, PgsimError } from "@pgsim/buffer-manager";
+import { Piscina } from "piscina";
+import type { IsolationLevel } from "../access/transam/xact.js";
+import { Database, type DatabaseOptions, type DatabaseShared } from "../database.js";
+import type { BackendResult, BackendTask, BackendWorkerData, Op } from "./backend-worker.js";
+
+export interface ClusterOptions extends DatabaseOptions {
+  /** How many backend worker threads the pooler runs (default 2). */
+  backends?: number;
+  /**
+   * A module (path or file URL) whose named exports `(db: Database, args) => result` clients can
+   * call with `call(name, args)`; each runs on a backend with its own transactions.
+   */
+  functionsModule?: string;
+}
+
+/** What recovery released for a backend whose worker died. */
+export interface BackendRecovery {
+  threadId: number;
+  procNumber: number;
+  abortedXid: number;
+  releasedPins: number;
+  releasedLocks: number;
+  abortedIo: number;
+}
+
+function workerOptions(): { filename: string; execArgv?: string[] } {
+  const fromSource = import.meta.url.endsWith(".ts");
+  const filename = fileURLToPath(
+    new URL(`./backend-worker.${fromSource ? "ts" : "js"}`, import.meta.url),
+  );
+  if (!fromSource) return { filename };
+  const underTsx = process.execArgv.some((a) => a.includes("tsx"));
+  const extra = underTsx ? ["--conditions=source"] : ["--import", "tsx", "--conditions=source"];
+  return { filename, execArgv: [...process.execArgv, ...extra] };
+}
+
+/** Turns a task's error back into a typed error on the client side. */
+function raise(result: BackendResult): BackendResult {
+  if (result.error) {
+    throw new PgsimError(result.error.code, result.error.message, {
+      ...(result.error.detail !== undefined ? { detail: result.error.detail } : {}),
+      procNumber: result.procNumber,
+      xid: result.xid,
+    });
+  }
+  return result;
+}
+
+/** A client's dedicated backend (a direct connection, no pooler): keeps its transaction open between calls. */
+export class Session {
+  private readonly cluster: Cluster;
+  private readonly pool: Piscina;
+
+  /** @internal */
+  constructor(cluster: Cluster, pool: Piscina) {
+    this.cluster = cluster;
+    this.pool = pool;
+  }
+
+  /** Runs ops (and begin / commit / abort) on this session's backend. Errors come back as PgsimError. */
+  async run(ops: Parameters<Cluster["runSession"]>[1]): Promise<unknown[]> {
+    return raise(await this.cluster.runSession(this.pool, ops)).results;
+  }
+
+  /** The same, returning the raw result (error included) instead of throwing. */
+  runRaw(ops: Parameters<Cluster["runSession"]>[1]): Promise<BackendResult> {
+    return this.cluster.runSession(this.pool, ops);
+  }
+
+  /** The backend's slot number and thread. */
+  async whoami(): Promise<{ procNumber: number; threadId: number }> {
+    const r = await this.pool.run({ kind: "whoami" } satisfies BackendTask);
+    return { procNumber: r.procNumber, threadId: r.threadId };
+  }
+
+  /** Terminates the backend's thread at once (as kill -9 would), wherever it is. */
+  async terminate(): Promise<void> {
+    await this.cluster.endSession(this.pool, false);
+  }
+
+  /** Ends the session normally: the backend detaches itself (a leaked pin is reported). */
+  async close(): Promise<void> {
+    await this.cluster.endSession(this.pool, true);
+  }
+}
+
+/**
+ * A running pgsim cluster: shared memory, N backend workers behind a FIFO pooler, and dedicated
+ * sessions on request.
+ *
+ * @example
+ * ```ts
+ * const cluster = await Cluster.start({ variant: "memory", bufferCount: 1024, backends: 2 });
+ * cluster.db.createTable("t", [{ name: "id", type: "int4" }]);
+ * await cluster.transaction([{ op: "insert", table: "t", values: [1] }]);
+ * await cluster.shutdown();
+ * ```
+ */
+export class Cluster {
+  readonly shared: DatabaseShared;
+  /** The postmaster's own backend, for DDL, checks and the shutdown checkpoint. */
+  readonly db: Database;
+  readonly backends: number;
+  /** Cleanups done after dead backends, oldest first. */
+  readonly recoveries: BackendRecovery[] = [];
+  private readonly pooler: Piscina;
+  private readonly sessions = new Set<Piscina>();
+  private readonly functionsModule: string | undefined;
+  private stopped = false;
+  private stopping = false;
+
+  private constructor(db: Database, options: ClusterOptions) {
+    this.db = db;
+    this.shared = db.shared;
+    this.backends = options.backends ?? 2;
+    this.functionsModule = options.functionsModule;
+    this.pooler = this.newPool(this.backends);
+  }
+
+  /** Creates the shared memory and starts the backends. */
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const backends = options.backends ?? 2;
+    if (!Number.isInteger(backends) || backends < 1 || backends > 256) {
+      throw new PgsimError(
+        "invalid-option",
+        `backends must be an integer from 1 to 256, got ${String(backends)}`,
+      );
+    }
+    const db = Database.create({ maxBackends: Math.max(64, backends * 2 + 16), ...options });
+    const cluster = new Cluster(db, options);
+    // Attach every backend now, as connections would at start-up.
+    await Promise.all(
+      Array.from({ length: backends }, () =>
+        cluster.pooler.run({ kind: "whoami" } satisfies BackendTask),
+      ),
+    );
+    return cluster;
+  }
+
+  private newPool(threads: number): Piscina {
+    const pool = new Piscina({
+      ...workerOptions(),
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // First in, first out, one transaction at a time per backend. Without stricterFIFO, Piscina
+      // moves the task behind the one it just dispatched to the tail of its queue each time a
+      // backend frees up: with one backend and 16 clients, a transaction then waited up to
+      // seconds while the median waited 0.5 ms (packages/bench/RESULTS.md, "backends").
+      concurrentTasksPerWorker: 1,
+      stricterFIFO: true,
+      // The shared handle goes to each worker once (and to a replacement when one dies); tasks
+      // then carry only their own arguments (see backend-worker.ts).
+      workerData: { shared: this.shared } satisfies BackendWorkerData,
+    });
+    pool.on("workerDestroy", () => this.reapDeadBackends());
+    pool.on("error", () => {});
+    return pool;
+  }
+
+  /** The threads of every live backend worker (the main thread, 0, always counts as live). */
+  private liveThreads(): Set<number> {
+    const live = new Set<number>([0]);
+    if (this.stopping) return live;
+    for (const pool of [this.pooler, ...this.sessions]) {
+      for (const worker of pool.threads) if (worker.threadId >= 0) live.add(worker.threadId);
+    }
+    return live;
+  }
+
+  /**
+   * The postmaster's reaper (reaper() / CleanupBackend): every backend slot whose thread is gone
+   * is cleaned up. A worker's threadId is unreadable once it has exited, so the slots are matched
+   * against the threads still alive.
+   */
+  private reapDeadBackends(): void {
+    const live = this.liveThreads();
+    for (const { procNumber, threadId: thread } of attachedBackends(this.shared.pool)) {
+      if (live.has(thread)) continue;
+      const r = Database.recoverBackend(this.shared, procNumber);
+      this.recoveries.push({
+        threadId: thread,
+        procNumber,
+        abortedXid: r.abortedXid,
+        releasedPins: r.leakedPins.length,
+        releasedLocks: r.releasedLocks,
+        abortedIo: r.abortedIo,
+      });
+    }
+  }
+
+  private check(): void {
+    if (this.stopped) throw new PgsimError("cluster-stopped", "the cluster has been shut down");
+  }
+
+  /** Runs a transaction (a list of ops) on the next free backend. Errors come back as PgsimError. */
+  async transaction(ops: Op[], options: { isolation?: IsolationLevel } = {}): Promise<unknown[]> {
+    return raise(await this.transactionRaw(ops, options)).results;
+  }
+
+  /** The same, returning the result (with `error` when the transaction failed) instead of throwing. */
+  async transactionRaw(
+    ops: Op[],
+    options: { isolation?: IsolationLevel } = {},
+  ): Promise<BackendResult> {
+    this.check();
+    const task: BackendTask = {
+      kind: "transaction",
+      ops,
+      ...(options.isolation ? { isolation: options.isolation } : {}),
+    };
+    return (await this.pooler.run(task)) as BackendResult;
+  }
+
+  /** Calls a function of the functions module on the next free backend. */
+  async call<T = unknown>(name: string, args?: unknown): Promise<T> {
+    this.check();
+    if (this.functionsModule === undefined) {
+      throw new PgsimError(
+        "no-functions-module",
+        "the cluster was started without a functionsModule",
+      );
+    }
+    const result = (await this.pooler.run({
+      kind: "function",
+      module: this.functionsModule,
+      name,
+      args,
+    } satisfies BackendTask)) as BackendResult;
+    return raise(result).results[0] as T;
+  }
+
+  /** A dedicated backend that keeps its transaction open between calls (isolation tests, faults). */
+  async connect(): Promise<Session> {
+    this.check();
+    const pool = this.newPool(1);
+    this.sessions.add(pool);
+    await pool.run({ kind: "whoami" } satisfies BackendTask);
+    return new Session(this, pool);
+  }
+
+  /** @internal used by Session: ends a session's worker, normally or not, and reaps it. */
+  async endSession(pool: Piscina, normal: boolean): Promise<void> {
+    if (!this.sessions.has(pool)) return;
+    if (normal) {
+      await pool.run({ kind: "exit" } satisfies BackendTask).catch(() => undefined);
+    }
+    this.sessions.delete(pool);
+    await pool.destroy();
+    this.reapDeadBackends();
+  }
+
+  /** @internal used by Session */
+  async runSession(
+    pool: Piscina,
+    ops: Extract<BackendTask, { kind: "session" }>["ops"],
+  ): Promise<BackendResult> {
+    this.check();
+    return (await pool.run({
+      kind: "session",
+      ops,
+    } satisfies BackendTask)) as BackendResult;
+  }
+
+  /** Queue statistics of the pooler (waiting clients, completed transactions, run time). */
+  get poolerStats() {
+    return {
+      queued: this.pooler.queueSize,
+      completed: this.pooler.completed,
+      threads: this.pooler.threads.length,
+    };
+  }
+
+  /**
+   * Shuts down: the backends stop (anything they still held is released and reported), then a
+   * checkpoint writes every dirty page (disk-backed), and the postmaster's own backend detaches.
+   */
+  async shutdown(): Promise<{ leaks: BackendRecovery[] }> {
+    if (this.stopped) return { leaks: [] };
+    const before = this.recoveries.length;
+    await Promise.all([...this.sessions].map((p) => this.endSession(p, true)));
+    this.stopping = true;
+    await this.pooler.destroy();
+    this.stopped = true;
+    // Every worker is gone now: whatever a backend still held is released and reported.
+    this.reapDeadBackends();
+    const leaks = this.recoveries
+      .slice(before)
+      .filter((r) => r.releasedPins > 0 || r.releasedLocks > 0 || r.abortedXid !== 0);
+    if (this.db.variant === "disk") this.db.checkpoint();
+    this.db.close();
+    return { leaks };
+  }
+}

@@ -63,6 +63,8 @@ describe("float4 and float8 text output (extra_float_digits = 1)", () => {
     [Number.NaN, "NaN"],
     [Number.POSITIVE_INFINITY, "Infinity"],
     [Number.NEGATIVE_INFINITY, "-Infinity"],
+    // Half-way between two binary32 values (see the float8 case 1e23).
+    [Math.fround(5.369e8), "5.3689997e+08"],
   ])("float4 %d prints as %s", (value, text) => {
     expect(float4ShortestText(value)).toBe(text);
   });
@@ -79,6 +81,9 @@ describe("float4 and float8 text output (extra_float_digits = 1)", () => {
     [0.00001, "1e-05"],
     [0.0001, "0.0001"],
     [-0, "-0"],
+    // Half-way between two doubles: reads back as this one, but PostgreSQL's Ryu does not
+    // accept the bounds of the interval, so it prints a longer decimal.
+    [1e23, "9.999999999999999e+22"],
   ])("float8 %d prints as %s", (value, text) => {
     expect(float8ShortestText(value)).toBe(text);
   });
@@ -88,10 +93,19 @@ describe("float4 and float8 text output (extra_float_digits = 1)", () => {
       fc.property(fc.float({ noNaN: true, noDefaultInfinity: true }), (x) => {
         const text = float4ShortestText(x);
         expect(Object.is(Math.fround(Number(text)), x)).toBe(true);
-        // No shorter precision reads back: brute force over toPrecision.
+        // No shorter precision reads back: brute force over toPrecision. A decimal lying
+        // exactly half-way to a neighbouring binary32 does not count: PostgreSQL's Ryu does not
+        // accept the bounds of the rounding interval (midpoints of binary32 values are exact
+        // doubles, so Number() of such a decimal is the midpoint itself).
+        const f32 = new Float32Array([x, x]);
+        const u32 = new Uint32Array(f32.buffer);
+        u32[0] = u32[0]! - 1;
+        u32[1] = u32[1]! + 1;
+        const midpoints = [(x + f32[0]!) / 2, (x + f32[1]!) / 2];
         let shortest = 9;
         for (let p = 1; p <= 9; p++) {
-          if (Object.is(Math.fround(Number(x.toPrecision(p))), x)) {
+          const read = Number(x.toPrecision(p));
+          if (Object.is(Math.fround(read), x) && !midpoints.includes(read)) {
             shortest = p;
             break;
           }

@@ -28,6 +28,7 @@ const scratchF32 = new Float32Array(scratch, 0, 1);
 const scratchF64 = new Float64Array(scratch, 0, 1);
 const scratchBytes = new Uint8Array(scratch);
 const scratchU32 = new Uint32Array(scratch, 0, 1);
+const scratchU32Pair = new Uint32Array(scratch, 0, 2);
 
 // The scratch views assume a little-endian host, like the on-disk format.
 scratchU32[0] = 1;
@@ -68,31 +69,48 @@ function specialText(value: number): string | undefined {
 }
 
 /**
- * float8 output with extra_float_digits = 1: the shortest round-trip digits. ECMAScript's
- * Number-to-string picks the same digits as Ryu (shortest, then closest, ties to even), so only
- * the layout needs PostgreSQL's rules (fixed notation for exponents -4..14).
+ * float8 output with extra_float_digits = 1: the shortest decimal that reads back to the same
+ * double, never one lying exactly half-way between two doubles (fixed notation for exponents
+ * -4..14).
+ *
+ * PostgreSQL's Ryu (src/common/d2s.c) is built without STRICTLY_SHORTEST, so it does not accept
+ * the bounds of the rounding interval: `1e23` is half-way between two doubles and reads back as
+ * the even one, but PostgreSQL prints that double as `9.999999999999999e+22`. ECMAScript's
+ * Number-to-string picks the same digits as Ryu (shortest, then closest, ties to even) except
+ * that it accepts the bounds; so its answer is used unless it lies exactly on a bound, and then
+ * the exact search below finds Ryu's.
  */
 export function float8ShortestText(value: number): string {
   const special = specialText(value);
   if (special !== undefined) return special;
-  const [mantissa = "", exp = "0"] = Math.abs(value).toExponential().split("e");
-  return layoutDigits(value < 0, mantissa.replace(".", ""), Number(exp), 15);
+  const x = Math.abs(value);
+  const [mantissa = "", exp = "0"] = x.toExponential().split("e");
+  const digits = mantissa.replace(".", "");
+  const exponent = Number(exp);
+  const interval = float8Interval(x);
+  const k = exponent - (digits.length - 1);
+  if (!onBound(BigInt(digits), k, interval)) return layoutDigits(value < 0, digits, exponent, 15);
+  const found = shortestDigits(x, interval, digits.length, 17);
+  return layoutDigits(value < 0, found.digits, found.exponent, 15);
 }
 
 /**
  * float4 output with extra_float_digits = 1: the shortest decimal that reads back as the same
- * binary32 value (fixed notation for exponents -4..5).
+ * binary32 value, never one exactly half-way between two (fixed notation for exponents -4..5).
+ * `'5.369e8'::float4` is stored as the even binary32 below the half-way point 536900000, and
+ * PostgreSQL (src/common/f2s.c without STRICTLY_SHORTEST) prints it as `5.3689997e+08`.
  *
  * JavaScript has no binary32 printing, and printing the value as a double gives too many digits
  * (0.1f is 0.10000000149011612). So, for 1 to 9 significant digits, this takes the correctly
  * rounded candidate and its two neighbours and checks exactly, in bigint arithmetic, whether
- * each lies inside the interval of decimals that round to this binary32 value; the first length
- * with a hit wins, and among hits the one closest to the value (ties to an even last digit).
+ * each lies strictly inside the interval of decimals that round to this binary32 value; the first
+ * length with a hit wins, and among hits the one closest to the value (ties to an even last digit).
  */
 export function float4ShortestText(value: number): string {
   const special = specialText(value);
   if (special !== undefined) return special;
-  const { digits, exponent } = shortestFloat4Digits(Math.abs(value));
+  const x = Math.abs(value);
+  const { digits, exponent } = shortestDigits(x, float4Interval(x), 1, 9);
   return layoutDigits(value < 0, digits, exponent, 6);
 }
 
@@ -103,22 +121,66 @@ interface DecimalDigits {
   exponent: number;
 }
 
-function shortestFloat4Digits(x: number): DecimalDigits {
+/**
+ * The rounding interval of a binary floating-point value, in units of 2^e2: the value is `v4`,
+ * and the decimals that read back to it lie strictly between `lower` and `upper` (the half-way
+ * points to its neighbours; the one below is nearer when the value is a power of two).
+ */
+interface RoundingInterval {
+  readonly v4: bigint;
+  readonly lower: bigint;
+  readonly upper: bigint;
+  readonly e2: number;
+}
+
+function roundingInterval(m: bigint, e2: number, powerOfTwo: boolean): RoundingInterval {
+  const v4 = 4n * m;
+  return { v4, upper: v4 + 2n, lower: powerOfTwo ? v4 - 1n : v4 - 2n, e2: e2 - 2 };
+}
+
+function float4Interval(x: number): RoundingInterval {
   scratchF32[0] = x;
   const bits = scratchU32[0] ?? 0;
   const ieeeExponent = (bits >>> 23) & 0xff;
   const ieeeMantissa = bits & 0x7fffff;
   const m = ieeeExponent === 0 ? ieeeMantissa : ieeeMantissa | 0x800000;
-  const e2 = (ieeeExponent === 0 ? -149 : ieeeExponent - 150) - 2;
-  // In units of 2^e2: the value is 4m, the upper half-way point 4m + 2, the lower one 4m - 2,
-  // or 4m - 1 when m is a power of two (the gap below it is half as wide).
-  const v4 = 4n * BigInt(m);
-  const upper = v4 + 2n;
-  const lower = ieeeMantissa === 0 && ieeeExponent > 1 ? v4 - 1n : v4 - 2n;
-  // A decimal exactly on a bound reads back to this value only if round-half-even picks it.
-  const acceptBounds = (m & 1) === 0;
+  const e2 = ieeeExponent === 0 ? -149 : ieeeExponent - 150;
+  return roundingInterval(BigInt(m), e2, ieeeMantissa === 0 && ieeeExponent > 1);
+}
 
-  for (let precision = 1; precision <= 9; precision++) {
+function float8Interval(x: number): RoundingInterval {
+  scratchF64[0] = x;
+  const lo = scratchU32Pair[0] ?? 0;
+  const hi = scratchU32Pair[1] ?? 0;
+  const ieeeExponent = (hi >>> 20) & 0x7ff;
+  const ieeeMantissa = (BigInt(hi & 0xfffff) << 32n) | BigInt(lo);
+  const m = ieeeExponent === 0 ? ieeeMantissa : ieeeMantissa | (1n << 52n);
+  const e2 = ieeeExponent === 0 ? -1074 : ieeeExponent - 1075;
+  return roundingInterval(m, e2, ieeeMantissa === 0n && ieeeExponent > 1);
+}
+
+/** Whether `n * 10^k` equals one of the interval's bounds exactly. */
+function onBound(n: bigint, k: number, interval: RoundingInterval): boolean {
+  const scaled = scaleToCommon(n, k, interval.e2);
+  return (
+    scaled.left === interval.lower * scaled.rightFactor ||
+    scaled.left === interval.upper * scaled.rightFactor
+  );
+}
+
+/**
+ * Ryu's answer by exact search: for each number of significant digits from `fromPrecision`, the
+ * correctly rounded candidate and its two neighbours; the first length with a candidate strictly
+ * inside the interval wins, and among those the one closest to the value (ties to even).
+ */
+function shortestDigits(
+  x: number,
+  interval: RoundingInterval,
+  fromPrecision: number,
+  maxPrecision: number,
+): DecimalDigits {
+  const { v4, lower, upper, e2 } = interval;
+  for (let precision = fromPrecision; precision <= maxPrecision; precision++) {
     const [mant = "", exp = "0"] = x.toExponential(precision - 1).split("e");
     const k = Number(exp) - (precision - 1);
     const n = BigInt(mant.replace(".", ""));
@@ -127,10 +189,9 @@ function shortestFloat4Digits(x: number): DecimalDigits {
     for (const candidate of [n - 1n, n, n + 1n]) {
       if (candidate <= 0n) continue;
       const scaled = scaleToCommon(candidate, k, e2);
-      const lo = compare(scaled.left, lower * scaled.rightFactor);
-      const hi = compare(scaled.left, upper * scaled.rightFactor);
       const inside =
-        (lo > 0 || (lo === 0 && acceptBounds)) && (hi < 0 || (hi === 0 && acceptBounds));
+        compare(scaled.left, lower * scaled.rightFactor) > 0 &&
+        compare(scaled.left, upper * scaled.rightFactor) < 0;
       if (!inside) continue;
       const diff = scaled.left - v4 * scaled.rightFactor;
       const distance = diff < 0n ? -diff : diff;
@@ -153,8 +214,8 @@ function shortestFloat4Digits(x: number): DecimalDigits {
       return { digits, exponent: exponent10 + digits.length - 1 };
     }
   }
-  // Nine significant digits always identify a binary32 value.
-  throw new Error(`float4ShortestText: no round-trip digits found for ${x}`);
+  // 9 significant digits always identify a binary32 value, 17 a binary64 one.
+  throw new Error(`shortestDigits: no round-trip digits found for ${x}`);
 }
 
 /**

@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ClockSession } from "../src/clock-session.js";
+import { ClockSession } from "../src/repl/clock-session.js";
 
 function session(bufferCount: number, options: { explain?: boolean; color?: boolean } = {}) {
   const lines: string[] = [];
@@ -153,10 +153,10 @@ describe("ClockSession", () => {
     expect(run(".pin 0", ".dirty 1", ".invalidate 5", ".pin 9 9", ".reset 2000")).toEqual([
       "ERROR:  buffer 0 holds no page",
       "ERROR:  buffer 1 must be pinned to be dirtied",
-      '.invalidate: bad buffer id BUF "5"',
+      ".invalidate: buffer 5 is out of range: valid buffers are 0..1",
       "usage: .invalidate BUF | REL BLK",
       "ERROR:  rel 9 blk 9 is not in the pool",
-      '.reset: bad buffer count N "2000"',
+      ".reset: buffer count 2000 is out of range: valid buffer counts are 1..1024",
       "usage: .reset [N]",
     ]);
     expect(s.recorded).toEqual([]);

@@ -28,8 +28,8 @@
 
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { BufferAccessStrategyType } from "./access-strategy.js";
-import { PgsimError } from "./errors.js";
+import type { BufferAccessStrategyType } from "../access-strategy.js";
+import { PgsimError } from "../errors.js";
 
 /** A strategy a trace line may name (not "normal", the default). */
 export type TraceStrategy = Exclude<BufferAccessStrategyType, "normal">;
@@ -290,7 +290,7 @@ export const BUILTIN_TRACES = ["zipfian", "scan-flood", "pgsim-workload"] as con
 /** Where the recorded pgsim workload lives (committed; produced by scripts/record-trace.ts). */
 export function pgsimWorkloadTracePath(): string {
   // src/trace.ts and dist/trace.js both sit one level below the package root.
-  return fileURLToPath(new URL("../traces/pgsim-workload.trace", import.meta.url));
+  return fileURLToPath(new URL("../../traces/pgsim-workload.trace", import.meta.url));
 }
 
 /**

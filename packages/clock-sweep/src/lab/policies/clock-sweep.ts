@@ -22,9 +22,9 @@ import {
   type BufferAccessStrategy,
   type BufferAccessStrategyType,
   getAccessStrategy,
-} from "../access-strategy.js";
-import { PgsimError } from "../errors.js";
-import { SimplePool } from "../simple-pool.js";
+} from "../../access-strategy.js";
+import { PgsimError } from "../../errors.js";
+import { SimplePool } from "../../simple-pool.js";
 import {
   checkCapacity,
   type PolicyAccessOptions,

@@ -188,6 +188,12 @@ export function compareReplacementPolicies(
 /** A fresh policy over `capacity` buffers: a built-in by name, or a factory's, checked. */
 function makePolicy(choice: string | PolicyFactory, capacity: number): ReplacementPolicy {
   if (typeof choice === "string") return createPolicy(choice, capacity);
+  if (typeof choice !== "function") {
+    throw new PgsimError(
+      "invalid-policy",
+      `a policy to compare is a name (${POLICY_NAMES.join(", ")}) or a PolicyFactory, got ${String(choice)}`,
+    );
+  }
   let policy: ReplacementPolicy;
   try {
     policy = choice(capacity);

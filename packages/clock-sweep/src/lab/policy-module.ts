@@ -122,7 +122,9 @@ function contractError(name: string, what: string): PgsimError {
  * threw). Checked, after each call:
  *
  * 1. `access` reports a hit exactly when the page was resident, and returns with it pinned.
- * 2. A miss in a full pool evicts exactly one page; a miss in a pool with room evicts nothing.
+ * 2. A miss in a full pool evicts exactly one page; a miss in a pool with room evicts nothing,
+ *    unless the read names a strategy: a ring recycles its own buffer while others are free, as
+ *    freelist.c's GetBufferFromRing does.
  * 3. The evicted page was resident, is not the page being read, and is not pinned.
  * 4. `wroteDirty` is true exactly when the evicted page was dirty.
  * 5. "no unpinned buffers available" (`no-unpinned-buffers`) only when the pool is full and every
@@ -238,7 +240,7 @@ export function withContractChecks(policy: ReplacementPolicy): ReplacementPolicy
           );
         }
       } else {
-        if (resident.size < capacity) {
+        if (resident.size < capacity && options?.strategy === undefined) {
           throw contractError(
             name,
             `${what} evicted ${evicted} although the pool had room (${resident.size} of ${capacity} pages)`,

@@ -32,7 +32,7 @@ import {
   getAccessStrategy,
   type RelFileLocator,
 } from "@pgsim/buffer-manager";
-import { formatTrace, mulberry32, type TraceEvent, type TraceStrategy } from "@pgsim/clock-sweep";
+import { formatTrace, mulberry32, type TraceEvent, type TraceStrategy } from "@pgsim/clock-sweep/lab";
 
 const BUFFER_COUNT = 64;
 const SEED = 20251121;

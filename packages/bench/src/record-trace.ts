@@ -10,7 +10,7 @@
  * 250 transactions (the table is larger than NBuffers / 4), and one VACUUM through a VACUUM ring.
  * Entry points: `recordWorkloadTrace()` (the trace as text, and what the buffer manager counted);
  * run by hand after a build, from the repository root, to rewrite the committed file:
- *     node packages/bench/dist/record-trace.js [OUT]      (or: npm run record-trace -w @pgsim/bench)
+ *     node packages/bench/dist/record-trace.js [OUT]    (npm run record-trace -w @pgsim/bench)
  * See also: ../../clock-sweep/src/lab/trace.ts (the format), ../../clock-sweep/src/lab/lab.ts (the
  * replay), the buffer manager's `setAccessTraceHook`.
  *
@@ -293,7 +293,7 @@ export function recordWorkloadTrace(): RecordedTrace {
   return { text, lines: events.length, reads, hits: stats.hits };
 }
 
-/** Where the lab reads the trace: clock-sweep's traces folder, beside this package in the repository. */
+/** Where the lab reads the trace: clock-sweep's traces folder, beside this package. */
 const DEFAULT_OUT = fileURLToPath(
   new URL("../../clock-sweep/traces/pgsim-workload.trace", import.meta.url),
 );

@@ -4,8 +4,8 @@
  *
  * Models: src/backend/storage/buffer/freelist.c and the buffer-state half of buf_internals.h (see
  * each module's header).
- * Entry points: `StrategyControl`, `VictimSearch`, `getAccessStrategy`, `SimplePool`, the BM_* state
- * word helpers, `PgsimError`.
+ * Entry points: `StrategyControl`, `VictimSearch`, `getAccessStrategy`, `SimplePool`, the BM_*
+ * state word helpers, `PgsimError`.
  * See also: lab/index.ts (`@pgsim/clock-sweep/lab`: the replacement-policy lab, its policies and
  * traces), repl/index.ts (`@pgsim/clock-sweep/repl`: the teaching REPL; the `pgsim-clock` bin).
  *

@@ -1,7 +1,7 @@
 /**
  * The built `pgsim-clock` bin, run as a child process the way a student or a lesson runs it:
- * `node packages/clock-sweep/dist/repl/cli.js …`. `npm test` builds first (tsc -b); when developing,
- * build with `npx tsc -b packages/clock-sweep`.
+ * `node packages/clock-sweep/dist/repl/cli.js …`. `npm test` builds first (tsc -b); when
+ * developing, build with `npx tsc -b packages/clock-sweep`.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";

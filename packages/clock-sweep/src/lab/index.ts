@@ -16,8 +16,10 @@
  *
  * @example
  * ```ts
- * import { compareReplacementPolicies, formatComparison, scanFloodTrace } from "@pgsim/clock-sweep/lab";
- * console.log(formatComparison(compareReplacementPolicies(scanFloodTrace(), { bufferCounts: [16] })));
+ * import { compareReplacementPolicies, formatComparison, scanFloodTrace }
+ *   from "@pgsim/clock-sweep/lab";
+ * const c = compareReplacementPolicies(scanFloodTrace(), { bufferCounts: [16] });
+ * console.log(formatComparison(c));
  * ```
  */
 export {

@@ -55,7 +55,10 @@ export interface PolicyFactory {
  * @example
  * ```ts
  * const fifo = await loadPolicyModule("./fifo-policy.js");
- * const c = compareReplacementPolicies(scanFloodTrace(), { bufferCounts: [16], policies: ["lru", fifo] });
+ * const c = compareReplacementPolicies(scanFloodTrace(), {
+ *   bufferCounts: [16],
+ *   policies: ["lru", fifo],
+ * });
  * ```
  */
 export async function loadPolicyModule(file: string): Promise<PolicyFactory> {

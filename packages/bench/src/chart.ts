@@ -4,7 +4,7 @@
  *
  * Models: nothing in PostgreSQL (reporting only).
  * Entry points: `renderSvg`, `svgToPng`, `writeChart`, `CHART_CONFIG`.
- * See also: micro.ts and dml.ts (their chart specs), ../../clock-sweep/src/lab-chart.ts (the same
+ * See also: micro.ts and dml.ts (their chart specs), ../../clock-sweep/src/lab/lab-chart.ts (the same
  * vega-lite → SVG → PNG steps for the replacement-policy lab: clock-sweep sits below bench in the
  * dependency order and cannot import this module, so those few lines exist twice on purpose).
  */

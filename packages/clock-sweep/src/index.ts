@@ -1,8 +1,16 @@
 /**
  * @pgsim/clock-sweep — PostgreSQL 15's buffer replacement (freelist.c): the free list, the clock
- * sweep over usage counts, and ring strategies, steppable one tick at a time; plus the
- * replacement-policy lab (LRU, LRU-2, 2Q, ARC, SIEVE beside the clock) and its traces. The REPL
- * and the lab's charts live in the `pgsim-clock` bin (cli.ts), not in this entry point.
+ * sweep over usage counts, and ring strategies, steppable one tick at a time.
+ *
+ * Models: src/backend/storage/buffer/freelist.c and the buffer-state half of buf_internals.h (see
+ * each module's header).
+ * Entry points: `StrategyControl`, `VictimSearch`, `getAccessStrategy`, `SimplePool`, the BM_*
+ * state word helpers, `PgsimError`.
+ * See also: lab/index.ts (`@pgsim/clock-sweep/lab`: the replacement-policy lab, its policies and
+ * traces), repl/index.ts (`@pgsim/clock-sweep/repl`: the teaching REPL; the `pgsim-clock` bin).
+ *
+ * This entry point is the algorithm alone: it imports no lab or REPL module and no package at all
+ * (test/core-entry.test.ts checks it), so the buffer manager built on it loads nothing else.
  *
  * @example
  * ```ts
@@ -58,50 +66,9 @@ export {
   type VictimStepKind,
 } from "./freelist.js";
 export {
-  type Comparison,
-  compareReplacementPolicies,
-  formatComparison,
-  type ReplayResult,
-  replayTrace,
-} from "./lab.js";
-export { ArcPolicy } from "./policies/arc.js";
-export { ClockSweepPolicy } from "./policies/clock-sweep.js";
-export {
-  createPolicy,
-  isPolicyName,
-  POLICY_DESCRIPTIONS,
-  POLICY_NAMES,
-  type PolicyName,
-} from "./policies/index.js";
-export { LruPolicy } from "./policies/lru.js";
-export { LruKPolicy } from "./policies/lru-k.js";
-export {
-  type PolicyAccessOptions,
-  type PolicyAccessResult,
-  type PolicyStats,
-  type ReplacementPolicy,
-  ResidentSetPolicy,
-} from "./policies/policy.js";
-export { SievePolicy } from "./policies/sieve.js";
-export { TwoQPolicy } from "./policies/two-q.js";
-export {
   type AccessResult,
   SIMPLE_POOL_MAX_BUFFERS,
   type SimpleBufferView,
   SimplePool,
   type SimplePoolStats,
 } from "./simple-pool.js";
-export {
-  BUILTIN_TRACES,
-  builtinTrace,
-  formatTrace,
-  mulberry32,
-  parseTrace,
-  type ScanFloodOptions,
-  scanFloodTrace,
-  type Trace,
-  type TraceEvent,
-  type TraceStrategy,
-  type ZipfianOptions,
-  zipfianTrace,
-} from "./trace.js";

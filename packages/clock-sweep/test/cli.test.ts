@@ -1,7 +1,7 @@
 /**
  * The built `pgsim-clock` bin, run as a child process the way a student or a lesson runs it:
- * `node packages/clock-sweep/dist/cli.js …`. `npm test` builds first (tsc -b); when developing,
- * build with `npx tsc -b packages/clock-sweep`.
+ * `node packages/clock-sweep/dist/repl/cli.js …`. `npm test` builds first (tsc -b); when
+ * developing, build with `npx tsc -b packages/clock-sweep`.
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+const cli = fileURLToPath(new URL("../dist/repl/cli.js", import.meta.url));
 let dir = "";
 
 function pgsimClock(...args: string[]) {

@@ -4,7 +4,7 @@
  */
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
-import { startClockRepl } from "../src/clock-repl.js";
+import { startClockRepl } from "../src/repl/clock-repl.js";
 
 /** Types `lines` into a fresh REPL, closes the input, and returns everything it printed. */
 async function typeIntoRepl(lines: string[], options: { bufferCount?: number } = {}) {
@@ -112,11 +112,11 @@ describe("pgsim-clock REPL", () => {
       "usage: .COMMAND [ARGS] (.help lists the commands)",
       ".access: block number BLK is missing",
       "usage: .access REL BLK [pin] [step]",
-      '.usage: bad usage count N "9"',
+      ".usage: usage count 9 is out of range: valid usage counts are 0..5",
       "usage: .usage BUF N",
       '.strategy: unknown strategy "fast"',
       "usage: .strategy [TYPE]",
-      ".tick: COUNT must be at least 1",
+      ".tick: COUNT 0 is out of range: valid counts are 1..1000000",
       "usage: .tick [COUNT]",
       "ERROR:  buffer 3 is not pinned",
       "Uncaught PgsimError [buffer-not-pinned]: buffer 3 is not pinned",

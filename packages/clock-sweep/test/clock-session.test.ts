@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ClockSession } from "../src/clock-session.js";
+import { ClockSession } from "../src/repl/clock-session.js";
 
 function session(bufferCount: number, options: { explain?: boolean; color?: boolean } = {}) {
   const lines: string[] = [];
@@ -148,15 +148,49 @@ describe("ClockSession", () => {
     }
   });
 
+  it("answers a number out of range with the valid range, and records nothing for it", () => {
+    const { s, run } = session(8);
+    expect(
+      run(
+        ".pin 9",
+        ".usage 0 6",
+        ".fill 7",
+        ".reset 0",
+        ".tick 1000001",
+        ".access 1 4294967295",
+        ".access 4294967296 0",
+        ".unpin 007",
+      ),
+    ).toEqual([
+      ".pin: buffer 9 is out of range: valid buffers are 0..7",
+      "usage: .pin BUF | REL BLK",
+      ".usage: usage count 6 is out of range: valid usage counts are 0..5",
+      "usage: .usage BUF N",
+      ".fill: usage count 7 is out of range: valid usage counts are 0..5",
+      "usage: .fill [USAGE]",
+      ".reset: buffer count 0 is out of range: valid buffer counts are 1..1024",
+      "usage: .reset [N]",
+      ".tick: COUNT 1000001 is out of range: valid counts are 1..1000000",
+      "usage: .tick [COUNT]",
+      ".access: block number 4294967295 is out of range: valid block numbers are 0..4294967294",
+      "usage: .access REL BLK [pin] [step]",
+      ".access: relation number 4294967296 is out of range: valid relation numbers are 0..4294967295",
+      "usage: .access REL BLK [pin] [step]",
+      // In range: buffer 7 exists, it just holds no pin.
+      "ERROR:  buffer 7 is not pinned",
+    ]);
+    expect(s.recorded).toEqual([]);
+  });
+
   it("refuses what the pool refuses, with PostgreSQL-style errors, and records nothing for it", () => {
     const { s, run } = session(2);
     expect(run(".pin 0", ".dirty 1", ".invalidate 5", ".pin 9 9", ".reset 2000")).toEqual([
       "ERROR:  buffer 0 holds no page",
       "ERROR:  buffer 1 must be pinned to be dirtied",
-      '.invalidate: bad buffer id BUF "5"',
+      ".invalidate: buffer 5 is out of range: valid buffers are 0..1",
       "usage: .invalidate BUF | REL BLK",
       "ERROR:  rel 9 blk 9 is not in the pool",
-      '.reset: bad buffer count N "2000"',
+      ".reset: buffer count 2000 is out of range: valid buffer counts are 1..1024",
       "usage: .reset [N]",
     ]);
     expect(s.recorded).toEqual([]);

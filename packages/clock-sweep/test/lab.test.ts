@@ -17,8 +17,8 @@ import {
   replayTrace,
   scanFloodTrace,
   zipfianTrace,
-} from "../src/index.js";
-import { renderComparisonSvg, svgToPng } from "../src/lab-chart.js";
+} from "../src/lab/index.js";
+import { renderComparisonSvg, svgToPng } from "../src/lab/lab-chart.js";
 
 let dir = "";
 beforeAll(() => {
@@ -92,7 +92,7 @@ describe("the scan-flood trace: rings, ARC and 2Q keep the hot set where LRU los
   });
 
   it("`pgsim-clock compare --trace scan-flood --out DIR` prints the same table and writes the chart", () => {
-    const cli = fileURLToPath(new URL("../dist/cli.js", import.meta.url));
+    const cli = fileURLToPath(new URL("../dist/repl/cli.js", import.meta.url));
     const r = spawnSync(
       process.execPath,
       [cli, "compare", "--trace", "scan-flood", "--buffers", "16,32,64", "--out", dir],

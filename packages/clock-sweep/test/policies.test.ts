@@ -5,18 +5,17 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { PgsimError, SimplePool } from "../src/index.js";
 import {
   ArcPolicy,
   createPolicy,
   LruKPolicy,
   LruPolicy,
-  PgsimError,
   POLICY_NAMES,
   type ReplacementPolicy,
   SievePolicy,
-  SimplePool,
   TwoQPolicy,
-} from "../src/index.js";
+} from "../src/lab/index.js";
 
 /** Reads each tag and releases it at once; returns the evicted tags in order. */
 function readAll(policy: ReplacementPolicy, tags: string[]): (string | undefined)[] {

@@ -5,7 +5,7 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { ClockSession } from "../src/clock-session.js";
+import { ClockSession } from "../src/repl/clock-session.js";
 
 const readme = fs.readFileSync(fileURLToPath(new URL("../README.md", import.meta.url)), "utf8");
 const sessions = [...readme.matchAll(/<!-- session -->\s*```text\n([\s\S]*?)```/g)].map(

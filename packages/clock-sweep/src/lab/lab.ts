@@ -7,11 +7,11 @@
  * pin. PostgreSQL's policy runs as its own code (policies/clock-sweep.ts).
  * Entry points: `replayTrace`, `compareReplacementPolicies`, `formatComparison`,
  * `ReplayResult`, `Comparison`.
- * See also: trace.ts (the traces), policies/index.ts (the policies), lab-chart.ts (the chart),
- * cli.ts (`pgsim-clock compare`).
+ * See also: trace.ts (the traces), policies/index.ts (the policies), policy-module.ts (policies
+ * the user writes), lab-chart.ts (the chart), ../repl/cli.ts (`pgsim-clock compare`).
  */
 
-import { PgsimError } from "./errors.js";
+import { PgsimError } from "../errors.js";
 import {
   createPolicy,
   POLICY_DESCRIPTIONS,
@@ -19,7 +19,11 @@ import {
   type PolicyName,
 } from "./policies/index.js";
 import type { ReplacementPolicy } from "./policies/policy.js";
+import { type PolicyFactory, withContractChecks } from "./policy-module.js";
 import type { Trace } from "./trace.js";
+
+/** Errors of a policy itself: reported as they are, with the event, not as a bad trace. */
+const POLICY_ERROR_CODES: ReadonlySet<string> = new Set(["policy-contract", "policy-failed"]);
 
 /** What replaying one trace through one policy at one pool size gave. */
 export interface ReplayResult {
@@ -82,7 +86,8 @@ export function replayTrace(policy: ReplacementPolicy, trace: Trace): ReplayResu
     } catch (err) {
       if (!(err instanceof PgsimError)) throw err;
       if (err.code !== "no-unpinned-buffers") {
-        throw new PgsimError("invalid-trace", `${trace.name}: event ${i + 1}: ${err.message}`, {
+        const code = POLICY_ERROR_CODES.has(err.code) ? err.code : "invalid-trace";
+        throw new PgsimError(code, `${trace.name}: event ${i + 1}: ${err.message}`, {
           event: i + 1,
         });
       }
@@ -105,32 +110,66 @@ export interface Comparison {
   markedAccesses: number;
   distinctPages: number;
   bufferCounts: number[];
+  /** The policies' names, in the order they were given. */
   policies: string[];
+  /** One line about each policy, by name (the built-ins' POLICY_DESCRIPTIONS, or the factory's). */
+  descriptions: Record<string, string>;
   /** One per (policy, pool size), policies in `policies` order, sizes ascending. */
   results: ReplayResult[];
 }
 
 /**
- * Replays `trace` through each policy at each pool size (a fresh pool every time).
+ * Replays `trace` through each policy at each pool size (a fresh pool every time). A policy is
+ * named (one of POLICY_NAMES) or made by a `PolicyFactory`, such as `loadPolicyModule` returns for
+ * a policy the user wrote; a factory's policies run under `withContractChecks`, and their `name`
+ * must differ from every other policy's.
  *
  * @example
  * ```ts
  * const c = compareReplacementPolicies(scanFloodTrace(), { bufferCounts: [16, 32] });
  * console.log(formatComparison(c));
+ * const fifo = await loadPolicyModule("./fifo-policy.js");
+ * compareReplacementPolicies(scanFloodTrace(), { bufferCounts: [16], policies: ["clock", fifo] });
  * ```
  */
 export function compareReplacementPolicies(
   trace: Trace,
-  options: { bufferCounts: number[]; policies?: readonly string[] },
+  options: { bufferCounts: number[]; policies?: readonly (string | PolicyFactory)[] },
 ): Comparison {
-  const policies = [...(options.policies ?? POLICY_NAMES)];
+  const choices = [...(options.policies ?? POLICY_NAMES)];
   const bufferCounts = [...new Set(options.bufferCounts)].sort((a, b) => a - b);
   if (bufferCounts.length === 0) {
     throw new PgsimError("invalid-buffer-count", "no pool sizes to compare");
   }
+  const policies: string[] = [];
+  const descriptions: Record<string, string> = {};
   const results: ReplayResult[] = [];
-  for (const name of policies) {
-    for (const n of bufferCounts) results.push(replayTrace(createPolicy(name, n), trace));
+  for (const choice of choices) {
+    let name: string | undefined;
+    for (const n of bufferCounts) {
+      const policy = makePolicy(choice, n);
+      if (name === undefined) {
+        name = policy.name;
+        if (policies.includes(name)) {
+          throw new PgsimError(
+            "invalid-policy",
+            `two policies are named "${name}": give each policy compared its own name`,
+            { name },
+          );
+        }
+        policies.push(name);
+        descriptions[name] =
+          typeof choice === "string"
+            ? (POLICY_DESCRIPTIONS[name as PolicyName] ?? "")
+            : (choice.description ?? "a user-written policy");
+      } else if (policy.name !== name) {
+        throw new PgsimError(
+          "policy-contract",
+          `policy "${name}" broke the ReplacementPolicy contract: at ${n} buffers it is named "${policy.name}"`,
+        );
+      }
+      results.push(replayTrace(policy, trace));
+    }
   }
   const reads = trace.events.filter((e) => e.kind === "access");
   return {
@@ -141,8 +180,45 @@ export function compareReplacementPolicies(
     distinctPages: new Set(reads.map((e) => e.tag)).size,
     bufferCounts,
     policies,
+    descriptions,
     results,
   };
+}
+
+/** A fresh policy over `capacity` buffers: a built-in by name, or a factory's, checked. */
+function makePolicy(choice: string | PolicyFactory, capacity: number): ReplacementPolicy {
+  if (typeof choice === "string") return createPolicy(choice, capacity);
+  if (typeof choice !== "function") {
+    throw new PgsimError(
+      "invalid-policy",
+      `a policy to compare is a name (${POLICY_NAMES.join(", ")}) or a PolicyFactory, got ${String(choice)}`,
+    );
+  }
+  let policy: ReplacementPolicy;
+  try {
+    policy = choice(capacity);
+  } catch (e) {
+    if (e instanceof PgsimError) throw e;
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
+    throw new PgsimError(
+      "policy-failed",
+      `a policy factory failed to make a policy of ${capacity} buffers: ${why}`,
+    );
+  }
+  if (typeof policy !== "object" || policy === null) {
+    throw new PgsimError(
+      "policy-contract",
+      `a policy factory returned ${String(policy)} instead of a ReplacementPolicy`,
+    );
+  }
+  const checked = withContractChecks(policy);
+  if (checked.capacity !== capacity) {
+    throw new PgsimError(
+      "policy-contract",
+      `policy "${checked.name}" broke the ReplacementPolicy contract: asked for ${capacity} buffers, it has capacity ${checked.capacity}`,
+    );
+  }
+  return checked;
 }
 
 function percent(hits: number, total: number): string {
@@ -215,8 +291,8 @@ export function formatComparison(c: Comparison): string {
   lines.push("");
   lines.push("policies:");
   for (const p of c.policies) {
-    const d = POLICY_DESCRIPTIONS[p as PolicyName];
-    if (d !== undefined) lines.push(`  ${p.padEnd(policyWidth)}  ${d}`);
+    const d = c.descriptions[p] ?? POLICY_DESCRIPTIONS[p as PolicyName];
+    if (d) lines.push(`  ${p.padEnd(policyWidth)}  ${d}`);
   }
   return `${lines.join("\n")}\n`;
 }

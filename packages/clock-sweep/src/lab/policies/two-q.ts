@@ -13,7 +13,7 @@
  * victim is taken from the other queue.
  */
 
-import { assert } from "../errors.js";
+import { assert } from "../../errors.js";
 import { ResidentSetPolicy } from "./policy.js";
 
 /**

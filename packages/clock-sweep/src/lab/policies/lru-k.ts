@@ -15,7 +15,7 @@
  * miss), which is plenty for the lab's pool sizes.
  */
 
-import { assert } from "../errors.js";
+import { assert } from "../../errors.js";
 import { ResidentSetPolicy } from "./policy.js";
 
 /** HIST(p, 1) and HIST(p, 2): the times of the last and the previous use. */

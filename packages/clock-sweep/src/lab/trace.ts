@@ -7,8 +7,8 @@
  * the access strategy, whether the page was dirtied, whether the pin was held.
  * Entry points: `parseTrace`, `formatTrace`, `builtinTrace`, `BUILTIN_TRACES`, `zipfianTrace`,
  * `scanFloodTrace`, `mulberry32`.
- * See also: lab.ts (replays a trace through every policy), ../scripts/record-trace.ts (records
- * traces/pgsim-workload.trace from a workload run through the buffer manager).
+ * See also: lab.ts (replays a trace through every policy), @pgsim/bench's src/record-trace.ts
+ * (records traces/pgsim-workload.trace from a workload run through the buffer manager).
  *
  * The format, one access per line:
  *
@@ -28,8 +28,8 @@
 
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
-import type { BufferAccessStrategyType } from "./access-strategy.js";
-import { PgsimError } from "./errors.js";
+import type { BufferAccessStrategyType } from "../access-strategy.js";
+import { PgsimError } from "../errors.js";
 
 /** A strategy a trace line may name (not "normal", the default). */
 export type TraceStrategy = Exclude<BufferAccessStrategyType, "normal">;
@@ -287,10 +287,10 @@ export function scanFloodTrace(options: ScanFloodOptions = {}): Trace {
 /** The names `builtinTrace` accepts. */
 export const BUILTIN_TRACES = ["zipfian", "scan-flood", "pgsim-workload"] as const;
 
-/** Where the recorded pgsim workload lives (committed; produced by scripts/record-trace.ts). */
+/** Where the recorded pgsim workload lives (committed; recorded by @pgsim/bench record-trace.ts). */
 export function pgsimWorkloadTracePath(): string {
-  // src/trace.ts and dist/trace.js both sit one level below the package root.
-  return fileURLToPath(new URL("../traces/pgsim-workload.trace", import.meta.url));
+  // src/lab/trace.ts and dist/lab/trace.js both sit two levels below the package root.
+  return fileURLToPath(new URL("../../traces/pgsim-workload.trace", import.meta.url));
 }
 
 /**

@@ -11,8 +11,8 @@
 import repl, { type REPLServer } from "node:repl";
 import type { Readable, Writable } from "node:stream";
 import { inspect } from "node:util";
+import { PgsimError } from "../errors.js";
 import { ClockSession, COMMANDS } from "./clock-session.js";
-import { PgsimError } from "./errors.js";
 
 /** Options of `startClockRepl`. */
 export interface ClockReplOptions {

@@ -5,9 +5,10 @@
  *
  * Models: a command-line front end to freelist.c's StrategyGetBuffer as ported in freelist.ts,
  * and to the lab that sets it beside LRU, LRU-2, 2Q, ARC and SIEVE.
- * Entry points: `main` (argv in, exit code out); run as `pgsim-clock` (bin → dist/cli.js).
- * See also: clock-repl.ts (the REPL), clock-session.ts (the commands), lab.ts and lab-chart.ts
- * (compare), trace.ts (traces).
+ * Entry points: `main` (argv in, exit code out); run as `pgsim-clock` (bin → dist/repl/cli.js).
+ * See also: clock-repl.ts (the REPL), clock-session.ts (the commands), ../lab/lab.ts and
+ * ../lab/lab-chart.ts (compare), ../lab/policy-module.ts (`--policy FILE`), ../lab/trace.ts
+ * (traces).
  *
  * Bad input is answered with `pgsim-clock: message` and a usage line on stderr, and a non-zero
  * exit status; never a stack trace.
@@ -16,13 +17,24 @@
 import * as fs from "node:fs";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
+import { PgsimError } from "../errors.js";
+import {
+  BUILTIN_TRACES,
+  builtinTrace,
+  compareReplacementPolicies,
+  formatComparison,
+  isPolicyName,
+  loadPolicyModule,
+  POLICY_DESCRIPTIONS,
+  POLICY_NAMES,
+  type PolicyFactory,
+  parseTrace,
+  type Trace,
+  writeComparisonReport,
+} from "../lab/index.js";
+import { SIMPLE_POOL_MAX_BUFFERS } from "../simple-pool.js";
 import { startClockRepl, wantsColor } from "./clock-repl.js";
 import { ClockSession, checkReplBufferCount, REPL_MAX_BUFFERS } from "./clock-session.js";
-import { PgsimError } from "./errors.js";
-import { compareReplacementPolicies, formatComparison } from "./lab.js";
-import { isPolicyName, POLICY_DESCRIPTIONS, POLICY_NAMES } from "./policies/index.js";
-import { SIMPLE_POOL_MAX_BUFFERS } from "./simple-pool.js";
-import { BUILTIN_TRACES, builtinTrace, parseTrace, type Trace } from "./trace.js";
 
 const MAIN_USAGE =
   "usage: pgsim-clock [--buffers N] [--explain] [--script FILE] | pgsim-clock compare --trace T";
@@ -47,7 +59,7 @@ Output is coloured only on a terminal and when NO_COLOR is unset.
 `;
 
 const COMPARE_USAGE =
-  "usage: pgsim-clock compare --trace NAME|FILE [--buffers 8,16,...] [--policies a,b,...] [--seed N] [--out DIR]";
+  "usage: pgsim-clock compare --trace NAME|FILE [--buffers 8,16,...] [--policies a,b,...] [--policy FILE]... [--seed N] [--out DIR]";
 
 const COMPARE_HELP = `pgsim-clock compare: replay a page-access trace through each replacement policy at
 each pool size and print the hit ratios (and, with --out, draw the miss-ratio chart).
@@ -58,6 +70,9 @@ options:
   --trace T       a built-in trace (${BUILTIN_TRACES.join(", ")}) or a trace file
   --buffers LIST  pool sizes, comma-separated (default 8,16,32,64,128)
   --policies LIST policies to compare (default all: ${POLICY_NAMES.join(", ")})
+  --policy FILE   also compare the policy FILE exports (repeat for more): an ES module whose
+                  default export is a class implementing ReplacementPolicy, or a function
+                  (capacity) => ReplacementPolicy; see the README, "Write your own policy"
   --seed N        seed of the generated traces (zipfian, scan-flood; default 42)
   --out DIR       also write DIR/<trace>-miss-ratio.svg, .png and <trace>-results.json
 
@@ -110,6 +125,7 @@ async function compareCommand(args: string[], io: Io): Promise<number> {
       trace: { type: "string" },
       buffers: { type: "string", default: "8,16,32,64,128" },
       policies: { type: "string" },
+      policy: { type: "string", multiple: true },
       seed: { type: "string" },
       out: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -141,11 +157,21 @@ async function compareCommand(args: string[], io: Io): Promise<number> {
       ? undefined
       : positiveInteger(values.seed, "--seed", 2 ** 32 - 1, COMPARE_USAGE);
   const trace = loadTrace(values.trace, seed);
-  const comparison = compareReplacementPolicies(trace, { bufferCounts, policies });
+  const userPolicies: PolicyFactory[] = [];
+  for (const file of values.policy ?? []) {
+    if (!fs.existsSync(file)) {
+      throw new CliUsageError(`no policy module "${file}"`, COMPARE_USAGE);
+    }
+    userPolicies.push(await loadPolicyModule(file));
+  }
+  const comparison = compareReplacementPolicies(trace, {
+    bufferCounts,
+    policies: [...policies, ...userPolicies],
+  });
   io.stdout(formatComparison(comparison));
   if (values.out !== undefined) {
-    // vega and resvg load only when a chart is asked for: the REPL starts without them.
-    const { writeComparisonReport } = await import("./lab-chart.js");
+    // vega, vega-lite and resvg load here, when a chart is drawn (lab-chart.ts), and not before:
+    // the REPL and a compare without --out start without them.
     const files = await writeComparisonReport(comparison, values.out);
     io.stdout(`\nwrote ${files.svg}\nwrote ${files.png}\nwrote ${files.json}\n`);
   }

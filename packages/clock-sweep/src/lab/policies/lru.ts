@@ -12,7 +12,7 @@
  * victim is the first unpinned key.
  */
 
-import { assert } from "../errors.js";
+import { assert } from "../../errors.js";
 import { ResidentSetPolicy } from "./policy.js";
 
 /**

@@ -7,7 +7,7 @@
  * See also: policy.ts (the interface), ../lab.ts (replaying traces through them).
  */
 
-import { PgsimError } from "../errors.js";
+import { PgsimError } from "../../errors.js";
 import { ArcPolicy } from "./arc.js";
 import { ClockSweepPolicy } from "./clock-sweep.js";
 import { LruPolicy } from "./lru.js";

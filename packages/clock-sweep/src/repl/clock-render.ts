@@ -9,9 +9,9 @@
  * See also: clock-session.ts (the commands that print these), freelist.ts (VictimStep).
  */
 
-import { BM_MAX_USAGE_COUNT } from "./buf-state.js";
-import type { VictimStep } from "./freelist.js";
-import type { SimpleBufferView } from "./simple-pool.js";
+import { BM_MAX_USAGE_COUNT } from "../buf-state.js";
+import type { VictimStep } from "../freelist.js";
+import type { SimpleBufferView } from "../simple-pool.js";
 
 /** How to print. */
 export interface RenderOptions {

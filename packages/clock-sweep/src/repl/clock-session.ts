@@ -15,8 +15,11 @@
  */
 
 import * as fs from "node:fs";
-import { type BufferAccessStrategy, getAccessStrategy } from "./access-strategy.js";
-import { BM_MAX_USAGE_COUNT } from "./buf-state.js";
+import { type BufferAccessStrategy, getAccessStrategy } from "../access-strategy.js";
+import { BM_MAX_USAGE_COUNT } from "../buf-state.js";
+import { AssertionError, assert, PgsimError } from "../errors.js";
+import type { VictimSearch } from "../freelist.js";
+import { SimplePool } from "../simple-pool.js";
 import {
   describeVictimStep,
   drawPool,
@@ -25,9 +28,6 @@ import {
   type RenderOptions,
   why,
 } from "./clock-render.js";
-import { AssertionError, assert, PgsimError } from "./errors.js";
-import type { VictimSearch } from "./freelist.js";
-import { SimplePool } from "./simple-pool.js";
 
 /** The largest pool the REPL draws (the lab's policies take far larger ones). */
 export const REPL_MAX_BUFFERS = 1024;
@@ -37,6 +37,40 @@ type StrategyTypeName = (typeof STRATEGY_TYPES)[number];
 const MAX_BLOCK = 0xfffffffe;
 const MAX_REL = 0xffffffff;
 const MAX_LOAD_DEPTH = 8;
+const MAX_TICK_COUNT = 1_000_000;
+
+/**
+ * A numeric argument of a command: how the usage line names it, and the words for a range error
+ * ("buffer 9 is out of range: valid buffers are 0..7").
+ */
+interface NumberArg {
+  /** As in the usage line: "buffer id BUF". */
+  what: string;
+  /** One of them, before the value: "buffer". */
+  noun: string;
+  /** Several: "buffers". */
+  nouns: string;
+}
+
+const ARG_REL: NumberArg = {
+  what: "relation number REL",
+  noun: "relation number",
+  nouns: "relation numbers",
+};
+const ARG_BLK: NumberArg = {
+  what: "block number BLK",
+  noun: "block number",
+  nouns: "block numbers",
+};
+const ARG_BUF: NumberArg = { what: "buffer id BUF", noun: "buffer", nouns: "buffers" };
+const ARG_COUNT: NumberArg = { what: "COUNT", noun: "COUNT", nouns: "counts" };
+const ARG_USAGE: NumberArg = { what: "usage count N", noun: "usage count", nouns: "usage counts" };
+const ARG_FILL_USAGE: NumberArg = { ...ARG_USAGE, what: "usage count" };
+const ARG_NBUFFERS: NumberArg = {
+  what: "buffer count N",
+  noun: "buffer count",
+  nouns: "buffer counts",
+};
 
 /** A bad command line: answered with a usage line, never a stack trace. */
 class UsageError extends Error {
@@ -347,26 +381,41 @@ export class ClockSession {
     if (args.length > 0) throw new UsageError(usageOf(name), `.${name} takes no arguments`);
   }
 
-  private integer(name: string, word: string | undefined, what: string, max: number): number {
-    if (word === undefined || !/^\d+$/.test(word) || Number(word) > max) {
+  /**
+   * A decimal argument from `min` to `max`. A word that is not a number is "bad"; a number outside
+   * the range is answered with the range ("buffer 9 is out of range: valid buffers are 0..7").
+   */
+  private integer(
+    name: string,
+    word: string | undefined,
+    arg: NumberArg,
+    min: number,
+    max: number,
+  ): number {
+    if (word === undefined) throw new UsageError(usageOf(name), `.${name}: ${arg.what} is missing`);
+    if (!/^\d+$/.test(word)) {
+      throw new UsageError(usageOf(name), `.${name}: bad ${arg.what} "${word}"`);
+    }
+    const n = Number(word);
+    if (n < min || n > max) {
       throw new UsageError(
         usageOf(name),
-        word === undefined ? `.${name}: ${what} is missing` : `.${name}: bad ${what} "${word}"`,
+        `.${name}: ${arg.noun} ${word.replace(/^0+(?=\d)/, "")} is out of range: valid ${arg.nouns} are ${min}..${max}`,
       );
     }
-    return Number(word);
+    return n;
   }
 
   private tagOf(name: string, relWord: string | undefined, blkWord: string | undefined): string {
-    const rel = this.integer(name, relWord, "relation number REL", MAX_REL);
-    const blk = this.integer(name, blkWord, "block number BLK", MAX_BLOCK);
+    const rel = this.integer(name, relWord, ARG_REL, 0, MAX_REL);
+    const blk = this.integer(name, blkWord, ARG_BLK, 0, MAX_BLOCK);
     return `rel ${rel} blk ${blk}`;
   }
 
   /** BUF, or REL BLK of a page in the pool. */
   private bufferArg(name: string, args: string[]): number {
     if (args.length === 1) {
-      return this.integer(name, args[0], "buffer id BUF", this.pool.bufferCount - 1);
+      return this.integer(name, args[0], ARG_BUF, 0, this.pool.bufferCount - 1);
     }
     if (args.length === 2) {
       const tag = this.tagOf(name, args[0], args[1]);
@@ -525,8 +574,8 @@ export class ClockSession {
 
   private cmdTick(args: string[]): void {
     if (args.length > 1) throw new UsageError(usageOf("tick"));
-    const count = args.length === 1 ? this.integer("tick", args[0], "COUNT", 1_000_000) : 1;
-    if (count < 1) throw new UsageError(usageOf("tick"), ".tick: COUNT must be at least 1");
+    const count =
+      args.length === 1 ? this.integer("tick", args[0], ARG_COUNT, 1, MAX_TICK_COUNT) : 1;
     if (this.pending === undefined) {
       this.print(
         `no victim search in progress: starting a bare StrategyGetBuffer (strategy ${this.strategyType})`,
@@ -574,8 +623,8 @@ export class ClockSession {
 
   private cmdUsage(args: string[]): void {
     if (args.length !== 2) throw new UsageError(usageOf("usage"));
-    const id = this.integer("usage", args[0], "buffer id BUF", this.pool.bufferCount - 1);
-    const n = this.integer("usage", args[1], "usage count N", BM_MAX_USAGE_COUNT);
+    const id = this.integer("usage", args[0], ARG_BUF, 0, this.pool.bufferCount - 1);
+    const n = this.integer("usage", args[1], ARG_USAGE, 0, BM_MAX_USAGE_COUNT);
     const before = this.pool.snapshot()[id]!.usageCount;
     this.pool.setUsageCount(id, n);
     this.print(`${this.describeBuffer(id)}: usage ${before} → ${n}`);
@@ -585,7 +634,7 @@ export class ClockSession {
     if (args.length > 1) throw new UsageError(usageOf("fill"));
     const usage =
       args.length === 1
-        ? this.integer("fill", args[0], "usage count", BM_MAX_USAGE_COUNT)
+        ? this.integer("fill", args[0], ARG_FILL_USAGE, 0, BM_MAX_USAGE_COUNT)
         : undefined;
     this.refusePending("fill");
     const free = this.pool.strategy.freeList();
@@ -672,9 +721,8 @@ export class ClockSession {
     if (args.length > 1) throw new UsageError(usageOf("reset"));
     const n =
       args.length === 1
-        ? this.integer("reset", args[0], "buffer count N", REPL_MAX_BUFFERS)
+        ? this.integer("reset", args[0], ARG_NBUFFERS, 1, REPL_MAX_BUFFERS)
         : this.pool.bufferCount;
-    if (n < 1) throw new UsageError(usageOf("reset"), ".reset: a pool needs at least 1 buffer");
     this.resetTo(n);
     this.print(`a fresh pool of ${n} buffers: all on the free list, hand at 0`);
   }

@@ -12,7 +12,7 @@
  * PostgreSQL's clock leaves a pinned buffer's usage count alone.
  */
 
-import { assert } from "../errors.js";
+import { assert } from "../../errors.js";
 import { ResidentSetPolicy } from "./policy.js";
 
 interface SieveNode {

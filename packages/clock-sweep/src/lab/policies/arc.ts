@@ -14,7 +14,7 @@
  * adaptation step uses the exact ratio |B2|/|B1| (not integer division).
  */
 
-import { assert } from "../errors.js";
+import { assert } from "../../errors.js";
 import { ResidentSetPolicy } from "./policy.js";
 
 /**

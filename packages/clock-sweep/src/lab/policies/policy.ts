@@ -15,8 +15,8 @@
  * only the clock-sweep policy runs PostgreSQL's own code.
  */
 
-import type { BufferAccessStrategyType } from "../access-strategy.js";
-import { assert, PgsimError } from "../errors.js";
+import type { BufferAccessStrategyType } from "../../access-strategy.js";
+import { assert, PgsimError } from "../../errors.js";
 
 /** How a page is being read. */
 export interface PolicyAccessOptions {

@@ -4,11 +4,11 @@
  *
  * Models: src/backend/storage/buffer/freelist.c (StrategyGetBuffer, ClockSweepTick,
  * GetBufferFromRing, AddBufferToRing) and the replacement half of bufmgr.c (BufferAlloc, PinBuffer)
- * — through ../simple-pool.ts, not a re-implementation.
+ * — through ../../simple-pool.ts, not a re-implementation.
  * Entry points: `ClockSweepPolicy` ("clock": the sweep alone; "clock-ring": plus a ring for reads
  * the trace marks with a strategy, as PostgreSQL does for large sequential scans, VACUUM and bulk
  * writes).
- * See also: ../freelist.ts, ../access-strategy.ts, ../simple-pool.ts, policy.ts.
+ * See also: ../../freelist.ts, ../../access-strategy.ts, ../../simple-pool.ts, policy.ts.
  *
  * Rings: PostgreSQL gives each scan (or VACUUM, or COPY) its own ring and frees it at the end. Here
  * a ring is created on the first read naming its strategy and ring number (`@bulkread:2`) and kept
@@ -22,9 +22,9 @@ import {
   type BufferAccessStrategy,
   type BufferAccessStrategyType,
   getAccessStrategy,
-} from "../access-strategy.js";
-import { PgsimError } from "../errors.js";
-import { SimplePool } from "../simple-pool.js";
+} from "../../access-strategy.js";
+import { PgsimError } from "../../errors.js";
+import { SimplePool } from "../../simple-pool.js";
 import {
   checkCapacity,
   type PolicyAccessOptions,

@@ -5,15 +5,20 @@
  * Models: nothing in PostgreSQL; the miss-ratio curve is the classic way caching papers (ARC, 2Q,
  * LRU-K, SIEVE) compare policies.
  * Entry points: `comparisonChartSpec`, `renderComparisonSvg`, `svgToPng`, `writeComparisonReport`.
- * See also: lab.ts (the numbers), cli.ts (`pgsim-clock compare --out DIR`).
+ * See also: lab.ts (the numbers), ../repl/cli.ts (`pgsim-clock compare --out DIR`).
+ *
+ * vega, vega-lite and @resvg/resvg-js are loaded when a chart is first drawn, not when this module
+ * is imported: the lab's numbers, and everything else in the package, run without them.
  */
 
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as path from "node:path";
-import { Resvg } from "@resvg/resvg-js";
-import { parse, View } from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
 import type { Comparison } from "./lab.js";
+
+/** resvg is a native (N-API) CommonJS package: `require` loads it synchronously, on first use. */
+const require = createRequire(import.meta.url);
 
 /** One point of the chart. */
 interface ChartRow {
@@ -107,6 +112,7 @@ export function comparisonChartSpec(c: Comparison): TopLevelSpec {
 
 /** Renders the chart to an SVG document. */
 export async function renderComparisonSvg(c: Comparison): Promise<string> {
+  const [{ parse, View }, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const vegaSpec = compile(comparisonChartSpec(c)).spec;
   const view = new View(parse(vegaSpec), { renderer: "none" });
   try {
@@ -118,6 +124,7 @@ export async function renderComparisonSvg(c: Comparison): Promise<string> {
 
 /** Rasterises an SVG document to PNG bytes (white background, twice the SVG's size). */
 export function svgToPng(svg: string): Uint8Array {
+  const { Resvg } = require("@resvg/resvg-js") as typeof import("@resvg/resvg-js");
   const resvg = new Resvg(svg, {
     background: "white",
     fitTo: { mode: "zoom", value: 2 },

@@ -332,7 +332,7 @@ describe("tuple header accessors", () => {
 
 describe("README.md", () => {
   it("runs the Tuple format example (its asserts throw if a value is wrong)", async () => {
-    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const readme = readFileSync(new URL("../src/access/common/README.md", import.meta.url), "utf8");
     const section = readme.slice(readme.indexOf("## Tuple format"));
     const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
     expect(code).toContain("heapFormTuple");

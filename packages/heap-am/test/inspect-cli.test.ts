@@ -16,7 +16,7 @@ import {
 } from "./pg15-fixture-cases.js";
 
 const CLI = fileURLToPath(new URL("../dist/inspect/cli.js", import.meta.url));
-const README = fileURLToPath(new URL("../README.md", import.meta.url));
+const README = fileURLToPath(new URL("../src/inspect/README.md", import.meta.url));
 
 interface Run {
   status: number | null;

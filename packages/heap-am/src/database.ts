@@ -491,6 +491,27 @@ export class DatabaseTransaction {
     });
   }
 
+  /**
+   * INSERT … VALUES (…), (…): one statement (one command id) that inserts each row in turn with
+   * heap_insert, as PostgreSQL's executor does for a VALUES list (no bulk-insert state). Returns
+   * their TIDs in order.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = tx.insertRows("accounts", [[1, 0], [2, 0]]);
+   * ```
+   */
+  insertRows(table: string, rows: (Datum | null)[][]): TID[] {
+    return this.statement(() => {
+      const rel = this.db.table(table);
+      return rows.map((values) => {
+        const slot = makeSlot(values);
+        tableTupleInsert(rel, slot, this.xact);
+        return slot.tid!;
+      });
+    });
+  }
+
   /** INSERT many rows in one statement (COPY-like: the multi-insert path, a BULKWRITE ring). */
   insertMany(table: string, rows: (Datum | null)[][]): TID[] {
     return this.statement(() => {

@@ -15,13 +15,9 @@
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import {
-  BACKENDS_DEFAULTS,
-  formatBackendsTable,
-  parseBackendsOptions,
-  runBackends,
-  writeBackendsReport,
-} from "./backends.js";
+import { runBackends } from "./backends.js";
+import { BACKENDS_DEFAULTS, parseBackendsOptions } from "./backends-options.js";
+import { formatBackendsTable, writeBackendsReport } from "./backends-report.js";
 import { formatDmlTable, type PeerChoice, runDml, writeDmlReport } from "./dml.js";
 import { DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
 import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";

@@ -15,13 +15,9 @@
  * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsMap.toFixed(2)}x a Map`);
  * ```
  */
-export {
-  type BackendsMode,
-  type BackendsOptions,
-  type BackendsPoint,
-  type BackendsResult,
-  runBackends,
-} from "./backends.js";
+export { type BackendsResult, runBackends } from "./backends.js";
+export type { BackendsMode, BackendsOptions } from "./backends-options.js";
+export type { BackendsPoint } from "./backends-run.js";
 export { CHART_CONFIG, renderSvg, svgToPng, writeChart } from "./chart.js";
 export { type CliIo, main } from "./cli.js";
 export {

@@ -6,9 +6,9 @@
  *
  * Measures: nothing about speed (figures are only checked to be finite, positive and ordered).
  * Entry points: the suites "pgsim-bench backends: …".
- * See also: ../src/backends.ts, ../src/backends-functions.ts, ../src/cli.ts, cli.test.ts (the
- * shared usage rules). The smoke tests run dist/cli.js, so build first (`npm test` runs `tsc -b`
- * before vitest).
+ * See also: ../src/backends.ts and backends-*.ts, ../src/backends-functions.ts, ../src/cli.ts,
+ * cli.test.ts (the shared usage rules). The smoke tests run dist/cli.js, so build first (`npm
+ * test` runs `tsc -b` before vitest).
  */
 
 import { execFile } from "node:child_process";
@@ -18,19 +18,15 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cluster } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  attachIndexEverywhere,
-  type BackendsResult,
-  parseBackendsOptions,
-  percentile,
-  SampleBuffer,
-  summarizeLatencies,
-} from "../src/backends.js";
+import type { BackendsResult } from "../src/backends.js";
 import {
   buildAccountsIndex,
   createBenchTables,
   readIndexCounters,
 } from "../src/backends-functions.js";
+import { parseBackendsOptions } from "../src/backends-options.js";
+import { attachIndexEverywhere } from "../src/backends-run.js";
+import { percentile, SampleBuffer, summarizeLatencies } from "../src/backends-stats.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const cli = path.join(packageDir, "dist", "cli.js");

@@ -49,7 +49,7 @@ function describeRun(r: BackendsResult): string {
 }
 
 function describeTarget(t: BackendsTarget): string {
-  return `${t.description}: ${t.value.toFixed(2)} (target ${t.target}): ${t.met ? "met" : "NOT met"}`;
+  return `${t.description}: ${t.value.toFixed(2)} (pgsim goal ${t.target}): ${t.met ? "met" : "NOT met"}`;
 }
 
 /** The report as plain text (stdout without --json). */
@@ -115,7 +115,7 @@ export function backendsMarkdown(r: BackendsResult): string {
     ...(r.targets.length > 0
       ? [
           "",
-          "| target | value | wanted | met |",
+          "| pgsim goal | value | wanted | met |",
           "|---|---:|---|---|",
           ...r.targets.map(
             (t) =>

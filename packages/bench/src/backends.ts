@@ -57,7 +57,7 @@ import {
 import { formatTps } from "./backends-stats.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 
-/** A target from the issue, with what was measured. */
+/** One of pgsim's own goals (from the issue), with what was measured. */
 export interface BackendsTarget {
   name: string;
   description: string;
@@ -93,7 +93,7 @@ export interface BackendsResult {
   peaks: { backends: number; clients: number; tps: number }[];
   /** The accounts index's counters, summed over the clusters. */
   index: IndexCounters;
-  /** The issue's targets (read-only mode, when the points they need were run). */
+  /** pgsim's own goals from the issue (read-only mode, when the points they need were run). */
   targets: BackendsTarget[];
 }
 

@@ -3,7 +3,8 @@
  * a browser, and rasterised to PNG with resvg.
  *
  * Models: nothing in PostgreSQL (reporting only).
- * Entry points: `renderSvg`, `svgToPng`, `writeChart`, `CHART_CONFIG`.
+ * Entry points: `renderSvg`, `svgToPng`, `writeChart`, `CHART_CONFIG`, `valueLabelLayer` (a bar's
+ * value printed at its end: every bench bar chart labels its bars).
  * See also: micro.ts and dml.ts (their chart specs), ../../clock-sweep/src/lab-chart.ts (the same
  * vega-lite → SVG → PNG steps for the replacement-policy lab: clock-sweep sits below bench in the
  * dependency order and cannot import this module, so those few lines exist twice on purpose).
@@ -18,6 +19,54 @@ export const CHART_CONFIG = {
   font: "DejaVu Sans, Arial, sans-serif",
   background: "white",
 } as const;
+
+/** Options of `valueLabelLayer`. */
+export interface ValueLabelOptions {
+  /** The data field holding the bar's value. */
+  field: string;
+  /**
+   * The field giving where the label goes, when not at the bar's end: e.g. the top of its
+   * min–max line, so that the line does not run through the label.
+   */
+  positionField?: string;
+  /** A d3 number format for the label, e.g. ".2f" or ".3~r". */
+  format: string;
+  /** The bar's value encoding (its `y`, or its `x` for horizontal bars), reused by the label. */
+  y?: object;
+  x?: object;
+  /** -90: the label stands upright above the bar (for narrow bars). Default: horizontal. */
+  angle?: -90;
+}
+
+/**
+ * A vega-lite layer that prints each bar's value at the bar's end: above a vertical bar (`y`),
+ * right of a horizontal one (`x`). Put it in the same `layer` array as the bars, which share
+ * their `x`/`xOffset` (or `y`) encodings through the parent.
+ *
+ * @example
+ * ```ts
+ * const y = { field: "ratio", type: "quantitative" };
+ * const spec = { layer: [{ mark: "bar", encoding: { y } }, valueLabelLayer({ field: "ratio", format: ".2f", y })] };
+ * ```
+ */
+export function valueLabelLayer(options: ValueLabelOptions): object {
+  const horizontal = options.x !== undefined;
+  const mark = horizontal
+    ? { type: "text", fontSize: 10, align: "left", baseline: "middle", dx: 3 }
+    : options.angle === -90
+      ? { type: "text", fontSize: 9, angle: -90, align: "left", baseline: "middle", dx: 3 }
+      : { type: "text", fontSize: 10, baseline: "bottom", dy: -2 };
+  const at = (channel: object | undefined) =>
+    options.positionField !== undefined ? { ...channel, field: options.positionField } : channel;
+  return {
+    mark,
+    encoding: {
+      ...(horizontal ? { x: at(options.x) } : { y: at(options.y) }),
+      text: { field: options.field, type: "quantitative", format: options.format },
+      color: { value: "black" },
+    },
+  };
+}
 
 // vega, vega-lite and resvg are loaded when the first chart is drawn, not with the command: they
 // would add some 30 MB to the resident set that `dml` measures.

@@ -46,7 +46,7 @@ import { type MachineInfo, machineInfo } from "./machine.js";
 
 /** PostgreSQL's default shared_buffers (128 MB) in 8 KB buffers. */
 export const DEFAULT_NBUFFERS = 16384;
-/** Targets from the design: the hit path at most 3× a Map get + set; overhead at most 2 %. */
+/** pgsim's own goals (from its design): the hit path at most 3× a Map get + set; overhead at most 2 %. */
 export const HIT_PATH_VS_MAP_MAX = 3;
 export const SHMEM_OVERHEAD_PCT_MAX = 2;
 
@@ -506,7 +506,7 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
   }
 }
 
-/** The human-readable report: one table of cases, then the headline figures and targets. */
+/** The human-readable report: one table of cases, then the headline figures and pgsim's goals. */
 export function formatMicroTable(r: MicroResult): string {
   const rows = r.cases.map((c) => [
     c.suite,
@@ -530,10 +530,10 @@ export function formatMicroTable(r: MicroResult): string {
     "",
     `hit path (slower variant)   ${r.hitPathNsPerOp.toFixed(1)} ns/op`,
     `Map get+set, string key     ${r.mapNsPerOp.toFixed(1)} ns/op`,
-    `hitPathVsMap                ${r.hitPathVsMap.toFixed(2)}  (target <= ${r.targets.hitPathVsMap.max}: ${met(r.targets.hitPathVsMap.met)})`,
+    `hitPathVsMap                ${r.hitPathVsMap.toFixed(2)}  (pgsim goal <= ${r.targets.hitPathVsMap.max}: ${met(r.targets.hitPathVsMap.met)})`,
     `hitPathVsTwoLevelMap        ${r.hitPathVsTwoLevelMap.toFixed(2)}  (for reference: same key information, no string per access)`,
     `hitPathVsNumericMap         ${r.hitPathVsNumericMap.toFixed(2)}  (for reference: block number only, drops the relation)`,
-    `shmemOverheadPct            ${r.shmemOverheadPct.toFixed(2)} %  (${r.shmemOverheadBytes} bytes beyond ${r.shmemBufferCount} x 8192; target <= ${r.targets.shmemOverheadPct.max}: ${met(r.targets.shmemOverheadPct.met)})`,
+    `shmemOverheadPct            ${r.shmemOverheadPct.toFixed(2)} %  (${r.shmemOverheadBytes} bytes beyond ${r.shmemBufferCount} x 8192; pgsim goal <= ${r.targets.shmemOverheadPct.max}: ${met(r.targets.shmemOverheadPct.met)})`,
     `machine                     ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.os}`,
     "",
   ].join("\n");
@@ -554,7 +554,7 @@ export function microMarkdown(r: MicroResult): string {
         `| ${c.suite} | ${c.name} | ${c.nsPerOp.toFixed(1)} | ${(c.opsPerSec / 1e6).toFixed(2)} | ±${c.marginPct.toFixed(2)}% | ${c.samples} |`,
     ),
     "",
-    "| figure | value | target | met |",
+    "| figure | value | pgsim goal | met |",
     "|---|---:|---:|---|",
     `| hitPathVsMap | ${r.hitPathVsMap.toFixed(2)} | ≤ ${r.targets.hitPathVsMap.max} | ${met(r.targets.hitPathVsMap.met)} |`,
     `| shmemOverheadPct | ${r.shmemOverheadPct.toFixed(2)} % | ≤ ${r.targets.shmemOverheadPct.max} | ${met(r.targets.shmemOverheadPct.met)} |`,

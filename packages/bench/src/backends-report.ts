@@ -15,6 +15,7 @@ import type { BackendsResult, BackendsTarget } from "./backends.js";
 import type { BackendsPoint } from "./backends-run.js";
 import { formatMs, formatTps } from "./backends-stats.js";
 import { CHART_CONFIG, writeChart } from "./chart.js";
+import { describeTraits } from "./traits.js";
 
 function pointCells(p: BackendsPoint): string[] {
   return [
@@ -62,6 +63,7 @@ export function formatBackendsTable(r: BackendsResult): string {
   const line = (cells: string[]): string => cells.map((c, i) => c.padStart(widths[i]!)).join("  ");
   return [
     `pgsim-bench backends: ${describeRun(r)}`,
+    `what pgsim (${r.variant}) does and skips: ${r.traits.map((t) => `${t.aspect}: ${t.short}`).join("; ")}`,
     "",
     ...rows.map(line),
     "",
@@ -98,6 +100,12 @@ export function backendsMarkdown(r: BackendsResult): string {
     `# pgsim-bench backends: ${r.mode}`,
     "",
     `${r.date}; ${describeRun(r)}. ${m.cpuModel}, ${m.cpus} CPUs, node ${m.node}, ${m.os}. Load average before / after: ${r.loadAverage.before.map((x) => x.toFixed(2)).join(" ")} / ${r.loadAverage.after.map((x) => x.toFixed(2)).join(" ")}.`,
+    "",
+    `What pgsim (${r.variant}) does and skips here (${describeTraits(r.traits)}):`,
+    "",
+    "| aspect | | |",
+    "|---|---|---|",
+    ...r.traits.map((t) => `| ${t.aspect} | ${t.short} | ${t.note} |`),
     "",
     ...pivot,
     "",

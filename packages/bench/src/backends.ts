@@ -13,7 +13,8 @@
  * `-c C` clients, each submitting one transaction at a time, through a transaction-mode pooler
  * (PgBouncer with default_pool_size = B) — see backends-functions.ts for the transactions and
  * the accounts index.
- * Entry points: `runBackends`, `backendsTargets`, `BackendsResult`, `BackendsTarget`.
+ * Entry points: `runBackends`, `backendsTargets`, `backendsTraits`, `BackendsResult`,
+ * `BackendsTarget`.
  * See also: backends-options.ts (options and defaults), backends-run.ts (one point, the direct
  * loop), backends-stats.ts (percentiles), backends-report.ts (table, markdown, chart),
  * backends-functions.ts (the transactions), cli.ts, chart.ts, ../../heap-am/src/cluster.ts (the
@@ -56,6 +57,7 @@ import {
 } from "./backends-run.js";
 import { formatTps } from "./backends-stats.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
+import type { SystemTrait } from "./traits.js";
 
 /** One of pgsim's own goals (from the issue), with what was measured. */
 export interface BackendsTarget {
@@ -95,6 +97,8 @@ export interface BackendsResult {
   index: IndexCounters;
   /** pgsim's own goals from the issue (read-only mode, when the points they need were run). */
   targets: BackendsTarget[];
+  /** What the measured system does and skips (WAL, fsync, SQL executor, checksums, …). */
+  traits: SystemTrait[];
 }
 
 /** Read-only throughput with 2 backends over 1 backend (peaks): the issue's target. */
@@ -242,9 +246,64 @@ export async function runBackends(options: BackendsOptions): Promise<BackendsRes
     peaks,
     index: counters,
     targets: [],
+    traits: backendsTraits(variant, bufferCount),
   };
   result.targets = backendsTargets(result);
   return result;
+}
+
+/**
+ * What a backends run does and skips, for its reports: the same aspects as `dml`'s systems, plus
+ * the index and the client protocol, where this benchmark differs from pgbench on PostgreSQL.
+ */
+export function backendsTraits(variant: "memory" | "disk", bufferCount: number): SystemTrait[] {
+  const poolMb = Math.round((bufferCount * 8192) / (1024 * 1024));
+  return [
+    { aspect: "WAL", does: false, short: "no", note: "pgsim writes no WAL." },
+    {
+      aspect: "fsync at commit",
+      does: false,
+      short: "no",
+      note: "A commit sets the transaction's status in the commit log, an array in shared memory; nothing is written or synced.",
+    },
+    {
+      aspect: "SQL executor",
+      does: false,
+      short: "no: functions",
+      note: "No parser, planner or executor: a transaction is a function of the cluster's functions module calling the Database API, run whole on one backend.",
+    },
+    {
+      aspect: "checksums",
+      does: false,
+      short: "no",
+      note: "Data checksums off (the Cluster's default, as initdb's).",
+    },
+    variant === "memory"
+      ? {
+          aspect: "files on disk",
+          does: false,
+          short: "no: memory only",
+          note: `Memory-only pool of ${bufferCount} buffers (${poolMb} MB) holding every table; no files, no I/O.`,
+        }
+      : {
+          aspect: "files on disk",
+          does: true,
+          short: `yes, ${poolMb} MB pool`,
+          note: `Disk-backed pool of ${bufferCount} buffers (${poolMb} MB), files in a temp dir; evicted pages go to the OS page cache with writeSync, never fsynced.`,
+        },
+    {
+      aspect: "index",
+      does: true,
+      short: "array, no B-tree",
+      note: "The primary key on accounts(aid) is an array in shared memory from aid to the HOT chain's root TID: no B-tree descent, no index pages in the pool.",
+    },
+    {
+      aspect: "client protocol",
+      does: true,
+      short: "postMessage",
+      note: "Clients, pooler and backends are threads of one process: a transaction is one message to a worker and one back, no socket.",
+    },
+  ];
 }
 
 /**

@@ -7,8 +7,10 @@
  * the rows two ways, `INSERT … SELECT` and `COPY` (its fastest load path).
  * Entry points: `DML_STEPS`, `DML_SYSTEMS`, `DML_SQL`, `INSERT_PATHS`, `DML_SYSTEM_TRAITS`,
  * `StepMeasurement`, `StepHooks`, `summarizeSamples`.
- * See also: dml.ts (orchestration), dml-pgsim.ts, dml-postgres.ts, dml-report.ts.
+ * See also: dml.ts (orchestration), dml-pgsim.ts, dml-postgres.ts, dml-report.ts, traits.ts.
  */
+
+import type { SystemTrait } from "./traits.js";
 
 /** The statements, in the order they run. */
 export const DML_STEPS = ["insert", "update", "delete", "vacuum"] as const;
@@ -83,18 +85,6 @@ export interface StepHooks {
 
 // ---------------------------------------------------------------------------------------------
 // What each system does and skips
-
-/** One thing a system does or skips, stated in every report. */
-export interface SystemTrait {
-  /** What is stated: "WAL", "fsync at commit", "SQL executor", "checksums", "storage", … */
-  aspect: string;
-  /** Whether the system does it (storage: whether it has files on disk). */
-  does: boolean;
-  /** A table cell: "no", "yes, with full-page images", … */
-  short: string;
-  /** The full statement, a sentence. */
-  note: string;
-}
 
 /** The aspects, in the order the reports list them. */
 export const TRAIT_ASPECTS = [
@@ -225,23 +215,6 @@ export const DML_SYSTEM_TRAITS: Record<DmlSystem, readonly SystemTrait[]> = {
     PG_INSERT,
   ],
 };
-
-/** "does: …; skips: …" in one line, for a system's traits. */
-export function describeTraits(traits: readonly SystemTrait[]): string {
-  const does = traits.filter((t) => t.does && t.aspect !== "insert path").map((t) => t.aspect);
-  const skips = traits.filter((t) => !t.does).map((t) => t.aspect);
-  return `does: ${does.length > 0 ? does.join(", ") : "none of these"}; skips: ${skips.length > 0 ? skips.join(", ") : "none of these"}`;
-}
-
-/** WAL, fsync at commit and SQL executor in a few words: "no WAL, no fsync at commit, …". */
-export function traitsInBrief(traits: readonly SystemTrait[]): string {
-  return traits
-    .filter(
-      (t) => t.aspect === "WAL" || t.aspect === "fsync at commit" || t.aspect === "SQL executor",
-    )
-    .map((t) => `${t.does ? "" : "no "}${t.aspect}`)
-    .join(", ");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Repeated runs

@@ -24,14 +24,8 @@ import {
   type DmlStepResult,
   figuresOf,
 } from "./dml.js";
-import {
-  DML_STEPS,
-  type DmlSystem,
-  describeTraits,
-  INSERT_PATH_LABELS,
-  TRAIT_ASPECTS,
-  traitsInBrief,
-} from "./dml-common.js";
+import { DML_STEPS, type DmlSystem, INSERT_PATH_LABELS, TRAIT_ASPECTS } from "./dml-common.js";
+import { describeTraits, traitsInBrief } from "./traits.js";
 
 /** Below this pool size the resident-set ratio says more about Node than about the pool. */
 const SMALL_POOL_BYTES = 1 << 30;

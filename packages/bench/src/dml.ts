@@ -33,7 +33,6 @@ import {
   INSERT_PATH_LABELS,
   type InsertPath,
   type StepHooks,
-  type SystemTrait,
   summarizeSamples,
 } from "./dml-common.js";
 import { runPgsimSystem } from "./dml-pgsim.js";
@@ -41,6 +40,7 @@ import { runPostgresSystem } from "./dml-postgres.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 import { installedPgBinDir } from "./pg-cluster.js";
 import type { Progress } from "./progress.js";
+import type { SystemTrait } from "./traits.js";
 
 /** How the peer is chosen: always, never, or when PostgreSQL 15 is installed. */
 export type PeerChoice = "postgres" | "none" | "auto";

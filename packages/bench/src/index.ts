@@ -45,7 +45,6 @@ export {
   type InsertPath,
   type StepHooks,
   type StepMeasurement,
-  type SystemTrait,
   summarizeSamples,
 } from "./dml-common.js";
 export {
@@ -89,3 +88,4 @@ export {
   startPgCluster,
 } from "./pg-cluster.js";
 export { createProgress, type Progress, type ProgressBar } from "./progress.js";
+export { describeTraits, type SystemTrait, traitsInBrief } from "./traits.js";

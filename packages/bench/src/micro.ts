@@ -41,7 +41,7 @@ import {
 } from "@pgsim/heap-am/internals";
 import b from "benny";
 import type { TopLevelSpec } from "vega-lite";
-import { CHART_CONFIG, writeChart } from "./chart.js";
+import { CHART_CONFIG, valueLabelLayer, writeChart } from "./chart.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 
 /** PostgreSQL's default shared_buffers (128 MB) in 8 KB buffers. */
@@ -562,11 +562,20 @@ export function microMarkdown(r: MicroResult): string {
   ].join("\n");
 }
 
-/** Nanoseconds per operation of every case (log scale), coloured by suite. */
+/** Nanoseconds per operation of every case (log scale), coloured by suite, each bar labelled. */
 export function microChartSpec(r: MicroResult): TopLevelSpec {
   // Bars on a log scale need a baseline above zero: the power of ten below the fastest case.
   const fastest = Math.min(...r.cases.map((c) => c.nsPerOp));
   const baseline = 10 ** Math.floor(Math.log10(Number.isFinite(fastest) ? fastest : 1));
+  // Room right of the slowest bar for its label.
+  const slowest = Math.max(...r.cases.map((c) => c.nsPerOp));
+  const ceiling = 10 ** Math.ceil(Math.log10(Number.isFinite(slowest) ? slowest * 3 : 10));
+  const x = {
+    field: "ns",
+    type: "quantitative",
+    title: "ns per operation",
+    scale: { type: "log", domain: [baseline, ceiling] },
+  };
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: {
@@ -578,18 +587,20 @@ export function microChartSpec(r: MicroResult): TopLevelSpec {
     data: {
       values: r.cases.map((c) => ({ suite: c.suite, name: c.name, ns: c.nsPerOp })),
     },
-    mark: { type: "bar", tooltip: true },
     encoding: {
       y: { field: "name", type: "nominal", sort: null, title: null, axis: { labelLimit: 400 } },
-      x: {
-        field: "ns",
-        type: "quantitative",
-        title: "ns per operation",
-        scale: { type: "log", domainMin: baseline },
-      },
-      x2: { datum: baseline },
-      color: { field: "suite", type: "nominal", title: null, scale: { scheme: "tableau10" } },
     },
+    layer: [
+      {
+        mark: { type: "bar", tooltip: true },
+        encoding: {
+          x,
+          x2: { datum: baseline },
+          color: { field: "suite", type: "nominal", title: null, scale: { scheme: "tableau10" } },
+        },
+      },
+      valueLabelLayer({ field: "ns", format: ".3~r", x }),
+    ],
   } as TopLevelSpec;
 }
 

@@ -67,6 +67,7 @@ export {
   DEFAULT_NBUFFERS,
   formatMicroTable,
   HIT_PATH_VS_MAP_MAX,
+  MICRO_SCOPE,
   type MicroCase,
   type MicroOptions,
   type MicroResult,

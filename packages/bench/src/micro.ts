@@ -50,6 +50,10 @@ export const DEFAULT_NBUFFERS = 16384;
 export const HIT_PATH_VS_MAP_MAX = 3;
 export const SHMEM_OVERHEAD_PCT_MAX = 2;
 
+/** What the cases do and skip, stated in every report (the micro counterpart of dml's traits). */
+export const MICRO_SCOPE =
+  "pgsim only, one thread, no contention; no WAL, no checksums, no SQL; the disk-backed pools read and write the OS page cache (readSync / writeSync) and never fsync.";
+
 /** Resident blocks the hit-path and Map cases cycle over (one pass per call). */
 const RESIDENT_BLOCKS = 1024;
 /** Blocks the miss cases cycle over, through a pool of MISS_POOL_BUFFERS buffers. */
@@ -122,6 +126,8 @@ export interface MicroResult {
     shmemOverheadPct: { max: number; met: boolean };
   };
   cases: MicroCase[];
+  /** What the cases do and skip (MICRO_SCOPE). */
+  scope: string;
 }
 
 /** Keeps results alive so the JIT cannot drop the measured work. */
@@ -499,6 +505,7 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
         },
       },
       cases,
+      scope: MICRO_SCOPE,
     };
   } finally {
     for (const p of pools) p.detach();
@@ -524,6 +531,8 @@ export function formatMicroTable(r: MicroResult): string {
       .join("  ");
   const met = (ok: boolean): string => (ok ? "met" : "NOT met");
   return [
+    `pgsim-bench micro: ${r.scope}`,
+    "",
     line(header),
     line(widths.map((w) => "-".repeat(w))),
     ...rows.map(line),
@@ -546,6 +555,8 @@ export function microMarkdown(r: MicroResult): string {
     `# pgsim-bench micro${r.quick ? " (--quick)" : ""}`,
     "",
     `${r.date}; ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.os}.`,
+    "",
+    `What the cases do and skip: ${r.scope}`,
     "",
     "| suite | case | ns/op | Mops/s | margin | samples |",
     "|---|---|---:|---:|---:|---:|",

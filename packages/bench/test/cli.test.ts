@@ -105,6 +105,8 @@ describe("pgsim-bench cli", () => {
     );
     // Progress went to stderr, not into the JSON.
     expect(r.stderr).toContain("hit path");
+    // What the cases do and skip.
+    expect(result.scope).toMatch(/no WAL, no checksums, no SQL.*never fsync/);
   });
 
   it("--help lists the commands and exits 0", async () => {

@@ -5,9 +5,10 @@
  * Models: nothing in PostgreSQL (reporting only).
  * Entry points: `renderSvg`, `svgToPng`, `writeChart`, `CHART_CONFIG`, `valueLabelLayer` (a bar's
  * value printed at its end: every bench bar chart labels its bars).
- * See also: micro.ts and dml.ts (their chart specs), ../../clock-sweep/src/lab-chart.ts (the same
- * vega-lite → SVG → PNG steps for the replacement-policy lab: clock-sweep sits below bench in the
- * dependency order and cannot import this module, so those few lines exist twice on purpose).
+ * See also: micro.ts, dml-report.ts and backends-report.ts (their chart specs),
+ * ../../clock-sweep/src/lab-chart.ts (the same vega-lite → SVG → PNG steps for the
+ * replacement-policy lab: clock-sweep sits below bench in the dependency order and cannot import
+ * this module, so those few lines exist twice on purpose).
  */
 
 import * as fs from "node:fs";

@@ -174,7 +174,7 @@ export function formatDmlTable(r: DmlResult): string {
   return lines.join("\n");
 }
 
-/** The markdown table rows of one step: its own, and "insert (COPY)" after PostgreSQL's insert. */
+/** The markdown table rows, one per step, and "insert (PostgreSQL: COPY)" after the insert. */
 function markdownStepRows(r: DmlResult, cell: (f: DmlFigure) => string): string[] {
   const lines: string[] = [];
   const resultOf = (system: DmlSystem, step: string): DmlStepResult | undefined =>
@@ -182,7 +182,7 @@ function markdownStepRows(r: DmlResult, cell: (f: DmlFigure) => string): string[
   const hasCopy = r.results.some((x) => x.copy !== undefined);
   for (const step of DML_STEPS) {
     const label =
-      step === "insert" && hasCopy ? `insert (pgsim; PostgreSQL: INSERT … SELECT)` : step;
+      step === "insert" && hasCopy ? "insert (pgsim; PostgreSQL: INSERT … SELECT)" : step;
     const own = r.order.map((system) => resultOf(system, step));
     lines.push(`| ${label} | ${own.map((x) => (x ? cell(x) : "-")).join(" | ")} |`);
     if (step === "insert" && hasCopy) {

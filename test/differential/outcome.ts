@@ -44,6 +44,7 @@ const SQLSTATES: Readonly<Record<string, string>> = {
   "deadlock-detected": "40P01",
   "lock-timeout": "55P03",
   "not-null-violation": "23502",
+  "numeric-value-out-of-range": "22003",
 };
 
 /** The SQLSTATE PostgreSQL would report for a pgsim error (or a pgsim-only marker). */

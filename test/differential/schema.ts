@@ -45,6 +45,12 @@ const INT_RANGE: Record<"int2" | "int4", [number, number]> = {
   int4: [-2147483648, 2147483647],
 };
 
+/** Usual values of each integer type (edges are chosen separately). */
+const INT_USUAL: Record<"int2" | "int4", [number, number]> = {
+  int2: [-1000, 30000],
+  int4: [-1000, 100000],
+};
+
 /** A random table: 1–5 columns, a fillfactor, sometimes an index on integer/boolean columns. */
 export function randomTable(rng: Rng, name: string): TableSpec {
   const columns: ColumnSpec[] = [
@@ -83,7 +89,7 @@ export function randomValue(rng: Rng, col: ColumnSpec, room: number): Value {
     case "int2":
     case "int4": {
       const [lo, hi] = INT_RANGE[col.type];
-      return rng.chance(0.1) ? rng.pick([lo, hi, 0, -1]) : rng.int(-1000, 100000);
+      return rng.chance(0.1) ? rng.pick([lo, hi, 0, -1]) : rng.int(...INT_USUAL[col.type]);
     }
     case "int8":
       return rng.chance(0.1)
@@ -117,7 +123,8 @@ export function sqlLiteral(value: Value, type: ColumnType): string {
   if (value === null) return "NULL";
   if (typeof value === "string") return `'${value.replaceAll("'", "''")}'`;
   if (typeof value === "boolean") return value ? "true" : "false";
-  return type === "int8" ? `${value}::int8` : String(value);
+  // A quoted literal: -9223372036854775808::int8 would negate an out-of-range constant.
+  return type === "int8" ? `'${value}'::int8` : String(value);
 }
 
 /** The value as a COPY text-format field. */

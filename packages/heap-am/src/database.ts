@@ -151,6 +151,8 @@ export class Database {
   readonly catalog: Catalog;
   private readonly ctx: HeapContext;
   private readonly relations = new Map<number, TableRelation>();
+  /** Each table's invalidation count as this backend last processed it. */
+  private readonly invalidationsSeen = new Map<number, number>();
   private current: DatabaseTransaction | undefined;
   private closed = false;
 
@@ -246,6 +248,22 @@ export class Database {
     return rel;
   }
 
+  /**
+   * AcceptInvalidationMessages: for every table whose relcache entry was invalidated since this
+   * backend last looked (VACUUM changed its pg_class statistics, or truncated it), close the
+   * smgr relation, which forgets the insert target block. PostgreSQL does this when a
+   * transaction starts and whenever a statement opens a relation by name; the Database API calls
+   * it at the same points.
+   */
+  acceptInvalidationMessages(): void {
+    for (const def of this.catalog.list()) {
+      const count = def.invalidations ?? 0;
+      const seen = this.invalidationsSeen.get(def.relNumber);
+      if (seen !== undefined && seen !== count) this.ctx.targetBlocks.delete(def.relNumber);
+      this.invalidationsSeen.set(def.relNumber, count);
+    }
+  }
+
   /** CREATE TABLE: the table's storage is created at once (DDL is not transactional here). */
   createTable(
     name: string,
@@ -282,6 +300,13 @@ export class Database {
       indexedColumns: [...(options.indexedColumns ?? [])],
       keyColumns: [...(options.keyColumns ?? [])],
       relNumber: 0,
+      // pg_class as CREATE TABLE leaves it: never vacuumed; relfrozenxid the oldest xid that
+      // may still be running, or the one before the next (for the xid pgsim's DDL does not take).
+      relpages: 0,
+      reltuples: -1,
+      relallvisible: 0,
+      relfrozenxid: Math.min(this.transam.getSnapshot(0, false).xmin, this.transam.nextXid - 1),
+      invalidations: 0,
     };
     // Check the columns and options (types, typmods, names) before anything is stored.
     buildRelation(draft);
@@ -323,17 +348,27 @@ export class Database {
         "there is already a transaction in progress on this backend: commit or abort it first",
       );
     }
-    this.current = new DatabaseTransaction(
-      this,
-      new Transaction(this.transam, options.isolation ?? "read committed"),
-    );
+    const xact = new Transaction(this.transam, options.isolation ?? "read committed");
+    // StartTransaction (AtStart_Cache): pending invalidations are processed.
+    this.acceptInvalidationMessages();
+    this.current = new DatabaseTransaction(this, xact);
     return this.current;
   }
 
   /** VACUUM one table (outside any transaction). */
   vacuum(name: string, options: VacuumOptions = {}): VacuumResult {
     this.checkOpen();
-    return tableRelationVacuum(this.table(name), options);
+    // VACUUM runs in a transaction of its own, which processes invalidations when it starts.
+    this.acceptInvalidationMessages();
+    const rel = this.table(name);
+    const result = tableRelationVacuum(rel, options);
+    // A truncation tells every backend to close the relation's smgr (CacheInvalidateSmgr);
+    // vac_update_relstats invalidates the relcache entry only when pg_class changed.
+    if (result.pagesAfter < result.pagesBefore) this.catalog.invalidate(rel.def.relNumber);
+    if (result.relStats !== undefined) {
+      this.catalog.updateRelStats(rel.def.relNumber, result.relStats);
+    }
+    return result;
   }
 
   /** CHECKPOINT (a no-op for memory-only databases). */
@@ -410,6 +445,26 @@ export class Database {
   }
 }
 
+/** A TID must be a pair of non-negative integers (block < 2^32, offset < 2^16). */
+function checkTidShape(tid: TID, table: string): void {
+  const ok =
+    tid !== null &&
+    typeof tid === "object" &&
+    Number.isInteger(tid.block) &&
+    Number.isInteger(tid.offset) &&
+    tid.block >= 0 &&
+    tid.block < 2 ** 32 &&
+    tid.offset >= 0 &&
+    tid.offset < 2 ** 16;
+  if (!ok) {
+    throw new PgsimError(
+      "invalid-tid",
+      `invalid tid (${String(tid?.block)},${String(tid?.offset)}) for relation "${table}"`,
+      { tid },
+    );
+  }
+}
+
 /** Options of update and delete. */
 export interface RowChangeOptions {
   /** NOWAIT: fail at once instead of waiting for another transaction's row lock. */
@@ -470,23 +525,48 @@ export class DatabaseTransaction {
     return this.xact.xid;
   }
 
+  /**
+   * The table for a statement of this transaction. Opening a table by name processes pending
+   * invalidations first, even when the transaction holds a lock on it already
+   * (relation_openrv_extended's AcceptInvalidationMessages).
+   */
+  private rel(table: string): TableRelation {
+    this.db.acceptInvalidationMessages();
+    return this.db.table(table);
+  }
+
+  /**
+   * Runs a statement that writes or locks rows (INSERT, COPY, UPDATE, DELETE, SELECT … FOR
+   * UPDATE): its command id counts as used even when it touches no row (ExecutorStart's
+   * GetCurrentCommandId(true)), so the next statement gets a new one.
+   */
+  private modifyingStatement<T>(body: () => T): T {
+    return this.statement(() => {
+      this.xact.markCommandUsed();
+      return body();
+    });
+  }
+
   /** Runs one statement; any error aborts the transaction, as in PostgreSQL. */
   private statement<T>(body: () => T): T {
     this.xact.checkInProgress();
     this.xact.beginStatement();
+    let result: T;
     try {
-      return body();
+      result = body();
     } catch (e) {
       this.xact.abort();
       throw e;
     }
+    this.xact.endStatement();
+    return result;
   }
 
   /** INSERT one row; returns its TID. */
   insert(table: string, values: (Datum | null)[]): TID {
-    return this.statement(() => {
+    return this.modifyingStatement(() => {
       const slot = makeSlot(values);
-      tableTupleInsert(this.db.table(table), slot, this.xact);
+      tableTupleInsert(this.rel(table), slot, this.xact);
       return slot.tid!;
     });
   }
@@ -502,8 +582,8 @@ export class DatabaseTransaction {
    * ```
    */
   insertRows(table: string, rows: (Datum | null)[][]): TID[] {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       return rows.map((values) => {
         const slot = makeSlot(values);
         tableTupleInsert(rel, slot, this.xact);
@@ -514,8 +594,8 @@ export class DatabaseTransaction {
 
   /** INSERT many rows in one statement (COPY-like: the multi-insert path, a BULKWRITE ring). */
   insertMany(table: string, rows: (Datum | null)[][]): TID[] {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       const bistate = new BulkInsertState(this.db.pool.bufferCount);
       try {
         const slots = rows.map((r) => makeSlot(r));
@@ -548,7 +628,7 @@ export class DatabaseTransaction {
     makeBatch: (first: number, count: number) => (Datum | null)[][],
     options: InsertBatchesOptions = {},
   ): number {
-    return this.statement(() => {
+    return this.modifyingStatement(() => {
       const batchRows = options.batchRows ?? 1000;
       if (!Number.isSafeInteger(totalRows) || totalRows < 0) {
         throw new PgsimError(
@@ -562,7 +642,7 @@ export class DatabaseTransaction {
           `batchRows must be a positive integer, got ${String(batchRows)}`,
         );
       }
-      const rel = this.db.table(table);
+      const rel = this.rel(table);
       const bistate = new BulkInsertState(this.db.pool.bufferCount);
       try {
         for (let first = 0; first < totalRows; first += batchRows) {
@@ -611,8 +691,8 @@ export class DatabaseTransaction {
     values: (row: Row) => (Datum | null)[],
     options: BulkStatementOptions = {},
   ): number {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       // The relation's AM, looked up once for the statement (PostgreSQL's rd_tableam).
       const am = getTableAm(rel.def.am);
       const scan = am.scanBegin(rel, this.xact.snapshot, this.xact);
@@ -645,8 +725,8 @@ export class DatabaseTransaction {
    * ```
    */
   deleteAll(table: string, options: BulkStatementOptions = {}): number {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       const am = getTableAm(rel.def.am);
       const scan = am.scanBegin(rel, this.xact.snapshot, this.xact);
       let seen = 0;
@@ -667,23 +747,13 @@ export class DatabaseTransaction {
 
   /** SELECT by TID: the row if this transaction's snapshot sees it. */
   fetch(table: string, tid: TID): Row | undefined {
-    return this.statement(() => {
-      const slot = makeSlot();
-      const found = tableTupleFetchRowVersion(
-        this.db.table(table),
-        tid,
-        this.xact.snapshot,
-        this.xact,
-        slot,
-      );
-      return found ? slot.values : undefined;
-    });
+    return this.statement(() => this.visibleRow(this.rel(table), tid, this.xact.snapshot));
   }
 
   /** SELECT *: every visible row with its TID, in physical order. */
   scan(table: string): RowWithTid[] {
     return this.statement(() => {
-      const rel = this.db.table(table);
+      const rel = this.rel(table);
       const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
       const out: RowWithTid[] = [];
       try {
@@ -710,8 +780,8 @@ export class DatabaseTransaction {
     values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
     options: RowChangeOptions = {},
   ): TID | undefined {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       const row = this.visibleRow(rel, tid, this.xact.snapshot);
       if (row === undefined) return undefined;
       return this.updateVersion(
@@ -758,8 +828,8 @@ export class DatabaseTransaction {
 
   /** DELETE … WHERE ctid = tid. Returns whether a row was deleted (see update for the rules). */
   delete(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
       return this.deleteVersion(rel, getTableAm(rel.def.am), tid, options.nowait === true);
     });
@@ -796,8 +866,8 @@ export class DatabaseTransaction {
    * ```
    */
   lockRow(table: string, tid: TID, options: RowLockOptions = {}): boolean {
-    return this.statement(() => {
-      const rel = this.db.table(table);
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
       if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
       let target = tid;
       for (let attempt = 0; attempt < 1000; attempt++) {
@@ -819,12 +889,25 @@ export class DatabaseTransaction {
     });
   }
 
-  /** The row at `tid` if `snapshot` sees it (what a TID scan returns). */
+  /**
+   * The row at `tid` if `snapshot` sees it (what a TID scan returns). A TID outside the table
+   * (a block past its end, offset 0) names no row, as TidNext skips what table_tuple_tid_valid
+   * rejects; a TID that is not a pair of non-negative integers is bad input.
+   */
   private visibleRow(
     rel: TableRelation,
     tid: TID,
     snapshot: ReturnType<Transaction["beginStatement"]>,
   ): Row | undefined {
+    checkTidShape(tid, rel.name);
+    // TidNext: a TID the scan's table_tuple_tid_valid rejects is skipped.
+    const am = getTableAm(rel.def.am);
+    const scan = am.scanBegin(rel, snapshot, this.xact);
+    try {
+      if (tid.offset === 0 || !am.tupleTidValid(scan, tid)) return undefined;
+    } finally {
+      am.scanEnd(scan);
+    }
     const slot = makeSlot();
     return tableTupleFetchRowVersion(rel, tid, snapshot, this.xact, slot) ? slot.values : undefined;
   }

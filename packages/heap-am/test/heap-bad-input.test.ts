@@ -89,22 +89,22 @@ for (const { am, variant } of HEAP_AMS) {
           'relation "nope" does not exist',
         ],
         [
-          "a TID past the end",
-          inTx((t) => t.fetch("accounts", { block: 7, offset: 1 })),
+          "a fractional block",
+          inTx((t) => t.fetch("accounts", { block: 0.5, offset: 1 })),
           "invalid-tid",
-          /tid \(7,1\) does not exist in relation "accounts"/,
+          /invalid tid \(0\.5,1\) for relation "accounts"/,
         ],
         [
-          "offset 0",
-          inTx((t) => t.update("accounts", { block: 0, offset: 0 }, [1, 1])),
+          "a negative offset",
+          inTx((t) => t.update("accounts", { block: 0, offset: -1 }, [1, 1])),
           "invalid-tid",
-          /tid \(0,0\) does not exist/,
+          /invalid tid \(0,-1\)/,
         ],
         [
           "a negative block",
           inTx((t) => t.delete("accounts", { block: -1, offset: 1 })),
           "invalid-tid",
-          /does not exist/,
+          /invalid tid \(-1,1\)/,
         ],
       ];
       for (const [name, fn, code, message] of cases) {

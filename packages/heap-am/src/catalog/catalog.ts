@@ -21,6 +21,7 @@
 
 import { DEFAULTTABLESPACE_OID, type RelFileLocator } from "@pgsim/buffer-manager";
 import { PgsimError, spinDelay } from "@pgsim/clock-sweep";
+import { xidIsNormal, xidPrecedes } from "../access/transam/transam.js";
 
 /** The database OID every pgsim table lives in ("postgres" after initdb is 5). */
 export const PGSIM_DATABASE_OID = 5;
@@ -63,6 +64,33 @@ export interface TableDefinition {
    * the old version. A subset of indexedColumns.
    */
   keyColumns?: string[];
+  /** pg_class.relpages as the last VACUUM left it (0 before any). */
+  relpages?: number;
+  /** pg_class.reltuples (a float4) as the last VACUUM left it; −1 before any. */
+  reltuples?: number;
+  /** pg_class.relallvisible. */
+  relallvisible?: number;
+  /**
+   * pg_class.relfrozenxid: every xid in the table is at least this. A new table gets the xid
+   * before the next one (PostgreSQL's CREATE TABLE takes an xid and records its RecentXmin;
+   * pgsim's DDL takes none, so the next xid stands in for the CREATE's own).
+   */
+  relfrozenxid?: number;
+  /**
+   * How many relcache (or smgr) invalidations this table has had: a backend that sees the
+   * number change when it processes invalidations closes its smgr entry, forgetting its insert
+   * target block.
+   */
+  invalidations?: number;
+}
+
+/** The pg_class statistics VACUUM writes (vac_update_relstats). */
+export interface RelStats {
+  relpages: number;
+  reltuples: number;
+  relallvisible: number;
+  /** The new relfrozenxid, or undefined to leave it. */
+  relfrozenxid: number | undefined;
 }
 
 interface CatalogData {
@@ -210,6 +238,54 @@ export class Catalog {
         throw new PgsimError("undefined-table", `relation "${name}" does not exist`, { name });
       const [gone] = data.tables.splice(i, 1);
       return gone!;
+    });
+  }
+
+  /**
+   * vac_update_relstats: writes VACUUM's statistics into the table's entry, only what changed
+   * (reltuples compared as a float4; relfrozenxid only moves forward), and sends a relcache
+   * invalidation when anything did (heap_inplace_update → CacheInvalidateHeapTuple). Returns
+   * whether it did.
+   */
+  updateRelStats(relNumber: number, stats: RelStats): boolean {
+    return this.modify((data) => {
+      const t = data.tables.find((x) => x.relNumber === relNumber);
+      if (t === undefined) return false;
+      let dirty = false;
+      if ((t.relpages ?? 0) !== stats.relpages) {
+        t.relpages = stats.relpages;
+        dirty = true;
+      }
+      const reltuples = Math.fround(stats.reltuples);
+      if ((t.reltuples ?? -1) !== reltuples) {
+        t.reltuples = reltuples;
+        dirty = true;
+      }
+      if ((t.relallvisible ?? 0) !== stats.relallvisible) {
+        t.relallvisible = stats.relallvisible;
+        dirty = true;
+      }
+      const frozen = stats.relfrozenxid;
+      const old = t.relfrozenxid ?? 0;
+      if (
+        frozen !== undefined &&
+        xidIsNormal(frozen) &&
+        frozen !== old &&
+        xidPrecedes(old, frozen)
+      ) {
+        t.relfrozenxid = frozen;
+        dirty = true;
+      }
+      if (dirty) t.invalidations = (t.invalidations ?? 0) + 1;
+      return dirty;
+    });
+  }
+
+  /** A relcache/smgr invalidation of a table (e.g. after its storage was truncated). */
+  invalidate(relNumber: number): void {
+    this.modify((data) => {
+      const t = data.tables.find((x) => x.relNumber === relNumber);
+      if (t !== undefined) t.invalidations = (t.invalidations ?? 0) + 1;
     });
   }
 

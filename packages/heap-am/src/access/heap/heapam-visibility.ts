@@ -185,8 +185,9 @@ export function heapTupleSatisfiesUpdate(
       if ((infomask & HEAP_XMAX_INVALID) !== 0) return TM.Ok;
       const xmax = heapTupleHeaderGetRawXmax(page, tup);
       if (heapXmaxIsLockedOnly(infomask)) {
-        if (isMine(xmax, ctx)) return TM.Ok;
-        return ctx.transam.isInProgress(xmax) ? TM.BeingModified : TM.Ok;
+        // A locker still running, ourselves included, is reported: the caller decides (our own
+        // lock is kept in the new version's xmax by heap_update: "locker_remains").
+        return isMine(xmax, ctx) || ctx.transam.isInProgress(xmax) ? TM.BeingModified : TM.Ok;
       }
       if (!isMine(xmax, ctx)) {
         setHint(page, tup, HEAP_XMAX_INVALID, ctx);
@@ -209,7 +210,8 @@ export function heapTupleSatisfiesUpdate(
   }
   const xmax = heapTupleHeaderGetRawXmax(page, tup);
   if (isMine(xmax, ctx)) {
-    if (heapXmaxIsLockedOnly(mask)) return TM.Ok;
+    // Locked by us: BeingModified, as PostgreSQL says; the callers know not to wait for us.
+    if (heapXmaxIsLockedOnly(mask)) return TM.BeingModified;
     return tupleCmax(page, tup, ctx) >= curcid ? TM.SelfModified : TM.Invisible;
   }
   if (ctx.transam.isInProgress(xmax)) return TM.BeingModified;

@@ -44,13 +44,13 @@ import {
   heapTupleHeaderGetInfomask2,
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
+  heapTupleHeaderIsHotUpdated,
   heapTupleHeaderSetCmin,
   heapTupleHeaderSetCtid,
   heapTupleHeaderSetInfomask,
   heapTupleHeaderSetInfomask2,
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
-  heapXmaxIsLockedOnly,
   InvalidBlockNumber,
   type ItemPointer,
   MaxHeapTuplesPerPage,
@@ -435,7 +435,7 @@ function checkModifiable(
   xact: Transaction,
   verb: string,
   options: ModifyOptions | undefined,
-): { tup: number; result: TMResult; failure?: TMFailure } {
+): { tup: number; result: TMResult; failure?: TMFailure; ownLock?: boolean } {
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
   const vctx = visibilityContext(ctx, xact);
@@ -456,6 +456,12 @@ function checkModifiable(
       throw new PgsimError("invisible-tuple", `attempted to ${verb} invisible tuple`, { tid });
     }
     if (result === TM.BeingModified) {
+      // The only locker is this transaction: nothing to wait for, and the row may be changed
+      // (heap_delete's and heap_update's TransactionIdIsCurrentTransactionId(xwait) cases;
+      // heap_lock_tuple looks at the strength of the lock it holds).
+      if (xact.isCurrent(heapTupleHeaderGetRawXmax(page, tup))) {
+        return { tup, result: TM.Ok, ownLock: true };
+      }
       if (waitForHolder(ctx, buffer, page, tup, options)) continue;
       return {
         tup,
@@ -482,6 +488,8 @@ export function heapDelete(
   options?: ModifyOptions,
 ): TMOutcome {
   xact.checkInProgress();
+  // heap_delete takes the xid first, whatever happens next.
+  const xid = xact.getXid();
   const pool = ctx.pool;
   const buffer = readTupleBuffer(ctx, rel, tid);
   pool.lockBuffer(buffer, "exclusive");
@@ -497,7 +505,6 @@ export function heapDelete(
       options,
     );
     if (result !== TM.Ok) return failure ? { result, failure } : { result };
-    const xid = xact.getXid();
     const cmax = adjustCmax(page, tup, xact, visibilityContext(ctx, xact));
     pageSetPrunable(page, xid);
     clearAllVisible(ctx, rel, page, tid.block);
@@ -564,15 +571,18 @@ export function heapUpdate(
 ): UpdateOutcome {
   xact.checkInProgress();
   const newTuple = prepareTuple(rel, values, 0, xact.commandId);
+  // heap_update takes the xid first, whatever happens next.
+  const xid = xact.getXid();
   const pool = ctx.pool;
   let buffer = readTupleBuffer(ctx, rel, otid);
   pool.lockBuffer(buffer, "exclusive");
   let page = pool.bufferGetPage(buffer);
   let newBuffer: BufferId | undefined;
   try {
-    let { tup, result, failure } = checkModifiable(ctx, rel, buffer, otid, xact, "update", options);
+    const checked = checkModifiable(ctx, rel, buffer, otid, xact, "update", options);
+    let tup = checked.tup;
+    const { result, failure } = checked;
     if (result !== TM.Ok) return failure ? { result, failure } : { result };
-    const xid = xact.getXid();
     const vctx = visibilityContext(ctx, xact);
     let hotColumnsChanged = false;
     let keysChanged = false;
@@ -582,17 +592,51 @@ export function heapUpdate(
       hotColumnsChanged = columnsChanged(rel, rel.hotAttrs, oldTuple, newTuple);
       keysChanged = columnsChanged(rel, rel.keyAttrs, oldTuple, newTuple);
     }
-    // The new version's header.
+    // The update's lock mode (heap_update's *lockmode): FOR UPDATE strength when a key column
+    // changes, else FOR NO KEY UPDATE; with our own lock on the row, the stronger of that and the
+    // lock held (compute_new_xmax_infomask keeps the strongest of one transaction's two locks).
+    let mode: LockTupleMode = keysChanged ? "exclusive" : "no key exclusive";
+    if (checked.ownLock === true) {
+      const held = heldLockMode(
+        heapTupleHeaderGetInfomask(page, tup),
+        heapTupleHeaderGetInfomask2(page, tup),
+      );
+      if (LOCK_MODE_STRENGTH[held] > LOCK_MODE_STRENGTH[mode]) mode = held;
+    }
+    const keysUpdated = mode === "exclusive";
+    // The new version's header. When the row carried our own lock, the lock stays on the new
+    // version (heap_update's locker_remains): xmax is our xid, as a key-share lock.
     heapTupleHeaderSetXmin(newTuple, 0, xid);
-    heapTupleHeaderSetInfomask(newTuple, 0, heapTupleHeaderGetInfomask(newTuple, 0) | HEAP_UPDATED);
+    let infomaskNew = heapTupleHeaderGetInfomask(newTuple, 0) | HEAP_UPDATED;
+    if (checked.ownLock === true) {
+      infomaskNew =
+        (infomaskNew & ~HEAP_XMAX_INVALID) | HEAP_XMAX_KEYSHR_LOCK | HEAP_XMAX_LOCK_ONLY;
+      heapTupleHeaderSetXmax(newTuple, 0, xid);
+    }
+    heapTupleHeaderSetInfomask(newTuple, 0, infomaskNew);
 
     let newPage = page;
     let newBlock = otid.block;
     if (maxAlign(newTuple.length) > pageGetHeapFreeSpace(page)) {
-      // It does not fit here. Mark the old version locked by us so nobody else updates it while
-      // we drop the lock to find room elsewhere; then lock both pages in block order.
+      // It does not fit here. Mark the old version locked by us, in the update's lock mode, so
+      // nobody else updates it while we drop the lock to find room elsewhere (not HOT-updated,
+      // t_ctid to itself, all-frozen cleared); then lock both pages in block order.
       const cmaxLock = adjustCmax(page, tup, xact, vctx);
-      setXmax(page, tup, xid, cmaxLock, HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK, false, otid);
+      setXmax(
+        page,
+        tup,
+        xid,
+        cmaxLock,
+        HEAP_XMAX_LOCK_ONLY | HEAP_XMAX_EXCL_LOCK,
+        keysUpdated,
+        otid,
+      );
+      heapTupleHeaderSetInfomask2(
+        page,
+        tup,
+        heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_HOT_UPDATED,
+      );
+      if (pageIsAllVisible(page)) ctx.vm.clear(rel.locator, otid.block, VISIBILITYMAP_ALL_FROZEN);
       pool.markBufferDirty(buffer);
       pool.unlockBuffer(buffer);
       newBuffer = relationGetBufferForTuple(ctx, rel, newTuple.length, buffer);
@@ -617,7 +661,7 @@ export function heapUpdate(
     const newOffset = relationPutHeapTuple(newPage, newBlock, newTuple);
     const newTid = { block: newBlock, offset: newOffset };
     const cmax = adjustCmax(page, tup, xact, vctx);
-    setXmax(page, tup, xid, cmax, 0, keysChanged, newTid);
+    setXmax(page, tup, xid, cmax, 0, keysUpdated, newTid);
     let infomask2Old =
       heapTupleHeaderGetInfomask2(page, tup) & ~(HEAP_HOT_UPDATED | HEAP_ONLY_TUPLE);
     if (hot) infomask2Old |= HEAP_HOT_UPDATED;
@@ -631,7 +675,7 @@ export function heapUpdate(
       pool.markBufferDirty(newBuffer);
     }
     xact.markCommandUsed();
-    return { result: TM.Ok, newTid, hot, keysUpdated: keysChanged };
+    return { result: TM.Ok, newTid, hot, keysUpdated };
   } finally {
     if (newBuffer !== undefined) pool.unlockReleaseBuffer(newBuffer);
     pool.unlockReleaseBuffer(buffer);
@@ -699,20 +743,29 @@ export function heapLockTuple(
   pool.lockBuffer(buffer, "exclusive");
   try {
     const page = pool.bufferGetPage(buffer);
-    const { tup, result, failure } = checkModifiable(ctx, rel, buffer, tid, xact, "lock", options);
+    const { tup, result, failure, ownLock } = checkModifiable(
+      ctx,
+      rel,
+      buffer,
+      tid,
+      xact,
+      "lock",
+      options,
+    );
     if (result !== TM.Ok) return failure ? { result, failure } : { result };
     const xid = xact.getXid();
     let infomask = heapTupleHeaderGetInfomask(page, tup);
     let infomask2 = heapTupleHeaderGetInfomask2(page, tup);
-    if (heapTupleHeaderGetRawXmax(page, tup) === xid && (infomask & HEAP_XMAX_INVALID) === 0) {
-      // Modified by us: the row is ours already. Locked by us: keep the stronger mode.
-      if (!heapXmaxIsLockedOnly(infomask)) return { result: TM.Ok };
+    if (ownLock === true) {
+      // Locked by us already: a lock at least as strong is enough; otherwise take the stronger.
       const held = heldLockMode(infomask, infomask2);
       if (LOCK_MODE_STRENGTH[held] >= LOCK_MODE_STRENGTH[mode]) return { result: TM.Ok };
     }
     const bits = lockModeBits(mode);
-    infomask = (infomask & ~(HEAP_XMAX_BITS | HEAP_MOVED)) | bits.infomask;
-    infomask2 &= ~HEAP_KEYS_UPDATED;
+    infomask = (infomask & ~HEAP_XMAX_BITS) | bits.infomask;
+    // A lock-only xmax ends any HOT chain through this version (HeapTupleHeaderClearHotUpdated):
+    // what HEAP_HOT_UPDATED said belonged to an updater that aborted.
+    infomask2 &= ~(HEAP_KEYS_UPDATED | HEAP_HOT_UPDATED);
     if (bits.keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
     heapTupleHeaderSetInfomask(page, tup, infomask);
     heapTupleHeaderSetInfomask2(page, tup, infomask2);
@@ -774,7 +827,7 @@ export function heapHotSearch(
   checkTid(ctx, rel, tid);
   const pool = ctx.pool;
   const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
-  heapPagePruneOpt(ctx, rel, buffer);
+  heapPagePruneOpt(ctx, rel, buffer, xact);
   pool.lockBuffer(buffer, "share");
   try {
     const page = pool.bufferGetPage(buffer);
@@ -793,6 +846,8 @@ export function heapHotSearch(
       }
       if (flags !== LP_NORMAL) break;
       const tup = itemIdGetOffset(lp);
+      // A heap-only tuple cannot start a chain: the index entry's slot was reused.
+      if (atStart && (heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE) !== 0) break;
       if (priorXmax !== InvalidTransactionId && heapTupleHeaderGetRawXmin(page, tup) !== priorXmax)
         break;
       if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) {
@@ -803,7 +858,7 @@ export function heapHotSearch(
         if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
         return { tid: { block: tid.block, offset }, row };
       }
-      if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_HOT_UPDATED) === 0) break;
+      if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
       const next = heapTupleHeaderGetCtid(page, tup);
       if (next.block !== tid.block) break;
       priorXmax = heapTupleHeaderGetRawXmax(page, tup);
@@ -880,7 +935,7 @@ export class HeapScan {
     this.pin.block = block;
     this.pin.buffer = buffer;
     scanPins.set(this.ctx, this.pin);
-    heapPagePruneOpt(this.ctx, this.rel, buffer);
+    heapPagePruneOpt(this.ctx, this.rel, buffer, this.xact);
     pool.lockBuffer(buffer, "share");
     const page = pool.bufferGetPage(buffer);
     this.page = page;

@@ -18,12 +18,12 @@
 
 import type { BufferId } from "@pgsim/buffer-manager";
 import {
-  HEAP_HOT_UPDATED,
   HEAP_ONLY_TUPLE,
   heapTupleHeaderGetCtidOffset,
   heapTupleHeaderGetInfomask2,
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
+  heapTupleHeaderIsHotUpdated,
 } from "../../include/access/htup-details.js";
 import {
   itemIdGetFlags,
@@ -49,6 +49,7 @@ import {
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
 import { InvalidTransactionId } from "../transam/clog.js";
 import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
+import type { Transaction } from "../transam/xact.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 
 /** What one prune did. */
@@ -63,9 +64,14 @@ export interface PruneResult {
 
 /**
  * heap_page_prune_opt: prune the page if it looks worthwhile and nobody else has it pinned.
- * The caller holds a pin and no lock. Never waits.
+ * The caller holds a pin and no lock. Never waits. `xact` is the caller's transaction.
  */
-export function heapPagePruneOpt(ctx: HeapContext, rel: Relation, buffer: BufferId): void {
+export function heapPagePruneOpt(
+  ctx: HeapContext,
+  rel: Relation,
+  buffer: BufferId,
+  xact?: Transaction,
+): void {
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
   // Unlocked reads of hints: a wrong answer only means pruning now or later.
@@ -81,7 +87,7 @@ export function heapPagePruneOpt(ctx: HeapContext, rel: Relation, buffer: Buffer
   if (!worthIt()) return;
   if (!pool.conditionalLockBufferForCleanup(buffer)) return;
   try {
-    if (worthIt()) heapPagePrune(ctx, buffer, horizon);
+    if (worthIt()) heapPagePrune(ctx, buffer, horizon, xact);
   } finally {
     pool.unlockBuffer(buffer);
   }
@@ -108,12 +114,20 @@ function olderPruneXid(current: number, xid: number): number {
  * HOT chain from its root, records redirects, dead and unused line pointers, applies them and
  * compacts the page.
  */
-export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: number): PruneResult {
+export function heapPagePrune(
+  ctx: HeapContext,
+  buffer: BufferId,
+  oldestXmin: number,
+  xact?: Transaction,
+): PruneResult {
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
   if (pageIsNew(page)) return { ndeleted: 0, nnewlpdead: 0, changed: false };
   const maxoff = pageGetMaxOffsetNumber(page);
-  const vctx: VisibilityContext = { transam: ctx.transam, xact: undefined, hintsSet: false };
+  // The pruning backend's own transaction counts as its own (TransactionIdIsCurrentTransactionId
+  // is global state in PostgreSQL): what it inserted and then deleted is DELETE_IN_PROGRESS, and
+  // its xid becomes the page's pd_prune_xid.
+  const vctx: VisibilityContext = { transam: ctx.transam, xact, hintsSet: false };
   // Every tuple's state, computed once (from the end, as PostgreSQL does).
   const htsv = htsvScratch;
   htsv.fill(-1, 0, maxoff + 1);
@@ -143,10 +157,7 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
       if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE) !== 0) {
         // Not a chain root. If dead and not updated, it is what an aborted HOT update left:
         // nothing points at it any more.
-        if (
-          htsv[root] === HTSV.Dead &&
-          (heapTupleHeaderGetInfomask2(page, tup) & HEAP_HOT_UPDATED) === 0
-        ) {
+        if (htsv[root] === HTSV.Dead && !heapTupleHeaderIsHotUpdated(page, tup)) {
           nowUnusedScratch[nunused++] = root;
           marked[root] = 1;
           ndeleted++;
@@ -187,7 +198,7 @@ export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: nu
       }
       if (dead) latestDead = off;
       else if (!recentlyDead) break;
-      if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_HOT_UPDATED) === 0) break;
+      if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
       priorXmax = heapTupleHeaderGetRawXmax(page, tup);
       off = heapTupleHeaderGetCtidOffset(page, tup);
     }

@@ -28,11 +28,11 @@
  */
 
 import { type BufferId, ForkNumber, getAccessStrategy } from "@pgsim/buffer-manager";
+import { PgsimError } from "@pgsim/clock-sweep";
 import {
   HEAP_HOT_UPDATED,
   HEAP_KEYS_UPDATED,
   HEAP_XMAX_BITS,
-  HEAP_XMAX_COMMITTED,
   HEAP_XMAX_INVALID,
   HEAP_XMIN_COMMITTED,
   HEAP_XMIN_FROZEN,
@@ -65,8 +65,12 @@ import {
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import { FirstNormalTransactionId, InvalidTransactionId } from "../transam/clog.js";
-import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
+import {
+  FirstNormalTransactionId,
+  FrozenTransactionId,
+  InvalidTransactionId,
+} from "../transam/clog.js";
+import { type Transam, xidIsNormal, xidPrecedes } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";
@@ -112,46 +116,115 @@ export interface VacuumResult {
   pagesBefore: number;
   pagesAfter: number;
   oldestXmin: number;
+  /**
+   * What VACUUM writes into the table's pg_class row (vac_update_relstats): relpages (after
+   * truncation), reltuples (vac_estimate_reltuples), relallvisible, and the new relfrozenxid —
+   * undefined when it must not advance (a non-aggressive VACUUM skipped all-visible pages).
+   * Optional for other table AMs (then nothing is written).
+   */
+  relStats?: {
+    relpages: number;
+    reltuples: number;
+    relallvisible: number;
+    relfrozenxid: number | undefined;
+  };
+}
+
+/** What heap_prepare_freeze_tuple decided for one tuple. */
+interface FreezePlan {
+  /** Whether the tuple changes (heap_execute_freeze_tuple then writes it). */
+  changed: boolean;
+  /** Whether it will have nothing left to freeze afterwards (tuple_totally_frozen). */
+  totallyFrozen: boolean;
 }
 
 /**
- * heap_prepare_freeze_tuple + heap_execute_freeze_tuple for one tuple. Returns [frozeSomething,
- * totallyFrozen].
+ * heap_prepare_freeze_tuple + heap_execute_freeze_tuple for one tuple with storage, whatever its
+ * HeapTupleSatisfiesVacuum state: an xmin before the freeze limit is frozen (it must have
+ * committed, by the commit log), a raw xmax before the limit is removed (an aborted deleter or a
+ * finished locker; a committed deleter there is corruption) — an XMAX_INVALID hint does not make
+ * it go away by itself. Every xid left in place pulls `relfrozenxid.out` back (relfrozenxid_out).
  */
-function freezeTuple(page: Uint8Array, tup: number, freezeLimit: number): [boolean, boolean] {
+function freezeTuple(
+  page: Uint8Array,
+  tup: number,
+  freezeLimit: number,
+  transam: Transam,
+  relfrozenxid: { out: number },
+): FreezePlan {
   let changed = false;
   let infomask = heapTupleHeaderGetInfomask(page, tup);
-  const xmin = heapTupleHeaderGetRawXmin(page, tup);
-  let xminFrozen = (infomask & HEAP_XMIN_FROZEN) === HEAP_XMIN_FROZEN || !xidIsNormal(xmin);
-  if (!xminFrozen && xidPrecedes(xmin, freezeLimit)) {
-    if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
-      throw new Error(
-        `uncommitted xmin ${xmin} from before xid cutoff ${freezeLimit} needs to be frozen`,
-      );
+  let infomask2 = heapTupleHeaderGetInfomask2(page, tup);
+  // xmin: HeapTupleHeaderGetXmin reads a frozen xmin as FrozenTransactionId.
+  const xmin =
+    (infomask & HEAP_XMIN_FROZEN) === HEAP_XMIN_FROZEN
+      ? FrozenTransactionId
+      : heapTupleHeaderGetRawXmin(page, tup);
+  let xminFrozen = true;
+  if (xidIsNormal(xmin)) {
+    xminFrozen = xidPrecedes(xmin, freezeLimit);
+    if (xminFrozen) {
+      if (!transam.didCommit(xmin)) {
+        throw new PgsimError(
+          "data-corrupted",
+          `uncommitted xmin ${xmin} from before xid cutoff ${freezeLimit} needs to be frozen`,
+        );
+      }
+      infomask |= HEAP_XMIN_FROZEN;
+      changed = true;
+    } else if (xidPrecedes(xmin, relfrozenxid.out)) {
+      relfrozenxid.out = xmin;
     }
-    infomask |= HEAP_XMIN_FROZEN;
-    xminFrozen = true;
-    changed = true;
   }
+  // xmax: a normal raw xid is either frozen away or stays (and holds relfrozenxid back).
   const xmax = heapTupleHeaderGetRawXmax(page, tup);
-  let xmaxGone = (infomask & HEAP_XMAX_INVALID) !== 0 || xmax === InvalidTransactionId;
-  if (!xmaxGone && xidIsNormal(xmax) && xidPrecedes(xmax, freezeLimit)) {
-    if ((infomask & HEAP_XMAX_COMMITTED) !== 0 && !heapXmaxIsLockedOnly(infomask)) {
-      throw new Error(`cannot freeze committed xmax ${xmax}`);
+  let freezeXmax = false;
+  let xmaxAlreadyFrozen = false;
+  if (xidIsNormal(xmax)) {
+    if (xidPrecedes(xmax, freezeLimit)) {
+      // A lock-only xmax goes whether or not its holder committed (the lock is released).
+      if (!heapXmaxIsLockedOnly(infomask) && transam.didCommit(xmax)) {
+        throw new PgsimError("data-corrupted", `cannot freeze committed xmax ${xmax}`);
+      }
+      freezeXmax = true;
+    } else if (xidPrecedes(xmax, relfrozenxid.out)) {
+      relfrozenxid.out = xmax;
     }
-    // An aborted deleter or a finished locker: nothing of it needs to stay.
-    infomask = (infomask & ~HEAP_XMAX_BITS) | HEAP_XMAX_INVALID;
-    heapTupleHeaderSetXmax(page, tup, InvalidTransactionId);
-    heapTupleHeaderSetInfomask2(
-      page,
-      tup,
-      heapTupleHeaderGetInfomask2(page, tup) & ~(HEAP_HOT_UPDATED | HEAP_KEYS_UPDATED),
+  } else if ((infomask & HEAP_XMAX_INVALID) !== 0 || xmax === InvalidTransactionId) {
+    xmaxAlreadyFrozen = true;
+  } else {
+    throw new PgsimError(
+      "data-corrupted",
+      `found xmax ${xmax} (infomask 0x${infomask.toString(16).padStart(4, "0")}) not frozen, not multi, not normal`,
     );
-    xmaxGone = true;
+  }
+  if (freezeXmax) {
+    // Normalise to XMAX_INVALID and drop what described the old deleter or locker.
+    heapTupleHeaderSetXmax(page, tup, InvalidTransactionId);
+    infomask = (infomask & ~HEAP_XMAX_BITS) | HEAP_XMAX_INVALID;
+    infomask2 &= ~(HEAP_HOT_UPDATED | HEAP_KEYS_UPDATED);
     changed = true;
   }
-  if (changed) heapTupleHeaderSetInfomask(page, tup, infomask);
-  return [changed, xminFrozen && xmaxGone];
+  if (changed) {
+    heapTupleHeaderSetInfomask(page, tup, infomask);
+    heapTupleHeaderSetInfomask2(page, tup, infomask2);
+  }
+  return { changed, totallyFrozen: xminFrozen && (freezeXmax || xmaxAlreadyFrozen) };
+}
+
+/**
+ * heap_tuple_needs_eventual_freeze: a normal xmin (not frozen) or any normal raw xmax — even one
+ * with the XMAX_INVALID hint — keeps a tuple from counting as frozen.
+ */
+function tupleNeedsEventualFreeze(page: Uint8Array, tup: number): boolean {
+  const infomask = heapTupleHeaderGetInfomask(page, tup);
+  if (
+    (infomask & HEAP_XMIN_FROZEN) !== HEAP_XMIN_FROZEN &&
+    xidIsNormal(heapTupleHeaderGetRawXmin(page, tup))
+  ) {
+    return true;
+  }
+  return xidIsNormal(heapTupleHeaderGetRawXmax(page, tup));
 }
 
 /**
@@ -180,12 +253,7 @@ function pageIsAllVisibleNow(
     if ((infomask & HEAP_XMIN_FROZEN) !== HEAP_XMIN_FROZEN && !xidPrecedes(xmin, oldestXmin)) {
       return { allVisible: false, allFrozen: false };
     }
-    if (
-      (infomask & HEAP_XMIN_FROZEN) !== HEAP_XMIN_FROZEN ||
-      (infomask & HEAP_XMAX_INVALID) === 0
-    ) {
-      allFrozen = false;
-    }
+    if (allFrozen && tupleNeedsEventualFreeze(page, tup)) allFrozen = false;
   }
   return { allVisible: true, allFrozen };
 }
@@ -221,6 +289,7 @@ export function lazyVacuum(
     pagesBefore: relPages,
     pagesAfter: relPages,
     oldestXmin,
+    relStats: { relpages: relPages, reltuples: 0, relallvisible: 0, relfrozenxid: undefined },
   };
   let nonemptyPages = 0;
   // The index options (vacuum.c's VacOptValue handling): with INDEX_CLEANUP OFF the LP_DEAD items
@@ -231,23 +300,22 @@ export function lazyVacuum(
   /** dead_items: LP_DEAD offsets per block, for phase 3. */
   const deadItems = new Map<number, number[]>();
   let lpdeadItems = 0;
-  const skipMask = aggressive ? VISIBILITYMAP_ALL_FROZEN : VISIBILITYMAP_ALL_VISIBLE;
-  let nextUnskippable = 0;
+  // DISABLE_PAGE_SKIPPING scans every page (skipwithvm false); FREEZE alone is aggressive,
+  // which still skips all-frozen pages.
+  const skipWithVm = options.disablePageSkipping !== true;
+  /** NewRelfrozenXid: the oldest xid left unfrozen in the table, from OldestXmin down. */
+  const relfrozenxid = { out: oldestXmin };
+  let skippedAllVisible = false;
+  let skip = lazyScanSkip(ctx, rel, relPages, 0, aggressive, skipWithVm);
   for (let blk = 0; blk < relPages; blk++) {
-    // lazy_scan_skip: skip a run of all-visible pages only when it is long enough to be worth
-    // giving up readahead; the last page is always scanned (truncation needs it).
-    if (blk >= nextUnskippable) {
-      let run = blk;
-      while (run < relPages - 1 && (ctx.vm.getStatus(rel.locator, run) & skipMask) !== 0) run++;
-      if (run - blk >= SKIP_PAGES_THRESHOLD) {
-        result.pagesSkipped += run - blk;
-        // Skipped pages have tuples (they are all-visible and not empty as far as we know).
-        nonemptyPages = run;
-        blk = run - 1;
-        nextUnskippable = run;
-        continue;
-      }
-      nextUnskippable = run + 1;
+    if (blk === skip.nextUnskippable) {
+      skip = lazyScanSkip(ctx, rel, relPages, blk + 1, aggressive, skipWithVm);
+      if (skip.skippingRange && skip.skipsAllVisible) skippedAllVisible = true;
+    } else if (skip.skippingRange) {
+      // Skipped pages are not scanned, so they do not count as nonempty: the truncation check
+      // below rescans the tail anyway.
+      result.pagesSkipped++;
+      continue;
     }
     result.pagesScanned++;
     // visibilitymap_pin: the VM page exists from here on, whether or not a bit gets set.
@@ -301,14 +369,15 @@ export function lazyVacuum(
       hasTuples = true;
       const tup = itemIdGetOffset(lp);
       const state = heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx);
+      // Pruning with the same horizon removed what is dead (PostgreSQL prunes again if a
+      // tuple turned dead meanwhile, which one horizon rules out here).
+      if (state === HTSV.Dead) continue;
       if (state === HTSV.Live || state === HTSV.DeleteInProgress) result.liveTuples++;
       else if (state === HTSV.RecentlyDead) result.recentlyDeadTuples++;
-      if (state === HTSV.Live || state === HTSV.RecentlyDead) {
-        const [froze] = freezeTuple(page, tup, freezeLimit);
-        if (froze) {
-          anyFrozen = true;
-          result.tuplesFrozen++;
-        }
+      // Every remaining tuple with storage is considered for freezing, whatever its state.
+      if (freezeTuple(page, tup, freezeLimit, ctx.transam, relfrozenxid).changed) {
+        anyFrozen = true;
+        result.tuplesFrozen++;
       }
     }
     if (anyFrozen) pool.markBufferDirty(buffer);
@@ -373,27 +442,90 @@ export function lazyVacuum(
   }
   ctx.fsm.vacuumRange(rel.locator, 0, relPages);
 
-  // should_attempt_truncation + lazy_truncate_heap.
+  // vac_estimate_reltuples, from the pages scanned (before truncation).
+  const reltuples = estimateReltuples(rel, relPages, result.pagesScanned, result.liveTuples);
+
+  // should_attempt_truncation + lazy_truncate_heap. The threshold is a BlockNumber division.
   const freeable = relPages - nonemptyPages;
   if (
     options.truncate !== false &&
     freeable > 0 &&
-    (freeable >= REL_TRUNCATE_MINIMUM || freeable >= relPages / REL_TRUNCATE_FRACTION)
+    (freeable >= REL_TRUNCATE_MINIMUM || freeable >= Math.floor(relPages / REL_TRUNCATE_FRACTION))
   ) {
     const newPages = countNondeletablePages(ctx, rel, relPages, nonemptyPages);
     if (newPages < relPages) {
       pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
       ctx.fsm.truncate(rel.locator, newPages);
       ctx.vm.truncate(rel.locator, newPages);
+      // smgrtruncate resets this backend's target block at once; the other backends hear of
+      // it through the invalidation the caller sends.
       ctx.targetBlocks.delete(rel.locator.relNumber);
       result.pagesAfter = newPages;
     }
   }
-  // vac_update_relstats changes the table's pg_class row, and the relcache invalidation that
-  // follows closes its smgr relation: the next insert looks its target page up in the FSM again
-  // instead of going back to the last page it used.
-  ctx.targetBlocks.delete(rel.locator.relNumber);
+  // What vac_update_relstats is given (the caller writes it and invalidates when it changed).
+  const allVisible = ctx.vm.count(rel.locator).allVisible;
+  result.relStats = {
+    relpages: result.pagesAfter,
+    reltuples,
+    relallvisible: Math.min(allVisible, result.pagesAfter),
+    // A non-aggressive VACUUM that skipped all-visible pages missed their xids.
+    relfrozenxid: skippedAllVisible ? undefined : relfrozenxid.out,
+  };
   return result;
+}
+
+/**
+ * lazy_scan_skip: from `nextBlock`, the run of pages the visibility map lets VACUUM skip, and
+ * the first page after it that must be scanned. The last page is always scanned (truncation
+ * needs to know whether it has tuples); DISABLE_PAGE_SKIPPING skips nothing; an aggressive VACUUM
+ * skips only all-frozen pages. Runs shorter than SKIP_PAGES_THRESHOLD are scanned anyway.
+ */
+function lazyScanSkip(
+  ctx: HeapContext,
+  rel: Relation,
+  relPages: number,
+  nextBlock: number,
+  aggressive: boolean,
+  skipWithVm: boolean,
+): { nextUnskippable: number; skippingRange: boolean; skipsAllVisible: boolean } {
+  let next = nextBlock;
+  let skipsAllVisible = false;
+  while (next < relPages) {
+    const bits = ctx.vm.getStatus(rel.locator, next);
+    if ((bits & VISIBILITYMAP_ALL_VISIBLE) === 0) break;
+    if (next === relPages - 1) break;
+    if (!skipWithVm) break;
+    if ((bits & VISIBILITYMAP_ALL_FROZEN) === 0) {
+      if (aggressive) break;
+      skipsAllVisible = true;
+    }
+    next++;
+  }
+  const skippingRange = next - nextBlock >= SKIP_PAGES_THRESHOLD;
+  return { nextUnskippable: next, skippingRange, skipsAllVisible };
+}
+
+/**
+ * vac_estimate_reltuples: the table's live tuples, extrapolated from the scanned pages with the
+ * density pg_class recorded last time for the pages VACUUM skipped.
+ */
+function estimateReltuples(
+  rel: Relation,
+  totalPages: number,
+  scannedPages: number,
+  scannedTuples: number,
+): number {
+  const oldRelPages = rel.def.relpages ?? 0;
+  const oldRelTuples = rel.def.reltuples ?? -1;
+  if (scannedPages >= totalPages) return scannedTuples;
+  if (oldRelPages === totalPages && scannedPages < totalPages * 0.02) return oldRelTuples;
+  if (scannedPages === 0) return oldRelTuples;
+  if (oldRelTuples < 0 || oldRelPages === 0) {
+    return Math.floor((scannedTuples / scannedPages) * totalPages + 0.5);
+  }
+  const oldDensity = oldRelTuples / oldRelPages;
+  return Math.floor(oldDensity * (totalPages - scannedPages) + scannedTuples + 0.5);
 }
 
 /**

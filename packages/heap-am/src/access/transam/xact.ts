@@ -126,6 +126,17 @@ export class Transaction {
     return this.statementSnapshot;
   }
 
+  /**
+   * Ends a statement. Under READ COMMITTED its snapshot is gone, so the backend stops holding
+   * back cleanup for it (SnapshotResetXmin once no snapshot is registered): an idle READ
+   * COMMITTED transaction advertises no xmin. REPEATABLE READ keeps its transaction snapshot.
+   */
+  endStatement(): void {
+    if (this.isolation === "read committed" && this.stateValue === "in progress") {
+      this.transam.clearAdvertisedXmin();
+    }
+  }
+
   /** The snapshot of the statement in progress (beginStatement first). */
   get snapshot(): Snapshot {
     if (this.statementSnapshot === undefined) return this.beginStatement();

@@ -314,6 +314,20 @@ export function heapXmaxIsLockedOnly(infomask: number): boolean {
   );
 }
 
+/**
+ * HeapTupleHeaderIsHotUpdated: the HOT chain goes on past this version. HEAP_HOT_UPDATED alone is
+ * not enough: an xmax known invalid (the updater aborted) or an xmin known invalid (the version
+ * itself was never committed) ends the chain whatever the bit says.
+ */
+export function heapTupleHeaderIsHotUpdated(bytes: Uint8Array, tup: number): boolean {
+  const infomask = heapTupleHeaderGetInfomask(bytes, tup);
+  return (
+    (heapTupleHeaderGetInfomask2(bytes, tup) & HEAP_HOT_UPDATED) !== 0 &&
+    (infomask & HEAP_XMAX_INVALID) === 0 &&
+    (infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) !== HEAP_XMIN_INVALID
+  );
+}
+
 /** All header fields of one tuple, as read by `readHeapTupleHeader`. */
 export interface HeapTupleHeaderFields {
   readonly xmin: number;

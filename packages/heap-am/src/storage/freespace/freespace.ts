@@ -220,11 +220,9 @@ export class FreeSpaceMap {
     if (!pool.relationExists(rel, ForkNumber.FSM)) return;
     const { address, slot } = fsmGetLocation(nheapblocks);
     let newBlocks: number;
-    if (nheapblocks === 0) {
-      // Differs from PostgreSQL: an empty heap keeps no FSM pages at all (PostgreSQL keeps the
-      // root and first upper page), so that a memory-only pool gets every buffer back.
-      newBlocks = 0;
-    } else if (slot === 0) {
+    if (slot === 0) {
+      // The first removed heap block starts an FSM page: that page goes (for an empty heap, the
+      // root and the first upper page stay, as in PostgreSQL).
       newBlocks = fsmLogicalToPhysical(address);
     } else {
       const buf = this.read(rel, address, false);

@@ -111,6 +111,7 @@ export {
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
 } from "./include/access/htup-details.js";
+export type { Snapshot } from "./include/utils/snapshot.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
 export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
 export {
@@ -196,4 +197,3 @@ export {
   type VarlenaHeaderChoice,
 } from "./utils/adt/index.js";
 export { DT_NOBEGIN, DT_NOEND } from "./utils/adt/timestamp.js";
-export type { Snapshot } from "./utils/time/snapmgr.js";

@@ -14,7 +14,7 @@ import {
   TRANSACTION_STATUS_COMMITTED,
   TRANSACTION_STATUS_IN_PROGRESS,
 } from "../src/access/transam/clog.js";
-import { initTransam, Transam, xidFollows, xidPrecedes } from "../src/access/transam/transam.js";
+import { initTransam, Transam } from "../src/access/transam/transam.js";
 import { Transaction } from "../src/access/transam/xact.js";
 import {
   HEAP_COMBOCID,
@@ -32,6 +32,7 @@ import {
   heapTupleHeaderSetXmin,
   InvalidOffsetNumber,
 } from "../src/include/access/htup-details.js";
+import { xidFollows, xidPrecedes } from "../src/include/access/transam.js";
 import {
   itemIdGetOffset,
   PAI_IS_HEAP,

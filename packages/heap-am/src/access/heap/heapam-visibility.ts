@@ -33,9 +33,10 @@ import {
   heapTupleHeaderSetInfomask,
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
-import { type Snapshot, xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
-import { InvalidTransactionId } from "../transam/clog.js";
-import { type Transam, xidPrecedes } from "../transam/transam.js";
+import { InvalidTransactionId, xidPrecedes } from "../../include/access/transam.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
+import { xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
+import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
 
 /** What a visibility test needs besides the tuple: the transaction system, and who is asking. */

@@ -29,6 +29,11 @@ import {
   heapTupleHeaderGetRawXmin,
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
+import {
+  BootstrapTransactionId,
+  FrozenTransactionId,
+  InvalidTransactionId,
+} from "../../include/access/transam.js";
 
 /** Transaction status values, as stored in the commit log. */
 export const TRANSACTION_STATUS_IN_PROGRESS = 0;
@@ -37,12 +42,6 @@ export const TRANSACTION_STATUS_ABORTED = 2;
 export const TRANSACTION_STATUS_SUB_COMMITTED = 3;
 /** One of the four TRANSACTION_STATUS_* values. */
 export type XidStatus = 0 | 1 | 2 | 3;
-
-/** Special transaction ids. */
-export const InvalidTransactionId = 0;
-export const BootstrapTransactionId = 1;
-export const FrozenTransactionId = 2;
-export const FirstNormalTransactionId = 3;
 
 /** Layout of the commit log. */
 export const CLOG_BITS_PER_XACT = 2;

@@ -35,10 +35,15 @@ import {
   lwlockRelease,
 } from "@pgsim/buffer-manager/internals";
 import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
-import type { Snapshot } from "../../utils/time/snapmgr.js";
 import {
   FirstNormalTransactionId,
   InvalidTransactionId,
+  xidFollows,
+  xidIsNormal,
+  xidPrecedes,
+} from "../../include/access/transam.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
+import {
   TRANSACTION_STATUS_ABORTED,
   TRANSACTION_STATUS_COMMITTED,
   TRANSACTION_STATUS_IN_PROGRESS,
@@ -70,33 +75,6 @@ if (
   C_DEADLOCK_LOCK + LWLOCK_INTS > CONTROL_INTS
 ) {
   throw new Error("transam control slots overlap");
-}
-
-/** TransactionIdIsNormal: not Invalid (0), Bootstrap (1) or Frozen (2). */
-export function xidIsNormal(xid: number): boolean {
-  return xid >= FirstNormalTransactionId;
-}
-
-/** TransactionIdPrecedes: a < b in 32-bit modular order (plain order for special xids). */
-export function xidPrecedes(a: number, b: number): boolean {
-  if (!xidIsNormal(a) || !xidIsNormal(b)) return a >>> 0 < b >>> 0;
-  return ((a - b) | 0) < 0;
-}
-
-/** TransactionIdPrecedesOrEquals. */
-export function xidPrecedesOrEquals(a: number, b: number): boolean {
-  if (!xidIsNormal(a) || !xidIsNormal(b)) return a >>> 0 <= b >>> 0;
-  return ((a - b) | 0) <= 0;
-}
-
-/** TransactionIdFollows. */
-export function xidFollows(a: number, b: number): boolean {
-  return xidPrecedes(b, a);
-}
-
-/** TransactionIdFollowsOrEquals. */
-export function xidFollowsOrEquals(a: number, b: number): boolean {
-  return xidPrecedesOrEquals(b, a);
 }
 
 /** What a worker needs to attach to the transaction system (structured-clonable). */

@@ -1,22 +1,29 @@
 /**
- * The commit log (pg_xact): two status bits per transaction id in 8 KB pages, and an offline
- * visibility test that combines a tuple's hint bits with it.
+ * The commit log (pg_xact): two status bits per transaction id in 8 KB pages — in files, and in
+ * shared memory for the running cluster — and an offline visibility test that combines a tuple's
+ * hint bits with it.
  *
  * Models: src/backend/access/transam/clog.c (TransactionIdToPage / ToPgIndex / ToByte / ToBIndex,
- * TransactionIdSetStatusBit, TransactionIdGetStatus), transam.c (TransactionLogFetch: the
- * permanent xids), and the parts of heapam_visibility.c HeapTupleSatisfiesMVCC that matter to a
- * snapshot taken after every transaction ended.
- * Entry points: `clogPageGetStatus`, `clogPageSetStatus`, `transactionIdGetStatus`,
- * `heapTupleVisibleToNewSnapshot`.
- * See also: htup-details.ts (the hint bits), inspect/rows.ts (the caller).
+ * TransactionIdSetStatusBit, TransactionIdGetStatus, TransactionIdSetTreeStatus for a
+ * transaction without subtransactions), transam.c (TransactionLogFetch: the permanent xids), and
+ * the parts of heapam_visibility.c HeapTupleSatisfiesMVCC that matter to a snapshot taken after
+ * every transaction ended.
+ * Entry points: `clogPageGetStatus`, `clogPageSetStatus`, `transactionIdGetStatus` (files),
+ * `clogGetStatus`, `clogSetStatus` (shared memory), `heapTupleVisibleToNewSnapshot`.
+ * See also: htup-details.ts (the hint bits), transam.ts (TransactionIdDidCommit),
+ * ../../storage/ipc/transam-shmem.ts (where the shared commit log lives), inspect/rows.ts.
  *
  * File format: no page header and no checksum. xid k is in page (k / 32768), byte
  * ((k % 32768) / 4), bits 2*(k % 4) and 2*(k % 4)+1, the lowest bits holding the smallest xid of
  * the byte. A segment file holds 32 pages (1,048,576 xids) and is named by its segment number in
- * hex (pg_xact/0000, 0001, ...).
+ * hex (pg_xact/0000, 0001, ...). In shared memory the same bytes are Int32 words, 16 xids each
+ * (little-endian, so byte for byte the file format).
+ *
+ * Differs from PostgreSQL: the shared commit log is one fixed array instead of SLRU buffers over
+ * pg_xact files (its size is the cluster's `maxXids`), and it is never written to files.
  */
 
-import { assert, PgsimError } from "@pgsim/clock-sweep";
+import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import {
   HEAP_XMAX_COMMITTED,
   HEAP_XMAX_INVALID,
@@ -34,6 +41,7 @@ import {
   FrozenTransactionId,
   InvalidTransactionId,
 } from "../../include/access/transam.js";
+import type { TransamShmem } from "../../storage/ipc/transam-shmem.js";
 
 /** Transaction status values, as stored in the commit log. */
 export const TRANSACTION_STATUS_IN_PROGRESS = 0;
@@ -139,6 +147,33 @@ export function transactionIdGetStatus(clog: CommitLog, xid: number): XidStatus 
   }
   return (((segment[byteInSegment] ?? 0) >> transactionIdToBIndex(xid)) &
     CLOG_XACT_BITMASK) as XidStatus;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The commit log in shared memory
+
+/**
+ * TransactionIdGetStatus on the shared commit log. An xid beyond its capacity has not been
+ * assigned, and reads as in progress.
+ */
+export function clogGetStatus(shmem: TransamShmem, xid: number): XidStatus {
+  if (xid < 0 || xid >= shmem.maxXids) return TRANSACTION_STATUS_IN_PROGRESS;
+  const word = Atomics.load(shmem.w, shmem.clog + (xid >>> 4));
+  return ((word >>> ((xid & 15) * 2)) & CLOG_XACT_BITMASK) as XidStatus;
+}
+
+/**
+ * TransactionIdSetTreeStatus for a transaction without subtransactions: records COMMITTED or
+ * ABORTED for `xid`. A status moves only away from IN_PROGRESS (0), so an atomic OR sets it
+ * without a lock; a second end of the same transaction is a bug.
+ */
+export function clogSetStatus(shmem: TransamShmem, xid: number, status: XidStatus): void {
+  const slot = shmem.clog + (xid >>> 4);
+  const shift = (xid & 15) * 2;
+  const before = Atomics.or(shmem.w, slot, status << shift);
+  if (((before >>> shift) & CLOG_XACT_BITMASK) !== TRANSACTION_STATUS_IN_PROGRESS) {
+    throw new AssertionError(`transaction ${xid} ended twice`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

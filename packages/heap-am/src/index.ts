@@ -27,7 +27,12 @@ export {
   memheapTableAm,
   registerBuiltinTableAms,
 } from "./access/heap/heapam-handler.js";
-export { HTSV, TM, type TMResult } from "./access/heap/heapam-visibility.js";
+export {
+  HTSV,
+  heapTupleVisibleToNewSnapshot,
+  TM,
+  type TMResult,
+} from "./access/heap/heapam-visibility.js";
 export { BulkInsertState } from "./access/heap/hio.js";
 export type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
 export {
@@ -72,7 +77,6 @@ export {
   type CommitLog,
   clogPageGetStatus,
   clogPageSetStatus,
-  heapTupleVisibleToNewSnapshot,
   TRANSACTION_STATUS_ABORTED,
   TRANSACTION_STATUS_COMMITTED,
   TRANSACTION_STATUS_IN_PROGRESS,

@@ -159,7 +159,8 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
     ["inspect"],
     ["database.ts", "*"],
     ["postmaster"],
-    ["testing"],
+    // The testing entry (@pgsim/heap-am/testing) sends fault-injection ops through the Cluster.
+    ["testing.ts"],
     ["index.ts", "internals.ts"],
   ],
   bench: [["*"]],

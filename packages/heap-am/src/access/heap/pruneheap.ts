@@ -25,6 +25,7 @@ import {
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
 } from "../../include/access/htup-details.js";
+import { InvalidTransactionId, xidIsNormal, xidPrecedes } from "../../include/access/transam.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -47,8 +48,6 @@ import {
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import { InvalidTransactionId } from "../transam/clog.js";
-import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 
 /** What one prune did. */

@@ -142,7 +142,7 @@ function scratchLockfile(
   const repoLock = JSON.parse(fs.readFileSync(path.join(root, "package-lock.json"), "utf8"));
   const repo: Record<string, LockEntry> = repoLock.packages;
   // The repository's workspace folder of each package (packages/heap-am) and back.
-  const folderOf = new Map(PACKAGES.map((p) => [p.name, `packages/${p.dir}`]));
+  const folderOf = new Map<string, string>(PACKAGES.map((p) => [p.name, `packages/${p.dir}`]));
   const packageInFolder = new Map(PACKAGES.map((p) => [`packages/${p.dir}`, p.name]));
 
   const out: Record<string, LockEntry> = {

@@ -17,7 +17,7 @@
  * worker together, a tenth of a no-op round trip (packages/bench/RESULTS.md, "backends"). A task
  * may still carry `shared` (an in-process caller has no workerData); it then wins.
  *
- * No top-level await: Piscina loads this module with require() under tsx (TOOLCHAIN.md).
+ * No top-level await: Piscina loads this module with require() under tsx (docs/TOOLCHAIN.md).
  */
 
 import { createRequire } from "node:module";
@@ -214,7 +214,7 @@ export async function runBackendTask(task: BackendTask<WorkerOp>): Promise<Backe
   if (task.kind === "function") {
     let mod = functionModules.get(task.module);
     if (mod === undefined) {
-      // From source, workers run under tsx's require hook (TOOLCHAIN.md): load .ts modules the
+      // From source, workers run under tsx's require hook (docs/TOOLCHAIN.md): load .ts modules the
       // same way; built modules are plain ES modules.
       mod = (
         task.module.endsWith(".ts")

@@ -8,9 +8,10 @@
  * See also: heapam-visibility.ts (HeapTupleSatisfiesVacuum), vacuumlazy.ts, bufpage.ts
  * (PageRepairFragmentation).
  *
- * Invariants (reference D.18): a dead chain root becomes LP_DEAD (an index entry may point at
- * it) or LP_REDIRECT to the first surviving member; dead heap-only members become LP_UNUSED at
- * once; pruning never turns LP_DEAD into LP_UNUSED (only VACUUM does); the FSM is not updated.
+ * Invariants (docs/reference/postgres-storage.md §D.18): a dead chain root becomes LP_DEAD (an
+ * index entry may point at it) or LP_REDIRECT to the first surviving member; dead heap-only
+ * members become LP_UNUSED at once; pruning never turns LP_DEAD into LP_UNUSED (only VACUUM
+ * does); the FSM is not updated.
  *
  * Differs from PostgreSQL: one horizon (the oldest xmin of any backend) instead of GlobalVisState
  * and OldestXmin; no WAL record; latestRemovedXid is not tracked (there are no standbys).

@@ -2,6 +2,8 @@
  * @pgsim/heap-am's public API: pages (bufpage.ts, checksum.ts, fsm-page.ts,
  * visibilitymap-page.ts), tuples, data types and the commit log (htup-details.ts, tupdesc.ts,
  * heaptuple.ts, types/, clog.ts), and pgsim-inspect's commands (inspect/). Sorted by module.
+ *
+ * Models: pgsim only (the package's public entry point).
  */
 
 export { AssertionError, PgsimError } from "@pgsim/clock-sweep";

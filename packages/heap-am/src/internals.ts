@@ -3,6 +3,8 @@
  * inspector (bufpage.ts, checksum.ts, fsm-page.ts, visibilitymap-page.ts, inspect/), tuples, data
  * types and the commit log (htup-details.ts, heaptuple.ts, tupdesc.ts, varatt.ts, le-bytes.ts,
  * clog.ts, types/, inspect/heap-page-items.ts, inspect/rows.ts). Sorted by module.
+ *
+ * Models: pgsim only (everything, for other pgsim packages and tests).
  */
 
 export * from "./access/common/heaptuple.js";

@@ -21,7 +21,7 @@
 
 import { DEFAULTTABLESPACE_OID, type RelFileLocator } from "@pgsim/buffer-manager";
 import { PgsimError, spinDelay } from "@pgsim/clock-sweep";
-import { xidIsNormal, xidPrecedes } from "../access/transam/transam.js";
+import { xidIsNormal, xidPrecedes } from "../include/access/transam.js";
 
 /** The database OID every pgsim table lives in ("postgres" after initdb is 5). */
 export const PGSIM_DATABASE_OID = 5;

@@ -46,6 +46,13 @@ import {
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
 import {
+  FirstNormalTransactionId,
+  FrozenTransactionId,
+  InvalidTransactionId,
+  xidIsNormal,
+  xidPrecedes,
+} from "../../include/access/transam.js";
+import {
   itemIdGetFlags,
   itemIdGetOffset,
   itemIdIsUsed,
@@ -65,12 +72,7 @@ import {
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import {
-  FirstNormalTransactionId,
-  FrozenTransactionId,
-  InvalidTransactionId,
-} from "../transam/clog.js";
-import { type Transam, xidIsNormal, xidPrecedes } from "../transam/transam.js";
+import type { Transam } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";

@@ -21,10 +21,10 @@
  * Differs from PostgreSQL: a page whose cleanup lock is not free is waited for
  * (LockBufferForCleanup) rather than processed without pruning (lazy_scan_noprune); truncation
  * takes no AccessExclusiveLock (pgsim has no heavyweight locks: do not vacuum a table while
- * other backends write to it); no multixacts to freeze; relfrozenxid is not tracked; there are
- * no index pages, so phase 2 deletes nothing; dead_items has no memory limit (PostgreSQL runs
- * phases 2 and 3 early whenever maintenance_work_mem fills up); only the vacuuming backend forgets
- * its insert target block afterwards (PostgreSQL's relcache invalidation reaches every backend).
+ * other backends write to it); no multixacts to freeze; there are no index pages, so phase 2
+ * deletes nothing; dead_items has no memory limit (PostgreSQL runs phases 2 and 3 early whenever
+ * maintenance_work_mem fills up). The pg_class statistics are returned (`relStats`) for the
+ * caller to write (vac_update_relstats, in database.ts).
  */
 
 import { type BufferId, ForkNumber, getAccessStrategy } from "@pgsim/buffer-manager";

@@ -182,9 +182,19 @@ export class FreeSpaceMap {
           : last.address.logicalPageNumber > here
             ? SlotsPerFSMPage - 1
             : -1;
+      // After the end of the fork, the remaining slots of the range are cleared (a truncated
+      // heap leaves upper-level slots that pointed at pages no longer there).
+      let eof = false;
       for (let slot = startSlot; slot <= endSlot; slot++) {
-        const childAvail = this.vacuumPage(rel, fsmGetChild(address, slot), start, end);
-        if (childAvail < 0) break;
+        let childAvail = 0;
+        if (!eof) {
+          childAvail = this.vacuumPage(rel, fsmGetChild(address, slot), start, end);
+          if (childAvail < 0) {
+            eof = true;
+            childAvail = 0;
+          }
+        }
+        if (fsmGetAvail(page, slot) === childAvail) continue;
         pool.lockBuffer(buf, "exclusive");
         if (fsmGetAvail(page, slot) !== childAvail && fsmSetAvail(page, slot, childAvail)) {
           pool.markBufferDirtyHint(buf);

@@ -9,7 +9,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareOutcomes, comparePages, XidMap } from "./differential/compare.js";
 import type { TablePages } from "./differential/outcome.js";
-import { DiffEnv, formatFailure, runSeed, shrink } from "./differential/runner.js";
+import { ISSUE_12_REPRODUCTIONS } from "./differential/reproductions.js";
+import { DiffEnv, formatFailure, replay, runSeed, shrink } from "./differential/runner.js";
 
 /** The CI seeds (chosen once; any seed must pass). */
 const SEEDS = Array.from({ length: 16 }, (_, i) => i + 1);
@@ -131,5 +132,18 @@ describe("PostgreSQL 15 and pgsim (heap, memheap) run the same sequences to the 
       expect(result.statements).toBeGreaterThan(OPS / 2);
     },
     180_000,
+  );
+});
+
+describe("issue 12 reproductions against PostgreSQL 15", () => {
+  it.each(ISSUE_12_REPRODUCTIONS.map((r) => [r.name, r] as const))(
+    "%s",
+    async (_name, r) => {
+      const result = await replay(diffEnv(), 0, r.tables, r.ops);
+      if (result.divergence !== undefined) expect.fail(formatFailure(result));
+      // Every operation ran (none was dropped as invalid).
+      expect(result.ops).toHaveLength(r.ops.length);
+    },
+    120_000,
   );
 });

@@ -17,7 +17,8 @@
  *    and its updater/deleter is neither (a lock does not hide it).
  * 3. A statement on a version whose xmax is another running transaction would block: it is
  *    dropped. On a version another transaction updated or deleted and committed after our
- *    REPEATABLE READ snapshot, both systems fail with a serialization error.
+ *    REPEATABLE READ snapshot, both systems fail with a serialization error — except FOR KEY
+ *    SHARE, which PostgreSQL grants next to a key-preserving update (a MultiXactId): dropped.
  * 4. A VACUUM that might truncate while the other session's open transaction has used the table
  *    runs with TRUNCATE false: PostgreSQL would wait 5 s for the AccessExclusiveLock and give up,
  *    pgsim takes no heavyweight locks.
@@ -223,6 +224,10 @@ export class Model {
       case "lock": {
         const t = this.target(op.table, op.ref, tx);
         if (t === undefined || t.status === "blocked") return [];
+        // FOR KEY SHARE on a version a committed transaction updated after our snapshot:
+        // PostgreSQL lets the lock share the row with the updater (a MultiXactId) when the key
+        // did not change; pgsim has no multixacts.
+        if (op.kind === "lock" && op.mode === "key share" && t.status === "conflict") return [];
         if (op.kind === "update") {
           return [{ kind: "update", s: op.s, table: table!, tid: t.tid, set: op.set, autocommit }];
         }

@@ -521,8 +521,10 @@ function estimateReltuples(
   const oldRelPages = rel.def.relpages ?? 0;
   const oldRelTuples = rel.def.reltuples ?? -1;
   if (scannedPages >= totalPages) return scannedTuples;
+  // A table of the same size of which under 2% was scanned, or at most one page (often just the
+  // last one, which VACUUM always scans): keep the old value, lest it drift.
   if (oldRelPages === totalPages && scannedPages < totalPages * 0.02) return oldRelTuples;
-  if (scannedPages === 0) return oldRelTuples;
+  if (scannedPages <= 1) return oldRelTuples;
   if (oldRelTuples < 0 || oldRelPages === 0) {
     return Math.floor((scannedTuples / scannedPages) * totalPages + 0.5);
   }

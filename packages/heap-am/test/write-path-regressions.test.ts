@@ -218,6 +218,42 @@ for (const { am, variant } of HEAP_AMS) {
       db.close();
     });
 
+    it(`[${am}] item 7, and a VACUUM that skips all-visible pages changes nothing in pg_class`, () => {
+      const db = makeDb(variant, 512);
+      db.createTable("t1", T1);
+      let tx = db.begin();
+      tx.insertRows(
+        "t1",
+        Array.from({ length: 7 * 39 }, (_, i) => [i + 1, "x".repeat(1000)]),
+      );
+      tx.commit();
+      // The last page's row comes from a later transaction than the rest.
+      tx = db.begin();
+      expect(tx.insert("t1", [274, "x".repeat(1000)])).toEqual(TID(39, 1));
+      tx.commit();
+      db.vacuum("t1");
+      const b = db.attachAnother();
+      let btx = b.begin();
+      // Only the last page has room for 2000 bytes: the FSM sends B there.
+      expect(btx.insert("t1", [1000, "y".repeat(2000)])).toEqual(TID(39, 2));
+      btx.commit();
+      // 39 all-visible pages skipped, 1 scanned: reltuples stays (one page is no evidence),
+      // relpages and relallvisible are as before, relfrozenxid cannot advance (pages skipped).
+      const before = db.catalog.get("t1");
+      const result = b.vacuum("t1");
+      expect(result.pagesScanned).toBe(1);
+      const after = db.catalog.get("t1");
+      expect(after.reltuples).toBe(before.reltuples);
+      expect(after.relfrozenxid).toBe(before.relfrozenxid);
+      expect(after.invalidations).toBe(before.invalidations);
+      // No invalidation: B still goes to its target block, not to the FSM's first page.
+      btx = b.begin();
+      expect(btx.insert("t1", [1001, "small"])).toEqual(TID(39, 3));
+      btx.commit();
+      b.close();
+      db.close();
+    });
+
     it(`[${am}] item 8, the truncation threshold is rel_pages / 16 in whole blocks`, () => {
       const db = makeDb(variant, 256);
       db.createTable("t1", T1);

@@ -307,8 +307,8 @@ export function lazyVacuum(
   const skipWithVm = options.disablePageSkipping !== true;
   /** NewRelfrozenXid: the oldest xid left unfrozen in the table, from OldestXmin down. */
   const relfrozenxid = { out: oldestXmin };
-  let skippedAllVisible = false;
   let skip = lazyScanSkip(ctx, rel, relPages, 0, aggressive, skipWithVm);
+  let skippedAllVisible = skip.skippingRange && skip.skipsAllVisible;
   for (let blk = 0; blk < relPages; blk++) {
     if (blk === skip.nextUnskippable) {
       skip = lazyScanSkip(ctx, rel, relPages, blk + 1, aggressive, skipWithVm);

@@ -651,6 +651,10 @@ describe("assembling and decoding records", () => {
     expect(
       code(() => ins.assemble(RM_HEAP_ID, 0x04, { xid: 0, redoRecPtr: 0n, doPageWrites: true })),
     ).toBe("invalid-xlog-info");
+    expect(code(() => ins.assemble(100, 0, { xid: 0, redoRecPtr: 0n, doPageWrites: true }))).toBe(
+      "invalid-rmgr-id",
+    );
+    expect(code(() => validXLogRecord(hexToBytes("ff00000000")))).toBe("invalid-wal-record");
   });
 });
 

@@ -661,7 +661,8 @@ export class XLogWriter {
 
 /**
  * The last step of assembling a record, once its place in the WAL is known (XLogInsertRecord):
- * sets xl_prev and folds the first 20 header bytes into the payload's CRC to give xl_crc.
+ * sets xl_prev and folds the first 20 header bytes into the payload's CRC to give xl_crc. The
+ * record's bytes are changed in place: an assembled record is inserted once.
  */
 export function finishXLogRecord(record: AssembledRecord, prev: XLogRecPtr): void {
   const rec = record.bytes;

@@ -40,6 +40,7 @@ import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
 import { pageGetLsn } from "../../storage/page/bufpage.js";
+import { rmgrIdIsValid } from "./rmgr.js";
 import type { XLogInsertResult, XLogWriter } from "./xlog.js";
 import type { AssembledRecord } from "./xlog-internal.js";
 import { InvalidXLogRecPtr, type XLogRecPtr } from "./xlogdefs.js";
@@ -278,7 +279,7 @@ export class XLogInsertState {
         `invalid xlog info mask ${(info & 0xff).toString(16).toUpperCase().padStart(2, "0")}`,
       );
     }
-    if (!Number.isInteger(rmid) || rmid < 0 || rmid > 255) {
+    if (!rmgrIdIsValid(rmid)) {
       throw walError("invalid-rmgr-id", `invalid resource manager ID ${String(rmid)}`);
     }
     if (!isUint32(options.xid)) {

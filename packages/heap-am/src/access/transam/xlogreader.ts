@@ -120,11 +120,14 @@ function invalidRecord(message: string, lsn: XLogRecPtr): PgsimError {
 
 /**
  * ValidXLogRecord: throws `wal-bad-crc` ("incorrect resource manager data checksum in record
- * at …") unless xl_crc is the CRC-32C of the payload followed by the first 20 header bytes.
+ * at …") unless xl_crc is the CRC-32C of the payload followed by the first 20 header bytes
+ * (`invalid-wal-record` when `bytes` is shorter than its xl_tot_len).
  */
 export function validXLogRecord(bytes: Uint8Array, lsn: XLogRecPtr = 0n): void {
-  const totLen = readUint32(bytes, 0);
-  assert(totLen <= bytes.length, "validXLogRecord needs the whole record");
+  const totLen = bytes.length >= SizeOfXLogRecord ? readUint32(bytes, 0) : 0;
+  if (totLen < SizeOfXLogRecord || totLen > bytes.length) {
+    throw invalidRecord(`record with invalid length at ${formatLsn(lsn)}`, lsn);
+  }
   let crc = crc32cUpdate(INIT_CRC32C, bytes, SizeOfXLogRecord, totLen);
   crc = crc32cFinish(crc32cUpdate(crc, bytes, 0, XL_CRC_OFFSET));
   if (crc !== readUint32(bytes, XL_CRC_OFFSET)) {

@@ -74,7 +74,13 @@ export async function runPostgresSystem(
     for (const step of DML_STEPS) {
       options.onStepStart?.(step);
       const ms = await pg.timedStatement(sqlOf(step, options.rows));
-      const blocks = Number((await pg.psql("SELECT pg_relation_size('accounts') / 8192")).trim());
+      const blocks = Number(
+        (
+          await pg.psql(
+            "SELECT pg_relation_size('accounts') / current_setting('block_size')::bigint",
+          )
+        ).trim(),
+      );
       const measurement = { step, seconds: ms / 1000, tableBlocks: blocks };
       steps.push(measurement);
       options.onStepEnd?.(measurement);

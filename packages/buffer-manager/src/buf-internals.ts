@@ -12,11 +12,10 @@
  * region is described below and again in the package README.
  */
 
-import { STRATEGY_CONTROL_INTS } from "@pgsim/clock-sweep";
+import { BLCKSZ, STRATEGY_CONTROL_INTS } from "@pgsim/clock-sweep";
 import { bufTableInts } from "./buf-table.js";
 import { NUM_BUFFER_PARTITIONS } from "./buf-tag.js";
 import { LWLOCK_INTS } from "./lwlock.js";
-import { BLCKSZ } from "./md.js";
 
 /**
  * Descriptor slots (Int32 index within a 16-slot, 64-byte descriptor) and what protects each:

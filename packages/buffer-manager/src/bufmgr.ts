@@ -19,6 +19,7 @@
 
 import {
   AssertionError,
+  BLCKSZ,
   BM_CHECKPOINT_NEEDED,
   BM_DIRTY,
   BM_IO_ERROR,
@@ -94,7 +95,7 @@ import {
   lwlockConditionalAcquire,
   lwlockRelease,
 } from "./lwlock.js";
-import { BLCKSZ, MdStorage, relationPath } from "./md.js";
+import { MdStorage, relationPath } from "./md.js";
 import { RelSizeTable } from "./rel-sizes.js";
 import type {
   AccessTraceHook,

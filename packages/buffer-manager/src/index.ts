@@ -19,6 +19,7 @@
 
 export {
   AssertionError,
+  BLCKSZ,
   type BufferAccessStrategy,
   type BufferAccessStrategyType,
   getAccessStrategy,
@@ -51,7 +52,7 @@ export {
   type RelFileLocator,
 } from "./buf-tag.js";
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
-export { BLCKSZ, RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export { RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
 export type {
   AccessTraceHook,
   BufferCacheRow,

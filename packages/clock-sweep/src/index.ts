@@ -64,6 +64,7 @@ export {
   type ReplayResult,
   replayTrace,
 } from "./lab.js";
+export { BLCKSZ } from "./pg-config.js";
 export { ArcPolicy } from "./policies/arc.js";
 export { ClockSweepPolicy } from "./policies/clock-sweep.js";
 export {

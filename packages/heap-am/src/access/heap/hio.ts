@@ -32,6 +32,7 @@ import {
   maxAlign,
   T_CTID_OFFSET,
 } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { writeUint16 } from "../../include/port/le-bytes.js";
 import {
   PAI_IS_HEAP,
@@ -86,7 +87,7 @@ export const scanPins = new WeakMap<HeapContext, ScanPin>();
 
 /** RelationGetTargetPageFreeSpace: bytes each insert leaves free for later updates. */
 export function saveFreeSpace(rel: Relation): number {
-  return Math.floor((8192 * (100 - rel.fillfactor)) / 100);
+  return Math.floor((BLCKSZ * (100 - rel.fillfactor)) / 100);
 }
 
 /** ReadBufferBI: a page through the bulk-insert state, reusing its pin when it is that page. */

@@ -25,6 +25,7 @@ import {
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
 } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -50,6 +51,7 @@ import type { HeapContext, Relation } from "../../utils/cache/rel.js";
 import { InvalidTransactionId } from "../transam/clog.js";
 import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
+import { saveFreeSpace } from "./hio.js";
 
 /** What one prune did. */
 export interface PruneResult {
@@ -73,10 +75,8 @@ export function heapPagePruneOpt(ctx: HeapContext, rel: Relation, buffer: Buffer
   if (!xidIsNormal(pruneXid)) return;
   const horizon = ctx.transam.oldestXmin();
   if (!xidPrecedes(pruneXid, horizon)) return;
-  const minFree = Math.max(
-    Math.floor((8192 * (100 - rel.fillfactor)) / 100),
-    Math.floor(8192 / 10),
-  );
+  // RelationGetTargetPageFreeSpace, but at least a tenth of the page.
+  const minFree = Math.max(saveFreeSpace(rel), Math.floor(BLCKSZ / 10));
   const worthIt = (): boolean => pageIsFull(page) || pageGetHeapFreeSpace(page) < minFree;
   if (!worthIt()) return;
   if (!pool.conditionalLockBufferForCleanup(buffer)) return;

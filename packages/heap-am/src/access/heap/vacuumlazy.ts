@@ -45,6 +45,7 @@ import {
   heapTupleHeaderSetXmax,
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -261,7 +262,7 @@ export function lazyVacuum(
       // lazy_scan_new_or_empty: an extension that was never initialised. Make it findable.
       pool.unlockReleaseBuffer(buffer);
       if (ctx.fsm.getRecordedFreeSpace(rel.locator, blk) === 0) {
-        ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, 8192 - SizeOfPageHeaderData);
+        ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, BLCKSZ - SizeOfPageHeaderData);
       }
       continue;
     }

@@ -26,6 +26,7 @@ import { PgsimError } from "@pgsim/clock-sweep";
 import type { Row, TID } from "../access/heap/heapam.js";
 import type { IsolationLevel } from "../access/transam/xact.js";
 import { Database, type DatabaseShared, type DatabaseTransaction } from "../database.js";
+import { FirstOffsetNumber, pageGetItemId } from "../storage/page/bufpage.js";
 import type { Datum } from "../utils/adt/type-codec.js";
 
 /** One operation of a transaction, as plain data (it crosses threads). */
@@ -196,9 +197,9 @@ function runOp(d: Database, tx: DatabaseTransaction, op: Op): unknown {
         const buffer = b as never;
         d.pool.lockBuffer(buffer, "share");
         const page = d.pool.bufferGetPage(buffer);
-        const lp = page[24]! | (page[25]! << 8) | (page[26]! << 16) | (page[27]! << 24);
+        const lp = pageGetItemId(page, FirstOffsetNumber);
         d.pool.unlockBuffer(buffer);
-        return { tag: d.pool.bufferGetTag(buffer), firstItemId: lp >>> 0 };
+        return { tag: d.pool.bufferGetTag(buffer), firstItemId: lp };
       });
     case "releasePins":
       while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);

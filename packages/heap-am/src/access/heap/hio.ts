@@ -27,17 +27,19 @@ import {
 import { AssertionError, type BufferAccessStrategy, PgsimError } from "@pgsim/clock-sweep";
 import {
   InvalidOffsetNumber,
+  itemPointerSet,
   MaxHeapTupleSize,
   MaxHeapTuplesPerPage,
   maxAlign,
   T_CTID_OFFSET,
 } from "../../include/access/htup-details.js";
 import { BLCKSZ } from "../../include/pg-config.js";
-import { writeUint16 } from "../../include/port/le-bytes.js";
 import {
+  itemIdGetOffset,
   PAI_IS_HEAP,
   pageAddItemExtended,
   pageGetHeapFreeSpace,
+  pageGetItemId,
   pageInit,
   pageIsNew,
 } from "../../storage/page/bufpage.js";
@@ -246,17 +248,15 @@ export function relationGetBufferForTuple(
 export function relationPutHeapTuple(page: Uint8Array, block: number, tuple: Uint8Array): number {
   const offset = pageAddItemExtended(page, tuple, InvalidOffsetNumber, PAI_IS_HEAP);
   if (offset === InvalidOffsetNumber) throw new AssertionError("failed to add tuple to page");
-  // t_ctid = (block, offset): the block as two 16-bit halves, high half first.
-  const ctid = pageItemStart(page, offset) + T_CTID_OFFSET;
-  writeUint16(page, ctid, Math.floor(block / 0x10000));
-  writeUint16(page, ctid + 2, block & 0xffff);
-  writeUint16(page, ctid + 4, offset);
+  // ItemPointerSet(&item->t_ctid, BufferGetBlockNumber(buffer), offnum).
+  itemPointerSet(page, pageItemStart(page, offset) + T_CTID_OFFSET, block, offset);
   return offset;
 }
 
-/** The byte offset of item `offset`'s tuple on the page (lp_off). */
+/**
+ * The byte offset of item `offset`'s tuple on the page: ItemIdGetOffset(PageGetItemId(page,
+ * offset)), the address PageGetItem would return, without making a view.
+ */
 export function pageItemStart(page: Uint8Array, offset: number): number {
-  const at = 24 + (offset - 1) * 4;
-  const word = page[at]! | (page[at + 1]! << 8) | (page[at + 2]! << 16) | (page[at + 3]! << 24);
-  return word & 0x7fff;
+  return itemIdGetOffset(pageGetItemId(page, offset));
 }

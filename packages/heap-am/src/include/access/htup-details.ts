@@ -7,8 +7,8 @@
  * HEAP_XMAX_IS_LOCKED_ONLY), src/include/storage/itemptr.h (ItemPointerData), and pageinspect's
  * heap_tuple_infomask_flags (flag names).
  * Entry points: the layout constants, `heapTupleHeaderGet*` / `heapTupleHeaderSet*`,
- * `readHeapTupleHeader`, `attIsNull`, `bitmapLen`, `infomaskFlagNames`, `ItemPointer` and
- * `itemPointerToString`.
+ * `readHeapTupleHeader`, `attIsNull`, `bitmapLen`, `infomaskFlagNames`, `ItemPointer`,
+ * `itemPointerSet` and `itemPointerToString`.
  * See also: heaptuple.ts (forms and deforms whole tuples), clog.ts (visibility from these bits),
  * inspect/heap-page-items.ts (prints them as pageinspect does).
  *
@@ -199,9 +199,23 @@ export function readItemPointerBlock(bytes: Uint8Array, offset: number): number 
 export function writeItemPointer(bytes: Uint8Array, offset: number, tid: ItemPointer): void {
   assert(tid.block >= 0 && tid.block <= InvalidBlockNumber, "block number out of range");
   assert(tid.offset >= 0 && tid.offset <= 0xffff, "offset number out of range");
-  writeUint16(bytes, offset, Math.floor(tid.block / 0x10000));
-  writeUint16(bytes, offset + 2, tid.block & 0xffff);
-  writeUint16(bytes, offset + 4, tid.offset);
+  itemPointerSet(bytes, offset, tid.block, tid.offset);
+}
+
+/**
+ * ItemPointerSet: writes the 6-byte ItemPointerData at `offset` from a block and an offset
+ * number, without building an ItemPointer (the insert path stamps every new tuple's t_ctid). The
+ * caller passes a valid block number and OffsetNumber.
+ */
+export function itemPointerSet(
+  bytes: Uint8Array,
+  offset: number,
+  block: number,
+  offsetNumber: number,
+): void {
+  writeUint16(bytes, offset, Math.floor(block / 0x10000));
+  writeUint16(bytes, offset + 2, block & 0xffff);
+  writeUint16(bytes, offset + 4, offsetNumber);
 }
 
 // ---------------------------------------------------------------------------------------------

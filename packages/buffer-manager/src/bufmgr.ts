@@ -696,6 +696,16 @@ export class SharedBufferPool implements BufferPool {
    * the new block holding both partition locks. Returns the buf_id, pinned, with
    * BM_IO_IN_PROGRESS set for us to do the read; or −(buf_id + 1) when another backend mapped
    * the block first (then that buffer is pinned and valid, or its read has completed).
+   *
+   * The steps, as in bufmgr.c's BufferAlloc (PostgreSQL 16 gives the first and third their own
+   * functions, GetVictimBuffer and InvalidateVictimBuffer):
+   *   1. `getVictimBuffer`: StrategyGetBuffer, PinBuffer_Locked, and FlushBuffer if it is dirty.
+   *   2. `lockMappingPartitions`: the old tag's and the new tag's partition locks, exclusively,
+   *      the lower-numbered first.
+   *   3. BufTableInsert of the new tag; on a collision someone else loaded the block: use theirs.
+   *   4. `retagVictim`: under the header lock, if the victim is still only ours and clean, give it
+   *      the new tag; then delete the old mapping. Otherwise undo and start over.
+   *   5. StartBufferIO for the read.
    */
   private bufferAllocMiss(
     rel: RelFileLocator,
@@ -705,65 +715,26 @@ export class SharedBufferPool implements BufferPool {
     strategy: BufferAccessStrategy | undefined,
   ): number {
     const w = this.words;
-    const newPartition = hash % NUM_BUFFER_PARTITIONS;
-    const newLock = this.partitionLockSlot(newPartition);
-    let id: number;
-    let oldTag: BufferTag | undefined;
-    let oldHash = 0;
-    let oldLock = -1;
+    const newLock = this.partitionLockSlot(hash % NUM_BUFFER_PARTITIONS);
     for (let attempt = 0; ; attempt++) {
       if (attempt > 100_000) throw new AssertionError("BufferAlloc: no victim after many tries");
-      // The victim comes back with its header locked: make sure its pin can be recorded first.
-      this.reservePinSlot();
-      id = this.strategyControl.strategyGetBuffer(this.search, strategy);
-      const victimState = this.search.state;
-      this.pinBufferLocked(id, victimState);
-      if ((victimState & BM_DIRTY) !== 0) {
-        // Write the old page out first. Someone holding its content lock exclusively may be
-        // changing it: rather than wait (and risk deadlock), pick another victim.
-        const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
-        if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) {
-          this.unpinBuffer(id);
-          continue;
-        }
-        // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
-        // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
-        this.heldContentLock[id] = LW_SHARED;
-        this.ledgerLock(id, LW_SHARED);
-        try {
-          this.flushBufferLocked(id);
-        } finally {
-          this.heldContentLock[id] = NO_CONTENT_LOCK;
-          this.ledgerUnlock(id);
-          lwlockRelease(w, lockSlot, LW_SHARED);
-        }
-      }
-      const state0 = this.headers.readState(id);
-      if ((state0 & BM_TAG_VALID) !== 0) {
-        // The tag cannot change while we hold a pin.
-        oldTag = this.tagOf(id);
-        oldHash = bufTableHashCode(
-          oldTag.spcOid,
-          oldTag.dbOid,
-          oldTag.relNumber,
-          oldTag.fork,
-          oldTag.block,
-        );
-        oldLock = this.partitionLockSlot(oldHash % NUM_BUFFER_PARTITIONS);
-        if (oldLock < newLock) {
-          lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
-          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-        } else if (oldLock > newLock) {
-          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-          lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
-        } else {
-          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-        }
-      } else {
-        oldTag = undefined;
-        oldLock = -1;
-        lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-      }
+      const id = this.getVictimBuffer(strategy);
+      if (id < 0) continue;
+      // The tag cannot change while we hold a pin.
+      const oldTag = (this.headers.readState(id) & BM_TAG_VALID) !== 0 ? this.tagOf(id) : undefined;
+      const oldHash =
+        oldTag === undefined
+          ? 0
+          : bufTableHashCode(
+              oldTag.spcOid,
+              oldTag.dbOid,
+              oldTag.relNumber,
+              oldTag.fork,
+              oldTag.block,
+            );
+      const oldLock =
+        oldTag === undefined ? -1 : this.partitionLockSlot(oldHash % NUM_BUFFER_PARTITIONS);
+      this.lockMappingPartitions(oldLock, newLock);
       const existing = this.table.insert(
         hash,
         rel.spcOid,
@@ -785,23 +756,7 @@ export class SharedBufferPool implements BufferPool {
         }
         return -(existing + 1);
       }
-      const state = this.lockBufHdr(id);
-      if (bufStateGetRefcount(state) === 1 && (state & BM_DIRTY) === 0) {
-        // Still only ours and clean: retag it now, header lock held.
-        this.setTag(id, rel, fork, block);
-        let next =
-          state &
-          ~(
-            BM_VALID |
-            BM_DIRTY |
-            BM_JUST_DIRTIED |
-            BM_CHECKPOINT_NEEDED |
-            BM_IO_ERROR |
-            BM_PERMANENT |
-            BUF_USAGECOUNT_MASK
-          );
-        next |= BM_TAG_VALID | BUF_USAGECOUNT_ONE | BM_PERMANENT;
-        this.unlockBufHdr(id, next);
+      if (this.retagVictim(id, rel, fork, block)) {
         if (oldTag !== undefined) {
           this.table.delete(
             oldHash,
@@ -812,22 +767,117 @@ export class SharedBufferPool implements BufferPool {
             oldTag.block,
           );
           this.stats[this.statBase + STAT_EVICTIONS]!++;
-          if (oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
         }
-        lwlockRelease(w, newLock, LW_EXCLUSIVE);
-        break;
+        this.unlockMappingPartitions(oldLock, newLock);
+        // Another backend may have found the new mapping, pinned the buffer and completed the
+        // read while we released the partition locks: then the page is valid and ours to use.
+        return this.startBufferIO(id, true) ? id : -(id + 1);
       }
       // Someone pinned or re-dirtied it meanwhile: undo and try another victim.
-      this.unlockBufHdr(id, state);
       this.table.delete(hash, rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
-      if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
-      lwlockRelease(w, newLock, LW_EXCLUSIVE);
+      this.unlockMappingPartitions(oldLock, newLock);
       this.unpinBuffer(id);
     }
-    // Another backend may have found the new mapping, pinned the buffer and completed the read
-    // while we released the partition locks: then the page is valid and ours to use (found).
-    if (!this.startBufferIO(id, true)) return -(id + 1);
+  }
+
+  /**
+   * The victim search of BufferAlloc (GetVictimBuffer in PostgreSQL 16): StrategyGetBuffer hands
+   * back a buffer with refcount 0 and its header locked; PinBuffer_Locked pins it and releases the
+   * header lock; a dirty victim is written out first (`flushVictimBuffer`). Returns the buf_id,
+   * pinned, or −1 when the dirty victim could not be written now (it is unpinned again and the
+   * caller picks another).
+   */
+  private getVictimBuffer(strategy: BufferAccessStrategy | undefined): number {
+    // The victim comes back with its header locked: make sure its pin can be recorded first.
+    this.reservePinSlot();
+    const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
+    const victimState = this.search.state;
+    this.pinBufferLocked(id, victimState);
+    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id)) {
+      this.unpinBuffer(id);
+      return -1;
+    }
     return id;
+  }
+
+  /**
+   * BufferAlloc's "if the buffer was dirty, try to write it out": FlushBuffer under a share
+   * content lock taken conditionally. Someone holding the lock exclusively may be changing the
+   * page: rather than wait (and risk deadlock), returns false and the caller picks another
+   * victim. The caller holds a pin.
+   */
+  private flushVictimBuffer(id: number): boolean {
+    const w = this.words;
+    const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
+    if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) return false;
+    // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
+    // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
+    this.heldContentLock[id] = LW_SHARED;
+    this.ledgerLock(id, LW_SHARED);
+    try {
+      this.flushBufferLocked(id);
+    } finally {
+      this.heldContentLock[id] = NO_CONTENT_LOCK;
+      this.ledgerUnlock(id);
+      lwlockRelease(w, lockSlot, LW_SHARED);
+    }
+    return true;
+  }
+
+  /**
+   * Takes the mapping partition locks BufferAlloc needs to move a buffer from its old tag (lock
+   * slot `oldLock`, −1 when the victim had no tag) to the new one, exclusively and the
+   * lower-numbered first, so that two backends never wait for each other; one lock when both
+   * tags fall in the same partition.
+   */
+  private lockMappingPartitions(oldLock: number, newLock: number): void {
+    const w = this.words;
+    if (oldLock < 0 || oldLock === newLock) {
+      lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+    } else if (oldLock < newLock) {
+      lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
+      lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+    } else {
+      lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+      lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
+    }
+  }
+
+  /** Releases what `lockMappingPartitions` took. */
+  private unlockMappingPartitions(oldLock: number, newLock: number): void {
+    const w = this.words;
+    if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
+    lwlockRelease(w, newLock, LW_EXCLUSIVE);
+  }
+
+  /**
+   * The retagging step of BufferAlloc (InvalidateVictimBuffer's check in PostgreSQL 16): under
+   * the header lock, if ours is still the only pin and the buffer is still clean, gives it the
+   * new tag with a usage count of 1, not valid, and returns true. Otherwise someone pinned or
+   * re-dirtied it while we wrote it out or took the partition locks: returns false with nothing
+   * changed. The caller holds both partition locks and the new mapping.
+   */
+  private retagVictim(id: number, rel: RelFileLocator, fork: number, block: number): boolean {
+    const state = this.lockBufHdr(id);
+    if (bufStateGetRefcount(state) !== 1 || (state & BM_DIRTY) !== 0) {
+      this.unlockBufHdr(id, state);
+      return false;
+    }
+    this.setTag(id, rel, fork, block);
+    let next =
+      state &
+      ~(
+        BM_VALID |
+        BM_DIRTY |
+        BM_JUST_DIRTIED |
+        BM_CHECKPOINT_NEEDED |
+        BM_IO_ERROR |
+        BM_PERMANENT |
+        BUF_USAGECOUNT_MASK
+      );
+    next |= BM_TAG_VALID | BUF_USAGECOUNT_ONE | BM_PERMANENT;
+    this.unlockBufHdr(id, next);
+    return true;
   }
 
   // ---------------------------------------------------------------- extending

@@ -6,10 +6,12 @@
  * PinBuffer_Locked, UnpinBuffer, MarkBufferDirty, MarkBufferDirtyHint, LockBuffer,
  * ConditionalLockBuffer, LockBufferForCleanup, ConditionalLockBufferForCleanup, StartBufferIO,
  * TerminateBufferIO, WaitIO, FlushBuffer, BufferSync, SyncOneBuffer, InvalidateBuffer,
- * DropRelFileNodeBuffers, CheckForBufferLeaks) and contrib/pg_buffercache.
+ * DropRelFileNodeBuffers, AtProcExit_Buffers, CheckForBufferLeaks).
  * Entry points: `SharedBufferPool` (implements `BufferPool`).
  * See also: buf-init.ts (create and attach), buf-internals.ts (layout), buf-table.ts, md.ts,
- * @pgsim/clock-sweep (victim selection), README.md (access rules and lock order).
+ * pin-ledger.ts (the shared record of this backend's pins and locks), buf-recovery.ts (cleaning
+ * up after a dead backend), pg-buffercache.ts (the pg_buffercache views), @pgsim/clock-sweep
+ * (victim selection), README.md (access rules and lock order).
  *
  * Lock order (never take an earlier one while holding a later one):
  *   1. relation extension lock   2. buffer content lock (only conditionally while evicting)
@@ -35,7 +37,6 @@ import {
   BUF_USAGECOUNT_ONE,
   type BufferAccessStrategy,
   bufStateGetRefcount,
-  bufStateGetUsageCount,
   bumpUsageOnFirstPin,
   DescriptorHeaders,
   FREENEXT_NOT_IN_LIST,
@@ -59,13 +60,12 @@ import {
   D_WAIT_BACKEND,
   DESC_INTS,
   LEDGER_INTS,
-  LEDGER_LOCK_SLOTS,
-  LEDGER_PIN_SLOTS,
   NUM_EXTENSION_LOCKS,
   P_RELSIZE_LOCK,
   P_SMGR_INVALIDATION,
   PROC_IN_USE,
   PROC_INTS,
+  readBufferTag,
   STAT_DIRTIED,
   STAT_EVICTIONS,
   STAT_EXTENDS,
@@ -96,6 +96,12 @@ import {
   lwlockRelease,
 } from "./lwlock.js";
 import { MdStorage, relationPath } from "./md.js";
+import {
+  type BufferCacheSource,
+  pgBuffercachePages,
+  pgBuffercacheSummary,
+} from "./pg-buffercache.js";
+import { PinLedger } from "./pin-ledger.js";
 import { RelSizeTable } from "./rel-sizes.js";
 import type {
   AccessTraceHook,
@@ -155,15 +161,8 @@ export class SharedBufferPool implements BufferPool {
   private readonly heldContentLock: Uint8Array;
   private readonly pageViews: (Uint8Array | undefined)[];
   private pinnedBufferCount = 0;
-  /** Where this backend's ledger starts in `words` (see buf-internals.ts LEDGER_*). */
-  private readonly ledgerBase: number;
-  /** Ledger pin slot + 1 per buffer this backend pins (0 = none). */
-  private readonly ledgerSlotOf: Int16Array;
-  /** Free ledger pin slots, as a stack. */
-  private readonly freePinSlots: Int16Array;
-  private freePinTop = 0;
-  /** Ledger lock slot + 1 per buffer whose content lock this backend holds. */
-  private readonly lockSlotOf: Int8Array;
+  /** This backend's record of its pins and content locks in shared memory (pin-ledger.ts). */
+  private readonly ledger: PinLedger;
   private traceHook: AccessTraceHook | undefined;
   private statBase: number;
   private detached = false;
@@ -216,92 +215,19 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount = new Int32Array(layout.bufferCount);
     this.heldContentLock = new Uint8Array(layout.bufferCount);
     this.pageViews = new Array<Uint8Array | undefined>(layout.bufferCount);
-    this.ledgerBase = layout.ledgers + procNumber * LEDGER_INTS;
-    this.ledgerSlotOf = new Int16Array(layout.bufferCount);
-    this.freePinSlots = new Int16Array(LEDGER_PIN_SLOTS);
-    this.lockSlotOf = new Int8Array(layout.bufferCount);
+    this.ledger = new PinLedger(
+      this.words,
+      layout.ledgers + procNumber * LEDGER_INTS,
+      layout.bufferCount,
+    );
     if (adopt) {
-      this.adoptLedger();
+      // A dead backend's slot (buf-recovery.ts): take over what its ledger records, so that
+      // `detach` releases it.
+      this.pinnedBufferCount = this.ledger.adopt(this.privateRefCount, this.heldContentLock);
     } else {
       this.stats.fill(0, this.statBase, this.statBase + STAT_FLOATS);
-      this.words.fill(-1, this.ledgerBase, this.ledgerBase + LEDGER_INTS);
-      for (let i = LEDGER_PIN_SLOTS - 1; i >= 0; i--) this.freePinSlots[this.freePinTop++] = i;
+      this.ledger.clear();
     }
-  }
-
-  /**
-   * Takes over the pins and content locks that a dead backend's ledger records, so that
-   * `detach` can release them (used by `recoverBackend`).
-   */
-  private adoptLedger(): void {
-    const w = this.words;
-    for (let slot = LEDGER_PIN_SLOTS - 1; slot >= 0; slot--) {
-      const id = w[this.ledgerBase + slot]!;
-      if (id >= 0 && id < this.bufferCount && this.privateRefCount[id] === 0) {
-        this.privateRefCount[id] = 1;
-        this.ledgerSlotOf[id] = slot + 1;
-        this.pinnedBufferCount++;
-      } else {
-        w[this.ledgerBase + slot] = -1;
-        this.freePinSlots[this.freePinTop++] = slot;
-      }
-    }
-    for (let slot = 0; slot < LEDGER_LOCK_SLOTS; slot++) {
-      const entry = w[this.ledgerBase + LEDGER_PIN_SLOTS + slot]!;
-      if (entry < 0) continue;
-      const id = entry >> 2;
-      const mode = entry & 3;
-      if (id < this.bufferCount && (mode === LW_SHARED || mode === LW_EXCLUSIVE)) {
-        this.heldContentLock[id] = mode;
-        this.lockSlotOf[id] = slot + 1;
-      }
-    }
-  }
-
-  /** ReservePrivateRefCountEntry: make sure a new pin can be recorded before pinning. */
-  private reservePinSlot(): void {
-    if (this.freePinTop === 0) {
-      throw new PgsimError(
-        "too-many-pins",
-        `a backend may pin at most ${LEDGER_PIN_SLOTS} buffers at once`,
-        { limit: LEDGER_PIN_SLOTS },
-      );
-    }
-  }
-
-  /** Records a first pin in the shared ledger (after the shared refcount was raised). */
-  private ledgerPin(id: number): void {
-    const slot = this.freePinSlots[--this.freePinTop]!;
-    this.words[this.ledgerBase + slot] = id;
-    this.ledgerSlotOf[id] = slot + 1;
-  }
-
-  /** Forgets a pin in the ledger (before the shared refcount is lowered). */
-  private ledgerUnpin(id: number): void {
-    const slot = this.ledgerSlotOf[id]! - 1;
-    if (slot < 0) return;
-    this.words[this.ledgerBase + slot] = -1;
-    this.ledgerSlotOf[id] = 0;
-    this.freePinSlots[this.freePinTop++] = slot;
-  }
-
-  private ledgerLock(id: number, mode: number): void {
-    const base = this.ledgerBase + LEDGER_PIN_SLOTS;
-    for (let slot = 0; slot < LEDGER_LOCK_SLOTS; slot++) {
-      if (this.words[base + slot]! < 0) {
-        this.words[base + slot] = id * 4 + mode;
-        this.lockSlotOf[id] = slot + 1;
-        return;
-      }
-    }
-    throw new AssertionError(`a backend holds more than ${LEDGER_LOCK_SLOTS} content locks`);
-  }
-
-  private ledgerUnlock(id: number): void {
-    const slot = this.lockSlotOf[id]! - 1;
-    if (slot < 0) return;
-    this.words[this.ledgerBase + LEDGER_PIN_SLOTS + slot] = -1;
-    this.lockSlotOf[id] = 0;
   }
 
   // ---------------------------------------------------------------- checks on caller input
@@ -349,15 +275,7 @@ export class SharedBufferPool implements BufferPool {
   }
 
   private tagOf(id: number): BufferTag {
-    const w = this.words;
-    const d = this.desc + id * DESC_INTS;
-    return {
-      spcOid: w[d + D_TAG_SPC]! >>> 0,
-      dbOid: w[d + D_TAG_DB]! >>> 0,
-      relNumber: w[d + D_TAG_REL]! >>> 0,
-      fork: w[d + D_TAG_FORK]!,
-      block: w[d + D_TAG_BLOCK]! >>> 0,
-    };
+    return readBufferTag(this.words, this.desc, id);
   }
 
   private setTag(id: number, rel: RelFileLocator, fork: number, block: number): void {
@@ -409,7 +327,7 @@ export class SharedBufferPool implements BufferPool {
       this.privateRefCount[id] = ref + 1;
       return true;
     }
-    if (this.freePinTop === 0) this.reservePinSlot();
+    if (this.ledger.freePinTop === 0) this.ledger.reserve();
     const w = this.words;
     const slot = this.stateSlot(id);
     let old = Atomics.load(w, slot);
@@ -418,7 +336,7 @@ export class SharedBufferPool implements BufferPool {
       const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
       const seen = Atomics.compareExchange(w, slot, old, next);
       if (seen === old) {
-        this.ledgerPin(id);
+        this.ledger.pin(id);
         this.privateRefCount[id] = 1;
         this.pinnedBufferCount++;
         return (next & BM_VALID) !== 0;
@@ -437,7 +355,7 @@ export class SharedBufferPool implements BufferPool {
       throw new AssertionError("PinBuffer_Locked on a buffer this backend already pins");
     }
     this.unlockBufHdr(id, lockedState + 1);
-    this.ledgerPin(id);
+    this.ledger.pin(id);
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
   }
@@ -449,7 +367,7 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount[id] = ref;
     if (ref > 0) return;
     this.pinnedBufferCount--;
-    this.ledgerUnpin(id);
+    this.ledger.unpin(id);
     const w = this.words;
     const slot = this.stateSlot(id);
     let old = Atomics.load(w, slot);
@@ -789,7 +707,7 @@ export class SharedBufferPool implements BufferPool {
    */
   private getVictimBuffer(strategy: BufferAccessStrategy | undefined): number {
     // The victim comes back with its header locked: make sure its pin can be recorded first.
-    this.reservePinSlot();
+    this.ledger.reserve();
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
@@ -813,12 +731,12 @@ export class SharedBufferPool implements BufferPool {
     // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
     // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
     this.heldContentLock[id] = LW_SHARED;
-    this.ledgerLock(id, LW_SHARED);
+    this.ledger.lock(id, LW_SHARED);
     try {
       this.flushBufferLocked(id);
     } finally {
       this.heldContentLock[id] = NO_CONTENT_LOCK;
-      this.ledgerUnlock(id);
+      this.ledger.unlock(id);
       lwlockRelease(w, lockSlot, LW_SHARED);
     }
     return true;
@@ -979,7 +897,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     // The pool is the storage: a new block takes a free buffer and never evicts anything.
-    this.reservePinSlot();
+    this.ledger.reserve();
     const id = this.strategyControl.popFreeList();
     if (id < 0) {
       const mb = Math.round((this.bufferCount * BLCKSZ) / (1024 * 1024));
@@ -1012,7 +930,7 @@ export class SharedBufferPool implements BufferPool {
     state = (state & ~BUF_USAGECOUNT_MASK) | BM_TAG_VALID | BM_VALID | BM_PERMANENT;
     state += BUF_USAGECOUNT_ONE + 1;
     this.unlockBufHdr(id, state);
-    this.ledgerPin(id);
+    this.ledger.pin(id);
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
     lwlockRelease(this.words, lockSlot, LW_EXCLUSIVE);
@@ -1105,7 +1023,7 @@ export class SharedBufferPool implements BufferPool {
     }
     lwlockAcquire(this.words, this.descSlot(id, D_CONTENT_LOCK), lw);
     this.heldContentLock[id] = lw;
-    this.ledgerLock(id, lw);
+    this.ledger.lock(id, lw);
   }
 
   conditionalLockBuffer(buffer: BufferId): boolean {
@@ -1121,7 +1039,7 @@ export class SharedBufferPool implements BufferPool {
       return false;
     }
     this.heldContentLock[id] = LW_EXCLUSIVE;
-    this.ledgerLock(id, LW_EXCLUSIVE);
+    this.ledger.lock(id, LW_EXCLUSIVE);
     return true;
   }
 
@@ -1136,7 +1054,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     this.heldContentLock[id] = NO_CONTENT_LOCK;
-    this.ledgerUnlock(id);
+    this.ledger.unlock(id);
     lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
   }
 
@@ -1262,7 +1180,7 @@ export class SharedBufferPool implements BufferPool {
 
   /** SyncOneBuffer: flush one buffer if valid and dirty, pinning and share-locking it. */
   private syncOneBuffer(id: number): boolean {
-    this.reservePinSlot();
+    this.ledger.reserve();
     const state = this.lockBufHdr(id);
     if ((state & (BM_VALID | BM_DIRTY)) !== (BM_VALID | BM_DIRTY)) {
       this.unlockBufHdr(id, state);
@@ -1279,14 +1197,14 @@ export class SharedBufferPool implements BufferPool {
     const ownLock = this.heldContentLock[id] !== NO_CONTENT_LOCK;
     if (!ownLock) {
       lwlockAcquire(this.words, lockSlot, LW_SHARED);
-      this.ledgerLock(id, LW_SHARED);
+      this.ledger.lock(id, LW_SHARED);
     }
     let wrote: boolean;
     try {
       wrote = this.flushBufferLocked(id);
     } finally {
       if (!ownLock) {
-        this.ledgerUnlock(id);
+        this.ledger.unlock(id);
         lwlockRelease(this.words, lockSlot, LW_SHARED);
       }
       this.unpinBuffer(id);
@@ -1539,38 +1457,26 @@ export class SharedBufferPool implements BufferPool {
     this.traceHook = hook;
   }
 
-  /** pg_buffercache: one row per buffer, each read under its header lock. */
+  /** pg_buffercache: one row per buffer, each read under its header lock (pg-buffercache.ts). */
   bufferCache(): BufferCacheRow[] {
-    const rows: BufferCacheRow[] = [];
-    const pinning = this.pinningBackends();
-    for (let id = 0; id < this.bufferCount; id++) {
-      const state = this.lockBufHdr(id);
-      const tag = this.tagOf(id);
-      this.unlockBufHdr(id, state);
-      const used = (state & BM_TAG_VALID) !== 0;
-      rows.push({
-        bufferid: id + 1,
-        relfilenode: used ? tag.relNumber : null,
-        reltablespace: used ? tag.spcOid : null,
-        reldatabase: used ? tag.dbOid : null,
-        relforknumber: used ? tag.fork : null,
-        relblocknumber: used ? tag.block : null,
-        isdirty: used ? (state & BM_DIRTY) !== 0 : null,
-        usagecount: used ? bufStateGetUsageCount(state) : null,
-        pinning_backends: used ? bufStateGetRefcount(state) : null,
-        pinnedBy: pinning[id] ?? [],
-      });
-    }
-    return rows;
+    return pgBuffercachePages(this.bufferCacheSource());
   }
 
-  /** Which backends pin each buffer, as far as this backend can tell (only itself). */
-  private pinningBackends(): number[][] {
-    const out: number[][] = [];
-    for (let id = 0; id < this.bufferCount; id++) {
-      if (this.privateRefCount[id]! > 0) out[id] = [this.procNumber];
-    }
-    return out;
+  /** pg_buffercache_summary (pg-buffercache.ts). */
+  bufferCacheSummary(): BufferCacheSummary {
+    return pgBuffercacheSummary(this.bufferCacheSource());
+  }
+
+  /** What pg-buffercache.ts reads: the descriptors and this backend's own pin counts. */
+  private bufferCacheSource(): BufferCacheSource {
+    return {
+      words: this.words,
+      descriptors: this.desc,
+      headers: this.headers,
+      bufferCount: this.bufferCount,
+      privateRefCount: this.privateRefCount,
+      procNumber: this.procNumber,
+    };
   }
 
   /**
@@ -1588,29 +1494,6 @@ export class SharedBufferPool implements BufferPool {
       }
     }
     return out;
-  }
-
-  /** pg_buffercache_summary. */
-  bufferCacheSummary(): BufferCacheSummary {
-    let used = 0;
-    let dirty = 0;
-    let pinned = 0;
-    let usageSum = 0;
-    for (let id = 0; id < this.bufferCount; id++) {
-      const state = this.headers.readState(id);
-      if ((state & BM_TAG_VALID) === 0) continue;
-      used++;
-      if ((state & BM_DIRTY) !== 0) dirty++;
-      if (bufStateGetRefcount(state) > 0) pinned++;
-      usageSum += bufStateGetUsageCount(state);
-    }
-    return {
-      buffers_used: used,
-      buffers_unused: this.bufferCount - used,
-      buffers_dirty: dirty,
-      buffers_pinned: pinned,
-      usagecount_avg: used === 0 ? 0 : usageSum / used,
-    };
   }
 
   /** Counters summed over every backend of the pool. */
@@ -1720,7 +1603,7 @@ export class SharedBufferPool implements BufferPool {
       const held = this.heldContentLock[id]!;
       if (held !== NO_CONTENT_LOCK) {
         this.heldContentLock[id] = NO_CONTENT_LOCK;
-        this.ledgerUnlock(id);
+        this.ledger.unlock(id);
         lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
         releasedLocks++;
       }

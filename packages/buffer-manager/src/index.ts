@@ -28,7 +28,6 @@ export {
 export {
   attachBufferPool,
   attachedBackends,
-  type BackendRecoveryReport,
   backendsOfThread,
   bufferShmemSize,
   createBufferPool,
@@ -36,9 +35,9 @@ export {
   DEFAULT_MAX_RELATION_FORKS,
   initBufferPool,
   MAX_BUFFER_COUNT,
-  recoverBackend,
 } from "./buf-init.js";
 export type { BufferPoolLayout, BufferPoolVariant } from "./buf-internals.js";
+export { type BackendRecoveryReport, recoverBackend } from "./buf-recovery.js";
 export {
   type BufferTag,
   bufTableHashCode,

@@ -4,7 +4,8 @@
  * Models: src/backend/storage/buffer/buf_init.c (BufferShmemSize, InitBufferPool) and the
  * postmaster/backend split: the creator initialises shared memory, every backend attaches.
  * Entry points: `bufferShmemSize`, `initBufferPool`, `attachBufferPool`, `createBufferPool`.
- * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do).
+ * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do),
+ * buf-recovery.ts (freeing a dead backend's slot).
  */
 
 import { threadId } from "node:worker_threads";
@@ -40,13 +41,7 @@ import { BufTable } from "./buf-table.js";
 import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
 import { RELSEG_SIZE } from "./md.js";
-import type {
-  BufferPool,
-  BufferPoolOptions,
-  BufferPoolShared,
-  DetachReport,
-  PageHooks,
-} from "./types.js";
+import type { BufferPool, BufferPoolOptions, BufferPoolShared, PageHooks } from "./types.js";
 
 /** The largest pool pgsim will create: 4,194,304 buffers = 32 GB of pages. */
 export const MAX_BUFFER_COUNT = 1 << 22;
@@ -261,39 +256,6 @@ export function backendsOfThread(shared: BufferPoolShared, thread: number): numb
     }
   }
   return out;
-}
-
-/** What recovering a dead backend released. */
-export interface BackendRecoveryReport extends DetachReport {
-  procNumber: number;
-  abortedIo: number;
-}
-
-/**
- * Cleans up after a backend that died without detaching (its worker was terminated or crashed):
- * aborts the I/O it left in progress, releases the content locks and pins its shared ledger
- * records, and frees its slot. Other backends waiting on those buffers go on.
- *
- * Differs from PostgreSQL: PostgreSQL answers a crashed backend by restarting every backend and
- * reinitialising shared memory; pgsim releases just that backend's buffer state. A backend killed
- * while inside a buffer-manager critical section (holding a mapping partition lock, a header
- * lock or a spinlock) is not recoverable this way.
- */
-export function recoverBackend(
-  shared: BufferPoolShared,
-  procNumber: number,
-): BackendRecoveryReport {
-  const layout = computeLayout(shared.bufferCount, shared.maxBackends, shared.maxRelationForks);
-  if (!Number.isInteger(procNumber) || procNumber < 0 || procNumber >= shared.maxBackends) {
-    throw new PgsimError("invalid-backend", `backend ${String(procNumber)} does not exist`);
-  }
-  const procs = new Int32Array(shared.sab, layout.procs * 4, shared.maxBackends * PROC_INTS);
-  if (Atomics.load(procs, procNumber * PROC_INTS + PROC_IN_USE) === 0) {
-    return { procNumber, abortedIo: 0, leakedPins: [], releasedLocks: 0 };
-  }
-  const adopted = new SharedBufferPool(shared, layout, procNumber, {}, true);
-  const abortedIo = adopted.abortOwnIo();
-  return { procNumber, abortedIo, ...adopted.detach({ quiet: true }) };
 }
 
 /** initBufferPool + attachBufferPool: a new pool and the first backend on it. */

@@ -21,6 +21,7 @@
 
 export {
   AssertionError,
+  BLCKSZ,
   type BufferAccessStrategy,
   type BufferAccessStrategyType,
   getAccessStrategy,
@@ -29,7 +30,6 @@ export {
 export {
   attachBufferPool,
   attachedBackends,
-  type BackendRecoveryReport,
   backendsOfThread,
   bufferShmemSize,
   createBufferPool,
@@ -37,9 +37,9 @@ export {
   DEFAULT_MAX_RELATION_FORKS,
   initBufferPool,
   MAX_BUFFER_COUNT,
-  recoverBackend,
 } from "./buf-init.js";
 export type { BufferPoolLayout, BufferPoolVariant } from "./buf-internals.js";
+export { type BackendRecoveryReport, recoverBackend } from "./buf-recovery.js";
 export {
   type BufferTag,
   bufTableHashCode,
@@ -53,7 +53,7 @@ export {
   type RelFileLocator,
 } from "./buf-tag.js";
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
-export { BLCKSZ, RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export { RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
 export type {
   AccessTraceHook,
   BufferCacheRow,

@@ -16,7 +16,10 @@
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
+import { maxAlign, SizeofHeapTupleHeader } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { forgetForkSize } from "../../storage/buffer/fork-pages.js";
+import { SizeOfItemIdData, SizeOfPageHeaderData } from "../../storage/page/bufpage.js";
 import type { HeapContext } from "../../utils/cache/rel.js";
 import {
   type IndexFetchState,
@@ -39,7 +42,7 @@ import {
   heapTidValid,
   heapUpdate,
 } from "./heapam.js";
-import { lazyVacuum } from "./vacuumlazy.js";
+import { heapVacuumRel } from "./vacuumlazy.js";
 
 interface HeapScanDesc extends TableScanDesc {
   heapScan: HeapScan;
@@ -165,7 +168,7 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       rel.ctx.targetBlocks.delete(rel.locator.relNumber);
     },
 
-    relationVacuum: (rel, options) => lazyVacuum(rel.ctx, rel, options),
+    relationVacuum: (rel, options) => heapVacuumRel(rel.ctx, rel, options),
 
     relationSize(rel, fork) {
       const pool = rel.ctx.pool;
@@ -173,15 +176,15 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       let blocks = 0;
       for (const f of forks)
         if (pool.relationExists(rel.locator, f)) blocks += pool.nblocks(rel.locator, f);
-      return blocks * 8192;
+      return blocks * BLCKSZ;
     },
     relationNeedsToastTable: () => false,
     relationEstimateSize(rel) {
       const pages = rel.ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
       // table_block_relation_estimate_size without stats: density from the tuple width, with
       // the tuple header and line pointer as overhead.
-      const perTuple = 24 + 4 + estimatedWidth(rel);
-      const density = Math.max(1, Math.floor((8192 - 24) / perTuple));
+      const perTuple = maxAlign(SizeofHeapTupleHeader) + SizeOfItemIdData + estimatedWidth(rel);
+      const density = Math.max(1, Math.floor((BLCKSZ - SizeOfPageHeaderData) / perTuple));
       const allVisible = pages === 0 ? 0 : rel.ctx.vm.count(rel.locator).allVisible / pages;
       return { pages, tuples: pages * density, allVisibleFraction: allVisible };
     },

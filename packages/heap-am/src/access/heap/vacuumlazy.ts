@@ -3,11 +3,12 @@
  * freeze old tuples, record free space, set visibility-map bits, and truncate empty pages at the
  * end.
  *
- * Models: src/backend/access/heap/vacuumlazy.c (heap_vacuum_rel, lazy_scan_heap, lazy_scan_skip,
- * lazy_scan_new_or_empty, lazy_scan_prune, lazy_vacuum_heap_page, heap_page_is_all_visible,
- * should_attempt_truncation, lazy_truncate_heap, count_nondeletable_pages), heapam.c
+ * Models: src/backend/access/heap/vacuumlazy.c (LVRelState, heap_vacuum_rel, lazy_scan_heap,
+ * lazy_scan_skip, lazy_scan_new_or_empty, lazy_scan_prune, lazy_vacuum, lazy_vacuum_heap_rel,
+ * lazy_vacuum_heap_page, heap_page_is_all_visible, should_attempt_truncation, lazy_truncate_heap,
+ * count_nondeletable_pages), heapam.c
  * (heap_prepare_freeze_tuple, heap_execute_freeze_tuple) and vacuum.c (vacuum_set_xid_limits).
- * Entry points: `lazyVacuum`, `VacuumOptions`, `VacuumResult`.
+ * Entry points: `heapVacuumRel`, `VacuumOptions`, `VacuumResult`.
  * See also: pruneheap.ts, freespace.ts, visibilitymap.ts.
  *
  * A table without indexes takes PostgreSQL's one-pass path: LP_DEAD items become LP_UNUSED on the
@@ -27,7 +28,12 @@
  * its insert target block afterwards (PostgreSQL's relcache invalidation reaches every backend).
  */
 
-import { type BufferId, ForkNumber, getAccessStrategy } from "@pgsim/buffer-manager";
+import {
+  type BufferAccessStrategy,
+  type BufferId,
+  ForkNumber,
+  getAccessStrategy,
+} from "@pgsim/buffer-manager";
 import {
   HEAP_HOT_UPDATED,
   HEAP_KEYS_UPDATED,
@@ -51,6 +57,7 @@ import {
   xidIsNormal,
   xidPrecedes,
 } from "../../include/access/transam.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -162,7 +169,7 @@ function freezeTuple(page: Uint8Array, tup: number, freezeLimit: number): [boole
  * heap_page_is_all_visible: every tuple is visible to everyone (committed before the horizon,
  * not deleted) — after dead items were removed. Also says whether all are frozen.
  */
-function pageIsAllVisibleNow(
+function heapPageIsAllVisible(
   page: Uint8Array,
   oldestXmin: number,
   vctx: VisibilityContext,
@@ -195,11 +202,47 @@ function pageIsAllVisibleNow(
 }
 
 /**
- * heap_vacuum_rel: lazy_scan_heap (phase 1), lazy_vacuum (phases 2 and 3 for a table with
- * indexes), the FSM's upper levels, and truncation. The caller runs it outside a transaction that
+ * LVRelState: one VACUUM of one relation, the state its steps share (vacuumlazy.c passes the
+ * same struct, `vacrel`, to each of them).
+ */
+interface LVRelState {
+  readonly ctx: HeapContext;
+  readonly rel: Relation;
+  /** The VACUUM ring (bstrategy). */
+  readonly strategy: BufferAccessStrategy | undefined;
+  /** Hint-bit bookkeeping of HeapTupleSatisfiesVacuum calls. */
+  readonly vctx: VisibilityContext;
+  /** OldestXmin: the oldest xmin of all backends at the start. */
+  readonly oldestXmin: number;
+  /** FreezeLimit: tuples with an xmin before it are frozen. */
+  readonly freezeLimit: number;
+  /** aggressive: scan all-visible pages too; skip only all-frozen ones. */
+  readonly aggressive: boolean;
+  /** nindexes > 0: LP_DEAD items must wait for the index pass. */
+  readonly hasIndexes: boolean;
+  readonly indexCleanup: "auto" | "on" | "off";
+  /** do_index_vacuuming: phases 2 and 3 may run (not with INDEX_CLEANUP OFF). */
+  readonly doIndexVacuuming: boolean;
+  /** do_rel_truncate: vacuum_truncate. */
+  readonly doRelTruncate: boolean;
+  /** rel_pages: the relation's size when the scan starts. */
+  readonly relPages: number;
+  /** nonempty_pages: one past the last page known to hold tuples. */
+  nonemptyPages: number;
+  /** dead_items: LP_DEAD offsets per block, for phase 3. */
+  readonly deadItems: Map<number, number[]>;
+  /** lpdead_items: how many offsets `deadItems` holds. */
+  lpdeadItems: number;
+  readonly result: VacuumResult;
+}
+
+/**
+ * heap_vacuum_rel: vacuum_set_xid_limits, lazy_scan_heap (phase 1, and lazy_vacuum for phases 2
+ * and 3 of a table with indexes, then the FSM's upper levels), and truncation when
+ * should_attempt_truncation says it is worth it. The caller runs it outside a transaction that
  * holds an xid; the horizon is the oldest xmin of all backends at the start.
  */
-export function lazyVacuum(
+export function heapVacuumRel(
   ctx: HeapContext,
   rel: Relation,
   options: VacuumOptions = {},
@@ -209,44 +252,68 @@ export function lazyVacuum(
   const freezeMinAge = options.freeze ? 0 : VACUUM_FREEZE_MIN_AGE;
   let freezeLimit = oldestXmin - freezeMinAge;
   if (freezeLimit < FirstNormalTransactionId) freezeLimit = FirstNormalTransactionId;
-  const aggressive = options.freeze === true || options.disablePageSkipping === true;
-  const strategy = getAccessStrategy("vacuum", pool.bufferCount);
-  const vctx: VisibilityContext = { transam: ctx.transam, xact: undefined, hintsSet: false };
   const relPages = pool.nblocks(rel.locator, ForkNumber.MAIN);
-  const result: VacuumResult = {
-    pagesScanned: 0,
-    pagesSkipped: 0,
-    tuplesRemoved: 0,
-    deadItemsRemoved: 0,
-    liveTuples: 0,
-    recentlyDeadTuples: 0,
-    tuplesFrozen: 0,
-    pagesAllVisible: 0,
-    pagesBefore: relPages,
-    pagesAfter: relPages,
-    oldestXmin,
-  };
-  let nonemptyPages = 0;
   // The index options (vacuum.c's VacOptValue handling): with INDEX_CLEANUP OFF the LP_DEAD items
   // stay; only a table with indexes ever defers them.
   const hasIndexes = rel.hotAttrs.length > 0;
   const indexCleanup = options.indexCleanup ?? "auto";
-  const doIndexVacuuming = hasIndexes && indexCleanup !== "off";
-  /** dead_items: LP_DEAD offsets per block, for phase 3. */
-  const deadItems = new Map<number, number[]>();
-  let lpdeadItems = 0;
-  const skipMask = aggressive ? VISIBILITYMAP_ALL_FROZEN : VISIBILITYMAP_ALL_VISIBLE;
+  const vacrel: LVRelState = {
+    ctx,
+    rel,
+    strategy: getAccessStrategy("vacuum", pool.bufferCount),
+    vctx: { transam: ctx.transam, xact: undefined, hintsSet: false },
+    oldestXmin,
+    freezeLimit,
+    aggressive: options.freeze === true || options.disablePageSkipping === true,
+    hasIndexes,
+    indexCleanup,
+    doIndexVacuuming: hasIndexes && indexCleanup !== "off",
+    doRelTruncate: options.truncate !== false,
+    relPages,
+    nonemptyPages: 0,
+    deadItems: new Map<number, number[]>(),
+    lpdeadItems: 0,
+    result: {
+      pagesScanned: 0,
+      pagesSkipped: 0,
+      tuplesRemoved: 0,
+      deadItemsRemoved: 0,
+      liveTuples: 0,
+      recentlyDeadTuples: 0,
+      tuplesFrozen: 0,
+      pagesAllVisible: 0,
+      pagesBefore: relPages,
+      pagesAfter: relPages,
+      oldestXmin,
+    },
+  };
+  lazyScanHeap(vacrel);
+  if (shouldAttemptTruncation(vacrel)) lazyTruncateHeap(vacrel);
+  // vac_update_relstats changes the table's pg_class row, and the relcache invalidation that
+  // follows closes its smgr relation: the next insert looks its target page up in the FSM again
+  // instead of going back to the last page it used.
+  ctx.targetBlocks.delete(rel.locator.relNumber);
+  return vacrel.result;
+}
+
+/**
+ * lazy_scan_heap: phase 1. Visits every page that lazy_scan_skip does not skip, under a cleanup
+ * lock: new and empty pages (lazy_scan_new_or_empty), then pruning and freezing
+ * (lazy_scan_prune). Without indexes the page's LP_DEAD items become LP_UNUSED at once
+ * (lazy_vacuum_heap_page); with indexes they are collected for lazy_vacuum. Ends by vacuuming the
+ * FSM's upper levels.
+ */
+function lazyScanHeap(vacrel: LVRelState): void {
+  const { ctx, rel, relPages, result, strategy } = vacrel;
+  const pool = ctx.pool;
   let nextUnskippable = 0;
   for (let blk = 0; blk < relPages; blk++) {
-    // lazy_scan_skip: skip a run of all-visible pages only when it is long enough to be worth
-    // giving up readahead; the last page is always scanned (truncation needs it).
     if (blk >= nextUnskippable) {
-      let run = blk;
-      while (run < relPages - 1 && (ctx.vm.getStatus(rel.locator, run) & skipMask) !== 0) run++;
+      const run = lazyScanSkip(vacrel, blk);
       if (run - blk >= SKIP_PAGES_THRESHOLD) {
         result.pagesSkipped += run - blk;
         // Skipped pages have tuples (they are all-visible and not empty as far as we know).
-        nonemptyPages = run;
+        vacrel.nonemptyPages = run;
         blk = run - 1;
         nextUnskippable = run;
         continue;
@@ -261,71 +328,14 @@ export function lazyVacuum(
     });
     pool.lockBufferForCleanup(buffer);
     const page = pool.bufferGetPage(buffer);
-    if (pageIsNew(page)) {
-      // lazy_scan_new_or_empty: an extension that was never initialised. Make it findable.
-      pool.unlockReleaseBuffer(buffer);
-      if (ctx.fsm.getRecordedFreeSpace(rel.locator, blk) === 0) {
-        ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, 8192 - SizeOfPageHeaderData);
-      }
-      continue;
-    }
-    if (pageGetMaxOffsetNumber(page) === 0) {
-      // An empty page: all-visible and all-frozen by definition.
-      if (!pageIsAllVisible(page)) {
-        pageSetAllVisible(page);
-        pool.markBufferDirty(buffer);
-        ctx.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
-      }
-      const free = pageGetHeapFreeSpace(page);
-      pool.unlockReleaseBuffer(buffer);
-      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
-      result.pagesAllVisible++;
-      continue;
-    }
-    // lazy_scan_prune.
-    const pruned = heapPagePrune(ctx, buffer, oldestXmin);
-    result.tuplesRemoved += pruned.ndeleted;
-    const deadOffsets: number[] = [];
-    let hasTuples = false;
-    let anyFrozen = false;
-    const maxoff = pageGetMaxOffsetNumber(page);
-    for (let off = 1; off <= maxoff; off++) {
-      const lp = pageGetItemId(page, off);
-      const flags = itemIdGetFlags(lp);
-      if (flags === LP_UNUSED) continue;
-      if (flags === LP_REDIRECT) {
-        hasTuples = true;
-        continue;
-      }
-      if (flags === LP_DEAD) {
-        deadOffsets.push(off);
-        continue;
-      }
-      if (flags !== LP_NORMAL) continue;
-      hasTuples = true;
-      const tup = itemIdGetOffset(lp);
-      const state = heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx);
-      if (state === HTSV.Live || state === HTSV.DeleteInProgress) result.liveTuples++;
-      else if (state === HTSV.RecentlyDead) result.recentlyDeadTuples++;
-      if (state === HTSV.Live || state === HTSV.RecentlyDead) {
-        const [froze] = freezeTuple(page, tup, freezeLimit);
-        if (froze) {
-          anyFrozen = true;
-          result.tuplesFrozen++;
-        }
-      }
-    }
-    if (anyFrozen) pool.markBufferDirty(buffer);
-    if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
-    // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
-    // truncation scan, which checks every line pointer again anyway).
-    if (hasTuples) nonemptyPages = blk + 1;
-    if (deadOffsets.length > 0 && hasIndexes) {
+    if (lazyScanNewOrEmpty(vacrel, buffer, blk, page)) continue;
+    const deadOffsets = lazyScanPrune(vacrel, buffer, blk, page);
+    if (deadOffsets.length > 0 && vacrel.hasIndexes) {
       // Two-pass: index entries may point at these items; they wait for phases 2 and 3 (and the
       // page's free space is recorded there, unless index vacuuming is off).
-      deadItems.set(blk, deadOffsets);
-      lpdeadItems += deadOffsets.length;
-      if (!doIndexVacuuming) {
+      vacrel.deadItems.set(blk, deadOffsets);
+      vacrel.lpdeadItems += deadOffsets.length;
+      if (!vacrel.doIndexVacuuming) {
         const free = pageGetHeapFreeSpace(page);
         pool.unlockReleaseBuffer(buffer);
         ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
@@ -335,69 +345,206 @@ export function lazyVacuum(
       continue;
     }
     // One pass, no indexes: LP_DEAD items become LP_UNUSED right here (lazy_vacuum_heap_page).
-    if (deadOffsets.length > 0) {
-      for (const off of deadOffsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
-      pageTruncateLinePointerArray(page);
-      pool.markBufferDirty(buffer);
-      result.deadItemsRemoved += deadOffsets.length;
-    }
-    setVisibility(ctx, rel, buffer, blk, oldestXmin, vctx, result);
+    if (deadOffsets.length > 0) lazyVacuumHeapPage(vacrel, buffer, blk, deadOffsets);
+    else setVisibility(vacrel, buffer, blk);
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
     ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
   }
+  if (vacrel.deadItems.size > 0) lazyVacuum(vacrel);
+  ctx.fsm.vacuumRange(rel.locator, 0, relPages);
+}
 
-  // lazy_vacuum: phase 2 (index entries; pgsim has no index pages) and phase 3 (the heap pass),
-  // unless INDEX_CLEANUP OFF, or AUTO and so few pages have LP_DEAD items that they are left for
-  // later (the bypass optimization). Bypassed pages keep their LP_DEAD items, and their free
-  // space is not recorded this time.
+/**
+ * lazy_scan_skip: from `blk`, the next block that must be scanned: the first one whose VM bits
+ * do not allow skipping it (all-visible, or all-frozen for an aggressive VACUUM), or the last
+ * page, which is always scanned (truncation needs it). The caller skips the run before it only
+ * when it is long enough to be worth giving up readahead (SKIP_PAGES_THRESHOLD).
+ */
+function lazyScanSkip(vacrel: LVRelState, blk: number): number {
+  const skipMask = vacrel.aggressive ? VISIBILITYMAP_ALL_FROZEN : VISIBILITYMAP_ALL_VISIBLE;
+  const vm = vacrel.ctx.vm;
+  const locator = vacrel.rel.locator;
+  let run = blk;
+  while (run < vacrel.relPages - 1 && (vm.getStatus(locator, run) & skipMask) !== 0) run++;
+  return run;
+}
+
+/**
+ * lazy_scan_new_or_empty: a page never initialised (an extension that was not used) is made
+ * findable in the FSM; an empty page is all-visible and all-frozen by definition. Returns true
+ * when the page was one of these, and then the buffer has been unlocked and released.
+ */
+function lazyScanNewOrEmpty(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  page: Uint8Array,
+): boolean {
+  const { ctx, rel } = vacrel;
+  const pool = ctx.pool;
+  if (pageIsNew(page)) {
+    pool.unlockReleaseBuffer(buffer);
+    if (ctx.fsm.getRecordedFreeSpace(rel.locator, blk) === 0) {
+      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, BLCKSZ - SizeOfPageHeaderData);
+    }
+    return true;
+  }
+  if (pageGetMaxOffsetNumber(page) === 0) {
+    if (!pageIsAllVisible(page)) {
+      pageSetAllVisible(page);
+      pool.markBufferDirty(buffer);
+      ctx.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
+    }
+    const free = pageGetHeapFreeSpace(page);
+    pool.unlockReleaseBuffer(buffer);
+    ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
+    vacrel.result.pagesAllVisible++;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * lazy_scan_prune: prunes the page (heap_page_prune), then counts its live and recently dead
+ * tuples and freezes those older than FreezeLimit (heap_prepare_freeze_tuple and
+ * heap_execute_freeze_tuple). Notes the page as nonempty when it keeps tuples. Returns the
+ * offsets of its LP_DEAD items. The caller holds the cleanup lock.
+ */
+function lazyScanPrune(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  page: Uint8Array,
+): number[] {
+  const { ctx, result, vctx, oldestXmin } = vacrel;
+  const pool = ctx.pool;
+  const pruned = heapPagePrune(ctx, buffer, oldestXmin);
+  result.tuplesRemoved += pruned.ndeleted;
+  const deadOffsets: number[] = [];
+  let hasTuples = false;
+  let anyFrozen = false;
+  const maxoff = pageGetMaxOffsetNumber(page);
+  for (let off = 1; off <= maxoff; off++) {
+    const lp = pageGetItemId(page, off);
+    const flags = itemIdGetFlags(lp);
+    if (flags === LP_UNUSED) continue;
+    if (flags === LP_REDIRECT) {
+      hasTuples = true;
+      continue;
+    }
+    if (flags === LP_DEAD) {
+      deadOffsets.push(off);
+      continue;
+    }
+    if (flags !== LP_NORMAL) continue;
+    hasTuples = true;
+    const tup = itemIdGetOffset(lp);
+    const state = heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx);
+    if (state === HTSV.Live || state === HTSV.DeleteInProgress) result.liveTuples++;
+    else if (state === HTSV.RecentlyDead) result.recentlyDeadTuples++;
+    if (state === HTSV.Live || state === HTSV.RecentlyDead) {
+      const [froze] = freezeTuple(page, tup, vacrel.freezeLimit);
+      if (froze) {
+        anyFrozen = true;
+        result.tuplesFrozen++;
+      }
+    }
+  }
+  if (anyFrozen) pool.markBufferDirty(buffer);
+  if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
+  // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
+  // truncation scan, which checks every line pointer again anyway).
+  if (hasTuples) vacrel.nonemptyPages = blk + 1;
+  return deadOffsets;
+}
+
+/**
+ * lazy_vacuum: phase 2 (index entries; pgsim has no index pages) and phase 3 (the heap pass,
+ * lazy_vacuum_heap_rel), unless INDEX_CLEANUP OFF, or AUTO and so few pages have LP_DEAD items
+ * that they are left for later (the bypass optimization). Bypassed pages keep their LP_DEAD
+ * items, and their free space is not recorded this time.
+ */
+function lazyVacuum(vacrel: LVRelState): void {
+  if (!vacrel.doIndexVacuuming) return;
   // The threshold is a BlockNumber in PostgreSQL: rel_pages × 2%, truncated. So one page with
   // LP_DEAD items is bypassed only from 100 pages on.
   const bypass =
-    indexCleanup === "auto" &&
-    deadItems.size < Math.floor(relPages * BYPASS_THRESHOLD_PAGES) &&
-    lpdeadItems < BYPASS_MAX_DEAD_ITEMS;
-  if (doIndexVacuuming && deadItems.size > 0 && !bypass) {
-    for (const [blk, offsets] of deadItems) {
-      // lazy_vacuum_heap_page: an exclusive lock is enough (the items hold no storage).
-      const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
-        ...(strategy ? { strategy } : {}),
-      });
-      pool.lockBuffer(buffer, "exclusive");
-      const page = pool.bufferGetPage(buffer);
-      for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
-      pageTruncateLinePointerArray(page);
-      pool.markBufferDirty(buffer);
-      result.deadItemsRemoved += offsets.length;
-      setVisibility(ctx, rel, buffer, blk, oldestXmin, vctx, result);
-      const free = pageGetHeapFreeSpace(page);
-      pool.unlockReleaseBuffer(buffer);
-      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
-    }
-  }
-  ctx.fsm.vacuumRange(rel.locator, 0, relPages);
+    vacrel.indexCleanup === "auto" &&
+    vacrel.deadItems.size < Math.floor(vacrel.relPages * BYPASS_THRESHOLD_PAGES) &&
+    vacrel.lpdeadItems < BYPASS_MAX_DEAD_ITEMS;
+  if (bypass) return;
+  lazyVacuumHeapRel(vacrel);
+}
 
-  // should_attempt_truncation + lazy_truncate_heap.
-  const freeable = relPages - nonemptyPages;
-  if (
-    options.truncate !== false &&
-    freeable > 0 &&
-    (freeable >= REL_TRUNCATE_MINIMUM || freeable >= relPages / REL_TRUNCATE_FRACTION)
-  ) {
-    const newPages = countNondeletablePages(ctx, rel, relPages, nonemptyPages);
-    if (newPages < relPages) {
-      pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
-      ctx.fsm.truncate(rel.locator, newPages);
-      ctx.vm.truncate(rel.locator, newPages);
-      ctx.targetBlocks.delete(rel.locator.relNumber);
-      result.pagesAfter = newPages;
-    }
+/**
+ * lazy_vacuum_heap_rel: phase 3. Revisits each page with collected LP_DEAD items under an
+ * exclusive lock (enough: the items hold no storage), marks them LP_UNUSED
+ * (lazy_vacuum_heap_page) and records the page's free space.
+ */
+function lazyVacuumHeapRel(vacrel: LVRelState): void {
+  const { ctx, rel, strategy } = vacrel;
+  const pool = ctx.pool;
+  for (const [blk, offsets] of vacrel.deadItems) {
+    const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
+      ...(strategy ? { strategy } : {}),
+    });
+    pool.lockBuffer(buffer, "exclusive");
+    const page = pool.bufferGetPage(buffer);
+    lazyVacuumHeapPage(vacrel, buffer, blk, offsets);
+    const free = pageGetHeapFreeSpace(page);
+    pool.unlockReleaseBuffer(buffer);
+    ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
   }
-  // vac_update_relstats changes the table's pg_class row, and the relcache invalidation that
-  // follows closes its smgr relation: the next insert looks its target page up in the FSM again
-  // instead of going back to the last page it used.
-  ctx.targetBlocks.delete(rel.locator.relNumber);
-  return result;
+}
+
+/**
+ * lazy_vacuum_heap_page: the page's LP_DEAD items `offsets` become LP_UNUSED, the line pointer
+ * array is truncated, and the page is checked for all-visible (setVisibility). The caller holds
+ * an exclusive lock.
+ */
+function lazyVacuumHeapPage(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  offsets: readonly number[],
+): void {
+  const pool = vacrel.ctx.pool;
+  const page = pool.bufferGetPage(buffer);
+  for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
+  pageTruncateLinePointerArray(page);
+  pool.markBufferDirty(buffer);
+  vacrel.result.deadItemsRemoved += offsets.length;
+  setVisibility(vacrel, buffer, blk);
+}
+
+/**
+ * should_attempt_truncation: vacuum_truncate is on, and the empty pages at the end are at least
+ * REL_TRUNCATE_MINIMUM or a REL_TRUNCATE_FRACTION of the relation.
+ */
+function shouldAttemptTruncation(vacrel: LVRelState): boolean {
+  const freeable = vacrel.relPages - vacrel.nonemptyPages;
+  return (
+    vacrel.doRelTruncate &&
+    freeable > 0 &&
+    (freeable >= REL_TRUNCATE_MINIMUM || freeable >= vacrel.relPages / REL_TRUNCATE_FRACTION)
+  );
+}
+
+/**
+ * lazy_truncate_heap: rechecks the tail backwards (count_nondeletable_pages) and gives the empty
+ * pages at the end back, with their FSM and VM entries.
+ */
+function lazyTruncateHeap(vacrel: LVRelState): void {
+  const { ctx, rel, relPages } = vacrel;
+  const newPages = countNondeletablePages(ctx, rel, relPages, vacrel.nonemptyPages);
+  if (newPages < relPages) {
+    ctx.pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
+    ctx.fsm.truncate(rel.locator, newPages);
+    ctx.vm.truncate(rel.locator, newPages);
+    ctx.targetBlocks.delete(rel.locator.relNumber);
+    vacrel.result.pagesAfter = newPages;
+  }
 }
 
 /**
@@ -405,18 +552,11 @@ export function lazyVacuum(
  * lazy_vacuum_heap_page's heap_page_is_all_visible check): an all-visible page gets
  * PD_ALL_VISIBLE and its VM bits, all-frozen too when every tuple is frozen.
  */
-function setVisibility(
-  ctx: HeapContext,
-  rel: Relation,
-  buffer: BufferId,
-  blk: number,
-  oldestXmin: number,
-  vctx: VisibilityContext,
-  result: VacuumResult,
-): void {
+function setVisibility(vacrel: LVRelState, buffer: BufferId, blk: number): void {
+  const { ctx, rel, vctx, result } = vacrel;
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
-  const { allVisible, allFrozen } = pageIsAllVisibleNow(page, oldestXmin, vctx);
+  const { allVisible, allFrozen } = heapPageIsAllVisible(page, vacrel.oldestXmin, vctx);
   if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
   if (!allVisible) return;
   result.pagesAllVisible++;

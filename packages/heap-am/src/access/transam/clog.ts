@@ -27,6 +27,7 @@ import {
   FrozenTransactionId,
   InvalidTransactionId,
 } from "../../include/access/transam.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import type { TransamShmem } from "../../storage/ipc/transam-shmem.js";
 
 /** Transaction status values, as stored in the commit log. */
@@ -40,7 +41,8 @@ export type XidStatus = 0 | 1 | 2 | 3;
 /** Layout of the commit log. */
 export const CLOG_BITS_PER_XACT = 2;
 export const CLOG_XACTS_PER_BYTE = 4;
-export const CLOG_PAGE_SIZE = 8192;
+/** A commit log page is one block (SLRU pages are BLCKSZ). */
+export const CLOG_PAGE_SIZE = BLCKSZ;
 export const CLOG_XACTS_PER_PAGE = CLOG_PAGE_SIZE * CLOG_XACTS_PER_BYTE;
 export const SLRU_PAGES_PER_SEGMENT = 32;
 export const CLOG_XACTS_PER_SEGMENT = CLOG_XACTS_PER_PAGE * SLRU_PAGES_PER_SEGMENT;

@@ -37,6 +37,7 @@
 
 import type { ForkNumber, RelFileLocator } from "@pgsim/buffer-manager";
 import { assert, PgsimError } from "@pgsim/clock-sweep";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
 import { pageGetLsn } from "../../storage/page/bufpage.js";
@@ -83,7 +84,6 @@ export const XLOG_INCLUDE_ORIGIN = 0x01;
 /** XLogSetRecordFlags: the record is not "activity" (idle checkpoints may be skipped). */
 export const XLOG_MARK_UNIMPORTANT = 0x02;
 
-const BLCKSZ = 8192;
 const SizeOfPageHeaderData = 24;
 const PD_LOWER_OFFSET = 12;
 const PD_UPPER_OFFSET = 14;

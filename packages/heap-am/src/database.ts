@@ -36,12 +36,13 @@ import { registerBuiltinTableAms } from "./access/heap/heapam-handler.js";
 import { TM } from "./access/heap/heapam-visibility.js";
 import { BulkInsertState, HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
 import type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
-import { VisibilityMap } from "./access/heap/visibilitymap.js";
 import {
+  buildTableRelation,
   getTableAm,
   type LockTupleMode,
   makeSlot,
   type TableAccessMethod,
+  type TableAmContext,
   type TableRelation,
   tableBeginScan,
   tableEndScan,
@@ -76,7 +77,7 @@ import { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
 import { FreeSpaceMap } from "./storage/freespace/freespace.js";
 import { pageIsVerified, pageSetChecksumInplace } from "./storage/page/bufpage.js";
 import type { Datum } from "./utils/adt/type-codec.js";
-import { buildRelation, type HeapContext } from "./utils/cache/rel.js";
+import { buildRelation } from "./utils/cache/rel.js";
 
 /** Options for a new database. */
 export interface DatabaseOptions {
@@ -149,7 +150,7 @@ export class Database {
   readonly pool: BufferPool;
   readonly transam: Transam;
   readonly catalog: Catalog;
-  private readonly ctx: HeapContext;
+  private readonly ctx: TableAmContext;
   private readonly relations = new Map<number, TableRelation>();
   private current: DatabaseTransaction | undefined;
   private closed = false;
@@ -172,9 +173,9 @@ export class Database {
       pool: this.pool,
       transam: this.transam,
       fsm: new FreeSpaceMap(this.pool),
-      vm: new VisibilityMap(this.pool),
       targetBlocks: new Map(),
       deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
+      scanPin: undefined,
     };
   }
 
@@ -240,7 +241,7 @@ export class Database {
     const def = this.catalog.get(name);
     let rel = this.relations.get(def.relNumber);
     if (rel === undefined || rel.def !== def) {
-      rel = { ...buildRelation(def), ctx: this.ctx };
+      rel = buildTableRelation(def, this.ctx);
       this.relations.set(def.relNumber, rel);
     }
     return rel;
@@ -308,7 +309,7 @@ export class Database {
   truncateTable(name: string): void {
     const old = this.table(name);
     const { after } = this.catalog.renumberTable(name);
-    const fresh = { ...buildRelation(after), ctx: this.ctx };
+    const fresh = buildTableRelation(after, this.ctx);
     getTableAm(after.am).relationSetNewFilenode(fresh);
     getTableAm(old.def.am).relationDrop(old);
     this.relations.delete(old.def.relNumber);

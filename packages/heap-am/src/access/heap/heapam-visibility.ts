@@ -7,7 +7,8 @@
  * (HeapTupleHeaderGetCmin / GetCmax).
  * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
  * `TM`, `HTSV`, `VisibilityContext`.
- * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status, in-progress), xact.ts.
+ * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status, in-progress), xact.ts,
+ * tableam.ts (TM).
  *
  * Each function takes the page bytes and the byte offset of the tuple header on the page. Hint
  * bits are written straight into the page (the caller holds at least a share lock, which is
@@ -34,6 +35,7 @@ import {
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
 import { type Snapshot, xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
+import { TM, type TMResult } from "../table/tableam.js";
 import { InvalidTransactionId } from "../transam/clog.js";
 import { type Transam, xidPrecedes } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
@@ -47,17 +49,8 @@ export interface VisibilityContext {
   hintsSet: boolean;
 }
 
-/** TM_Result: the outcome of trying to update, delete or lock a tuple. */
-export const TM = {
-  Ok: 0,
-  Invisible: 1,
-  SelfModified: 2,
-  Updated: 3,
-  Deleted: 4,
-  BeingModified: 5,
-  WouldBlock: 6,
-} as const;
-export type TMResult = (typeof TM)[keyof typeof TM];
+// TM_Result, which HeapTupleSatisfiesUpdate returns, is the table AM interface's (tableam.h).
+export { TM, type TMResult };
 
 /** HTSV_Result: a tuple's state for vacuum and pruning. */
 export const HTSV = {

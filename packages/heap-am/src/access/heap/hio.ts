@@ -40,7 +40,8 @@ import {
   pageInit,
   pageIsNew,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { BulkInsertStateData, TableAmContext } from "../table/tableam.js";
 
 /** HEAP_DEFAULT_FILLFACTOR. */
 export const HEAP_DEFAULT_FILLFACTOR = 100;
@@ -49,9 +50,10 @@ export const HEAP_MIN_FILLFACTOR = 10;
 
 /**
  * BulkInsertState: a BULKWRITE ring, and the current target page kept pinned between inserts so
- * that a bulk load does not look it up again for every tuple.
+ * that a bulk load does not look it up again for every tuple. Callers see it as the table AM
+ * interface's opaque BulkInsertStateData.
  */
-export class BulkInsertState {
+export class BulkInsertState implements BulkInsertStateData {
   readonly strategy: BufferAccessStrategy | undefined;
   /** The pinned current page, or undefined. */
   buffer: BufferId | undefined;
@@ -62,27 +64,12 @@ export class BulkInsertState {
   }
 
   /** FreeBulkInsertState: drops the kept pin. */
-  release(ctx: HeapContext): void {
+  release(ctx: TableAmContext): void {
     if (this.buffer !== undefined) ctx.pool.releaseBuffer(this.buffer);
     this.buffer = undefined;
     this.block = InvalidBlockNumber;
   }
 }
-
-/**
- * The page a sequential scan of this backend has pinned (one entry per backend, the scan that
- * loaded a page last), so that the heap_update / heap_delete an UPDATE or DELETE runs on the
- * tuple the scan returned can take another pin on that buffer instead of looking the block up.
- * `verifiedTarget` is an insert target block this statement found to exist (see
- * relationGetBufferForTuple). Kept by HeapScan (heapam.ts).
- */
-export interface ScanPin {
-  relNumber: number;
-  block: number;
-  buffer: BufferId;
-  verifiedTarget: number;
-}
-export const scanPins = new WeakMap<HeapContext, ScanPin>();
 
 /** RelationGetTargetPageFreeSpace: bytes each insert leaves free for later updates. */
 export function saveFreeSpace(rel: Relation): number {
@@ -91,7 +78,7 @@ export function saveFreeSpace(rel: Relation): number {
 
 /** ReadBufferBI: a page through the bulk-insert state, reusing its pin when it is that page. */
 function readBufferBI(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   block: number,
   bistate?: BulkInsertState,
@@ -118,7 +105,7 @@ function rememberExtended(
   buffer: BufferId,
   block: number,
   bistate?: BulkInsertState,
-  ctx?: HeapContext,
+  ctx?: TableAmContext,
 ): void {
   if (bistate === undefined || ctx === undefined) return;
   if (bistate.buffer !== undefined) ctx.pool.releaseBuffer(bistate.buffer);
@@ -133,7 +120,7 @@ function rememberExtended(
  * locked too, in block order; the returned buffer may be `otherBuffer` itself.
  */
 export function relationGetBufferForTuple(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   len: number,
   otherBuffer?: BufferId,
@@ -164,7 +151,7 @@ export function relationGetBufferForTuple(
   // the relation (shared invalidation); pgsim checks it against the relation's size instead, once
   // per statement that scans the relation: while this backend's statement writes the relation,
   // no other backend may truncate it (see vacuumlazy.ts), so a block found once stays there.
-  const scanPin = scanPins.get(ctx);
+  const scanPin = ctx.scanPin;
   const statementPin = scanPin?.relNumber === rel.locator.relNumber ? scanPin : undefined;
   if (
     block !== InvalidBlockNumber &&

@@ -45,6 +45,7 @@ import {
   heapTupleHeaderSetXmax,
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
+import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -64,12 +65,17 @@ import {
   pageTruncateLinePointerArray,
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { TableAmContext } from "../table/tableam.js";
 import { FirstNormalTransactionId, InvalidTransactionId } from "../transam/clog.js";
 import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
+import { VisibilityMap } from "./visibilitymap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";
+
+// The options and result of VACUUM belong to the table AM interface (relation_vacuum).
+export type { VacuumOptions, VacuumResult };
 
 /** vacuum_freeze_min_age's default. */
 export const VACUUM_FREEZE_MIN_AGE = 50_000_000;
@@ -79,40 +85,10 @@ export const SKIP_PAGES_THRESHOLD = 32;
 export const REL_TRUNCATE_MINIMUM = 1000;
 export const REL_TRUNCATE_FRACTION = 16;
 
-export interface VacuumOptions {
-  /** VACUUM (FREEZE): freeze every tuple older than the horizon (freeze_min_age 0). */
-  freeze?: boolean;
-  /** VACUUM (DISABLE_PAGE_SKIPPING), implied by freeze: scan all-visible pages too. */
-  disablePageSkipping?: boolean;
-  /** vacuum_truncate (default true): give empty pages at the end back. */
-  truncate?: boolean;
-  /**
-   * VACUUM (INDEX_CLEANUP): "auto" (default) runs the index and heap passes unless under 2% of
-   * the pages have LP_DEAD items; "on" always runs them; "off" never does, leaving LP_DEAD items.
-   * Only matters for a table with indexes (`indexedColumns`).
-   */
-  indexCleanup?: "auto" | "on" | "off";
-}
-
 /** BYPASS_THRESHOLD_PAGES: skip the index pass when fewer pages than this fraction have LP_DEAD items. */
 export const BYPASS_THRESHOLD_PAGES = 0.02;
 /** MAXDEADITEMS(32 MB): the bypass also needs fewer LP_DEAD items than fit in 32 MB of TIDs. */
 const BYPASS_MAX_DEAD_ITEMS = Math.floor((32 * 1024 * 1024 - 8) / 6);
-
-/** What a vacuum did, like VACUUM VERBOSE's summary. */
-export interface VacuumResult {
-  pagesScanned: number;
-  pagesSkipped: number;
-  tuplesRemoved: number;
-  deadItemsRemoved: number;
-  liveTuples: number;
-  recentlyDeadTuples: number;
-  tuplesFrozen: number;
-  pagesAllVisible: number;
-  pagesBefore: number;
-  pagesAfter: number;
-  oldestXmin: number;
-}
 
 /**
  * heap_prepare_freeze_tuple + heap_execute_freeze_tuple for one tuple. Returns [frozeSomething,
@@ -196,11 +172,12 @@ function pageIsAllVisibleNow(
  * holds an xid; the horizon is the oldest xmin of all backends at the start.
  */
 export function lazyVacuum(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   options: VacuumOptions = {},
 ): VacuumResult {
   const pool = ctx.pool;
+  const vm = new VisibilityMap(pool);
   const oldestXmin = ctx.transam.oldestXmin();
   const freezeMinAge = options.freeze ? 0 : VACUUM_FREEZE_MIN_AGE;
   let freezeLimit = oldestXmin - freezeMinAge;
@@ -238,7 +215,7 @@ export function lazyVacuum(
     // giving up readahead; the last page is always scanned (truncation needs it).
     if (blk >= nextUnskippable) {
       let run = blk;
-      while (run < relPages - 1 && (ctx.vm.getStatus(rel.locator, run) & skipMask) !== 0) run++;
+      while (run < relPages - 1 && (vm.getStatus(rel.locator, run) & skipMask) !== 0) run++;
       if (run - blk >= SKIP_PAGES_THRESHOLD) {
         result.pagesSkipped += run - blk;
         // Skipped pages have tuples (they are all-visible and not empty as far as we know).
@@ -251,7 +228,7 @@ export function lazyVacuum(
     }
     result.pagesScanned++;
     // visibilitymap_pin: the VM page exists from here on, whether or not a bit gets set.
-    ctx.vm.pin(rel.locator, blk);
+    vm.pin(rel.locator, blk);
     const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
       ...(strategy ? { strategy } : {}),
     });
@@ -270,7 +247,7 @@ export function lazyVacuum(
       if (!pageIsAllVisible(page)) {
         pageSetAllVisible(page);
         pool.markBufferDirty(buffer);
-        ctx.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
+        vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
       }
       const free = pageGetHeapFreeSpace(page);
       pool.unlockReleaseBuffer(buffer);
@@ -384,7 +361,7 @@ export function lazyVacuum(
     if (newPages < relPages) {
       pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
       ctx.fsm.truncate(rel.locator, newPages);
-      ctx.vm.truncate(rel.locator, newPages);
+      vm.truncate(rel.locator, newPages);
       ctx.targetBlocks.delete(rel.locator.relNumber);
       result.pagesAfter = newPages;
     }
@@ -402,7 +379,7 @@ export function lazyVacuum(
  * PD_ALL_VISIBLE and its VM bits, all-frozen too when every tuple is frozen.
  */
 function setVisibility(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   buffer: BufferId,
   blk: number,
@@ -421,7 +398,8 @@ function setVisibility(
     pageSetAllVisible(page);
     pool.markBufferDirty(buffer);
   }
-  if ((ctx.vm.getStatus(rel.locator, blk) & flags) !== flags) ctx.vm.set(rel.locator, blk, flags);
+  const vm = new VisibilityMap(pool);
+  if ((vm.getStatus(rel.locator, blk) & flags) !== flags) vm.set(rel.locator, blk, flags);
 }
 
 function hintsNeedDirty(vctx: VisibilityContext): boolean {
@@ -441,7 +419,7 @@ function anyUsed(page: Uint8Array): boolean {
  * used line pointer ends the truncatable tail. New and empty pages are removable.
  */
 function countNondeletablePages(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   relPages: number,
   nonempty: number,

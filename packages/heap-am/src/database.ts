@@ -41,20 +41,24 @@ import {
   getTableAm,
   type LockTupleMode,
   makeSlot,
-  type TableAccessMethod,
   type TableAmContext,
   type TableRelation,
+  type TMOutcome,
   tableBeginScan,
+  tableCheckUsable,
   tableEndScan,
   tableFinishBulkInsert,
   tableMultiInsert,
+  tableRelationDrop,
   tableRelationSetNewFilenode,
   tableRelationVacuum,
   tableScanGetNextSlot,
+  tableTupleDelete,
   tableTupleFetchRowVersion,
   tableTupleFindLastVersion,
   tableTupleInsert,
   tableTupleLock,
+  tableTupleUpdate,
 } from "./access/table/tableam.js";
 import {
   DEFAULT_MAX_XIDS,
@@ -286,7 +290,7 @@ export class Database {
     };
     // Check the columns and options (types, typmods, names) before anything is stored.
     buildRelation(draft);
-    am.checkUsable?.(this.ctx, draft);
+    tableCheckUsable(am, this.ctx, draft);
     const def = this.catalog.createTable(draft);
     try {
       tableRelationSetNewFilenode(this.table(name));
@@ -300,7 +304,7 @@ export class Database {
   /** DROP TABLE. */
   dropTable(name: string): void {
     const rel = this.table(name);
-    getTableAm(rel.def.am).relationDrop(rel);
+    tableRelationDrop(rel);
     this.catalog.dropTable(name);
     this.relations.delete(rel.def.relNumber);
   }
@@ -310,8 +314,8 @@ export class Database {
     const old = this.table(name);
     const { after } = this.catalog.renumberTable(name);
     const fresh = buildTableRelation(after, this.ctx);
-    getTableAm(after.am).relationSetNewFilenode(fresh);
-    getTableAm(old.def.am).relationDrop(old);
+    tableRelationSetNewFilenode(fresh);
+    tableRelationDrop(old);
     this.relations.delete(old.def.relNumber);
   }
 
@@ -434,6 +438,9 @@ export interface InsertBatchesOptions extends BulkStatementOptions {
 
 /** updateAll and deleteAll report progress every 4096 rows. */
 const PROGRESS_EVERY_MASK = 4095;
+
+/** How many versions of one row a statement follows before it gives up (EvalPlanQual's bound). */
+const EPQ_MAX_ATTEMPTS = 1000;
 
 /** The strength of a row lock, as SQL names it (SELECT ... FOR <mode>). */
 export type RowLockMode = "update" | "no key update" | "share" | "key share";
@@ -593,21 +600,19 @@ export class DatabaseTransaction {
   ): number {
     return this.statement(() => {
       const rel = this.db.table(table);
-      // The relation's AM, looked up once for the statement (PostgreSQL's rd_tableam).
-      const am = getTableAm(rel.def.am);
-      const scan = am.scanBegin(rel, this.xact.snapshot, this.xact);
+      const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
       let seen = 0;
       let updated = 0;
       try {
         const slot = makeSlot();
-        while (am.scanGetNextSlot(scan, "forward", slot)) {
-          if (this.updateVersion(rel, am, slot.tid!, slot.values, values, false) !== undefined) {
+        while (tableScanGetNextSlot(scan, slot)) {
+          if (this.updateVersion(rel, slot.tid!, slot.values, values, false) !== undefined) {
             updated++;
           }
           if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
         }
       } finally {
-        am.scanEnd(scan);
+        tableEndScan(scan);
       }
       options.onProgress?.(seen);
       return updated;
@@ -627,18 +632,17 @@ export class DatabaseTransaction {
   deleteAll(table: string, options: BulkStatementOptions = {}): number {
     return this.statement(() => {
       const rel = this.db.table(table);
-      const am = getTableAm(rel.def.am);
-      const scan = am.scanBegin(rel, this.xact.snapshot, this.xact);
+      const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
       let seen = 0;
       let deleted = 0;
       try {
         const slot = makeSlot();
-        while (am.scanGetNextSlot(scan, "forward", slot)) {
-          if (this.deleteVersion(rel, am, slot.tid!, false)) deleted++;
+        while (tableScanGetNextSlot(scan, slot)) {
+          if (this.deleteVersion(rel, slot.tid!, false)) deleted++;
           if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
         }
       } finally {
-        am.scanEnd(scan);
+        tableEndScan(scan);
       }
       options.onProgress?.(seen);
       return deleted;
@@ -694,46 +698,41 @@ export class DatabaseTransaction {
       const rel = this.db.table(table);
       const row = this.visibleRow(rel, tid, this.xact.snapshot);
       if (row === undefined) return undefined;
-      return this.updateVersion(
-        rel,
-        getTableAm(rel.def.am),
-        tid,
-        row,
-        values,
-        options.nowait === true,
-      );
+      return this.updateVersion(rel, tid, row, values, options.nowait === true);
     });
   }
 
   /**
    * ExecUpdate for one row the statement's snapshot sees (`row` at `tid`): table_tuple_update,
-   * and when a concurrent transaction changed the row, the READ COMMITTED re-check on its newest
-   * version (EvalPlanQual) or the REPEATABLE READ serialization error. Returns the new TID, or
-   * undefined when the row is gone.
+   * with the handling of a concurrent change that all three row statements share
+   * (changeRowVersion). Under READ COMMITTED a function `values` is applied to the newest version.
+   * Returns the new TID, or undefined when the row is gone.
    */
   private updateVersion(
     rel: TableRelation,
-    am: TableAccessMethod,
     tid: TID,
     row: Row,
     values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
     nowait: boolean,
   ): TID | undefined {
     let newValues = typeof values === "function" ? values(row) : values;
-    let target = tid;
-    for (let attempt = 0; attempt < 1000; attempt++) {
-      const slot = makeSlot(newValues);
-      const out = am.tupleUpdate(rel, target, slot, this.xact, !nowait);
-      if (out.result === TM.Ok) return out.newTid;
-      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "update", target);
-      if (next === undefined) return undefined;
-      // EvalPlanQual: the newest version, re-read and recomputed.
-      const newest = this.visibleRow(rel, next, this.latestSnapshot());
-      if (newest === undefined) return undefined;
-      if (typeof values === "function") newValues = values(newest);
-      target = next;
-    }
-    throw new PgsimError("serialization-failure", "row kept changing under a concurrent update");
+    let newTid: TID | undefined;
+    const updated = this.changeRowVersion(
+      rel,
+      tid,
+      "update",
+      (target) => {
+        const out = tableTupleUpdate(rel, target, makeSlot(newValues), this.xact, !nowait);
+        newTid = out.newTid;
+        return out;
+      },
+      typeof values === "function"
+        ? (newest) => {
+            newValues = values(newest);
+          }
+        : undefined,
+    );
+    return updated ? newTid : undefined;
   }
 
   /** DELETE … WHERE ctid = tid. Returns whether a row was deleted (see update for the rules). */
@@ -741,28 +740,15 @@ export class DatabaseTransaction {
     return this.statement(() => {
       const rel = this.db.table(table);
       if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
-      return this.deleteVersion(rel, getTableAm(rel.def.am), tid, options.nowait === true);
+      return this.deleteVersion(rel, tid, options.nowait === true);
     });
   }
 
   /** ExecDelete for one row the statement's snapshot sees (see updateVersion for the rules). */
-  private deleteVersion(
-    rel: TableRelation,
-    am: TableAccessMethod,
-    tid: TID,
-    nowait: boolean,
-  ): boolean {
-    let target = tid;
-    for (let attempt = 0; attempt < 1000; attempt++) {
-      const out = am.tupleDelete(rel, target, this.xact, !nowait);
-      if (out.result === TM.Ok) return true;
-      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "delete", target);
-      if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {
-        return false;
-      }
-      target = next;
-    }
-    throw new PgsimError("serialization-failure", "row kept changing under a concurrent delete");
+  private deleteVersion(rel: TableRelation, tid: TID, nowait: boolean): boolean {
+    return this.changeRowVersion(rel, tid, "delete", (target) =>
+      tableTupleDelete(rel, target, this.xact, !nowait),
+    );
   }
 
   /**
@@ -779,24 +765,48 @@ export class DatabaseTransaction {
     return this.statement(() => {
       const rel = this.db.table(table);
       if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
-      let target = tid;
-      for (let attempt = 0; attempt < 1000; attempt++) {
-        const out = tableTupleLock(
-          rel,
-          target,
-          this.xact,
-          ROW_LOCK_MODES[options.mode ?? "update"],
-          !options.nowait,
-        );
-        if (out.result === TM.Ok) return true;
-        const next = this.concurrentChange(rel, out.result, out.failure?.ctid, "lock", target);
-        if (next === undefined || this.visibleRow(rel, next, this.latestSnapshot()) === undefined) {
-          return false;
-        }
-        target = next;
-      }
-      throw new PgsimError("serialization-failure", "row kept changing under a concurrent lock");
+      const mode = ROW_LOCK_MODES[options.mode ?? "update"];
+      return this.changeRowVersion(rel, tid, "lock", (target) =>
+        tableTupleLock(rel, target, this.xact, mode, !options.nowait),
+      );
     });
+  }
+
+  /**
+   * What ExecUpdate, ExecDelete and ExecLockRows share: `change` is tried on the version at `tid`
+   * (table_tuple_update / _delete / _lock) and, until it succeeds:
+   *
+   * 1. TM.Ok: done; returns true.
+   * 2. Any other result goes to concurrentChange: NOWAIT's WouldBlock, SelfModified and, under
+   *    REPEATABLE READ, Updated / Deleted are errors; under READ COMMITTED a deleted row is gone
+   *    (returns false) and an updated one yields the newest committed version (EvalPlanQual).
+   * 3. The newest version is re-read with a fresh snapshot; if that does not see it (its updater
+   *    deleted it, or it is not committed), the row is gone: returns false.
+   * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it), and the change
+   *    is tried again on that version.
+   *
+   * Bounded: a row that keeps changing under the statement is a serialization failure after
+   * EPQ_MAX_ATTEMPTS tries.
+   */
+  private changeRowVersion(
+    rel: TableRelation,
+    tid: TID,
+    verb: "update" | "delete" | "lock",
+    change: (target: TID) => TMOutcome,
+    recheck?: (newest: Row) => void,
+  ): boolean {
+    let target = tid;
+    for (let attempt = 0; attempt < EPQ_MAX_ATTEMPTS; attempt++) {
+      const out = change(target);
+      if (out.result === TM.Ok) return true;
+      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
+      if (next === undefined) return false;
+      const newest = this.visibleRow(rel, next, this.latestSnapshot());
+      if (newest === undefined) return false;
+      recheck?.(newest);
+      target = next;
+    }
+    throw new PgsimError("serialization-failure", `row kept changing under a concurrent ${verb}`);
   }
 
   /** The row at `tid` if `snapshot` sees it (what a TID scan returns). */

@@ -23,20 +23,13 @@ export {
   tupleDescFromAttributeRows,
   tupleDescWithTypeStorage,
 } from "./access/common/tupdesc.js";
-export type { Row, TID, TMOutcome } from "./access/heap/heapam.js";
 export {
   heapTableAm,
   memheapTableAm,
   registerBuiltinTableAms,
 } from "./access/heap/heapam-handler.js";
-export {
-  HTSV,
-  heapTupleVisibleToNewSnapshot,
-  TM,
-  type TMResult,
-} from "./access/heap/heapam-visibility.js";
+export { HTSV, heapTupleVisibleToNewSnapshot } from "./access/heap/heapam-visibility.js";
 export { BulkInsertState } from "./access/heap/hio.js";
-export type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
 export {
   HEAPBLOCKS_PER_PAGE,
   VISIBILITYMAP_ALL_FROZEN,
@@ -46,17 +39,24 @@ export {
   vmSetBits,
 } from "./access/heap/visibilitymap-page.js";
 export {
+  type BulkInsertStateData,
   getTableAm,
   type IndexFetchState,
   type LockTupleMode,
   makeSlot,
   REQUIRED_CALLBACKS,
+  type Row,
   registerTableAm,
   type SizeEstimate,
   type TableAccessMethod,
+  type TableAmContext,
   type TableRelation,
   type TableScanDesc,
   type TableUpdateOutcome,
+  type TID,
+  TM,
+  type TMOutcome,
+  type TMResult,
   type TupleTableSlot,
   tableAmNames,
   tableBeginScan,
@@ -117,6 +117,7 @@ export {
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
 } from "./include/access/htup-details.js";
+export type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
 export type { Snapshot } from "./include/utils/snapshot.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
 export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";

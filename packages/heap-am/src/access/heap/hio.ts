@@ -44,7 +44,8 @@ import {
   pageIsNew,
   SizeOfItemIdData,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { BulkInsertStateData, TableAmContext } from "../table/tableam.js";
 
 /** HEAP_DEFAULT_FILLFACTOR. */
 export const HEAP_DEFAULT_FILLFACTOR = 100;
@@ -53,9 +54,10 @@ export const HEAP_MIN_FILLFACTOR = 10;
 
 /**
  * BulkInsertState: a BULKWRITE ring, and the current target page kept pinned between inserts so
- * that a bulk load does not look it up again for every tuple.
+ * that a bulk load does not look it up again for every tuple. Callers see it as the table AM
+ * interface's opaque BulkInsertStateData.
  */
-export class BulkInsertState {
+export class BulkInsertState implements BulkInsertStateData {
   readonly strategy: BufferAccessStrategy | undefined;
   /** The pinned current page, or undefined. */
   buffer: BufferId | undefined;
@@ -66,27 +68,12 @@ export class BulkInsertState {
   }
 
   /** FreeBulkInsertState: drops the kept pin. */
-  release(ctx: HeapContext): void {
+  release(ctx: TableAmContext): void {
     if (this.buffer !== undefined) ctx.pool.releaseBuffer(this.buffer);
     this.buffer = undefined;
     this.block = InvalidBlockNumber;
   }
 }
-
-/**
- * The page a sequential scan of this backend has pinned (one entry per backend, the scan that
- * loaded a page last), so that the heap_update / heap_delete an UPDATE or DELETE runs on the
- * tuple the scan returned can take another pin on that buffer instead of looking the block up.
- * `verifiedTarget` is an insert target block this statement found to exist (see
- * relationGetBufferForTuple). Kept by HeapScan (heapam.ts).
- */
-export interface ScanPin {
-  relNumber: number;
-  block: number;
-  buffer: BufferId;
-  verifiedTarget: number;
-}
-export const scanPins = new WeakMap<HeapContext, ScanPin>();
 
 /** RelationGetTargetPageFreeSpace: bytes each insert leaves free for later updates. */
 export function saveFreeSpace(rel: Relation): number {
@@ -95,7 +82,7 @@ export function saveFreeSpace(rel: Relation): number {
 
 /** ReadBufferBI: a page through the bulk-insert state, reusing its pin when it is that page. */
 function readBufferBI(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   block: number,
   bistate?: BulkInsertState,
@@ -122,7 +109,7 @@ function rememberExtended(
   buffer: BufferId,
   block: number,
   bistate?: BulkInsertState,
-  ctx?: HeapContext,
+  ctx?: TableAmContext,
 ): void {
   if (bistate === undefined || ctx === undefined) return;
   if (bistate.buffer !== undefined) ctx.pool.releaseBuffer(bistate.buffer);
@@ -145,7 +132,7 @@ function rememberExtended(
  *   4. When no existing page has room, extend the relation by a page (`relationAddBlock`).
  */
 export function relationGetBufferForTuple(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   len: number,
   otherBuffer?: BufferId,
@@ -172,7 +159,7 @@ export function relationGetBufferForTuple(
   // the relation (shared invalidation); pgsim checks it against the relation's size instead, once
   // per statement that scans the relation: while this backend's statement writes the relation,
   // no other backend may truncate it (see vacuumlazy.ts), so a block found once stays there.
-  const scanPin = scanPins.get(ctx);
+  const scanPin = ctx.scanPin;
   const statementPin = scanPin?.relNumber === rel.locator.relNumber ? scanPin : undefined;
   if (
     block !== InvalidBlockNumber &&
@@ -211,7 +198,7 @@ function targetFreeSpace(rel: Relation, aligned: number): number {
  * FSM knows no page with room, the relation's last page ("this avoids one-tuple-per-page syndrome
  * during bootstrapping or in a recently-started system"). InvalidBlockNumber for an empty relation.
  */
-function fsmTargetBlock(ctx: HeapContext, rel: Relation, target: number): number {
+function fsmTargetBlock(ctx: TableAmContext, rel: Relation, target: number): number {
   const block = ctx.fsm.getPageWithFreeSpace(rel.locator, target);
   if (block !== InvalidBlockNumber) return block;
   const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
@@ -226,7 +213,7 @@ function fsmTargetBlock(ctx: HeapContext, rel: Relation, target: number): number
  * FSM runs out of candidates; nothing is locked then.
  */
 function lockPageWithRoom(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   firstBlock: number,
   target: number,
@@ -266,7 +253,7 @@ function lockPageWithRoom(
  * the buffer of `block`, which is `otherBuffer` itself when the blocks are the same.
  */
 function readAndLockInBlockOrder(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   block: number,
   otherBuffer: BufferId | undefined,
@@ -299,7 +286,7 @@ function readAndLockInBlockOrder(
  * initialises it and keeps it in the bulk-insert state. Returns it pinned and locked.
  */
 function relationAddBlock(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   otherBuffer: BufferId | undefined,
   bistate: BulkInsertState | undefined,

@@ -50,7 +50,8 @@ import {
   pageSetItemId,
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { TableAmContext } from "../table/tableam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { saveFreeSpace } from "./hio.js";
 
@@ -68,7 +69,7 @@ export interface PruneResult {
  * heap_page_prune_opt: prune the page if it looks worthwhile and nobody else has it pinned.
  * The caller holds a pin and no lock. Never waits.
  */
-export function heapPagePruneOpt(ctx: HeapContext, rel: Relation, buffer: BufferId): void {
+export function heapPagePruneOpt(ctx: TableAmContext, rel: Relation, buffer: BufferId): void {
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
   // Unlocked reads of hints: a wrong answer only means pruning now or later.
@@ -133,7 +134,11 @@ const chainScratch = new Int16Array(MaxOffsetNumber + 1);
  * HOT chain from its root (heap_prune_chain), which records redirects, dead and unused line
  * pointers, then applies them and compacts the page (heap_page_prune_execute).
  */
-export function heapPagePrune(ctx: HeapContext, buffer: BufferId, oldestXmin: number): PruneResult {
+export function heapPagePrune(
+  ctx: TableAmContext,
+  buffer: BufferId,
+  oldestXmin: number,
+): PruneResult {
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
   if (pageIsNew(page)) return { ndeleted: 0, nnewlpdead: 0, changed: false };

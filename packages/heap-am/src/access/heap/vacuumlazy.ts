@@ -57,6 +57,7 @@ import {
   xidIsNormal,
   xidPrecedes,
 } from "../../include/access/transam.js";
+import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
 import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
@@ -77,10 +78,15 @@ import {
   pageTruncateLinePointerArray,
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { TableAmContext } from "../table/tableam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
+import { VisibilityMap } from "./visibilitymap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";
+
+// The options and result of VACUUM belong to the table AM interface (relation_vacuum).
+export type { VacuumOptions, VacuumResult };
 
 /** vacuum_freeze_min_age's default. */
 export const VACUUM_FREEZE_MIN_AGE = 50_000_000;
@@ -90,40 +96,10 @@ export const SKIP_PAGES_THRESHOLD = 32;
 export const REL_TRUNCATE_MINIMUM = 1000;
 export const REL_TRUNCATE_FRACTION = 16;
 
-export interface VacuumOptions {
-  /** VACUUM (FREEZE): freeze every tuple older than the horizon (freeze_min_age 0). */
-  freeze?: boolean;
-  /** VACUUM (DISABLE_PAGE_SKIPPING), implied by freeze: scan all-visible pages too. */
-  disablePageSkipping?: boolean;
-  /** vacuum_truncate (default true): give empty pages at the end back. */
-  truncate?: boolean;
-  /**
-   * VACUUM (INDEX_CLEANUP): "auto" (default) runs the index and heap passes unless under 2% of
-   * the pages have LP_DEAD items; "on" always runs them; "off" never does, leaving LP_DEAD items.
-   * Only matters for a table with indexes (`indexedColumns`).
-   */
-  indexCleanup?: "auto" | "on" | "off";
-}
-
 /** BYPASS_THRESHOLD_PAGES: skip the index pass when fewer pages than this fraction have LP_DEAD items. */
 export const BYPASS_THRESHOLD_PAGES = 0.02;
 /** MAXDEADITEMS(32 MB): the bypass also needs fewer LP_DEAD items than fit in 32 MB of TIDs. */
 const BYPASS_MAX_DEAD_ITEMS = Math.floor((32 * 1024 * 1024 - 8) / 6);
-
-/** What a vacuum did, like VACUUM VERBOSE's summary. */
-export interface VacuumResult {
-  pagesScanned: number;
-  pagesSkipped: number;
-  tuplesRemoved: number;
-  deadItemsRemoved: number;
-  liveTuples: number;
-  recentlyDeadTuples: number;
-  tuplesFrozen: number;
-  pagesAllVisible: number;
-  pagesBefore: number;
-  pagesAfter: number;
-  oldestXmin: number;
-}
 
 /**
  * heap_prepare_freeze_tuple + heap_execute_freeze_tuple for one tuple. Returns [frozeSomething,
@@ -206,7 +182,9 @@ function heapPageIsAllVisible(
  * same struct, `vacrel`, to each of them).
  */
 interface LVRelState {
-  readonly ctx: HeapContext;
+  readonly ctx: TableAmContext;
+  /** The relation's visibility map fork. */
+  readonly vm: VisibilityMap;
   readonly rel: Relation;
   /** The VACUUM ring (bstrategy). */
   readonly strategy: BufferAccessStrategy | undefined;
@@ -243,11 +221,12 @@ interface LVRelState {
  * holds an xid; the horizon is the oldest xmin of all backends at the start.
  */
 export function heapVacuumRel(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   options: VacuumOptions = {},
 ): VacuumResult {
   const pool = ctx.pool;
+  const vm = new VisibilityMap(pool);
   const oldestXmin = ctx.transam.oldestXmin();
   const freezeMinAge = options.freeze ? 0 : VACUUM_FREEZE_MIN_AGE;
   let freezeLimit = oldestXmin - freezeMinAge;
@@ -259,6 +238,7 @@ export function heapVacuumRel(
   const indexCleanup = options.indexCleanup ?? "auto";
   const vacrel: LVRelState = {
     ctx,
+    vm,
     rel,
     strategy: getAccessStrategy("vacuum", pool.bufferCount),
     vctx: { transam: ctx.transam, xact: undefined, hintsSet: false },
@@ -322,7 +302,7 @@ function lazyScanHeap(vacrel: LVRelState): void {
     }
     result.pagesScanned++;
     // visibilitymap_pin: the VM page exists from here on, whether or not a bit gets set.
-    ctx.vm.pin(rel.locator, blk);
+    vacrel.vm.pin(rel.locator, blk);
     const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
       ...(strategy ? { strategy } : {}),
     });
@@ -363,7 +343,7 @@ function lazyScanHeap(vacrel: LVRelState): void {
  */
 function lazyScanSkip(vacrel: LVRelState, blk: number): number {
   const skipMask = vacrel.aggressive ? VISIBILITYMAP_ALL_FROZEN : VISIBILITYMAP_ALL_VISIBLE;
-  const vm = vacrel.ctx.vm;
+  const vm = vacrel.vm;
   const locator = vacrel.rel.locator;
   let run = blk;
   while (run < vacrel.relPages - 1 && (vm.getStatus(locator, run) & skipMask) !== 0) run++;
@@ -394,7 +374,7 @@ function lazyScanNewOrEmpty(
     if (!pageIsAllVisible(page)) {
       pageSetAllVisible(page);
       pool.markBufferDirty(buffer);
-      ctx.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
+      vacrel.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
     }
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
@@ -541,7 +521,7 @@ function lazyTruncateHeap(vacrel: LVRelState): void {
   if (newPages < relPages) {
     ctx.pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
     ctx.fsm.truncate(rel.locator, newPages);
-    ctx.vm.truncate(rel.locator, newPages);
+    vacrel.vm.truncate(rel.locator, newPages);
     ctx.targetBlocks.delete(rel.locator.relNumber);
     vacrel.result.pagesAfter = newPages;
   }
@@ -565,7 +545,8 @@ function setVisibility(vacrel: LVRelState, buffer: BufferId, blk: number): void 
     pageSetAllVisible(page);
     pool.markBufferDirty(buffer);
   }
-  if ((ctx.vm.getStatus(rel.locator, blk) & flags) !== flags) ctx.vm.set(rel.locator, blk, flags);
+  const vm = vacrel.vm;
+  if ((vm.getStatus(rel.locator, blk) & flags) !== flags) vm.set(rel.locator, blk, flags);
 }
 
 function hintsNeedDirty(vctx: VisibilityContext): boolean {
@@ -585,7 +566,7 @@ function anyUsed(page: Uint8Array): boolean {
  * used line pointer ends the truncatable tail. New and empty pages are removable.
  */
 function countNondeletablePages(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   relPages: number,
   nonempty: number,

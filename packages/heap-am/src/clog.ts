@@ -7,7 +7,8 @@
  * permanent xids), and the parts of heapam_visibility.c HeapTupleSatisfiesMVCC that matter to a
  * snapshot taken after every transaction ended.
  * Entry points: `clogPageGetStatus`, `clogPageSetStatus`, `transactionIdGetStatus`,
- * `heapTupleVisibleToNewSnapshot`.
+ * `heapTupleVisibleToNewSnapshot`, `writeCommitLogFiles` (CheckPointCLOG: pg_xact files of a
+ * disk-backed database).
  * See also: htup-details.ts (the hint bits), inspect/rows.ts (the caller).
  *
  * File format: no page header and no checksum. xid k is in page (k / 32768), byte
@@ -16,6 +17,8 @@
  * hex (pg_xact/0000, 0001, ...).
  */
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { assert, PgsimError } from "@pgsim/clock-sweep";
 import {
   HEAP_XMAX_COMMITTED,
@@ -128,7 +131,7 @@ export function transactionIdGetStatus(clog: CommitLog, xid: number): XidStatus 
   const byteInSegment =
     (transactionIdToPage(xid) % SLRU_PAGES_PER_SEGMENT) * CLOG_PAGE_SIZE + transactionIdToByte(xid);
   if (segment === undefined || byteInSegment >= segment.length) {
-    const name = segmentNumber.toString(16).toUpperCase().padStart(4, "0");
+    const name = clogSegmentName(segmentNumber);
     throw new PgsimError(
       "xid-status-unavailable",
       `could not access status of transaction ${xid}`,
@@ -140,6 +143,45 @@ export function transactionIdGetStatus(clog: CommitLog, xid: number): XidStatus 
   }
   return (((segment[byteInSegment] ?? 0) >> transactionIdToBIndex(xid)) &
     CLOG_XACT_BITMASK) as XidStatus;
+}
+
+/** The name of commit log segment `segno`: four (or more) uppercase hex digits, as SlruFileName. */
+export function clogSegmentName(segno: number): string {
+  return segno.toString(16).toUpperCase().padStart(4, "0");
+}
+
+/**
+ * Writes commit log pages (page 0 onwards, as Transam.commitLogPages returns them) into
+ * `<dataDir>/pg_xact` as segment files of up to 32 pages each (CheckPointCLOG: SimpleLruWriteAll
+ * and the fsync of every segment written).
+ *
+ * Differs from PostgreSQL: every segment is rewritten whole at each checkpoint, not only its
+ * dirty pages, and segments are never truncated away (pgsim has no freezing horizon for them).
+ */
+export function writeCommitLogFiles(dataDir: string, pages: Uint8Array): void {
+  assert(pages.length % CLOG_PAGE_SIZE === 0, "commit log pages are whole pages");
+  const dir = path.join(dataDir, "pg_xact");
+  fs.mkdirSync(dir, { recursive: true });
+  const segmentBytes = CLOG_PAGE_SIZE * SLRU_PAGES_PER_SEGMENT;
+  for (let segno = 0; segno * segmentBytes < pages.length; segno++) {
+    const bytes = pages.subarray(segno * segmentBytes, (segno + 1) * segmentBytes);
+    const file = path.join(dir, clogSegmentName(segno));
+    try {
+      const fd = fs.openSync(file, "w", 0o600);
+      try {
+        fs.writeSync(fd, bytes, 0, bytes.length, 0);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      throw new PgsimError(
+        "io-error",
+        `could not write file "pg_xact/${clogSegmentName(segno)}": ${(error as Error).message}`,
+        { path: file },
+      );
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------

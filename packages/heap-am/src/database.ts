@@ -39,6 +39,7 @@ import {
   initCatalog,
   type TableDefinition,
 } from "./catalog.js";
+import { writeCommitLogFiles } from "./clog.js";
 import { FreeSpaceMap } from "./freespace.js";
 import type { Row, TID } from "./heapam.js";
 import { registerBuiltinTableAms } from "./heapam-handler.js";
@@ -185,6 +186,7 @@ export class Database {
       maxBackends,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
+      ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
     });
     const shared: DatabaseShared = {
       id: randomUUID(),
@@ -331,10 +333,18 @@ export class Database {
     return tableRelationVacuum(this.table(name), options);
   }
 
-  /** CHECKPOINT (a no-op for memory-only databases). */
+  /**
+   * CHECKPOINT (a no-op for memory-only databases): writes every dirty page, then the commit log
+   * into `pg_xact/` (CheckPointCLOG), so that the data directory can be read offline (by
+   * pgsim-inspect, or PostgreSQL's tools) with the fate of every transaction that had ended.
+   */
   checkpoint(): void {
     this.checkOpen();
     this.pool.checkpoint();
+    const dataDir = this.shared.pool.dataDir;
+    if (this.pool.variant === "disk" && dataDir !== undefined) {
+      writeCommitLogFiles(dataDir, this.transam.commitLogPages());
+    }
   }
 
   /** The table's size in blocks (main fork). */

@@ -36,6 +36,8 @@ import {
 } from "@pgsim/buffer-manager/internals";
 import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import {
+  CLOG_PAGE_SIZE,
+  CLOG_XACTS_PER_PAGE,
   FirstNormalTransactionId,
   InvalidTransactionId,
   TRANSACTION_STATUS_ABORTED,
@@ -60,6 +62,8 @@ const P_XMIN = 1;
 /** The xid this backend is waiting for (XactLockTableWait), 0 when not waiting. */
 const P_WAITING_FOR = 2;
 const TRANSAM_MAGIC = 0x58414354; // "XACT"
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Default commit-log capacity: 4,194,304 transaction ids (1 MB of clog pages). */
 export const DEFAULT_MAX_XIDS = 1 << 22;
@@ -209,6 +213,26 @@ export class Transam {
     } finally {
       lwlockRelease(this.w, lock, LW_EXCLUSIVE);
     }
+  }
+
+  /**
+   * A copy of the commit log's pages, byte for byte in pg_xact's format, from page 0 through the
+   * page holding the newest assigned xid (at least one page), for writing pg_xact files at a
+   * checkpoint. Statuses are read atomically word by word; a transaction ending meanwhile may or
+   * may not be in the copy, as with SLRU pages written while transactions end.
+   */
+  commitLogPages(): Uint8Array {
+    const newest = Math.max(this.nextXid - 1, 0);
+    const bytes = (Math.floor(newest / CLOG_XACTS_PER_PAGE) + 1) * CLOG_PAGE_SIZE;
+    const words = new Int32Array(bytes / 4);
+    const available = Math.min(words.length, Math.ceil(this.maxXids / 16));
+    for (let i = 0; i < available; i++) words[i] = Atomics.load(this.w, this.clog + i);
+    // The shared words hold the bytes in little-endian order, as pg_xact on a little-endian host.
+    const out = new Uint8Array(words.buffer);
+    if (!LITTLE_ENDIAN) {
+      for (let i = 0; i < out.length; i += 4) out.subarray(i, i + 4).reverse();
+    }
+    return out;
   }
 
   /** TransactionIdGetStatus from the shared commit log. */

@@ -2,7 +2,8 @@
  * Everything @pgsim/heap-am has, for other pgsim packages and tests: pages and the offline
  * inspector (bufpage.ts, checksum.ts, fsm-page.ts, visibilitymap-page.ts, inspect/), tuples, data
  * types and the commit log (htup-details.ts, heaptuple.ts, tupdesc.ts, varatt.ts, le-bytes.ts,
- * clog.ts, types/, inspect/heap-page-items.ts, inspect/rows.ts). Sorted by module.
+ * clog.ts, types/, inspect/heap-page-items.ts, inspect/rows.ts), TOAST decompression (common/).
+ * Sorted by module.
  */
 
 export * from "./backend-worker.js";
@@ -11,6 +12,8 @@ export * from "./catalog.js";
 export * from "./checksum.js";
 export * from "./clog.js";
 export * from "./cluster.js";
+export * from "./common/lz4-decompress.js";
+export * from "./common/pg-lzcompress.js";
 export * from "./database.js";
 export * from "./fork-pages.js";
 export * from "./freespace.js";
@@ -23,11 +26,18 @@ export * from "./hio.js";
 export * from "./htup-details.js";
 export * from "./inspect/blocks.js";
 export * from "./inspect/checksum.js";
+export * from "./inspect/columns.js";
+export * from "./inspect/files.js";
 export * from "./inspect/fsm.js";
 export * from "./inspect/heap-page-items.js";
 export * from "./inspect/main.js";
 export * from "./inspect/page-header.js";
+export * from "./inspect/page-kind.js";
 export * from "./inspect/rows.js";
+export * from "./inspect/text.js";
+export * from "./inspect/toast.js";
+export * from "./inspect/varlena.js";
+export * from "./inspect/visibility.js";
 export * from "./inspect/vm.js";
 export * from "./le-bytes.js";
 export * from "./pruneheap.js";

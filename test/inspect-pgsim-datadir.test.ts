@@ -79,7 +79,8 @@ function makeDatabase(checksums: boolean) {
   const change = db.begin();
   for (const [i, tid] of tids.entries()) {
     if (i % 11 === 0) change.delete("accounts", tid);
-    else if (i % 7 === 0) change.update("accounts", tid, (row) => [row[0] ?? null, row[1] ?? null, "0.00"]);
+    else if (i % 7 === 0)
+      change.update("accounts", tid, (row) => [row[0] ?? null, row[1] ?? null, "0.00"]);
   }
   change.commit();
   const rolledBack = db.begin();

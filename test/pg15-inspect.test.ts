@@ -30,16 +30,22 @@ const OUTPUT_SETTINGS = {
   IntervalStyle: "postgres",
 };
 
-/** The SQL of README.md's --columns section: the table's pg_attribute rows as JSON. */
+const HEAP_AM_README = fileURLToPath(new URL("../packages/heap-am/README.md", import.meta.url));
+
+/**
+ * The SQL of heap-am's README.md "The `--columns` file" (for table `accounts`): the test runs the
+ * documented query itself, for its tables.
+ */
+const README_COLUMNS_SQL = (() => {
+  const match = /psql -XAt -d mydb -c "([\s\S]*?)" > accounts\.columns\.json/.exec(
+    fs.readFileSync(HEAP_AM_README, "utf8"),
+  );
+  if (match === null) throw new Error("README.md has no --columns query");
+  return match[1]!;
+})();
+
 function columnsSql(table: string): string {
-  return `SELECT json_build_object('columns', json_agg(json_build_object(
-         'attnum', a.attnum, 'name', a.attname, 'dropped', a.attisdropped,
-         'typname', t.typname, 'attlen', a.attlen, 'attbyval', a.attbyval,
-         'attalign', a.attalign, 'attstorage', a.attstorage, 'atttypmod', a.atttypmod,
-         'attnotnull', a.attnotnull, 'atthasmissing', a.atthasmissing,
-         'attmissingval', a.attmissingval::text) ORDER BY a.attnum))
-  FROM pg_attribute a LEFT JOIN pg_type t ON t.oid = a.atttypid
- WHERE a.attrelid = '${table}'::regclass AND a.attnum > 0`;
+  return README_COLUMNS_SQL.replace("'accounts'::regclass", `'${table}'::regclass`);
 }
 
 interface Run {
@@ -730,6 +736,13 @@ describe("pgsim-inspect on a PostgreSQL 15 cluster with data checksums (initdb -
     expect(stderr).toBe("");
     expect(signal).toBeNull();
     expect(status).toBe(0);
+  });
+
+  it("--help documents the same --columns query as README.md", () => {
+    const help = ok(inspect(["rows", "--help"]));
+    const match = /-c "(.*)" > COLUMNS\.json/.exec(help);
+    const oneLine = (sql: string) => sql.replace(/\s+/g, " ").replace(/\( /g, "(");
+    expect(oneLine(match?.[1] ?? "")).toBe(oneLine(columnsSql("TABLE")));
   });
 
   it("pg-control prints what pg_controldata prints; data checksums on", () => {

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { runInspect } from "../src/inspect/main.js";
 import {
   type ChecksumsJson,
   FIXTURES_DIR,
@@ -151,6 +152,66 @@ describe("on PostgreSQL's files", () => {
       return tuples - rows.length;
     });
     expect(hiddenCounts).toEqual([0, 3]);
+  });
+});
+
+describe("output format", () => {
+  const f09 = fixtureCase("09-multipage-vacuumed");
+  const main = f09.path("main.bin");
+
+  it("text on a terminal, JSON otherwise; --json and --format choose", () => {
+    const tty = runInspect(["page-header", main, "--block", "0"], { stdoutIsTTY: true });
+    expect(tty.exitCode).toBe(0);
+    expect(tty.stdout.split("\n").slice(0, 2)).toEqual([
+      " block |    lsn    | checksum | flags | lower | upper | special | pagesize | version | prune_xid |            flag_names            ",
+      "-------+-----------+----------+-------+-------+-------+---------+----------+---------+-----------+----------------------------------",
+    ]);
+    expect(tty.stdout.endsWith("(1 row)\n\n")).toBe(true);
+    const piped = runInspect(["page-header", main, "--block", "0"]);
+    expect(JSON.parse(piped.stdout)).toHaveLength(1);
+    expect(
+      runInspect(["page-header", main, "--block", "0", "--json"], { stdoutIsTTY: true }).stdout,
+    ).toBe(piped.stdout);
+    expect(runInspect(["page-header", main, "--block", "0", "--format", "text"]).stdout).toBe(
+      tty.stdout,
+    );
+    expect(runInspect(["page-header", main, "--format", "xml"]).stderr).toContain(
+      "--format must be text or json, got 'xml'",
+    );
+    expect(runInspect(["page-header", main, "--json", "--format", "text"]).exitCode).toBe(2);
+  });
+
+  it("every command has a text form carrying the JSON's values", () => {
+    const text = (args: string[]) => {
+      const result = runInspect([...args, "--format", "text"]);
+      expect(result.stderr).toBe("");
+      return result.stdout;
+    };
+    const forks = f09.json<ForksJson>("forks.json");
+    const fsm = text(["fsm", f09.path("fsm.bin"), "--heap-blocks", "9"]).split("\n");
+    expect(
+      fsm.slice(2, 11).map((line) =>
+        line
+          .trim()
+          .split(/\s*\|\s*/)
+          .map(Number),
+      ),
+    ).toEqual(forks.fsm?.pg_freespace.map((r) => [r.blkno, r.avail]));
+    const vm = text(["vm", f09.path("vm.bin"), "--heap-blocks", "9"]).split("\n");
+    expect(vm.slice(2, 11).map((line) => line.trim().split(/\s*\|\s*/))).toEqual(
+      forks.vm?.pg_visibility_map.map((r) => [
+        String(r.blkno),
+        r.all_visible ? "t" : "f",
+        r.all_frozen ? "t" : "f",
+      ]),
+    );
+    expect(text(["fsm-page-contents", f09.path("fsm.bin"), "--block", "2"])).toBe(
+      `block 2:\n${forks.fsm?.pages[2]?.fsm_page_contents}\n`,
+    );
+    expect(text(["heap-page-items", main, "--block", "8"])).toMatch(/^block 8:\n lp \| lp_off \|/);
+    expect(text(["rows", main, "--columns", f09.path("case.json"), "--block", "8"])).toMatch(
+      /^ {2}ctid {2}\| id {2}\| kind \|/,
+    );
   });
 });
 

@@ -203,7 +203,7 @@ const HEAP_BLOCKS_HELP =
 const COLUMNS_HELP =
   "  --columns COLUMNS.json  the table's columns: a JSON file with a `columns` array of\n" +
   "                          pg_attribute rows; psql writes it with\n" +
-  `                            psql -XAt -d DB -c "${COLUMNS_SQL.replace(/\n\s*/g, " ")}" > COLUMNS.json\n` +
+  `                            psql -XAt -d DB -c "${COLUMNS_SQL.replace(/\(\n\s*/g, "(").replace(/\n\s*/g, " ")}" > COLUMNS.json\n` +
   "                          (TABLE replaced by the table's name; see README.md)\n";
 
 const COMMANDS: Readonly<Record<string, Command>> = {

@@ -4,7 +4,8 @@
  * Models: src/backend/storage/buffer/buf_init.c (BufferShmemSize, InitBufferPool) and the
  * postmaster/backend split: the creator initialises shared memory, every backend attaches.
  * Entry points: `bufferShmemSize`, `initBufferPool`, `attachBufferPool`, `createBufferPool`.
- * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do).
+ * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do),
+ * pg-control.ts (the `global/pg_control` a disk-backed pool writes at start-up).
  */
 
 import { threadId } from "node:worker_threads";
@@ -40,6 +41,7 @@ import { BufTable } from "./buf-table.js";
 import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
 import { RELSEG_SIZE } from "./md.js";
+import { pgsimControlFile, writeControlFile } from "./pg-control.js";
 import type {
   BufferPool,
   BufferPoolOptions,
@@ -110,12 +112,20 @@ function resolveOptions(options: BufferPoolOptions): Required<
       "a memory-only pool has no data directory: the pool is the storage",
     );
   }
+  const dataChecksums = options.dataChecksums ?? false;
+  if (typeof dataChecksums !== "boolean") {
+    throw new PgsimError(
+      "invalid-pool-option",
+      `dataChecksums must be true or false, got ${String(dataChecksums)}`,
+    );
+  }
   return {
     variant,
     bufferCount,
     maxBackends,
     maxRelationForks,
     segmentBlocks,
+    dataChecksums,
     dataDir: options.dataDir,
   };
 }
@@ -181,6 +191,18 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
     throw new Error("free list was not initialised");
   }
   new BufTable(words, layout.bufTable, layout.bufTableCapacity).initialize();
+  if (o.variant === "disk" && o.dataDir !== undefined) {
+    // StartupXLOG leaves pg_control saying how the files are written; pgsim's pool writes it once
+    // at start-up (see pg-control.ts pgsimControlFile for what it holds).
+    writeControlFile(
+      o.dataDir,
+      pgsimControlFile({
+        dataChecksums: o.dataChecksums,
+        relsegSize: o.segmentBlocks,
+        maxConnections: o.maxBackends,
+      }),
+    );
+  }
   return {
     sab,
     variant: o.variant,

@@ -55,6 +55,7 @@ import {
   tableTupleInsert,
   tableTupleLock,
 } from "./access/table/tableam.js";
+import { writeCommitLogFiles } from "./access/transam/clog.js";
 import {
   DEFAULT_MAX_XIDS,
   initTransam,
@@ -190,6 +191,7 @@ export class Database {
       maxBackends,
       ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
       ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
+      ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
     });
     const shared: DatabaseShared = {
       id: randomUUID(),
@@ -336,10 +338,18 @@ export class Database {
     return tableRelationVacuum(this.table(name), options);
   }
 
-  /** CHECKPOINT (a no-op for memory-only databases). */
+  /**
+   * CHECKPOINT (a no-op for memory-only databases): writes every dirty page, then the commit log
+   * into `pg_xact/` (CheckPointCLOG), so that the data directory can be read offline (by
+   * pgsim-inspect, or PostgreSQL's tools) with the fate of every transaction that had ended.
+   */
   checkpoint(): void {
     this.checkOpen();
     this.pool.checkpoint();
+    const dataDir = this.shared.pool.dataDir;
+    if (this.pool.variant === "disk" && dataDir !== undefined) {
+      writeCommitLogFiles(dataDir, this.transam.commitLogPages());
+    }
   }
 
   /** The table's size in blocks (main fork). */

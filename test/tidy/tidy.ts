@@ -146,7 +146,9 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
   "clock-sweep": [["*"], ["lab"], ["repl"], ["cli.ts", "internals.ts"]],
   "buffer-manager": [["*"]],
   "heap-am": [
-    ["include"],
+    // include/ (header-like constants and layouts) and common/ (code PostgreSQL shares between
+    // frontend and backend, e.g. pglz) need nothing of the backend.
+    ["include", "common"],
     // storage/ipc (the transaction system's shared memory and the proc array) and storage/lmgr
     // (waiting for a transaction, the deadlock check) are the bottom of the backend, as in
     // PostgreSQL, where bufmgr and everything above use shared memory and locks. They need only

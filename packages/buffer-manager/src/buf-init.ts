@@ -6,6 +6,7 @@
  * Entry points: `bufferShmemSize`, `initBufferPool`, `attachBufferPool`, `createBufferPool`.
  * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do),
  * buf-recovery.ts (freeing a dead backend's slot).
+ * pg-control.ts (the `global/pg_control` a disk-backed pool writes at start-up).
  */
 
 import { threadId } from "node:worker_threads";
@@ -41,7 +42,14 @@ import { BufTable } from "./buf-table.js";
 import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
 import { RELSEG_SIZE } from "./md.js";
-import type { BufferPool, BufferPoolOptions, BufferPoolShared, PageHooks } from "./types.js";
+import { pgsimControlFile, writeControlFile } from "./pg-control.js";
+import type {
+  BufferPool,
+  BufferPoolOptions,
+  BufferPoolShared,
+  DetachReport,
+  PageHooks,
+} from "./types.js";
 
 /** The largest pool pgsim will create: 4,194,304 buffers = 32 GB of pages. */
 export const MAX_BUFFER_COUNT = 1 << 22;
@@ -105,12 +113,20 @@ function resolveOptions(options: BufferPoolOptions): Required<
       "a memory-only pool has no data directory: the pool is the storage",
     );
   }
+  const dataChecksums = options.dataChecksums ?? false;
+  if (typeof dataChecksums !== "boolean") {
+    throw new PgsimError(
+      "invalid-pool-option",
+      `dataChecksums must be true or false, got ${String(dataChecksums)}`,
+    );
+  }
   return {
     variant,
     bufferCount,
     maxBackends,
     maxRelationForks,
     segmentBlocks,
+    dataChecksums,
     dataDir: options.dataDir,
   };
 }
@@ -176,6 +192,18 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
     throw new Error("free list was not initialised");
   }
   new BufTable(words, layout.bufTable, layout.bufTableCapacity).initialize();
+  if (o.variant === "disk" && o.dataDir !== undefined) {
+    // StartupXLOG leaves pg_control saying how the files are written; pgsim's pool writes it once
+    // at start-up (see pg-control.ts pgsimControlFile for what it holds).
+    writeControlFile(
+      o.dataDir,
+      pgsimControlFile({
+        dataChecksums: o.dataChecksums,
+        relsegSize: o.segmentBlocks,
+        maxConnections: o.maxBackends,
+      }),
+    );
+  }
   return {
     sab,
     variant: o.variant,

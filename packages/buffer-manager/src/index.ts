@@ -54,6 +54,26 @@ export {
 } from "./buf-tag.js";
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
 export { RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export {
+  CATALOG_VERSION_NO,
+  type CheckPoint,
+  type ControlFileData,
+  DB_STATE_NAMES,
+  DBState,
+  type DecodedControlFile,
+  decodeControlFile,
+  encodeControlFile,
+  PG_CONTROL_FILE_SIZE,
+  PG_CONTROL_VERSION,
+  PG_DATA_CHECKSUM_VERSION,
+  type PgsimControlFileOptions,
+  pgsimControlFile,
+  readControlFile,
+  WAL_LEVEL_NAMES,
+  writeControlFile,
+  XLOG_CONTROL_FILE,
+} from "./pg-control.js";
+export { crc32c, crc32cUpdate } from "./pg-crc32c.js";
 export type {
   AccessTraceHook,
   BufferCacheRow,

@@ -62,6 +62,13 @@ export interface BufferPoolOptions {
   maxRelationForks?: number;
   /** Disk-backed: blocks per segment file (default RELSEG_SIZE = 131072). */
   segmentBlocks?: number;
+  /**
+   * Disk-backed: whether the layer above checksums the pages it writes (initdb -k). The pool
+   * records it as data_checksum_version in the `global/pg_control` it writes at start-up, so that
+   * readers of the files (pgsim-inspect, pg_controldata) know whether to verify checksums.
+   * Default false, as initdb's default. The checksumming itself is done by the page hooks.
+   */
+  dataChecksums?: boolean;
 }
 
 /**

@@ -32,6 +32,7 @@ import {
   tableRelationSetNewFilenode,
   tableRelationVacuum,
 } from "./access/table/tableam.js";
+import { writeCommitLogFiles } from "./access/transam/clog.js";
 import type { Transam } from "./access/transam/transam.js";
 import { type IsolationLevel, Transaction } from "./access/transam/xact.js";
 import type { Catalog, CatalogColumn, TableDefinition } from "./catalog/catalog.js";
@@ -250,10 +251,18 @@ export class Database {
     return tableRelationVacuum(this.table(name), options);
   }
 
-  /** CHECKPOINT (a no-op for memory-only databases). */
+  /**
+   * CHECKPOINT (a no-op for memory-only databases): writes every dirty page, then the commit log
+   * into `pg_xact/` (CheckPointCLOG), so that the data directory can be read offline (by
+   * pgsim-inspect, or PostgreSQL's tools) with the fate of every transaction that had ended.
+   */
   checkpoint(): void {
     this.checkOpen();
     this.pool.checkpoint();
+    const dataDir = this.shared.pool.dataDir;
+    if (this.pool.variant === "disk" && dataDir !== undefined) {
+      writeCommitLogFiles(dataDir, this.transam.commitLogPages());
+    }
   }
 
   /** The table's size in blocks (main fork). */

@@ -120,15 +120,23 @@ export {
 export type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
 export type { Snapshot } from "./include/utils/snapshot.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
+export { type PgAttributeRow, pgAttributeRows } from "./inspect/columns.js";
 export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
 export {
   type HeapPageItem,
   type HeapPageItemsBlock,
   inspectHeapPageItems,
 } from "./inspect/heap-page-items.js";
-export { type InspectResult, runInspect } from "./inspect/main.js";
+export { type InspectResult, type RunInspectOptions, runInspect } from "./inspect/main.js";
 export { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
-export { type InspectRowsResult, inspectRows } from "./inspect/rows.js";
+export {
+  type HiddenTuples,
+  type InspectRowsOptions,
+  type InspectRowsResult,
+  inspectRows,
+  type RowValue,
+} from "./inspect/rows.js";
+export type { ToastPointer } from "./inspect/varlena.js";
 export { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
 export type { BackendResult, BackendTask, Op, TaskError } from "./postmaster/backend-worker.js";
 export {

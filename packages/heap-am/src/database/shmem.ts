@@ -81,6 +81,7 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     maxBackends,
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
+    ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
   });
   return {
     id: randomUUID(),

@@ -343,7 +343,7 @@ class CommitLogFiles implements TransactionStatusSource {
  * 2^31 of each other, as PostgreSQL's wraparound protection guarantees; a multixact xmax is not
  * an xid and does not count.)
  */
-function snapshotAfterTuple(header: Uint8Array): Snapshot {
+export function snapshotAfterTuple(header: Uint8Array): Snapshot {
   const infomask = heapTupleHeaderGetInfomask(header, 0);
   const xids = [heapTupleHeaderGetRawXmin(header, 0)];
   if ((infomask & HEAP_XMAX_IS_MULTI) === 0) xids.push(heapTupleHeaderGetRawXmax(header, 0));

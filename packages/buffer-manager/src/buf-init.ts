@@ -43,13 +43,7 @@ import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
 import { RELSEG_SIZE } from "./md.js";
 import { pgsimControlFile, writeControlFile } from "./pg-control.js";
-import type {
-  BufferPool,
-  BufferPoolOptions,
-  BufferPoolShared,
-  DetachReport,
-  PageHooks,
-} from "./types.js";
+import type { BufferPool, BufferPoolOptions, BufferPoolShared, PageHooks } from "./types.js";
 
 /** The largest pool pgsim will create: 4,194,304 buffers = 32 GB of pages. */
 export const MAX_BUFFER_COUNT = 1 << 22;

@@ -39,7 +39,7 @@ import {
   heapTidValid,
   heapUpdate,
 } from "./heapam.js";
-import { lazyVacuum } from "./vacuumlazy.js";
+import { heapVacuumRel } from "./vacuum-report.js";
 
 interface HeapScanDesc extends TableScanDesc {
   heapScan: HeapScan;
@@ -165,7 +165,7 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       rel.ctx.targetBlocks.delete(rel.locator.relNumber);
     },
 
-    relationVacuum: (rel, options) => lazyVacuum(rel.ctx, rel, options),
+    relationVacuum: (rel, options) => heapVacuumRel(rel.ctx, rel, options),
 
     relationSize(rel, fork) {
       const pool = rel.ctx.pool;

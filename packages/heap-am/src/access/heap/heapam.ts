@@ -249,6 +249,7 @@ export function heapInsert(
   pool.markBufferDirty(buffer);
   pool.unlockReleaseBuffer(buffer);
   xact.markCommandUsed();
+  ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, 1);
   return { block, offset };
 }
 
@@ -290,6 +291,7 @@ export function heapMultiInsert(
     pool.unlockReleaseBuffer(buffer);
   }
   xact.markCommandUsed();
+  ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, tids.length);
   return tids;
 }
 
@@ -509,6 +511,7 @@ export function heapDelete(
     );
     pool.markBufferDirty(buffer);
     xact.markCommandUsed();
+    ctx.pgstat?.relations.countHeapDelete(rel.def.relNumber, xact);
     return { result: TM.Ok };
   } finally {
     pool.unlockReleaseBuffer(buffer);
@@ -631,6 +634,7 @@ export function heapUpdate(
       pool.markBufferDirty(newBuffer);
     }
     xact.markCommandUsed();
+    ctx.pgstat?.relations.countHeapUpdate(rel.def.relNumber, xact, hot);
     return { result: TM.Ok, newTid, hot, keysUpdated: keysChanged };
   } finally {
     if (newBuffer !== undefined) pool.unlockReleaseBuffer(newBuffer);

@@ -112,6 +112,12 @@ export interface VacuumResult {
   pagesBefore: number;
   pagesAfter: number;
   oldestXmin: number;
+  /** lpdead_item_pages: pages with LP_DEAD items after pruning (VACUUM VERBOSE's index line). */
+  lpdeadItemPages?: number;
+  /** lpdead_items: those LP_DEAD items, removed now or left for a later VACUUM. */
+  lpdeadItems?: number;
+  /** Pages on which at least one tuple was frozen. */
+  pagesFrozen?: number;
 }
 
 /**
@@ -222,6 +228,9 @@ export function lazyVacuum(
     pagesAfter: relPages,
     oldestXmin,
   };
+  let lpdeadItemPages = 0;
+  let lpdeadItemsFound = 0;
+  let pagesFrozen = 0;
   let nonemptyPages = 0;
   // The index options (vacuum.c's VacOptValue handling): with INDEX_CLEANUP OFF the LP_DEAD items
   // stay; only a table with indexes ever defers them.
@@ -311,7 +320,14 @@ export function lazyVacuum(
         }
       }
     }
-    if (anyFrozen) pool.markBufferDirty(buffer);
+    if (anyFrozen) {
+      pool.markBufferDirty(buffer);
+      pagesFrozen++;
+    }
+    if (deadOffsets.length > 0) {
+      lpdeadItemPages++;
+      lpdeadItemsFound += deadOffsets.length;
+    }
     if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
     // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
     // truncation scan, which checks every line pointer again anyway).
@@ -393,6 +409,9 @@ export function lazyVacuum(
   // follows closes its smgr relation: the next insert looks its target page up in the FSM again
   // instead of going back to the last page it used.
   ctx.targetBlocks.delete(rel.locator.relNumber);
+  result.lpdeadItemPages = lpdeadItemPages;
+  result.lpdeadItems = lpdeadItemsFound;
+  result.pagesFrozen = pagesFrozen;
   return result;
 }
 

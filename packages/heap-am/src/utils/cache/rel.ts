@@ -15,6 +15,7 @@ import type { VisibilityMap } from "../../access/heap/visibilitymap.js";
 import type { Transam } from "../../access/transam/transam.js";
 import { type TableDefinition, tableLocator } from "../../catalog/catalog.js";
 import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
+import type { PgStat } from "../activity/pgstat.js";
 
 /** A relation: catalog facts plus what is derived from them, cached per backend. */
 export interface Relation {
@@ -41,6 +42,11 @@ export interface HeapContext {
   readonly deadlockTimeoutMs?: number;
   /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
   readonly lockTimeoutMs?: number;
+  /**
+   * The backend's cumulative statistics (rel->pgstat_info's owner); heap code counts into it
+   * when it is there (pgstat_should_count_relation).
+   */
+  readonly pgstat?: PgStat;
 }
 
 function attIndexes(def: TableDefinition, names: readonly string[], what: string): number[] {

@@ -25,11 +25,14 @@ import {
   attachBufferPool,
   type BufferPool,
   type BufferPoolShared,
+  type BufferUsage,
+  bufferUsageDiff,
   type DetachReport,
   ForkNumber,
   initBufferPool,
   PgsimError,
   recoverBackend,
+  ZERO_BUFFER_USAGE,
 } from "@pgsim/buffer-manager";
 import type { Row, TID } from "./access/heap/heapam.js";
 import { registerBuiltinTableAms } from "./access/heap/heapam-handler.js";
@@ -69,12 +72,22 @@ import {
   initCatalog,
   type TableDefinition,
 } from "./catalog/catalog.js";
+import {
+  type BufferCacheRelationRow,
+  bufferCacheByRelation,
+  type StatioUserTablesRow,
+  type StatUserTablesRow,
+  statioUserTablesRow,
+  statUserTablesRow,
+} from "./database-stats.js";
 import { type FreeSpaceRow, inspectFsm } from "./inspect/fsm.js";
 import { type HeapPageItemsBlock, inspectHeapPageItems } from "./inspect/heap-page-items.js";
 import { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
 import { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
 import { FreeSpaceMap } from "./storage/freespace/freespace.js";
 import { pageIsVerified, pageSetChecksumInplace } from "./storage/page/bufpage.js";
+import { PgStat } from "./utils/activity/pgstat.js";
+import { initPgStatShmem, type PgStatShared } from "./utils/activity/pgstat-shmem.js";
 import type { Datum } from "./utils/adt/type-codec.js";
 import { buildRelation, type HeapContext } from "./utils/cache/rel.js";
 
@@ -96,6 +109,8 @@ export interface DatabaseOptions {
   segmentBlocks?: number;
   /** deadlock_timeout: how long a row-lock wait lasts before the deadlock check (ms, default 1000). */
   deadlockTimeoutMs?: number;
+  /** Tables whose statistics can be kept at once (default 1024; see `tableStats`). */
+  statsEntries?: number;
 }
 
 /** Everything a worker needs to attach (structured-clonable; the memory is shared). */
@@ -105,6 +120,8 @@ export interface DatabaseShared {
   readonly pool: BufferPoolShared;
   readonly transam: TransamShared;
   readonly catalog: CatalogShared;
+  /** The cumulative statistics (pg_stat_user_tables and friends). */
+  readonly stats: PgStatShared;
   readonly checksums: boolean;
   /** deadlock_timeout in milliseconds (default 1000, as PostgreSQL's). */
   readonly deadlockTimeoutMs?: number;
@@ -150,6 +167,7 @@ export class Database {
   readonly transam: Transam;
   readonly catalog: Catalog;
   private readonly ctx: HeapContext;
+  private readonly pgstat: PgStat;
   private readonly relations = new Map<number, TableRelation>();
   private current: DatabaseTransaction | undefined;
   private closed = false;
@@ -168,6 +186,7 @@ export class Database {
     this.transam = new Transam(shared.transam, this.pool.procNumber);
     this.transam.resetSlot();
     this.catalog = new Catalog(shared.catalog);
+    this.pgstat = new PgStat(shared.stats, this.pool);
     this.ctx = {
       pool: this.pool,
       transam: this.transam,
@@ -175,6 +194,7 @@ export class Database {
       vm: new VisibilityMap(this.pool),
       targetBlocks: new Map(),
       deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
+      pgstat: this.pgstat,
     };
   }
 
@@ -196,6 +216,7 @@ export class Database {
       pool,
       transam: initTransam(maxBackends, options.maxXids ?? DEFAULT_MAX_XIDS),
       catalog: initCatalog(),
+      stats: initPgStatShmem(options.statsEntries),
       checksums: options.checksums === true,
       ...(options.deadlockTimeoutMs !== undefined
         ? { deadlockTimeoutMs: options.deadlockTimeoutMs }
@@ -293,6 +314,7 @@ export class Database {
       this.catalog.dropTable(name);
       throw e;
     }
+    this.pgstat.createRelation(def.relNumber, name);
     return def;
   }
 
@@ -302,6 +324,7 @@ export class Database {
     getTableAm(rel.def.am).relationDrop(rel);
     this.catalog.dropTable(name);
     this.relations.delete(rel.def.relNumber);
+    this.pgstat.dropRelation(rel.def.relNumber);
   }
 
   /** TRUNCATE: new, empty storage under a new relfilenode; the old one is dropped. */
@@ -312,6 +335,7 @@ export class Database {
     getTableAm(after.am).relationSetNewFilenode(fresh);
     getTableAm(old.def.am).relationDrop(old);
     this.relations.delete(old.def.relNumber);
+    this.pgstat.truncateRelation(old.def.relNumber, after.relNumber);
   }
 
   /** BEGIN: a transaction on this backend (one at a time). */
@@ -400,10 +424,96 @@ export class Database {
     return inspectVm(image, { heapBlocks, checksums: false });
   }
 
+  // ---------------------------------------------------------------- statistics (database-stats.ts)
+
+  /**
+   * Flushes this backend's pending statistics first when it is between transactions, as a
+   * PostgreSQL backend does when it goes idle (never inside a transaction block).
+   */
+  private statistics(): PgStat {
+    this.checkOpen();
+    if (this.current?.state !== "in progress") this.pgstat.reportStat();
+    return this.pgstat;
+  }
+
+  /**
+   * `SELECT * FROM pg_stat_user_tables WHERE relname = name`: the table's tuple counts (inserted,
+   * updated, HOT-updated, deleted, live and dead estimates) and its last VACUUM, as every
+   * backend's finished transactions left them (see README "Statistics").
+   *
+   * @example
+   * ```ts
+   * const s = db.tableStats("accounts");
+   * console.log(s.n_tup_ins, s.n_tup_hot_upd, s.n_dead_tup);
+   * console.log(s.last_vacuum_report?.message); // VACUUM VERBOSE's summary
+   * ```
+   */
+  tableStats(name: string): StatUserTablesRow {
+    const pgstat = this.statistics();
+    return statUserTablesRow(pgstat, this.catalog.get(name));
+  }
+
+  /** pg_stat_user_tables: `tableStats` of every table, in creation order. */
+  statUserTables(): StatUserTablesRow[] {
+    const pgstat = this.statistics();
+    return this.catalog.list().map((def) => statUserTablesRow(pgstat, def));
+  }
+
+  /**
+   * `SELECT * FROM pg_statio_user_tables WHERE relname = name`: the table's blocks found in the
+   * buffer pool (hit) and not (read, or added by extension), over all its forks as PostgreSQL
+   * counts them, and per fork (main, FSM, VM), which PostgreSQL does not keep.
+   */
+  tableIoStats(name: string): StatioUserTablesRow {
+    const pgstat = this.statistics();
+    return statioUserTablesRow(pgstat, this.catalog.get(name));
+  }
+
+  /** pg_statio_user_tables: `tableIoStats` of every table, in creation order. */
+  statioUserTables(): StatioUserTablesRow[] {
+    const pgstat = this.statistics();
+    return this.catalog.list().map((def) => statioUserTablesRow(pgstat, def));
+  }
+
+  /** pg_stat_reset(): every table's statistics go back to zero. */
+  statReset(): void {
+    this.statistics().resetCounters();
+  }
+
+  /** pg_stat_reset_single_table_counters('name'::regclass): one table's statistics go to zero. */
+  statResetSingleTableCounters(name: string): void {
+    this.statistics().resetSingleTableCounters(this.catalog.get(name).relNumber);
+  }
+
+  /** When the statistics were last reset (pg_stat_database.stats_reset), or null. */
+  get statsReset(): Date | null {
+    return this.statistics().statsReset ?? null;
+  }
+
+  /**
+   * pg_buffercache with the table names: every buffer of the pool, its block's relfilenode, fork
+   * and block number, and `relname`, the table it belongs to.
+   */
+  bufferCache(): BufferCacheRelationRow[] {
+    this.checkOpen();
+    return bufferCacheByRelation(this.pool, this.catalog);
+  }
+
+  /**
+   * This backend's buffer usage since it attached (pgBufferUsage: shared hit / read / dirtied /
+   * written). For one statement, see `DatabaseTransaction.lastStatementBuffers`.
+   */
+  bufferUsage(): BufferUsage {
+    this.checkOpen();
+    return this.pool.bufferUsage();
+  }
+
   /** Leaves the database: aborts a running transaction, reports leaked pins. */
   close(): DetachReport {
     if (this.closed) return { leakedPins: [], releasedLocks: 0 };
     this.current?.abort();
+    // pgstat_shutdown_hook: what this backend counted outside transactions is not lost.
+    this.pgstat.reportStat();
     this.closed = true;
     this.transam.resetSlot();
     return this.pool.detach();
@@ -455,6 +565,7 @@ const ROW_LOCK_MODES: Record<RowLockMode, LockTupleMode> = {
 export class DatabaseTransaction {
   private readonly db: Database;
   readonly xact: Transaction;
+  private lastBuffers: BufferUsage = ZERO_BUFFER_USAGE;
 
   constructor(db: Database, xact: Transaction) {
     this.db = db;
@@ -474,12 +585,32 @@ export class DatabaseTransaction {
   private statement<T>(body: () => T): T {
     this.xact.checkInProgress();
     this.xact.beginStatement();
+    const usageBefore = this.db.pool.bufferUsage();
     try {
       return body();
     } catch (e) {
       this.xact.abort();
       throw e;
+    } finally {
+      this.lastBuffers = bufferUsageDiff(this.db.pool.bufferUsage(), usageBefore);
     }
+  }
+
+  /**
+   * The buffers the last statement of this transaction used, as `EXPLAIN (ANALYZE, BUFFERS)`
+   * counts them for the statement's top plan node: pages found in the pool (shared hit), read
+   * from storage (read), made dirty (dirtied) and written out (written — extending the table
+   * counts as a write, as in PostgreSQL 15). All zero before the first statement.
+   * `formatBufferUsage` prints it as EXPLAIN does.
+   *
+   * @example
+   * ```ts
+   * tx.update("accounts", tid, (row) => [row[0], (row[1] as number) + 1]);
+   * formatBufferUsage(tx.lastStatementBuffers()); // "Buffers: shared hit=2 dirtied=1"
+   * ```
+   */
+  lastStatementBuffers(): BufferUsage {
+    return this.lastBuffers;
   }
 
   /** INSERT one row; returns its TID. */

@@ -36,8 +36,8 @@
  * are written with Atomics, a torn pair of slots only costs a retry through the other slot).
  * Entry points: `readOnly`, `readWrite`, `noop`, `attachIndex` (run on the backends);
  * `createBenchTables`, `buildAccountsIndex`, `readIndexCounters`, `setLocalIndex` (main thread).
- * See also: backends.ts (the clients and the measurements), ../../heap-am/src/cluster.ts (the
- * pooler), ../../heap-am/src/heapam.ts (`heapHotSearch`).
+ * See also: backends.ts and backends-run.ts (the clients and the measurements),
+ * ../../heap-am/src/cluster.ts (the pooler), ../../heap-am/src/heapam.ts (`heapHotSearch`).
  *
  * No top-level await: under tsx the backends load this module with require() (TOOLCHAIN.md).
  */

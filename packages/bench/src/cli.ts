@@ -4,26 +4,23 @@
  *
  * Measures: whatever the chosen subcommand measures (see micro.ts, dml.ts, backends.ts).
  * Entry points: `main(argv, io)` (returns the exit code), the `pgsim-bench` bin.
- * See also: micro.ts, dml.ts, progress.ts, ../README.md.
+ * See also: micro.ts, dml.ts, dml-report.ts, backends.ts, progress.ts, ../README.md.
  *
  * Exit codes: 0 done, 1 the benchmark failed (or `--peer postgres` without PostgreSQL 15), 2
  * usage error (unknown command or option, a bad value). Usage errors print a usage line on
  * stderr, never a stack trace. With --json, stdout carries exactly one JSON object; progress
- * always goes to stderr (bars only when --json is off or stderr is a terminal).
+ * always goes to stderr (bars only when stderr is a terminal; in a log, one line per step).
  */
 
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import { type ParseArgsConfig, parseArgs } from "node:util";
-import {
-  BACKENDS_DEFAULTS,
-  formatBackendsTable,
-  parseBackendsOptions,
-  runBackends,
-  writeBackendsReport,
-} from "./backends.js";
-import { formatDmlTable, type PeerChoice, runDml, writeDmlReport } from "./dml.js";
+import { runBackends } from "./backends.js";
+import { BACKENDS_DEFAULTS, parseBackendsOptions } from "./backends-options.js";
+import { formatBackendsTable, writeBackendsReport } from "./backends-report.js";
+import { DML_REPEAT_MAX, type PeerChoice, runDml } from "./dml.js";
 import { DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
+import { formatDmlTable, writeDmlReport } from "./dml-report.js";
 import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";
 import { createProgress, type Progress } from "./progress.js";
 
@@ -31,7 +28,7 @@ import { createProgress, type Progress } from "./progress.js";
 export interface CliIo {
   out(text: string): void;
   err(text: string): void;
-  /** The stream progress bars are drawn on (stderr); without it, progress is plain lines. */
+  /** The stream progress bars are drawn on (stderr) if it is a terminal; else one line a step. */
   errStream?: NodeJS.WritableStream & { isTTY?: boolean };
 }
 
@@ -65,12 +62,11 @@ const COMMON_OPTIONS = {
   out: { type: "string" },
 } as const;
 
-/** The progress reporter for a command's options (bars on stderr; see progress.ts). */
-function progressFor(values: OptionValues, io: CliIo): Progress {
+/** The progress reporter of a command (on stderr; see progress.ts). */
+function progressFor(io: CliIo): Progress {
   return createProgress({
     log: (t) => io.err(t),
     ...(io.errStream !== undefined ? { stream: io.errStream } : {}),
-    json: values.json === true,
   });
 }
 
@@ -95,9 +91,22 @@ function parseRows(text: string | boolean | undefined, usage: string): number {
   return rows;
 }
 
+/** Parses --repeat: an integer from 1 to DML_REPEAT_MAX (default 1). */
+function parseRepeat(text: string | boolean | undefined, usage: string): number {
+  if (text === undefined) return 1;
+  const repeat = /^[0-9]+$/.test(String(text).trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(repeat) || repeat < 1 || repeat > DML_REPEAT_MAX) {
+    throw new UsageError(
+      `--repeat takes an integer from 1 to ${DML_REPEAT_MAX}, got ${JSON.stringify(text)}`,
+      usage,
+    );
+  }
+  return repeat;
+}
+
 const DML_DEFAULT_ROWS = 1_000_000;
 const DML_USAGE =
-  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--json] [--out DIR]";
+  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--repeat N] [--json] [--out DIR]";
 const MICRO_USAGE = "pgsim-bench micro [--json] [--out DIR] [--quick]";
 
 const COMMANDS: Command[] = [
@@ -113,7 +122,7 @@ const COMMANDS: Command[] = [
     ],
     async run(values, io) {
       const outDir = outDirOf(values, `usage: ${MICRO_USAGE}`);
-      const progress = progressFor(values, io);
+      const progress = progressFor(io);
       const result = await runMicro({ quick: values.quick === true, log: (l) => progress.log(l) });
       if (outDir !== undefined) {
         for (const file of await writeMicroReport(result, outDir)) io.err(`wrote ${file}\n`);
@@ -132,6 +141,7 @@ const COMMANDS: Command[] = [
       rows: { type: "string" },
       peer: { type: "string" },
       systems: { type: "string" },
+      repeat: { type: "string" },
     },
     help: [
       `  --rows N         rows to insert, update and delete (default ${DML_DEFAULT_ROWS.toLocaleString("en-US")})`,
@@ -140,6 +150,8 @@ const COMMANDS: Command[] = [
       "  --peer auto      the same when PostgreSQL 15 is installed, else say so and go on without",
       "  --peer none      pgsim only (the default)",
       `  --systems LIST   run only these, comma-separated: ${DML_SYSTEMS.join(",")}`,
+      `  --repeat N       run every system N times, in turn (default 1, at most ${DML_REPEAT_MAX}):`,
+      "                   each figure is the median, shown with the min-max; JSON keeps every run",
       "  --json           print one JSON object on stdout (progress goes to stderr)",
       "  --out DIR        also write DIR/dml.json, dml.md, dml-throughput.{svg,png},",
       "                   dml-ratios.{svg,png}",
@@ -147,6 +159,7 @@ const COMMANDS: Command[] = [
     async run(values, io) {
       const usage = `usage: ${DML_USAGE}`;
       const rows = parseRows(values.rows, usage);
+      const repeat = parseRepeat(values.repeat, usage);
       const peer = (values.peer ?? "none") as PeerChoice;
       if (!["postgres", "auto", "none"].includes(peer)) {
         throw new UsageError(
@@ -176,8 +189,9 @@ const COMMANDS: Command[] = [
       const result = await runDml({
         rows,
         peer,
+        repeat,
         ...(systems !== undefined ? { systems } : {}),
-        progress: progressFor(values, io),
+        progress: progressFor(io),
       });
       if (outDir !== undefined) {
         for (const file of await writeDmlReport(result, outDir)) io.err(`wrote ${file}\n`);
@@ -221,7 +235,7 @@ const COMMANDS: Command[] = [
         throw new UsageError((e as Error).message, usage);
       }
       const outDir = outDirOf(values, usage);
-      const result = await runBackends({ ...options, progress: progressFor(values, io) });
+      const result = await runBackends({ ...options, progress: progressFor(io) });
       if (outDir !== undefined) {
         for (const file of await writeBackendsReport(result, outDir)) io.err(`wrote ${file}\n`);
       }
@@ -258,7 +272,18 @@ function commandHelp(c: Command): string {
  * process.exitCode = await main(["micro", "--quick"]);
  * ```
  */
-export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+export async function main(argv: string[], callerIo: CliIo = processIo): Promise<number> {
+  // A step's progress line in a log stays open while the step runs (progress.ts): an error
+  // message must start on a line of its own.
+  let errAtLineStart = true;
+  const io: CliIo = {
+    ...callerIo,
+    err(text) {
+      if (text === "") return;
+      callerIo.err(text);
+      errAtLineStart = text.endsWith("\n");
+    },
+  };
   const [first, ...rest] = argv;
   if (first === "--help" || first === "-h" || first === "help") {
     io.out(generalHelp());
@@ -285,11 +310,12 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     }
     return await runDivertingConsole(command, values, io);
   } catch (e) {
+    const lead = errAtLineStart ? "" : "\n";
     if (e instanceof UsageError) {
-      io.err(`pgsim-bench: ${e.message}\n${e.usage}\n`);
+      io.err(`${lead}pgsim-bench: ${e.message}\n${e.usage}\n`);
       return 2;
     }
-    io.err(`pgsim-bench: ${(e as Error).message ?? String(e)}\n`);
+    io.err(`${lead}pgsim-bench: ${(e as Error).message ?? String(e)}\n`);
     return 1;
   }
 }

@@ -2,7 +2,11 @@
  * Runs `pgsim-bench dml`'s statements on a private PostgreSQL 15 cluster: the benchmark's peer.
  *
  * Measures: each statement's time as psql's `\timing on` reports it (the client-observed round
- * trip of that one statement, connection set-up excluded), and `pg_relation_size` after it.
+ * trip of that one statement, connection set-up excluded), and `pg_relation_size` after it. The
+ * insert twice: `INSERT … SELECT generate_series` (then UPDATE, DELETE and VACUUM run on that
+ * table), and afterwards `COPY accounts_copy FROM` a server-side file holding the same rows,
+ * into a fresh table of the same kind: COPY is PostgreSQL's fastest load path (heap_multi_insert
+ * through a BulkInsertState, as pgsim's insert), so the ratios can use whichever is faster.
  * Entry points: `runPostgresSystem`, `POSTGRES_SETUPS`.
  * See also: pg-cluster.ts (the cluster's lifetime: stopped and removed also on failure, exit and
  * Ctrl-C), dml.ts, dml-pgsim.ts, ../README.md.
@@ -15,8 +19,14 @@
  * Both: autovacuum off (VACUUM runs when the benchmark says), max_wal_size 16 GB and
  * checkpoint_timeout 1 day (no checkpoint in the middle of a statement), data checksums off
  * (initdb's default, as pgsim's).
+ *
+ * The COPY file is written by the server itself (`COPY (SELECT …) TO '<file>'`, untimed) into
+ * the cluster's temporary directory, so it is in the OS page cache when COPY reads it and goes
+ * away with the cluster. Reading a server-side file needs a superuser, which the harness's
+ * `postgres` role is.
  */
 
+import * as path from "node:path";
 import {
   DML_SQL,
   DML_STEPS,
@@ -45,6 +55,7 @@ export const POSTGRES_SETUPS = {
 
 /** What one PostgreSQL setup did. */
 export interface PostgresRunResult {
+  /** The four statements (insert by INSERT … SELECT), then the insert by COPY (path "copy"). */
   steps: StepMeasurement[];
   /** `SELECT version()`. */
   serverVersion: string;
@@ -54,7 +65,8 @@ export interface PostgresRunResult {
 
 /**
  * Starts a private cluster with the setup's settings, creates accounts, runs the four statements
- * one psql call each, and stops and removes the cluster (also when a statement fails).
+ * one psql call each, then loads the same rows with COPY into a fresh table, and stops and
+ * removes the cluster (also when a statement fails).
  *
  * @example
  * ```ts
@@ -71,14 +83,34 @@ export async function runPostgresSystem(
     const serverVersion = (await pg.psql("SELECT version()")).trim();
     await pg.psql(DML_SQL.create(setup.unlogged));
     const steps: StepMeasurement[] = [];
+    const blocksOf = async (table: string) =>
+      Number((await pg.psql(`SELECT pg_relation_size('${table}') / 8192`)).trim());
     for (const step of DML_STEPS) {
-      options.onStepStart?.(step);
+      options.onStepStart?.(step, step === "insert" ? "insert-select" : undefined);
       const ms = await pg.timedStatement(sqlOf(step, options.rows));
-      const blocks = Number((await pg.psql("SELECT pg_relation_size('accounts') / 8192")).trim());
-      const measurement = { step, seconds: ms / 1000, tableBlocks: blocks };
+      const measurement: StepMeasurement = {
+        step,
+        ...(step === "insert" ? { path: "insert-select" as const } : {}),
+        seconds: ms / 1000,
+        tableBlocks: await blocksOf("accounts"),
+      };
       steps.push(measurement);
       options.onStepEnd?.(measurement);
     }
+    // The same rows by COPY, into a fresh table of the same kind.
+    const file = path.join(pg.baseDir, "accounts.copy");
+    await pg.psql(DML_SQL.copyOut(options.rows, file));
+    await pg.psql(DML_SQL.create(setup.unlogged, "accounts_copy"));
+    options.onStepStart?.("insert", "copy");
+    const ms = await pg.timedStatement(DML_SQL.copyIn(file, "accounts_copy"));
+    const copy: StepMeasurement = {
+      step: "insert",
+      path: "copy",
+      seconds: ms / 1000,
+      tableBlocks: await blocksOf("accounts_copy"),
+    };
+    steps.push(copy);
+    options.onStepEnd?.(copy);
     return { steps, serverVersion, settings: setup.settings, unlogged: setup.unlogged };
   } finally {
     await pg.stop();

@@ -3,36 +3,44 @@
  * on pgsim disk-backed (`heap`) and memory-only (`memheap`), side by side with PostgreSQL 15.
  *
  * Measures: for each system and statement, wall seconds, rows per second (N / seconds, for every
- * statement, VACUUM included), and the table's size after it; the ratios memheap / heap (memory
- * vs disk), memheap / pg15-unlogged and heap / pg15-default against their targets; memheap's
- * resident set against its pool. How each system is timed: dml-worker.ts (pgsim, in-process
- * `performance.now()` from BEGIN to COMMIT) and dml-postgres.ts (psql's `\timing`).
- * Entry points: `runDml`, `formatDmlTable`, `dmlMarkdown`, `writeDmlReport`, `DmlResult`.
- * See also: dml-common.ts (statements, systems, run order), dml-pgsim.ts, dml-postgres.ts,
- * chart.ts, cli.ts, ../README.md, ../RESULTS.md.
+ * statement, VACUUM included), and the table's size after it; PostgreSQL's insert both by
+ * `INSERT … SELECT` and by `COPY`; the ratios memheap / heap (memory vs disk), memheap /
+ * pg15-unlogged and heap / pg15-default against pgsim's goals, using PostgreSQL's faster insert;
+ * memheap's resident set against its pool. With `repeat` > 1 every figure is the median of the
+ * runs, with their min and max, and every sample is kept. How each system is timed: dml-worker.ts
+ * (pgsim, in-process `performance.now()` from BEGIN to COMMIT) and dml-postgres.ts (psql's
+ * `\timing`).
+ * Entry points: `runDml`, `DmlResult`, `DmlStepResult`, `DmlFigure`, `DmlRatio`,
+ * `DML_COMPARISONS`.
+ * See also: dml-common.ts (statements, systems, what each does and skips), dml-pgsim.ts,
+ * dml-postgres.ts, dml-report.ts (table, markdown, charts), cli.ts, ../README.md, ../RESULTS.md.
  *
  * Order: the systems run one after another in DML_SYSTEMS order (memheap, pg15-unlogged, heap,
- * pg15-default), each running its four statements as a unit (they depend on each other), so each
- * pgsim system is measured right before the PostgreSQL setup it is compared with.
+ * pg15-default), each running its statements as a unit (they depend on each other), so each
+ * pgsim system is measured right before the PostgreSQL setup it is compared with. Repeated runs
+ * go round the whole order again (run 1 of every system, then run 2, …), so that a slow spell
+ * of the machine falls on every system rather than on one, and each ratio is taken within a
+ * round, between two systems measured one right after the other.
  */
 
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { PgsimError } from "@pgsim/clock-sweep";
-import type { TopLevelSpec } from "vega-lite";
-import { CHART_CONFIG, writeChart } from "./chart.js";
 import {
   DML_STEPS,
+  DML_SYSTEM_TRAITS,
   DML_SYSTEMS,
   type DmlStep,
   type DmlSystem,
+  INSERT_PATH_LABELS,
+  type InsertPath,
   type StepHooks,
+  summarizeSamples,
 } from "./dml-common.js";
 import { runPgsimSystem } from "./dml-pgsim.js";
 import { runPostgresSystem } from "./dml-postgres.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 import { installedPgBinDir } from "./pg-cluster.js";
 import type { Progress } from "./progress.js";
+import type { SystemTrait } from "./traits.js";
 
 /** How the peer is chosen: always, never, or when PostgreSQL 15 is installed. */
 export type PeerChoice = "postgres" | "none" | "auto";
@@ -45,20 +53,44 @@ export interface DmlOptions {
   peer?: PeerChoice;
   /** Run only these systems (default: both pgsim systems, and the peer's two when included). */
   systems?: readonly DmlSystem[];
+  /** Runs of every system (default 1); figures are their medians. At most DML_REPEAT_MAX. */
+  repeat?: number;
   /** Rows per multi-insert batch for pgsim (default 1000). */
   batchRows?: number;
   progress?: Progress;
 }
 
+/** The most runs `repeat` takes. */
+export const DML_REPEAT_MAX = 100;
+
+/** One statement's figures over the runs: the median, the range, and every sample. */
+export interface DmlFigure {
+  /** PostgreSQL's insert: the load path these figures are for. */
+  path?: InsertPath;
+  /** Median of the runs' seconds (the mean of the middle two for an even count). */
+  seconds: number;
+  /** N / seconds: the median run's rate. */
+  rowsPerSec: number;
+  /** The fastest run's seconds. */
+  secondsMin: number;
+  /** The slowest run's seconds. */
+  secondsMax: number;
+  /** N / secondsMax. */
+  rowsPerSecMin: number;
+  /** N / secondsMin. */
+  rowsPerSecMax: number;
+  /** Every run's seconds, in run order. */
+  secondsSamples: number[];
+  /** The table's main fork after the statement, in 8 KB blocks (the first run's). */
+  tableBlocks: number;
+}
+
 /** One statement on one system, as `dml --json` reports it. */
-export interface DmlStepResult {
+export interface DmlStepResult extends DmlFigure {
   system: DmlSystem;
   step: DmlStep;
-  seconds: number;
-  /** N / seconds. */
-  rowsPerSec: number;
-  /** The table's main fork after the statement, in 8 KB blocks. */
-  tableBlocks: number;
+  /** PostgreSQL's insert: the same rows by COPY into a fresh table (these figures: INSERT … SELECT). */
+  copy?: DmlFigure;
 }
 
 /** A ratio of rows per second between two systems, per statement. */
@@ -67,8 +99,16 @@ export interface DmlRatio {
   numerator: DmlSystem;
   denominator: DmlSystem;
   step: DmlStep;
+  /** The median of the per-run ratios (each run's numerator over the same run's denominator). */
   ratio: number;
-  /** The target the ratio must reach, if any. */
+  ratioMin: number;
+  ratioMax: number;
+  /** Every run's ratio, in run order. */
+  samples: number[];
+  /** The load path compared on each side, when the system has two (the faster by median). */
+  numeratorPath?: InsertPath;
+  denominatorPath?: InsertPath;
+  /** pgsim's own goal for the ratio, if it has one. */
   min?: number;
   met?: boolean;
 }
@@ -77,9 +117,11 @@ export interface DmlRatio {
 export interface DmlResult {
   command: "dml";
   rows: number;
+  /** Runs of every system; each figure is the median of this many samples. */
+  repeat: number;
   date: string;
   machine: MachineInfo;
-  /** The systems that ran, in the order they ran. */
+  /** The systems that ran, in the order they ran (in each run). */
   order: DmlSystem[];
   peer: {
     requested: PeerChoice;
@@ -90,7 +132,7 @@ export interface DmlResult {
   systems: Partial<Record<DmlSystem, DmlSystemInfo>>;
   results: DmlStepResult[];
   ratios: DmlRatio[];
-  /** memheap's resident set after its run against its pool (when memheap ran). */
+  /** memheap's resident set after its first run against its pool (when memheap ran). */
   memory?: {
     rssBytes: number;
     poolBytes: number;
@@ -102,19 +144,21 @@ export interface DmlResult {
   wallSeconds: number;
 }
 
-/** How a system was set up. */
+/** How a system was set up, and what it does and skips. */
 export interface DmlSystemInfo {
   description: string;
+  /** WAL, fsync at commit, SQL executor, checksums, files, insert path: see DML_SYSTEM_TRAITS. */
+  traits: readonly SystemTrait[];
   /** pgsim: buffers in the pool; PostgreSQL: the server settings given. */
   bufferCount?: number;
   poolBytes?: number;
   settings?: Readonly<Record<string, string>>;
   serverVersion?: string;
-  /** pgsim: process.memoryUsage().rss after the run. */
+  /** pgsim: process.memoryUsage().rss after its first run. */
   rssBytes?: number;
 }
 
-/** The comparisons reported, with their targets (rows/s of numerator over denominator). */
+/** The comparisons reported, with pgsim's goals (rows/s of numerator over denominator). */
 export const DML_COMPARISONS: readonly {
   name: string;
   numerator: DmlSystem;
@@ -137,8 +181,6 @@ export const DML_COMPARISONS: readonly {
 
 /** memheap's resident set may be at most this multiple of its pool. */
 export const MEMHEAP_RSS_VS_POOL_MAX = 1.2;
-/** Below this pool size the resident-set ratio says more about Node than about the pool. */
-const SMALL_POOL_BYTES = 1 << 30;
 
 const DESCRIPTIONS: Record<DmlSystem, string> = {
   "pgsim-memheap": "pgsim memheap: memory-only buffer pool holding the whole table",
@@ -163,12 +205,24 @@ function choosePeer(choice: PeerChoice): { included: boolean; note: string } {
   return { included: false, note: `${message}; running without the peer.` };
 }
 
+/** The samples of one statement (and load path) on one system, gathered over the runs. */
+interface Samples {
+  system: DmlSystem;
+  step: DmlStep;
+  path?: InsertPath;
+  seconds: number[];
+  tableBlocks: number;
+}
+
+const samplesKey = (system: DmlSystem, step: DmlStep, path?: InsertPath): string =>
+  `${system}/${step}/${path ?? ""}`;
+
 /**
  * Runs the benchmark. Progress goes to `options.progress`; the result is returned.
  *
  * @example
  * ```ts
- * const r = await runDml({ rows: 100_000, peer: "auto" });
+ * const r = await runDml({ rows: 100_000, peer: "auto", repeat: 3 });
  * console.log(formatDmlTable(r));
  * ```
  */
@@ -178,6 +232,13 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
   if (!Number.isSafeInteger(rows) || rows < 1) {
     throw new PgsimError("invalid-parameter", `rows must be a positive integer, got ${rows}`);
   }
+  const repeat = options.repeat ?? 1;
+  if (!Number.isSafeInteger(repeat) || repeat < 1 || repeat > DML_REPEAT_MAX) {
+    throw new PgsimError(
+      "invalid-parameter",
+      `repeat must be an integer from 1 to ${DML_REPEAT_MAX}, got ${repeat}`,
+    );
+  }
   const requested = options.peer ?? "none";
   const peer = choosePeer(requested);
   const wanted = options.systems ?? DML_SYSTEMS;
@@ -186,62 +247,81 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
   );
   const progress = options.progress;
   if (!peer.included && requested === "auto") progress?.log(peer.note);
-  progress?.log(`dml: ${rows.toLocaleString("en-US")} rows; systems in order: ${order.join(", ")}`);
+  progress?.log(
+    `dml: ${rows.toLocaleString("en-US")} rows; systems in order: ${order.join(", ")}${repeat > 1 ? `; ${repeat} runs of each, in turn` : ""}`,
+  );
 
-  const results: DmlStepResult[] = [];
+  // Samples in the order they were first taken (system by system, step by step).
+  const samples = new Map<string, Samples>();
   const systems: Partial<Record<DmlSystem, DmlSystemInfo>> = {};
   let memory: DmlResult["memory"];
-  for (const system of order) {
-    const hooks = barHooks(system, rows, progress);
-    const collect: StepHooks = {
-      ...hooks,
-      onStepEnd(m) {
-        hooks.onStepEnd?.(m);
-        results.push({
-          system,
-          step: m.step,
-          seconds: m.seconds,
-          rowsPerSec: rows / m.seconds,
-          tableBlocks: m.tableBlocks,
+  for (let run = 0; run < repeat; run++) {
+    for (const system of order) {
+      const runLabel = repeat > 1 ? ` [run ${run + 1}/${repeat}]` : "";
+      const hooks = barHooks(system, runLabel, rows, progress);
+      const collect: StepHooks = {
+        ...hooks,
+        onStepEnd(m) {
+          hooks.onStepEnd?.(m);
+          const key = samplesKey(system, m.step, m.path);
+          let s = samples.get(key);
+          if (s === undefined) {
+            s = {
+              system,
+              step: m.step,
+              ...(m.path !== undefined ? { path: m.path } : {}),
+              seconds: [],
+              tableBlocks: m.tableBlocks,
+            };
+            samples.set(key, s);
+          }
+          s.seconds.push(m.seconds);
+        },
+      };
+      if (system === "pgsim-heap" || system === "pgsim-memheap") {
+        const r = await runPgsimSystem(system, {
+          rows,
+          ...collect,
+          ...(options.batchRows !== undefined ? { batchRows: options.batchRows } : {}),
         });
-      },
-    };
-    if (system === "pgsim-heap" || system === "pgsim-memheap") {
-      const r = await runPgsimSystem(system, {
-        rows,
-        ...collect,
-        ...(options.batchRows !== undefined ? { batchRows: options.batchRows } : {}),
-      });
-      systems[system] = {
-        description: DESCRIPTIONS[system],
-        bufferCount: r.bufferCount,
-        poolBytes: r.poolBytes,
-        rssBytes: r.rssBytes,
-      };
-      if (system === "pgsim-memheap") {
-        const rssVsPool = r.rssBytes / r.poolBytes;
-        memory = {
-          rssBytes: r.rssBytes,
+        if (run > 0) continue;
+        systems[system] = {
+          description: DESCRIPTIONS[system],
+          traits: DML_SYSTEM_TRAITS[system],
+          bufferCount: r.bufferCount,
           poolBytes: r.poolBytes,
-          rssVsPool,
-          max: MEMHEAP_RSS_VS_POOL_MAX,
-          met: rssVsPool <= MEMHEAP_RSS_VS_POOL_MAX,
+          rssBytes: r.rssBytes,
         };
+        if (system === "pgsim-memheap") {
+          // The first run only: later ones follow other systems that may have grown the process.
+          const rssVsPool = r.rssBytes / r.poolBytes;
+          memory = {
+            rssBytes: r.rssBytes,
+            poolBytes: r.poolBytes,
+            rssVsPool,
+            max: MEMHEAP_RSS_VS_POOL_MAX,
+            met: rssVsPool <= MEMHEAP_RSS_VS_POOL_MAX,
+          };
+        }
+      } else {
+        const r = await runPostgresSystem(system, { rows, ...collect });
+        if (run > 0) continue;
+        systems[system] = {
+          description: DESCRIPTIONS[system],
+          traits: DML_SYSTEM_TRAITS[system],
+          settings: r.settings,
+          serverVersion: r.serverVersion,
+        };
+        if (peer.note === "") peer.note = r.serverVersion;
       }
-    } else {
-      const r = await runPostgresSystem(system, { rows, ...collect });
-      systems[system] = {
-        description: DESCRIPTIONS[system],
-        settings: r.settings,
-        serverVersion: r.serverVersion,
-      };
-      if (peer.note === "") peer.note = r.serverVersion;
     }
   }
 
+  const results = stepResults(rows, order, samples);
   return {
     command: "dml",
     rows,
+    repeat,
     date: new Date().toISOString(),
     machine: machineInfo(),
     order,
@@ -255,12 +335,18 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
 }
 
 /** Progress bars for one system's statements. */
-function barHooks(system: DmlSystem, rows: number, progress: Progress | undefined): StepHooks {
+function barHooks(
+  system: DmlSystem,
+  runLabel: string,
+  rows: number,
+  progress: Progress | undefined,
+): StepHooks {
   if (progress === undefined) return {};
   let bar: ReturnType<Progress["bar"]> | undefined;
   return {
-    onStepStart(step) {
-      bar = progress.bar(`${system} ${step}`, rows, "rows");
+    onStepStart(step, path) {
+      const how = path !== undefined ? ` (${INSERT_PATH_LABELS[path]})` : "";
+      bar = progress.bar(`${system} ${step}${how}${runLabel}`, rows, "rows");
     },
     onStepProgress(_step, done) {
       bar?.update(done);
@@ -272,6 +358,57 @@ function barHooks(system: DmlSystem, rows: number, progress: Progress | undefine
   };
 }
 
+/** A statement's figures from its samples. */
+function figureOf(rows: number, s: Samples): DmlFigure {
+  const { median, min, max } = summarizeSamples(s.seconds);
+  return {
+    ...(s.path !== undefined ? { path: s.path } : {}),
+    seconds: median,
+    rowsPerSec: rows / median,
+    secondsMin: min,
+    secondsMax: max,
+    rowsPerSecMin: rows / max,
+    rowsPerSecMax: rows / min,
+    secondsSamples: [...s.seconds],
+    tableBlocks: s.tableBlocks,
+  };
+}
+
+/** One result per (system, step), in run order; PostgreSQL's COPY rides on its insert. */
+function stepResults(
+  rows: number,
+  order: readonly DmlSystem[],
+  samples: ReadonlyMap<string, Samples>,
+): DmlStepResult[] {
+  const results: DmlStepResult[] = [];
+  for (const system of order) {
+    for (const step of DML_STEPS) {
+      const main =
+        samples.get(samplesKey(system, step)) ??
+        samples.get(samplesKey(system, step, "insert-select"));
+      if (main === undefined) continue;
+      const copy = samples.get(samplesKey(system, step, "copy"));
+      results.push({
+        system,
+        step,
+        ...figureOf(rows, main),
+        ...(copy !== undefined ? { copy: figureOf(rows, copy) } : {}),
+      });
+    }
+  }
+  return results;
+}
+
+/** The figures of a result: its own and, for PostgreSQL's insert, COPY's. */
+export function figuresOf(r: DmlStepResult): DmlFigure[] {
+  return r.copy !== undefined ? [r, r.copy] : [r];
+}
+
+/** The faster of a result's figures by median rows per second (COPY or INSERT … SELECT). */
+export function fastestFigure(r: DmlStepResult): DmlFigure {
+  return figuresOf(r).reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
+}
+
 function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
   const ratios: DmlRatio[] = [];
   const find = (system: DmlSystem, step: DmlStep) =>
@@ -281,268 +418,25 @@ function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
       const a = find(c.numerator, step);
       const b = find(c.denominator, step);
       if (a === undefined || b === undefined) continue;
-      const ratio = a.rowsPerSec / b.rowsPerSec;
+      const num = fastestFigure(a);
+      const den = fastestFigure(b);
+      // Run i of the numerator against run i of the denominator: measured close in time.
+      const samples = num.secondsSamples.map((s, i) => den.secondsSamples[i]! / s);
+      const { median, min, max } = summarizeSamples(samples);
       ratios.push({
         name: c.name,
         numerator: c.numerator,
         denominator: c.denominator,
         step,
-        ratio,
-        ...(c.min !== undefined ? { min: c.min, met: ratio >= c.min } : {}),
+        ratio: median,
+        ratioMin: min,
+        ratioMax: max,
+        samples,
+        ...(num.path !== undefined ? { numeratorPath: num.path } : {}),
+        ...(den.path !== undefined ? { denominatorPath: den.path } : {}),
+        ...(c.min !== undefined ? { min: c.min, met: median >= c.min } : {}),
       });
     }
   }
   return ratios;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Reports
-
-function formatRate(rowsPerSec: number): string {
-  return (rowsPerSec / 1e6).toFixed(rowsPerSec >= 1e7 ? 1 : 2);
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / (1024 * 1024)).toFixed(0)} MB`;
-}
-
-/** Pads a table of cells (first column left-aligned, the rest right-aligned). */
-function textTable(header: string[], rows: string[][]): string[] {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i <= 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)];
-}
-
-function ratioRows(r: DmlResult): { name: string; min?: number; cells: string[] }[] {
-  const out: { name: string; min?: number; cells: string[] }[] = [];
-  for (const c of DML_COMPARISONS) {
-    const mine = r.ratios.filter((x) => x.name === c.name);
-    if (mine.length === 0) continue;
-    const cells = DML_STEPS.map((step) => {
-      const x = mine.find((m) => m.step === step);
-      if (x === undefined) return "-";
-      return `${x.ratio.toFixed(2)}${x.met === false ? " (not met)" : ""}`;
-    });
-    out.push({ name: c.name, ...(c.min !== undefined ? { min: c.min } : {}), cells });
-  }
-  return out;
-}
-
-/** The human-readable report printed on stdout. */
-export function formatDmlTable(r: DmlResult): string {
-  const lines = [
-    `pgsim-bench dml: ${r.rows.toLocaleString("en-US")} rows of accounts(aid int4 not null, abalance int4 not null), no index`,
-    `order: ${r.order.join(", ")} (each system's four statements as a unit)`,
-    "",
-  ];
-  const rows: string[][] = [];
-  for (const step of DML_STEPS) {
-    for (const system of r.order) {
-      const x = r.results.find((y) => y.system === system && y.step === step);
-      if (x === undefined) continue;
-      rows.push([
-        step,
-        system,
-        x.seconds.toFixed(3),
-        formatRate(x.rowsPerSec),
-        String(x.tableBlocks),
-      ]);
-    }
-  }
-  lines.push(...textTable(["step", "system", "seconds", "M rows/s", "table blocks"], rows), "");
-  const ratios = ratioRows(r);
-  if (ratios.length > 0) {
-    lines.push(
-      ...textTable(
-        ["rows/s ratio", "target", ...DML_STEPS],
-        ratios.map((x) => [x.name, x.min !== undefined ? `>= ${x.min}` : "", ...x.cells]),
-      ),
-      "",
-    );
-  }
-  if (r.memory !== undefined) {
-    const m = r.memory;
-    lines.push(
-      `memheap resident set after its run: ${mb(m.rssBytes)} = ${m.rssVsPool.toFixed(2)} x its pool of ${mb(m.poolBytes)} (target <= ${m.max}: ${m.met ? "met" : "NOT met"})${m.poolBytes < SMALL_POOL_BYTES ? "; at this size the process's fixed ~150 MB dominate: the target is for 20,000,000 rows" : ""}`,
-    );
-  }
-  lines.push(
-    r.peer.included ? `peer: ${r.peer.note}` : `peer: none (${r.peer.note})`,
-    `machine: ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, ${mb(r.machine.totalMemBytes)}, node ${r.machine.node}, ${r.machine.os}`,
-    `wall time: ${r.wallSeconds.toFixed(1)} s`,
-    "",
-  );
-  return lines.join("\n");
-}
-
-/** The report as markdown (what `--out` writes to dml.md). */
-export function dmlMarkdown(r: DmlResult): string {
-  const lines = [
-    `# pgsim-bench dml: ${r.rows.toLocaleString("en-US")} rows`,
-    "",
-    `${r.date}; ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, ${mb(r.machine.totalMemBytes)}, node ${r.machine.node}, ${r.machine.os}. Systems ran in this order: ${r.order.join(", ")}. Rows per second is ${r.rows.toLocaleString("en-US")} divided by the statement's seconds.`,
-    "",
-    `| step | ${r.order.map((s) => `${s} s`).join(" | ")} | ${r.order.map((s) => `${s} M rows/s`).join(" | ")} |`,
-    `|---|${r.order.map(() => "---:").join("|")}|${r.order.map(() => "---:").join("|")}|`,
-  ];
-  for (const step of DML_STEPS) {
-    const cells = r.order.map((system) =>
-      r.results.find((x) => x.system === system && x.step === step),
-    );
-    lines.push(
-      `| ${step} | ${cells.map((c) => (c ? c.seconds.toFixed(3) : "-")).join(" | ")} | ${cells.map((c) => (c ? formatRate(c.rowsPerSec) : "-")).join(" | ")} |`,
-    );
-  }
-  lines.push(
-    "",
-    "Table size after each statement (8 KB blocks):",
-    "",
-    `| step | ${r.order.join(" | ")} |`,
-    `|---|${r.order.map(() => "---:").join("|")}|`,
-  );
-  for (const step of DML_STEPS) {
-    const cells = r.order.map((system) =>
-      r.results.find((x) => x.system === system && x.step === step),
-    );
-    lines.push(`| ${step} | ${cells.map((c) => (c ? String(c.tableBlocks) : "-")).join(" | ")} |`);
-  }
-  const ratios = ratioRows(r);
-  if (ratios.length > 0) {
-    lines.push(
-      "",
-      `| rows/s ratio | target | ${DML_STEPS.join(" | ")} |`,
-      `|---|---|${DML_STEPS.map(() => "---:").join("|")}|`,
-      ...ratios.map(
-        (x) =>
-          `| ${x.name} | ${x.min !== undefined ? `≥ ${x.min}` : ""} | ${x.cells.join(" | ")} |`,
-      ),
-    );
-  }
-  if (r.memory !== undefined) {
-    const m = r.memory;
-    lines.push(
-      "",
-      `memheap's resident set after its run: ${mb(m.rssBytes)}, ${m.rssVsPool.toFixed(2)} × its pool of ${mb(m.poolBytes)} (target ≤ ${m.max}: ${m.met ? "met" : "not met"}).`,
-    );
-  }
-  lines.push("", `Peer: ${r.peer.included ? r.peer.note : `none (${r.peer.note})`}`, "");
-  return lines.join("\n");
-}
-
-/** Million rows per second by statement and system (log scale). */
-export function dmlThroughputSpec(r: DmlResult): TopLevelSpec {
-  // Bars on a log scale need a baseline above zero: the power of ten below the slowest result.
-  const slowest = Math.min(...r.results.map((x) => x.rowsPerSec / 1e6));
-  const baseline = 10 ** Math.floor(Math.log10(Number.isFinite(slowest) ? slowest : 1));
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: `pgsim-bench dml: ${r.rows.toLocaleString("en-US")} rows`,
-      subtitle: "rows per second by statement (log scale; higher is better)",
-    },
-    config: CHART_CONFIG,
-    width: 520,
-    height: 300,
-    data: {
-      values: r.results.map((x) => ({ system: x.system, step: x.step, mrows: x.rowsPerSec / 1e6 })),
-    },
-    mark: { type: "bar", tooltip: true },
-    encoding: {
-      x: {
-        field: "step",
-        type: "nominal",
-        sort: [...DML_STEPS],
-        title: null,
-        axis: { labelAngle: 0 },
-      },
-      xOffset: { field: "system", type: "nominal", sort: r.order, scale: { domain: r.order } },
-      y: {
-        field: "mrows",
-        type: "quantitative",
-        title: "million rows per second",
-        scale: { type: "log", domainMin: baseline },
-      },
-      y2: { datum: baseline },
-      color: {
-        field: "system",
-        type: "nominal",
-        sort: r.order,
-        scale: { domain: r.order, scheme: "tableau10" },
-        title: null,
-        legend: { labelLimit: 300 },
-      },
-    },
-  } as TopLevelSpec;
-}
-
-/** The ratios by statement, with each comparison's target as a tick. */
-export function dmlRatioSpec(r: DmlResult): TopLevelSpec {
-  const names = DML_COMPARISONS.map((c) => c.name).filter((n) =>
-    r.ratios.some((x) => x.name === n),
-  );
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: `pgsim-bench dml: ratios of rows per second, ${r.rows.toLocaleString("en-US")} rows`,
-      subtitle: "black ticks: targets",
-    },
-    config: CHART_CONFIG,
-    width: 520,
-    height: 300,
-    data: {
-      values: r.ratios.map((x) => ({
-        comparison: x.name,
-        step: x.step,
-        ratio: x.ratio,
-        ...(x.min !== undefined ? { target: x.min } : {}),
-      })),
-    },
-    encoding: {
-      x: {
-        field: "step",
-        type: "nominal",
-        sort: [...DML_STEPS],
-        title: null,
-        axis: { labelAngle: 0 },
-      },
-      xOffset: { field: "comparison", type: "nominal", sort: names, scale: { domain: names } },
-    },
-    layer: [
-      {
-        mark: { type: "bar", tooltip: true },
-        encoding: {
-          y: { field: "ratio", type: "quantitative", title: "ratio of rows per second" },
-          color: {
-            field: "comparison",
-            type: "nominal",
-            sort: names,
-            scale: { domain: names, scheme: "set2" },
-            title: null,
-            legend: { labelLimit: 300, orient: "bottom", direction: "vertical" },
-          },
-        },
-      },
-      {
-        mark: { type: "tick", color: "black", thickness: 2 },
-        encoding: { y: { field: "target", type: "quantitative" } },
-      },
-    ],
-  } as TopLevelSpec;
-}
-
-/** Writes dml.json, dml.md and the two charts (SVG and PNG) into `outDir`; returns the paths. */
-export async function writeDmlReport(r: DmlResult, outDir: string): Promise<string[]> {
-  fs.mkdirSync(outDir, { recursive: true });
-  const json = path.join(outDir, "dml.json");
-  const md = path.join(outDir, "dml.md");
-  fs.writeFileSync(json, `${JSON.stringify(r, null, 2)}\n`);
-  fs.writeFileSync(md, dmlMarkdown(r));
-  const files = [json, md];
-  files.push(...(await writeChart(outDir, "dml-throughput", dmlThroughputSpec(r))));
-  if (r.ratios.length > 0) files.push(...(await writeChart(outDir, "dml-ratios", dmlRatioSpec(r))));
-  return files;
 }

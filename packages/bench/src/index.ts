@@ -1,8 +1,9 @@
 /**
  * @pgsim/bench — benchmarks of pgsim's storage layer, run through the `pgsim-bench` command.
  *
- * Measures: see micro.ts (per-operation costs and shared-memory overhead) and dml.ts (INSERT,
- * UPDATE, DELETE and VACUUM of N rows on pgsim's two heaps and on PostgreSQL 15).
+ * Measures: see micro.ts (per-operation costs and shared-memory overhead), dml.ts (INSERT,
+ * UPDATE, DELETE and VACUUM of N rows on pgsim's two heaps and on PostgreSQL 15) and backends.ts
+ * (C clients on B worker-thread backends behind the pooler).
  * Entry points: `runMicro`, `formatMicroTable`, `writeMicroReport`, `runDml`, `formatDmlTable`,
  * `writeDmlReport`, `main` (the command line), `startPgCluster` (a private PostgreSQL 15 server:
  * the format oracle and the benchmark's peer), `renderSvg` / `svgToPng` / `writeChart`.
@@ -15,39 +16,36 @@
  * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsMap.toFixed(2)}x a Map`);
  * ```
  */
-export {
-  type BackendsMode,
-  type BackendsOptions,
-  type BackendsPoint,
-  type BackendsResult,
-  runBackends,
-} from "./backends.js";
-export { CHART_CONFIG, renderSvg, svgToPng, writeChart } from "./chart.js";
+export { type BackendsResult, runBackends } from "./backends.js";
+export type { BackendsMode, BackendsOptions } from "./backends-options.js";
+export type { BackendsPoint } from "./backends-run.js";
+export { CHART_CONFIG, renderSvg, svgToPng, valueLabelLayer, writeChart } from "./chart.js";
 export { type CliIo, main } from "./cli.js";
 export {
   DML_COMPARISONS,
+  DML_REPEAT_MAX,
+  type DmlFigure,
   type DmlOptions,
   type DmlRatio,
   type DmlResult,
   type DmlStepResult,
   type DmlSystemInfo,
-  dmlMarkdown,
-  dmlRatioSpec,
-  dmlThroughputSpec,
-  formatDmlTable,
   MEMHEAP_RSS_VS_POOL_MAX,
   type PeerChoice,
   runDml,
-  writeDmlReport,
 } from "./dml.js";
 export {
   DML_SQL,
   DML_STEPS,
+  DML_SYSTEM_TRAITS,
   DML_SYSTEMS,
   type DmlStep,
   type DmlSystem,
+  INSERT_PATHS,
+  type InsertPath,
   type StepHooks,
   type StepMeasurement,
+  summarizeSamples,
 } from "./dml-common.js";
 export {
   HEAP_BUFFER_COUNT,
@@ -57,11 +55,19 @@ export {
   runPgsimSystem,
 } from "./dml-pgsim.js";
 export { POSTGRES_SETUPS, type PostgresRunResult, runPostgresSystem } from "./dml-postgres.js";
+export {
+  dmlMarkdown,
+  dmlRatioSpec,
+  dmlThroughputSpec,
+  formatDmlTable,
+  writeDmlReport,
+} from "./dml-report.js";
 export { type MachineInfo, machineInfo } from "./machine.js";
 export {
   DEFAULT_NBUFFERS,
   formatMicroTable,
   HIT_PATH_VS_MAP_MAX,
+  MICRO_SCOPE,
   type MicroCase,
   type MicroOptions,
   type MicroResult,
@@ -83,3 +89,4 @@ export {
   startPgCluster,
 } from "./pg-cluster.js";
 export { createProgress, type Progress, type ProgressBar } from "./progress.js";
+export { describeTraits, type SystemTrait, traitsInBrief } from "./traits.js";

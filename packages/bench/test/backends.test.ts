@@ -6,9 +6,9 @@
  *
  * Measures: nothing about speed (figures are only checked to be finite, positive and ordered).
  * Entry points: the suites "pgsim-bench backends: …".
- * See also: ../src/backends.ts, ../src/backends-functions.ts, ../src/cli.ts, cli.test.ts (the
- * shared usage rules). The smoke tests run dist/cli.js, so build first (`npm test` runs `tsc -b`
- * before vitest).
+ * See also: ../src/backends.ts and backends-*.ts, ../src/backends-functions.ts, ../src/cli.ts,
+ * cli.test.ts (the shared usage rules). The smoke tests run dist/cli.js, so build first (`npm
+ * test` runs `tsc -b` before vitest).
  */
 
 import { execFile } from "node:child_process";
@@ -18,19 +18,15 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cluster } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
-import {
-  attachIndexEverywhere,
-  type BackendsResult,
-  parseBackendsOptions,
-  percentile,
-  SampleBuffer,
-  summarizeLatencies,
-} from "../src/backends.js";
+import type { BackendsResult } from "../src/backends.js";
 import {
   buildAccountsIndex,
   createBenchTables,
   readIndexCounters,
 } from "../src/backends-functions.js";
+import { parseBackendsOptions } from "../src/backends-options.js";
+import { attachIndexEverywhere } from "../src/backends-run.js";
+import { percentile, SampleBuffer, summarizeLatencies } from "../src/backends-stats.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const cli = path.join(packageDir, "dist", "cli.js");
@@ -301,6 +297,23 @@ describe("pgsim-bench backends: the command", () => {
     expect(result.machine.cpus).toBeGreaterThan(0);
     // Progress went to stderr.
     expect(r.stderr).toMatch(/read-only b=1 c=2/);
+    // stderr is not a terminal: no bars, one line per point with its figures.
+    for (const label of [
+      "load 1 backend",
+      "read-only b=1 c=1",
+      "read-only b=1 c=2",
+      "noop b=1 c=1",
+    ]) {
+      const lines = r.stderr.split("\n").filter((l) => l.startsWith(`${label} `));
+      expect(lines, label).toHaveLength(1);
+      expect(lines[0], label).toMatch(/ \.\.\. \S/);
+    }
+    expect(r.stderr).not.toMatch(/[█░]/);
+    // What the run does and skips.
+    const doesOf = (aspect: string) => result.traits.find((t) => t.aspect === aspect)?.does;
+    for (const aspect of ["WAL", "fsync at commit", "SQL executor", "checksums", "files on disk"]) {
+      expect(doesOf(aspect), aspect).toBe(false);
+    }
 
     expect(fs.readdirSync(out).sort()).toEqual(
       ["json", "md", "png", "svg"].map((ext) => `backends-read-only-memory.${ext}`),
@@ -312,6 +325,9 @@ describe("pgsim-bench backends: the command", () => {
     const md = fs.readFileSync(path.join(out, "backends-read-only-memory.md"), "utf8");
     expect(md).toMatch(/^# pgsim-bench backends: read-only/);
     expect(md).toMatch(/\| 2 \| [0-9,]+ \([0-9.]+\) \|/);
+    expect(md).toContain(
+      "What pgsim (memory) does and skips here (skips: WAL, fsync at commit, SQL executor, checksums, files on disk):",
+    );
     expect(fs.readFileSync(path.join(out, "backends-read-only-memory.svg"), "utf8")).toMatch(
       /<svg[\s\S]*clients[\s\S]*<\/svg>/,
     );
@@ -341,6 +357,9 @@ describe("pgsim-bench backends: the command", () => {
     expect(r.stdout).toMatch(/^\s+2\s+4\s+[0-9,]+\s/m);
     expect(r.stdout).toMatch(/pooler alone \(noop/);
     expect(r.stdout).toMatch(/, 0 fallback scans/);
+    expect(r.stdout).toMatch(
+      /^what pgsim \(disk\) does and skips: WAL: no; fsync at commit: no; .*files on disk: yes/m,
+    );
   });
 
   it("--help lists the options", async () => {

@@ -1,7 +1,8 @@
 /**
  * Smoke test of the built `pgsim-bench` command: `micro --json --quick` prints one well-formed
  * JSON object and `--out` writes its report and chart; --help works; usage errors exit 2 with a
- * usage line and no stack trace. (dml: dml.test.ts.)
+ * usage line and no stack trace; progress draws bars only on a terminal and writes exactly one
+ * line per step in a log, also for `dml --repeat` run in-process. (dml: dml.test.ts.)
  *
  * Measures: nothing about speed (figures are only checked to be finite and positive).
  * Entry points: the suite "pgsim-bench cli".
@@ -13,9 +14,11 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { Writable } from "node:stream";
 import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../src/cli.js";
+import { createProgress } from "../src/progress.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const cli = path.join(packageDir, "dist", "cli.js");
@@ -102,6 +105,8 @@ describe("pgsim-bench cli", () => {
     );
     // Progress went to stderr, not into the JSON.
     expect(r.stderr).toContain("hit path");
+    // What the cases do and skip.
+    expect(result.scope).toMatch(/no WAL, no checksums, no SQL.*never fsync/);
   });
 
   it("--help lists the commands and exits 0", async () => {
@@ -132,5 +137,83 @@ describe("pgsim-bench main (in-process)", () => {
     expect(code).toBe(2);
     expect(out).toBe("");
     expect(err).toContain("unknown command 'dml-typo'");
+  });
+
+  it("dml --repeat 2 in a log (stderr not a terminal): one progress line per step and run, medians on stdout", async () => {
+    let out = "";
+    let err = "";
+    const args = ["dml", "--rows", "1000", "--systems", "pgsim-heap", "--repeat", "2"];
+    const code = await main(args, {
+      out: (t) => (out += t),
+      err: (t) => (err += t),
+      errStream: fakeStream(false).stream,
+    });
+    expect(code).toBe(0);
+    const lines = err.trimEnd().split("\n");
+    expect(lines[0]).toBe("dml: 1,000 rows; systems in order: pgsim-heap; 2 runs of each, in turn");
+    const expected = [1, 2].flatMap((run) =>
+      ["insert", "update", "delete", "vacuum"].map((step) => `pgsim-heap ${step} [run ${run}/2]`),
+    );
+    expect(lines.slice(1).map((l) => l.replace(/ \.\.\. \d+\.\d{3} s$/, ""))).toEqual(expected);
+    expect(out).toContain("2 runs of each system, in turn: every figure is the median");
+    expect(out).toMatch(/^insert\s+pgsim-heap\s+\d+\.\d{3} \(\d+\.\d{3}–\d+\.\d{3}\)\s/m);
+  });
+});
+
+/** A writable stream that collects what is written, claiming to be a terminal or not. */
+function fakeStream(isTTY: boolean): {
+  stream: Writable & { isTTY: boolean; columns: number };
+  text: () => string;
+} {
+  let text = "";
+  const stream = Object.assign(
+    new Writable({
+      write(chunk, _encoding, done) {
+        text += String(chunk);
+        done();
+      },
+    }),
+    { isTTY, columns: 120 },
+  );
+  return { stream, text: () => text };
+}
+
+describe("pgsim-bench progress", () => {
+  it("in a log: exactly one line per step, opened when it starts and ended with its note", () => {
+    const { stream, text } = fakeStream(false);
+    const progress = createProgress({ log: (t) => stream.write(t), stream });
+    progress.log("heading");
+    const a = progress.bar("pgsim-heap insert", 1000, "rows");
+    expect(text()).toBe("heading\npgsim-heap insert ... ");
+    a.update(500);
+    a.stop("0.123 s");
+    const b = progress.bar("pgsim-heap update", 1000, "rows");
+    b.stop();
+    expect(text()).toBe("heading\npgsim-heap insert ... 0.123 s\npgsim-heap update ... done\n");
+  });
+
+  it("in a log: a line written while a step runs ends the step's line first, and the note repeats the label", () => {
+    const { stream, text } = fakeStream(false);
+    const progress = createProgress({ log: (t) => stream.write(t), stream });
+    const a = progress.bar("load 2 backends", 100, "rows");
+    progress.log("a note");
+    a.stop("1 s");
+    expect(text().split("\n")).toEqual([
+      "load 2 backends ... ",
+      "a note",
+      "load 2 backends ... 1 s",
+      "",
+    ]);
+  });
+
+  it("on a terminal: a bar redrawn in place, ending with the note", () => {
+    const { stream, text } = fakeStream(true);
+    const progress = createProgress({ log: (t) => stream.write(t), stream });
+    const bar = progress.bar("pgsim-heap insert", 1000, "rows");
+    bar.update(500);
+    bar.stop("0.5 s");
+    expect(text()).toContain("\u001b[");
+    expect(text()).toMatch(/pgsim-heap insert\s+\[█+\] 100% \| 1000\/1000 rows \| \d+s \| 0\.5 s/);
+    expect(text()).not.toContain(" ... ");
   });
 });

@@ -1,7 +1,9 @@
 /**
  * Smoke test of the built `pgsim-bench dml` command at tiny sizes: the shape of its JSON, the
- * files `--out` writes, the peer's presence and absence, usage errors, and that Ctrl-C leaves no
- * PostgreSQL cluster and no data directory behind.
+ * files `--out` writes, the peer's presence and absence (and its insert measured both by
+ * INSERT … SELECT and by COPY, the ratios using the faster), what each system does and skips in
+ * every report, `--repeat` (medians, min–max, every sample kept), one progress line per step in
+ * a log, usage errors, and that Ctrl-C leaves no PostgreSQL cluster and no data directory behind.
  *
  * Measures: nothing about speed (figures are only checked to be finite and positive).
  * Entry points: the suite "pgsim-bench dml".
@@ -15,6 +17,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { summarizeSamples } from "../src/dml-common.js";
 
 const packageDir = fileURLToPath(new URL("..", import.meta.url));
 const cli = path.join(packageDir, "dist", "cli.js");
@@ -45,12 +48,52 @@ function runCli(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<R
   });
 }
 
-interface StepResult {
-  system: string;
-  step: string;
+interface Figure {
+  path?: string;
   seconds: number;
   rowsPerSec: number;
+  secondsMin: number;
+  secondsMax: number;
+  rowsPerSecMin: number;
+  rowsPerSecMax: number;
+  secondsSamples: number[];
   tableBlocks: number;
+}
+
+interface StepResult extends Figure {
+  system: string;
+  step: string;
+  copy?: Figure;
+}
+
+interface Ratio {
+  name: string;
+  numerator: string;
+  denominator: string;
+  step: string;
+  ratio: number;
+  ratioMin: number;
+  ratioMax: number;
+  samples: number[];
+  denominatorPath?: string;
+  min?: number;
+  met?: boolean;
+}
+
+interface Trait {
+  aspect: string;
+  does: boolean;
+  short: string;
+  note: string;
+}
+
+/** Whether `system` does `aspect`, as the JSON's `systems` states it. */
+function does(result: Record<string, unknown>, system: string, aspect: string): boolean {
+  const systems = result.systems as Record<string, { traits: Trait[] }>;
+  const trait = systems[system]?.traits.find((t) => t.aspect === aspect);
+  expect(trait, `${system}: ${aspect}`).toBeDefined();
+  expect(trait!.note.length, `${system}: ${aspect}`).toBeGreaterThan(10);
+  return trait!.does;
 }
 
 function parseResult(r: Run): { rows: number; results: StepResult[] } & Record<string, unknown> {
@@ -106,6 +149,44 @@ describe("pgsim-bench dml", () => {
     expect(ratios.filter((x) => x.min === 2)).toHaveLength(4);
     expect(ratios.filter((x) => x.min === 1)).toHaveLength(4);
     expect(ratios.every((x) => x.min === undefined || typeof x.met === "boolean")).toBe(true);
+    // PostgreSQL's insert, by INSERT … SELECT and by COPY into a fresh table of the same rows.
+    const insertOf = (system: string) =>
+      result.results.find((x) => x.system === system && x.step === "insert")!;
+    for (const system of ["pg15-unlogged", "pg15-default"]) {
+      const insert = insertOf(system);
+      expect(insert.path, system).toBe("insert-select");
+      expect(insert.copy, system).toMatchObject({ path: "copy", tableBlocks: 9 });
+      expect(insert.copy!.seconds).toBeGreaterThan(0);
+      expect(insert.copy!.rowsPerSec).toBeCloseTo(2000 / insert.copy!.seconds, 3);
+    }
+    for (const system of ["pgsim-memheap", "pgsim-heap"]) {
+      expect(insertOf(system).path, system).toBeUndefined();
+      expect(insertOf(system).copy, system).toBeUndefined();
+    }
+    // The insert ratios against PostgreSQL use its faster load path.
+    for (const x of (result.ratios as Ratio[]).filter((r) => r.step === "insert" && r.min)) {
+      const pg = insertOf(x.denominator);
+      const faster = pg.copy!.rowsPerSec > pg.rowsPerSec ? pg.copy! : pg;
+      expect(x.denominatorPath, x.name).toBe(faster.path);
+      expect(x.ratio, x.name).toBeCloseTo(insertOf(x.numerator).rowsPerSec / faster.rowsPerSec, 9);
+    }
+    // What each system does and skips.
+    for (const system of ["pgsim-memheap", "pgsim-heap"]) {
+      expect(does(result, system, "WAL"), system).toBe(false);
+      expect(does(result, system, "fsync at commit"), system).toBe(false);
+      expect(does(result, system, "SQL executor"), system).toBe(false);
+      expect(does(result, system, "checksums"), system).toBe(false);
+    }
+    expect(does(result, "pgsim-memheap", "files on disk")).toBe(false);
+    expect(does(result, "pgsim-heap", "files on disk")).toBe(true);
+    expect(does(result, "pg15-unlogged", "WAL")).toBe(false);
+    expect(does(result, "pg15-unlogged", "fsync at commit")).toBe(false);
+    expect(does(result, "pg15-default", "WAL")).toBe(true);
+    expect(does(result, "pg15-default", "fsync at commit")).toBe(true);
+    for (const system of ["pg15-unlogged", "pg15-default"]) {
+      expect(does(result, system, "SQL executor"), system).toBe(true);
+      expect(does(result, system, "checksums"), system).toBe(false);
+    }
     // Both clusters were stopped and removed.
     expect([...tempDirs("pgsim-pg15-")].filter((d) => !before.has(d))).toEqual([]);
   });
@@ -131,7 +212,26 @@ describe("pgsim-bench dml", () => {
     );
     const json = JSON.parse(fs.readFileSync(path.join(out, "dml.json"), "utf8"));
     expect(json.rows).toBe(2000);
-    expect(fs.readFileSync(path.join(out, "dml.md"), "utf8")).toMatch(/^\| step \| /m);
+    const md = fs.readFileSync(path.join(out, "dml.md"), "utf8");
+    expect(md).toMatch(/^\| step \| /m);
+    // Every report states what each system does and skips, and whose goals the targets are.
+    expect(r.stdout).toContain("what each system does and skips:");
+    expect(r.stdout).toMatch(
+      /^system\s+WAL\s+fsync at commit\s+SQL executor\s+checksums\s+files on disk\s+insert path$/m,
+    );
+    expect(r.stdout).toMatch(/^pgsim-memheap\s+no\s+no\s+no: API calls\s+no\s+no: memory only\b/m);
+    expect(r.stdout).toMatch(/^pgsim-heap\s+no\s+no: never\s+no: API calls\s+no\s+yes\b/m);
+    expect(r.stdout).toMatch(/^rows\/s ratio\s+pgsim goal\s+insert/m);
+    expect(md).toContain("## What each system does and skips");
+    expect(md).toMatch(
+      /^- \*\*pgsim-heap\*\* \(does: files on disk; skips: WAL, fsync at commit, SQL executor, checksums\)/m,
+    );
+    expect(md).toMatch(/^\| rows\/s ratio \| pgsim goal \|/m);
+    if (json.peer.included) {
+      expect(r.stdout).toMatch(/^insert\s+pg15-default \(COPY\)\s+\d+\.\d{3}\s/m);
+      expect(r.stdout).toMatch(/^insert\s+pg15-default \(INSERT … SELECT\)\s+\d+\.\d{3}\s/m);
+      expect(md).toMatch(/^\| insert \(PostgreSQL: COPY\) \| - \| \d/m);
+    }
     for (const chart of ["dml-throughput", "dml-ratios"]) {
       expect(fs.readFileSync(path.join(out, `${chart}.svg`), "utf8")).toMatch(/^<svg/);
       const png = fs.readFileSync(path.join(out, `${chart}.png`));
@@ -154,10 +254,75 @@ describe("pgsim-bench dml", () => {
     expect(auto.stderr).toContain("running without the peer");
   });
 
+  it("--repeat 3: figures are medians with min–max, JSON keeps every run; a log gets one line per step", async () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-bench-test-repeat-"));
+    outDirs.push(out);
+    // stderr is a pipe here, not a terminal: no bars, exactly one progress line per step.
+    const r = await runCli(["dml", "--rows", "2000", "--repeat", "3", "--out", out]);
+    expect(r.stderr).not.toMatch(STACK_LINE);
+    expect(r.code).toBe(0);
+    const result = JSON.parse(fs.readFileSync(path.join(out, "dml.json"), "utf8"));
+    expect(result.repeat).toBe(3);
+    expectSteps(result.results, ["pgsim-memheap", "pgsim-heap"]);
+    for (const x of result.results as StepResult[]) {
+      const label = `${x.system} ${x.step}`;
+      expect(x.secondsSamples, label).toHaveLength(3);
+      const sorted = [...x.secondsSamples].sort((a, b) => a - b);
+      expect(x.seconds, label).toBe(sorted[1]);
+      expect(x.secondsMin, label).toBe(sorted[0]);
+      expect(x.secondsMax, label).toBe(sorted[2]);
+      expect(x.rowsPerSecMin, label).toBeCloseTo(2000 / sorted[2]!, 6);
+      expect(x.rowsPerSecMax, label).toBeCloseTo(2000 / sorted[0]!, 6);
+    }
+    // Each ratio: the median of the three per-run ratios.
+    const ratios = result.ratios as Ratio[];
+    expect(ratios).toHaveLength(4);
+    for (const x of ratios) {
+      const num = result.results.find(
+        (y: StepResult) => y.system === "pgsim-memheap" && y.step === x.step,
+      ) as StepResult;
+      const den = result.results.find(
+        (y: StepResult) => y.system === "pgsim-heap" && y.step === x.step,
+      ) as StepResult;
+      const perRun = num.secondsSamples.map((s, i) => den.secondsSamples[i]! / s);
+      expect(x.samples).toEqual(perRun);
+      expect(x.ratio).toBe([...perRun].sort((a, b) => a - b)[1]);
+      expect([x.ratioMin, x.ratioMax]).toEqual([Math.min(...perRun), Math.max(...perRun)]);
+    }
+    // The table shows each figure as "median (min–max)".
+    expect(r.stdout).toContain("3 runs of each system, in turn: every figure is the median");
+    const memheapInsert = (result.results as StepResult[])[0]!;
+    expect(r.stdout).toContain(
+      `${memheapInsert.seconds.toFixed(3)} (${memheapInsert.secondsMin.toFixed(3)}–${memheapInsert.secondsMax.toFixed(3)})`,
+    );
+    expect(fs.readFileSync(path.join(out, "dml.md"), "utf8")).toContain(
+      "every figure is the median",
+    );
+    // Progress in a log: one line per step and run, with that run's seconds; no bar drawn.
+    expect(r.stderr).not.toContain("\r");
+    expect(r.stderr).not.toContain("\u001b");
+    expect(r.stderr).not.toMatch(/[█░]/);
+    const lines = r.stderr.split("\n");
+    for (const x of result.results as StepResult[]) {
+      for (let run = 1; run <= 3; run++) {
+        const prefix = `${x.system} ${x.step} [run ${run}/3] ... `;
+        const mine = lines.filter((l) => l.startsWith(`${x.system} ${x.step} [run ${run}/3]`));
+        expect(mine, prefix).toEqual([`${prefix}${x.secondsSamples[run - 1]!.toFixed(3)} s`]);
+      }
+    }
+  });
+
+  it("summarizeSamples: the median (mean of the middle two for an even count), min and max", () => {
+    expect(summarizeSamples([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3 });
+    expect(summarizeSamples([4, 1, 2, 3])).toEqual({ median: 2.5, min: 1, max: 4 });
+    expect(summarizeSamples([7])).toEqual({ median: 7, min: 7, max: 7 });
+    expect(() => summarizeSamples([])).toThrow(RangeError);
+  });
+
   it("--help describes the options", async () => {
     const r = await runCli(["dml", "--help"]);
     expect(r.code).toBe(0);
-    for (const option of ["--rows", "--peer", "--systems", "--json", "--out"]) {
+    for (const option of ["--rows", "--peer", "--systems", "--repeat", "--json", "--out"]) {
       expect(r.stdout).toContain(option);
     }
     const general = await runCli(["--help"]);
@@ -172,6 +337,9 @@ describe("pgsim-bench dml", () => {
     ["dml", "--systems", "pgsim-heap,oracle"],
     ["dml", "--systems", "pg15-default"],
     ["dml", "--out", cli],
+    ["dml", "--repeat", "0"],
+    ["dml", "--repeat", "101"],
+    ["dml", "--repeat", "twice"],
   ]) {
     it(`usage error exits 2 without a stack trace: [${args.join(" ")}]`, async () => {
       const r = await runCli(args);

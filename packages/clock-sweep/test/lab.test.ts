@@ -7,6 +7,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { svgToPng } from "../src/lab/chart.js";
 import {
   builtinTrace,
   compareReplacementPolicies,
@@ -18,7 +19,7 @@ import {
   scanFloodTrace,
   zipfianTrace,
 } from "../src/lab/index.js";
-import { renderComparisonSvg, svgToPng } from "../src/lab/lab-chart.js";
+import { renderComparisonSvg } from "../src/lab/lab-chart.js";
 
 let dir = "";
 beforeAll(() => {

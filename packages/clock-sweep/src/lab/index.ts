@@ -22,6 +22,8 @@
  * console.log(formatComparison(c));
  * ```
  */
+
+export { renderSvg, svgToPng } from "./chart.js";
 export {
   type Comparison,
   compareReplacementPolicies,
@@ -33,7 +35,6 @@ export {
   type ComparisonReportFiles,
   comparisonChartSpec,
   renderComparisonSvg,
-  svgToPng,
   writeComparisonReport,
 } from "./lab-chart.js";
 export { ArcPolicy } from "./policies/arc.js";

@@ -4,21 +4,19 @@
  *
  * Models: nothing in PostgreSQL; the miss-ratio curve is the classic way caching papers (ARC, 2Q,
  * LRU-K, SIEVE) compare policies.
- * Entry points: `comparisonChartSpec`, `renderComparisonSvg`, `svgToPng`, `writeComparisonReport`.
- * See also: lab.ts (the numbers), ../repl/cli.ts (`pgsim-clock compare --out DIR`).
+ * Entry points: `comparisonChartSpec`, `renderComparisonSvg`, `writeComparisonReport`.
+ * See also: lab.ts (the numbers), chart.ts (spec → SVG → PNG, shared with pgsim-bench),
+ * ../repl/cli.ts (`pgsim-clock compare --out DIR`).
  *
  * vega, vega-lite and @resvg/resvg-js are loaded when a chart is first drawn, not when this module
  * is imported: the lab's numbers, and everything else in the package, run without them.
  */
 
 import * as fs from "node:fs";
-import { createRequire } from "node:module";
 import * as path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
+import { renderSvg, svgToPng } from "./chart.js";
 import type { Comparison } from "./lab.js";
-
-/** resvg is a native (N-API) CommonJS package: `require` loads it synchronously, on first use. */
-const require = createRequire(import.meta.url);
 
 /** One point of the chart. */
 interface ChartRow {
@@ -111,29 +109,10 @@ export function comparisonChartSpec(c: Comparison): TopLevelSpec {
 }
 
 /** Renders the chart to an SVG document. */
-export async function renderComparisonSvg(c: Comparison): Promise<string> {
-  const [{ parse, View }, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
-  const vegaSpec = compile(comparisonChartSpec(c)).spec;
-  const view = new View(parse(vegaSpec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+export function renderComparisonSvg(c: Comparison): Promise<string> {
+  return renderSvg(comparisonChartSpec(c));
 }
 
-/** Rasterises an SVG document to PNG bytes (white background, twice the SVG's size). */
-export function svgToPng(svg: string): Uint8Array {
-  const { Resvg } = require("@resvg/resvg-js") as typeof import("@resvg/resvg-js");
-  const resvg = new Resvg(svg, {
-    background: "white",
-    fitTo: { mode: "zoom", value: 2 },
-    font: { loadSystemFonts: true, defaultFontFamily: "DejaVu Sans" },
-  });
-  return resvg.render().asPng();
-}
-
-/** The files `writeComparisonReport` wrote. */
 export interface ComparisonReportFiles {
   svg: string;
   png: string;

@@ -10,7 +10,7 @@
  * in-process for tests and coverage), `BackendTask`, `Op`.
  * See also: cluster.ts (the postmaster and the pooler), database.ts.
  *
- * The database's shared handle (`DatabaseShared`: three SharedArrayBuffers and a few numbers)
+ * The database's shared handle (`DatabaseShared`: four SharedArrayBuffers and a few numbers)
  * reaches a pooled worker once, as its `workerData` (`BackendWorkerData`), not with every task:
  * cloning the handle's SharedArrayBuffers cost about 2.5 µs per task on the main thread and the
  * worker together, a tenth of a no-op round trip (packages/bench/RESULTS.md, "backends"). A task

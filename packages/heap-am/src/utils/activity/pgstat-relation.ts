@@ -185,6 +185,13 @@ export class PgStatRelations {
   /** PgStat_TableXactStatus per transaction and table: counts not yet folded into `pending`. */
   private readonly xactStatus = new Map<Transaction, Map<number, TableXactStatus>>();
   private readonly atEndOfTransaction: () => void;
+  /** The status counted into last (a bulk statement counts row after row into the same one). */
+  private lastXact: Transaction | undefined;
+  private lastOid = 0;
+  private lastStatus: TableXactStatus | undefined;
+  /** The pending counts used last (flush and forget drop it). */
+  private lastPendingOid = 0;
+  private lastPending: Float64Array | undefined;
 
   /**
    * `atEndOfTransaction` runs after a transaction's counts are folded in (the backend's
@@ -196,11 +203,14 @@ export class PgStatRelations {
   }
 
   private pendingOf(oid: number): Float64Array {
+    if (this.lastPending !== undefined && this.lastPendingOid === oid) return this.lastPending;
     let counts = this.pending.get(oid);
     if (counts === undefined) {
       counts = new Float64Array(PENDING_FIELDS);
       this.pending.set(oid, counts);
     }
+    this.lastPendingOid = oid;
+    this.lastPending = counts;
     return counts;
   }
 
@@ -209,6 +219,9 @@ export class PgStatRelations {
    * first use in a transaction registers the fold-in at its end (AtEOXact_PgStat).
    */
   private xactStatusOf(oid: number, xact: Transaction): TableXactStatus {
+    if (this.lastStatus !== undefined && this.lastXact === xact && this.lastOid === oid) {
+      return this.lastStatus;
+    }
     let byTable = this.xactStatus.get(xact);
     if (byTable === undefined) {
       byTable = new Map();
@@ -223,6 +236,9 @@ export class PgStatRelations {
       status = { tuplesInserted: 0, tuplesUpdated: 0, tuplesDeleted: 0 };
       byTable.set(oid, status);
     }
+    this.lastXact = xact;
+    this.lastOid = oid;
+    this.lastStatus = status;
     return status;
   }
 
@@ -269,6 +285,7 @@ export class PgStatRelations {
     const byTable = this.xactStatus.get(xact);
     if (byTable === undefined) return;
     this.xactStatus.delete(xact);
+    if (this.lastXact === xact) this.lastStatus = this.lastXact = undefined;
     for (const [oid, trans] of byTable) {
       const counts = this.pendingOf(oid);
       counts[P_INSERTED]! += trans.tuplesInserted;
@@ -315,10 +332,13 @@ export class PgStatRelations {
       });
     }
     this.pending.clear();
+    this.lastPending = undefined;
   }
 
   /** Forgets this backend's pending counts for a table (after DROP or TRUNCATE). */
   forget(oid: number): void {
+    if (this.lastOid === oid) this.lastStatus = this.lastXact = undefined;
+    if (this.lastPendingOid === oid) this.lastPending = undefined;
     this.pending.delete(oid);
     for (const byTable of this.xactStatus.values()) byTable.delete(oid);
   }

@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Cluster, PgsimError, pgChecksumPage, type TID } from "@pgsim/heap-am";
+import { withFaults } from "@pgsim/heap-am/testing";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Transfer } from "./workers/bank.js";
 
@@ -193,7 +194,7 @@ for (const variant of ["disk", "memory"] as const) {
           ])) as TID[];
           const victim = await cluster.connect();
           const me = await victim.whoami();
-          const [, , pinned] = await victim.run([
+          const [, , pinned] = await withFaults(victim).run([
             { op: "begin" },
             { op: "update", table: "t", tid: tid!, values: [1, 666] },
             { op: "holdPin", table: "t", block: 0 },
@@ -206,7 +207,10 @@ for (const variant of ["disk", "memory"] as const) {
           ]);
           await new Promise((r) => setTimeout(r, 200));
           if (how === "terminated") await victim.terminate();
-          else await victim.runRaw([{ op: "crash" }]).catch(() => undefined);
+          else
+            await withFaults(victim)
+              .runRaw([{ op: "crash" }])
+              .catch(() => undefined);
           const [newTid] = (await waiter) as TID[];
           expect(newTid).toBeDefined();
           // The dead backend's change is invisible, its pins and lock are gone.
@@ -243,7 +247,7 @@ for (const variant of ["disk", "memory"] as const) {
           { op: "insert", table: "t", values: [1, 0] },
         ])) as TID[];
         await expect(
-          cluster.transaction([
+          withFaults(cluster).transaction([
             { op: "update", table: "t", tid: tid!, values: [1, 99] },
             { op: "crash" },
           ]),

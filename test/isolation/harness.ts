@@ -13,8 +13,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { Cluster, ClusterOptions, Session } from "@pgsim/heap-am";
 import { Cluster as ClusterClass } from "@pgsim/heap-am";
+import { type TestingSessionOp, withFaults } from "@pgsim/heap-am/testing";
 
-type SessionOps = Parameters<Session["run"]>[0];
+/** A step's ops: a session's, plus the fault-injection ops some specs use (holdPin, …). */
+type SessionOps = TestingSessionOp[];
 
 export interface Step {
   session: string;
@@ -108,22 +110,24 @@ export async function runPermutation(spec: IsolationSpec, steps: string[]): Prom
         text: "",
         promise: Promise.resolve({ text: "" }),
       };
-      pending.promise = session.runRaw(step.ops).then(
-        (r) => {
-          pending.text = r.error
-            ? `ERROR: ${r.error.message}`
-            : step.show
-              ? step.show(r.results)
-              : "ok";
-          pending.done = true;
-          return { text: pending.text };
-        },
-        (e: Error) => {
-          pending.text = `ERROR: ${e.message}`;
-          pending.done = true;
-          return { text: pending.text };
-        },
-      );
+      pending.promise = withFaults(session)
+        .runRaw(step.ops)
+        .then(
+          (r) => {
+            pending.text = r.error
+              ? `ERROR: ${r.error.message}`
+              : step.show
+                ? step.show(r.results)
+                : "ok";
+            pending.done = true;
+            return { text: pending.text };
+          },
+          (e: Error) => {
+            pending.text = `ERROR: ${e.message}`;
+            pending.done = true;
+            return { text: pending.text };
+          },
+        );
       let reason: string | undefined;
       for (let t = 0; t < SLOW_STEP_MS && !pending.done; t += 5) {
         if (t >= GRACE_MS) {

@@ -140,6 +140,13 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
   "buffer-manager": [["*"]],
   "heap-am": [
     ["include"],
+    // storage/ipc (the transaction system's shared memory and the proc array) and storage/lmgr
+    // (waiting for a transaction, the deadlock check) are the bottom of the backend, as in
+    // PostgreSQL, where bufmgr and everything above use shared memory and locks. They need only
+    // include/ (special xids, TransactionIdPrecedes and friends, the Snapshot type), so access/
+    // (varsup, clog, transam, the heap) builds on them and never the other way round.
+    ["storage/ipc"],
+    ["storage/lmgr"],
     ["storage"],
     ["utils/adt"],
     ["access/common"],
@@ -153,7 +160,8 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
     ["inspect"],
     ["database.ts", "*"],
     ["postmaster"],
-    ["testing"],
+    // The testing entry (@pgsim/heap-am/testing) sends fault-injection ops through the Cluster.
+    ["testing.ts"],
     ["index.ts", "internals.ts"],
   ],
   bench: [["*"]],

@@ -39,7 +39,7 @@
  * See also: backends.ts and backends-run.ts (the clients and the measurements),
  * ../../heap-am/src/cluster.ts (the pooler), ../../heap-am/src/heapam.ts (`heapHotSearch`).
  *
- * No top-level await: under tsx the backends load this module with require() (TOOLCHAIN.md).
+ * No top-level await: under tsx the backends load this module with require() (docs/TOOLCHAIN.md).
  */
 
 import {

@@ -10,6 +10,8 @@
  * usage error (unknown command or option, a bad value). Usage errors print a usage line on
  * stderr, never a stack trace. With --json, stdout carries exactly one JSON object; progress
  * always goes to stderr (bars only when stderr is a terminal; in a log, one line per step).
+ *
+ * Models: pgsim only (a benchmark driver, like pgbench's command line).
  */
 
 import * as fs from "node:fs";

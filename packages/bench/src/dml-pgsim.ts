@@ -11,6 +11,8 @@
  * that is removed when the run ends, fails, or the process exits or gets SIGINT / SIGTERM / SIGHUP
  * (the signal is then re-raised). The worker does the work, so the main thread answers Ctrl-C at
  * once even in the middle of a long statement.
+ *
+ * Models: pgsim only (runs the DML statements on pgsim).
  */
 
 import * as fs from "node:fs";

@@ -24,6 +24,8 @@
  * the cluster's temporary directory, so it is in the OS page cache when COPY reads it and goes
  * away with the cluster. Reading a server-side file needs a superuser, which the harness's
  * `postgres` role is.
+ *
+ * Models: pgsim only (drives a private PostgreSQL 15 through psql).
  */
 
 import * as path from "node:path";

@@ -10,6 +10,8 @@
  *
  * Messages to the parent (`WorkerMessage`): "start" and "end" per step, "progress" at most every
  * PROGRESS_INTERVAL_MS, "done" at the end. An error ends the worker with an 'error' event.
+ *
+ * Models: pgsim only (the worker thread that times pgsim's statements).
  */
 
 import { parentPort, workerData } from "node:worker_threads";

@@ -21,6 +21,8 @@
  * go round the whole order again (run 1 of every system, then run 2, …), so that a slow spell
  * of the machine falls on every system rather than on one, and each ratio is taken within a
  * round, between two systems measured one right after the other.
+ *
+ * Models: pgsim only (the benchmark; the statements are PostgreSQL's, see dml-common.ts).
  */
 
 import { PgsimError } from "@pgsim/clock-sweep";

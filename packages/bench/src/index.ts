@@ -15,6 +15,8 @@
  * const r = await runMicro({ quick: true });
  * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsMap.toFixed(2)}x a Map`);
  * ```
+ *
+ * Models: pgsim only (the package's public entry point).
  */
 export { type BackendsResult, runBackends } from "./backends.js";
 export type { BackendsMode, BackendsOptions } from "./backends-options.js";

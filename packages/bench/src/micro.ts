@@ -16,6 +16,8 @@
  *
  * Every case runs a batch of operations per call (`opsPerCall`), so the harness's per-call cost
  * is spread over many operations; figures are nanoseconds per single operation.
+ *
+ * Models: pgsim only (micro-benchmarks of the buffer manager's hit path and shared memory).
  */
 
 import * as fs from "node:fs";

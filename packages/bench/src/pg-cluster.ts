@@ -22,6 +22,8 @@
  *    SIGINT / SIGTERM / SIGHUP (the signal is then re-raised, so the process still ends as the
  *    signal intends). A SIGKILL cannot be caught: then the server keeps running until someone runs
  *    `pg_ctl -D <dataDir> stop`; the directory name starts with `pgsim-pg15-`.
+ *
+ * Models: pgsim only (a private PostgreSQL 15 cluster: initdb, pg_ctl, psql).
  */
 
 import { execFile, execFileSync } from "node:child_process";

@@ -89,7 +89,7 @@ export const STAT_EVICTIONS = 4;
 export const STAT_DIRTIED = 5;
 export const STAT_FLOATS = 8;
 
-// Layout facts, checked when the module loads (STYLE.md "Shared memory").
+// Layout facts, checked when the module loads (docs/STYLE.md "Shared memory").
 if (BUFFERDESC_PAD_TO_SIZE !== 64) throw new Error("buffer descriptors must be 64 bytes apart");
 if (D_IO_OWNER >= DESC_INTS || D_IO_CV >= DESC_INTS || D_CONTENT_LOCK + LWLOCK_INTS > D_IO_CV) {
   throw new Error("buffer descriptor fields overlap or overflow");

@@ -15,6 +15,8 @@
  * pool.markBufferDirty(buf);
  * pool.unlockReleaseBuffer(buf);
  * ```
+ *
+ * Models: pgsim only (the package's public entry point).
  */
 
 export {

@@ -1,5 +1,7 @@
 /**
  * Internals other packages and tests may need: layout constants, the table, locks, storage.
+ *
+ * Models: pgsim only (everything, for other pgsim packages and tests).
  */
 export * from "./buf-internals.js";
 export { BufTable, bufTableInts } from "./buf-table.js";

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { bufTableHashCode, bufTableHashPartition } from "../src/index.js";
 
 describe("buffer tag hash (hash_bytes over 20 bytes)", () => {
-  // Test vectors from the reference (A.6), computed with PostgreSQL 15.3's own hash_bytes.
+  // Test vectors from docs/reference/postgres-storage.md §A.6, computed with PostgreSQL 15.3's
+  // own hash_bytes.
   const vectors: [number[], number, number][] = [
     [[1663, 5, 16384, 0, 0], 0x04b27039, 57],
     [[1663, 5, 16384, 0, 1], 0x6e006662, 98],

@@ -51,7 +51,7 @@ export const BM_PERMANENT = (1 << 31) | 0;
 /** A buffer survives at most this many laps of the clock without being used again. */
 export const BM_MAX_USAGE_COUNT = 5;
 
-// Layout facts, checked once when the module loads (STYLE.md "Shared memory").
+// Layout facts, checked once when the module loads (docs/STYLE.md "Shared memory").
 if (BUF_REFCOUNT_BITS + BUF_USAGECOUNT_BITS + BUF_FLAG_BITS !== 32) {
   throw new Error("buf-state: the state word's bit budgets must sum to 32");
 }

@@ -4,7 +4,7 @@
  * Models: PostgreSQL's ereport(ERROR, errcode(...), errmsg(...)). The `code` is stable and meant for
  * programs; the message is for people and, where PostgreSQL has one, is PostgreSQL's own wording.
  *
- * See also: STYLE.md "Failures come in three kinds, never mixed".
+ * See also: docs/STYLE.md "Failures come in three kinds, never mixed".
  */
 
 /**

@@ -43,7 +43,7 @@ describe("pgsim-clock --script (the built bin)", () => {
   it("runs the worked example: four decrements, buffer 0 chosen, the hand left at 1", () => {
     const file = script(
       "worked-example.txt",
-      "# A.16: NBuffers = 4, usage counts {1,1,1,1}, hand at 0\n.fill\n.alloc\n.stats\n",
+      "# postgres-storage.md §A.16: NBuffers = 4, usage counts {1,1,1,1}, hand at 0\n.fill\n.alloc\n.stats\n",
     );
     const r = pgsimClock("--buffers", "4", "--script", file);
     expect(r.stderr).toBe("");

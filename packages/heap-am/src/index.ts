@@ -2,6 +2,8 @@
  * @pgsim/heap-am's public API: pages (bufpage.ts, checksum.ts, fsm-page.ts,
  * visibilitymap-page.ts), tuples, data types and the commit log (htup-details.ts, tupdesc.ts,
  * heaptuple.ts, types/, clog.ts), and pgsim-inspect's commands (inspect/). Sorted by module.
+ *
+ * Models: pgsim only (the package's public entry point).
  */
 
 export { AssertionError, PgsimError } from "@pgsim/clock-sweep";
@@ -27,7 +29,12 @@ export {
   memheapTableAm,
   registerBuiltinTableAms,
 } from "./access/heap/heapam-handler.js";
-export { HTSV, TM, type TMResult } from "./access/heap/heapam-visibility.js";
+export {
+  HTSV,
+  heapTupleVisibleToNewSnapshot,
+  TM,
+  type TMResult,
+} from "./access/heap/heapam-visibility.js";
 export { BulkInsertState } from "./access/heap/hio.js";
 export { formatVacuumVerbose, vacEstimateReltuples } from "./access/heap/vacuum-report.js";
 export type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
@@ -73,7 +80,6 @@ export {
   type CommitLog,
   clogPageGetStatus,
   clogPageSetStatus,
-  heapTupleVisibleToNewSnapshot,
   TRANSACTION_STATUS_ABORTED,
   TRANSACTION_STATUS_COMMITTED,
   TRANSACTION_STATUS_IN_PROGRESS,
@@ -118,6 +124,7 @@ export {
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
 } from "./include/access/htup-details.js";
+export type { Snapshot } from "./include/utils/snapshot.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
 export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
 export {
@@ -204,4 +211,3 @@ export {
   type VarlenaHeaderChoice,
 } from "./utils/adt/index.js";
 export { DT_NOBEGIN, DT_NOEND } from "./utils/adt/timestamp.js";
-export type { Snapshot } from "./utils/time/snapmgr.js";

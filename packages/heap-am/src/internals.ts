@@ -3,6 +3,8 @@
  * inspector (bufpage.ts, checksum.ts, fsm-page.ts, visibilitymap-page.ts, inspect/), tuples, data
  * types and the commit log (htup-details.ts, heaptuple.ts, tupdesc.ts, varatt.ts, le-bytes.ts,
  * clog.ts, types/, inspect/heap-page-items.ts, inspect/rows.ts). Sorted by module.
+ *
+ * Models: pgsim only (everything, for other pgsim packages and tests).
  */
 
 export * from "./access/common/heaptuple.js";
@@ -19,12 +21,15 @@ export * from "./access/heap/visibilitymap-page.js";
 export * from "./access/table/tableam.js";
 export * from "./access/transam/clog.js";
 export * from "./access/transam/transam.js";
+export * from "./access/transam/varsup.js";
 export * from "./access/transam/xact.js";
 export * from "./catalog/catalog.js";
 export * from "./database.js";
 export * from "./database-stats.js";
 export * from "./include/access/htup-details.js";
+export * from "./include/access/transam.js";
 export * from "./include/port/le-bytes.js";
+export * from "./include/utils/snapshot.js";
 export * from "./include/varatt.js";
 export * from "./inspect/blocks.js";
 export * from "./inspect/checksum.js";
@@ -39,6 +44,10 @@ export * from "./postmaster/cluster.js";
 export * from "./storage/buffer/fork-pages.js";
 export * from "./storage/freespace/freespace.js";
 export * from "./storage/freespace/fsm-page.js";
+export * from "./storage/ipc/procarray.js";
+export * from "./storage/ipc/transam-shmem.js";
+export * from "./storage/lmgr/deadlock.js";
+export * from "./storage/lmgr/lmgr.js";
 export * from "./storage/page/bufpage.js";
 export * from "./storage/page/checksum.js";
 export * from "./utils/activity/pgstat.js";

@@ -1,5 +1,6 @@
 // The slotted page: initialisation, adding items (including reuse of free line pointers), compaction
-// and free space, checked against the reference's byte examples and PostgreSQL 15's own pages.
+// and free space, checked against the byte examples of docs/reference/postgres-storage.md (section
+// numbers such as C.10 below are that document's) and PostgreSQL 15's own pages.
 import { AssertionError } from "@pgsim/clock-sweep";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -65,7 +66,7 @@ function hex(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");
 }
 
-/** The one-tuple page of the reference (section C.10): INSERT (1, 'abc'), xid 730. */
+/** The one-tuple page of docs/reference/postgres-storage.md §C.10: INSERT (1, 'abc'), xid 730. */
 const C10_TUPLE = Uint8Array.from(
   Buffer.from(
     "da020000" +

@@ -7,12 +7,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { heapFormTuple } from "../src/access/common/heaptuple.js";
 import { createTupleDesc } from "../src/access/common/tupdesc.js";
+import { heapTupleVisibleToNewSnapshot } from "../src/access/heap/heapam-visibility.js";
 import {
   CLOG_PAGE_SIZE,
   type CommitLog,
   clogPageGetStatus,
   clogPageSetStatus,
-  heapTupleVisibleToNewSnapshot,
   TRANSACTION_STATUS_ABORTED,
   TRANSACTION_STATUS_COMMITTED,
   TRANSACTION_STATUS_IN_PROGRESS,

@@ -1,5 +1,5 @@
 // Fidelity of the heap access method: the statement sequences of the PostgreSQL 15 fixture cases
-// 05–09 (../shared/fixtures/pg15-heap, case.json `statements`), replayed through pgsim's API,
+// 05–09 (test/fixtures/pg15-heap, case.json `statements`), replayed through pgsim's API,
 // leave pages whose line pointers, infomask bits (hint bits included), HOT flags, ctid chains,
 // tuple bytes and free space equal PostgreSQL's, and free space maps and visibility maps with the
 // same contents. The same SQL run live in PGlite (PostgreSQL 18) agrees too.

@@ -1,5 +1,6 @@
 // FSM pages: categories, the in-page max tree (set, search, rebuild, truncate) against a simple
-// array model, the page-tree addressing, and pages rebuilt from scratch that equal PostgreSQL's.
+// array model, the page-tree addressing ("the reference": docs/reference/postgres-storage.md
+// §E.3), and pages rebuilt from scratch that equal PostgreSQL's.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { BLCKSZ } from "../src/include/access/htup-details.js";

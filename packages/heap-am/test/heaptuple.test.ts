@@ -1,4 +1,5 @@
-// Forming and deforming heap tuples: the byte layouts of the reference's worked examples, null
+// Forming and deforming heap tuples: the byte layouts of the worked examples of
+// docs/reference/postgres-storage.md ("the reference"; C.10 and D.8 below are its sections), null
 // bitmaps and t_hoff, varlena header choice, missing and dropped columns, the size limit, and
 // the header accessors used in place on a page.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";

@@ -1,13 +1,14 @@
 /**
- * Loads the PostgreSQL 15 heap fixtures (../shared/fixtures/pg15-heap) for tests. A missing
- * fixture directory throws, so the tests that use it fail instead of silently testing nothing.
+ * Loads the PostgreSQL 15 heap fixtures (test/fixtures/pg15-heap at the repository root) for
+ * tests. A missing fixture directory throws, so the tests that use it fail instead of silently
+ * testing nothing.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
-/** The fixture set's directory, relative to this file (packages/heap-am/test). */
+/** The fixture set's directory (test/fixtures/pg15-heap), relative to this file's folder. */
 export const FIXTURES_DIR = fileURLToPath(
-  new URL("../../../../shared/fixtures/pg15-heap", import.meta.url),
+  new URL("../../../test/fixtures/pg15-heap", import.meta.url),
 );
 
 /** The number of cases the set holds (index.json); a different count means a different set. */

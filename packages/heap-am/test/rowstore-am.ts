@@ -12,9 +12,10 @@ import type {
   TableRelation,
   TableScanDesc,
 } from "../src/access/table/tableam.js";
-import { xidPrecedes } from "../src/access/transam/transam.js";
 import type { Transaction } from "../src/access/transam/xact.js";
-import { type Snapshot, xidInMVCCSnapshot } from "../src/utils/time/snapmgr.js";
+import { xidPrecedes } from "../src/include/access/transam.js";
+import type { Snapshot } from "../src/include/utils/snapshot.js";
+import { xidInMVCCSnapshot } from "../src/utils/time/snapmgr.js";
 
 interface Version {
   xmin: number;

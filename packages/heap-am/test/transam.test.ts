@@ -14,7 +14,12 @@ import {
   TRANSACTION_STATUS_COMMITTED,
   TRANSACTION_STATUS_IN_PROGRESS,
 } from "../src/access/transam/clog.js";
-import { initTransam, Transam, xidFollows, xidPrecedes } from "../src/access/transam/transam.js";
+import {
+  initTransam,
+  Transam,
+  transactionIdDidAbort,
+  transactionIdDidCommit,
+} from "../src/access/transam/transam.js";
 import { Transaction } from "../src/access/transam/xact.js";
 import {
   HEAP_COMBOCID,
@@ -32,6 +37,7 @@ import {
   heapTupleHeaderSetXmin,
   InvalidOffsetNumber,
 } from "../src/include/access/htup-details.js";
+import { xidFollows, xidPrecedes } from "../src/include/access/transam.js";
 import {
   itemIdGetOffset,
   PAI_IS_HEAP,
@@ -73,6 +79,26 @@ describe("transaction ids", () => {
     expect(b!.isInProgress(x1)).toBe(false);
     expect(a!.latestCompletedXid).toBe(4);
     expect(() => a!.endTransaction(x1, true)).toThrow(/ended twice/);
+  });
+
+  it("TransactionIdDidAbort: an aborted xid and Invalid, not a committed, running or crashed one", () => {
+    const shared = initTransam(3, 1 << 16);
+    const [a, b, c] = [0, 1, 2].map((i) => new Transam(shared, i));
+    const committed = a!.assignXid();
+    const aborted = b!.assignXid();
+    const crashed = c!.assignXid();
+    a!.endTransaction(committed, true);
+    b!.endTransaction(aborted, false);
+    const shmem = a!.shmem;
+    expect(transactionIdDidAbort(shmem, aborted)).toBe(true);
+    expect(transactionIdDidAbort(shmem, committed)).toBe(false);
+    expect(transactionIdDidAbort(shmem, crashed)).toBe(false); // still in progress in the clog
+    expect(transactionIdDidAbort(shmem, 0)).toBe(true);
+    expect(transactionIdDidAbort(shmem, 2)).toBe(false); // frozen
+    expect(transactionIdDidCommit(shmem, aborted)).toBe(false);
+    // The cleanup after a dead backend records its transaction as aborted.
+    expect(Transam.recoverBackend(shared, 2)).toBe(crashed);
+    expect(transactionIdDidAbort(shmem, crashed)).toBe(true);
   });
 
   it("snapshots: xmax = latestCompleted + 1, xip holds other backends' running xids, not our own", () => {

@@ -15,11 +15,8 @@ import {
   type TupleDesc,
   tupleDescFromAttributeRows,
 } from "../src/access/common/tupdesc.js";
-import {
-  clogPageGetStatus,
-  heapTupleVisibleToNewSnapshot,
-  transactionIdGetStatus,
-} from "../src/access/transam/clog.js";
+import { heapTupleVisibleToNewSnapshot } from "../src/access/heap/heapam-visibility.js";
+import { clogPageGetStatus, transactionIdGetStatus } from "../src/access/transam/clog.js";
 import { readHeapTupleHeader } from "../src/include/access/htup-details.js";
 import { inspectHeapPageItems } from "../src/inspect/heap-page-items.js";
 import { inspectRows } from "../src/inspect/rows.js";

@@ -53,8 +53,9 @@ options:
   --script FILE   run FILE's commands (one per line, # comments) and exit; a bad command stops
                   the script with exit status 1
 
-In the REPL, .help lists the commands; the worked example of the reference (NBuffers = 4, usage
-counts {1,1,1,1}, hand at 0):  pgsim-clock --buffers 4, then .fill, .show, .alloc
+In the REPL, .help lists the commands. The worked example of docs/reference/postgres-storage.md
+§A.16 (NBuffers = 4, usage counts {1,1,1,1}, hand at 0):
+  pgsim-clock --buffers 4, then .fill, .show, .alloc
 Output is coloured only on a terminal and when NO_COLOR is unset.
 `;
 

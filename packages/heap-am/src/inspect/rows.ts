@@ -16,7 +16,7 @@
 import { PgsimError } from "@pgsim/clock-sweep";
 import { heapDeformTuple } from "../access/common/heaptuple.js";
 import { tupleDescFromAttributeRows } from "../access/common/tupdesc.js";
-import { heapTupleVisibleToNewSnapshot } from "../access/transam/clog.js";
+import { heapTupleVisibleToNewSnapshot } from "../access/heap/heapam-visibility.js";
 import { BLCKSZ, MinHeapTupleSize } from "../include/access/htup-details.js";
 import {
   itemIdGetLength,

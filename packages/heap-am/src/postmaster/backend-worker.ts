@@ -7,8 +7,9 @@
  * transaction, report the result or the error; an error aborts the transaction and the backend
  * carries on).
  * Entry points: the default export (Piscina's task handler), `runBackendTask` (the same, callable
- * in-process for tests and coverage), `BackendTask`, `Op`.
- * See also: cluster.ts (the postmaster and the pooler), database.ts.
+ * in-process for tests and coverage), `BackendTask`, `Op`, `SessionOp`.
+ * See also: cluster.ts (the postmaster and the pooler), database.ts, fault-ops.ts (the
+ * fault-injection ops a test may send besides `Op`s, through ../testing.ts).
  *
  * The database's shared handle (`DatabaseShared`: four SharedArrayBuffers and a few numbers)
  * reaches a pooled worker once, as its `workerData` (`BackendWorkerData`), not with every task:
@@ -16,7 +17,7 @@
  * worker together, a tenth of a no-op round trip (packages/bench/RESULTS.md, "backends"). A task
  * may still carry `shared` (an in-process caller has no workerData); it then wins.
  *
- * No top-level await: Piscina loads this module with require() under tsx (TOOLCHAIN.md).
+ * No top-level await: Piscina loads this module with require() under tsx (docs/TOOLCHAIN.md).
  */
 
 import { createRequire } from "node:module";
@@ -27,6 +28,7 @@ import type { Row, TID } from "../access/heap/heapam.js";
 import type { IsolationLevel } from "../access/transam/xact.js";
 import { Database, type DatabaseShared, type DatabaseTransaction } from "../database.js";
 import type { Datum } from "../utils/adt/type-codec.js";
+import { type FaultOp, releaseHeldPins, runFaultOp } from "./fault-ops.js";
 
 /** One operation of a transaction, as plain data (it crosses threads). */
 export type Op =
@@ -47,16 +49,21 @@ export type Op =
   | { op: "fail"; message: string }
   /** Sleep (ms) inside the transaction, holding whatever it holds. */
   | { op: "sleep"; ms: number }
-  /** Pin a page and keep the pin (for fault tests: die while holding it). */
-  | { op: "holdPin"; table: string; block: number }
-  /** The worker thread exits at once, without cleaning up (a crash). */
-  | { op: "crash" }
   /** VACUUM a table (outside the transaction's snapshot, as a separate backend would). */
-  | { op: "vacuum"; table: string }
-  /** The pages this backend holds pins on (from holdPin): tag and first line pointer word. */
-  | { op: "heldPins" }
-  /** Drop the pins taken with holdPin. */
-  | { op: "releasePins" };
+  | { op: "vacuum"; table: string };
+
+/** One step of a session: an op on its open transaction, or the transaction's begin and end. */
+export type SessionOp<O = Op> =
+  | O
+  | { op: "begin"; isolation?: IsolationLevel }
+  | { op: "commit" }
+  | { op: "abort" };
+
+/**
+ * What the worker accepts: the public ops, and the fault-injection ops that only the testing
+ * entry (`@pgsim/heap-am/testing`) sends.
+ */
+type WorkerOp = Op | FaultOp;
 
 /** What a worker started by the cluster receives once, as its `workerData`. */
 export interface BackendWorkerData {
@@ -65,13 +72,14 @@ export interface BackendWorkerData {
 
 /**
  * What a client submits. `shared` is needed only where the worker has no `BackendWorkerData`
- * (an in-process call); the cluster's workers have it.
+ * (an in-process call); the cluster's workers have it. `O` is the kind of op the task carries:
+ * `Op` for clients; the worker also takes the testing entry's fault-injection ops.
  */
-export type BackendTask =
+export type BackendTask<O = Op> =
   | {
       kind: "transaction";
       shared?: DatabaseShared;
-      ops: Op[];
+      ops: O[];
       isolation?: IsolationLevel;
     }
   | { kind: "function"; shared?: DatabaseShared; module: string; name: string; args: unknown }
@@ -79,12 +87,7 @@ export type BackendTask =
   | {
       kind: "session";
       shared?: DatabaseShared;
-      ops: (
-        | Op
-        | { op: "begin"; isolation?: IsolationLevel }
-        | { op: "commit" }
-        | { op: "abort" }
-      )[];
+      ops: SessionOp<O>[];
     }
   | { kind: "whoami"; shared?: DatabaseShared }
   /** The backend exits normally: it detaches, reporting leaked pins. */
@@ -110,11 +113,10 @@ export interface BackendResult {
 let db: Database | undefined;
 let dbShared: DatabaseShared | undefined;
 let sessionTx: DatabaseTransaction | undefined;
-const heldPins: number[] = [];
 const functionModules = new Map<string, Record<string, unknown>>();
 
 /** The backend's database handle: attached once per thread. */
-function backend(task: BackendTask): Database {
+function backend(task: BackendTask<WorkerOp>): Database {
   const shared = task.shared ?? (workerData as BackendWorkerData | null | undefined)?.shared;
   if (shared === undefined) {
     throw new PgsimError(
@@ -136,7 +138,7 @@ function matches(row: Row, column: number, key: Datum): boolean {
   return v === key || (typeof v === "bigint" && typeof key === "bigint" && v === key);
 }
 
-function runOp(d: Database, tx: DatabaseTransaction, op: Op): unknown {
+function runOp(d: Database, tx: DatabaseTransaction, op: WorkerOp): unknown {
   switch (op.op) {
     case "insert":
       return tx.insert(op.table, op.values);
@@ -182,31 +184,10 @@ function runOp(d: Database, tx: DatabaseTransaction, op: Op): unknown {
     case "sleep":
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, op.ms);
       return undefined;
-    case "holdPin": {
-      const rel = d.table(op.table);
-      heldPins.push(d.pool.readBuffer(rel.locator, 0, op.block) as number);
-      return d.pool
-        .bufferCache()
-        .filter((r) => r.pinning_backends !== null && r.pinning_backends > 0).length;
-    }
     case "vacuum":
       return d.vacuum(op.table);
-    case "heldPins":
-      return heldPins.map((b) => {
-        const buffer = b as never;
-        d.pool.lockBuffer(buffer, "share");
-        const page = d.pool.bufferGetPage(buffer);
-        const lp = page[24]! | (page[25]! << 8) | (page[26]! << 16) | (page[27]! << 24);
-        d.pool.unlockBuffer(buffer);
-        return { tag: d.pool.bufferGetTag(buffer), firstItemId: lp >>> 0 };
-      });
-    case "releasePins":
-      while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);
-      return undefined;
-    case "crash":
-      // A worker thread's process.exit ends only this thread, abruptly: no finally blocks, no
-      // detach — a backend crash.
-      process.exit(1);
+    default:
+      return runFaultOp(d, op);
   }
 }
 
@@ -218,7 +199,7 @@ function asTaskError(e: unknown): TaskError {
 }
 
 /** Runs one task (the worker's entry point, also callable in-process). */
-export async function runBackendTask(task: BackendTask): Promise<BackendResult> {
+export async function runBackendTask(task: BackendTask<WorkerOp>): Promise<BackendResult> {
   const d = backend(task);
   const base = { procNumber: d.pool.procNumber, threadId };
   if (task.kind === "whoami") return { ...base, results: [], xid: 0 };
@@ -233,7 +214,7 @@ export async function runBackendTask(task: BackendTask): Promise<BackendResult> 
   if (task.kind === "function") {
     let mod = functionModules.get(task.module);
     if (mod === undefined) {
-      // From source, workers run under tsx's require hook (TOOLCHAIN.md): load .ts modules the
+      // From source, workers run under tsx's require hook (docs/TOOLCHAIN.md): load .ts modules the
       // same way; built modules are plain ES modules.
       mod = (
         task.module.endsWith(".ts")
@@ -274,7 +255,7 @@ export async function runBackendTask(task: BackendTask): Promise<BackendResult> 
           if (op.op === "commit") sessionTx.commit();
           else sessionTx.abort();
           sessionTx = undefined;
-          while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);
+          releaseHeldPins(d);
           results.push(xid);
         } else if (op.op === "vacuum") {
           // VACUUM runs outside any transaction block, as in PostgreSQL.
@@ -313,7 +294,7 @@ export async function runBackendTask(task: BackendTask): Promise<BackendResult> 
     return { ...base, results, xid, error: asTaskError(e) };
   } finally {
     // A pin held on purpose by a fault-test op is not leaked past the task unless the worker dies.
-    while (heldPins.length > 0) d.pool.releaseBuffer(heldPins.pop() as never);
+    releaseHeldPins(d);
   }
 }
 

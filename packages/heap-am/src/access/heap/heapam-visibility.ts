@@ -1,13 +1,17 @@
 /**
  * Tuple visibility: which tuple versions a snapshot sees, which ones vacuum may remove, and
- * whether an update or delete may proceed — with hint bits set along the way.
+ * whether an update or delete may proceed — with hint bits set along the way. The offline test
+ * of pgsim-inspect (which rows of a data file a new session would see) is the same
+ * HeapTupleSatisfiesMVCC, asked with the commit log files as its source of transaction status.
  *
  * Models: src/backend/access/heap/heapam_visibility.c (HeapTupleSatisfiesMVCC,
  * HeapTupleSatisfiesUpdate, HeapTupleSatisfiesVacuum, SetHintBits) and combocid.c
  * (HeapTupleHeaderGetCmin / GetCmax).
  * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
- * `TM`, `HTSV`, `VisibilityContext`.
- * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status, in-progress), xact.ts.
+ * `heapTupleVisibleToNewSnapshot`, `TM`, `HTSV`, `VisibilityContext`,
+ * `TransactionStatusSource`.
+ * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status), procarray.ts
+ * (in-progress), clog.ts (the commit log files), xact.ts, inspect/rows.ts.
  *
  * Each function takes the page bytes and the byte offset of the tuple header on the page. Hint
  * bits are written straight into the page (the caller holds at least a share lock, which is
@@ -32,15 +36,37 @@ import {
   heapTupleHeaderGetRawXmin,
   heapTupleHeaderSetInfomask,
   heapXmaxIsLockedOnly,
+  SizeofHeapTupleHeader,
 } from "../../include/access/htup-details.js";
-import { type Snapshot, xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
-import { InvalidTransactionId } from "../transam/clog.js";
-import { type Transam, xidPrecedes } from "../transam/transam.js";
+import {
+  FirstNormalTransactionId,
+  InvalidTransactionId,
+  xidFollowsOrEquals,
+  xidIsNormal,
+  xidPrecedes,
+} from "../../include/access/transam.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
+import { xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
+import {
+  type CommitLog,
+  TRANSACTION_STATUS_COMMITTED,
+  transactionIdGetStatus,
+} from "../transam/clog.js";
 import type { Transaction } from "../transam/xact.js";
+
+/**
+ * Where the visibility tests learn a transaction's fate: TransactionIdDidCommit (transam.c) and
+ * TransactionIdIsInProgress (procarray.c). A backend's `Transam` is one; the commit log files
+ * of an offline reader are another (see heapTupleVisibleToNewSnapshot).
+ */
+export interface TransactionStatusSource {
+  didCommit(xid: number): boolean;
+  isInProgress(xid: number): boolean;
+}
 
 /** What a visibility test needs besides the tuple: the transaction system, and who is asking. */
 export interface VisibilityContext {
-  readonly transam: Transam;
+  readonly transam: TransactionStatusSource;
   /** The asking backend's transaction, if any (for "is it mine?" and combo command ids). */
   readonly xact: Transaction | undefined;
   /** Set to true when a hint bit was written; the caller marks the buffer dirty (hint). */
@@ -78,11 +104,13 @@ function isMine(xid: number, ctx: VisibilityContext): boolean {
   return ctx.xact !== undefined && xid !== InvalidTransactionId && ctx.xact.isCurrent(xid);
 }
 
-function rejectMulti(infomask: number): void {
+function rejectMulti(page: Uint8Array, tup: number, infomask: number): void {
   if ((infomask & HEAP_XMAX_IS_MULTI) !== 0) {
+    const xmax = heapTupleHeaderGetRawXmax(page, tup);
     throw new PgsimError(
-      "multixact-unsupported",
-      "tuple has a MultiXactId as xmax: pgsim does not support multixacts",
+      "multixact-not-supported",
+      `tuple xmax ${xmax} is a MultiXactId; pgsim does not support multixacts and cannot resolve their members`,
+      { xmax },
     );
   }
 }
@@ -124,7 +152,7 @@ export function heapTupleSatisfiesMVCC(
       if (tupleCmin(page, tup, ctx) >= snapshot.curcid) return false; // inserted later
       if ((infomask & HEAP_XMAX_INVALID) !== 0) return true;
       if (heapXmaxIsLockedOnly(infomask)) return true;
-      rejectMulti(infomask);
+      rejectMulti(page, tup, infomask);
       if (!isMine(heapTupleHeaderGetRawXmax(page, tup), ctx)) {
         setHint(page, tup, HEAP_XMAX_INVALID, ctx);
         return true;
@@ -146,7 +174,7 @@ export function heapTupleSatisfiesMVCC(
   const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return true;
   if (heapXmaxIsLockedOnly(mask)) return true;
-  rejectMulti(mask);
+  rejectMulti(page, tup, mask);
   const xmax = heapTupleHeaderGetRawXmax(page, tup);
   if ((mask & HEAP_XMAX_COMMITTED) === 0) {
     if (isMine(xmax, ctx)) return tupleCmax(page, tup, ctx) >= snapshot.curcid;
@@ -176,7 +204,7 @@ export function heapTupleSatisfiesUpdate(
   ctx: VisibilityContext,
 ): TMResult {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
-  rejectMulti(infomask);
+  rejectMulti(page, tup, infomask);
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
     if ((infomask & HEAP_XMIN_INVALID) !== 0) return TM.Invisible;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
@@ -233,7 +261,7 @@ export function heapTupleSatisfiesVacuum(
   ctx: VisibilityContext,
 ): HTSVResult {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
-  rejectMulti(infomask);
+  rejectMulti(page, tup, infomask);
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
     if ((infomask & HEAP_XMIN_INVALID) !== 0) return HTSV.Dead;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
@@ -271,4 +299,104 @@ export function heapTupleSatisfiesVacuum(
   }
   // The deleter committed: dead to everyone once no snapshot can still see the version.
   return xidPrecedes(xmax, oldestXmin) ? HTSV.Dead : HTSV.RecentlyDead;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Visibility for offline inspection
+
+/**
+ * Transaction status as the commit log files tell it, for a reader that runs no transaction and
+ * sees none running (every transaction has ended, or crashed: a crashed one reads as in
+ * progress in pg_xact and so as not committed, with the same answer as an abort).
+ *
+ * Without files, only the permanent xids have a status; asking for any other throws
+ * `xid-status-unknown`, naming the role of the xid in the tuple. HeapTupleSatisfiesMVCC asks
+ * about xmin first, and only when no hint bit answers for it, so the first question is about
+ * xmin exactly when xmin has no hint.
+ */
+class CommitLogFiles implements TransactionStatusSource {
+  private readonly clog: CommitLog | undefined;
+  private xminAsked: boolean;
+
+  constructor(clog: CommitLog | undefined, xminHinted: boolean) {
+    this.clog = clog;
+    this.xminAsked = xminHinted;
+  }
+
+  /** TransactionIdDidCommit over TransactionLogFetch from the files. */
+  didCommit(xid: number): boolean {
+    const role = this.xminAsked ? "xmax" : "xmin";
+    this.xminAsked = true;
+    if (!xidIsNormal(xid)) return xid !== InvalidTransactionId;
+    if (this.clog === undefined) {
+      throw new PgsimError(
+        "xid-status-unknown",
+        `status of transaction ${xid} (${role}) is unknown: the tuple has no hint bit and no commit log (pg_xact) was given`,
+        { xid, role },
+      );
+    }
+    return transactionIdGetStatus(this.clog, xid) === TRANSACTION_STATUS_COMMITTED;
+  }
+
+  /** Nothing runs: the files are read after the fact. */
+  isInProgress(): boolean {
+    return false;
+  }
+}
+
+/**
+ * A snapshot taken after every transaction that touched the tuple had ended: xmin = xmax = one
+ * past the later of its (normal) xmin and xmax, nothing running. For this tuple it answers as a
+ * snapshot taken now would, since nothing before it is running. (The tuple's xids are within
+ * 2^31 of each other, as PostgreSQL's wraparound protection guarantees; a multixact xmax is not
+ * an xid and does not count.)
+ */
+function snapshotAfterTuple(header: Uint8Array): Snapshot {
+  const infomask = heapTupleHeaderGetInfomask(header, 0);
+  const xids = [heapTupleHeaderGetRawXmin(header, 0)];
+  if ((infomask & HEAP_XMAX_IS_MULTI) === 0) xids.push(heapTupleHeaderGetRawXmax(header, 0));
+  let after = FirstNormalTransactionId;
+  for (const xid of xids) {
+    if (!xidIsNormal(xid) || !xidFollowsOrEquals(xid, after)) continue;
+    const next = (xid + 1) >>> 0;
+    after = next < FirstNormalTransactionId ? FirstNormalTransactionId : next;
+  }
+  return { xmin: after, xmax: after, xip: new Int32Array(0), curcid: 0 };
+}
+
+/**
+ * Whether the tuple whose header starts at `bytes[offset]` is visible to a snapshot taken now,
+ * with no transaction of the reader's own: what `SELECT` in a new session would see. This is
+ * heapTupleSatisfiesMVCC on a copy of the header (its hint bits are not written back), with the
+ * commit log files as the source of transaction status and a snapshot taken after the tuple's
+ * transactions ended. So the rules are HeapTupleSatisfiesMVCC's:
+ * 1. xmin: frozen or XMIN_COMMITTED → inserted; XMIN_INVALID → invisible; otherwise its commit
+ *    log status: committed → inserted; aborted, in progress (or crashed) or sub-committed →
+ *    invisible.
+ * 2. xmax: XMAX_INVALID, or lock-only (HEAP_XMAX_IS_LOCKED_ONLY) → visible; XMAX_COMMITTED →
+ *    invisible; otherwise its status: committed → invisible (deleted or updated); anything else,
+ *    and xmax 0, → visible (the deleter aborted or is still running).
+ *
+ * Without `clog`, a tuple whose xmin or xmax has no hint bit (and is not a permanent xid) throws
+ * `xid-status-unknown`: its fate is written only in pg_xact. A non-lock-only multixact xmax throws
+ * `multixact-not-supported`: its members are in pg_multixact, which pgsim does not read.
+ *
+ * Differs from PostgreSQL: no hint bits are set, and "in progress" is decided by the commit log
+ * alone (no proc array), so a transaction that crashed reads as in progress, with the same
+ * answer: its changes are not visible. Sub-committed xids are treated as not committed (their
+ * parent's commit was still being recorded).
+ */
+export function heapTupleVisibleToNewSnapshot(
+  bytes: Uint8Array,
+  offset: number,
+  clog?: CommitLog,
+): boolean {
+  const header = bytes.slice(offset, offset + SizeofHeapTupleHeader);
+  const infomask = heapTupleHeaderGetInfomask(header, 0);
+  const xminHinted = (infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) !== 0;
+  return heapTupleSatisfiesMVCC(header, 0, snapshotAfterTuple(header), {
+    transam: new CommitLogFiles(clog, xminHinted),
+    xact: undefined,
+    hintsSet: false,
+  });
 }

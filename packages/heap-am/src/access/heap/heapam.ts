@@ -56,6 +56,8 @@ import {
   MaxHeapTuplesPerPage,
   maxAlign,
 } from "../../include/access/htup-details.js";
+import { InvalidTransactionId, xidPrecedes } from "../../include/access/transam.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
 import {
   itemIdGetFlags,
   itemIdGetLength,
@@ -75,7 +77,6 @@ import {
 } from "../../storage/page/bufpage.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import type { Snapshot } from "../../utils/time/snapmgr.js";
 import {
   heapAttributeSpans,
   heapDeformTuple,
@@ -85,8 +86,6 @@ import {
 } from "../common/heaptuple.js";
 import type { FormPgAttribute, TupleDesc } from "../common/tupdesc.js";
 import type { LockTupleMode } from "../table/tableam.js";
-import { InvalidTransactionId } from "../transam/clog.js";
-import { xidPrecedes } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
 import {
   heapTupleSatisfiesMVCC,

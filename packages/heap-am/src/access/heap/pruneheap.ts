@@ -8,9 +8,10 @@
  * See also: heapam-visibility.ts (HeapTupleSatisfiesVacuum), vacuumlazy.ts, bufpage.ts
  * (PageRepairFragmentation).
  *
- * Invariants (reference D.18): a dead chain root becomes LP_DEAD (an index entry may point at
- * it) or LP_REDIRECT to the first surviving member; dead heap-only members become LP_UNUSED at
- * once; pruning never turns LP_DEAD into LP_UNUSED (only VACUUM does); the FSM is not updated.
+ * Invariants (docs/reference/postgres-storage.md §D.18): a dead chain root becomes LP_DEAD (an
+ * index entry may point at it) or LP_REDIRECT to the first surviving member; dead heap-only
+ * members become LP_UNUSED at once; pruning never turns LP_DEAD into LP_UNUSED (only VACUUM
+ * does); the FSM is not updated.
  *
  * Differs from PostgreSQL: one horizon (the oldest xmin of any backend) instead of GlobalVisState
  * and OldestXmin; no WAL record; latestRemovedXid is not tracked (there are no standbys).
@@ -25,6 +26,7 @@ import {
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
 } from "../../include/access/htup-details.js";
+import { InvalidTransactionId, xidIsNormal, xidPrecedes } from "../../include/access/transam.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -47,8 +49,6 @@ import {
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import { InvalidTransactionId } from "../transam/clog.js";
-import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 
 /** What one prune did. */

@@ -46,6 +46,12 @@ import {
   heapXmaxIsLockedOnly,
 } from "../../include/access/htup-details.js";
 import {
+  FirstNormalTransactionId,
+  InvalidTransactionId,
+  xidIsNormal,
+  xidPrecedes,
+} from "../../include/access/transam.js";
+import {
   itemIdGetFlags,
   itemIdGetOffset,
   itemIdIsUsed,
@@ -65,8 +71,6 @@ import {
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import { FirstNormalTransactionId, InvalidTransactionId } from "../transam/clog.js";
-import { xidIsNormal, xidPrecedes } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";

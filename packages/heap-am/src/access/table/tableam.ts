@@ -18,8 +18,8 @@
 
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
 import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import type { Snapshot } from "../../utils/time/snapmgr.js";
 import type { Row, TID, TMOutcome } from "../heap/heapam.js";
 import type { BulkInsertState } from "../heap/hio.js";
 import type { VacuumOptions, VacuumResult } from "../heap/vacuumlazy.js";

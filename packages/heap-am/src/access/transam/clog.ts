@@ -1,34 +1,33 @@
 /**
- * The commit log (pg_xact): two status bits per transaction id in 8 KB pages, and an offline
- * visibility test that combines a tuple's hint bits with it.
+ * The commit log (pg_xact): two status bits per transaction id in 8 KB pages — in files, and in
+ * shared memory for the running cluster.
  *
  * Models: src/backend/access/transam/clog.c (TransactionIdToPage / ToPgIndex / ToByte / ToBIndex,
- * TransactionIdSetStatusBit, TransactionIdGetStatus), transam.c (TransactionLogFetch: the
- * permanent xids), and the parts of heapam_visibility.c HeapTupleSatisfiesMVCC that matter to a
- * snapshot taken after every transaction ended.
- * Entry points: `clogPageGetStatus`, `clogPageSetStatus`, `transactionIdGetStatus`,
- * `heapTupleVisibleToNewSnapshot`.
- * See also: htup-details.ts (the hint bits), inspect/rows.ts (the caller).
+ * TransactionIdSetStatusBit, TransactionIdGetStatus, TransactionIdSetTreeStatus for a
+ * transaction without subtransactions) and transam.c (TransactionLogFetch: the permanent xids).
+ * Entry points: `clogPageGetStatus`, `clogPageSetStatus`, `transactionIdGetStatus` (files),
+ * `clogGetStatus`, `clogSetStatus` (shared memory).
+ * See also: transam.ts (TransactionIdDidCommit), ../../storage/ipc/transam-shmem.ts (where the
+ * shared commit log lives), ../heap/heapam-visibility.ts (heapTupleVisibleToNewSnapshot reads
+ * the files through transactionIdGetStatus).
  *
  * File format: no page header and no checksum. xid k is in page (k / 32768), byte
  * ((k % 32768) / 4), bits 2*(k % 4) and 2*(k % 4)+1, the lowest bits holding the smallest xid of
  * the byte. A segment file holds 32 pages (1,048,576 xids) and is named by its segment number in
- * hex (pg_xact/0000, 0001, ...).
+ * hex (pg_xact/0000, 0001, ...). In shared memory the same bytes are Int32 words, 16 xids each
+ * (little-endian, so byte for byte the file format).
+ *
+ * Differs from PostgreSQL: the shared commit log is one fixed array instead of SLRU buffers over
+ * pg_xact files (its size is the cluster's `maxXids`), and it is never written to files.
  */
 
-import { assert, PgsimError } from "@pgsim/clock-sweep";
+import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import {
-  HEAP_XMAX_COMMITTED,
-  HEAP_XMAX_INVALID,
-  HEAP_XMAX_IS_MULTI,
-  HEAP_XMIN_COMMITTED,
-  HEAP_XMIN_FROZEN,
-  HEAP_XMIN_INVALID,
-  heapTupleHeaderGetInfomask,
-  heapTupleHeaderGetRawXmax,
-  heapTupleHeaderGetRawXmin,
-  heapXmaxIsLockedOnly,
-} from "../../include/access/htup-details.js";
+  BootstrapTransactionId,
+  FrozenTransactionId,
+  InvalidTransactionId,
+} from "../../include/access/transam.js";
+import type { TransamShmem } from "../../storage/ipc/transam-shmem.js";
 
 /** Transaction status values, as stored in the commit log. */
 export const TRANSACTION_STATUS_IN_PROGRESS = 0;
@@ -37,12 +36,6 @@ export const TRANSACTION_STATUS_ABORTED = 2;
 export const TRANSACTION_STATUS_SUB_COMMITTED = 3;
 /** One of the four TRANSACTION_STATUS_* values. */
 export type XidStatus = 0 | 1 | 2 | 3;
-
-/** Special transaction ids. */
-export const InvalidTransactionId = 0;
-export const BootstrapTransactionId = 1;
-export const FrozenTransactionId = 2;
-export const FirstNormalTransactionId = 3;
 
 /** Layout of the commit log. */
 export const CLOG_BITS_PER_XACT = 2;
@@ -143,67 +136,28 @@ export function transactionIdGetStatus(clog: CommitLog, xid: number): XidStatus 
 }
 
 // ---------------------------------------------------------------------------------------------
-// Visibility for offline inspection
+// The commit log in shared memory
 
 /**
- * Whether the tuple whose header starts at `bytes[offset]` is visible to a snapshot taken now,
- * with no transaction of the reader's own: what `SELECT` in a new session would see.
- *
- * Rules, hint bits first and then the commit log (HeapTupleSatisfiesMVCC for such a snapshot):
- * 1. xmin: frozen or XMIN_COMMITTED → inserted; XMIN_INVALID → invisible; otherwise its commit
- *    log status: committed → inserted; aborted, in progress (or crashed) or sub-committed →
- *    invisible.
- * 2. xmax: 0, XMAX_INVALID, or lock-only (HEAP_XMAX_IS_LOCKED_ONLY) → visible; XMAX_COMMITTED →
- *    invisible; otherwise its status: committed → invisible (deleted or updated); anything else
- *    → visible (the deleter aborted or is still running).
- *
- * Without `clog`, a tuple whose xmin or xmax has no hint bit throws `xid-status-unknown`: its
- * fate is written only in pg_xact. A non-lock-only multixact xmax throws
- * `multixact-not-supported`: its members are in pg_multixact, which pgsim does not read.
- *
- * Differs from PostgreSQL: no hint bits are set, and "in progress" is decided by the commit log
- * alone (no proc array), so a transaction that crashed reads as in progress, with the same
- * answer: its changes are not visible. Sub-committed xids are treated as not committed (their
- * parent's commit was still being recorded). The HEAP_MOVED_OFF / HEAP_MOVED_IN branches for
- * tuples moved by a pre-9.0 VACUUM FULL are not modelled: no supported cluster has such tuples.
+ * TransactionIdGetStatus on the shared commit log. An xid beyond its capacity has not been
+ * assigned, and reads as in progress.
  */
-export function heapTupleVisibleToNewSnapshot(
-  bytes: Uint8Array,
-  offset: number,
-  clog?: CommitLog,
-): boolean {
-  const infomask = heapTupleHeaderGetInfomask(bytes, offset);
-  const xmin = heapTupleHeaderGetRawXmin(bytes, offset);
-  if (
-    (infomask & HEAP_XMIN_FROZEN) !== HEAP_XMIN_FROZEN &&
-    (infomask & HEAP_XMIN_COMMITTED) === 0
-  ) {
-    if ((infomask & HEAP_XMIN_INVALID) !== 0) return false;
-    if (statusOf(clog, xmin, "xmin") !== TRANSACTION_STATUS_COMMITTED) return false;
-  }
-  const xmax = heapTupleHeaderGetRawXmax(bytes, offset);
-  if (xmax === InvalidTransactionId || (infomask & HEAP_XMAX_INVALID) !== 0) return true;
-  if (heapXmaxIsLockedOnly(infomask)) return true;
-  if ((infomask & HEAP_XMAX_IS_MULTI) !== 0) {
-    throw new PgsimError(
-      "multixact-not-supported",
-      `tuple xmax ${xmax} is a MultiXactId; pgsim cannot resolve multixact members`,
-      { xmax },
-    );
-  }
-  if ((infomask & HEAP_XMAX_COMMITTED) !== 0) return false;
-  return statusOf(clog, xmax, "xmax") !== TRANSACTION_STATUS_COMMITTED;
+export function clogGetStatus(shmem: TransamShmem, xid: number): XidStatus {
+  if (xid < 0 || xid >= shmem.maxXids) return TRANSACTION_STATUS_IN_PROGRESS;
+  const word = Atomics.load(shmem.w, shmem.clog + (xid >>> 4));
+  return ((word >>> ((xid & 15) * 2)) & CLOG_XACT_BITMASK) as XidStatus;
 }
 
-function statusOf(clog: CommitLog | undefined, xid: number, role: "xmin" | "xmax"): XidStatus {
-  if (xid === BootstrapTransactionId || xid === FrozenTransactionId)
-    return TRANSACTION_STATUS_COMMITTED;
-  if (clog === undefined) {
-    throw new PgsimError(
-      "xid-status-unknown",
-      `status of transaction ${xid} (${role}) is unknown: the tuple has no hint bit and no commit log (pg_xact) was given`,
-      { xid, role },
-    );
+/**
+ * TransactionIdSetTreeStatus for a transaction without subtransactions: records COMMITTED or
+ * ABORTED for `xid`. A status moves only away from IN_PROGRESS (0), so an atomic OR sets it
+ * without a lock; a second end of the same transaction is a bug.
+ */
+export function clogSetStatus(shmem: TransamShmem, xid: number, status: XidStatus): void {
+  const slot = shmem.clog + (xid >>> 4);
+  const shift = (xid & 15) * 2;
+  const before = Atomics.or(shmem.w, slot, status << shift);
+  if (((before >>> shift) & CLOG_XACT_BITMASK) !== TRANSACTION_STATUS_IN_PROGRESS) {
+    throw new AssertionError(`transaction ${xid} ended twice`);
   }
-  return transactionIdGetStatus(clog, xid);
 }

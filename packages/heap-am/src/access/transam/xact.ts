@@ -15,8 +15,8 @@
  */
 
 import { PgsimError } from "@pgsim/clock-sweep";
-import type { Snapshot } from "../../utils/time/snapmgr.js";
-import { InvalidTransactionId } from "./clog.js";
+import { InvalidTransactionId } from "../../include/access/transam.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
 import type { Transam } from "./transam.js";
 
 /** READ COMMITTED: a new snapshot per statement. REPEATABLE READ: one per transaction. */

@@ -9,8 +9,8 @@
  * Entry points: the layout constants, `heapTupleHeaderGet*` / `heapTupleHeaderSet*`,
  * `readHeapTupleHeader`, `attIsNull`, `bitmapLen`, `infomaskFlagNames`, `ItemPointer` and
  * `itemPointerToString`.
- * See also: heaptuple.ts (forms and deforms whole tuples), clog.ts (visibility from these bits),
- * inspect/heap-page-items.ts (prints them as pageinspect does).
+ * See also: heaptuple.ts (forms and deforms whole tuples), access/heap/heapam-visibility.ts
+ * (visibility from these bits), inspect/heap-page-items.ts (prints them as pageinspect does).
  *
  * Layout (offsets from the tuple start; integers little-endian):
  *

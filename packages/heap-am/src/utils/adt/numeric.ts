@@ -6,7 +6,7 @@
  * get_str_from_var, make_result, apply_typmod, apply_typmod_special, numerictypmodin,
  * NUMERIC_CAN_BE_SHORT and the NUMERIC_* header macros).
  * Entry points: `numericCodec`, `numericTypmod`.
- * See also: type-codec.ts, fixtures README "numeric".
+ * See also: type-codec.ts, test/fixtures/pg15-heap/README.md "numeric".
  *
  * JS value: a `string` holding the decimal text, e.g. "-1.500", "0.000001", "NaN", "Infinity",
  * "-Infinity". Encoding accepts anything numeric input accepts ("1e3", " +2.50 ", also a JS

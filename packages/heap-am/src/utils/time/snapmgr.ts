@@ -1,27 +1,17 @@
 /**
- * MVCC snapshots and the test "was this transaction running when the snapshot was taken?".
+ * The test "was this transaction running when the snapshot was taken?".
  *
- * Models: src/include/utils/snapshot.h (SnapshotData: xmin, xmax, xip, curcid) and
- * src/backend/utils/time/snapmgr.c (XidInMVCCSnapshot).
- * Entry points: `Snapshot`, `xidInMVCCSnapshot`.
- * See also: transam.ts (GetSnapshotData builds them), heapam-visibility.ts (uses them).
+ * Models: src/backend/utils/time/snapmgr.c (XidInMVCCSnapshot).
+ * Entry points: `xidInMVCCSnapshot`.
+ * See also: ../../include/utils/snapshot.ts (the Snapshot type), ../../storage/ipc/procarray.ts
+ * (GetSnapshotData builds snapshots), ../../access/transam/xact.ts (GetTransactionSnapshot's
+ * per-statement or per-transaction choice), ../../access/heap/heapam-visibility.ts (uses them).
  *
  * Differs from PostgreSQL: no subtransactions, so no subxip array and no overflow handling.
  */
 
-import { xidFollowsOrEquals, xidPrecedes } from "../../access/transam/transam.js";
-
-/** An MVCC snapshot. */
-export interface Snapshot {
-  /** All xids before this had finished when the snapshot was taken. */
-  readonly xmin: number;
-  /** All xids from this on had not yet started (latestCompletedXid + 1). */
-  readonly xmax: number;
-  /** Other backends' running xids in [xmin, xmax). The taker's own xid is not here. */
-  readonly xip: Int32Array;
-  /** The taker's own changes are visible iff made by a command before this one. */
-  readonly curcid: number;
-}
+import { xidFollowsOrEquals, xidPrecedes } from "../../include/access/transam.js";
+import type { Snapshot } from "../../include/utils/snapshot.js";
 
 /** XidInMVCCSnapshot: true if `xid` counts as still running for this snapshot. */
 export function xidInMVCCSnapshot(xid: number, snapshot: Snapshot): boolean {

@@ -160,6 +160,7 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
     ["utils/adt"],
     ["access/common"],
     ["access/transam"],
+    ["utils/activity"],
     ["utils/time"],
     ["catalog"],
     ["utils/cache"],

@@ -87,6 +87,7 @@ import {
   NUM_BUFFER_PARTITIONS,
   type RelFileLocator,
 } from "./buf-tag.js";
+import { type BufferUsage, RelationBlockCounter, type RelationBlockCounts } from "./buf-usage.js";
 import {
   LW_EXCLUSIVE,
   LW_SHARED,
@@ -164,6 +165,8 @@ export class SharedBufferPool implements BufferPool {
   /** This backend's record of its pins and content locks in shared memory (pin-ledger.ts). */
   private readonly ledger: PinLedger;
   private traceHook: AccessTraceHook | undefined;
+  /** Blocks fetched and hit per relation fork since statistics last took them (buf-usage.ts). */
+  private readonly blockCounts = new RelationBlockCounter();
   private statBase: number;
   private detached = false;
 
@@ -525,10 +528,16 @@ export class SharedBufferPool implements BufferPool {
       // Pin before releasing the partition lock, so the buffer cannot be retagged under us.
       const valid = this.pinBuffer(found, strategy);
       lwlockRelease(this.words, lockSlot, LW_SHARED);
-      this.stats[this.statBase + STAT_HITS]!++;
       if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
-      if (!valid && this.startBufferIO(found, true))
+      if (!valid && this.startBufferIO(found, true)) {
+        // A mapped buffer whose earlier read failed: we read it now, a miss (BufferAlloc's
+        // found = false), not a hit.
+        this.blockCounts.count(rel, fork, false);
         this.readIntoBuffer(found, rel, fork, block, options);
+      } else {
+        this.stats[this.statBase + STAT_HITS]!++;
+        this.blockCounts.count(rel, fork, true);
+      }
       if (options?.mode === "zero-and-lock") this.lockBuffer((found + 1) as BufferId, "exclusive");
       return (found + 1) as BufferId;
     }
@@ -557,6 +566,8 @@ export class SharedBufferPool implements BufferPool {
     }
     if (this.traceHook !== undefined) this.traceHook(rel, fork, block, false);
     const id = this.bufferAllocMiss(rel, fork, block, hash, strategy);
+    // bufferAllocMiss counted a hit if someone else loaded the block meanwhile.
+    this.blockCounts.count(rel, fork, id < 0);
     if (id < 0) {
       // Someone else loaded the block meanwhile; we hold a pin on it and it is valid.
       const other = -id - 1;
@@ -816,6 +827,8 @@ export class SharedBufferPool implements BufferPool {
         this.variant === "memory"
           ? this.extendMemory(rel, fork)
           : this.extendDisk(rel, fork, options?.strategy);
+      // ReadBufferExtended counts P_NEW as a block fetched (and never a hit).
+      this.blockCounts.count(rel, fork, false);
       if (this.traceHook !== undefined) {
         this.traceHook(rel, fork, this.bufferGetBlockNumber(buffer), false);
       }
@@ -1511,6 +1524,32 @@ export class SharedBufferPool implements BufferPool {
       evictions: sum(STAT_EVICTIONS),
       dirtied: sum(STAT_DIRTIED),
     };
+  }
+
+  /**
+   * This backend's pgBufferUsage: its counts since it attached (read from its statistics slot in
+   * shared memory). Subtract two readings (`bufferUsageDiff`) for what a statement did.
+   */
+  bufferUsage(): BufferUsage {
+    const s = this.stats;
+    const b = this.statBase;
+    const extended = s[b + STAT_EXTENDS]!;
+    return {
+      sharedBlksHit: s[b + STAT_HITS]!,
+      sharedBlksRead: s[b + STAT_READS]!,
+      sharedBlksDirtied: s[b + STAT_DIRTIED]!,
+      sharedBlksWritten: s[b + STAT_WRITES]! + extended,
+      sharedBlksExtended: extended,
+    };
+  }
+
+  /**
+   * The blocks this backend fetched and hit per relation fork since the last call, which starts
+   * the tally afresh: what the statistics collector of the layer above (pgstat) folds into each
+   * table's pg_statio counters.
+   */
+  takeRelationBlockCounts(): RelationBlockCounts[] {
+    return this.blockCounts.take();
   }
 
   /** How many pins this backend holds on a buffer (its private refcount). */

@@ -52,6 +52,13 @@ export {
   NUM_BUFFER_PARTITIONS,
   type RelFileLocator,
 } from "./buf-tag.js";
+export {
+  type BufferUsage,
+  bufferUsageDiff,
+  formatBufferUsage,
+  type RelationBlockCounts,
+  ZERO_BUFFER_USAGE,
+} from "./buf-usage.js";
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
 export { RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
 export {

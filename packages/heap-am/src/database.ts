@@ -20,7 +20,13 @@
  * Differs from PostgreSQL: no SQL; a statement is one method call; DDL is not transactional.
  */
 
-import { type BufferPool, type DetachReport, ForkNumber, PgsimError } from "@pgsim/buffer-manager";
+import {
+  type BufferPool,
+  type BufferUsage,
+  type DetachReport,
+  ForkNumber,
+  PgsimError,
+} from "@pgsim/buffer-manager";
 import { HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
 import {
   buildTableRelation,
@@ -50,11 +56,20 @@ import {
   recoverDeadBackend,
 } from "./database/shmem.js";
 import { DatabaseTransaction } from "./database/transaction.js";
+import {
+  type BufferCacheRelationRow,
+  bufferCacheByRelation,
+  type StatioUserTablesRow,
+  type StatUserTablesRow,
+  statioUserTablesRow,
+  statUserTablesRow,
+} from "./database-stats.js";
 import type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
 import type { FreeSpaceRow } from "./inspect/fsm.js";
 import type { HeapPageItemsBlock } from "./inspect/heap-page-items.js";
 import type { PageHeaderRow } from "./inspect/page-header.js";
 import type { VisibilityMapRow } from "./inspect/vm.js";
+import type { PgStat } from "./utils/activity/pgstat.js";
 import { buildRelation } from "./utils/cache/rel.js";
 
 export type { DatabaseOptions, DatabaseShared } from "./database/shmem.js";
@@ -103,6 +118,7 @@ export class Database {
   readonly transam: Transam;
   readonly catalog: Catalog;
   private readonly ctx: TableAmContext;
+  private readonly pgstat: PgStat;
   private readonly relations = new Map<number, TableRelation>();
   private current: DatabaseTransaction | undefined;
   private closed = false;
@@ -114,6 +130,7 @@ export class Database {
     this.transam = backend.transam;
     this.catalog = backend.catalog;
     this.ctx = backend.ctx;
+    this.pgstat = backend.pgstat;
   }
 
   /** Creates the shared memory of a new database and attaches the first backend to it. */
@@ -208,6 +225,7 @@ export class Database {
       this.catalog.dropTable(name);
       throw e;
     }
+    this.pgstat.createRelation(def.relNumber, name);
     return def;
   }
 
@@ -217,6 +235,7 @@ export class Database {
     tableRelationDrop(rel);
     this.catalog.dropTable(name);
     this.relations.delete(rel.def.relNumber);
+    this.pgstat.dropRelation(rel.def.relNumber);
   }
 
   /** TRUNCATE: new, empty storage under a new relfilenode; the old one is dropped. */
@@ -227,6 +246,7 @@ export class Database {
     tableRelationSetNewFilenode(fresh);
     tableRelationDrop(old);
     this.relations.delete(old.def.relNumber);
+    this.pgstat.truncateRelation(old.def.relNumber, after.relNumber);
   }
 
   /** BEGIN: a transaction on this backend (one at a time). */
@@ -290,10 +310,96 @@ export class Database {
     return liveVisibilityMap(this.pool, this.table(name));
   }
 
+  // ---------------------------------------------------------------- statistics (database-stats.ts)
+
+  /**
+   * Flushes this backend's pending statistics first when it is between transactions, as a
+   * PostgreSQL backend does when it goes idle (never inside a transaction block).
+   */
+  private statistics(): PgStat {
+    this.checkOpen();
+    if (this.current?.state !== "in progress") this.pgstat.reportStat();
+    return this.pgstat;
+  }
+
+  /**
+   * `SELECT * FROM pg_stat_user_tables WHERE relname = name`: the table's tuple counts (inserted,
+   * updated, HOT-updated, deleted, live and dead estimates) and its last VACUUM, as every
+   * backend's finished transactions left them (see README "Statistics").
+   *
+   * @example
+   * ```ts
+   * const s = db.tableStats("accounts");
+   * console.log(s.n_tup_ins, s.n_tup_hot_upd, s.n_dead_tup);
+   * console.log(s.last_vacuum_report?.message); // VACUUM VERBOSE's summary
+   * ```
+   */
+  tableStats(name: string): StatUserTablesRow {
+    const pgstat = this.statistics();
+    return statUserTablesRow(pgstat, this.catalog.get(name));
+  }
+
+  /** pg_stat_user_tables: `tableStats` of every table, in creation order. */
+  statUserTables(): StatUserTablesRow[] {
+    const pgstat = this.statistics();
+    return this.catalog.list().map((def) => statUserTablesRow(pgstat, def));
+  }
+
+  /**
+   * `SELECT * FROM pg_statio_user_tables WHERE relname = name`: the table's blocks found in the
+   * buffer pool (hit) and not (read, or added by extension), over all its forks as PostgreSQL
+   * counts them, and per fork (main, FSM, VM), which PostgreSQL does not keep.
+   */
+  tableIoStats(name: string): StatioUserTablesRow {
+    const pgstat = this.statistics();
+    return statioUserTablesRow(pgstat, this.catalog.get(name));
+  }
+
+  /** pg_statio_user_tables: `tableIoStats` of every table, in creation order. */
+  statioUserTables(): StatioUserTablesRow[] {
+    const pgstat = this.statistics();
+    return this.catalog.list().map((def) => statioUserTablesRow(pgstat, def));
+  }
+
+  /** pg_stat_reset(): every table's statistics go back to zero. */
+  statReset(): void {
+    this.statistics().resetCounters();
+  }
+
+  /** pg_stat_reset_single_table_counters('name'::regclass): one table's statistics go to zero. */
+  statResetSingleTableCounters(name: string): void {
+    this.statistics().resetSingleTableCounters(this.catalog.get(name).relNumber);
+  }
+
+  /** When the statistics were last reset (pg_stat_database.stats_reset), or null. */
+  get statsReset(): Date | null {
+    return this.statistics().statsReset ?? null;
+  }
+
+  /**
+   * pg_buffercache with the table names: every buffer of the pool, its block's relfilenode, fork
+   * and block number, and `relname`, the table it belongs to.
+   */
+  bufferCache(): BufferCacheRelationRow[] {
+    this.checkOpen();
+    return bufferCacheByRelation(this.pool, this.catalog);
+  }
+
+  /**
+   * This backend's buffer usage since it attached (pgBufferUsage: shared hit / read / dirtied /
+   * written). For one statement, see `DatabaseTransaction.lastStatementBuffers`.
+   */
+  bufferUsage(): BufferUsage {
+    this.checkOpen();
+    return this.pool.bufferUsage();
+  }
+
   /** Leaves the database: aborts a running transaction, reports leaked pins. */
   close(): DetachReport {
     if (this.closed) return { leakedPins: [], releasedLocks: 0 };
     this.current?.abort();
+    // pgstat_shutdown_hook: what this backend counted outside transactions is not lost.
+    this.pgstat.reportStat();
     this.closed = true;
     this.transam.resetSlot();
     return this.pool.detach();

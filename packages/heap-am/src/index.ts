@@ -30,6 +30,7 @@ export {
 } from "./access/heap/heapam-handler.js";
 export { HTSV, heapTupleVisibleToNewSnapshot } from "./access/heap/heapam-visibility.js";
 export { BulkInsertState } from "./access/heap/hio.js";
+export { formatVacuumVerbose, vacEstimateReltuples } from "./access/heap/vacuum-report.js";
 export {
   HEAPBLOCKS_PER_PAGE,
   VISIBILITYMAP_ALL_FROZEN,
@@ -105,6 +106,12 @@ export {
   type RowLockOptions,
   type RowWithTid,
 } from "./database.js";
+export type {
+  BufferCacheRelationRow,
+  LastVacuumReport,
+  StatioUserTablesRow,
+  StatUserTablesRow,
+} from "./database-stats.js";
 export {
   type HeapTupleHeaderFields,
   type InfomaskFlagNames,
@@ -197,6 +204,7 @@ export {
   SizeOfPageHeaderData,
 } from "./storage/page/bufpage.js";
 export { pgChecksumPage } from "./storage/page/checksum.js";
+export type { VacuumReport } from "./utils/activity/pgstat-relation.js";
 export { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "./utils/adt/date.js";
 export {
   type AttAlign,

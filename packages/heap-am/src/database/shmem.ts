@@ -1,6 +1,6 @@
 /**
  * The shared memory of a pgsim database and a backend's attachment to it: the layout is created
- * once (buffer pool, commit log and proc array, catalog) into structured-clonable handles, and
+ * once (buffer pool, commit log and proc array, catalog, cumulative statistics) into structured-clonable handles, and
  * every backend, in this thread or a worker, attaches to the same memory and builds its private
  * state over it.
  *
@@ -36,6 +36,8 @@ import {
 import { Catalog, type CatalogShared, initCatalog } from "../catalog/catalog.js";
 import { FreeSpaceMap } from "../storage/freespace/freespace.js";
 import { pageIsVerified, pageSetChecksumInplace } from "../storage/page/bufpage.js";
+import { PgStat } from "../utils/activity/pgstat.js";
+import { initPgStatShmem, type PgStatShared } from "../utils/activity/pgstat-shmem.js";
 
 /** Options for a new database. */
 export interface DatabaseOptions {
@@ -55,6 +57,8 @@ export interface DatabaseOptions {
   segmentBlocks?: number;
   /** deadlock_timeout: how long a row-lock wait lasts before the deadlock check (ms, default 1000). */
   deadlockTimeoutMs?: number;
+  /** Tables whose statistics can be kept at once (default 1024; see `tableStats`). */
+  statsEntries?: number;
 }
 
 /** Everything a worker needs to attach (structured-clonable; the memory is shared). */
@@ -64,6 +68,8 @@ export interface DatabaseShared {
   readonly pool: BufferPoolShared;
   readonly transam: TransamShared;
   readonly catalog: CatalogShared;
+  /** The cumulative statistics (pg_stat_user_tables and friends). */
+  readonly stats: PgStatShared;
   readonly checksums: boolean;
   /** deadlock_timeout in milliseconds (default 1000, as PostgreSQL's). */
   readonly deadlockTimeoutMs?: number;
@@ -88,6 +94,7 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     pool,
     transam: initTransam(maxBackends, options.maxXids ?? DEFAULT_MAX_XIDS),
     catalog: initCatalog(),
+    stats: initPgStatShmem(options.statsEntries),
     checksums: options.checksums === true,
     ...(options.deadlockTimeoutMs !== undefined
       ? { deadlockTimeoutMs: options.deadlockTimeoutMs }
@@ -100,6 +107,8 @@ export interface BackendAttachment {
   readonly pool: BufferPool;
   readonly transam: Transam;
   readonly catalog: Catalog;
+  /** The backend's cumulative statistics (pgstat_initialize), also in `ctx.pgstat`. */
+  readonly pgstat: PgStat;
   readonly ctx: TableAmContext;
 }
 
@@ -121,6 +130,7 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
   const transam = new Transam(shared.transam, pool.procNumber);
   transam.resetSlot();
   const catalog = new Catalog(shared.catalog);
+  const pgstat = new PgStat(shared.stats, pool);
   const ctx: TableAmContext = {
     pool,
     transam,
@@ -128,8 +138,9 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
     targetBlocks: new Map(),
     deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
     scanPin: undefined,
+    pgstat,
   };
-  return { pool, transam, catalog, ctx };
+  return { pool, transam, catalog, pgstat, ctx };
 }
 
 /**

@@ -18,7 +18,12 @@
  * WHERE clause.
  */
 
-import type { BufferPool } from "@pgsim/buffer-manager";
+import {
+  type BufferPool,
+  type BufferUsage,
+  bufferUsageDiff,
+  ZERO_BUFFER_USAGE,
+} from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BulkInsertState } from "../access/heap/hio.js";
 import {
@@ -107,6 +112,7 @@ const ROW_LOCK_MODES: Record<RowLockMode, LockTupleMode> = {
 export class DatabaseTransaction {
   private readonly db: TransactionBackend;
   readonly xact: Transaction;
+  private lastBuffers: BufferUsage = ZERO_BUFFER_USAGE;
 
   constructor(db: TransactionBackend, xact: Transaction) {
     this.db = db;
@@ -126,12 +132,32 @@ export class DatabaseTransaction {
   private statement<T>(body: () => T): T {
     this.xact.checkInProgress();
     this.xact.beginStatement();
+    const usageBefore = this.db.pool.bufferUsage();
     try {
       return body();
     } catch (e) {
       this.xact.abort();
       throw e;
+    } finally {
+      this.lastBuffers = bufferUsageDiff(this.db.pool.bufferUsage(), usageBefore);
     }
+  }
+
+  /**
+   * The buffers the last statement of this transaction used, as `EXPLAIN (ANALYZE, BUFFERS)`
+   * counts them for the statement's top plan node: pages found in the pool (shared hit), read
+   * from storage (read), made dirty (dirtied) and written out (written — extending the table
+   * counts as a write, as in PostgreSQL 15). All zero before the first statement.
+   * `formatBufferUsage` prints it as EXPLAIN does.
+   *
+   * @example
+   * ```ts
+   * tx.update("accounts", tid, (row) => [row[0], (row[1] as number) + 1]);
+   * formatBufferUsage(tx.lastStatementBuffers()); // "Buffers: shared hit=2 dirtied=1"
+   * ```
+   */
+  lastStatementBuffers(): BufferUsage {
+    return this.lastBuffers;
   }
 
   /** INSERT one row; returns its TID. */

@@ -247,6 +247,7 @@ export function heapInsert(
   pool.markBufferDirty(buffer);
   pool.unlockReleaseBuffer(buffer);
   xact.markCommandUsed();
+  ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, 1);
   return { block, offset };
 }
 
@@ -288,6 +289,7 @@ export function heapMultiInsert(
     pool.unlockReleaseBuffer(buffer);
   }
   xact.markCommandUsed();
+  ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, tids.length);
   return tids;
 }
 
@@ -507,6 +509,7 @@ export function heapDelete(
     );
     pool.markBufferDirty(buffer);
     xact.markCommandUsed();
+    ctx.pgstat?.relations.countHeapDelete(rel.def.relNumber, xact);
     return { result: TM.Ok };
   } finally {
     pool.unlockReleaseBuffer(buffer);
@@ -629,6 +632,7 @@ export function heapUpdate(
       pool.markBufferDirty(newBuffer);
     }
     xact.markCommandUsed();
+    ctx.pgstat?.relations.countHeapUpdate(rel.def.relNumber, xact, hot);
     return { result: TM.Ok, newTid, hot, keysUpdated: keysChanged };
   } finally {
     if (newBuffer !== undefined) pool.unlockReleaseBuffer(newBuffer);

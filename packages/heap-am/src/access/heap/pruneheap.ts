@@ -83,7 +83,14 @@ export function heapPagePruneOpt(ctx: TableAmContext, rel: Relation, buffer: Buf
   if (!worthIt()) return;
   if (!pool.conditionalLockBufferForCleanup(buffer)) return;
   try {
-    if (worthIt()) heapPagePrune(ctx, buffer, horizon);
+    if (worthIt()) {
+      const { ndeleted, nnewlpdead } = heapPagePrune(ctx, buffer, horizon);
+      // Report the tuples reclaimed: those that became LP_DEAD still need VACUUM, so they stay
+      // counted as dead (pgstat_update_heap_dead_tuples).
+      if (ndeleted > nnewlpdead) {
+        ctx.pgstat?.relations.updateHeapDeadTuples(rel.def.relNumber, ndeleted - nnewlpdead);
+      }
+    }
   } finally {
     pool.unlockBuffer(buffer);
   }

@@ -9,7 +9,7 @@
  * count_nondeletable_pages), heapam.c
  * (heap_prepare_freeze_tuple, heap_execute_freeze_tuple) and vacuum.c (vacuum_set_xid_limits).
  * Entry points: `heapVacuumRel`, `VacuumOptions`, `VacuumResult`.
- * See also: pruneheap.ts, freespace.ts, visibilitymap.ts.
+ * See also: pruneheap.ts, freespace.ts, visibilitymap.ts, vacuum-report.ts (the report at the end).
  *
  * A table without indexes takes PostgreSQL's one-pass path: LP_DEAD items become LP_UNUSED on the
  * page where they are found. A table with indexes (pgsim models them by the columns they cover,
@@ -82,6 +82,7 @@ import type { Relation } from "../../utils/cache/rel.js";
 import type { TableAmContext } from "../table/tableam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
+import { reportHeapVacuum, vacuumReportStart } from "./vacuum-report.js";
 import { VisibilityMap } from "./visibilitymap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";
 
@@ -226,6 +227,7 @@ export function heapVacuumRel(
   options: VacuumOptions = {},
 ): VacuumResult {
   const pool = ctx.pool;
+  const reportStart = vacuumReportStart(ctx, rel);
   const vm = new VisibilityMap(pool);
   const oldestXmin = ctx.transam.oldestXmin();
   const freezeMinAge = options.freeze ? 0 : VACUUM_FREEZE_MIN_AGE;
@@ -265,6 +267,9 @@ export function heapVacuumRel(
       pagesBefore: relPages,
       pagesAfter: relPages,
       oldestXmin,
+      lpdeadItemPages: 0,
+      lpdeadItems: 0,
+      pagesFrozen: 0,
     },
   };
   lazyScanHeap(vacrel);
@@ -273,6 +278,8 @@ export function heapVacuumRel(
   // follows closes its smgr relation: the next insert looks its target page up in the FSM again
   // instead of going back to the last page it used.
   ctx.targetBlocks.delete(rel.locator.relNumber);
+  // new_live_tuples, pgstat_report_vacuum and VACUUM VERBOSE's figures (vacuum-report.ts).
+  reportHeapVacuum(ctx, rel, options, vacrel.result, reportStart);
   return vacrel.result;
 }
 
@@ -431,7 +438,16 @@ function lazyScanPrune(
       }
     }
   }
-  if (anyFrozen) pool.markBufferDirty(buffer);
+  if (anyFrozen) {
+    pool.markBufferDirty(buffer);
+    result.pagesFrozen = (result.pagesFrozen ?? 0) + 1;
+  }
+  // lpdead_item_pages / lpdead_items: counted after pruning, whether the items are removed now,
+  // in phase 3, or left for a later VACUUM (VACUUM VERBOSE's index line).
+  if (deadOffsets.length > 0) {
+    result.lpdeadItemPages = (result.lpdeadItemPages ?? 0) + 1;
+    result.lpdeadItems = (result.lpdeadItems ?? 0) + deadOffsets.length;
+  }
   if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
   // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
   // truncation scan, which checks every line pointer again anyway).

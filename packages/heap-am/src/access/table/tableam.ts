@@ -32,6 +32,7 @@ import type { ItemPointer } from "../../include/access/htup-details.js";
 import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
 import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
+import type { PgStat } from "../../utils/activity/pgstat.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import { buildRelation, type Relation } from "../../utils/cache/rel.js";
 import type { Transam } from "../transam/transam.js";
@@ -111,6 +112,11 @@ export interface TableAmContext {
   readonly deadlockTimeoutMs?: number;
   /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
   readonly lockTimeoutMs?: number;
+  /**
+   * The backend's cumulative statistics (rel->pgstat_info's owner); AM code counts into it when
+   * it is there (pgstat_should_count_relation).
+   */
+  readonly pgstat?: PgStat;
   /**
    * The page this backend's running sequential scan has pinned (see ScanPin), or undefined. Set
    * and cleared by the scan; read by the tuple update, delete and insert paths of the same AM.

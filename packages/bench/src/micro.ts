@@ -25,6 +25,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   attachBufferPool,
+  BLCKSZ,
   type BufferPool,
   bufferShmemSize,
   ForkNumber,
@@ -256,7 +257,7 @@ function tupleCases(): CaseSpec[] {
     { name: "aid", type: "int4", notNull: true },
     { name: "abalance", type: "int4", notNull: true },
   ]);
-  const page = new Uint8Array(8192);
+  const page = new Uint8Array(BLCKSZ);
   const tuple = heapFormTuple(desc, [1, 0]);
   const row: [number, number] = [0, 0];
   return [
@@ -474,7 +475,7 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       bufferCount: DEFAULT_NBUFFERS,
       dataDir: "x",
     });
-    const shmemOverheadPct = (shmem.overheadBytes / (DEFAULT_NBUFFERS * 8192)) * 100;
+    const shmemOverheadPct = (shmem.overheadBytes / (DEFAULT_NBUFFERS * BLCKSZ)) * 100;
     return {
       command: "micro",
       quick: options.quick === true,
@@ -544,7 +545,7 @@ export function formatMicroTable(r: MicroResult): string {
     `hitPathVsMap                ${r.hitPathVsMap.toFixed(2)}  (pgsim goal <= ${r.targets.hitPathVsMap.max}: ${met(r.targets.hitPathVsMap.met)})`,
     `hitPathVsTwoLevelMap        ${r.hitPathVsTwoLevelMap.toFixed(2)}  (for reference: same key information, no string per access)`,
     `hitPathVsNumericMap         ${r.hitPathVsNumericMap.toFixed(2)}  (for reference: block number only, drops the relation)`,
-    `shmemOverheadPct            ${r.shmemOverheadPct.toFixed(2)} %  (${r.shmemOverheadBytes} bytes beyond ${r.shmemBufferCount} x 8192; pgsim goal <= ${r.targets.shmemOverheadPct.max}: ${met(r.targets.shmemOverheadPct.met)})`,
+    `shmemOverheadPct            ${r.shmemOverheadPct.toFixed(2)} %  (${r.shmemOverheadBytes} bytes beyond ${r.shmemBufferCount} x ${BLCKSZ}; pgsim goal <= ${r.targets.shmemOverheadPct.max}: ${met(r.targets.shmemOverheadPct.met)})`,
     `machine                     ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.os}`,
     "",
   ].join("\n");

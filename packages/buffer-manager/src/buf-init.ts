@@ -4,7 +4,9 @@
  * Models: src/backend/storage/buffer/buf_init.c (BufferShmemSize, InitBufferPool) and the
  * postmaster/backend split: the creator initialises shared memory, every backend attaches.
  * Entry points: `bufferShmemSize`, `initBufferPool`, `attachBufferPool`, `createBufferPool`.
- * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do).
+ * See also: buf-internals.ts (the layout), bufmgr.ts (what an attached backend can do),
+ * buf-recovery.ts (freeing a dead backend's slot).
+ * pg-control.ts (the `global/pg_control` a disk-backed pool writes at start-up).
  */
 
 import { threadId } from "node:worker_threads";
@@ -40,13 +42,8 @@ import { BufTable } from "./buf-table.js";
 import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
 import { RELSEG_SIZE } from "./md.js";
-import type {
-  BufferPool,
-  BufferPoolOptions,
-  BufferPoolShared,
-  DetachReport,
-  PageHooks,
-} from "./types.js";
+import { pgsimControlFile, writeControlFile } from "./pg-control.js";
+import type { BufferPool, BufferPoolOptions, BufferPoolShared, PageHooks } from "./types.js";
 
 /** The largest pool pgsim will create: 4,194,304 buffers = 32 GB of pages. */
 export const MAX_BUFFER_COUNT = 1 << 22;
@@ -110,12 +107,20 @@ function resolveOptions(options: BufferPoolOptions): Required<
       "a memory-only pool has no data directory: the pool is the storage",
     );
   }
+  const dataChecksums = options.dataChecksums ?? false;
+  if (typeof dataChecksums !== "boolean") {
+    throw new PgsimError(
+      "invalid-pool-option",
+      `dataChecksums must be true or false, got ${String(dataChecksums)}`,
+    );
+  }
   return {
     variant,
     bufferCount,
     maxBackends,
     maxRelationForks,
     segmentBlocks,
+    dataChecksums,
     dataDir: options.dataDir,
   };
 }
@@ -181,6 +186,18 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
     throw new Error("free list was not initialised");
   }
   new BufTable(words, layout.bufTable, layout.bufTableCapacity).initialize();
+  if (o.variant === "disk" && o.dataDir !== undefined) {
+    // StartupXLOG leaves pg_control saying how the files are written; pgsim's pool writes it once
+    // at start-up (see pg-control.ts pgsimControlFile for what it holds).
+    writeControlFile(
+      o.dataDir,
+      pgsimControlFile({
+        dataChecksums: o.dataChecksums,
+        relsegSize: o.segmentBlocks,
+        maxConnections: o.maxBackends,
+      }),
+    );
+  }
   return {
     sab,
     variant: o.variant,
@@ -261,39 +278,6 @@ export function backendsOfThread(shared: BufferPoolShared, thread: number): numb
     }
   }
   return out;
-}
-
-/** What recovering a dead backend released. */
-export interface BackendRecoveryReport extends DetachReport {
-  procNumber: number;
-  abortedIo: number;
-}
-
-/**
- * Cleans up after a backend that died without detaching (its worker was terminated or crashed):
- * aborts the I/O it left in progress, releases the content locks and pins its shared ledger
- * records, and frees its slot. Other backends waiting on those buffers go on.
- *
- * Differs from PostgreSQL: PostgreSQL answers a crashed backend by restarting every backend and
- * reinitialising shared memory; pgsim releases just that backend's buffer state. A backend killed
- * while inside a buffer-manager critical section (holding a mapping partition lock, a header
- * lock or a spinlock) is not recoverable this way.
- */
-export function recoverBackend(
-  shared: BufferPoolShared,
-  procNumber: number,
-): BackendRecoveryReport {
-  const layout = computeLayout(shared.bufferCount, shared.maxBackends, shared.maxRelationForks);
-  if (!Number.isInteger(procNumber) || procNumber < 0 || procNumber >= shared.maxBackends) {
-    throw new PgsimError("invalid-backend", `backend ${String(procNumber)} does not exist`);
-  }
-  const procs = new Int32Array(shared.sab, layout.procs * 4, shared.maxBackends * PROC_INTS);
-  if (Atomics.load(procs, procNumber * PROC_INTS + PROC_IN_USE) === 0) {
-    return { procNumber, abortedIo: 0, leakedPins: [], releasedLocks: 0 };
-  }
-  const adopted = new SharedBufferPool(shared, layout, procNumber, {}, true);
-  const abortedIo = adopted.abortOwnIo();
-  return { procNumber, abortedIo, ...adopted.detach({ quiet: true }) };
 }
 
 /** initBufferPool + attachBufferPool: a new pool and the first backend on it. */

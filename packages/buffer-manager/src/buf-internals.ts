@@ -3,20 +3,20 @@
  * table, relation sizes, backend slots, statistics and the page blocks, all in one
  * SharedArrayBuffer computed up front.
  *
- * Models: src/include/storage/buf_internals.h (BufferDesc and its 64-byte padding) and
- * src/backend/storage/buffer/buf_init.c (BufferShmemSize, InitBufferPool).
- * Entry points: `computeLayout`, `BufferPoolLayout`, the `D_*` descriptor slots, `P_*` header slots.
+ * Models: src/include/storage/buf_internals.h (BufferDesc and its 64-byte padding, the tag
+ * fields) and src/backend/storage/buffer/buf_init.c (BufferShmemSize, InitBufferPool).
+ * Entry points: `computeLayout`, `BufferPoolLayout`, the `D_*` descriptor slots, `readBufferTag`,
+ * `P_*` header slots.
  * See also: buf-init.ts (creates and attaches), bufmgr.ts (uses every region).
  *
  * Nothing in shared memory grows after start-up. Every region's protection is stated where the
  * region is described below and again in the package README.
  */
 
-import { STRATEGY_CONTROL_INTS } from "@pgsim/clock-sweep";
+import { BLCKSZ, STRATEGY_CONTROL_INTS } from "@pgsim/clock-sweep";
 import { bufTableInts } from "./buf-table.js";
-import { NUM_BUFFER_PARTITIONS } from "./buf-tag.js";
+import { type BufferTag, NUM_BUFFER_PARTITIONS } from "./buf-tag.js";
 import { LWLOCK_INTS } from "./lwlock.js";
-import { BLCKSZ } from "./md.js";
 
 /**
  * Descriptor slots (Int32 index within a 16-slot, 64-byte descriptor) and what protects each:
@@ -49,6 +49,21 @@ export const D_IO_OWNER = 12;
 /** Int32 slots per descriptor: 16 × 4 = 64 bytes, one cache line, as BufferDescPadded. */
 export const DESC_INTS = 16;
 export const BUFFERDESC_PAD_TO_SIZE = DESC_INTS * 4;
+
+/**
+ * The BufferTag of descriptor `id`, from the descriptor array that starts at Int32 index
+ * `descriptors` of `words`. The caller holds the header lock or a pin (so the tag cannot change).
+ */
+export function readBufferTag(words: Int32Array, descriptors: number, id: number): BufferTag {
+  const d = descriptors + id * DESC_INTS;
+  return {
+    spcOid: words[d + D_TAG_SPC]! >>> 0,
+    dbOid: words[d + D_TAG_DB]! >>> 0,
+    relNumber: words[d + D_TAG_REL]! >>> 0,
+    fork: words[d + D_TAG_FORK]!,
+    block: words[d + D_TAG_BLOCK]! >>> 0,
+  };
+}
 
 /** Pool header slots (Int32). */
 export const P_MAGIC = 0;

@@ -6,10 +6,12 @@
  * PinBuffer_Locked, UnpinBuffer, MarkBufferDirty, MarkBufferDirtyHint, LockBuffer,
  * ConditionalLockBuffer, LockBufferForCleanup, ConditionalLockBufferForCleanup, StartBufferIO,
  * TerminateBufferIO, WaitIO, FlushBuffer, BufferSync, SyncOneBuffer, InvalidateBuffer,
- * DropRelFileNodeBuffers, CheckForBufferLeaks) and contrib/pg_buffercache.
+ * DropRelFileNodeBuffers, AtProcExit_Buffers, CheckForBufferLeaks).
  * Entry points: `SharedBufferPool` (implements `BufferPool`).
  * See also: buf-init.ts (create and attach), buf-internals.ts (layout), buf-table.ts, md.ts,
- * @pgsim/clock-sweep (victim selection), README.md (access rules and lock order).
+ * pin-ledger.ts (the shared record of this backend's pins and locks), buf-recovery.ts (cleaning
+ * up after a dead backend), pg-buffercache.ts (the pg_buffercache views), @pgsim/clock-sweep
+ * (victim selection), README.md (access rules and lock order).
  *
  * Lock order (never take an earlier one while holding a later one):
  *   1. relation extension lock   2. buffer content lock (only conditionally while evicting)
@@ -19,6 +21,7 @@
 
 import {
   AssertionError,
+  BLCKSZ,
   BM_CHECKPOINT_NEEDED,
   BM_DIRTY,
   BM_IO_ERROR,
@@ -34,7 +37,6 @@ import {
   BUF_USAGECOUNT_ONE,
   type BufferAccessStrategy,
   bufStateGetRefcount,
-  bufStateGetUsageCount,
   bumpUsageOnFirstPin,
   DescriptorHeaders,
   FREENEXT_NOT_IN_LIST,
@@ -58,13 +60,12 @@ import {
   D_WAIT_BACKEND,
   DESC_INTS,
   LEDGER_INTS,
-  LEDGER_LOCK_SLOTS,
-  LEDGER_PIN_SLOTS,
   NUM_EXTENSION_LOCKS,
   P_RELSIZE_LOCK,
   P_SMGR_INVALIDATION,
   PROC_IN_USE,
   PROC_INTS,
+  readBufferTag,
   STAT_DIRTIED,
   STAT_EVICTIONS,
   STAT_EXTENDS,
@@ -86,6 +87,7 @@ import {
   NUM_BUFFER_PARTITIONS,
   type RelFileLocator,
 } from "./buf-tag.js";
+import { type BufferUsage, RelationBlockCounter, type RelationBlockCounts } from "./buf-usage.js";
 import {
   LW_EXCLUSIVE,
   LW_SHARED,
@@ -94,7 +96,13 @@ import {
   lwlockConditionalAcquire,
   lwlockRelease,
 } from "./lwlock.js";
-import { BLCKSZ, MdStorage, relationPath } from "./md.js";
+import { MdStorage, relationPath } from "./md.js";
+import {
+  type BufferCacheSource,
+  pgBuffercachePages,
+  pgBuffercacheSummary,
+} from "./pg-buffercache.js";
+import { PinLedger } from "./pin-ledger.js";
 import { RelSizeTable } from "./rel-sizes.js";
 import type {
   AccessTraceHook,
@@ -154,16 +162,11 @@ export class SharedBufferPool implements BufferPool {
   private readonly heldContentLock: Uint8Array;
   private readonly pageViews: (Uint8Array | undefined)[];
   private pinnedBufferCount = 0;
-  /** Where this backend's ledger starts in `words` (see buf-internals.ts LEDGER_*). */
-  private readonly ledgerBase: number;
-  /** Ledger pin slot + 1 per buffer this backend pins (0 = none). */
-  private readonly ledgerSlotOf: Int16Array;
-  /** Free ledger pin slots, as a stack. */
-  private readonly freePinSlots: Int16Array;
-  private freePinTop = 0;
-  /** Ledger lock slot + 1 per buffer whose content lock this backend holds. */
-  private readonly lockSlotOf: Int8Array;
+  /** This backend's record of its pins and content locks in shared memory (pin-ledger.ts). */
+  private readonly ledger: PinLedger;
   private traceHook: AccessTraceHook | undefined;
+  /** Blocks fetched and hit per relation fork since statistics last took them (buf-usage.ts). */
+  private readonly blockCounts = new RelationBlockCounter();
   private statBase: number;
   private detached = false;
 
@@ -215,92 +218,19 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount = new Int32Array(layout.bufferCount);
     this.heldContentLock = new Uint8Array(layout.bufferCount);
     this.pageViews = new Array<Uint8Array | undefined>(layout.bufferCount);
-    this.ledgerBase = layout.ledgers + procNumber * LEDGER_INTS;
-    this.ledgerSlotOf = new Int16Array(layout.bufferCount);
-    this.freePinSlots = new Int16Array(LEDGER_PIN_SLOTS);
-    this.lockSlotOf = new Int8Array(layout.bufferCount);
+    this.ledger = new PinLedger(
+      this.words,
+      layout.ledgers + procNumber * LEDGER_INTS,
+      layout.bufferCount,
+    );
     if (adopt) {
-      this.adoptLedger();
+      // A dead backend's slot (buf-recovery.ts): take over what its ledger records, so that
+      // `detach` releases it.
+      this.pinnedBufferCount = this.ledger.adopt(this.privateRefCount, this.heldContentLock);
     } else {
       this.stats.fill(0, this.statBase, this.statBase + STAT_FLOATS);
-      this.words.fill(-1, this.ledgerBase, this.ledgerBase + LEDGER_INTS);
-      for (let i = LEDGER_PIN_SLOTS - 1; i >= 0; i--) this.freePinSlots[this.freePinTop++] = i;
+      this.ledger.clear();
     }
-  }
-
-  /**
-   * Takes over the pins and content locks that a dead backend's ledger records, so that
-   * `detach` can release them (used by `recoverBackend`).
-   */
-  private adoptLedger(): void {
-    const w = this.words;
-    for (let slot = LEDGER_PIN_SLOTS - 1; slot >= 0; slot--) {
-      const id = w[this.ledgerBase + slot]!;
-      if (id >= 0 && id < this.bufferCount && this.privateRefCount[id] === 0) {
-        this.privateRefCount[id] = 1;
-        this.ledgerSlotOf[id] = slot + 1;
-        this.pinnedBufferCount++;
-      } else {
-        w[this.ledgerBase + slot] = -1;
-        this.freePinSlots[this.freePinTop++] = slot;
-      }
-    }
-    for (let slot = 0; slot < LEDGER_LOCK_SLOTS; slot++) {
-      const entry = w[this.ledgerBase + LEDGER_PIN_SLOTS + slot]!;
-      if (entry < 0) continue;
-      const id = entry >> 2;
-      const mode = entry & 3;
-      if (id < this.bufferCount && (mode === LW_SHARED || mode === LW_EXCLUSIVE)) {
-        this.heldContentLock[id] = mode;
-        this.lockSlotOf[id] = slot + 1;
-      }
-    }
-  }
-
-  /** ReservePrivateRefCountEntry: make sure a new pin can be recorded before pinning. */
-  private reservePinSlot(): void {
-    if (this.freePinTop === 0) {
-      throw new PgsimError(
-        "too-many-pins",
-        `a backend may pin at most ${LEDGER_PIN_SLOTS} buffers at once`,
-        { limit: LEDGER_PIN_SLOTS },
-      );
-    }
-  }
-
-  /** Records a first pin in the shared ledger (after the shared refcount was raised). */
-  private ledgerPin(id: number): void {
-    const slot = this.freePinSlots[--this.freePinTop]!;
-    this.words[this.ledgerBase + slot] = id;
-    this.ledgerSlotOf[id] = slot + 1;
-  }
-
-  /** Forgets a pin in the ledger (before the shared refcount is lowered). */
-  private ledgerUnpin(id: number): void {
-    const slot = this.ledgerSlotOf[id]! - 1;
-    if (slot < 0) return;
-    this.words[this.ledgerBase + slot] = -1;
-    this.ledgerSlotOf[id] = 0;
-    this.freePinSlots[this.freePinTop++] = slot;
-  }
-
-  private ledgerLock(id: number, mode: number): void {
-    const base = this.ledgerBase + LEDGER_PIN_SLOTS;
-    for (let slot = 0; slot < LEDGER_LOCK_SLOTS; slot++) {
-      if (this.words[base + slot]! < 0) {
-        this.words[base + slot] = id * 4 + mode;
-        this.lockSlotOf[id] = slot + 1;
-        return;
-      }
-    }
-    throw new AssertionError(`a backend holds more than ${LEDGER_LOCK_SLOTS} content locks`);
-  }
-
-  private ledgerUnlock(id: number): void {
-    const slot = this.lockSlotOf[id]! - 1;
-    if (slot < 0) return;
-    this.words[this.ledgerBase + LEDGER_PIN_SLOTS + slot] = -1;
-    this.lockSlotOf[id] = 0;
   }
 
   // ---------------------------------------------------------------- checks on caller input
@@ -348,15 +278,7 @@ export class SharedBufferPool implements BufferPool {
   }
 
   private tagOf(id: number): BufferTag {
-    const w = this.words;
-    const d = this.desc + id * DESC_INTS;
-    return {
-      spcOid: w[d + D_TAG_SPC]! >>> 0,
-      dbOid: w[d + D_TAG_DB]! >>> 0,
-      relNumber: w[d + D_TAG_REL]! >>> 0,
-      fork: w[d + D_TAG_FORK]!,
-      block: w[d + D_TAG_BLOCK]! >>> 0,
-    };
+    return readBufferTag(this.words, this.desc, id);
   }
 
   private setTag(id: number, rel: RelFileLocator, fork: number, block: number): void {
@@ -408,7 +330,7 @@ export class SharedBufferPool implements BufferPool {
       this.privateRefCount[id] = ref + 1;
       return true;
     }
-    if (this.freePinTop === 0) this.reservePinSlot();
+    if (this.ledger.freePinTop === 0) this.ledger.reserve();
     const w = this.words;
     const slot = this.stateSlot(id);
     let old = Atomics.load(w, slot);
@@ -417,7 +339,7 @@ export class SharedBufferPool implements BufferPool {
       const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
       const seen = Atomics.compareExchange(w, slot, old, next);
       if (seen === old) {
-        this.ledgerPin(id);
+        this.ledger.pin(id);
         this.privateRefCount[id] = 1;
         this.pinnedBufferCount++;
         return (next & BM_VALID) !== 0;
@@ -436,7 +358,7 @@ export class SharedBufferPool implements BufferPool {
       throw new AssertionError("PinBuffer_Locked on a buffer this backend already pins");
     }
     this.unlockBufHdr(id, lockedState + 1);
-    this.ledgerPin(id);
+    this.ledger.pin(id);
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
   }
@@ -448,7 +370,7 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount[id] = ref;
     if (ref > 0) return;
     this.pinnedBufferCount--;
-    this.ledgerUnpin(id);
+    this.ledger.unpin(id);
     const w = this.words;
     const slot = this.stateSlot(id);
     let old = Atomics.load(w, slot);
@@ -606,10 +528,16 @@ export class SharedBufferPool implements BufferPool {
       // Pin before releasing the partition lock, so the buffer cannot be retagged under us.
       const valid = this.pinBuffer(found, strategy);
       lwlockRelease(this.words, lockSlot, LW_SHARED);
-      this.stats[this.statBase + STAT_HITS]!++;
       if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
-      if (!valid && this.startBufferIO(found, true))
+      if (!valid && this.startBufferIO(found, true)) {
+        // A mapped buffer whose earlier read failed: we read it now, a miss (BufferAlloc's
+        // found = false), not a hit.
+        this.blockCounts.count(rel, fork, false);
         this.readIntoBuffer(found, rel, fork, block, options);
+      } else {
+        this.stats[this.statBase + STAT_HITS]!++;
+        this.blockCounts.count(rel, fork, true);
+      }
       if (options?.mode === "zero-and-lock") this.lockBuffer((found + 1) as BufferId, "exclusive");
       return (found + 1) as BufferId;
     }
@@ -638,6 +566,8 @@ export class SharedBufferPool implements BufferPool {
     }
     if (this.traceHook !== undefined) this.traceHook(rel, fork, block, false);
     const id = this.bufferAllocMiss(rel, fork, block, hash, strategy);
+    // bufferAllocMiss counted a hit if someone else loaded the block meanwhile.
+    this.blockCounts.count(rel, fork, id < 0);
     if (id < 0) {
       // Someone else loaded the block meanwhile; we hold a pin on it and it is valid.
       const other = -id - 1;
@@ -695,6 +625,16 @@ export class SharedBufferPool implements BufferPool {
    * the new block holding both partition locks. Returns the buf_id, pinned, with
    * BM_IO_IN_PROGRESS set for us to do the read; or −(buf_id + 1) when another backend mapped
    * the block first (then that buffer is pinned and valid, or its read has completed).
+   *
+   * The steps, as in bufmgr.c's BufferAlloc (PostgreSQL 16 gives the first and third their own
+   * functions, GetVictimBuffer and InvalidateVictimBuffer):
+   *   1. `getVictimBuffer`: StrategyGetBuffer, PinBuffer_Locked, and FlushBuffer if it is dirty.
+   *   2. `lockMappingPartitions`: the old tag's and the new tag's partition locks, exclusively,
+   *      the lower-numbered first.
+   *   3. BufTableInsert of the new tag; on a collision someone else loaded the block: use theirs.
+   *   4. `retagVictim`: under the header lock, if the victim is still only ours and clean, give it
+   *      the new tag; then delete the old mapping. Otherwise undo and start over.
+   *   5. StartBufferIO for the read.
    */
   private bufferAllocMiss(
     rel: RelFileLocator,
@@ -704,65 +644,26 @@ export class SharedBufferPool implements BufferPool {
     strategy: BufferAccessStrategy | undefined,
   ): number {
     const w = this.words;
-    const newPartition = hash % NUM_BUFFER_PARTITIONS;
-    const newLock = this.partitionLockSlot(newPartition);
-    let id: number;
-    let oldTag: BufferTag | undefined;
-    let oldHash = 0;
-    let oldLock = -1;
+    const newLock = this.partitionLockSlot(hash % NUM_BUFFER_PARTITIONS);
     for (let attempt = 0; ; attempt++) {
       if (attempt > 100_000) throw new AssertionError("BufferAlloc: no victim after many tries");
-      // The victim comes back with its header locked: make sure its pin can be recorded first.
-      this.reservePinSlot();
-      id = this.strategyControl.strategyGetBuffer(this.search, strategy);
-      const victimState = this.search.state;
-      this.pinBufferLocked(id, victimState);
-      if ((victimState & BM_DIRTY) !== 0) {
-        // Write the old page out first. Someone holding its content lock exclusively may be
-        // changing it: rather than wait (and risk deadlock), pick another victim.
-        const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
-        if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) {
-          this.unpinBuffer(id);
-          continue;
-        }
-        // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
-        // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
-        this.heldContentLock[id] = LW_SHARED;
-        this.ledgerLock(id, LW_SHARED);
-        try {
-          this.flushBufferLocked(id);
-        } finally {
-          this.heldContentLock[id] = NO_CONTENT_LOCK;
-          this.ledgerUnlock(id);
-          lwlockRelease(w, lockSlot, LW_SHARED);
-        }
-      }
-      const state0 = this.headers.readState(id);
-      if ((state0 & BM_TAG_VALID) !== 0) {
-        // The tag cannot change while we hold a pin.
-        oldTag = this.tagOf(id);
-        oldHash = bufTableHashCode(
-          oldTag.spcOid,
-          oldTag.dbOid,
-          oldTag.relNumber,
-          oldTag.fork,
-          oldTag.block,
-        );
-        oldLock = this.partitionLockSlot(oldHash % NUM_BUFFER_PARTITIONS);
-        if (oldLock < newLock) {
-          lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
-          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-        } else if (oldLock > newLock) {
-          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-          lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
-        } else {
-          lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-        }
-      } else {
-        oldTag = undefined;
-        oldLock = -1;
-        lwlockAcquire(w, newLock, LW_EXCLUSIVE);
-      }
+      const id = this.getVictimBuffer(strategy);
+      if (id < 0) continue;
+      // The tag cannot change while we hold a pin.
+      const oldTag = (this.headers.readState(id) & BM_TAG_VALID) !== 0 ? this.tagOf(id) : undefined;
+      const oldHash =
+        oldTag === undefined
+          ? 0
+          : bufTableHashCode(
+              oldTag.spcOid,
+              oldTag.dbOid,
+              oldTag.relNumber,
+              oldTag.fork,
+              oldTag.block,
+            );
+      const oldLock =
+        oldTag === undefined ? -1 : this.partitionLockSlot(oldHash % NUM_BUFFER_PARTITIONS);
+      this.lockMappingPartitions(oldLock, newLock);
       const existing = this.table.insert(
         hash,
         rel.spcOid,
@@ -784,23 +685,7 @@ export class SharedBufferPool implements BufferPool {
         }
         return -(existing + 1);
       }
-      const state = this.lockBufHdr(id);
-      if (bufStateGetRefcount(state) === 1 && (state & BM_DIRTY) === 0) {
-        // Still only ours and clean: retag it now, header lock held.
-        this.setTag(id, rel, fork, block);
-        let next =
-          state &
-          ~(
-            BM_VALID |
-            BM_DIRTY |
-            BM_JUST_DIRTIED |
-            BM_CHECKPOINT_NEEDED |
-            BM_IO_ERROR |
-            BM_PERMANENT |
-            BUF_USAGECOUNT_MASK
-          );
-        next |= BM_TAG_VALID | BUF_USAGECOUNT_ONE | BM_PERMANENT;
-        this.unlockBufHdr(id, next);
+      if (this.retagVictim(id, rel, fork, block)) {
         if (oldTag !== undefined) {
           this.table.delete(
             oldHash,
@@ -811,22 +696,117 @@ export class SharedBufferPool implements BufferPool {
             oldTag.block,
           );
           this.stats[this.statBase + STAT_EVICTIONS]!++;
-          if (oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
         }
-        lwlockRelease(w, newLock, LW_EXCLUSIVE);
-        break;
+        this.unlockMappingPartitions(oldLock, newLock);
+        // Another backend may have found the new mapping, pinned the buffer and completed the
+        // read while we released the partition locks: then the page is valid and ours to use.
+        return this.startBufferIO(id, true) ? id : -(id + 1);
       }
       // Someone pinned or re-dirtied it meanwhile: undo and try another victim.
-      this.unlockBufHdr(id, state);
       this.table.delete(hash, rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
-      if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
-      lwlockRelease(w, newLock, LW_EXCLUSIVE);
+      this.unlockMappingPartitions(oldLock, newLock);
       this.unpinBuffer(id);
     }
-    // Another backend may have found the new mapping, pinned the buffer and completed the read
-    // while we released the partition locks: then the page is valid and ours to use (found).
-    if (!this.startBufferIO(id, true)) return -(id + 1);
+  }
+
+  /**
+   * The victim search of BufferAlloc (GetVictimBuffer in PostgreSQL 16): StrategyGetBuffer hands
+   * back a buffer with refcount 0 and its header locked; PinBuffer_Locked pins it and releases the
+   * header lock; a dirty victim is written out first (`flushVictimBuffer`). Returns the buf_id,
+   * pinned, or −1 when the dirty victim could not be written now (it is unpinned again and the
+   * caller picks another).
+   */
+  private getVictimBuffer(strategy: BufferAccessStrategy | undefined): number {
+    // The victim comes back with its header locked: make sure its pin can be recorded first.
+    this.ledger.reserve();
+    const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
+    const victimState = this.search.state;
+    this.pinBufferLocked(id, victimState);
+    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id)) {
+      this.unpinBuffer(id);
+      return -1;
+    }
     return id;
+  }
+
+  /**
+   * BufferAlloc's "if the buffer was dirty, try to write it out": FlushBuffer under a share
+   * content lock taken conditionally. Someone holding the lock exclusively may be changing the
+   * page: rather than wait (and risk deadlock), returns false and the caller picks another
+   * victim. The caller holds a pin.
+   */
+  private flushVictimBuffer(id: number): boolean {
+    const w = this.words;
+    const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
+    if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) return false;
+    // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
+    // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
+    this.heldContentLock[id] = LW_SHARED;
+    this.ledger.lock(id, LW_SHARED);
+    try {
+      this.flushBufferLocked(id);
+    } finally {
+      this.heldContentLock[id] = NO_CONTENT_LOCK;
+      this.ledger.unlock(id);
+      lwlockRelease(w, lockSlot, LW_SHARED);
+    }
+    return true;
+  }
+
+  /**
+   * Takes the mapping partition locks BufferAlloc needs to move a buffer from its old tag (lock
+   * slot `oldLock`, −1 when the victim had no tag) to the new one, exclusively and the
+   * lower-numbered first, so that two backends never wait for each other; one lock when both
+   * tags fall in the same partition.
+   */
+  private lockMappingPartitions(oldLock: number, newLock: number): void {
+    const w = this.words;
+    if (oldLock < 0 || oldLock === newLock) {
+      lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+    } else if (oldLock < newLock) {
+      lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
+      lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+    } else {
+      lwlockAcquire(w, newLock, LW_EXCLUSIVE);
+      lwlockAcquire(w, oldLock, LW_EXCLUSIVE);
+    }
+  }
+
+  /** Releases what `lockMappingPartitions` took. */
+  private unlockMappingPartitions(oldLock: number, newLock: number): void {
+    const w = this.words;
+    if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
+    lwlockRelease(w, newLock, LW_EXCLUSIVE);
+  }
+
+  /**
+   * The retagging step of BufferAlloc (InvalidateVictimBuffer's check in PostgreSQL 16): under
+   * the header lock, if ours is still the only pin and the buffer is still clean, gives it the
+   * new tag with a usage count of 1, not valid, and returns true. Otherwise someone pinned or
+   * re-dirtied it while we wrote it out or took the partition locks: returns false with nothing
+   * changed. The caller holds both partition locks and the new mapping.
+   */
+  private retagVictim(id: number, rel: RelFileLocator, fork: number, block: number): boolean {
+    const state = this.lockBufHdr(id);
+    if (bufStateGetRefcount(state) !== 1 || (state & BM_DIRTY) !== 0) {
+      this.unlockBufHdr(id, state);
+      return false;
+    }
+    this.setTag(id, rel, fork, block);
+    let next =
+      state &
+      ~(
+        BM_VALID |
+        BM_DIRTY |
+        BM_JUST_DIRTIED |
+        BM_CHECKPOINT_NEEDED |
+        BM_IO_ERROR |
+        BM_PERMANENT |
+        BUF_USAGECOUNT_MASK
+      );
+    next |= BM_TAG_VALID | BUF_USAGECOUNT_ONE | BM_PERMANENT;
+    this.unlockBufHdr(id, next);
+    return true;
   }
 
   // ---------------------------------------------------------------- extending
@@ -847,6 +827,8 @@ export class SharedBufferPool implements BufferPool {
         this.variant === "memory"
           ? this.extendMemory(rel, fork)
           : this.extendDisk(rel, fork, options?.strategy);
+      // ReadBufferExtended counts P_NEW as a block fetched (and never a hit).
+      this.blockCounts.count(rel, fork, false);
       if (this.traceHook !== undefined) {
         this.traceHook(rel, fork, this.bufferGetBlockNumber(buffer), false);
       }
@@ -928,7 +910,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     // The pool is the storage: a new block takes a free buffer and never evicts anything.
-    this.reservePinSlot();
+    this.ledger.reserve();
     const id = this.strategyControl.popFreeList();
     if (id < 0) {
       const mb = Math.round((this.bufferCount * BLCKSZ) / (1024 * 1024));
@@ -961,7 +943,7 @@ export class SharedBufferPool implements BufferPool {
     state = (state & ~BUF_USAGECOUNT_MASK) | BM_TAG_VALID | BM_VALID | BM_PERMANENT;
     state += BUF_USAGECOUNT_ONE + 1;
     this.unlockBufHdr(id, state);
-    this.ledgerPin(id);
+    this.ledger.pin(id);
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
     lwlockRelease(this.words, lockSlot, LW_EXCLUSIVE);
@@ -1054,7 +1036,7 @@ export class SharedBufferPool implements BufferPool {
     }
     lwlockAcquire(this.words, this.descSlot(id, D_CONTENT_LOCK), lw);
     this.heldContentLock[id] = lw;
-    this.ledgerLock(id, lw);
+    this.ledger.lock(id, lw);
   }
 
   conditionalLockBuffer(buffer: BufferId): boolean {
@@ -1070,7 +1052,7 @@ export class SharedBufferPool implements BufferPool {
       return false;
     }
     this.heldContentLock[id] = LW_EXCLUSIVE;
-    this.ledgerLock(id, LW_EXCLUSIVE);
+    this.ledger.lock(id, LW_EXCLUSIVE);
     return true;
   }
 
@@ -1085,7 +1067,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     this.heldContentLock[id] = NO_CONTENT_LOCK;
-    this.ledgerUnlock(id);
+    this.ledger.unlock(id);
     lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
   }
 
@@ -1211,7 +1193,7 @@ export class SharedBufferPool implements BufferPool {
 
   /** SyncOneBuffer: flush one buffer if valid and dirty, pinning and share-locking it. */
   private syncOneBuffer(id: number): boolean {
-    this.reservePinSlot();
+    this.ledger.reserve();
     const state = this.lockBufHdr(id);
     if ((state & (BM_VALID | BM_DIRTY)) !== (BM_VALID | BM_DIRTY)) {
       this.unlockBufHdr(id, state);
@@ -1228,14 +1210,14 @@ export class SharedBufferPool implements BufferPool {
     const ownLock = this.heldContentLock[id] !== NO_CONTENT_LOCK;
     if (!ownLock) {
       lwlockAcquire(this.words, lockSlot, LW_SHARED);
-      this.ledgerLock(id, LW_SHARED);
+      this.ledger.lock(id, LW_SHARED);
     }
     let wrote: boolean;
     try {
       wrote = this.flushBufferLocked(id);
     } finally {
       if (!ownLock) {
-        this.ledgerUnlock(id);
+        this.ledger.unlock(id);
         lwlockRelease(this.words, lockSlot, LW_SHARED);
       }
       this.unpinBuffer(id);
@@ -1488,38 +1470,26 @@ export class SharedBufferPool implements BufferPool {
     this.traceHook = hook;
   }
 
-  /** pg_buffercache: one row per buffer, each read under its header lock. */
+  /** pg_buffercache: one row per buffer, each read under its header lock (pg-buffercache.ts). */
   bufferCache(): BufferCacheRow[] {
-    const rows: BufferCacheRow[] = [];
-    const pinning = this.pinningBackends();
-    for (let id = 0; id < this.bufferCount; id++) {
-      const state = this.lockBufHdr(id);
-      const tag = this.tagOf(id);
-      this.unlockBufHdr(id, state);
-      const used = (state & BM_TAG_VALID) !== 0;
-      rows.push({
-        bufferid: id + 1,
-        relfilenode: used ? tag.relNumber : null,
-        reltablespace: used ? tag.spcOid : null,
-        reldatabase: used ? tag.dbOid : null,
-        relforknumber: used ? tag.fork : null,
-        relblocknumber: used ? tag.block : null,
-        isdirty: used ? (state & BM_DIRTY) !== 0 : null,
-        usagecount: used ? bufStateGetUsageCount(state) : null,
-        pinning_backends: used ? bufStateGetRefcount(state) : null,
-        pinnedBy: pinning[id] ?? [],
-      });
-    }
-    return rows;
+    return pgBuffercachePages(this.bufferCacheSource());
   }
 
-  /** Which backends pin each buffer, as far as this backend can tell (only itself). */
-  private pinningBackends(): number[][] {
-    const out: number[][] = [];
-    for (let id = 0; id < this.bufferCount; id++) {
-      if (this.privateRefCount[id]! > 0) out[id] = [this.procNumber];
-    }
-    return out;
+  /** pg_buffercache_summary (pg-buffercache.ts). */
+  bufferCacheSummary(): BufferCacheSummary {
+    return pgBuffercacheSummary(this.bufferCacheSource());
+  }
+
+  /** What pg-buffercache.ts reads: the descriptors and this backend's own pin counts. */
+  private bufferCacheSource(): BufferCacheSource {
+    return {
+      words: this.words,
+      descriptors: this.desc,
+      headers: this.headers,
+      bufferCount: this.bufferCount,
+      privateRefCount: this.privateRefCount,
+      procNumber: this.procNumber,
+    };
   }
 
   /**
@@ -1539,29 +1509,6 @@ export class SharedBufferPool implements BufferPool {
     return out;
   }
 
-  /** pg_buffercache_summary. */
-  bufferCacheSummary(): BufferCacheSummary {
-    let used = 0;
-    let dirty = 0;
-    let pinned = 0;
-    let usageSum = 0;
-    for (let id = 0; id < this.bufferCount; id++) {
-      const state = this.headers.readState(id);
-      if ((state & BM_TAG_VALID) === 0) continue;
-      used++;
-      if ((state & BM_DIRTY) !== 0) dirty++;
-      if (bufStateGetRefcount(state) > 0) pinned++;
-      usageSum += bufStateGetUsageCount(state);
-    }
-    return {
-      buffers_used: used,
-      buffers_unused: this.bufferCount - used,
-      buffers_dirty: dirty,
-      buffers_pinned: pinned,
-      usagecount_avg: used === 0 ? 0 : usageSum / used,
-    };
-  }
-
   /** Counters summed over every backend of the pool. */
   statistics(): BufferPoolStats {
     const sum = (k: number): number => {
@@ -1577,6 +1524,32 @@ export class SharedBufferPool implements BufferPool {
       evictions: sum(STAT_EVICTIONS),
       dirtied: sum(STAT_DIRTIED),
     };
+  }
+
+  /**
+   * This backend's pgBufferUsage: its counts since it attached (read from its statistics slot in
+   * shared memory). Subtract two readings (`bufferUsageDiff`) for what a statement did.
+   */
+  bufferUsage(): BufferUsage {
+    const s = this.stats;
+    const b = this.statBase;
+    const extended = s[b + STAT_EXTENDS]!;
+    return {
+      sharedBlksHit: s[b + STAT_HITS]!,
+      sharedBlksRead: s[b + STAT_READS]!,
+      sharedBlksDirtied: s[b + STAT_DIRTIED]!,
+      sharedBlksWritten: s[b + STAT_WRITES]! + extended,
+      sharedBlksExtended: extended,
+    };
+  }
+
+  /**
+   * The blocks this backend fetched and hit per relation fork since the last call, which starts
+   * the tally afresh: what the statistics collector of the layer above (pgstat) folds into each
+   * table's pg_statio counters.
+   */
+  takeRelationBlockCounts(): RelationBlockCounts[] {
+    return this.blockCounts.take();
   }
 
   /** How many pins this backend holds on a buffer (its private refcount). */
@@ -1669,7 +1642,7 @@ export class SharedBufferPool implements BufferPool {
       const held = this.heldContentLock[id]!;
       if (held !== NO_CONTENT_LOCK) {
         this.heldContentLock[id] = NO_CONTENT_LOCK;
-        this.ledgerUnlock(id);
+        this.ledger.unlock(id);
         lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
         releasedLocks++;
       }

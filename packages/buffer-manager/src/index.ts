@@ -21,6 +21,7 @@
 
 export {
   AssertionError,
+  BLCKSZ,
   type BufferAccessStrategy,
   type BufferAccessStrategyType,
   getAccessStrategy,
@@ -29,7 +30,6 @@ export {
 export {
   attachBufferPool,
   attachedBackends,
-  type BackendRecoveryReport,
   backendsOfThread,
   bufferShmemSize,
   createBufferPool,
@@ -37,9 +37,9 @@ export {
   DEFAULT_MAX_RELATION_FORKS,
   initBufferPool,
   MAX_BUFFER_COUNT,
-  recoverBackend,
 } from "./buf-init.js";
 export type { BufferPoolLayout, BufferPoolVariant } from "./buf-internals.js";
+export { type BackendRecoveryReport, recoverBackend } from "./buf-recovery.js";
 export {
   type BufferTag,
   bufTableHashCode,
@@ -52,8 +52,35 @@ export {
   NUM_BUFFER_PARTITIONS,
   type RelFileLocator,
 } from "./buf-tag.js";
+export {
+  type BufferUsage,
+  bufferUsageDiff,
+  formatBufferUsage,
+  type RelationBlockCounts,
+  ZERO_BUFFER_USAGE,
+} from "./buf-usage.js";
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
-export { BLCKSZ, RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export { RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export {
+  CATALOG_VERSION_NO,
+  type CheckPoint,
+  type ControlFileData,
+  DB_STATE_NAMES,
+  DBState,
+  type DecodedControlFile,
+  decodeControlFile,
+  encodeControlFile,
+  PG_CONTROL_FILE_SIZE,
+  PG_CONTROL_VERSION,
+  PG_DATA_CHECKSUM_VERSION,
+  type PgsimControlFileOptions,
+  pgsimControlFile,
+  readControlFile,
+  WAL_LEVEL_NAMES,
+  writeControlFile,
+  XLOG_CONTROL_FILE,
+} from "./pg-control.js";
+export { crc32c, crc32cFinish, crc32cUpdate, INIT_CRC32C } from "./pg-crc32c.js";
 export type {
   AccessTraceHook,
   BufferCacheRow,

@@ -6,6 +6,7 @@
 export * from "./buf-internals.js";
 export { BufTable, bufTableInts } from "./buf-table.js";
 export * from "./buf-tag.js";
+export { RelationBlockCounter } from "./buf-usage.js";
 export * from "./index.js";
 export * from "./lwlock.js";
 export { MdStorage } from "./md.js";

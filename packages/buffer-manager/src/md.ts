@@ -20,7 +20,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PgsimError } from "@pgsim/clock-sweep";
+import { BLCKSZ, PgsimError } from "@pgsim/clock-sweep";
 import {
   DEFAULTTABLESPACE_OID,
   GLOBALTABLESPACE_OID,
@@ -28,10 +28,8 @@ import {
   type RelFileLocator,
 } from "./buf-tag.js";
 
-/** Bytes in a block. */
-export const BLCKSZ = 8192;
-/** Blocks per segment file: 131072 × 8 KB = 1 GB. */
-export const RELSEG_SIZE = 131072;
+/** Blocks per segment file (pg_config.h RELSEG_SIZE): 131072 × 8 KB = 1 GB. */
+export const RELSEG_SIZE = (1024 * 1024 * 1024) / BLCKSZ;
 /** The catalog version directory of tablespaces other than the built-in two. */
 export const TABLESPACE_VERSION_DIRECTORY = "PG_15_202209061";
 

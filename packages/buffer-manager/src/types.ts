@@ -9,6 +9,7 @@
 import type { BufferAccessStrategy } from "@pgsim/clock-sweep";
 import type { BufferPoolVariant } from "./buf-internals.js";
 import type { BufferTag, RelFileLocator } from "./buf-tag.js";
+import type { BufferUsage, RelationBlockCounts } from "./buf-usage.js";
 
 /**
  * A buffer number, 1..NBuffers, as PostgreSQL's `Buffer` (0 is InvalidBuffer). Branded so that a
@@ -62,6 +63,13 @@ export interface BufferPoolOptions {
   maxRelationForks?: number;
   /** Disk-backed: blocks per segment file (default RELSEG_SIZE = 131072). */
   segmentBlocks?: number;
+  /**
+   * Disk-backed: whether the layer above checksums the pages it writes (initdb -k). The pool
+   * records it as data_checksum_version in the `global/pg_control` it writes at start-up, so that
+   * readers of the files (pgsim-inspect, pg_controldata) know whether to verify checksums.
+   * Default false, as initdb's default. The checksumming itself is done by the page hooks.
+   */
+  dataChecksums?: boolean;
 }
 
 /**
@@ -203,6 +211,16 @@ export interface BufferPool {
   cleanupWaiters(): { buffer: BufferId; procNumber: number }[];
   /** Counters over all backends. */
   statistics(): BufferPoolStats;
+  /**
+   * This backend's pgBufferUsage (hits, reads, dirtied, written since it attached), as EXPLAIN
+   * (ANALYZE, BUFFERS) counts them: subtract two readings with `bufferUsageDiff`.
+   */
+  bufferUsage(): BufferUsage;
+  /**
+   * Blocks this backend fetched and hit per relation fork since the last call (which resets
+   * them): pgstat_count_buffer_read / _hit, for the statistics of the layer above.
+   */
+  takeRelationBlockCounts(): RelationBlockCounts[];
   /** Shared-structure consistency check (call when nothing else runs). */
   checkConsistency(): string[];
   /** Records this backend's page accesses (hits, misses, extends) through a hook; undefined removes it. */

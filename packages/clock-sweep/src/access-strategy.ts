@@ -12,6 +12,7 @@
  */
 
 import { PgsimError } from "./errors.js";
+import { BLCKSZ } from "./pg-config.js";
 
 /** The kinds of access a strategy can describe (BAS_NORMAL, BAS_BULKREAD, ...). */
 export type BufferAccessStrategyType = "normal" | "bulkread" | "bulkwrite" | "vacuum";
@@ -25,7 +26,6 @@ export const RING_SIZE_BYTES: Readonly<
   vacuum: 256 * 1024,
 };
 
-const BLCKSZ = 8192;
 /** A ring slot that holds no buffer yet (InvalidBuffer). */
 export const RING_SLOT_EMPTY = -1;
 

@@ -65,6 +65,7 @@ export {
   type VictimStep,
   type VictimStepKind,
 } from "./freelist.js";
+export { BLCKSZ } from "./pg-config.js";
 export {
   type AccessResult,
   SIMPLE_POOL_MAX_BUFFERS,

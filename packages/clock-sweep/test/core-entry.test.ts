@@ -28,6 +28,7 @@ const CORE = [
   "errors",
   "freelist",
   "index",
+  "pg-config",
   "simple-pool",
 ];
 

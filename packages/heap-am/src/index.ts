@@ -23,20 +23,14 @@ export {
   tupleDescFromAttributeRows,
   tupleDescWithTypeStorage,
 } from "./access/common/tupdesc.js";
-export type { Row, TID, TMOutcome } from "./access/heap/heapam.js";
 export {
   heapTableAm,
   memheapTableAm,
   registerBuiltinTableAms,
 } from "./access/heap/heapam-handler.js";
-export {
-  HTSV,
-  heapTupleVisibleToNewSnapshot,
-  TM,
-  type TMResult,
-} from "./access/heap/heapam-visibility.js";
+export { HTSV, heapTupleVisibleToNewSnapshot } from "./access/heap/heapam-visibility.js";
 export { BulkInsertState } from "./access/heap/hio.js";
-export type { VacuumOptions, VacuumResult } from "./access/heap/vacuumlazy.js";
+export { formatVacuumVerbose, vacEstimateReltuples } from "./access/heap/vacuum-report.js";
 export {
   HEAPBLOCKS_PER_PAGE,
   VISIBILITYMAP_ALL_FROZEN,
@@ -46,17 +40,24 @@ export {
   vmSetBits,
 } from "./access/heap/visibilitymap-page.js";
 export {
+  type BulkInsertStateData,
   getTableAm,
   type IndexFetchState,
   type LockTupleMode,
   makeSlot,
   REQUIRED_CALLBACKS,
+  type Row,
   registerTableAm,
   type SizeEstimate,
   type TableAccessMethod,
+  type TableAmContext,
   type TableRelation,
   type TableScanDesc,
   type TableUpdateOutcome,
+  type TID,
+  TM,
+  type TMOutcome,
+  type TMResult,
   type TupleTableSlot,
   tableAmNames,
   tableBeginScan,
@@ -105,6 +106,12 @@ export {
   type RowLockOptions,
   type RowWithTid,
 } from "./database.js";
+export type {
+  BufferCacheRelationRow,
+  LastVacuumReport,
+  StatioUserTablesRow,
+  StatUserTablesRow,
+} from "./database-stats.js";
 export {
   type HeapTupleHeaderFields,
   type InfomaskFlagNames,
@@ -117,17 +124,26 @@ export {
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
 } from "./include/access/htup-details.js";
+export type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
 export type { Snapshot } from "./include/utils/snapshot.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
+export { type PgAttributeRow, pgAttributeRows } from "./inspect/columns.js";
 export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";
 export {
   type HeapPageItem,
   type HeapPageItemsBlock,
   inspectHeapPageItems,
 } from "./inspect/heap-page-items.js";
-export { type InspectResult, runInspect } from "./inspect/main.js";
+export { type InspectResult, type RunInspectOptions, runInspect } from "./inspect/main.js";
 export { inspectPageHeader, type PageHeaderRow } from "./inspect/page-header.js";
-export { type InspectRowsResult, inspectRows } from "./inspect/rows.js";
+export {
+  type HiddenTuples,
+  type InspectRowsOptions,
+  type InspectRowsResult,
+  inspectRows,
+  type RowValue,
+} from "./inspect/rows.js";
+export type { ToastPointer } from "./inspect/varlena.js";
 export { inspectVm, type VisibilityMapRow } from "./inspect/vm.js";
 export type { BackendResult, BackendTask, Op, TaskError } from "./postmaster/backend-worker.js";
 export {
@@ -188,6 +204,7 @@ export {
   SizeOfPageHeaderData,
 } from "./storage/page/bufpage.js";
 export { pgChecksumPage } from "./storage/page/checksum.js";
+export type { VacuumReport } from "./utils/activity/pgstat-relation.js";
 export { DATEVAL_NOBEGIN, DATEVAL_NOEND } from "./utils/adt/date.js";
 export {
   type AttAlign,

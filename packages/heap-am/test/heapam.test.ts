@@ -13,7 +13,18 @@ import {
   HEAP_XMAX_INVALID,
   HEAP_XMIN_FROZEN,
 } from "../src/include/access/htup-details.js";
-import { Database, PgsimError } from "../src/index.js";
+import {
+  Database,
+  getTableAm,
+  makeSlot,
+  PgsimError,
+  TM,
+  tableBeginScan,
+  tableEndScan,
+  tableScanGetNextSlot,
+  tableTupleDelete,
+  tableTupleUpdate,
+} from "../src/index.js";
 import { ACCOUNTS, HEAP_AMS, makeDb, removeDbDirs } from "./db-helpers.js";
 
 afterAll(removeDbDirs);
@@ -239,6 +250,50 @@ for (const { am, variant } of HEAP_AMS) {
     });
   });
 }
+
+describe("the relation entry and the scan's pin", () => {
+  for (const { am, variant } of HEAP_AMS) {
+    it(`[${am}] the relation caches its AM; a scan publishes its pinned page while its rows are updated and deleted, and releases it at the end`, () => {
+      const db = makeDb(variant, 64);
+      db.createTable("accounts", ACCOUNTS);
+      let tx = db.begin();
+      tx.insertMany("accounts", [
+        [1, 10],
+        [2, 20],
+      ]);
+      tx.commit();
+      const rel = db.table("accounts");
+      // rd_tableam: the AM is looked up once, when the relation entry is built.
+      expect(rel.am).toBe(getTableAm(am));
+      expect(db.table("accounts")).toBe(rel);
+      expect(rel.ctx.scanPin).toBeUndefined();
+
+      tx = db.begin();
+      const scan = tableBeginScan(rel, tx.xact.snapshot, tx.xact);
+      const slot = makeSlot();
+      expect(tableScanGetNextSlot(scan, slot)).toBe(true);
+      // The scan publishes the page it holds pinned in the backend's context.
+      expect(rel.ctx.scanPin).toMatchObject({ relNumber: rel.locator.relNumber, block: 0 });
+      const scanBuffer = rel.ctx.scanPin!.buffer;
+      const update = tableTupleUpdate(rel, slot.tid!, makeSlot([1, 11]), tx.xact);
+      expect(update.result).toBe(TM.Ok);
+      expect(update.newTid).toEqual({ block: 0, offset: 3 });
+      expect(tableScanGetNextSlot(scan, slot)).toBe(true);
+      expect(tableTupleDelete(rel, slot.tid!, tx.xact).result).toBe(TM.Ok);
+      // The changes took and dropped pins of their own; the scan still holds its page.
+      expect(rel.ctx.scanPin?.buffer).toBe(scanBuffer);
+      expect(tableScanGetNextSlot(scan, slot)).toBe(false);
+      tableEndScan(scan);
+      expect(rel.ctx.scanPin).toBeUndefined();
+      tx.commit();
+
+      tx = db.begin();
+      expect(tx.scan("accounts").map((r) => r.row)).toEqual([[1, 11]]);
+      tx.commit();
+      expect(db.close().leakedPins).toEqual([]);
+    });
+  }
+});
 
 describe("vacuum after deleting every row", () => {
   for (const { am, variant } of HEAP_AMS) {

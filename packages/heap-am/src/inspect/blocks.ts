@@ -2,16 +2,20 @@
  * Splitting a relation fork file into pages and checking them before pgsim-inspect decodes them.
  *
  * Models: what smgr/md.c and ReadBuffer_common do with a file before anything reads a page: the
- * size must be whole blocks, and every page passes PageIsVerifiedExtended.
+ * size must be whole blocks, and every page passes PageIsVerifiedExtended. A file may be a later
+ * segment of its fork (`16384.1`): its first page is block `firstBlock` (segment number ×
+ * RELSEG_SIZE), and that block number is what enters the checksum.
  *
  * Entry points: forkBlockCount, forkPage, selectBlocks, verifyPage, verifyForkPages.
  *
- * See also: bufpage.ts (pageVerify), page-header.ts, checksum.ts, fsm.ts, vm.ts, main.ts.
+ * See also: bufpage.ts (pageVerify), page-kind.ts (heap or not), page-header.ts, checksum.ts,
+ * fsm.ts, vm.ts, main.ts.
  */
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../include/access/htup-details.js";
 import { pageGetChecksum, pageHeaderProblem, pageVerify } from "../storage/page/bufpage.js";
 import { pgChecksumPage } from "../storage/page/checksum.js";
+import { requireHeapLayout } from "./page-kind.js";
 
 /** The largest valid block number (MaxBlockNumber); 0xFFFFFFFF is InvalidBlockNumber. */
 export const MaxBlockNumber = 0xfffffffe;
@@ -22,12 +26,28 @@ export const MaxBlockNumber = 0xfffffffe;
  */
 export const MaxReportRows = 4_000_000;
 
+/** An inclusive range of block numbers. */
+export interface BlockRange {
+  readonly first: number;
+  readonly last: number;
+}
+
 /** Options every page-reading command takes. */
 export interface InspectOptions {
   /** Only this block (for fsm and vm: this heap block). */
   readonly block?: number;
+  /**
+   * Only these blocks (for fsm and vm: these heap blocks). A range that runs past the end of the
+   * file stops at its last block; one that starts past it is `block-out-of-range`.
+   */
+  readonly range?: BlockRange;
   /** Check page checksums too (data checksums on). Default true. */
   readonly checksums?: boolean;
+  /**
+   * The block number of the file's first page: 0 for a fork's first segment, n × RELSEG_SIZE for
+   * segment file `.n`. Default 0.
+   */
+  readonly firstBlock?: number;
 }
 
 /**
@@ -48,25 +68,50 @@ export function forkBlockCount(file: Uint8Array): number {
   return file.length / BLCKSZ;
 }
 
-/** The page of block `block`, as a view into the file. */
-export function forkPage(file: Uint8Array, block: number): Uint8Array {
-  return file.subarray(block * BLCKSZ, (block + 1) * BLCKSZ);
+/**
+ * The page of block `block`, as a view into the file whose first page is block `firstBlock`.
+ */
+export function forkPage(file: Uint8Array, block: number, firstBlock = 0): Uint8Array {
+  const index = block - firstBlock;
+  return file.subarray(index * BLCKSZ, (index + 1) * BLCKSZ);
+}
+
+function outOfRange(block: number, blockCount: number, firstBlock: number): PgsimError {
+  const plural = blockCount === 1 ? "" : "s";
+  const holds =
+    firstBlock === 0
+      ? `the file has ${blockCount} block${plural}`
+      : `the file holds blocks ${firstBlock} to ${firstBlock + blockCount - 1}`;
+  return new PgsimError("block-out-of-range", `block ${block} is out of range: ${holds}`, {
+    block,
+    blockCount,
+    firstBlock,
+  });
 }
 
 /**
- * The blocks a command looks at: all of them, or just `block`, which must exist (else
- * `block-out-of-range`).
+ * The block numbers a command looks at: every block of the file, or just `block`, or the blocks
+ * of `range` (cut at the file's end). The file's first page is block `firstBlock`. A block or
+ * range start that the file does not hold is `block-out-of-range`.
  */
-export function selectBlocks(blockCount: number, block: number | undefined): number[] {
-  if (block === undefined) return Array.from({ length: blockCount }, (_, i) => i);
-  if (block >= blockCount) {
-    throw new PgsimError(
-      "block-out-of-range",
-      `block ${block} is out of range: the file has ${blockCount} block${blockCount === 1 ? "" : "s"}`,
-      { block, blockCount },
-    );
+export function selectBlocks(
+  blockCount: number,
+  block: number | undefined,
+  options: { range?: BlockRange; firstBlock?: number } = {},
+): number[] {
+  const firstBlock = options.firstBlock ?? 0;
+  const end = firstBlock + blockCount;
+  if (block !== undefined) {
+    if (block < firstBlock || block >= end) throw outOfRange(block, blockCount, firstBlock);
+    return [block];
   }
-  return [block];
+  const range = options.range;
+  if (range === undefined) return Array.from({ length: blockCount }, (_, i) => firstBlock + i);
+  if (range.first < firstBlock || range.first >= end) {
+    throw outOfRange(range.first, blockCount, firstBlock);
+  }
+  const last = Math.min(range.last, end - 1);
+  return Array.from({ length: last - range.first + 1 }, (_, i) => range.first + i);
 }
 
 /** The error for an uninitialised page (pd_upper = 0) that is not all zeros. */
@@ -94,25 +139,33 @@ export function checksumMismatchError(
 /**
  * Checks one page as PostgreSQL does when reading it (pageVerify) and throws what it found:
  * `page-header-invalid` (not a page pgsim can read: wrong size or version, impossible
- * pd_lower/pd_upper/pd_special, unknown flags, or an uninitialised page that is not all zeros)
- * or `page-checksum-mismatch`. An all-zero page passes.
+ * pd_lower/pd_upper/pd_special, unknown flags, or an uninitialised page that is not all zeros),
+ * `not-a-heap-page` (special space of an index or sequence page: see page-kind.ts), or
+ * `page-checksum-mismatch`. An all-zero page passes.
+ *
+ * Differs from PostgreSQL: the page kind is checked before the checksum, so that an index file
+ * given by mistake is named as such even in a cluster without data checksums.
  */
 export function verifyPage(page: Uint8Array, block: number, checksums: boolean): void {
-  const outcome = pageVerify(page, block, { checksums });
+  const outcome = pageVerify(page, block, { checksums: false });
   switch (outcome) {
     case "ok":
+      break;
     case "all-zero":
       return;
     case "not-all-zero":
       throw notAllZeroError(block);
     case "bad-header":
+    case "bad-checksum":
       throw new PgsimError(
         "page-header-invalid",
         `block ${block}: invalid page header: ${pageHeaderProblem(page)}`,
         { block },
       );
-    case "bad-checksum":
-      throw checksumMismatchError(block, pgChecksumPage(page, block), pageGetChecksum(page));
+  }
+  requireHeapLayout(page, block);
+  if (checksums && pageVerify(page, block, { checksums: true }) === "bad-checksum") {
+    throw checksumMismatchError(block, pgChecksumPage(page, block), pageGetChecksum(page));
   }
 }
 
@@ -136,9 +189,31 @@ export function checkHeapBlockReport(block: number | undefined, heapBlocks: numb
   }
 }
 
-/** Splits the file into blocks and verifies the selected ones (see verifyPage). */
+/**
+ * Splits the file into blocks and verifies the selected ones (see verifyPage). Returns their
+ * block numbers.
+ */
 export function verifyForkPages(file: Uint8Array, options: InspectOptions = {}): number[] {
-  const blocks = selectBlocks(forkBlockCount(file), options.block);
-  for (const block of blocks) verifyPage(forkPage(file, block), block, options.checksums !== false);
+  const firstBlock = options.firstBlock ?? 0;
+  const blocks = selectBlocks(forkBlockCount(file), options.block, {
+    firstBlock,
+    ...(options.range === undefined ? {} : { range: options.range }),
+  });
+  for (const block of blocks) {
+    verifyPage(forkPage(file, block, firstBlock), block, options.checksums !== false);
+  }
   return blocks;
+}
+
+/**
+ * Throws `segment-not-supported` unless the file is a fork's first segment: the `fsm` and `vm`
+ * reports address map pages by their position from the fork's start.
+ */
+export function requireFirstSegment(firstBlock: number | undefined): void {
+  if ((firstBlock ?? 0) === 0) return;
+  throw new PgsimError(
+    "segment-not-supported",
+    `the file starts at block ${firstBlock}: per-heap-block reports read a map fork from its first segment (use fsm-page-contents, page-header or checksum on later segments)`,
+    { firstBlock },
+  );
 }

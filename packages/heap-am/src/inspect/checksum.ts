@@ -12,6 +12,7 @@ import type { PgsimError } from "@pgsim/clock-sweep";
 import { pageGetChecksum, pageIsAllZero, pageIsNew } from "../storage/page/bufpage.js";
 import { pgChecksumPage } from "../storage/page/checksum.js";
 import {
+  type BlockRange,
   checksumMismatchError,
   forkBlockCount,
   forkPage,
@@ -40,6 +41,10 @@ export interface ChecksumRow {
 export interface InspectChecksumsOptions {
   /** Only this block. */
   readonly block?: number;
+  /** Only these blocks (cut at the file's end). */
+  readonly range?: BlockRange;
+  /** The block number of the file's first page (a segment file's: n × RELSEG_SIZE). Default 0. */
+  readonly firstBlock?: number;
   /** Also compute the page's checksum at these block numbers (checksums.json `computed_if_block`). */
   readonly ifBlocks?: readonly number[];
 }
@@ -53,9 +58,13 @@ export function inspectChecksums(
   file: Uint8Array,
   options: InspectChecksumsOptions = {},
 ): ChecksumRow[] {
-  const blocks = selectBlocks(forkBlockCount(file), options.block);
+  const firstBlock = options.firstBlock ?? 0;
+  const blocks = selectBlocks(forkBlockCount(file), options.block, {
+    firstBlock,
+    ...(options.range === undefined ? {} : { range: options.range }),
+  });
   return blocks.map((block) => {
-    const page = forkPage(file, block);
+    const page = forkPage(file, block, firstBlock);
     const stored = pageGetChecksum(page);
     const base = { block, stored, stored_hex: stored.toString(16).padStart(4, "0") };
     // PostgreSQL neither stores nor checks a checksum on a page that was never initialised.
@@ -76,10 +85,11 @@ export function inspectChecksums(
 export function checksumProblem(
   file: Uint8Array,
   rows: readonly ChecksumRow[],
+  firstBlock = 0,
 ): PgsimError | undefined {
   for (const row of rows) {
     if (row.is_new) {
-      if (!pageIsAllZero(forkPage(file, row.block))) return notAllZeroError(row.block);
+      if (!pageIsAllZero(forkPage(file, row.block, firstBlock))) return notAllZeroError(row.block);
     } else if (row.matches === false && row.computed !== undefined) {
       return checksumMismatchError(row.block, row.computed, row.stored);
     }

@@ -26,6 +26,7 @@ import {
   forkBlockCount,
   forkPage,
   type InspectOptions,
+  requireFirstSegment,
   verifyForkPages,
 } from "./blocks.js";
 
@@ -121,10 +122,16 @@ function recordedHeapBlockCount(file: Uint8Array, blockCount: number): number {
  */
 export function inspectFsm(file: Uint8Array, options: InspectFsmOptions = {}): FreeSpaceRow[] {
   const blockCount = forkBlockCount(file);
+  requireFirstSegment(options.firstBlock);
   verifyForkPages(file, { checksums: options.checksums });
   if (options.block !== undefined) {
     checkHeapBlockReport(options.block, 1);
     return rowsOf(file, options.block, 1);
+  }
+  if (options.range !== undefined) {
+    const count = options.range.last - options.range.first + 1;
+    checkHeapBlockReport(options.range.first, count);
+    return rowsOf(file, options.range.first, count);
   }
   const heapBlocks = options.heapBlocks ?? recordedHeapBlockCount(file, blockCount);
   checkHeapBlockReport(undefined, heapBlocks);
@@ -147,6 +154,6 @@ export function inspectFsmPageContents(
 ): FsmPageContentsRow[] {
   return verifyForkPages(file, options).map((block) => ({
     block,
-    fsm_page_contents: fsmPageContents(forkPage(file, block)),
+    fsm_page_contents: fsmPageContents(forkPage(file, block, options.firstBlock ?? 0)),
   }));
 }

@@ -38,7 +38,13 @@ import {
   pageGetItemId,
   pageGetMaxOffsetNumber,
 } from "../storage/page/bufpage.js";
-import { forkBlockCount, forkPage, selectBlocks, verifyPage } from "./blocks.js";
+import {
+  forkBlockCount,
+  forkPage,
+  type InspectOptions,
+  selectBlocks,
+  verifyPage,
+} from "./blocks.js";
 
 /** Names of the lp_flags values. */
 const LP_FLAGS_NAMES = ["LP_UNUSED", "LP_NORMAL", "LP_REDIRECT", "LP_DEAD"] as const;
@@ -92,13 +98,17 @@ export interface HeapPageItemsBlock {
  */
 export function inspectHeapPageItems(
   file: Uint8Array,
-  options: { block?: number; columns?: unknown[] } = {},
+  options: InspectOptions & { columns?: unknown[] } = {},
 ): HeapPageItemsBlock[] {
   const desc =
     options.columns === undefined ? undefined : tupleDescFromAttributeRows(options.columns);
-  const blocks = selectBlocks(forkBlockCount(file), options.block);
+  const firstBlock = options.firstBlock ?? 0;
+  const blocks = selectBlocks(forkBlockCount(file), options.block, {
+    firstBlock,
+    ...(options.range === undefined ? {} : { range: options.range }),
+  });
   return blocks.map((block) => {
-    const page = forkPage(file, block);
+    const page = forkPage(file, block, firstBlock);
     // Header sanity only: pgsim-inspect checks checksums itself, honouring --ignore-checksum.
     verifyPage(page, block, false);
     return { block, items: heapPageItems(page, desc) };

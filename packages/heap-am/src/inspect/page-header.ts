@@ -32,6 +32,10 @@ export interface PageHeaderRow {
   readonly block: number;
   /** pd_lsn as PostgreSQL prints it: `X/Y`, uppercase hex halves. */
   readonly lsn: string;
+  /**
+   * pd_checksum as an unsigned number (as the fixtures' pages.json has it; pageinspect and
+   * pgsim-inspect print it as a signed smallint: see signedChecksum).
+   */
   readonly checksum: number;
   readonly flags: number;
   /** Names of the set flag bits, lowest first. */
@@ -51,6 +55,11 @@ const FLAG_NAMES: ReadonlyArray<readonly [number, string]> = [
   [PD_PAGE_FULL, "PD_PAGE_FULL"],
   [PD_ALL_VISIBLE, "PD_ALL_VISIBLE"],
 ];
+
+/** A checksum as PostgreSQL's smallint columns show it (page_header, page_checksum): signed. */
+export function signedChecksum(checksum: number): number {
+  return (checksum << 16) >> 16;
+}
 
 /** Formats an LSN given as its two stored halves, like PostgreSQL's `%X/%X`. */
 export function formatLsn(high: number, low: number): string {
@@ -88,6 +97,6 @@ export function decodePageHeader(page: Uint8Array, block: number): PageHeaderRow
  */
 export function inspectPageHeader(file: Uint8Array, options: InspectOptions = {}): PageHeaderRow[] {
   return verifyForkPages(file, options).map((block) =>
-    decodePageHeader(forkPage(file, block), block),
+    decodePageHeader(forkPage(file, block, options.firstBlock ?? 0), block),
   );
 }

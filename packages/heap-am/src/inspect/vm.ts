@@ -25,6 +25,7 @@ import {
   forkBlockCount,
   forkPage,
   type InspectOptions,
+  requireFirstSegment,
   verifyForkPages,
 } from "./blocks.js";
 
@@ -102,10 +103,16 @@ function recordedHeapBlockCount(file: Uint8Array, blockCount: number): number {
  */
 export function inspectVm(file: Uint8Array, options: InspectVmOptions = {}): VisibilityMapRow[] {
   const blockCount = forkBlockCount(file);
+  requireFirstSegment(options.firstBlock);
   verifyForkPages(file, { checksums: options.checksums });
   if (options.block !== undefined) {
     checkHeapBlockReport(options.block, 1);
     return rowsOf(file, options.block, 1);
+  }
+  if (options.range !== undefined) {
+    const count = options.range.last - options.range.first + 1;
+    checkHeapBlockReport(options.range.first, count);
+    return rowsOf(file, options.range.first, count);
   }
   const heapBlocks = options.heapBlocks ?? recordedHeapBlockCount(file, blockCount);
   checkHeapBlockReport(undefined, heapBlocks);

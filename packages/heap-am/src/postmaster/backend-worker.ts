@@ -11,7 +11,7 @@
  * See also: cluster.ts (the postmaster and the pooler), database.ts, fault-ops.ts (the
  * fault-injection ops a test may send besides `Op`s, through ../testing.ts).
  *
- * The database's shared handle (`DatabaseShared`: three SharedArrayBuffers and a few numbers)
+ * The database's shared handle (`DatabaseShared`: four SharedArrayBuffers and a few numbers)
  * reaches a pooled worker once, as its `workerData` (`BackendWorkerData`), not with every task:
  * cloning the handle's SharedArrayBuffers cost about 2.5 µs per task on the main thread and the
  * worker together, a tenth of a no-op round trip (packages/bench/RESULTS.md, "backends"). A task

@@ -14,6 +14,7 @@
 
 import type { BufferId } from "@pgsim/buffer-manager";
 import type { Database } from "../database.js";
+import { FirstOffsetNumber, pageGetItemId } from "../storage/page/bufpage.js";
 
 /** A fault-injection operation, as plain data (it crosses threads like an `Op`). */
 export type FaultOp =
@@ -43,9 +44,9 @@ export function runFaultOp(d: Database, op: FaultOp): unknown {
       return heldPins.map((buffer) => {
         d.pool.lockBuffer(buffer, "share");
         const page = d.pool.bufferGetPage(buffer);
-        const lp = page[24]! | (page[25]! << 8) | (page[26]! << 16) | (page[27]! << 24);
+        const lp = pageGetItemId(page, FirstOffsetNumber);
         d.pool.unlockBuffer(buffer);
-        return { tag: d.pool.bufferGetTag(buffer), firstItemId: lp >>> 0 };
+        return { tag: d.pool.bufferGetTag(buffer), firstItemId: lp };
       });
     case "releasePins":
       releaseHeldPins(d);

@@ -14,14 +14,18 @@
  */
 
 import { ForkNumber } from "@pgsim/buffer-manager";
-import { PgsimError } from "@pgsim/clock-sweep";
+import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
+import { maxAlign, SizeofHeapTupleHeader } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { forgetForkSize } from "../../storage/buffer/fork-pages.js";
-import type { HeapContext } from "../../utils/cache/rel.js";
+import { SizeOfItemIdData, SizeOfPageHeaderData } from "../../storage/page/bufpage.js";
 import {
+  type BulkInsertStateData,
   type IndexFetchState,
   registerTableAm,
   type TableAccessMethod,
+  type TableAmContext,
   type TableRelation,
   type TableScanDesc,
   type TupleTableSlot,
@@ -39,14 +43,16 @@ import {
   heapTidValid,
   heapUpdate,
 } from "./heapam.js";
-import { lazyVacuum } from "./vacuumlazy.js";
+import { BulkInsertState } from "./hio.js";
+import { heapVacuumRel } from "./vacuumlazy.js";
+import { VisibilityMap } from "./visibilitymap.js";
 
 interface HeapScanDesc extends TableScanDesc {
   heapScan: HeapScan;
 }
 
 function usableOn(variant: "disk" | "memory", am: string) {
-  return (ctx: HeapContext, def: TableDefinition): void => {
+  return (ctx: TableAmContext, def: TableDefinition): void => {
     if (ctx.pool.variant !== variant) {
       throw new PgsimError(
         "table-am-pool-mismatch",
@@ -56,6 +62,17 @@ function usableOn(variant: "disk" | "memory", am: string) {
       );
     }
   };
+}
+
+/**
+ * The heap's own bulk-insert state behind the interface's opaque one (hio.h's
+ * BulkInsertStateData cast). The caller made it with `new BulkInsertState` (GetBulkInsertState).
+ */
+function heapBulkInsertState(
+  bistate: BulkInsertStateData | undefined,
+): BulkInsertState | undefined {
+  if (bistate === undefined || bistate instanceof BulkInsertState) return bistate;
+  throw new AssertionError("the heap was given a bulk-insert state it did not create");
 }
 
 /** Average stored width of a column, for estimates (get_typavgwidth's spirit). */
@@ -118,7 +135,7 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
     },
 
     tupleInsert(rel, slot, xact, bistate) {
-      slot.tid = heapInsert(rel.ctx, rel, slot.values, xact, bistate);
+      slot.tid = heapInsert(rel.ctx, rel, slot.values, xact, heapBulkInsertState(bistate));
     },
     multiInsert(rel, slots: TupleTableSlot[], xact, bistate) {
       const tids = heapMultiInsert(
@@ -126,7 +143,7 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
         rel,
         slots.map((s) => s.values),
         xact,
-        bistate,
+        heapBulkInsertState(bistate),
       );
       slots.forEach((s, i) => {
         s.tid = tids[i];
@@ -152,10 +169,10 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       rel.ctx.pool.createRelation(rel.locator, ForkNumber.MAIN);
     },
     relationNontransactionalTruncate(rel) {
-      const { pool, fsm, vm } = rel.ctx;
+      const { pool, fsm } = rel.ctx;
       pool.truncateRelation(rel.locator, ForkNumber.MAIN, 0);
       fsm.truncate(rel.locator, 0);
-      vm.truncate(rel.locator, 0);
+      new VisibilityMap(pool).truncate(rel.locator, 0);
       rel.ctx.targetBlocks.delete(rel.locator.relNumber);
     },
     relationDrop(rel) {
@@ -165,7 +182,7 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       rel.ctx.targetBlocks.delete(rel.locator.relNumber);
     },
 
-    relationVacuum: (rel, options) => lazyVacuum(rel.ctx, rel, options),
+    relationVacuum: (rel, options) => heapVacuumRel(rel.ctx, rel, options),
 
     relationSize(rel, fork) {
       const pool = rel.ctx.pool;
@@ -173,16 +190,17 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       let blocks = 0;
       for (const f of forks)
         if (pool.relationExists(rel.locator, f)) blocks += pool.nblocks(rel.locator, f);
-      return blocks * 8192;
+      return blocks * BLCKSZ;
     },
     relationNeedsToastTable: () => false,
     relationEstimateSize(rel) {
       const pages = rel.ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
       // table_block_relation_estimate_size without stats: density from the tuple width, with
       // the tuple header and line pointer as overhead.
-      const perTuple = 24 + 4 + estimatedWidth(rel);
-      const density = Math.max(1, Math.floor((8192 - 24) / perTuple));
-      const allVisible = pages === 0 ? 0 : rel.ctx.vm.count(rel.locator).allVisible / pages;
+      const perTuple = maxAlign(SizeofHeapTupleHeader) + SizeOfItemIdData + estimatedWidth(rel);
+      const density = Math.max(1, Math.floor((BLCKSZ - SizeOfPageHeaderData) / perTuple));
+      const allVisible =
+        pages === 0 ? 0 : new VisibilityMap(rel.ctx.pool).count(rel.locator).allVisible / pages;
       return { pages, tuples: pages * density, allVisibleFraction: allVisible };
     },
   };

@@ -8,10 +8,10 @@
  * HeapTupleSatisfiesUpdate, HeapTupleSatisfiesVacuum, SetHintBits) and combocid.c
  * (HeapTupleHeaderGetCmin / GetCmax).
  * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
- * `heapTupleVisibleToNewSnapshot`, `TM`, `HTSV`, `VisibilityContext`,
+ * `heapTupleVisibleToNewSnapshot`, `HTSV`, `VisibilityContext`,
  * `TransactionStatusSource`.
  * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status), procarray.ts
- * (in-progress), clog.ts (the commit log files), xact.ts, inspect/rows.ts.
+ * (in-progress), clog.ts (the commit log files), xact.ts, inspect/rows.ts, tableam.ts (TM).
  *
  * Each function takes the page bytes and the byte offset of the tuple header on the page. Hint
  * bits are written straight into the page (the caller holds at least a share lock, which is
@@ -47,6 +47,7 @@ import {
 } from "../../include/access/transam.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
 import { xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
+import { TM, type TMResult } from "../table/tableam.js";
 import {
   type CommitLog,
   TRANSACTION_STATUS_COMMITTED,
@@ -73,17 +74,8 @@ export interface VisibilityContext {
   hintsSet: boolean;
 }
 
-/** TM_Result: the outcome of trying to update, delete or lock a tuple. */
-export const TM = {
-  Ok: 0,
-  Invisible: 1,
-  SelfModified: 2,
-  Updated: 3,
-  Deleted: 4,
-  BeingModified: 5,
-  WouldBlock: 6,
-} as const;
-export type TMResult = (typeof TM)[keyof typeof TM];
+// TM_Result, which HeapTupleSatisfiesUpdate returns, is the table AM interface's (tableam.h).
+export { TM, type TMResult };
 
 /** HTSV_Result: a tuple's state for vacuum and pruning. */
 export const HTSV = {
@@ -353,7 +345,7 @@ class CommitLogFiles implements TransactionStatusSource {
  * 2^31 of each other, as PostgreSQL's wraparound protection guarantees; a multixact xmax is not
  * an xid and does not count.)
  */
-function snapshotAfterTuple(header: Uint8Array): Snapshot {
+export function snapshotAfterTuple(header: Uint8Array): Snapshot {
   const infomask = heapTupleHeaderGetInfomask(header, 0);
   const xids = [heapTupleHeaderGetRawXmin(header, 0)];
   if ((infomask & HEAP_XMAX_IS_MULTI) === 0) xids.push(heapTupleHeaderGetRawXmax(header, 0));

@@ -52,7 +52,6 @@ import {
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
   InvalidBlockNumber,
-  type ItemPointer,
   MaxHeapTuplesPerPage,
   maxAlign,
 } from "../../include/access/htup-details.js";
@@ -76,7 +75,7 @@ import {
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
 import {
   heapAttributeSpans,
   heapDeformTuple,
@@ -85,13 +84,21 @@ import {
   type TupleValues,
 } from "../common/heaptuple.js";
 import type { FormPgAttribute, TupleDesc } from "../common/tupdesc.js";
-import type { LockTupleMode } from "../table/tableam.js";
+import {
+  type LockTupleMode,
+  type Row,
+  type ScanPin,
+  type TableAmContext,
+  type TID,
+  TM,
+  type TMFailure,
+  type TMOutcome,
+  type TMResult,
+} from "../table/tableam.js";
 import type { Transaction } from "../transam/xact.js";
 import {
   heapTupleSatisfiesMVCC,
   heapTupleSatisfiesUpdate,
-  TM,
-  type TMResult,
   tupleCmin,
   type VisibilityContext,
 } from "./heapam-visibility.js";
@@ -100,31 +107,14 @@ import {
   pageItemStart,
   relationGetBufferForTuple,
   relationPutHeapTuple,
-  type ScanPin,
   saveFreeSpace,
-  scanPins,
 } from "./hio.js";
 import { heapPagePruneOpt } from "./pruneheap.js";
+import { VisibilityMap } from "./visibilitymap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_VALID_BITS } from "./visibilitymap-page.js";
 
-/** A tuple identifier: block number and line pointer offset (1-based). */
-export type TID = ItemPointer;
-
-/** A row as callers see it: one value per column (dropped columns excluded), null for NULL. */
-export type Row = (Datum | null)[];
-
-/** Why an update, delete or lock did not happen (TM_FailureData). */
-export interface TMFailure {
-  /** The newer version's TID (Updated) or the tuple's own (Deleted, BeingModified). */
-  ctid: TID;
-  /** The transaction that updated, deleted or locked the tuple. */
-  xmax: number;
-}
-
-export interface TMOutcome {
-  result: TMResult;
-  failure?: TMFailure;
-}
+// The tuple identifiers, rows and TM results heap code speaks in are the table AM interface's.
+export type { Row, TID, TMFailure, TMOutcome };
 
 /** Options for update, delete and lock. */
 export interface ModifyOptions {
@@ -132,7 +122,7 @@ export interface ModifyOptions {
   wait?: boolean;
 }
 
-function visibilityContext(ctx: HeapContext, xact: Transaction | undefined): VisibilityContext {
+function visibilityContext(ctx: TableAmContext, xact: Transaction | undefined): VisibilityContext {
   return { transam: ctx.transam, xact, hintsSet: false };
 }
 
@@ -207,11 +197,20 @@ function prepareTuple(rel: Relation, values: TupleValues, xid: number, cid: numb
   return tuple;
 }
 
-/** Clears PD_ALL_VISIBLE and the page's VM bits (both), as every modification must. */
-function clearAllVisible(ctx: HeapContext, rel: Relation, page: Uint8Array, block: number): void {
+/**
+ * Clears PD_ALL_VISIBLE and the page's VM bits (both), as every modification must. The VM is
+ * reached through the buffer pool, as PostgreSQL's visibilitymap_clear reaches it through the
+ * relation; it is read only when the page was all-visible.
+ */
+function clearAllVisible(
+  ctx: TableAmContext,
+  rel: Relation,
+  page: Uint8Array,
+  block: number,
+): void {
   if (!pageIsAllVisible(page)) return;
   pageClearAllVisible(page);
-  ctx.vm.clear(rel.locator, block, VISIBILITYMAP_VALID_BITS);
+  new VisibilityMap(ctx.pool).clear(rel.locator, block, VISIBILITYMAP_VALID_BITS);
 }
 
 /** PageSetPrunable: remember the oldest xid whose deletions may make pruning worthwhile. */
@@ -229,7 +228,7 @@ function pageSetPrunable(page: Uint8Array, xid: number): void {
  * ```
  */
 export function heapInsert(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   values: TupleValues,
   xact: Transaction,
@@ -248,6 +247,7 @@ export function heapInsert(
   pool.markBufferDirty(buffer);
   pool.unlockReleaseBuffer(buffer);
   xact.markCommandUsed();
+  ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, 1);
   return { block, offset };
 }
 
@@ -256,7 +256,7 @@ export function heapInsert(
  * rather than per row). Returns their TIDs in order.
  */
 export function heapMultiInsert(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   rows: readonly TupleValues[],
   xact: Transaction,
@@ -289,11 +289,12 @@ export function heapMultiInsert(
     pool.unlockReleaseBuffer(buffer);
   }
   xact.markCommandUsed();
+  ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, tids.length);
   return tids;
 }
 
 /** Checks that a TID names a line pointer that exists; returns the page's block count. */
-function checkTid(ctx: HeapContext, rel: Relation, tid: TID): void {
+function checkTid(ctx: TableAmContext, rel: Relation, tid: TID): void {
   const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
   const ok =
     tid !== null &&
@@ -314,16 +315,16 @@ function checkTid(ctx: HeapContext, rel: Relation, tid: TID): void {
 }
 
 /**
- * The buffer of `tid`'s page, pinned, for heap_delete / heap_update / heap_lock_tuple. When this
- * backend's current scan has that page pinned, another pin is added to the scan's buffer;
- * otherwise the TID is checked against the relation's size and the page is read.
+ * The buffer of `tid`'s page, pinned, for heap_delete / heap_update. When this backend's current
+ * scan has that page pinned (`ctx.scanPin`, set by HeapScan), another pin is added to the scan's
+ * buffer; otherwise the TID is checked against the relation's size and the page is read.
  *
  * Differs from PostgreSQL: PostgreSQL's ReadBuffer looks the block up in the buffer table again
  * and finds the same buffer (then only bumps its private pin count, as here); pgsim skips the
  * lookup, and the relation-size check (an fstat on disk) that its TID check needs otherwise.
  */
-function readTupleBuffer(ctx: HeapContext, rel: Relation, tid: TID): BufferId {
-  const pin = scanPins.get(ctx);
+function readTupleBuffer(ctx: TableAmContext, rel: Relation, tid: TID): BufferId {
+  const pin = ctx.scanPin;
   if (
     pin !== undefined &&
     pin.relNumber === rel.locator.relNumber &&
@@ -357,7 +358,7 @@ function tidEquals(a: TID, b: TID): boolean {
  * false when the caller asked not to wait.
  */
 function waitForHolder(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   buffer: BufferId,
   page: Uint8Array,
   tup: number,
@@ -427,7 +428,7 @@ function setXmax(
  * buffer is left locked for the caller to release.
  */
 function checkModifiable(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   buffer: BufferId,
   tid: TID,
@@ -480,7 +481,7 @@ function checkModifiable(
  * (Updated / Deleted by a committed transaction, SelfModified, WouldBlock) with the failure data.
  */
 export function heapDelete(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   tid: TID,
   xact: Transaction,
@@ -515,6 +516,7 @@ export function heapDelete(
     );
     pool.markBufferDirty(buffer);
     xact.markCommandUsed();
+    ctx.pgstat?.relations.countHeapDelete(rel.def.relNumber, xact);
     return { result: TM.Ok };
   } finally {
     pool.unlockReleaseBuffer(buffer);
@@ -561,7 +563,7 @@ export interface UpdateOutcome extends TMOutcome {
  * (HOT if no indexed column changed), otherwise on another page found like an insert.
  */
 export function heapUpdate(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   otid: TID,
   values: TupleValues,
@@ -635,7 +637,9 @@ export function heapUpdate(
         tup,
         heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_HOT_UPDATED,
       );
-      if (pageIsAllVisible(page)) ctx.vm.clear(rel.locator, otid.block, VISIBILITYMAP_ALL_FROZEN);
+      if (pageIsAllVisible(page)) {
+        new VisibilityMap(ctx.pool).clear(rel.locator, otid.block, VISIBILITYMAP_ALL_FROZEN);
+      }
       pool.markBufferDirty(buffer);
       pool.unlockBuffer(buffer);
       newBuffer = relationGetBufferForTuple(ctx, rel, newTuple.length, buffer);
@@ -674,6 +678,7 @@ export function heapUpdate(
       pool.markBufferDirty(newBuffer);
     }
     xact.markCommandUsed();
+    ctx.pgstat?.relations.countHeapUpdate(rel.def.relNumber, xact, hot);
     return { result: TM.Ok, newTid, hot, keysUpdated };
   } finally {
     if (newBuffer !== undefined) pool.unlockReleaseBuffer(newBuffer);
@@ -728,7 +733,7 @@ function heldLockMode(infomask: number, infomask2: number): LockTupleMode {
  * WouldBlock with NOWAIT) whatever the modes.
  */
 export function heapLockTuple(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   tid: TID,
   xact: Transaction,
@@ -771,7 +776,9 @@ export function heapLockTuple(
     heapTupleHeaderSetXmax(page, tup, xid);
     // A lock-only xmax never forwards: t_ctid points at the tuple itself.
     heapTupleHeaderSetCtid(page, tup, tid);
-    if (pageIsAllVisible(page)) ctx.vm.clear(rel.locator, tid.block, VISIBILITYMAP_ALL_FROZEN);
+    if (pageIsAllVisible(page)) {
+      new VisibilityMap(ctx.pool).clear(rel.locator, tid.block, VISIBILITYMAP_ALL_FROZEN);
+    }
     pool.markBufferDirty(buffer);
     return { result: TM.Ok };
   } finally {
@@ -784,7 +791,7 @@ export function heapLockTuple(
  * relation is a typed error.
  */
 export function heapFetch(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   tid: TID,
   snapshot: Snapshot,
@@ -817,7 +824,7 @@ export function heapFetch(
  * and HOT links on the page to the version `snapshot` sees. Returns its TID and row.
  */
 export function heapHotSearch(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   tid: TID,
   snapshot: Snapshot,
@@ -884,7 +891,7 @@ export function heapHotSearch(
  * ```
  */
 export class HeapScan {
-  private readonly ctx: HeapContext;
+  private readonly ctx: TableAmContext;
   private readonly rel: Relation;
   private readonly snapshot: Snapshot;
   private readonly xact: Transaction | undefined;
@@ -898,10 +905,15 @@ export class HeapScan {
   private visibleCount = 0;
   private index = 0;
   private ended = false;
-  /** This scan's entry in `scanPins` while it has a page pinned. */
+  /** This scan's pin, published as `ctx.scanPin` while the scan has a page pinned. */
   private readonly pin: ScanPin;
 
-  constructor(ctx: HeapContext, rel: Relation, snapshot: Snapshot, xact: Transaction | undefined) {
+  constructor(
+    ctx: TableAmContext,
+    rel: Relation,
+    snapshot: Snapshot,
+    xact: Transaction | undefined,
+  ) {
     this.ctx = ctx;
     this.rel = rel;
     this.pin = {
@@ -923,7 +935,7 @@ export class HeapScan {
   private loadPage(block: number): void {
     const pool = this.ctx.pool;
     if (this.buffer !== undefined) {
-      if (scanPins.get(this.ctx) === this.pin) scanPins.delete(this.ctx);
+      if (this.ctx.scanPin === this.pin) this.ctx.scanPin = undefined;
       pool.releaseBuffer(this.buffer);
       this.buffer = undefined;
     }
@@ -933,7 +945,7 @@ export class HeapScan {
     this.buffer = buffer;
     this.pin.block = block;
     this.pin.buffer = buffer;
-    scanPins.set(this.ctx, this.pin);
+    this.ctx.scanPin = this.pin;
     heapPagePruneOpt(this.ctx, this.rel, buffer, this.xact);
     pool.lockBuffer(buffer, "share");
     const page = pool.bufferGetPage(buffer);
@@ -991,7 +1003,7 @@ export class HeapScan {
 
   /** heap_endscan: drops the pin. Safe to call twice. */
   end(): void {
-    if (scanPins.get(this.ctx) === this.pin) scanPins.delete(this.ctx);
+    if (this.ctx.scanPin === this.pin) this.ctx.scanPin = undefined;
     if (this.buffer !== undefined) this.ctx.pool.releaseBuffer(this.buffer);
     this.buffer = undefined;
     this.page = undefined;
@@ -1004,7 +1016,7 @@ export class HeapScan {
  * sees (or the last one reached). Used to find the row an UPDATE should retry on.
  */
 export function heapGetLatestTid(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   tid: TID,
   snapshot: Snapshot,
@@ -1054,7 +1066,7 @@ export function heapGetLatestTid(
  * Stops at a version that is not updated, deleted (ctid points at itself), or changed by a
  * transaction still running or aborted; the caller retries its update or delete there.
  */
-export function heapFindLastVersion(ctx: HeapContext, rel: Relation, tid: TID): TID {
+export function heapFindLastVersion(ctx: TableAmContext, rel: Relation, tid: TID): TID {
   checkTid(ctx, rel, tid);
   const pool = ctx.pool;
   let current = tid;
@@ -1094,7 +1106,7 @@ export function heapFindLastVersion(ctx: HeapContext, rel: Relation, tid: TID): 
 }
 
 /** The line pointer of `tid` on a pinned page, exported for the table AM's TID checks. */
-export function heapTidValid(ctx: HeapContext, rel: Relation, tid: TID): boolean {
+export function heapTidValid(ctx: TableAmContext, rel: Relation, tid: TID): boolean {
   const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
   return (
     Number.isInteger(tid?.block) &&

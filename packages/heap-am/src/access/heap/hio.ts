@@ -27,20 +27,25 @@ import {
 import { AssertionError, type BufferAccessStrategy, PgsimError } from "@pgsim/clock-sweep";
 import {
   InvalidOffsetNumber,
+  itemPointerSet,
   MaxHeapTupleSize,
   MaxHeapTuplesPerPage,
   maxAlign,
   T_CTID_OFFSET,
 } from "../../include/access/htup-details.js";
-import { writeUint16 } from "../../include/port/le-bytes.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import {
+  itemIdGetOffset,
   PAI_IS_HEAP,
   pageAddItemExtended,
   pageGetHeapFreeSpace,
+  pageGetItemId,
   pageInit,
   pageIsNew,
+  SizeOfItemIdData,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { BulkInsertStateData, TableAmContext } from "../table/tableam.js";
 
 /** HEAP_DEFAULT_FILLFACTOR. */
 export const HEAP_DEFAULT_FILLFACTOR = 100;
@@ -49,9 +54,10 @@ export const HEAP_MIN_FILLFACTOR = 10;
 
 /**
  * BulkInsertState: a BULKWRITE ring, and the current target page kept pinned between inserts so
- * that a bulk load does not look it up again for every tuple.
+ * that a bulk load does not look it up again for every tuple. Callers see it as the table AM
+ * interface's opaque BulkInsertStateData.
  */
-export class BulkInsertState {
+export class BulkInsertState implements BulkInsertStateData {
   readonly strategy: BufferAccessStrategy | undefined;
   /** The pinned current page, or undefined. */
   buffer: BufferId | undefined;
@@ -62,36 +68,21 @@ export class BulkInsertState {
   }
 
   /** FreeBulkInsertState: drops the kept pin. */
-  release(ctx: HeapContext): void {
+  release(ctx: TableAmContext): void {
     if (this.buffer !== undefined) ctx.pool.releaseBuffer(this.buffer);
     this.buffer = undefined;
     this.block = InvalidBlockNumber;
   }
 }
 
-/**
- * The page a sequential scan of this backend has pinned (one entry per backend, the scan that
- * loaded a page last), so that the heap_update / heap_delete an UPDATE or DELETE runs on the
- * tuple the scan returned can take another pin on that buffer instead of looking the block up.
- * `verifiedTarget` is an insert target block this statement found to exist (see
- * relationGetBufferForTuple). Kept by HeapScan (heapam.ts).
- */
-export interface ScanPin {
-  relNumber: number;
-  block: number;
-  buffer: BufferId;
-  verifiedTarget: number;
-}
-export const scanPins = new WeakMap<HeapContext, ScanPin>();
-
 /** RelationGetTargetPageFreeSpace: bytes each insert leaves free for later updates. */
 export function saveFreeSpace(rel: Relation): number {
-  return Math.floor((8192 * (100 - rel.fillfactor)) / 100);
+  return Math.floor((BLCKSZ * (100 - rel.fillfactor)) / 100);
 }
 
 /** ReadBufferBI: a page through the bulk-insert state, reusing its pin when it is that page. */
 function readBufferBI(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   block: number,
   bistate?: BulkInsertState,
@@ -118,7 +109,7 @@ function rememberExtended(
   buffer: BufferId,
   block: number,
   bistate?: BulkInsertState,
-  ctx?: HeapContext,
+  ctx?: TableAmContext,
 ): void {
   if (bistate === undefined || ctx === undefined) return;
   if (bistate.buffer !== undefined) ctx.pool.releaseBuffer(bistate.buffer);
@@ -131,9 +122,17 @@ function rememberExtended(
  * RelationGetBufferForTuple: a pinned, exclusively locked page with at least `len` bytes free
  * (plus the fillfactor reserve for inserts). With `otherBuffer` (pinned, not locked), it is
  * locked too, in block order; the returned buffer may be `otherBuffer` itself.
+ *
+ * The steps, as in hio.c:
+ *   1. How much room to ask for (`targetFreeSpace`).
+ *   2. Which page to try first: the bulk-insert state's page, else the backend's target block
+ *      (smgr_targblock), else the FSM's answer or the last page (`fsmTargetBlock`).
+ *   3. Lock it (with `otherBuffer`, in block order) and check its free space; when it is full
+ *      after all, correct its FSM entry and try the FSM's next candidate (`lockPageWithRoom`).
+ *   4. When no existing page has room, extend the relation by a page (`relationAddBlock`).
  */
 export function relationGetBufferForTuple(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   len: number,
   otherBuffer?: BufferId,
@@ -148,11 +147,7 @@ export function relationGetBufferForTuple(
       { size: aligned, maximum: MaxHeapTupleSize },
     );
   }
-  const saveFree = saveFreeSpace(rel);
-  // A nearly empty page: don't let the fillfactor reserve push a tuple onto a page of its own.
-  const nearlyEmpty = MaxHeapTupleSize - Math.floor(MaxHeapTuplesPerPage / 8) * 4;
-  const target =
-    aligned + saveFree > nearlyEmpty ? Math.max(aligned, nearlyEmpty) : aligned + saveFree;
+  const target = targetFreeSpace(rel, aligned);
   const otherBlock =
     otherBuffer !== undefined ? pool.bufferGetBlockNumber(otherBuffer) : InvalidBlockNumber;
 
@@ -164,7 +159,7 @@ export function relationGetBufferForTuple(
   // the relation (shared invalidation); pgsim checks it against the relation's size instead, once
   // per statement that scans the relation: while this backend's statement writes the relation,
   // no other backend may truncate it (see vacuumlazy.ts), so a block found once stays there.
-  const scanPin = scanPins.get(ctx);
+  const scanPin = ctx.scanPin;
   const statementPin = scanPin?.relNumber === rel.locator.relNumber ? scanPin : undefined;
   if (
     block !== InvalidBlockNumber &&
@@ -174,29 +169,63 @@ export function relationGetBufferForTuple(
     if (block >= pool.nblocks(rel.locator, ForkNumber.MAIN)) block = InvalidBlockNumber;
     else if (statementPin !== undefined) statementPin.verifiedTarget = block;
   }
-  if (block === InvalidBlockNumber) block = ctx.fsm.getPageWithFreeSpace(rel.locator, target);
-  if (block === InvalidBlockNumber) {
-    const n = pool.nblocks(rel.locator, ForkNumber.MAIN);
-    if (n > 0) block = n - 1;
-  }
+  if (block === InvalidBlockNumber) block = fsmTargetBlock(ctx, rel, target);
+  const buffer = lockPageWithRoom(ctx, rel, block, target, otherBuffer, otherBlock, bistate);
+  if (buffer !== undefined) return buffer;
+  // No existing page has room: add one.
+  const newBuffer = relationAddBlock(ctx, rel, otherBuffer, bistate);
+  const newBlock = pool.bufferGetBlockNumber(newBuffer);
+  if (statementPin !== undefined) statementPin.verifiedTarget = newBlock;
+  // Not recorded in the FSM: VACUUM records new pages later, as in PostgreSQL.
+  ctx.targetBlocks.set(rel.locator.relNumber, newBlock);
+  return newBuffer;
+}
+
+/**
+ * targetFreeSpace of RelationGetBufferForTuple: the tuple's aligned length plus the fillfactor
+ * reserve, except that a nearly empty page must always be good enough, so that the reserve never
+ * pushes a tuple onto a page of its own.
+ */
+function targetFreeSpace(rel: Relation, aligned: number): number {
+  const saveFree = saveFreeSpace(rel);
+  // nearlyEmptyFreeSpace: an empty page less the line pointers of an eighth of a full page.
+  const nearlyEmpty = MaxHeapTupleSize - Math.floor(MaxHeapTuplesPerPage / 8) * SizeOfItemIdData;
+  return aligned + saveFree > nearlyEmpty ? Math.max(aligned, nearlyEmpty) : aligned + saveFree;
+}
+
+/**
+ * The first page to try when the backend has no target block: GetPageWithFreeSpace, and when the
+ * FSM knows no page with room, the relation's last page ("this avoids one-tuple-per-page syndrome
+ * during bootstrapping or in a recently-started system"). InvalidBlockNumber for an empty relation.
+ */
+function fsmTargetBlock(ctx: TableAmContext, rel: Relation, target: number): number {
+  const block = ctx.fsm.getPageWithFreeSpace(rel.locator, target);
+  if (block !== InvalidBlockNumber) return block;
+  const n = ctx.pool.nblocks(rel.locator, ForkNumber.MAIN);
+  return n > 0 ? n - 1 : InvalidBlockNumber;
+}
+
+/**
+ * The loop of RelationGetBufferForTuple over existing pages: locks `block` (and `otherBuffer`, in
+ * block order), initialises it if new, and returns it when it has `target` bytes free, making it
+ * the backend's target block. A page that is full after all is let go, its FSM entry corrected,
+ * and the FSM's next candidate tried (RecordAndGetPageWithFreeSpace). Returns undefined when the
+ * FSM runs out of candidates; nothing is locked then.
+ */
+function lockPageWithRoom(
+  ctx: TableAmContext,
+  rel: Relation,
+  firstBlock: number,
+  target: number,
+  otherBuffer: BufferId | undefined,
+  otherBlock: number,
+  bistate: BulkInsertState | undefined,
+): BufferId | undefined {
+  const pool = ctx.pool;
+  let block = firstBlock;
   for (let tries = 0; block !== InvalidBlockNumber; tries++) {
     if (tries > 1_000_000) throw new AssertionError("RelationGetBufferForTuple did not converge");
-    let buffer: BufferId;
-    if (otherBuffer === undefined) {
-      buffer = readBufferBI(ctx, rel, block, bistate);
-      pool.lockBuffer(buffer, "exclusive");
-    } else if (block === otherBlock) {
-      buffer = otherBuffer;
-      pool.lockBuffer(buffer, "exclusive");
-    } else if (otherBlock < block) {
-      buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, block);
-      pool.lockBuffer(otherBuffer, "exclusive");
-      pool.lockBuffer(buffer, "exclusive");
-    } else {
-      buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, block);
-      pool.lockBuffer(buffer, "exclusive");
-      pool.lockBuffer(otherBuffer, "exclusive");
-    }
+    const buffer = readAndLockInBlockOrder(ctx, rel, block, otherBuffer, otherBlock, bistate);
     const page = pool.bufferGetPage(buffer);
     if (pageIsNew(page)) {
       pageInit(page, 0);
@@ -215,7 +244,54 @@ export function relationGetBufferForTuple(
     if (buffer !== otherBuffer) pool.releaseBuffer(buffer);
     block = ctx.fsm.recordAndGetPageWithFreeSpace(rel.locator, block, free, target);
   }
-  // No existing page has room: add one.
+  return undefined;
+}
+
+/**
+ * Reads `block` and locks it exclusively; with `otherBuffer` (pinned, not locked) locks that too,
+ * the lower block number first, so that two updates never wait for each other's pages. Returns
+ * the buffer of `block`, which is `otherBuffer` itself when the blocks are the same.
+ */
+function readAndLockInBlockOrder(
+  ctx: TableAmContext,
+  rel: Relation,
+  block: number,
+  otherBuffer: BufferId | undefined,
+  otherBlock: number,
+  bistate: BulkInsertState | undefined,
+): BufferId {
+  const pool = ctx.pool;
+  let buffer: BufferId;
+  if (otherBuffer === undefined) {
+    buffer = readBufferBI(ctx, rel, block, bistate);
+    pool.lockBuffer(buffer, "exclusive");
+  } else if (block === otherBlock) {
+    buffer = otherBuffer;
+    pool.lockBuffer(buffer, "exclusive");
+  } else if (otherBlock < block) {
+    buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, block);
+    pool.lockBuffer(otherBuffer, "exclusive");
+    pool.lockBuffer(buffer, "exclusive");
+  } else {
+    buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, block);
+    pool.lockBuffer(buffer, "exclusive");
+    pool.lockBuffer(otherBuffer, "exclusive");
+  }
+  return buffer;
+}
+
+/**
+ * The extension step of RelationGetBufferForTuple (ReadBufferBI(P_NEW); PostgreSQL 16 names it
+ * RelationAddBlocks): appends one page, locks it (after `otherBuffer`, whose block is lower),
+ * initialises it and keeps it in the bulk-insert state. Returns it pinned and locked.
+ */
+function relationAddBlock(
+  ctx: TableAmContext,
+  rel: Relation,
+  otherBuffer: BufferId | undefined,
+  bistate: BulkInsertState | undefined,
+): BufferId {
+  const pool = ctx.pool;
   const buffer = pool.extend(rel.locator, ForkNumber.MAIN, {
     ...(bistate?.strategy ? { strategy: bistate.strategy } : {}),
   });
@@ -232,9 +308,6 @@ export function relationGetBufferForTuple(
   pageInit(page, 0);
   pool.markBufferDirty(buffer);
   rememberExtended(buffer, newBlock, bistate, ctx);
-  if (statementPin !== undefined) statementPin.verifiedTarget = newBlock;
-  // Not recorded in the FSM: VACUUM records new pages later, as in PostgreSQL.
-  ctx.targetBlocks.set(rel.locator.relNumber, newBlock);
   return buffer;
 }
 
@@ -245,17 +318,15 @@ export function relationGetBufferForTuple(
 export function relationPutHeapTuple(page: Uint8Array, block: number, tuple: Uint8Array): number {
   const offset = pageAddItemExtended(page, tuple, InvalidOffsetNumber, PAI_IS_HEAP);
   if (offset === InvalidOffsetNumber) throw new AssertionError("failed to add tuple to page");
-  // t_ctid = (block, offset): the block as two 16-bit halves, high half first.
-  const ctid = pageItemStart(page, offset) + T_CTID_OFFSET;
-  writeUint16(page, ctid, Math.floor(block / 0x10000));
-  writeUint16(page, ctid + 2, block & 0xffff);
-  writeUint16(page, ctid + 4, offset);
+  // ItemPointerSet(&item->t_ctid, BufferGetBlockNumber(buffer), offnum).
+  itemPointerSet(page, pageItemStart(page, offset) + T_CTID_OFFSET, block, offset);
   return offset;
 }
 
-/** The byte offset of item `offset`'s tuple on the page (lp_off). */
+/**
+ * The byte offset of item `offset`'s tuple on the page: ItemIdGetOffset(PageGetItemId(page,
+ * offset)), the address PageGetItem would return, without making a view.
+ */
 export function pageItemStart(page: Uint8Array, offset: number): number {
-  const at = 24 + (offset - 1) * 4;
-  const word = page[at]! | (page[at + 1]! << 8) | (page[at + 2]! << 16) | (page[at + 3]! << 24);
-  return word & 0x7fff;
+  return itemIdGetOffset(pageGetItemId(page, offset));
 }

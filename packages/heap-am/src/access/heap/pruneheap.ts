@@ -2,8 +2,9 @@
  * Page pruning: removing dead tuple versions from one heap page and collapsing HOT chains, done
  * opportunistically by any backend that reads the page, and by VACUUM.
  *
- * Models: src/backend/access/heap/pruneheap.c (heap_page_prune_opt, heap_page_prune,
- * heap_prune_chain, heap_prune_record_redirect / _dead / _unused, heap_page_prune_execute).
+ * Models: src/backend/access/heap/pruneheap.c (heap_page_prune_opt, heap_page_prune, PruneState,
+ * heap_prune_chain, heap_prune_record_prunable / _redirect / _dead / _unused,
+ * heap_page_prune_execute).
  * Entry points: `heapPagePruneOpt`, `heapPagePrune`.
  * See also: heapam-visibility.ts (HeapTupleSatisfiesVacuum), vacuumlazy.ts, bufpage.ts
  * (PageRepairFragmentation).
@@ -27,6 +28,7 @@ import {
   heapTupleHeaderIsHotUpdated,
 } from "../../include/access/htup-details.js";
 import { InvalidTransactionId, xidIsNormal, xidPrecedes } from "../../include/access/transam.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -48,9 +50,11 @@ import {
   pageSetItemId,
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { TableAmContext } from "../table/tableam.js";
 import type { Transaction } from "../transam/xact.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
+import { saveFreeSpace } from "./hio.js";
 
 /** What one prune did. */
 export interface PruneResult {
@@ -67,7 +71,7 @@ export interface PruneResult {
  * The caller holds a pin and no lock. Never waits. `xact` is the caller's transaction.
  */
 export function heapPagePruneOpt(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   buffer: BufferId,
   xact?: Transaction,
@@ -79,43 +83,72 @@ export function heapPagePruneOpt(
   if (!xidIsNormal(pruneXid)) return;
   const horizon = ctx.transam.oldestXmin();
   if (!xidPrecedes(pruneXid, horizon)) return;
-  const minFree = Math.max(
-    Math.floor((8192 * (100 - rel.fillfactor)) / 100),
-    Math.floor(8192 / 10),
-  );
+  // RelationGetTargetPageFreeSpace, but at least a tenth of the page.
+  const minFree = Math.max(saveFreeSpace(rel), Math.floor(BLCKSZ / 10));
   const worthIt = (): boolean => pageIsFull(page) || pageGetHeapFreeSpace(page) < minFree;
   if (!worthIt()) return;
   if (!pool.conditionalLockBufferForCleanup(buffer)) return;
   try {
-    if (worthIt()) heapPagePrune(ctx, buffer, horizon, xact);
+    if (worthIt()) {
+      const { ndeleted, nnewlpdead } = heapPagePrune(ctx, buffer, horizon, xact);
+      // Report the tuples reclaimed: those that became LP_DEAD still need VACUUM, so they stay
+      // counted as dead (pgstat_update_heap_dead_tuples).
+      if (ndeleted > nnewlpdead) {
+        ctx.pgstat?.relations.updateHeapDeadTuples(rel.def.relNumber, ndeleted - nnewlpdead);
+      }
+    }
   } finally {
     pool.unlockBuffer(buffer);
   }
 }
 
-// Scratch space of heapPagePrune, allocated once (PostgreSQL keeps the same arrays in its
-// PruneState on the stack): pruning is synchronous and never re-enters itself, and each worker
-// thread has its own module instance.
-const htsvScratch = new Int8Array(MaxOffsetNumber + 1);
-const markedScratch = new Uint8Array(MaxOffsetNumber + 1);
-const chainScratch = new Int16Array(MaxOffsetNumber + 1);
-/** (from, to) pairs of heap_prune_record_redirect. */
-const redirectedScratch = new Int16Array(2 * (MaxOffsetNumber + 1));
-const nowDeadScratch = new Int16Array(MaxOffsetNumber + 1);
-const nowUnusedScratch = new Int16Array(MaxOffsetNumber + 1);
-
-/** The older of two prune xids (InvalidTransactionId counts as "none yet"). */
-function olderPruneXid(current: number, xid: number): number {
-  return current === InvalidTransactionId || xidPrecedes(xid, current) ? xid : current;
+/**
+ * PruneState: what heap_page_prune records while it walks the page's HOT chains, applied to the
+ * page at the end by heap_page_prune_execute.
+ *
+ * One instance, allocated once at load (PostgreSQL keeps the same arrays in a PruneState on the
+ * stack): pruning is synchronous and never re-enters itself, and each worker thread has its own
+ * module instance. heap_page_prune resets the counts before each use.
+ */
+interface PruneState {
+  /** new_prune_xid: the oldest xmax that may make pruning worthwhile later; 0 if none. */
+  newPruneXid: number;
+  nredirected: number;
+  ndead: number;
+  nunused: number;
+  /** redirected[]: (from, to) pairs of heap_prune_record_redirect. */
+  readonly redirected: Int16Array;
+  /** nowdead[]: line pointers that become LP_DEAD. */
+  readonly nowdead: Int16Array;
+  /** nowunused[]: line pointers that become LP_UNUSED. */
+  readonly nowunused: Int16Array;
+  /** marked[offnum]: already recorded as part of a chain; the outer loop skips it. */
+  readonly marked: Uint8Array;
+  /** htsv[offnum]: HeapTupleSatisfiesVacuum of each LP_NORMAL tuple, -1 for other items. */
+  readonly htsv: Int8Array;
 }
+
+const pruneState: PruneState = {
+  newPruneXid: InvalidTransactionId,
+  nredirected: 0,
+  ndead: 0,
+  nunused: 0,
+  redirected: new Int16Array(2 * (MaxOffsetNumber + 1)),
+  nowdead: new Int16Array(MaxOffsetNumber + 1),
+  nowunused: new Int16Array(MaxOffsetNumber + 1),
+  marked: new Uint8Array(MaxOffsetNumber + 1),
+  htsv: new Int8Array(MaxOffsetNumber + 1),
+};
+/** chainitems[] of heap_prune_chain: the offsets of the chain being walked. */
+const chainScratch = new Int16Array(MaxOffsetNumber + 1);
 
 /**
  * heap_page_prune: the caller holds a cleanup lock. Computes every tuple's state once, walks each
- * HOT chain from its root, records redirects, dead and unused line pointers, applies them and
- * compacts the page.
+ * HOT chain from its root (heap_prune_chain), which records redirects, dead and unused line
+ * pointers, then applies them and compacts the page (heap_page_prune_execute).
  */
 export function heapPagePrune(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   buffer: BufferId,
   oldestXmin: number,
   xact?: Transaction,
@@ -128,8 +161,13 @@ export function heapPagePrune(
   // is global state in PostgreSQL): what it inserted and then deleted is DELETE_IN_PROGRESS, and
   // its xid becomes the page's pd_prune_xid.
   const vctx: VisibilityContext = { transam: ctx.transam, xact, hintsSet: false };
+  const prstate = pruneState;
+  prstate.newPruneXid = InvalidTransactionId;
+  prstate.nredirected = 0;
+  prstate.ndead = 0;
+  prstate.nunused = 0;
   // Every tuple's state, computed once (from the end, as PostgreSQL does).
-  const htsv = htsvScratch;
+  const htsv = prstate.htsv;
   htsv.fill(-1, 0, maxoff + 1);
   for (let off = maxoff; off >= 1; off--) {
     const lp = pageGetItemId(page, off);
@@ -137,119 +175,172 @@ export function heapPagePrune(
       htsv[off] = heapTupleSatisfiesVacuum(page, itemIdGetOffset(lp), oldestXmin, vctx);
     }
   }
-  const marked = markedScratch;
+  const marked = prstate.marked;
   marked.fill(0, 0, maxoff + 1);
-  const chain = chainScratch;
-  let nredirected = 0;
-  let ndead = 0;
-  let nunused = 0;
-  let newPruneXid = InvalidTransactionId;
 
   let ndeleted = 0;
   for (let root = 1; root <= maxoff; root++) {
+    // Items already processed as part of an earlier chain are skipped.
     if (marked[root]) continue;
+    // Nothing to do if the slot is empty or already dead.
     const rootLp = pageGetItemId(page, root);
     const rootFlags = itemIdGetFlags(rootLp);
     if (rootFlags === LP_UNUSED || rootFlags === LP_DEAD) continue;
-
-    if (rootFlags === LP_NORMAL) {
-      const tup = itemIdGetOffset(rootLp);
-      if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE) !== 0) {
-        // Not a chain root. If dead and not updated, it is what an aborted HOT update left:
-        // nothing points at it any more.
-        if (htsv[root] === HTSV.Dead && !heapTupleHeaderIsHotUpdated(page, tup)) {
-          nowUnusedScratch[nunused++] = root;
-          marked[root] = 1;
-          ndeleted++;
-        }
-        continue;
-      }
-    }
-
-    // Walk the chain from the root, following a redirect only at the start.
-    let chainLength = 0;
-    let latestDead = 0;
-    let priorXmax = InvalidTransactionId;
-    let off = root;
-    for (let steps = 0; steps <= maxoff; steps++) {
-      if (off < 1 || off > maxoff || marked[off]) break;
-      const lp = pageGetItemId(page, off);
-      const flags = itemIdGetFlags(lp);
-      if (flags === LP_UNUSED || flags === LP_DEAD) break;
-      if (flags === LP_REDIRECT) {
-        if (chainLength > 0) break;
-        chain[chainLength++] = off;
-        off = itemIdGetRedirect(lp);
-        continue;
-      }
-      const tup = itemIdGetOffset(lp);
-      if (priorXmax !== InvalidTransactionId && heapTupleHeaderGetRawXmin(page, tup) !== priorXmax)
-        break;
-      chain[chainLength++] = off;
-      const state = htsv[off];
-      let dead = false;
-      let recentlyDead = false;
-      if (state === HTSV.Dead) dead = true;
-      else if (state === HTSV.RecentlyDead) {
-        recentlyDead = true;
-        newPruneXid = olderPruneXid(newPruneXid, heapTupleHeaderGetRawXmax(page, tup));
-      } else if (state === HTSV.DeleteInProgress) {
-        newPruneXid = olderPruneXid(newPruneXid, heapTupleHeaderGetRawXmax(page, tup));
-      }
-      if (dead) latestDead = off;
-      else if (!recentlyDead) break;
-      if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
-      priorXmax = heapTupleHeaderGetRawXmax(page, tup);
-      off = heapTupleHeaderGetCtidOffset(page, tup);
-    }
-
-    if (latestDead !== 0) {
-      // Every member after the root up to the last dead one goes; the root then points past them.
-      let i = 1;
-      for (; i < chainLength && chain[i - 1] !== latestDead; i++) {
-        nowUnusedScratch[nunused++] = chain[i]!;
-        marked[chain[i]!] = 1;
-        ndeleted++;
-      }
-      if (rootFlags === LP_NORMAL) ndeleted++;
-      if (i >= chainLength) {
-        nowDeadScratch[ndead++] = root;
-        marked[root] = 1;
-      } else {
-        redirectedScratch[2 * nredirected] = root;
-        redirectedScratch[2 * nredirected + 1] = chain[i]!;
-        nredirected++;
-        marked[root] = 1;
-        marked[chain[i]!] = 1;
-      }
-    } else if (chainLength < 2 && rootFlags === LP_REDIRECT) {
-      // A redirect whose chain is gone.
-      nowDeadScratch[ndead++] = root;
-      marked[root] = 1;
-    }
+    ndeleted += heapPruneChain(page, root, rootLp, maxoff, prstate);
   }
 
-  const changed = nredirected + ndead + nunused > 0;
+  const changed = prstate.nredirected + prstate.ndead + prstate.nunused > 0;
   if (changed) {
-    for (let i = 0; i < nredirected; i++) {
-      const from = redirectedScratch[2 * i]!;
-      pageSetItemId(page, from, makeItemId(redirectedScratch[2 * i + 1]!, LP_REDIRECT, 0));
-    }
-    for (let i = 0; i < ndead; i++)
-      pageSetItemId(page, nowDeadScratch[i]!, makeItemId(0, LP_DEAD, 0));
-    for (let i = 0; i < nunused; i++) {
-      pageSetItemId(page, nowUnusedScratch[i]!, makeItemId(0, LP_UNUSED, 0));
-    }
-    pageRepairFragmentation(page);
-    pageSetPruneXid(page, newPruneXid);
+    heapPagePruneExecute(page, prstate);
+    pageSetPruneXid(page, prstate.newPruneXid);
     pageClearFull(page);
     pool.markBufferDirty(buffer);
-  } else if (pageGetPruneXid(page) !== newPruneXid || pageIsFull(page)) {
-    pageSetPruneXid(page, newPruneXid);
+  } else if (pageGetPruneXid(page) !== prstate.newPruneXid || pageIsFull(page)) {
+    pageSetPruneXid(page, prstate.newPruneXid);
     pageClearFull(page);
     pool.markBufferDirtyHint(buffer);
   } else if (vctx.hintsSet) {
     pool.markBufferDirtyHint(buffer);
   }
-  return { ndeleted, nnewlpdead: ndead, changed };
+  return { ndeleted, nnewlpdead: prstate.ndead, changed };
+}
+
+/**
+ * heap_prune_chain: walks the HOT chain that starts at `root` (whose line pointer word is
+ * `rootLp`, LP_NORMAL or LP_REDIRECT), following a redirect only at the start, and records what
+ * becomes of its members in `prstate`. Returns the number of tuples it removes.
+ *
+ * A heap-only tuple is not a chain root: it is reached from its root, except when it is dead and
+ * not updated, which is what an aborted HOT update leaves — nothing points at it any more. In a
+ * chain, every member up to the last dead one goes (LP_UNUSED); the root then redirects to the
+ * first survivor, or becomes LP_DEAD when none survives (an index entry may point at it).
+ */
+function heapPruneChain(
+  page: Uint8Array,
+  root: number,
+  rootLp: number,
+  maxoff: number,
+  prstate: PruneState,
+): number {
+  const htsv = prstate.htsv;
+  const marked = prstate.marked;
+  const rootFlags = itemIdGetFlags(rootLp);
+  let ndeleted = 0;
+
+  if (rootFlags === LP_NORMAL) {
+    const tup = itemIdGetOffset(rootLp);
+    if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE) !== 0) {
+      // Not HOT-updated (HeapTupleHeaderIsHotUpdated): what an aborted HOT update leaves.
+      if (htsv[root] === HTSV.Dead && !heapTupleHeaderIsHotUpdated(page, tup)) {
+        heapPruneRecordUnused(prstate, root);
+        ndeleted++;
+      }
+      return ndeleted;
+    }
+  }
+
+  // Walk the chain from the root, following a redirect only at the start.
+  const chain = chainScratch;
+  let chainLength = 0;
+  let latestDead = 0;
+  let priorXmax = InvalidTransactionId;
+  let off = root;
+  for (let steps = 0; steps <= maxoff; steps++) {
+    if (off < 1 || off > maxoff || marked[off]) break;
+    const lp = pageGetItemId(page, off);
+    const flags = itemIdGetFlags(lp);
+    if (flags === LP_UNUSED || flags === LP_DEAD) break;
+    if (flags === LP_REDIRECT) {
+      if (chainLength > 0) break;
+      chain[chainLength++] = off;
+      off = itemIdGetRedirect(lp);
+      continue;
+    }
+    const tup = itemIdGetOffset(lp);
+    if (priorXmax !== InvalidTransactionId && heapTupleHeaderGetRawXmin(page, tup) !== priorXmax)
+      break;
+    chain[chainLength++] = off;
+    const state = htsv[off];
+    let dead = false;
+    let recentlyDead = false;
+    if (state === HTSV.Dead) dead = true;
+    else if (state === HTSV.RecentlyDead) {
+      recentlyDead = true;
+      heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
+    } else if (state === HTSV.DeleteInProgress) {
+      heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
+    }
+    if (dead) latestDead = off;
+    else if (!recentlyDead) break;
+    if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
+    priorXmax = heapTupleHeaderGetRawXmax(page, tup);
+    off = heapTupleHeaderGetCtidOffset(page, tup);
+  }
+
+  if (latestDead !== 0) {
+    // Every member after the root up to the last dead one goes; the root then points past them.
+    let i = 1;
+    for (; i < chainLength && chain[i - 1] !== latestDead; i++) {
+      heapPruneRecordUnused(prstate, chain[i]!);
+      ndeleted++;
+    }
+    if (rootFlags === LP_NORMAL) ndeleted++;
+    if (i >= chainLength) heapPruneRecordDead(prstate, root);
+    else heapPruneRecordRedirect(prstate, root, chain[i]!);
+  } else if (chainLength < 2 && rootFlags === LP_REDIRECT) {
+    // A redirect whose chain is gone.
+    heapPruneRecordDead(prstate, root);
+  }
+  return ndeleted;
+}
+
+/**
+ * heap_prune_record_prunable: remembers the oldest xid that may make the page worth pruning
+ * again (InvalidTransactionId counts as "none yet").
+ */
+function heapPruneRecordPrunable(prstate: PruneState, xid: number): void {
+  const current = prstate.newPruneXid;
+  if (current === InvalidTransactionId || xidPrecedes(xid, current)) prstate.newPruneXid = xid;
+}
+
+/** heap_prune_record_redirect: line pointer `from` will redirect to `to`; both are done. */
+function heapPruneRecordRedirect(prstate: PruneState, from: number, to: number): void {
+  const n = prstate.nredirected;
+  prstate.redirected[2 * n] = from;
+  prstate.redirected[2 * n + 1] = to;
+  prstate.nredirected = n + 1;
+  prstate.marked[from] = 1;
+  prstate.marked[to] = 1;
+}
+
+/** heap_prune_record_dead: line pointer `offnum` will become LP_DEAD. */
+function heapPruneRecordDead(prstate: PruneState, offnum: number): void {
+  prstate.nowdead[prstate.ndead++] = offnum;
+  prstate.marked[offnum] = 1;
+}
+
+/** heap_prune_record_unused: line pointer `offnum` will become LP_UNUSED. */
+function heapPruneRecordUnused(prstate: PruneState, offnum: number): void {
+  prstate.nowunused[prstate.nunused++] = offnum;
+  prstate.marked[offnum] = 1;
+}
+
+/**
+ * heap_page_prune_execute: applies the recorded redirects, dead and unused line pointers to the
+ * page and compacts it (PageRepairFragmentation). The caller holds the cleanup lock and marks the
+ * buffer dirty.
+ */
+function heapPagePruneExecute(page: Uint8Array, prstate: PruneState): void {
+  const redirected = prstate.redirected;
+  for (let i = 0; i < prstate.nredirected; i++) {
+    const from = redirected[2 * i]!;
+    pageSetItemId(page, from, makeItemId(redirected[2 * i + 1]!, LP_REDIRECT, 0));
+  }
+  for (let i = 0; i < prstate.ndead; i++) {
+    pageSetItemId(page, prstate.nowdead[i]!, makeItemId(0, LP_DEAD, 0));
+  }
+  for (let i = 0; i < prstate.nunused; i++) {
+    pageSetItemId(page, prstate.nowunused[i]!, makeItemId(0, LP_UNUSED, 0));
+  }
+  pageRepairFragmentation(page);
 }

@@ -3,12 +3,13 @@
  * freeze old tuples, record free space, set visibility-map bits, and truncate empty pages at the
  * end.
  *
- * Models: src/backend/access/heap/vacuumlazy.c (heap_vacuum_rel, lazy_scan_heap, lazy_scan_skip,
- * lazy_scan_new_or_empty, lazy_scan_prune, lazy_vacuum_heap_page, heap_page_is_all_visible,
- * should_attempt_truncation, lazy_truncate_heap, count_nondeletable_pages), heapam.c
+ * Models: src/backend/access/heap/vacuumlazy.c (LVRelState, heap_vacuum_rel, lazy_scan_heap,
+ * lazy_scan_skip, lazy_scan_new_or_empty, lazy_scan_prune, lazy_vacuum, lazy_vacuum_heap_rel,
+ * lazy_vacuum_heap_page, heap_page_is_all_visible, should_attempt_truncation, lazy_truncate_heap,
+ * count_nondeletable_pages), heapam.c
  * (heap_prepare_freeze_tuple, heap_execute_freeze_tuple) and vacuum.c (vacuum_set_xid_limits).
- * Entry points: `lazyVacuum`, `VacuumOptions`, `VacuumResult`.
- * See also: pruneheap.ts, freespace.ts, visibilitymap.ts.
+ * Entry points: `heapVacuumRel`, `VacuumOptions`, `VacuumResult`.
+ * See also: pruneheap.ts, freespace.ts, visibilitymap.ts, vacuum-report.ts (the report at the end).
  *
  * A table without indexes takes PostgreSQL's one-pass path: LP_DEAD items become LP_UNUSED on the
  * page where they are found. A table with indexes (pgsim models them by the columns they cover,
@@ -27,7 +28,12 @@
  * caller to write (vac_update_relstats, in database.ts).
  */
 
-import { type BufferId, ForkNumber, getAccessStrategy } from "@pgsim/buffer-manager";
+import {
+  type BufferAccessStrategy,
+  type BufferId,
+  ForkNumber,
+  getAccessStrategy,
+} from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import {
   HEAP_HOT_UPDATED,
@@ -52,6 +58,8 @@ import {
   xidIsNormal,
   xidPrecedes,
 } from "../../include/access/transam.js";
+import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
   itemIdGetOffset,
@@ -71,11 +79,17 @@ import {
   pageTruncateLinePointerArray,
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
+import type { Relation } from "../../utils/cache/rel.js";
+import type { TableAmContext } from "../table/tableam.js";
 import type { Transam } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
+import { reportHeapVacuum, vacEstimateReltuples, vacuumReportStart } from "./vacuum-report.js";
+import { VisibilityMap } from "./visibilitymap.js";
 import { VISIBILITYMAP_ALL_FROZEN, VISIBILITYMAP_ALL_VISIBLE } from "./visibilitymap-page.js";
+
+// The options and result of VACUUM belong to the table AM interface (relation_vacuum).
+export type { VacuumOptions, VacuumResult };
 
 /** vacuum_freeze_min_age's default. */
 export const VACUUM_FREEZE_MIN_AGE = 50_000_000;
@@ -85,52 +99,10 @@ export const SKIP_PAGES_THRESHOLD = 32;
 export const REL_TRUNCATE_MINIMUM = 1000;
 export const REL_TRUNCATE_FRACTION = 16;
 
-export interface VacuumOptions {
-  /** VACUUM (FREEZE): freeze every tuple older than the horizon (freeze_min_age 0). */
-  freeze?: boolean;
-  /** VACUUM (DISABLE_PAGE_SKIPPING), implied by freeze: scan all-visible pages too. */
-  disablePageSkipping?: boolean;
-  /** vacuum_truncate (default true): give empty pages at the end back. */
-  truncate?: boolean;
-  /**
-   * VACUUM (INDEX_CLEANUP): "auto" (default) runs the index and heap passes unless under 2% of
-   * the pages have LP_DEAD items; "on" always runs them; "off" never does, leaving LP_DEAD items.
-   * Only matters for a table with indexes (`indexedColumns`).
-   */
-  indexCleanup?: "auto" | "on" | "off";
-}
-
 /** BYPASS_THRESHOLD_PAGES: skip the index pass when fewer pages than this fraction have LP_DEAD items. */
 export const BYPASS_THRESHOLD_PAGES = 0.02;
 /** MAXDEADITEMS(32 MB): the bypass also needs fewer LP_DEAD items than fit in 32 MB of TIDs. */
 const BYPASS_MAX_DEAD_ITEMS = Math.floor((32 * 1024 * 1024 - 8) / 6);
-
-/** What a vacuum did, like VACUUM VERBOSE's summary. */
-export interface VacuumResult {
-  pagesScanned: number;
-  pagesSkipped: number;
-  tuplesRemoved: number;
-  deadItemsRemoved: number;
-  liveTuples: number;
-  recentlyDeadTuples: number;
-  tuplesFrozen: number;
-  pagesAllVisible: number;
-  pagesBefore: number;
-  pagesAfter: number;
-  oldestXmin: number;
-  /**
-   * What VACUUM writes into the table's pg_class row (vac_update_relstats): relpages (after
-   * truncation), reltuples (vac_estimate_reltuples), relallvisible, and the new relfrozenxid —
-   * undefined when it must not advance (a non-aggressive VACUUM skipped all-visible pages).
-   * Optional for other table AMs (then nothing is written).
-   */
-  relStats?: {
-    relpages: number;
-    reltuples: number;
-    relallvisible: number;
-    relfrozenxid: number | undefined;
-  };
-}
 
 /** What heap_prepare_freeze_tuple decided for one tuple. */
 interface FreezePlan {
@@ -233,7 +205,7 @@ function tupleNeedsEventualFreeze(page: Uint8Array, tup: number): boolean {
  * heap_page_is_all_visible: every tuple is visible to everyone (committed before the horizon,
  * not deleted) — after dead items were removed. Also says whether all are frozen.
  */
-function pageIsAllVisibleNow(
+function heapPageIsAllVisible(
   page: Uint8Array,
   oldestXmin: number,
   vctx: VisibilityContext,
@@ -261,138 +233,168 @@ function pageIsAllVisibleNow(
 }
 
 /**
- * heap_vacuum_rel: lazy_scan_heap (phase 1), lazy_vacuum (phases 2 and 3 for a table with
- * indexes), the FSM's upper levels, and truncation. The caller runs it outside a transaction that
+ * LVRelState: one VACUUM of one relation, the state its steps share (vacuumlazy.c passes the
+ * same struct, `vacrel`, to each of them).
+ */
+interface LVRelState {
+  readonly ctx: TableAmContext;
+  /** The relation's visibility map fork. */
+  readonly vm: VisibilityMap;
+  readonly rel: Relation;
+  /** The VACUUM ring (bstrategy). */
+  readonly strategy: BufferAccessStrategy | undefined;
+  /** Hint-bit bookkeeping of HeapTupleSatisfiesVacuum calls. */
+  readonly vctx: VisibilityContext;
+  /** OldestXmin: the oldest xmin of all backends at the start. */
+  readonly oldestXmin: number;
+  /** FreezeLimit: tuples with an xmin before it are frozen. */
+  readonly freezeLimit: number;
+  /** aggressive: scan all-visible pages too; skip only all-frozen ones. */
+  readonly aggressive: boolean;
+  /** skipwithvm: false with DISABLE_PAGE_SKIPPING, which scans every page. */
+  readonly skipWithVm: boolean;
+  /** NewRelfrozenXid: the oldest xid left unfrozen, from OldestXmin down. */
+  readonly newRelfrozenXid: { out: number };
+  /** skippedallvis: a skipped range held all-visible pages that are not all-frozen. */
+  skippedAllVisible: boolean;
+  /** nindexes > 0: LP_DEAD items must wait for the index pass. */
+  readonly hasIndexes: boolean;
+  readonly indexCleanup: "auto" | "on" | "off";
+  /** do_index_vacuuming: phases 2 and 3 may run (not with INDEX_CLEANUP OFF). */
+  readonly doIndexVacuuming: boolean;
+  /** do_rel_truncate: vacuum_truncate. */
+  readonly doRelTruncate: boolean;
+  /** rel_pages: the relation's size when the scan starts. */
+  readonly relPages: number;
+  /** nonempty_pages: one past the last page known to hold tuples. */
+  nonemptyPages: number;
+  /** dead_items: LP_DEAD offsets per block, for phase 3. */
+  readonly deadItems: Map<number, number[]>;
+  /** lpdead_items: how many offsets `deadItems` holds. */
+  lpdeadItems: number;
+  readonly result: VacuumResult;
+}
+
+/**
+ * heap_vacuum_rel: vacuum_set_xid_limits, lazy_scan_heap (phase 1, and lazy_vacuum for phases 2
+ * and 3 of a table with indexes, then the FSM's upper levels), and truncation when
+ * should_attempt_truncation says it is worth it. The caller runs it outside a transaction that
  * holds an xid; the horizon is the oldest xmin of all backends at the start.
  */
-export function lazyVacuum(
-  ctx: HeapContext,
+export function heapVacuumRel(
+  ctx: TableAmContext,
   rel: Relation,
   options: VacuumOptions = {},
 ): VacuumResult {
   const pool = ctx.pool;
+  const reportStart = vacuumReportStart(ctx, rel);
+  const vm = new VisibilityMap(pool);
   const oldestXmin = ctx.transam.oldestXmin();
   const freezeMinAge = options.freeze ? 0 : VACUUM_FREEZE_MIN_AGE;
   let freezeLimit = oldestXmin - freezeMinAge;
   if (freezeLimit < FirstNormalTransactionId) freezeLimit = FirstNormalTransactionId;
-  const aggressive = options.freeze === true || options.disablePageSkipping === true;
-  const strategy = getAccessStrategy("vacuum", pool.bufferCount);
-  const vctx: VisibilityContext = { transam: ctx.transam, xact: undefined, hintsSet: false };
   const relPages = pool.nblocks(rel.locator, ForkNumber.MAIN);
-  const result: VacuumResult = {
-    pagesScanned: 0,
-    pagesSkipped: 0,
-    tuplesRemoved: 0,
-    deadItemsRemoved: 0,
-    liveTuples: 0,
-    recentlyDeadTuples: 0,
-    tuplesFrozen: 0,
-    pagesAllVisible: 0,
-    pagesBefore: relPages,
-    pagesAfter: relPages,
-    oldestXmin,
-    relStats: { relpages: relPages, reltuples: 0, relallvisible: 0, relfrozenxid: undefined },
-  };
-  let nonemptyPages = 0;
   // The index options (vacuum.c's VacOptValue handling): with INDEX_CLEANUP OFF the LP_DEAD items
   // stay; only a table with indexes ever defers them.
   const hasIndexes = rel.hotAttrs.length > 0;
   const indexCleanup = options.indexCleanup ?? "auto";
-  const doIndexVacuuming = hasIndexes && indexCleanup !== "off";
-  /** dead_items: LP_DEAD offsets per block, for phase 3. */
-  const deadItems = new Map<number, number[]>();
-  let lpdeadItems = 0;
-  // DISABLE_PAGE_SKIPPING scans every page (skipwithvm false); FREEZE alone is aggressive,
-  // which still skips all-frozen pages.
-  const skipWithVm = options.disablePageSkipping !== true;
-  /** NewRelfrozenXid: the oldest xid left unfrozen in the table, from OldestXmin down. */
-  const relfrozenxid = { out: oldestXmin };
-  let skip = lazyScanSkip(ctx, rel, relPages, 0, aggressive, skipWithVm);
-  let skippedAllVisible = skip.skippingRange && skip.skipsAllVisible;
+  const vacrel: LVRelState = {
+    ctx,
+    vm,
+    rel,
+    strategy: getAccessStrategy("vacuum", pool.bufferCount),
+    vctx: { transam: ctx.transam, xact: undefined, hintsSet: false },
+    oldestXmin,
+    freezeLimit,
+    aggressive: options.freeze === true || options.disablePageSkipping === true,
+    skipWithVm: options.disablePageSkipping !== true,
+    newRelfrozenXid: { out: oldestXmin },
+    skippedAllVisible: false,
+    hasIndexes,
+    indexCleanup,
+    doIndexVacuuming: hasIndexes && indexCleanup !== "off",
+    doRelTruncate: options.truncate !== false,
+    relPages,
+    nonemptyPages: 0,
+    deadItems: new Map<number, number[]>(),
+    lpdeadItems: 0,
+    result: {
+      pagesScanned: 0,
+      pagesSkipped: 0,
+      tuplesRemoved: 0,
+      deadItemsRemoved: 0,
+      liveTuples: 0,
+      recentlyDeadTuples: 0,
+      tuplesFrozen: 0,
+      pagesAllVisible: 0,
+      pagesBefore: relPages,
+      pagesAfter: relPages,
+      oldestXmin,
+      lpdeadItemPages: 0,
+      lpdeadItems: 0,
+      pagesFrozen: 0,
+    },
+  };
+  lazyScanHeap(vacrel);
+  // vac_estimate_reltuples, from the pages scanned (before truncation) and pg_class's density.
+  const reltuples = vacEstimateReltuples({
+    oldRelPages: rel.def.relpages ?? 0,
+    oldRelTuples: rel.def.reltuples ?? -1,
+    totalPages: relPages,
+    scannedPages: vacrel.result.pagesScanned,
+    scannedTuples: vacrel.result.liveTuples,
+  });
+  if (shouldAttemptTruncation(vacrel)) lazyTruncateHeap(vacrel);
+  // What vac_update_relstats is given; the caller writes it and invalidates when it changed.
+  const pagesAfter = vacrel.result.pagesAfter;
+  vacrel.result.relStats = {
+    relpages: pagesAfter,
+    reltuples,
+    relallvisible: Math.min(vm.count(rel.locator).allVisible, pagesAfter),
+    // A non-aggressive VACUUM that skipped all-visible pages missed their xids.
+    relfrozenxid: vacrel.skippedAllVisible ? undefined : vacrel.newRelfrozenXid.out,
+  };
+  // new_live_tuples, pgstat_report_vacuum and VACUUM VERBOSE's figures (vacuum-report.ts).
+  reportHeapVacuum(ctx, rel, options, vacrel.result, reportStart);
+  return vacrel.result;
+}
+
+/**
+ * lazy_scan_heap: phase 1. Visits every page that lazy_scan_skip does not skip, under a cleanup
+ * lock: new and empty pages (lazy_scan_new_or_empty), then pruning and freezing
+ * (lazy_scan_prune). Without indexes the page's LP_DEAD items become LP_UNUSED at once
+ * (lazy_vacuum_heap_page); with indexes they are collected for lazy_vacuum. Ends by vacuuming the
+ * FSM's upper levels.
+ */
+function lazyScanHeap(vacrel: LVRelState): void {
+  const { ctx, rel, relPages, result, strategy } = vacrel;
+  const pool = ctx.pool;
+  let skip = lazyScanSkip(vacrel, 0);
   for (let blk = 0; blk < relPages; blk++) {
     if (blk === skip.nextUnskippable) {
-      skip = lazyScanSkip(ctx, rel, relPages, blk + 1, aggressive, skipWithVm);
-      if (skip.skippingRange && skip.skipsAllVisible) skippedAllVisible = true;
+      skip = lazyScanSkip(vacrel, blk + 1);
     } else if (skip.skippingRange) {
       // Skipped pages are not scanned, so they do not count as nonempty: the truncation check
-      // below rescans the tail anyway.
+      // rescans the tail anyway.
       result.pagesSkipped++;
       continue;
     }
     result.pagesScanned++;
     // visibilitymap_pin: the VM page exists from here on, whether or not a bit gets set.
-    ctx.vm.pin(rel.locator, blk);
+    vacrel.vm.pin(rel.locator, blk);
     const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
       ...(strategy ? { strategy } : {}),
     });
     pool.lockBufferForCleanup(buffer);
     const page = pool.bufferGetPage(buffer);
-    if (pageIsNew(page)) {
-      // lazy_scan_new_or_empty: an extension that was never initialised. Make it findable.
-      pool.unlockReleaseBuffer(buffer);
-      if (ctx.fsm.getRecordedFreeSpace(rel.locator, blk) === 0) {
-        ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, 8192 - SizeOfPageHeaderData);
-      }
-      continue;
-    }
-    if (pageGetMaxOffsetNumber(page) === 0) {
-      // An empty page: all-visible and all-frozen by definition.
-      if (!pageIsAllVisible(page)) {
-        pageSetAllVisible(page);
-        pool.markBufferDirty(buffer);
-        ctx.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
-      }
-      const free = pageGetHeapFreeSpace(page);
-      pool.unlockReleaseBuffer(buffer);
-      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
-      result.pagesAllVisible++;
-      continue;
-    }
-    // lazy_scan_prune.
-    const pruned = heapPagePrune(ctx, buffer, oldestXmin);
-    result.tuplesRemoved += pruned.ndeleted;
-    const deadOffsets: number[] = [];
-    let hasTuples = false;
-    let anyFrozen = false;
-    const maxoff = pageGetMaxOffsetNumber(page);
-    for (let off = 1; off <= maxoff; off++) {
-      const lp = pageGetItemId(page, off);
-      const flags = itemIdGetFlags(lp);
-      if (flags === LP_UNUSED) continue;
-      if (flags === LP_REDIRECT) {
-        hasTuples = true;
-        continue;
-      }
-      if (flags === LP_DEAD) {
-        deadOffsets.push(off);
-        continue;
-      }
-      if (flags !== LP_NORMAL) continue;
-      hasTuples = true;
-      const tup = itemIdGetOffset(lp);
-      const state = heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx);
-      // Pruning with the same horizon removed what is dead (PostgreSQL prunes again if a
-      // tuple turned dead meanwhile, which one horizon rules out here).
-      if (state === HTSV.Dead) continue;
-      if (state === HTSV.Live || state === HTSV.DeleteInProgress) result.liveTuples++;
-      else if (state === HTSV.RecentlyDead) result.recentlyDeadTuples++;
-      // Every remaining tuple with storage is considered for freezing, whatever its state.
-      if (freezeTuple(page, tup, freezeLimit, ctx.transam, relfrozenxid).changed) {
-        anyFrozen = true;
-        result.tuplesFrozen++;
-      }
-    }
-    if (anyFrozen) pool.markBufferDirty(buffer);
-    if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
-    // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
-    // truncation scan, which checks every line pointer again anyway).
-    if (hasTuples) nonemptyPages = blk + 1;
-    if (deadOffsets.length > 0 && hasIndexes) {
+    if (lazyScanNewOrEmpty(vacrel, buffer, blk, page)) continue;
+    const deadOffsets = lazyScanPrune(vacrel, buffer, blk, page);
+    if (deadOffsets.length > 0 && vacrel.hasIndexes) {
       // Two-pass: index entries may point at these items; they wait for phases 2 and 3 (and the
       // page's free space is recorded there, unless index vacuuming is off).
-      deadItems.set(blk, deadOffsets);
-      lpdeadItems += deadOffsets.length;
-      if (!doIndexVacuuming) {
+      vacrel.deadItems.set(blk, deadOffsets);
+      vacrel.lpdeadItems += deadOffsets.length;
+      if (!vacrel.doIndexVacuuming) {
         const free = pageGetHeapFreeSpace(page);
         pool.unlockReleaseBuffer(buffer);
         ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
@@ -402,134 +404,236 @@ export function lazyVacuum(
       continue;
     }
     // One pass, no indexes: LP_DEAD items become LP_UNUSED right here (lazy_vacuum_heap_page).
-    if (deadOffsets.length > 0) {
-      for (const off of deadOffsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
-      pageTruncateLinePointerArray(page);
-      pool.markBufferDirty(buffer);
-      result.deadItemsRemoved += deadOffsets.length;
-    }
-    setVisibility(ctx, rel, buffer, blk, oldestXmin, vctx, result);
+    if (deadOffsets.length > 0) lazyVacuumHeapPage(vacrel, buffer, blk, deadOffsets);
+    else setVisibility(vacrel, buffer, blk);
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
     ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
   }
-
-  // lazy_vacuum: phase 2 (index entries; pgsim has no index pages) and phase 3 (the heap pass),
-  // unless INDEX_CLEANUP OFF, or AUTO and so few pages have LP_DEAD items that they are left for
-  // later (the bypass optimization). Bypassed pages keep their LP_DEAD items, and their free
-  // space is not recorded this time.
-  // The threshold is a BlockNumber in PostgreSQL: rel_pages × 2%, truncated. So one page with
-  // LP_DEAD items is bypassed only from 100 pages on.
-  const bypass =
-    indexCleanup === "auto" &&
-    deadItems.size < Math.floor(relPages * BYPASS_THRESHOLD_PAGES) &&
-    lpdeadItems < BYPASS_MAX_DEAD_ITEMS;
-  if (doIndexVacuuming && deadItems.size > 0 && !bypass) {
-    for (const [blk, offsets] of deadItems) {
-      // lazy_vacuum_heap_page: an exclusive lock is enough (the items hold no storage).
-      const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
-        ...(strategy ? { strategy } : {}),
-      });
-      pool.lockBuffer(buffer, "exclusive");
-      const page = pool.bufferGetPage(buffer);
-      for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
-      pageTruncateLinePointerArray(page);
-      pool.markBufferDirty(buffer);
-      result.deadItemsRemoved += offsets.length;
-      setVisibility(ctx, rel, buffer, blk, oldestXmin, vctx, result);
-      const free = pageGetHeapFreeSpace(page);
-      pool.unlockReleaseBuffer(buffer);
-      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
-    }
-  }
+  if (vacrel.deadItems.size > 0) lazyVacuum(vacrel);
   ctx.fsm.vacuumRange(rel.locator, 0, relPages);
-
-  // vac_estimate_reltuples, from the pages scanned (before truncation).
-  const reltuples = estimateReltuples(rel, relPages, result.pagesScanned, result.liveTuples);
-
-  // should_attempt_truncation + lazy_truncate_heap. The threshold is a BlockNumber division.
-  const freeable = relPages - nonemptyPages;
-  if (
-    options.truncate !== false &&
-    freeable > 0 &&
-    (freeable >= REL_TRUNCATE_MINIMUM || freeable >= Math.floor(relPages / REL_TRUNCATE_FRACTION))
-  ) {
-    const newPages = countNondeletablePages(ctx, rel, relPages, nonemptyPages);
-    if (newPages < relPages) {
-      pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
-      ctx.fsm.truncate(rel.locator, newPages);
-      ctx.vm.truncate(rel.locator, newPages);
-      // smgrtruncate resets this backend's target block at once; the other backends hear of
-      // it through the invalidation the caller sends.
-      ctx.targetBlocks.delete(rel.locator.relNumber);
-      result.pagesAfter = newPages;
-    }
-  }
-  // What vac_update_relstats is given (the caller writes it and invalidates when it changed).
-  const allVisible = ctx.vm.count(rel.locator).allVisible;
-  result.relStats = {
-    relpages: result.pagesAfter,
-    reltuples,
-    relallvisible: Math.min(allVisible, result.pagesAfter),
-    // A non-aggressive VACUUM that skipped all-visible pages missed their xids.
-    relfrozenxid: skippedAllVisible ? undefined : relfrozenxid.out,
-  };
-  return result;
 }
 
 /**
  * lazy_scan_skip: from `nextBlock`, the run of pages the visibility map lets VACUUM skip, and
  * the first page after it that must be scanned. The last page is always scanned (truncation
- * needs to know whether it has tuples); DISABLE_PAGE_SKIPPING skips nothing; an aggressive VACUUM
- * skips only all-frozen pages. Runs shorter than SKIP_PAGES_THRESHOLD are scanned anyway.
+ * needs to know whether it has tuples); DISABLE_PAGE_SKIPPING skips nothing (skipwithvm); an
+ * aggressive VACUUM skips only all-frozen pages. Runs shorter than SKIP_PAGES_THRESHOLD are
+ * scanned anyway; a skipped run with all-visible pages that are not all-frozen keeps relfrozenxid
+ * from advancing (skippedallvis).
  */
 function lazyScanSkip(
-  ctx: HeapContext,
-  rel: Relation,
-  relPages: number,
+  vacrel: LVRelState,
   nextBlock: number,
-  aggressive: boolean,
-  skipWithVm: boolean,
-): { nextUnskippable: number; skippingRange: boolean; skipsAllVisible: boolean } {
+): { nextUnskippable: number; skippingRange: boolean } {
+  const { vm, relPages } = vacrel;
+  const locator = vacrel.rel.locator;
   let next = nextBlock;
   let skipsAllVisible = false;
   while (next < relPages) {
-    const bits = ctx.vm.getStatus(rel.locator, next);
+    const bits = vm.getStatus(locator, next);
     if ((bits & VISIBILITYMAP_ALL_VISIBLE) === 0) break;
     if (next === relPages - 1) break;
-    if (!skipWithVm) break;
+    if (!vacrel.skipWithVm) break;
     if ((bits & VISIBILITYMAP_ALL_FROZEN) === 0) {
-      if (aggressive) break;
+      if (vacrel.aggressive) break;
       skipsAllVisible = true;
     }
     next++;
   }
   const skippingRange = next - nextBlock >= SKIP_PAGES_THRESHOLD;
-  return { nextUnskippable: next, skippingRange, skipsAllVisible };
+  if (skippingRange && skipsAllVisible) vacrel.skippedAllVisible = true;
+  return { nextUnskippable: next, skippingRange };
 }
 
 /**
- * vac_estimate_reltuples: the table's live tuples, extrapolated from the scanned pages with the
- * density pg_class recorded last time for the pages VACUUM skipped.
+ * lazy_scan_new_or_empty: a page never initialised (an extension that was not used) is made
+ * findable in the FSM; an empty page is all-visible and all-frozen by definition. Returns true
+ * when the page was one of these, and then the buffer has been unlocked and released.
  */
-function estimateReltuples(
-  rel: Relation,
-  totalPages: number,
-  scannedPages: number,
-  scannedTuples: number,
-): number {
-  const oldRelPages = rel.def.relpages ?? 0;
-  const oldRelTuples = rel.def.reltuples ?? -1;
-  if (scannedPages >= totalPages) return scannedTuples;
-  // A table of the same size of which under 2% was scanned, or at most one page (often just the
-  // last one, which VACUUM always scans): keep the old value, lest it drift.
-  if (oldRelPages === totalPages && scannedPages < totalPages * 0.02) return oldRelTuples;
-  if (scannedPages <= 1) return oldRelTuples;
-  if (oldRelTuples < 0 || oldRelPages === 0) {
-    return Math.floor((scannedTuples / scannedPages) * totalPages + 0.5);
+function lazyScanNewOrEmpty(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  page: Uint8Array,
+): boolean {
+  const { ctx, rel } = vacrel;
+  const pool = ctx.pool;
+  if (pageIsNew(page)) {
+    pool.unlockReleaseBuffer(buffer);
+    if (ctx.fsm.getRecordedFreeSpace(rel.locator, blk) === 0) {
+      ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, BLCKSZ - SizeOfPageHeaderData);
+    }
+    return true;
   }
-  const oldDensity = oldRelTuples / oldRelPages;
-  return Math.floor(oldDensity * (totalPages - scannedPages) + scannedTuples + 0.5);
+  if (pageGetMaxOffsetNumber(page) === 0) {
+    if (!pageIsAllVisible(page)) {
+      pageSetAllVisible(page);
+      pool.markBufferDirty(buffer);
+      vacrel.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
+    }
+    const free = pageGetHeapFreeSpace(page);
+    pool.unlockReleaseBuffer(buffer);
+    ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
+    vacrel.result.pagesAllVisible++;
+    return true;
+  }
+  return false;
+}
+
+/**
+ * lazy_scan_prune: prunes the page (heap_page_prune), then counts its live and recently dead
+ * tuples and freezes those older than FreezeLimit (heap_prepare_freeze_tuple and
+ * heap_execute_freeze_tuple). Notes the page as nonempty when it keeps tuples. Returns the
+ * offsets of its LP_DEAD items. The caller holds the cleanup lock.
+ */
+function lazyScanPrune(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  page: Uint8Array,
+): number[] {
+  const { ctx, result, vctx, oldestXmin } = vacrel;
+  const pool = ctx.pool;
+  const pruned = heapPagePrune(ctx, buffer, oldestXmin);
+  result.tuplesRemoved += pruned.ndeleted;
+  const deadOffsets: number[] = [];
+  let hasTuples = false;
+  let anyFrozen = false;
+  const maxoff = pageGetMaxOffsetNumber(page);
+  for (let off = 1; off <= maxoff; off++) {
+    const lp = pageGetItemId(page, off);
+    const flags = itemIdGetFlags(lp);
+    if (flags === LP_UNUSED) continue;
+    if (flags === LP_REDIRECT) {
+      hasTuples = true;
+      continue;
+    }
+    if (flags === LP_DEAD) {
+      deadOffsets.push(off);
+      continue;
+    }
+    if (flags !== LP_NORMAL) continue;
+    hasTuples = true;
+    const tup = itemIdGetOffset(lp);
+    const state = heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx);
+    // Pruning with the same horizon removed what is dead (PostgreSQL prunes again if a tuple
+    // turned dead meanwhile, which one horizon rules out here).
+    if (state === HTSV.Dead) continue;
+    if (state === HTSV.Live || state === HTSV.DeleteInProgress) result.liveTuples++;
+    else if (state === HTSV.RecentlyDead) result.recentlyDeadTuples++;
+    // Every remaining tuple with storage is considered for freezing, whatever its state.
+    if (freezeTuple(page, tup, vacrel.freezeLimit, ctx.transam, vacrel.newRelfrozenXid).changed) {
+      anyFrozen = true;
+      result.tuplesFrozen++;
+    }
+  }
+  if (anyFrozen) {
+    pool.markBufferDirty(buffer);
+    result.pagesFrozen = (result.pagesFrozen ?? 0) + 1;
+  }
+  // lpdead_item_pages / lpdead_items: counted after pruning, whether the items are removed now,
+  // in phase 3, or left for a later VACUUM (VACUUM VERBOSE's index line).
+  if (deadOffsets.length > 0) {
+    result.lpdeadItemPages = (result.lpdeadItemPages ?? 0) + 1;
+    result.lpdeadItems = (result.lpdeadItems ?? 0) + deadOffsets.length;
+  }
+  if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
+  // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
+  // truncation scan, which checks every line pointer again anyway).
+  if (hasTuples) vacrel.nonemptyPages = blk + 1;
+  return deadOffsets;
+}
+
+/**
+ * lazy_vacuum: phase 2 (index entries; pgsim has no index pages) and phase 3 (the heap pass,
+ * lazy_vacuum_heap_rel), unless INDEX_CLEANUP OFF, or AUTO and so few pages have LP_DEAD items
+ * that they are left for later (the bypass optimization). Bypassed pages keep their LP_DEAD
+ * items, and their free space is not recorded this time.
+ */
+function lazyVacuum(vacrel: LVRelState): void {
+  if (!vacrel.doIndexVacuuming) return;
+  // The threshold is a BlockNumber in PostgreSQL: rel_pages × 2%, truncated. So one page with
+  // LP_DEAD items is bypassed only from 100 pages on.
+  const bypass =
+    vacrel.indexCleanup === "auto" &&
+    vacrel.deadItems.size < Math.floor(vacrel.relPages * BYPASS_THRESHOLD_PAGES) &&
+    vacrel.lpdeadItems < BYPASS_MAX_DEAD_ITEMS;
+  if (bypass) return;
+  lazyVacuumHeapRel(vacrel);
+}
+
+/**
+ * lazy_vacuum_heap_rel: phase 3. Revisits each page with collected LP_DEAD items under an
+ * exclusive lock (enough: the items hold no storage), marks them LP_UNUSED
+ * (lazy_vacuum_heap_page) and records the page's free space.
+ */
+function lazyVacuumHeapRel(vacrel: LVRelState): void {
+  const { ctx, rel, strategy } = vacrel;
+  const pool = ctx.pool;
+  for (const [blk, offsets] of vacrel.deadItems) {
+    const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, blk, {
+      ...(strategy ? { strategy } : {}),
+    });
+    pool.lockBuffer(buffer, "exclusive");
+    const page = pool.bufferGetPage(buffer);
+    lazyVacuumHeapPage(vacrel, buffer, blk, offsets);
+    const free = pageGetHeapFreeSpace(page);
+    pool.unlockReleaseBuffer(buffer);
+    ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
+  }
+}
+
+/**
+ * lazy_vacuum_heap_page: the page's LP_DEAD items `offsets` become LP_UNUSED, the line pointer
+ * array is truncated, and the page is checked for all-visible (setVisibility). The caller holds
+ * an exclusive lock.
+ */
+function lazyVacuumHeapPage(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  offsets: readonly number[],
+): void {
+  const pool = vacrel.ctx.pool;
+  const page = pool.bufferGetPage(buffer);
+  for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
+  pageTruncateLinePointerArray(page);
+  pool.markBufferDirty(buffer);
+  vacrel.result.deadItemsRemoved += offsets.length;
+  setVisibility(vacrel, buffer, blk);
+}
+
+/**
+ * should_attempt_truncation: vacuum_truncate is on, and the empty pages at the end are at least
+ * REL_TRUNCATE_MINIMUM or a REL_TRUNCATE_FRACTION of the relation (a BlockNumber division).
+ */
+function shouldAttemptTruncation(vacrel: LVRelState): boolean {
+  const freeable = vacrel.relPages - vacrel.nonemptyPages;
+  return (
+    vacrel.doRelTruncate &&
+    freeable > 0 &&
+    (freeable >= REL_TRUNCATE_MINIMUM ||
+      freeable >= Math.floor(vacrel.relPages / REL_TRUNCATE_FRACTION))
+  );
+}
+
+/**
+ * lazy_truncate_heap: rechecks the tail backwards (count_nondeletable_pages) and gives the empty
+ * pages at the end back, with their FSM and VM entries.
+ */
+function lazyTruncateHeap(vacrel: LVRelState): void {
+  const { ctx, rel, relPages } = vacrel;
+  const newPages = countNondeletablePages(ctx, rel, relPages, vacrel.nonemptyPages);
+  if (newPages < relPages) {
+    ctx.pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
+    ctx.fsm.truncate(rel.locator, newPages);
+    vacrel.vm.truncate(rel.locator, newPages);
+    // smgrtruncate resets this backend's target block at once; the other backends hear of it
+    // through the invalidation the caller sends.
+    ctx.targetBlocks.delete(rel.locator.relNumber);
+    vacrel.result.pagesAfter = newPages;
+  }
 }
 
 /**
@@ -537,18 +641,11 @@ function estimateReltuples(
  * lazy_vacuum_heap_page's heap_page_is_all_visible check): an all-visible page gets
  * PD_ALL_VISIBLE and its VM bits, all-frozen too when every tuple is frozen.
  */
-function setVisibility(
-  ctx: HeapContext,
-  rel: Relation,
-  buffer: BufferId,
-  blk: number,
-  oldestXmin: number,
-  vctx: VisibilityContext,
-  result: VacuumResult,
-): void {
+function setVisibility(vacrel: LVRelState, buffer: BufferId, blk: number): void {
+  const { ctx, rel, vctx, result } = vacrel;
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
-  const { allVisible, allFrozen } = pageIsAllVisibleNow(page, oldestXmin, vctx);
+  const { allVisible, allFrozen } = heapPageIsAllVisible(page, vacrel.oldestXmin, vctx);
   if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
   if (!allVisible) return;
   result.pagesAllVisible++;
@@ -557,7 +654,8 @@ function setVisibility(
     pageSetAllVisible(page);
     pool.markBufferDirty(buffer);
   }
-  if ((ctx.vm.getStatus(rel.locator, blk) & flags) !== flags) ctx.vm.set(rel.locator, blk, flags);
+  const vm = vacrel.vm;
+  if ((vm.getStatus(rel.locator, blk) & flags) !== flags) vm.set(rel.locator, blk, flags);
 }
 
 function hintsNeedDirty(vctx: VisibilityContext): boolean {
@@ -577,7 +675,7 @@ function anyUsed(page: Uint8Array): boolean {
  * used line pointer ends the truncatable tail. New and empty pages are removable.
  */
 function countNondeletablePages(
-  ctx: HeapContext,
+  ctx: TableAmContext,
   rel: Relation,
   relPages: number,
   nonempty: number,

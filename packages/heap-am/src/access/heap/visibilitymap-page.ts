@@ -17,7 +17,7 @@
  * See also: bufpage.ts (page header), fsm-page.ts, inspect/vm.ts, README.md "VM pages".
  */
 import { assert } from "@pgsim/clock-sweep";
-import { BLCKSZ } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { PAGE_CONTENTS_OFFSET } from "../../storage/page/bufpage.js";
 
 /** Every tuple on the heap page is visible to all transactions. */

@@ -1,33 +1,147 @@
 /**
- * The table access method interface: what a storage engine for tables must provide, a registry
- * of engines by name, and the wrapper functions callers use instead of calling callbacks directly.
+ * The table access method interface: what a storage engine for tables must provide, the types it
+ * speaks in (TIDs, rows, slots, TM results, lock modes, the backend context), a registry of engines
+ * by name, and the wrapper functions callers use instead of calling callbacks directly.
  *
- * Models: src/include/access/tableam.h (TableAmRoutine, its callbacks camelCased, and the
- * table_* wrapper functions) and src/backend/access/table/tableamapi.c (GetTableAmRoutine's
- * checks that required callbacks are present), commands/amcmds.c (CREATE ACCESS METHOD).
- * Entry points: `TableAccessMethod`, `registerTableAm`, `getTableAm`, `REQUIRED_CALLBACKS`, the
- * `table*` wrappers, `TupleTableSlot`, `TableRelation`.
- * See also: heapam-handler.ts (the heap and memheap AMs), database.ts.
+ * Models: src/include/access/tableam.h (TableAmRoutine, its callbacks camelCased, TM_Result,
+ * TM_FailureData, the opaque BulkInsertState, and the table_* wrapper functions),
+ * src/include/access/htup.h and itemptr.h (ItemPointer as the TID), src/include/nodes/lockoptions.h
+ * (LockTupleMode), src/backend/access/table/tableamapi.c (GetTableAmRoutine's checks that required
+ * callbacks are present), utils/cache/relcache.c (RelationInitTableAccessMethod: rd_tableam) and
+ * commands/amcmds.c (CREATE ACCESS METHOD).
+ * Entry points: `TableAccessMethod`, `registerTableAm`, `getTableAm`, `REQUIRED_CALLBACKS`,
+ * `buildTableRelation`, the `table*` wrappers, `TableAmContext`, `TableRelation`, `TupleTableSlot`,
+ * `TID`, `Row`, `TM`, `TMOutcome`, `LockTupleMode`, `BulkInsertStateData`.
+ * See also: ../heap/heapam-handler.ts (the heap and memheap AMs), ../../database.ts (the caller).
+ *
+ * The interface depends on nothing of any AM: the heap imports these types, never the reverse.
  *
  * Differs from PostgreSQL: callbacks for executor features pgsim does not have are optional
  * rather than required: parallel scans, speculative insertion, CLUSTER / VACUUM FULL, ANALYZE
  * sampling, index builds, TABLESAMPLE, bitmap and TID-range scans, TOAST. Slots are plain objects
- * (one "virtual" kind) holding a row and its TID. The current transaction is passed explicitly
- * (PostgreSQL keeps it in global state).
+ * (one "virtual" kind) holding a row and its TID. The current transaction and the backend's
+ * services (buffer pool, transaction system, FSM) are passed explicitly, in the relation's `ctx`
+ * (PostgreSQL keeps them in global state). `relationDrop` is a callback (PostgreSQL drops storage
+ * through smgr, not the AM).
  */
 
+import type { BufferId, BufferPool } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
+import type { ItemPointer } from "../../include/access/htup-details.js";
+import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
-import type { HeapContext, Relation } from "../../utils/cache/rel.js";
-import type { Row, TID, TMOutcome } from "../heap/heapam.js";
-import type { BulkInsertState } from "../heap/hio.js";
-import type { VacuumOptions, VacuumResult } from "../heap/vacuumlazy.js";
+import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
+import type { PgStat } from "../../utils/activity/pgstat.js";
+import type { Datum } from "../../utils/adt/type-codec.js";
+import { buildRelation, type Relation } from "../../utils/cache/rel.js";
+import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
 
-/** A relation as an AM sees it: the catalog entry, the derived descriptor, and the backend. */
+/** A tuple identifier (ItemPointerData): block number and line pointer offset (1-based). */
+export type TID = ItemPointer;
+
+/** A row as callers see it: one value per column (dropped columns excluded), null for NULL. */
+export type Row = (Datum | null)[];
+
+/** TM_Result: the outcome of trying to update, delete or lock a tuple. */
+export const TM = {
+  Ok: 0,
+  Invisible: 1,
+  SelfModified: 2,
+  Updated: 3,
+  Deleted: 4,
+  BeingModified: 5,
+  WouldBlock: 6,
+} as const;
+export type TMResult = (typeof TM)[keyof typeof TM];
+
+/** Why an update, delete or lock did not happen (TM_FailureData). */
+export interface TMFailure {
+  /** The newer version's TID (Updated) or the tuple's own (Deleted, BeingModified). */
+  ctid: TID;
+  /** The transaction that updated, deleted or locked the tuple. */
+  xmax: number;
+}
+
+/** A TM result with its failure data (set for every result but Ok). */
+export interface TMOutcome {
+  result: TMResult;
+  failure?: TMFailure;
+}
+
+/**
+ * Row lock strength (LockTupleMode): FOR KEY SHARE, FOR SHARE, FOR NO KEY UPDATE, FOR UPDATE. The
+ * heap implements all four for one locker at a time (no multixacts).
+ */
+export type LockTupleMode = "key share" | "share" | "no key exclusive" | "exclusive";
+
+/**
+ * The page a backend's sequential scan has pinned, so that the UPDATE or DELETE of the tuple the
+ * scan just returned can reuse the pin (PostgreSQL: the buffer pin the scan's slot holds,
+ * BufferHeapTupleTableSlot.buffer, which heap_update's ReadBuffer then finds). The scan owns the
+ * object and updates it as it moves; `TableAmContext.scanPin` points at the scan that loaded a
+ * page last, until it ends.
+ */
+export interface ScanPin {
+  /** The scanned relation. */
+  relNumber: number;
+  /** The pinned block, and its buffer. */
+  block: number;
+  buffer: BufferId;
+  /**
+   * An insert target block (smgr_targblock) that this statement already found to exist, so that
+   * each insert or non-HOT update of the statement need not check the relation's size again.
+   */
+  verifiedTarget: number;
+}
+
+/**
+ * What a table AM gets from the backend it runs in: the buffer pool, the transaction system, the
+ * free space map, and the backend-local hints and settings. One per backend, shared by all its
+ * relations; never shared between backends. AM-specific services (the heap's visibility map) are
+ * reached through `pool` by the AM itself.
+ */
+export interface TableAmContext {
+  readonly pool: BufferPool;
+  readonly transam: Transam;
+  readonly fsm: FreeSpaceMap;
+  /** smgr_targblock: the block each relation's last insert went to (per backend). */
+  readonly targetBlocks: Map<number, number>;
+  /** deadlock_timeout: how long to wait for a row lock before checking for a deadlock (ms). */
+  readonly deadlockTimeoutMs?: number;
+  /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
+  readonly lockTimeoutMs?: number;
+  /**
+   * The backend's cumulative statistics (rel->pgstat_info's owner); AM code counts into it when
+   * it is there (pgstat_should_count_relation).
+   */
+  readonly pgstat?: PgStat;
+  /**
+   * The page this backend's running sequential scan has pinned (see ScanPin), or undefined. Set
+   * and cleared by the scan; read by the tuple update, delete and insert paths of the same AM.
+   */
+  scanPin: ScanPin | undefined;
+}
+
+/**
+ * A relation as an AM sees it: the catalog entry and the derived descriptor (Relation), the
+ * backend it is open in, and its access method (rd_tableam), looked up once per relation entry.
+ */
 export interface TableRelation extends Relation {
-  readonly ctx: HeapContext;
+  readonly ctx: TableAmContext;
+  readonly am: TableAccessMethod;
+}
+
+/**
+ * BulkInsertState, opaque to callers (tableam.h declares only `struct BulkInsertStateData`): what
+ * an AM keeps between the inserts of one bulk load (the heap: a BULKWRITE ring and the pinned
+ * current page). The caller creates it (COPY calls GetBulkInsertState), passes it to every
+ * insert of the load, and releases it once at the end (FreeBulkInsertState).
+ */
+export interface BulkInsertStateData {
+  /** FreeBulkInsertState: drops whatever the state still holds (pins). Safe to call twice. */
+  release(ctx: TableAmContext): void;
 }
 
 /** TupleTableSlot: a row and, once stored or fetched, its TID. */
@@ -53,12 +167,6 @@ export interface IndexFetchState {
   readonly rel: TableRelation;
 }
 
-/**
- * Row lock strength (LockTupleMode): FOR KEY SHARE, FOR SHARE, FOR NO KEY UPDATE, FOR UPDATE. The
- * heap implements all four for one locker at a time (no multixacts).
- */
-export type LockTupleMode = "key share" | "share" | "no key exclusive" | "exclusive";
-
 /** What tableTupleUpdate reports besides the TM result. */
 export interface TableUpdateOutcome extends TMOutcome {
   newTid?: TID;
@@ -76,26 +184,82 @@ export interface SizeEstimate {
 
 /**
  * TableAmRoutine. Every member of REQUIRED_CALLBACKS must be present; the rest are optional.
+ *
+ * Rules for every callback, as tableam.h states them for PostgreSQL's: the relation's storage
+ * exists (relationSetNewFilenode ran) unless the callback creates it; `xact`, where given, is in
+ * progress and belongs to this backend; a callback returns with no content lock held and no pin
+ * held except the ones its contract names (a scan's current page, a bulk-insert state's page);
+ * bad input (a TID outside the relation, a row that does not fit the table) is a typed
+ * PgsimError raised before anything is changed.
  */
 export interface TableAccessMethod {
   /** The AM's name, as in pg_am.amname. */
   readonly name: string;
-  /** Checks that the AM can store this relation in this backend (e.g. the right buffer pool). */
-  readonly checkUsable?: (ctx: HeapContext, def: TableDefinition) => void;
+
+  /**
+   * Checks that the AM can store the table `def` in the backend `ctx` (e.g. that the buffer pool
+   * is of the kind it needs). Called by CREATE TABLE before the catalog entry is stored; throws a
+   * typed error to refuse. Must not create storage or change anything.
+   */
+  readonly checkUsable?: (ctx: TableAmContext, def: TableDefinition) => void;
 
   // Slots
+
+  /** slot_callbacks: the kind of slot the AM's tuples are returned in. No side effects. */
   slotCallbacks(rel: TableRelation): "virtual";
 
   // Sequential scans
+
+  /**
+   * scan_begin: starts a sequential scan of `rel` that returns the tuples `snapshot` sees (as
+   * `xact` sees them: its own changes count up to the snapshot's command id). The relation's size
+   * is fixed now (rs_nblocks): pages added later are not visited. The caller keeps `snapshot`
+   * and `xact` valid until scanEnd. The AM returns its own state extending TableScanDesc; it may
+   * pin pages between calls (the heap keeps the current page pinned, never locked).
+   */
   scanBegin(rel: TableRelation, snapshot: Snapshot, xact: Transaction | undefined): TableScanDesc;
+
+  /**
+   * scan_getnextslot: stores the next visible tuple's values and TID in `slot` and returns true,
+   * or returns false at the end (and may then release the scan's pins). The values are copied
+   * out, so they stay valid after the pin goes. May prune the page it enters (the heap's
+   * heap_page_prune_opt, which takes the cleanup lock only if it is free). Returns with no content
+   * lock held.
+   */
   scanGetNextSlot(scan: TableScanDesc, direction: "forward", slot: TupleTableSlot): boolean;
+
+  /**
+   * scan_rescan: restarts the scan from the beginning with the same snapshot; pins held for the
+   * old position are released first.
+   */
   scanRescan(scan: TableScanDesc): void;
+
+  /**
+   * scan_end: releases every pin the scan holds. Called once per scanBegin, also after the scan
+   * ran to its end or was abandoned by an error.
+   */
   scanEnd(scan: TableScanDesc): void;
 
   // Fetching by TID (what an index scan does)
+
+  /**
+   * index_fetch_begin: prepares to fetch tuples of `rel` by TID, as an index scan does. The
+   * returned state may hold pins between fetches, until indexFetchReset or indexFetchEnd.
+   */
   indexFetchBegin(rel: TableRelation): IndexFetchState;
+
+  /** index_fetch_reset: releases what the state holds between fetches (pins); it stays usable. */
   indexFetchReset(state: IndexFetchState): void;
+
+  /** index_fetch_end: releases everything the state holds; it is not used again. */
   indexFetchEnd(state: IndexFetchState): void;
+
+  /**
+   * index_fetch_tuple: `tid` is what an index entry stores (for the heap, the root of a HOT
+   * chain); stores in `slot` the version of that row `snapshot` sees, with its own TID, and
+   * returns true, or returns false when no version is visible. Returns with no content lock
+   * held. A TID outside the relation is a typed error.
+   */
   indexFetchTuple(
     state: IndexFetchState,
     tid: TID,
@@ -105,6 +269,12 @@ export interface TableAccessMethod {
   ): boolean;
 
   // Non-modifying tuple operations
+
+  /**
+   * tuple_fetch_row_version: stores the version at exactly `tid` in `slot` if `snapshot` sees it
+   * (no HOT chain or update chain is followed) and returns true; false when it is not visible or
+   * the line pointer holds no tuple. A TID outside the relation is a typed error. Leaves no pin.
+   */
   tupleFetchRowVersion(
     rel: TableRelation,
     tid: TID,
@@ -112,8 +282,23 @@ export interface TableAccessMethod {
     xact: Transaction | undefined,
     slot: TupleTableSlot,
   ): boolean;
+
+  /**
+   * tuple_tid_valid: whether `tid` could name a tuple of the scanned relation (its block exists
+   * and its offset is in range), without looking at the page.
+   */
   tupleTidValid(scan: TableScanDesc, tid: TID): boolean;
+
+  /**
+   * tuple_get_latest_tid: follows the update chain from `tid` (which tupleTidValid accepts) and
+   * returns the newest version the scan's snapshot sees, or the last one reached. Leaves no pin.
+   */
   tupleGetLatestTid(scan: TableScanDesc, tid: TID): TID;
+
+  /**
+   * tuple_satisfies_snapshot: whether the tuple in `slot` (fetched from `rel`, so `slot.tid` is
+   * set) is visible to `snapshot`. May set hint bits; leaves no pin.
+   */
   tupleSatisfiesSnapshot(
     rel: TableRelation,
     slot: TupleTableSlot,
@@ -122,19 +307,49 @@ export interface TableAccessMethod {
   ): boolean;
 
   // Modifying tuple operations
+
+  /**
+   * tuple_insert: stores `slot.values` as a new tuple inserted by `xact` at its current command
+   * id and sets `slot.tid`. Gives `xact` an xid if it has none and marks the command as having
+   * written. The row is checked (column count, NOT NULL, size) before any page is touched. With
+   * `bistate` (created by the caller for a bulk load) the AM may keep its target page pinned in
+   * it between calls; otherwise it leaves no pin.
+   */
   tupleInsert(
     rel: TableRelation,
     slot: TupleTableSlot,
     xact: Transaction,
-    bistate?: BulkInsertState,
+    bistate?: BulkInsertStateData,
   ): void;
+
+  /**
+   * multi_insert: tupleInsert for many slots at once, setting each slot's TID in order; all or
+   * none of the rows pass the checks. Same pin rules as tupleInsert.
+   */
   multiInsert(
     rel: TableRelation,
     slots: TupleTableSlot[],
     xact: Transaction,
-    bistate?: BulkInsertState,
+    bistate?: BulkInsertStateData,
   ): void;
+
+  /**
+   * tuple_delete: marks the version at `tid` deleted by `xact`. The caller's snapshot saw that
+   * version (or it is the newest one EvalPlanQual found). When another transaction holds it, waits
+   * for that transaction to end (with no content lock held; deadlock_timeout and lock_timeout
+   * apply) if `wait`, else returns WouldBlock. Returns TM.Ok, or Updated / Deleted (a committed
+   * transaction got there first; `failure.ctid` is the newer version) / SelfModified (the current
+   * command changed it) with the failure data. An invisible tuple is a typed error. Leaves no pin
+   * or lock.
+   */
   tupleDelete(rel: TableRelation, tid: TID, xact: Transaction, wait: boolean): TMOutcome;
+
+  /**
+   * tuple_update: writes `slot.values` as a new version of the row at `otid`; on TM.Ok sets
+   * `slot.tid` to the new version's TID and reports whether indexes need new entries (false for
+   * a HOT update) and the lock mode the update took on the old version. Same preconditions, waits
+   * and failure results as tupleDelete. Leaves no pin or lock.
+   */
   tupleUpdate(
     rel: TableRelation,
     otid: TID,
@@ -142,6 +357,13 @@ export interface TableAccessMethod {
     xact: Transaction,
     wait: boolean,
   ): TableUpdateOutcome;
+
+  /**
+   * tuple_lock: locks the version at `tid` for `xact` in `mode` (SELECT … FOR UPDATE and
+   * friends); locking again in a weaker mode keeps the stronger lock. Does not follow the update
+   * chain (tupleFindLastVersion does). Same waits and failure results as tupleDelete. Leaves no
+   * pin or content lock; the row lock lasts until `xact` ends.
+   */
   tupleLock(
     rel: TableRelation,
     tid: TID,
@@ -151,23 +373,59 @@ export interface TableAccessMethod {
   ): TMOutcome;
 
   // DDL
+
+  /**
+   * relation_set_new_filenode: creates empty storage for `rel.locator` (CREATE TABLE, TRUNCATE
+   * under a new relfilenode). No storage exists for that locator yet.
+   */
   relationSetNewFilenode(rel: TableRelation): void;
+
+  /**
+   * relation_nontransactional_truncate: empties the relation's current storage in place and forgets
+   * this backend's hints about it. The caller makes sure no other backend uses the relation
+   * (PostgreSQL holds AccessExclusiveLock).
+   */
   relationNontransactionalTruncate(rel: TableRelation): void;
+
+  /**
+   * Drops the relation's storage, every fork, and this backend's hints about it (DROP TABLE, and
+   * the old storage after TRUNCATE). The caller makes sure no backend uses the relation any more.
+   */
   relationDrop(rel: TableRelation): void;
 
   // Vacuum
+
+  /**
+   * relation_vacuum: VACUUM (not FULL) of `rel`, outside any transaction: removes versions dead
+   * to every running transaction, records free space and visibility, may give empty pages at the
+   * end back. Takes its own pins and locks page by page and leaves none. The caller makes sure no
+   * other backend writes the relation while it may be truncated (pgsim has no heavyweight locks).
+   */
   relationVacuum(rel: TableRelation, options: VacuumOptions): VacuumResult;
 
   // Size and planner support
+
+  /** relation_size: bytes in `fork`, or in every fork when `fork` is undefined. Takes no lock. */
   relationSize(rel: TableRelation, fork?: number): number;
+
+  /** relation_needs_toast_table: whether the relation needs a TOAST table (pgsim: never). */
   relationNeedsToastTable(rel: TableRelation): boolean;
+
+  /** relation_estimate_size: pages, tuples and the all-visible fraction, for the planner. */
   relationEstimateSize(rel: TableRelation): SizeEstimate;
 
   // Optional
+
+  /**
+   * finish_bulk_insert: called once after the last insert of a bulk load (COPY, INSERT …
+   * SELECT), before the bulk-insert state is released.
+   */
   finishBulkInsert?(rel: TableRelation): void;
+
   /**
    * The newest version of a row whose updates committed (tuple_lock's
-   * TUPLE_LOCK_FLAG_FIND_LAST_VERSION), for READ COMMITTED's re-check. Without it, callers use
+   * TUPLE_LOCK_FLAG_FIND_LAST_VERSION), for READ COMMITTED's re-check. Stops at a version that is
+   * not updated, or whose updater is running or aborted. Leaves no pin. Without it, callers use
    * tupleGetLatestTid with a fresh snapshot.
    */
   tupleFindLastVersion?(rel: TableRelation, tid: TID): TID;
@@ -245,10 +503,24 @@ export function tableAmNames(): string[] {
   return [...registry.keys()];
 }
 
-// The wrappers (tableam.h's static inline table_* functions).
+/**
+ * The backend's entry for a table: the relcache fields built from the catalog (buildRelation),
+ * the backend context, and the AM looked up once (RelationInitTableAccessMethod sets rd_tableam).
+ * Every wrapper below calls the AM cached here.
+ */
+export function buildTableRelation(def: TableDefinition, ctx: TableAmContext): TableRelation {
+  return { ...buildRelation(def), ctx, am: getTableAm(def.am) };
+}
 
-function amOf(rel: TableRelation): TableAccessMethod {
-  return getTableAm(rel.def.am);
+// The wrappers (tableam.h's static inline table_* functions): the only callers of the callbacks.
+
+/** Asks `am` whether it can store `def` in this backend (see TableAccessMethod.checkUsable). */
+export function tableCheckUsable(
+  am: TableAccessMethod,
+  ctx: TableAmContext,
+  def: TableDefinition,
+): void {
+  am.checkUsable?.(ctx, def);
 }
 
 export function tableBeginScan(
@@ -256,41 +528,41 @@ export function tableBeginScan(
   snapshot: Snapshot,
   xact: Transaction | undefined,
 ): TableScanDesc {
-  return amOf(rel).scanBegin(rel, snapshot, xact);
+  return rel.am.scanBegin(rel, snapshot, xact);
 }
 
 export function tableScanGetNextSlot(scan: TableScanDesc, slot: TupleTableSlot): boolean {
-  return amOf(scan.rel).scanGetNextSlot(scan, "forward", slot);
+  return scan.rel.am.scanGetNextSlot(scan, "forward", slot);
 }
 
 export function tableRescan(scan: TableScanDesc): void {
-  amOf(scan.rel).scanRescan(scan);
+  scan.rel.am.scanRescan(scan);
 }
 
 export function tableEndScan(scan: TableScanDesc): void {
-  amOf(scan.rel).scanEnd(scan);
+  scan.rel.am.scanEnd(scan);
 }
 
 export function tableTupleInsert(
   rel: TableRelation,
   slot: TupleTableSlot,
   xact: Transaction,
-  bistate?: BulkInsertState,
+  bistate?: BulkInsertStateData,
 ): void {
-  amOf(rel).tupleInsert(rel, slot, xact, bistate);
+  rel.am.tupleInsert(rel, slot, xact, bistate);
 }
 
 export function tableMultiInsert(
   rel: TableRelation,
   slots: TupleTableSlot[],
   xact: Transaction,
-  bistate?: BulkInsertState,
+  bistate?: BulkInsertStateData,
 ): void {
-  amOf(rel).multiInsert(rel, slots, xact, bistate);
+  rel.am.multiInsert(rel, slots, xact, bistate);
 }
 
 export function tableFinishBulkInsert(rel: TableRelation): void {
-  amOf(rel).finishBulkInsert?.(rel);
+  rel.am.finishBulkInsert?.(rel);
 }
 
 export function tableTupleDelete(
@@ -299,7 +571,7 @@ export function tableTupleDelete(
   xact: Transaction,
   wait = true,
 ): TMOutcome {
-  return amOf(rel).tupleDelete(rel, tid, xact, wait);
+  return rel.am.tupleDelete(rel, tid, xact, wait);
 }
 
 export function tableTupleUpdate(
@@ -309,7 +581,7 @@ export function tableTupleUpdate(
   xact: Transaction,
   wait = true,
 ): TableUpdateOutcome {
-  return amOf(rel).tupleUpdate(rel, otid, slot, xact, wait);
+  return rel.am.tupleUpdate(rel, otid, slot, xact, wait);
 }
 
 export function tableTupleLock(
@@ -319,7 +591,12 @@ export function tableTupleLock(
   mode: LockTupleMode = "exclusive",
   wait = true,
 ): TMOutcome {
-  return amOf(rel).tupleLock(rel, tid, xact, mode, wait);
+  return rel.am.tupleLock(rel, tid, xact, mode, wait);
+}
+
+/** table_tuple_tid_valid: may `tid` name a tuple of the scan's table (e.g. within its size)? */
+export function tableTupleTidValid(scan: TableScanDesc, tid: TID): boolean {
+  return scan.rel.am.tupleTidValid(scan, tid);
 }
 
 export function tableTupleFetchRowVersion(
@@ -329,7 +606,7 @@ export function tableTupleFetchRowVersion(
   xact: Transaction | undefined,
   slot: TupleTableSlot,
 ): boolean {
-  return amOf(rel).tupleFetchRowVersion(rel, tid, snapshot, xact, slot);
+  return rel.am.tupleFetchRowVersion(rel, tid, snapshot, xact, slot);
 }
 
 export function tableIndexFetchTuple(
@@ -339,7 +616,7 @@ export function tableIndexFetchTuple(
   xact: Transaction | undefined,
   slot: TupleTableSlot,
 ): boolean {
-  const am = amOf(rel);
+  const am = rel.am;
   const state = am.indexFetchBegin(rel);
   try {
     return am.indexFetchTuple(state, tid, snapshot, xact, slot);
@@ -354,12 +631,12 @@ export function tableTupleSatisfiesSnapshot(
   snapshot: Snapshot,
   xact: Transaction | undefined,
 ): boolean {
-  return amOf(rel).tupleSatisfiesSnapshot(rel, slot, snapshot, xact);
+  return rel.am.tupleSatisfiesSnapshot(rel, slot, snapshot, xact);
 }
 
 /** The newest committed version of the row at `tid` (for READ COMMITTED re-checks). */
 export function tableTupleFindLastVersion(rel: TableRelation, tid: TID, snapshot: Snapshot): TID {
-  const am = amOf(rel);
+  const am = rel.am;
   if (am.tupleFindLastVersion) return am.tupleFindLastVersion(rel, tid);
   const scan = am.scanBegin(rel, snapshot, undefined);
   try {
@@ -370,17 +647,26 @@ export function tableTupleFindLastVersion(rel: TableRelation, tid: TID, snapshot
 }
 
 export function tableRelationSetNewFilenode(rel: TableRelation): void {
-  amOf(rel).relationSetNewFilenode(rel);
+  rel.am.relationSetNewFilenode(rel);
+}
+
+export function tableRelationNontransactionalTruncate(rel: TableRelation): void {
+  rel.am.relationNontransactionalTruncate(rel);
+}
+
+/** Drops the relation's storage through its AM (see TableAccessMethod.relationDrop). */
+export function tableRelationDrop(rel: TableRelation): void {
+  rel.am.relationDrop(rel);
 }
 
 export function tableRelationVacuum(rel: TableRelation, options: VacuumOptions = {}): VacuumResult {
-  return amOf(rel).relationVacuum(rel, options);
+  return rel.am.relationVacuum(rel, options);
 }
 
 export function tableRelationSize(rel: TableRelation, fork?: number): number {
-  return amOf(rel).relationSize(rel, fork);
+  return rel.am.relationSize(rel, fork);
 }
 
 export function tableRelationEstimateSize(rel: TableRelation): SizeEstimate {
-  return amOf(rel).relationEstimateSize(rel);
+  return rel.am.relationEstimateSize(rel);
 }

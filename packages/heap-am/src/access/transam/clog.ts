@@ -6,7 +6,8 @@
  * TransactionIdSetStatusBit, TransactionIdGetStatus, TransactionIdSetTreeStatus for a
  * transaction without subtransactions) and transam.c (TransactionLogFetch: the permanent xids).
  * Entry points: `clogPageGetStatus`, `clogPageSetStatus`, `transactionIdGetStatus` (files),
- * `clogGetStatus`, `clogSetStatus` (shared memory).
+ * `clogGetStatus`, `clogSetStatus` (shared memory), `writeCommitLogFiles` (CheckPointCLOG:
+ * pg_xact files of a disk-backed database).
  * See also: transam.ts (TransactionIdDidCommit), ../../storage/ipc/transam-shmem.ts (where the
  * shared commit log lives), ../heap/heapam-visibility.ts (heapTupleVisibleToNewSnapshot reads
  * the files through transactionIdGetStatus).
@@ -18,16 +19,22 @@
  * (little-endian, so byte for byte the file format).
  *
  * Differs from PostgreSQL: the shared commit log is one fixed array instead of SLRU buffers over
- * pg_xact files (its size is the cluster's `maxXids`), and it is never written to files.
+ * pg_xact files (its size is the cluster's `maxXids`); a disk-backed database writes it to
+ * pg_xact files at each checkpoint (writeCommitLogFiles), never in between.
  */
 
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import {
   BootstrapTransactionId,
   FrozenTransactionId,
   InvalidTransactionId,
 } from "../../include/access/transam.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import type { TransamShmem } from "../../storage/ipc/transam-shmem.js";
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Transaction status values, as stored in the commit log. */
 export const TRANSACTION_STATUS_IN_PROGRESS = 0;
@@ -40,7 +47,8 @@ export type XidStatus = 0 | 1 | 2 | 3;
 /** Layout of the commit log. */
 export const CLOG_BITS_PER_XACT = 2;
 export const CLOG_XACTS_PER_BYTE = 4;
-export const CLOG_PAGE_SIZE = 8192;
+/** A commit log page is one block (SLRU pages are BLCKSZ). */
+export const CLOG_PAGE_SIZE = BLCKSZ;
 export const CLOG_XACTS_PER_PAGE = CLOG_PAGE_SIZE * CLOG_XACTS_PER_BYTE;
 export const SLRU_PAGES_PER_SEGMENT = 32;
 export const CLOG_XACTS_PER_SEGMENT = CLOG_XACTS_PER_PAGE * SLRU_PAGES_PER_SEGMENT;
@@ -121,7 +129,7 @@ export function transactionIdGetStatus(clog: CommitLog, xid: number): XidStatus 
   const byteInSegment =
     (transactionIdToPage(xid) % SLRU_PAGES_PER_SEGMENT) * CLOG_PAGE_SIZE + transactionIdToByte(xid);
   if (segment === undefined || byteInSegment >= segment.length) {
-    const name = segmentNumber.toString(16).toUpperCase().padStart(4, "0");
+    const name = clogSegmentName(segmentNumber);
     throw new PgsimError(
       "xid-status-unavailable",
       `could not access status of transaction ${xid}`,
@@ -135,8 +143,67 @@ export function transactionIdGetStatus(clog: CommitLog, xid: number): XidStatus 
     CLOG_XACT_BITMASK) as XidStatus;
 }
 
+/** The name of commit log segment `segno`: four (or more) uppercase hex digits, as SlruFileName. */
+export function clogSegmentName(segno: number): string {
+  return segno.toString(16).toUpperCase().padStart(4, "0");
+}
+
+/**
+ * Writes commit log pages (page 0 onwards, as Transam.commitLogPages returns them) into
+ * `<dataDir>/pg_xact` as segment files of up to 32 pages each (CheckPointCLOG: SimpleLruWriteAll
+ * and the fsync of every segment written).
+ *
+ * Differs from PostgreSQL: every segment is rewritten whole at each checkpoint, not only its
+ * dirty pages, and segments are never truncated away (pgsim has no freezing horizon for them).
+ */
+export function writeCommitLogFiles(dataDir: string, pages: Uint8Array): void {
+  assert(pages.length % CLOG_PAGE_SIZE === 0, "commit log pages are whole pages");
+  const dir = path.join(dataDir, "pg_xact");
+  fs.mkdirSync(dir, { recursive: true });
+  const segmentBytes = CLOG_PAGE_SIZE * SLRU_PAGES_PER_SEGMENT;
+  for (let segno = 0; segno * segmentBytes < pages.length; segno++) {
+    const bytes = pages.subarray(segno * segmentBytes, (segno + 1) * segmentBytes);
+    const file = path.join(dir, clogSegmentName(segno));
+    try {
+      const fd = fs.openSync(file, "w", 0o600);
+      try {
+        fs.writeSync(fd, bytes, 0, bytes.length, 0);
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    } catch (error) {
+      throw new PgsimError(
+        "io-error",
+        `could not write file "pg_xact/${clogSegmentName(segno)}": ${(error as Error).message}`,
+        { path: file },
+      );
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // The commit log in shared memory
+
+/**
+ * A copy of the shared commit log's pages, byte for byte in pg_xact's format, from page 0 through
+ * the page holding the newest assigned xid (at least one page), for writing pg_xact files at a
+ * checkpoint. Statuses are read atomically word by word; a transaction ending meanwhile may or
+ * may not be in the copy, as with SLRU pages written while transactions end.
+ */
+export function clogCopyPages(shmem: TransamShmem, nextXid: number): Uint8Array {
+  const newest = Math.max(nextXid - 1, 0);
+  const bytes = (Math.floor(newest / CLOG_XACTS_PER_PAGE) + 1) * CLOG_PAGE_SIZE;
+  const words = new Int32Array(bytes / 4);
+  const available = Math.min(words.length, Math.ceil(shmem.maxXids / 16));
+  for (let i = 0; i < available; i++) words[i] = Atomics.load(shmem.w, shmem.clog + i);
+  // The shared words hold the bytes in little-endian order, as pg_xact on a little-endian host.
+  const out = new Uint8Array(words.buffer);
+  if (!LITTLE_ENDIAN) {
+    for (let i = 0; i < out.length; i += 4) out.subarray(i, i + 4).reverse();
+  }
+  return out;
+}
 
 /**
  * TransactionIdGetStatus on the shared commit log. An xid beyond its capacity has not been

@@ -34,6 +34,7 @@ import {
   xactLockTableWait,
 } from "../../storage/lmgr/lmgr.js";
 import {
+  clogCopyPages,
   clogGetStatus,
   clogSetStatus,
   TRANSACTION_STATUS_ABORTED,
@@ -106,6 +107,11 @@ export class Transam {
   /** TransactionIdGetStatus from the shared commit log (clog.ts). */
   getStatus(xid: number): XidStatus {
     return clogGetStatus(this.shmem, xid);
+  }
+
+  /** The commit log's pages in pg_xact's format, for a checkpoint (see clogCopyPages). */
+  commitLogPages(): Uint8Array {
+    return clogCopyPages(this.shmem, readNextTransactionId(this.shmem));
   }
 
   /** TransactionIdDidCommit. */

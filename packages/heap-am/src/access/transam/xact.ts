@@ -42,6 +42,8 @@ export class Transaction {
   /** Combo command ids: index → [cmin, cmax], and the reverse lookup. */
   private readonly combos: [number, number][] = [];
   private readonly comboIndex = new Map<string, number>();
+  /** Callbacks to run once the transaction has ended (see `onEnd`). */
+  private endCallbacks: ((committed: boolean) => void)[] | undefined;
 
   constructor(transam: Transam, isolation: IsolationLevel) {
     if (isolation !== "read committed" && isolation !== "repeatable read") {
@@ -174,11 +176,31 @@ export class Transaction {
     return pair[1];
   }
 
+  /**
+   * Registers `callback` to run once, after the commit or abort is recorded, with whether the
+   * transaction committed: the end-of-transaction work of layers above (CommitTransaction and
+   * AbortTransaction call AtEOXact_PgStat and friends directly; pgsim's lower layer cannot name
+   * them, so they register here, as RegisterXactCallback users do).
+   */
+  onEnd(callback: (committed: boolean) => void): void {
+    this.checkInProgress();
+    if (this.endCallbacks === undefined) this.endCallbacks = [];
+    this.endCallbacks.push(callback);
+  }
+
+  private runEndCallbacks(committed: boolean): void {
+    const callbacks = this.endCallbacks;
+    if (callbacks === undefined) return;
+    this.endCallbacks = undefined;
+    for (const callback of callbacks) callback(committed);
+  }
+
   /** CommitTransaction: record the commit, leave the proc array. */
   commit(): void {
     this.checkInProgress();
     this.transam.endTransaction(this.xidValue, true);
     this.stateValue = "committed";
+    this.runEndCallbacks(true);
   }
 
   /** AbortTransaction: record the abort; the transaction's tuples become invisible to all. */
@@ -186,5 +208,6 @@ export class Transaction {
     if (this.stateValue !== "in progress") return;
     this.transam.endTransaction(this.xidValue, false);
     this.stateValue = "aborted";
+    this.runEndCallbacks(false);
   }
 }

@@ -7,8 +7,8 @@
  * HEAP_XMAX_IS_LOCKED_ONLY), src/include/storage/itemptr.h (ItemPointerData), and pageinspect's
  * heap_tuple_infomask_flags (flag names).
  * Entry points: the layout constants, `heapTupleHeaderGet*` / `heapTupleHeaderSet*`,
- * `readHeapTupleHeader`, `attIsNull`, `bitmapLen`, `infomaskFlagNames`, `ItemPointer` and
- * `itemPointerToString`.
+ * `readHeapTupleHeader`, `attIsNull`, `bitmapLen`, `infomaskFlagNames`, `ItemPointer`,
+ * `itemPointerSet` and `itemPointerToString`.
  * See also: heaptuple.ts (forms and deforms whole tuples), access/heap/heapam-visibility.ts
  * (visibility from these bits), inspect/heap-page-items.ts (prints them as pageinspect does).
  *
@@ -24,7 +24,9 @@
  *  23  t_bits[]         null bitmap, ceil(natts / 8) bytes, only when HEAP_HASNULL
  */
 
+import { InvalidBlockNumber } from "@pgsim/buffer-manager";
 import { assert } from "@pgsim/clock-sweep";
+import { BLCKSZ, MAXIMUM_ALIGNOF } from "../pg-config.js";
 import { readUint16, readUint32, writeUint16, writeUint32 } from "../port/le-bytes.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -47,13 +49,18 @@ export const T_HOFF_OFFSET = 22;
 /** Offset of the null bitmap t_bits. */
 export const T_BITS_OFFSET = 23;
 
+// BLCKSZ and MAXIMUM_ALIGNOF are defined in pg-config.ts; they are re-exported here for the
+// modules (inspect/) and tests that take them from this header.
+export { BLCKSZ, MAXIMUM_ALIGNOF };
+
 /** Bytes of the fixed part of the header: offsetof(HeapTupleHeaderData, t_bits). */
 export const SizeofHeapTupleHeader = 23;
-/** MAXALIGN on x86-64: every tuple starts at, and t_hoff is, a multiple of 8. */
-export const MAXIMUM_ALIGNOF = 8;
-/** The page size pgsim supports (BLCKSZ). */
-export const BLCKSZ = 8192;
-/** Page header bytes (SizeOfPageHeaderData) and line pointer bytes (sizeof(ItemIdData)). */
+/**
+ * Page header bytes (SizeOfPageHeaderData) and line pointer bytes (sizeof(ItemIdData)), which
+ * storage/page/bufpage.ts exports. Repeated here because bufpage.ts imports this header (for
+ * MaxHeapTuplesPerPage, as bufpage.c includes htup_details.h); bufpage.ts asserts at load that
+ * the limits computed from them agree.
+ */
 const SIZE_OF_PAGE_HEADER_DATA = 24;
 const SIZE_OF_ITEM_ID_DATA = 4;
 
@@ -159,8 +166,8 @@ export interface ItemPointer {
   readonly offset: number;
 }
 
-/** Block number of an invalid TID. */
-export const InvalidBlockNumber = 0xffffffff;
+/** Block number of an invalid TID (block.h, defined once in @pgsim/buffer-manager). */
+export { InvalidBlockNumber };
 /** Offset number of an invalid TID. */
 export const InvalidOffsetNumber = 0;
 
@@ -192,9 +199,23 @@ export function readItemPointerBlock(bytes: Uint8Array, offset: number): number 
 export function writeItemPointer(bytes: Uint8Array, offset: number, tid: ItemPointer): void {
   assert(tid.block >= 0 && tid.block <= InvalidBlockNumber, "block number out of range");
   assert(tid.offset >= 0 && tid.offset <= 0xffff, "offset number out of range");
-  writeUint16(bytes, offset, Math.floor(tid.block / 0x10000));
-  writeUint16(bytes, offset + 2, tid.block & 0xffff);
-  writeUint16(bytes, offset + 4, tid.offset);
+  itemPointerSet(bytes, offset, tid.block, tid.offset);
+}
+
+/**
+ * ItemPointerSet: writes the 6-byte ItemPointerData at `offset` from a block and an offset
+ * number, without building an ItemPointer (the insert path stamps every new tuple's t_ctid). The
+ * caller passes a valid block number and OffsetNumber.
+ */
+export function itemPointerSet(
+  bytes: Uint8Array,
+  offset: number,
+  block: number,
+  offsetNumber: number,
+): void {
+  writeUint16(bytes, offset, Math.floor(block / 0x10000));
+  writeUint16(bytes, offset + 2, block & 0xffff);
+  writeUint16(bytes, offset + 4, offsetNumber);
 }
 
 // ---------------------------------------------------------------------------------------------

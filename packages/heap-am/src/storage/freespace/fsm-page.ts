@@ -20,7 +20,8 @@
  * "FSM pages".
  */
 import { assert } from "@pgsim/clock-sweep";
-import { BLCKSZ, MaxHeapTupleSize } from "../../include/access/htup-details.js";
+import { MaxHeapTupleSize } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { readInt32, writeUint32 } from "../../include/port/le-bytes.js";
 import { PAGE_CONTENTS_OFFSET } from "../page/bufpage.js";
 

@@ -21,14 +21,15 @@
  * the same header but no line pointers), README.md "Page format".
  */
 import { assert, PgsimError } from "@pgsim/clock-sweep";
-// BLCKSZ, MAXALIGN and MaxHeapTuplesPerPage are defined once, next to the tuple header (bufpage.c
-// takes MaxHeapTuplesPerPage from htup_details.h too); the byte readers are shared.
+// MAXALIGN and MaxHeapTuplesPerPage are defined once, next to the tuple header (bufpage.c takes
+// MaxHeapTuplesPerPage from htup_details.h too); BLCKSZ comes from pg_config.h; the byte readers
+// are shared.
 import {
-  BLCKSZ,
   InvalidOffsetNumber,
   MaxHeapTuplesPerPage,
   maxAlign,
 } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, readUint32, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { pgChecksumPage } from "./checksum.js";
 

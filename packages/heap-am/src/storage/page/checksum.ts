@@ -16,7 +16,7 @@
  * See also: bufpage.ts (pageSetChecksumInplace, pageVerify), README.md "Checksum".
  */
 import { assert } from "@pgsim/clock-sweep";
-import { BLCKSZ } from "../../include/access/htup-details.js";
+import { BLCKSZ } from "../../include/pg-config.js";
 import { readInt32 } from "../../include/port/le-bytes.js";
 
 /** Number of parallel lanes (N_SUMS). */

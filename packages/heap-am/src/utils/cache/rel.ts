@@ -1,20 +1,18 @@
 /**
- * A table as one backend uses it: its catalog entry, storage locator, tuple descriptor, and the
- * backend-private services heap code needs (buffer pool, transaction system, FSM, VM).
+ * A table as one backend uses it: its catalog entry, storage locator, tuple descriptor, fillfactor
+ * and the columns that decide HOT and key updates.
  *
- * Models: src/include/utils/rel.h (RelationData: rd_locator, rd_att, rd_options' fillfactor,
- * rd_smgr->smgr_targblock) and the relcache entry built from pg_class/pg_attribute.
- * Entry points: `Relation`, `buildRelation`, `HeapContext`.
- * See also: catalog.ts, heapam.ts, hio.ts.
+ * Models: src/include/utils/rel.h (RelationData: rd_locator, rd_att, rd_options' fillfactor) and
+ * the relcache entry built from pg_class/pg_attribute.
+ * Entry points: `Relation`, `buildRelation`.
+ * See also: catalog.ts, ../../access/table/tableam.ts (TableRelation adds the backend context and
+ * the AM, rd_tableam), heapam.ts, hio.ts.
  */
 
-import type { BufferPool, RelFileLocator } from "@pgsim/buffer-manager";
+import type { RelFileLocator } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { createTupleDesc, type TupleDesc } from "../../access/common/tupdesc.js";
-import type { VisibilityMap } from "../../access/heap/visibilitymap.js";
-import type { Transam } from "../../access/transam/transam.js";
 import { type TableDefinition, tableLocator } from "../../catalog/catalog.js";
-import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
 
 /** A relation: catalog facts plus what is derived from them, cached per backend. */
 export interface Relation {
@@ -27,20 +25,6 @@ export interface Relation {
   readonly hotAttrs: readonly number[];
   /** 0-based attribute indexes of key columns: changing one sets HEAP_KEYS_UPDATED. */
   readonly keyAttrs: readonly number[];
-}
-
-/** What heap code needs from the backend it runs in. */
-export interface HeapContext {
-  readonly pool: BufferPool;
-  readonly transam: Transam;
-  readonly fsm: FreeSpaceMap;
-  readonly vm: VisibilityMap;
-  /** smgr_targblock: the block each relation's last insert went to (per backend). */
-  readonly targetBlocks: Map<number, number>;
-  /** deadlock_timeout: how long to wait for a row lock before checking for a deadlock (ms). */
-  readonly deadlockTimeoutMs?: number;
-  /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
-  readonly lockTimeoutMs?: number;
 }
 
 function attIndexes(def: TableDefinition, names: readonly string[], what: string): number[] {

@@ -1,0 +1,464 @@
+/**
+ * Building a WAL record: a backend registers the blocks a change touched and the data that
+ * describes it, then assembles the record — block headers, full-page images with their holes
+ * left out, main data — and hands it to the WAL for insertion.
+ *
+ * Models: src/backend/access/transam/xloginsert.c (XLogBeginInsert, XLogRegisterBuffer,
+ * XLogRegisterBlock, XLogRegisterBufData, XLogRegisterData, XLogSetRecordFlags,
+ * XLogResetInsertion, XLogRecordAssemble, XLogInsert) and src/include/access/xloginsert.h
+ * (REGBUF_* flags).
+ * Entry points: `XLogInsertState` (`beginInsert`, `registerBuffer`, `registerBufData`,
+ * `registerData`, `assemble`, `insert`), `REGBUF_*`.
+ * See also: xlogrecord.ts (the format), xlog.ts (XLogInsertRecord: placing the record in the
+ * WAL), xlogreader.ts (the decoder), docs/reference/postgres-wal.md §3, §4.1, §7.1.
+ *
+ * Full-page images (§4.1), for each registered block in block-id order:
+ * 1. REGBUF_FORCE_IMAGE → image; REGBUF_NO_IMAGE (and REGBUF_WILL_INIT) → none;
+ *    full_page_writes off → none.
+ * 2. Otherwise an image iff the page's LSN ≤ the redo pointer of the latest checkpoint: the
+ *    first change to a page after a checkpoint logs the whole page, so redo can restore a page
+ *    torn by a crash.
+ * 3. A page registered REGBUF_STANDARD has its hole (pd_lower .. pd_upper) left out.
+ * 4. With an image, the block's own data is left out (unless REGBUF_KEEP_DATA): redo restores
+ *    the image and does not need it.
+ *
+ * The payload's CRC is computed here; XLogWriter.insertRecord adds the header to it once it
+ * knows xl_prev.
+ *
+ * Differs from PostgreSQL: no wal_compression (images are stored uncompressed, as with the
+ * default wal_compression=off); no replication origins or top-level-xid blocks (pgsim has no
+ * logical replication and no subtransactions); all 33 block ids are always available (no
+ * XLogEnsureRecordSpace); the record is assembled into one contiguous byte array rather than a
+ * chain of pointers into the buffers, so an image is copied when the record is assembled. One
+ * backend, no concurrent checkpoint: `insert` does not re-check the redo pointer and retry
+ * (XLogInsert's loop on fpw_lsn) — `assemble` reports fpwLsn so that the check can come with
+ * shared WAL.
+ */
+
+import type { ForkNumber, RelFileLocator } from "@pgsim/buffer-manager";
+import { assert, PgsimError } from "@pgsim/clock-sweep";
+import { BLCKSZ } from "../../include/pg-config.js";
+import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
+import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
+import { pageGetLsn } from "../../storage/page/bufpage.js";
+import { rmgrIdIsValid } from "./rmgr.js";
+import type { XLogInsertResult, XLogWriter } from "./xlog.js";
+import type { AssembledRecord } from "./xlog-internal.js";
+import { InvalidXLogRecPtr, type XLogRecPtr } from "./xlogdefs.js";
+import {
+  BKPBLOCK_HAS_DATA,
+  BKPBLOCK_HAS_IMAGE,
+  BKPBLOCK_SAME_REL,
+  BKPBLOCK_WILL_INIT,
+  BKPIMAGE_APPLY,
+  BKPIMAGE_HAS_HOLE,
+  SizeOfRelFileNode,
+  SizeOfXLogRecord,
+  SizeOfXLogRecordBlockHeader,
+  SizeOfXLogRecordBlockImageHeader,
+  SizeOfXLogRecordDataHeaderLong,
+  SizeOfXLogRecordDataHeaderShort,
+  writeXLogRecordHeader,
+  XLR_BLOCK_ID_DATA_LONG,
+  XLR_BLOCK_ID_DATA_SHORT,
+  XLR_CHECK_CONSISTENCY,
+  XLR_MAX_BLOCK_ID,
+  XLR_RMGR_INFO_MASK,
+  XLR_SPECIAL_REL_UPDATE,
+} from "./xlogrecord.js";
+
+/** Always take a full-page image (log_newpage, XLOG_FPI). */
+export const REGBUF_FORCE_IMAGE = 0x01;
+/** Never take an image. */
+export const REGBUF_NO_IMAGE = 0x02;
+/** Redo re-initializes the page: sets BKPBLOCK_WILL_INIT, and implies REGBUF_NO_IMAGE. */
+export const REGBUF_WILL_INIT = 0x04 | 0x02;
+/** The page has the standard layout (pd_lower, pd_upper), so its hole may be left out. */
+export const REGBUF_STANDARD = 0x08;
+/** Keep the block's data even when an image is taken. */
+export const REGBUF_KEEP_DATA = 0x10;
+const REGBUF_ALL = 0x1f;
+
+/** XLogSetRecordFlags: XLOG_INCLUDE_ORIGIN (ignored by pgsim: no origins). */
+export const XLOG_INCLUDE_ORIGIN = 0x01;
+/** XLogSetRecordFlags: the record is not "activity" (idle checkpoints may be skipped). */
+export const XLOG_MARK_UNIMPORTANT = 0x02;
+
+const SizeOfPageHeaderData = 24;
+const PD_LOWER_OFFSET = 12;
+const PD_UPPER_OFFSET = 14;
+const UINT16_MAX = 0xffff;
+
+/** A block a record refers to: which page of which relation fork. */
+export interface XLogBlockRef {
+  readonly rel: RelFileLocator;
+  readonly fork: ForkNumber;
+  readonly block: number;
+  /**
+   * The page as it is after the change (8192 bytes), for a full-page image. Required unless
+   * the block is registered REGBUF_NO_IMAGE / REGBUF_WILL_INIT. Its pd_lsn decides whether an
+   * image is taken; the image is copied when the record is assembled.
+   */
+  readonly page?: Uint8Array;
+}
+
+interface RegisteredBuffer {
+  readonly ref: XLogBlockRef;
+  readonly flags: number;
+  readonly data: Uint8Array[];
+  dataLen: number;
+}
+
+/** What `assemble` needs to know about the WAL (GetFullPageWriteInfo). */
+export interface AssembleOptions {
+  /** xl_xid: the transaction's xid, 0 if it has none. */
+  readonly xid: number;
+  /** The redo pointer of the latest checkpoint: pages with pd_lsn ≤ it get images. */
+  readonly redoRecPtr: XLogRecPtr;
+  /** full_page_writes (or an online backup forcing them). */
+  readonly doPageWrites: boolean;
+}
+
+function walError(code: string, message: string, detail?: Record<string, unknown>): PgsimError {
+  return new PgsimError(code, message, detail);
+}
+
+function isUint32(v: unknown): v is number {
+  return typeof v === "number" && Number.isInteger(v) && v >= 0 && v <= 0xffffffff;
+}
+
+/**
+ * One backend's record under construction (xloginsert.c's static state): at most one at a time.
+ *
+ * @example
+ * ```ts
+ * const ins = new XLogInsertState();
+ * ins.beginInsert();
+ * ins.registerBuffer(0, { rel, fork: ForkNumber.MAIN, block: 0, page }, REGBUF_STANDARD);
+ * ins.registerBufData(0, tupleData);
+ * ins.registerData(xlHeapInsert);
+ * const { startLsn, endLsn } = ins.insert(wal, RM_HEAP_ID, XLOG_HEAP_INSERT, { xid });
+ * pageSetLsn(page, endLsn);
+ * ```
+ */
+export class XLogInsertState {
+  private begun = false;
+  private readonly blocks: (RegisteredBuffer | undefined)[] = [];
+  private mainData: Uint8Array[] = [];
+  private mainDataLen = 0;
+  private recordFlags = 0;
+
+  /** XLogBeginInsert: starts a record. Throws if one is already being built. */
+  beginInsert(): void {
+    if (this.begun) {
+      throw walError("xlog-insert-in-progress", "XLogBeginInsert was already called");
+    }
+    this.begun = true;
+  }
+
+  /** XLogResetInsertion: forgets the record being built. */
+  resetInsertion(): void {
+    this.blocks.length = 0;
+    this.mainData = [];
+    this.mainDataLen = 0;
+    this.recordFlags = 0;
+    this.begun = false;
+  }
+
+  private checkBegun(what: string): void {
+    if (!this.begun) {
+      throw walError("xlog-insert-not-begun", `${what} called without XLogBeginInsert`);
+    }
+  }
+
+  /**
+   * XLogRegisterBuffer / XLogRegisterBlock: the record changes `ref`'s page, as block `blockId`
+   * (0..32, each at most once). `flags` are REGBUF_* bits.
+   */
+  registerBuffer(blockId: number, ref: XLogBlockRef, flags = 0): void {
+    this.checkBegun("XLogRegisterBuffer");
+    if (!Number.isInteger(blockId) || blockId < 0 || blockId > XLR_MAX_BLOCK_ID) {
+      throw walError("too-many-registered-buffers", "too many registered buffers", { blockId });
+    }
+    if (this.blocks[blockId] !== undefined) {
+      throw walError("xlog-block-registered-twice", `block ${blockId} is already registered`, {
+        blockId,
+      });
+    }
+    if (!Number.isInteger(flags) || (flags & ~REGBUF_ALL) !== 0) {
+      throw walError("invalid-regbuf-flags", `invalid XLogRegisterBuffer flags ${String(flags)}`);
+    }
+    if ((flags & REGBUF_FORCE_IMAGE) !== 0 && (flags & REGBUF_NO_IMAGE) !== 0) {
+      throw walError(
+        "invalid-regbuf-flags",
+        "REGBUF_FORCE_IMAGE and REGBUF_NO_IMAGE (or REGBUF_WILL_INIT) exclude each other",
+      );
+    }
+    const { rel, fork, block, page } = ref;
+    if (
+      rel === null ||
+      typeof rel !== "object" ||
+      !isUint32(rel.spcOid) ||
+      !isUint32(rel.dbOid) ||
+      !isUint32(rel.relNumber)
+    ) {
+      throw walError("invalid-relation", "a WAL block reference needs a RelFileNode of uint32s");
+    }
+    if (!Number.isInteger(fork) || fork < 0 || fork > 3) {
+      throw walError("invalid-fork", `invalid fork number ${String(fork)}: must be 0 to 3`);
+    }
+    if (!isUint32(block) || block === 0xffffffff) {
+      throw walError("invalid-block-number", `invalid block number ${String(block)}`);
+    }
+    if ((flags & REGBUF_NO_IMAGE) === 0 && page === undefined) {
+      throw walError(
+        "xlog-page-required",
+        `block ${blockId} may need a full-page image, so its page must be registered`,
+      );
+    }
+    if (page !== undefined && page.length !== BLCKSZ) {
+      throw walError(
+        "invalid-page-size",
+        `a registered page must be ${BLCKSZ} bytes, got ${page.length}`,
+      );
+    }
+    this.blocks[blockId] = { ref, flags, data: [], dataLen: 0 };
+  }
+
+  /** XLogRegisterBufData: appends `data` to block `blockId`'s data (at most 65535 bytes in all). */
+  registerBufData(blockId: number, data: Uint8Array): void {
+    this.checkBegun("XLogRegisterBufData");
+    const regbuf = this.blocks[blockId];
+    if (regbuf === undefined) {
+      throw walError(
+        "xlog-block-not-registered",
+        `no block with id ${blockId} registered with WAL insertion`,
+      );
+    }
+    if (regbuf.dataLen + data.length > UINT16_MAX) {
+      throw walError("too-much-wal-data", "too much WAL data", {
+        blockId,
+        registered: regbuf.dataLen,
+        adding: data.length,
+      });
+    }
+    regbuf.data.push(data);
+    regbuf.dataLen += data.length;
+  }
+
+  /** XLogRegisterData: appends `data` to the record's main data. */
+  registerData(data: Uint8Array): void {
+    this.checkBegun("XLogRegisterData");
+    if (this.mainDataLen + data.length > 0xffffffff) {
+      throw walError("too-much-wal-data", "too much WAL data");
+    }
+    this.mainData.push(data);
+    this.mainDataLen += data.length;
+  }
+
+  /** XLogSetRecordFlags: XLOG_INCLUDE_ORIGIN / XLOG_MARK_UNIMPORTANT. */
+  setRecordFlags(flags: number): void {
+    this.checkBegun("XLogSetRecordFlags");
+    this.recordFlags |= flags;
+  }
+
+  /**
+   * XLogRecordAssemble: the record for resource manager `rmid` with `info`, taking full-page
+   * images as the rules above say. Does not end the insertion (`insert` does).
+   */
+  assemble(rmid: number, info: number, options: AssembleOptions): AssembledRecord {
+    this.checkBegun("XLogInsert");
+    if (
+      !Number.isInteger(info) ||
+      info < 0 ||
+      info > 0xff ||
+      (info & ~(XLR_RMGR_INFO_MASK | XLR_SPECIAL_REL_UPDATE | XLR_CHECK_CONSISTENCY)) !== 0
+    ) {
+      throw walError(
+        "invalid-xlog-info",
+        `invalid xlog info mask ${(info & 0xff).toString(16).toUpperCase().padStart(2, "0")}`,
+      );
+    }
+    if (!rmgrIdIsValid(rmid)) {
+      throw walError("invalid-rmgr-id", `invalid resource manager ID ${String(rmid)}`);
+    }
+    if (!isUint32(options.xid)) {
+      throw walError("invalid-xid", `invalid transaction id ${String(options.xid)}`);
+    }
+    const checkConsistency = (info & XLR_CHECK_CONSISTENCY) !== 0;
+
+    // Pass 1: decide images and data per block; size the record.
+    interface Plan {
+      readonly id: number;
+      readonly regbuf: RegisteredBuffer;
+      readonly forkFlags: number;
+      readonly image: { holeOffset: number; holeLength: number; bimgInfo: number } | null;
+      readonly withData: boolean;
+      readonly sameRel: boolean;
+    }
+    const plans: Plan[] = [];
+    let headerLen = SizeOfXLogRecord;
+    let payloadLen = 0;
+    let fpwLsn = InvalidXLogRecPtr;
+    let numFpi = 0;
+    let prevRel: RelFileLocator | null = null;
+    for (let id = 0; id < this.blocks.length; id++) {
+      const regbuf = this.blocks[id];
+      if (regbuf === undefined) continue;
+      const { flags, ref } = regbuf;
+      let needsBackup: boolean;
+      if ((flags & REGBUF_FORCE_IMAGE) !== 0) needsBackup = true;
+      else if ((flags & REGBUF_NO_IMAGE) !== 0) needsBackup = false;
+      else if (!options.doPageWrites) needsBackup = false;
+      else {
+        const pageLsn = pageGetLsn(ref.page!);
+        needsBackup = pageLsn <= options.redoRecPtr;
+        if (!needsBackup && (fpwLsn === InvalidXLogRecPtr || pageLsn < fpwLsn)) fpwLsn = pageLsn;
+      }
+      const withData = regbuf.dataLen > 0 && ((flags & REGBUF_KEEP_DATA) !== 0 || !needsBackup);
+      let forkFlags = ref.fork;
+      if ((flags & REGBUF_WILL_INIT) === REGBUF_WILL_INIT) forkFlags |= BKPBLOCK_WILL_INIT;
+
+      let image: Plan["image"] = null;
+      if (needsBackup || checkConsistency) {
+        if (ref.page === undefined) {
+          throw walError(
+            "xlog-page-required",
+            `block ${id} needs an image for consistency checking, but no page was registered`,
+          );
+        }
+        let holeOffset = 0;
+        let holeLength = 0;
+        if ((flags & REGBUF_STANDARD) !== 0) {
+          const lower = readUint16(ref.page, PD_LOWER_OFFSET);
+          const upper = readUint16(ref.page, PD_UPPER_OFFSET);
+          if (lower >= SizeOfPageHeaderData && upper > lower && upper <= BLCKSZ) {
+            holeOffset = lower;
+            holeLength = upper - lower;
+          }
+        }
+        let bimgInfo = holeLength === 0 ? 0 : BKPIMAGE_HAS_HOLE;
+        if (needsBackup) bimgInfo |= BKPIMAGE_APPLY;
+        image = { holeOffset, holeLength, bimgInfo };
+        forkFlags |= BKPBLOCK_HAS_IMAGE;
+        numFpi++;
+        headerLen += SizeOfXLogRecordBlockImageHeader;
+        payloadLen += BLCKSZ - holeLength;
+      }
+      if (withData) {
+        forkFlags |= BKPBLOCK_HAS_DATA;
+        payloadLen += regbuf.dataLen;
+      }
+      const sameRel =
+        prevRel !== null &&
+        prevRel.spcOid === ref.rel.spcOid &&
+        prevRel.dbOid === ref.rel.dbOid &&
+        prevRel.relNumber === ref.rel.relNumber;
+      if (sameRel) forkFlags |= BKPBLOCK_SAME_REL;
+      prevRel = ref.rel;
+      headerLen += SizeOfXLogRecordBlockHeader + (sameRel ? 0 : SizeOfRelFileNode) + 4;
+      plans.push({ id, regbuf, forkFlags, image, withData, sameRel });
+    }
+    if (this.mainDataLen > 0) {
+      headerLen +=
+        this.mainDataLen > 255 ? SizeOfXLogRecordDataHeaderLong : SizeOfXLogRecordDataHeaderShort;
+    }
+    const totLen = headerLen + payloadLen + this.mainDataLen;
+
+    // Pass 2: write headers, then payload.
+    const bytes = new Uint8Array(totLen);
+    let p = SizeOfXLogRecord;
+    for (const plan of plans) {
+      const { ref } = plan.regbuf;
+      bytes[p] = plan.id;
+      bytes[p + 1] = plan.forkFlags;
+      writeUint16(bytes, p + 2, plan.withData ? plan.regbuf.dataLen : 0);
+      p += SizeOfXLogRecordBlockHeader;
+      if (plan.image !== null) {
+        writeUint16(bytes, p, BLCKSZ - plan.image.holeLength);
+        writeUint16(bytes, p + 2, plan.image.holeOffset);
+        bytes[p + 4] = plan.image.bimgInfo;
+        p += SizeOfXLogRecordBlockImageHeader;
+      }
+      if (!plan.sameRel) {
+        writeUint32(bytes, p, ref.rel.spcOid);
+        writeUint32(bytes, p + 4, ref.rel.dbOid);
+        writeUint32(bytes, p + 8, ref.rel.relNumber);
+        p += SizeOfRelFileNode;
+      }
+      writeUint32(bytes, p, ref.block);
+      p += 4;
+    }
+    if (this.mainDataLen > 0) {
+      if (this.mainDataLen > 255) {
+        bytes[p] = XLR_BLOCK_ID_DATA_LONG;
+        writeUint32(bytes, p + 1, this.mainDataLen);
+        p += SizeOfXLogRecordDataHeaderLong;
+      } else {
+        bytes[p] = XLR_BLOCK_ID_DATA_SHORT;
+        bytes[p + 1] = this.mainDataLen;
+        p += SizeOfXLogRecordDataHeaderShort;
+      }
+    }
+    for (const plan of plans) {
+      const page = plan.regbuf.ref.page;
+      if (plan.image !== null && page !== undefined) {
+        const { holeOffset, holeLength } = plan.image;
+        if (holeLength === 0) {
+          bytes.set(page, p);
+          p += BLCKSZ;
+        } else {
+          bytes.set(page.subarray(0, holeOffset), p);
+          p += holeOffset;
+          bytes.set(page.subarray(holeOffset + holeLength), p);
+          p += BLCKSZ - holeOffset - holeLength;
+        }
+      }
+      if (plan.withData) {
+        for (const chunk of plan.regbuf.data) {
+          bytes.set(chunk, p);
+          p += chunk.length;
+        }
+      }
+    }
+    for (const chunk of this.mainData) {
+      bytes.set(chunk, p);
+      p += chunk.length;
+    }
+    assert(p === totLen, `XLogRecordAssemble wrote ${p} bytes of ${totLen}`);
+    writeXLogRecordHeader(bytes, 0, {
+      totLen,
+      xid: options.xid,
+      prev: InvalidXLogRecPtr,
+      info,
+      rmid,
+      crc: 0,
+    });
+    const payloadCrc = crc32cUpdate(INIT_CRC32C, bytes, SizeOfXLogRecord, totLen);
+    return { bytes, payloadCrc, fpwLsn, numFpi, recordFlags: this.recordFlags };
+  }
+
+  /**
+   * XLogInsert: assembles the record with the WAL's redo pointer and full_page_writes, inserts
+   * it, and ends the insertion. Returns the record's start LSN and its EndRecPtr — the LSN the
+   * caller puts on every page the record changed.
+   */
+  insert(
+    wal: XLogWriter,
+    rmid: number,
+    info: number,
+    options: { readonly xid?: number } = {},
+  ): XLogInsertResult {
+    try {
+      const { redoRecPtr, doPageWrites } = wal.getFullPageWriteInfo();
+      const record = this.assemble(rmid, info, {
+        xid: options.xid ?? 0,
+        redoRecPtr,
+        doPageWrites,
+      });
+      return wal.insertRecord(record);
+    } finally {
+      this.resetInsertion();
+    }
+  }
+}

@@ -1,0 +1,616 @@
+/**
+ * A transaction on one backend and the statements it runs: INSERT (one row, many, or batches
+ * through the bulk-insert path), UPDATE / DELETE by TID or of every row, SELECT by TID or all,
+ * and SELECT … FOR UPDATE, each a method call over the table AM's wrappers.
+ *
+ * Models: src/backend/executor/nodeModifyTable.c (ExecInsert, ExecUpdate, ExecDelete and their
+ * handling of TM_Updated / TM_Deleted: the REPEATABLE READ serialization error and the READ
+ * COMMITTED re-check), src/backend/executor/execMain.c (EvalPlanQual: the newest version found
+ * and re-read), nodeLockRows.c (ExecLockRows), nodeSeqscan.c and nodeTidscan.c (the scans the
+ * statements run), commands/copyfrom.c (CopyFrom's bulk insert with a BulkInsertState), and
+ * xact.c's statement boundary (an error aborts the transaction).
+ * Entry points: `DatabaseTransaction`, `TransactionBackend`, `RowWithTid`, `RowChangeOptions`,
+ * `RowLockOptions`, `RowLockMode`, `BulkStatementOptions`, `InsertBatchesOptions`.
+ * See also: ../database.ts (Database.begin), ../access/table/tableam.ts (the wrappers).
+ *
+ * Differs from PostgreSQL: no SQL; a statement is one method call; the READ COMMITTED re-check
+ * takes the caller's new values (or a function of the newest row) instead of re-evaluating a
+ * WHERE clause.
+ */
+
+import {
+  type BufferPool,
+  type BufferUsage,
+  bufferUsageDiff,
+  ZERO_BUFFER_USAGE,
+} from "@pgsim/buffer-manager";
+import { PgsimError } from "@pgsim/clock-sweep";
+import { BulkInsertState } from "../access/heap/hio.js";
+import {
+  type LockTupleMode,
+  makeSlot,
+  type Row,
+  type TableRelation,
+  type TID,
+  TM,
+  type TMOutcome,
+  tableBeginScan,
+  tableEndScan,
+  tableFinishBulkInsert,
+  tableMultiInsert,
+  tableScanGetNextSlot,
+  tableTupleDelete,
+  tableTupleFetchRowVersion,
+  tableTupleFindLastVersion,
+  tableTupleInsert,
+  tableTupleLock,
+  tableTupleTidValid,
+  tableTupleUpdate,
+} from "../access/table/tableam.js";
+import type { Transam } from "../access/transam/transam.js";
+import type { Transaction } from "../access/transam/xact.js";
+import type { Datum } from "../utils/adt/type-codec.js";
+
+/** What a transaction needs of the backend it runs on (the Database object). */
+export interface TransactionBackend {
+  /** The backend's relation entry for a table (relation_openrv). */
+  table(name: string): TableRelation;
+  /** AcceptInvalidationMessages: forget the insert target of tables invalidated since. */
+  acceptInvalidationMessages(): void;
+  readonly pool: BufferPool;
+  readonly transam: Transam;
+}
+
+/** A row and where it is. */
+export interface RowWithTid {
+  tid: TID;
+  row: Row;
+}
+
+/** Options of update and delete. */
+export interface RowChangeOptions {
+  /** NOWAIT: fail at once instead of waiting for another transaction's row lock. */
+  nowait?: boolean;
+}
+
+/** Options of the statement-level bulk methods (insertBatches, updateAll, deleteAll). */
+export interface BulkStatementOptions {
+  /**
+   * Called as the statement runs (after each batch; every 4096 rows a scan returns; once at the
+   * end) with the rows done so far, e.g. to drive a progress bar.
+   */
+  onProgress?: (rowsDone: number) => void;
+}
+
+/** Options of insertBatches. */
+export interface InsertBatchesOptions extends BulkStatementOptions {
+  /** Rows per batch, i.e. per heap_multi_insert call. Default 1000 (COPY's MAX_BUFFERED_TUPLES). */
+  batchRows?: number;
+}
+
+/** updateAll and deleteAll report progress every 4096 rows. */
+const PROGRESS_EVERY_MASK = 4095;
+
+/** How many versions of one row a statement follows before it gives up (EvalPlanQual's bound). */
+const EPQ_MAX_ATTEMPTS = 1000;
+
+/** The strength of a row lock, as SQL names it (SELECT ... FOR <mode>). */
+export type RowLockMode = "update" | "no key update" | "share" | "key share";
+
+/** Options of lockRow. */
+export interface RowLockOptions extends RowChangeOptions {
+  /** FOR UPDATE (default), FOR NO KEY UPDATE, FOR SHARE or FOR KEY SHARE. */
+  mode?: RowLockMode;
+}
+
+/** The table AM's LockTupleMode for each SQL lock strength. */
+const ROW_LOCK_MODES: Record<RowLockMode, LockTupleMode> = {
+  update: "exclusive",
+  "no key update": "no key exclusive",
+  share: "share",
+  "key share": "key share",
+};
+
+/** A transaction on one backend. */
+export class DatabaseTransaction {
+  private readonly db: TransactionBackend;
+  readonly xact: Transaction;
+  private lastBuffers: BufferUsage = ZERO_BUFFER_USAGE;
+
+  constructor(db: TransactionBackend, xact: Transaction) {
+    this.db = db;
+    this.xact = xact;
+  }
+
+  get state() {
+    return this.xact.state;
+  }
+
+  /** The transaction id, or 0 if nothing was written yet. */
+  get xid(): number {
+    return this.xact.xid;
+  }
+
+  /**
+   * The table for a statement of this transaction. Opening a table by name processes pending
+   * invalidations first, even when the transaction holds a lock on it already
+   * (relation_openrv_extended's AcceptInvalidationMessages).
+   */
+  private rel(table: string): TableRelation {
+    this.db.acceptInvalidationMessages();
+    return this.db.table(table);
+  }
+
+  /**
+   * Runs a statement that writes or locks rows (INSERT, COPY, UPDATE, DELETE, SELECT … FOR
+   * UPDATE): its command id counts as used even when it touches no row (ExecutorStart's
+   * GetCurrentCommandId(true)), so the next statement gets a new one.
+   */
+  private modifyingStatement<T>(body: () => T): T {
+    return this.statement(() => {
+      this.xact.markCommandUsed();
+      return body();
+    });
+  }
+
+  /**
+   * Runs one statement; any error aborts the transaction, as in PostgreSQL. A READ COMMITTED
+   * statement's snapshot is released when it ends (Transaction.endStatement).
+   */
+  private statement<T>(body: () => T): T {
+    this.xact.checkInProgress();
+    this.xact.beginStatement();
+    const usageBefore = this.db.pool.bufferUsage();
+    let result: T;
+    try {
+      result = body();
+    } catch (e) {
+      this.xact.abort();
+      throw e;
+    } finally {
+      this.lastBuffers = bufferUsageDiff(this.db.pool.bufferUsage(), usageBefore);
+    }
+    this.xact.endStatement();
+    return result;
+  }
+
+  /**
+   * The buffers the last statement of this transaction used, as `EXPLAIN (ANALYZE, BUFFERS)`
+   * counts them for the statement's top plan node: pages found in the pool (shared hit), read
+   * from storage (read), made dirty (dirtied) and written out (written — extending the table
+   * counts as a write, as in PostgreSQL 15). All zero before the first statement.
+   * `formatBufferUsage` prints it as EXPLAIN does.
+   *
+   * @example
+   * ```ts
+   * tx.update("accounts", tid, (row) => [row[0], (row[1] as number) + 1]);
+   * formatBufferUsage(tx.lastStatementBuffers()); // "Buffers: shared hit=2 dirtied=1"
+   * ```
+   */
+  lastStatementBuffers(): BufferUsage {
+    return this.lastBuffers;
+  }
+
+  /** INSERT one row; returns its TID. */
+  insert(table: string, values: (Datum | null)[]): TID {
+    return this.modifyingStatement(() => {
+      const slot = makeSlot(values);
+      tableTupleInsert(this.rel(table), slot, this.xact);
+      return slot.tid!;
+    });
+  }
+
+  /**
+   * INSERT … VALUES (…), (…): one statement (one command id) that inserts each row in turn with
+   * heap_insert, as PostgreSQL's executor does for a VALUES list (no bulk-insert state). Returns
+   * their TIDs in order.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = tx.insertRows("accounts", [[1, 0], [2, 0]]);
+   * ```
+   */
+  insertRows(table: string, rows: (Datum | null)[][]): TID[] {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      return rows.map((values) => {
+        const slot = makeSlot(values);
+        tableTupleInsert(rel, slot, this.xact);
+        return slot.tid!;
+      });
+    });
+  }
+
+  /** INSERT many rows in one statement (COPY-like: the multi-insert path, a BULKWRITE ring). */
+  insertMany(table: string, rows: (Datum | null)[][]): TID[] {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      const bistate = new BulkInsertState(this.db.pool.bufferCount);
+      try {
+        const slots = rows.map((r) => makeSlot(r));
+        tableMultiInsert(rel, slots, this.xact, bistate);
+        tableFinishBulkInsert(rel);
+        return slots.map((s) => s.tid!);
+      } finally {
+        bistate.release(rel.ctx);
+      }
+    });
+  }
+
+  /**
+   * INSERT INTO table SELECT … of `totalRows` rows in one statement, without holding them all:
+   * `makeBatch(first, count)` returns rows `first` to `first + count - 1`, and each batch goes
+   * through the multi-insert path (heap_multi_insert) with one BulkInsertState (a BULKWRITE ring
+   * and the current target page kept pinned) for the whole statement. Returns the number of rows
+   * inserted.
+   *
+   * @example
+   * ```ts
+   * tx.insertBatches("accounts", 1_000_000, (first, count) =>
+   *   Array.from({ length: count }, (_, i) => [first + i + 1, 0]),
+   * );
+   * ```
+   */
+  insertBatches(
+    table: string,
+    totalRows: number,
+    makeBatch: (first: number, count: number) => (Datum | null)[][],
+    options: InsertBatchesOptions = {},
+  ): number {
+    return this.modifyingStatement(() => {
+      const batchRows = options.batchRows ?? 1000;
+      if (!Number.isSafeInteger(totalRows) || totalRows < 0) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `totalRows must be a non-negative integer, got ${String(totalRows)}`,
+        );
+      }
+      if (!Number.isSafeInteger(batchRows) || batchRows < 1) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `batchRows must be a positive integer, got ${String(batchRows)}`,
+        );
+      }
+      const rel = this.rel(table);
+      const bistate = new BulkInsertState(this.db.pool.bufferCount);
+      try {
+        for (let first = 0; first < totalRows; first += batchRows) {
+          const count = Math.min(batchRows, totalRows - first);
+          const rows = makeBatch(first, count);
+          if (!Array.isArray(rows) || rows.length !== count) {
+            throw new PgsimError(
+              "invalid-parameter",
+              `makeBatch(${first}, ${count}) must return ${count} rows, got ${Array.isArray(rows) ? rows.length : typeof rows}`,
+            );
+          }
+          tableMultiInsert(
+            rel,
+            rows.map((r) => makeSlot(r)),
+            this.xact,
+            bistate,
+          );
+          options.onProgress?.(first + count);
+        }
+        tableFinishBulkInsert(rel);
+        return totalRows;
+      } finally {
+        bistate.release(rel.ctx);
+      }
+    });
+  }
+
+  /**
+   * UPDATE table SET … with no WHERE clause: one statement that scans the table sequentially
+   * under the statement's snapshot and updates every row it sees as it goes, to `values(row)`.
+   * Returns the number of rows updated.
+   *
+   * As in PostgreSQL, the versions the statement creates are not visited again: the scan's
+   * block count is fixed when it starts (rs_nblocks), and the statement's own new versions are
+   * invisible to its snapshot (their cmin is the current command id). A row that a concurrent
+   * transaction changed gets the same treatment as in `update` (READ COMMITTED re-check on the
+   * newest version, REPEATABLE READ serialization error).
+   *
+   * @example
+   * ```ts
+   * tx.updateAll("accounts", (row) => [row[0], (row[1] as number) + 1]); // abalance + 1
+   * ```
+   */
+  updateAll(
+    table: string,
+    values: (row: Row) => (Datum | null)[],
+    options: BulkStatementOptions = {},
+  ): number {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
+      let seen = 0;
+      let updated = 0;
+      try {
+        const slot = makeSlot();
+        while (tableScanGetNextSlot(scan, slot)) {
+          if (this.updateVersion(rel, slot.tid!, slot.values, values, false) !== undefined) {
+            updated++;
+          }
+          if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+        }
+      } finally {
+        tableEndScan(scan);
+      }
+      options.onProgress?.(seen);
+      return updated;
+    });
+  }
+
+  /**
+   * DELETE FROM table with no WHERE clause: one statement that scans the table sequentially under
+   * the statement's snapshot and deletes every row it sees as it goes. Returns the number of
+   * rows deleted. Concurrent changes are handled as in `delete`.
+   *
+   * @example
+   * ```ts
+   * const n = tx.deleteAll("accounts");
+   * ```
+   */
+  deleteAll(table: string, options: BulkStatementOptions = {}): number {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
+      let seen = 0;
+      let deleted = 0;
+      try {
+        const slot = makeSlot();
+        while (tableScanGetNextSlot(scan, slot)) {
+          if (this.deleteVersion(rel, slot.tid!, false)) deleted++;
+          if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+        }
+      } finally {
+        tableEndScan(scan);
+      }
+      options.onProgress?.(seen);
+      return deleted;
+    });
+  }
+
+  /** SELECT by TID: the row if this transaction's snapshot sees it. */
+  fetch(table: string, tid: TID): Row | undefined {
+    return this.statement(() => this.visibleRow(this.rel(table), tid, this.xact.snapshot));
+  }
+
+  /** SELECT *: every visible row with its TID, in physical order. */
+  scan(table: string): RowWithTid[] {
+    return this.statement(() => {
+      const rel = this.rel(table);
+      const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
+      const out: RowWithTid[] = [];
+      try {
+        const slot = makeSlot();
+        while (tableScanGetNextSlot(scan, slot)) out.push({ tid: slot.tid!, row: slot.values });
+      } finally {
+        tableEndScan(scan);
+      }
+      return out;
+    });
+  }
+
+  /**
+   * UPDATE … WHERE ctid = tid. `values` are the new row, or a function of the current row.
+   * Returns the new version's TID, or undefined when no row was updated: the statement's snapshot
+   * does not see a row at `tid` (a TID scan), or the row was deleted concurrently. A row that a
+   * concurrent transaction changed while this statement waited for it: under READ COMMITTED the
+   * newest version is updated instead (EvalPlanQual); under REPEATABLE READ the error is "could
+   * not serialize access due to concurrent update".
+   */
+  update(
+    table: string,
+    tid: TID,
+    values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
+    options: RowChangeOptions = {},
+  ): TID | undefined {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      const row = this.visibleRow(rel, tid, this.xact.snapshot);
+      if (row === undefined) return undefined;
+      return this.updateVersion(rel, tid, row, values, options.nowait === true);
+    });
+  }
+
+  /**
+   * ExecUpdate for one row the statement's snapshot sees (`row` at `tid`): table_tuple_update,
+   * with the handling of a concurrent change that all three row statements share
+   * (changeRowVersion). Under READ COMMITTED a function `values` is applied to the newest version.
+   * Returns the new TID, or undefined when the row is gone.
+   */
+  private updateVersion(
+    rel: TableRelation,
+    tid: TID,
+    row: Row,
+    values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
+    nowait: boolean,
+  ): TID | undefined {
+    let newValues = typeof values === "function" ? values(row) : values;
+    let newTid: TID | undefined;
+    const updated = this.changeRowVersion(
+      rel,
+      tid,
+      "update",
+      (target) => {
+        const out = tableTupleUpdate(rel, target, makeSlot(newValues), this.xact, !nowait);
+        newTid = out.newTid;
+        return out;
+      },
+      typeof values === "function"
+        ? (newest) => {
+            newValues = values(newest);
+          }
+        : undefined,
+    );
+    return updated ? newTid : undefined;
+  }
+
+  /** DELETE … WHERE ctid = tid. Returns whether a row was deleted (see update for the rules). */
+  delete(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
+      return this.deleteVersion(rel, tid, options.nowait === true);
+    });
+  }
+
+  /** ExecDelete for one row the statement's snapshot sees (see updateVersion for the rules). */
+  private deleteVersion(rel: TableRelation, tid: TID, nowait: boolean): boolean {
+    return this.changeRowVersion(rel, tid, "delete", (target) =>
+      tableTupleDelete(rel, target, this.xact, !nowait),
+    );
+  }
+
+  /**
+   * SELECT … FOR UPDATE (or `options.mode`: FOR NO KEY UPDATE, FOR SHARE, FOR KEY SHARE) WHERE
+   * ctid = tid. Returns whether a row was locked. One transaction holds a row's lock at a time:
+   * a second one waits, whatever the modes (pgsim has no multixacts).
+   *
+   * @example
+   * ```ts
+   * tx.lockRow("accounts", tid, { mode: "key share" });
+   * ```
+   */
+  lockRow(table: string, tid: TID, options: RowLockOptions = {}): boolean {
+    return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
+      const mode = ROW_LOCK_MODES[options.mode ?? "update"];
+      return this.changeRowVersion(rel, tid, "lock", (target) =>
+        tableTupleLock(rel, target, this.xact, mode, !options.nowait),
+      );
+    });
+  }
+
+  /**
+   * What ExecUpdate, ExecDelete and ExecLockRows share: `change` is tried on the version at `tid`
+   * (table_tuple_update / _delete / _lock) and, until it succeeds:
+   *
+   * 1. TM.Ok: done; returns true.
+   * 2. Any other result goes to concurrentChange: NOWAIT's WouldBlock, SelfModified and, under
+   *    REPEATABLE READ, Updated / Deleted are errors; under READ COMMITTED a deleted row is gone
+   *    (returns false) and an updated one yields the newest committed version (EvalPlanQual).
+   * 3. The newest version is re-read with a fresh snapshot; if that does not see it (its updater
+   *    deleted it, or it is not committed), the row is gone: returns false.
+   * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it), and the change
+   *    is tried again on that version.
+   *
+   * Bounded: a row that keeps changing under the statement is a serialization failure after
+   * EPQ_MAX_ATTEMPTS tries.
+   */
+  private changeRowVersion(
+    rel: TableRelation,
+    tid: TID,
+    verb: "update" | "delete" | "lock",
+    change: (target: TID) => TMOutcome,
+    recheck?: (newest: Row) => void,
+  ): boolean {
+    let target = tid;
+    for (let attempt = 0; attempt < EPQ_MAX_ATTEMPTS; attempt++) {
+      const out = change(target);
+      if (out.result === TM.Ok) return true;
+      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
+      if (next === undefined) return false;
+      const newest = this.visibleRow(rel, next, this.latestSnapshot());
+      if (newest === undefined) return false;
+      recheck?.(newest);
+      target = next;
+    }
+    throw new PgsimError("serialization-failure", `row kept changing under a concurrent ${verb}`);
+  }
+
+  /**
+   * The row at `tid` if `snapshot` sees it (what a TID scan returns). A TID outside the table
+   * (a block past its end, offset 0) names no row, as TidNext skips what table_tuple_tid_valid
+   * rejects; a TID that is not a pair of non-negative integers is bad input.
+   */
+  private visibleRow(
+    rel: TableRelation,
+    tid: TID,
+    snapshot: ReturnType<Transaction["beginStatement"]>,
+  ): Row | undefined {
+    checkTidShape(tid, rel.name);
+    // TidNext: a TID the scan's table_tuple_tid_valid rejects is skipped.
+    const scan = tableBeginScan(rel, snapshot, this.xact);
+    try {
+      if (tid.offset === 0 || !tableTupleTidValid(scan, tid)) return undefined;
+    } finally {
+      tableEndScan(scan);
+    }
+    const slot = makeSlot();
+    return tableTupleFetchRowVersion(rel, tid, snapshot, this.xact, slot) ? slot.values : undefined;
+  }
+
+  /** A snapshot that sees what committed since the statement began (for the re-check). */
+  private latestSnapshot() {
+    return this.db.transam.getSnapshot(this.xact.commandId, false);
+  }
+
+  /**
+   * What ExecUpdate / ExecDelete do when the row was changed by someone else: under REPEATABLE
+   * READ, a serialization failure; under READ COMMITTED, the newest version to retry on, or
+   * undefined when the row is gone.
+   */
+  private concurrentChange(
+    rel: TableRelation,
+    result: number,
+    ctid: TID | undefined,
+    verb: string,
+    tid: TID,
+  ): TID | undefined {
+    if (result === TM.WouldBlock) {
+      throw new PgsimError(
+        "lock-not-available",
+        `could not obtain lock on row in relation "${rel.name}"`,
+        { tid },
+      );
+    }
+    if (result === TM.SelfModified) {
+      throw new PgsimError(
+        "self-modified",
+        `tuple to be ${verb === "delete" ? "deleted" : "updated"} was already modified by an operation of the current command`,
+      );
+    }
+    if (this.xact.isolation === "repeatable read") {
+      throw new PgsimError(
+        "serialization-failure",
+        `could not serialize access due to concurrent ${result === TM.Deleted ? "delete" : "update"}`,
+      );
+    }
+    if (result === TM.Deleted || ctid === undefined) return undefined;
+    // READ COMMITTED: follow the chain to the newest version and try again there (EvalPlanQual).
+    return tableTupleFindLastVersion(rel, ctid, this.latestSnapshot());
+  }
+
+  /** COMMIT. */
+  commit(): void {
+    this.xact.commit();
+  }
+
+  /** ROLLBACK (a no-op if already finished). */
+  abort(): void {
+    this.xact.abort();
+  }
+}
+
+/** A TID must be a pair of non-negative integers (block < 2^32, offset < 2^16). */
+function checkTidShape(tid: TID, table: string): void {
+  const ok =
+    tid !== null &&
+    typeof tid === "object" &&
+    Number.isInteger(tid.block) &&
+    Number.isInteger(tid.offset) &&
+    tid.block >= 0 &&
+    tid.block < 2 ** 32 &&
+    tid.offset >= 0 &&
+    tid.offset < 2 ** 16;
+  if (!ok) {
+    throw new PgsimError(
+      "invalid-tid",
+      `invalid tid (${String(tid?.block)},${String(tid?.offset)}) for relation "${table}"`,
+      { tid },
+    );
+  }
+}

@@ -13,7 +13,7 @@ import { afterAll, describe, expect, it } from "vitest";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
 const BINS = [
-  { pkg: "clock-sweep", bin: "pgsim-clock", program: "dist/cli.js" },
+  { pkg: "clock-sweep", bin: "pgsim-clock", program: "dist/repl/cli.js" },
   { pkg: "heap-am", bin: "pgsim-inspect", program: "dist/inspect/cli.js" },
   { pkg: "bench", bin: "pgsim-bench", program: "dist/cli.js" },
 ] as const;

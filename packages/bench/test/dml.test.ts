@@ -119,8 +119,20 @@ function expectSteps(results: StepResult[], systems: string[]): void {
   }
 }
 
-function tempDirs(prefix: string): Set<string> {
-  return new Set(fs.readdirSync(os.tmpdir()).filter((f) => f.startsWith(prefix)));
+/**
+ * A temporary directory of the test's own, given to a child as its TMPDIR: what the child leaves
+ * behind is counted there, not among the directories other tests and processes make in the
+ * shared one at the same time. World-readable, so that the postgres user can reach the cluster
+ * directories made inside it.
+ */
+function privateTmp(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-bench-test-"));
+  fs.chmodSync(dir, 0o755);
+  return dir;
+}
+
+function tempDirs(prefix: string, dir: string = os.tmpdir()): Set<string> {
+  return new Set(fs.readdirSync(dir).filter((f) => f.startsWith(prefix)));
 }
 
 describe("pgsim-bench dml", () => {
@@ -136,9 +148,13 @@ describe("pgsim-bench dml", () => {
   });
 
   it("--peer postgres: PostgreSQL 15 in both setups runs between pgsim's systems", async () => {
-    const before = tempDirs("pgsim-pg15-");
+    const tmp = privateTmp();
+    const before = tempDirs("pgsim-pg15-", tmp);
     const result = parseResult(
-      await runCli(["dml", "--rows", "2_000", "--peer", "postgres", "--json"]),
+      await runCli(["dml", "--rows", "2_000", "--peer", "postgres", "--json"], {
+        ...process.env,
+        TMPDIR: tmp,
+      }),
     );
     const order = ["pgsim-memheap", "pg15-unlogged", "pgsim-heap", "pg15-default"];
     expect(result.order).toEqual(order);
@@ -188,7 +204,8 @@ describe("pgsim-bench dml", () => {
       expect(does(result, system, "checksums"), system).toBe(false);
     }
     // Both clusters were stopped and removed.
-    expect([...tempDirs("pgsim-pg15-")].filter((d) => !before.has(d))).toEqual([]);
+    expect([...tempDirs("pgsim-pg15-", tmp)].filter((d) => !before.has(d))).toEqual([]);
+    fs.rmSync(tmp, { recursive: true, force: true });
   });
 
   it("--out writes the JSON, a markdown table, and SVG and PNG charts; the table goes to stdout", async () => {
@@ -359,11 +376,12 @@ describe("pgsim-bench dml", () => {
   ])(
     "SIGINT during %s's insert leaves no server and no directory behind",
     async (system, prefix) => {
-      const before = tempDirs(prefix);
+      const tmp = privateTmp();
+      const before = tempDirs(prefix, tmp);
       const child = spawn(
         process.execPath,
         [cli, "dml", "--rows", "50000000", "--peer", "postgres", "--systems", system],
-        { stdio: ["ignore", "pipe", "pipe"] },
+        { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TMPDIR: tmp } },
       );
       let stderr = "";
       const started = new Promise<void>((resolve, reject) => {
@@ -377,11 +395,12 @@ describe("pgsim-bench dml", () => {
         child.once("exit", (_code, signal) => resolve(signal)),
       );
       await started;
-      const created = [...tempDirs(prefix)].filter((d) => !before.has(d));
+      const created = [...tempDirs(prefix, tmp)].filter((d) => !before.has(d));
       expect(created).toHaveLength(1);
       child.kill("SIGINT");
       expect(await ended).toBe("SIGINT");
-      expect(fs.existsSync(path.join(os.tmpdir(), created[0]!))).toBe(false);
+      expect(fs.existsSync(path.join(tmp, created[0]!))).toBe(false);
+      fs.rmSync(tmp, { recursive: true, force: true });
     },
   );
 });

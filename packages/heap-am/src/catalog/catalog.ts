@@ -82,6 +82,11 @@ export interface TableDefinition {
    * target block.
    */
   invalidations?: number;
+  /**
+   * pg_class.relpersistence: "permanent" ('p', the default) or "unlogged" ('u': CREATE UNLOGGED
+   * TABLE — its changes are not written to the WAL; crash recovery empties it).
+   */
+  persistence?: "permanent" | "unlogged";
 }
 
 /** The pg_class statistics VACUUM writes (vac_update_relstats). */

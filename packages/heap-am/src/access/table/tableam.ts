@@ -28,6 +28,8 @@
 import type { BufferId, BufferPool } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
+import type { XLogWriter } from "../transam/xlog.js";
+import type { XLogInsertState } from "../transam/xloginsert.js";
 import type { ItemPointer } from "../../include/access/htup-details.js";
 import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
@@ -122,6 +124,28 @@ export interface TableAmContext {
    * and cleared by the scan; read by the tuple update, delete and insert paths of the same AM.
    */
   scanPin: ScanPin | undefined;
+  /**
+   * The backend's handle on the write-ahead log, or undefined when nothing is logged (a
+   * memory-only database, or a disk-backed one without WAL). See `relationNeedsWal`.
+   */
+  readonly xlog?: XLogBackend;
+}
+
+/** A backend's WAL handles: the shared log and the record it is building (xloginsert.c's state). */
+export interface XLogBackend {
+  readonly wal: XLogWriter;
+  readonly ins: XLogInsertState;
+}
+
+/**
+ * RelationNeedsWAL: changes to the relation are logged — the backend has a WAL and the table is
+ * not unlogged.
+ */
+export function relationNeedsWal(
+  ctx: TableAmContext,
+  rel: { readonly def: Pick<TableDefinition, "persistence"> },
+): boolean {
+  return ctx.xlog !== undefined && rel.def.persistence !== "unlogged";
 }
 
 /**

@@ -28,8 +28,6 @@
 import type { BufferId, BufferPool } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
-import type { XLogWriter } from "../transam/xlog.js";
-import type { XLogInsertState } from "../transam/xloginsert.js";
 import type { ItemPointer } from "../../include/access/htup-details.js";
 import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
@@ -39,6 +37,8 @@ import type { Datum } from "../../utils/adt/type-codec.js";
 import { buildRelation, type Relation } from "../../utils/cache/rel.js";
 import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
+import type { XLogWriter } from "../transam/xlog.js";
+import type { XLogInsertState } from "../transam/xloginsert.js";
 
 /** A tuple identifier (ItemPointerData): block number and line pointer offset (1-based). */
 export type TID = ItemPointer;

@@ -62,7 +62,7 @@ function checkInteger(name: string, value: unknown, min: number, max: number): n
 }
 
 function resolveOptions(options: BufferPoolOptions): Required<
-  Omit<BufferPoolOptions, "dataDir">
+  Omit<BufferPoolOptions, "dataDir" | "writeControlFile">
 > & {
   dataDir: string | undefined;
 } {
@@ -186,7 +186,7 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
     throw new Error("free list was not initialised");
   }
   new BufTable(words, layout.bufTable, layout.bufTableCapacity).initialize();
-  if (o.variant === "disk" && o.dataDir !== undefined) {
+  if (o.variant === "disk" && o.dataDir !== undefined && options.writeControlFile !== false) {
     // StartupXLOG leaves pg_control saying how the files are written; pgsim's pool writes it once
     // at start-up (see pg-control.ts pgsimControlFile for what it holds).
     writeControlFile(

@@ -70,6 +70,11 @@ export interface BufferPoolOptions {
    * Default false, as initdb's default. The checksumming itself is done by the page hooks.
    */
   dataChecksums?: boolean;
+  /**
+   * Disk-backed: whether the pool writes `global/pg_control` at start-up (default true). A
+   * database with a write-ahead log owns pg_control (its checkpoints write it) and says false.
+   */
+  writeControlFile?: boolean;
 }
 
 /**

@@ -43,6 +43,15 @@ import type { Transam } from "./access/transam/transam.js";
 import { type IsolationLevel, Transaction } from "./access/transam/xact.js";
 import type { Catalog, CatalogColumn, TableDefinition } from "./catalog/catalog.js";
 import {
+  type CheckpointBackend,
+  type CheckpointReport,
+  checkpointDue,
+  createCheckPoint,
+  setXLogState,
+  XLogState,
+  xlogState,
+} from "./database/checkpoint.js";
+import {
   liveFreeSpace,
   liveHeapPageItems,
   livePageHeaders,
@@ -53,8 +62,13 @@ import {
   createDatabaseShared,
   type DatabaseOptions,
   type DatabaseShared,
+  forgetWalWriter,
+  type OpenOptions,
+  openDatabaseShared,
   recoverDeadBackend,
+  startupResultOf,
 } from "./database/shmem.js";
+import type { StartupResult } from "./database/startup.js";
 import { DatabaseTransaction } from "./database/transaction.js";
 import {
   type BufferCacheRelationRow,
@@ -72,7 +86,9 @@ import type { VisibilityMapRow } from "./inspect/vm.js";
 import type { PgStat } from "./utils/activity/pgstat.js";
 import { buildRelation } from "./utils/cache/rel.js";
 
-export type { DatabaseOptions, DatabaseShared } from "./database/shmem.js";
+export type { CheckpointReport } from "./database/checkpoint.js";
+export type { DatabaseOptions, DatabaseShared, OpenOptions } from "./database/shmem.js";
+export type { StartupResult } from "./database/startup.js";
 export {
   type BulkStatementOptions,
   DatabaseTransaction,
@@ -94,6 +110,11 @@ export interface CreateTableOptions {
   indexedColumns?: string[];
   /** Columns of a unique index: updating one sets HEAP_KEYS_UPDATED. Must be indexed columns. */
   keyColumns?: string[];
+  /**
+   * CREATE UNLOGGED TABLE: the table's changes are not written to the WAL (faster, and emptied
+   * by crash recovery). Only meaningful for a database with WAL.
+   */
+  unlogged?: boolean;
 }
 
 /**
@@ -135,9 +156,38 @@ export class Database {
     this.pgstat = backend.pgstat;
   }
 
-  /** Creates the shared memory of a new database and attaches the first backend to it. */
+  /**
+   * Creates the shared memory of a new database and attaches the first backend to it. A
+   * disk-backed database (with WAL, the default) creates its data directory as initdb does: the
+   * directory must be missing or empty.
+   */
   static create(options: DatabaseOptions): Database {
     return new Database(createDatabaseShared(options));
+  }
+
+  /**
+   * Starts on an existing data directory made by a disk-backed database with WAL (pg_ctl start):
+   * after a clean shutdown at once; after a crash, crash recovery replays the WAL from the last
+   * checkpoint first (`startupReport` says what it did). Settings recorded at creation
+   * (checksums, segment sizes) come from pg_control.
+   *
+   * @example
+   * ```ts
+   * const db = Database.open("/tmp/pgsim-data", { bufferCount: 1024 });
+   * console.log(db.startupReport?.recovered);
+   * db.shutdown();
+   * ```
+   */
+  static open(dataDir: string, options: OpenOptions = {}): Database {
+    return new Database(openDatabaseShared(dataDir, options));
+  }
+
+  /**
+   * What start-up did when this database was created or opened in this thread: whether it
+   * recovered, how many records it replayed, where the WAL ended. Undefined without WAL.
+   */
+  get startupReport(): StartupResult | undefined {
+    return startupResultOf(this.shared);
   }
 
   /** Attaches another backend (in this thread or a worker) to an existing database. */
@@ -166,6 +216,38 @@ export class Database {
 
   private checkOpen(): void {
     if (this.closed) throw new PgsimError("backend-detached", "this database backend is closed");
+  }
+
+  /** Refuses work once the database has been shut down (by any backend). */
+  private checkRunning(): void {
+    this.checkOpen();
+    const settings = this.shared.xlog;
+    if (settings !== undefined && xlogState(settings) === XLogState.SHUT_DOWN) {
+      throw new PgsimError("shutting-down", "the database system is shutting down");
+    }
+  }
+
+  /** The checkpoint's view of this backend (a database with WAL only). */
+  private checkpointBackend(): CheckpointBackend {
+    return {
+      pool: this.pool,
+      transam: this.transam,
+      catalog: this.catalog,
+      xlog: this.ctx.xlog!,
+      settings: this.shared.xlog!,
+    };
+  }
+
+  /**
+   * After a transaction ends: runs a checkpoint when one is due (by WAL volume or
+   * checkpoint_timeout), as the checkpointer would (see database/checkpoint.ts).
+   */
+  afterTransactionEnd(): void {
+    const settings = this.shared.xlog;
+    if (settings === undefined || this.ctx.xlog === undefined) return;
+    if (checkpointDue(settings, this.ctx.xlog.wal.getInsertRecPtr())) {
+      createCheckPoint(this.checkpointBackend(), "online");
+    }
   }
 
   /** The backend's relation entry for a table (rebuilt when the catalog entry changes). */
@@ -215,6 +297,7 @@ export class Database {
       fillfactor,
       indexedColumns: [...(options.indexedColumns ?? [])],
       keyColumns: [...(options.keyColumns ?? [])],
+      ...(options.unlogged === true ? { persistence: "unlogged" as const } : {}),
       relNumber: 0,
       // pg_class as CREATE TABLE leaves it: never vacuumed; relfrozenxid the oldest xid that
       // may still be running, or the one before the next (for the xid pgsim's DDL does not take).
@@ -241,8 +324,10 @@ export class Database {
   /** DROP TABLE. */
   dropTable(name: string): void {
     const rel = this.table(name);
-    tableRelationDrop(rel);
+    // The catalog change is logged (and flushed) first: the files are removed only once the
+    // drop is durable, as PostgreSQL removes them after the DROP's commit record.
     this.catalog.dropTable(name);
+    tableRelationDrop(rel);
     this.relations.delete(rel.def.relNumber);
     this.pgstat.dropRelation(rel.def.relNumber);
   }
@@ -283,7 +368,15 @@ export class Database {
         "there is already a transaction in progress on this backend: commit or abort it first",
       );
     }
-    const xact = new Transaction(this.transam, options.isolation ?? "read committed");
+    this.checkRunning();
+    const xlog = this.ctx.xlog;
+    const xact = new Transaction(
+      this.transam,
+      options.isolation ?? "read committed",
+      xlog !== undefined
+        ? { ...xlog, synchronousCommit: this.shared.xlog?.synchronousCommit ?? true }
+        : undefined,
+    );
     // StartTransaction (AtStart_Cache): pending invalidations are processed.
     this.acceptInvalidationMessages();
     this.current = new DatabaseTransaction(this, xact);
@@ -311,13 +404,40 @@ export class Database {
    * into `pg_xact/` (CheckPointCLOG), so that the data directory can be read offline (by
    * pgsim-inspect, or PostgreSQL's tools) with the fate of every transaction that had ended.
    */
-  checkpoint(): void {
-    this.checkOpen();
+  checkpoint(): CheckpointReport | undefined {
+    this.checkRunning();
+    if (this.shared.xlog !== undefined) return createCheckPoint(this.checkpointBackend(), "online");
     this.pool.checkpoint();
     const dataDir = this.shared.pool.dataDir;
     if (this.pool.variant === "disk" && dataDir !== undefined) {
       writeCommitLogFiles(dataDir, this.transam.commitLogPages());
     }
+    return undefined;
+  }
+
+  /**
+   * A clean shutdown (pg_ctl stop -m fast): aborts this backend's transaction, writes the
+   * shutdown checkpoint (every dirty page, the commit log, the catalog, a CHECKPOINT_SHUTDOWN
+   * record; pg_control says "shut down"), closes the WAL and this backend. Afterwards every
+   * backend of the database gets "the database system is shutting down"; `Database.open`
+   * starts on the directory again without recovery. Without WAL: a checkpoint, then close.
+   * Other backends should be closed first (their running transactions are not waited for).
+   */
+  shutdown(): CheckpointReport | undefined {
+    this.checkRunning();
+    this.current?.abort();
+    const settings = this.shared.xlog;
+    let report: CheckpointReport | undefined;
+    if (settings !== undefined) {
+      report = createCheckPoint(this.checkpointBackend(), "shutdown");
+      setXLogState(settings, XLogState.SHUT_DOWN);
+      this.ctx.xlog?.wal.close({ flush: true });
+      forgetWalWriter(this.shared);
+    } else {
+      this.checkpoint();
+    }
+    this.close();
+    return report;
   }
 
   /** The table's size in blocks (main fork). */

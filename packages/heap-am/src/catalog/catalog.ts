@@ -133,6 +133,7 @@ export class Catalog {
   private readonly bytes: Uint8Array;
   private cachedVersion = 0;
   private cached: CatalogData = { tables: [] };
+  private walHook: ((image: Uint8Array) => void) | undefined;
 
   constructor(shared: CatalogShared) {
     this.header = new Int32Array(shared.sab, 0, 4);
@@ -171,17 +172,91 @@ export class Catalog {
 
   private writeLocked(data: CatalogData): void {
     const text = new TextEncoder().encode(JSON.stringify(data));
+    const changed =
+      text.length !== this.header[H_LENGTH] || !text.every((b, i) => b === this.bytes[i]);
     if (text.length > this.bytes.length) {
       throw new PgsimError(
         "catalog-full",
         `the shared catalog is full (${this.bytes.length} bytes): drop tables or start with a larger catalog`,
       );
     }
+    // The change is logged before it is made, still under the lock, so that the images in the
+    // WAL are in the order the changes were made (each record is the whole catalog).
+    if (changed && this.walHook !== undefined) this.walHook(this.imageLocked(text));
     this.bytes.set(text);
     this.header[H_LENGTH] = text.length;
     Atomics.add(this.header, H_VERSION, 1);
     this.cached = data;
     this.cachedVersion = this.header[H_VERSION]!;
+  }
+
+  /** The catalog image: `{"nextRelNumber":N,"tables":…}` as UTF-8 JSON. */
+  private imageLocked(tablesText: Uint8Array): Uint8Array {
+    const prefix = new TextEncoder().encode(
+      `{"nextRelNumber":${Atomics.load(this.header, H_NEXT_REL)},"catalog":`,
+    );
+    const image = new Uint8Array(prefix.length + tablesText.length + 1);
+    image.set(prefix);
+    image.set(tablesText, prefix.length);
+    image[image.length - 1] = 0x7d; // "}"
+    return image;
+  }
+
+  /**
+   * Logs every change of the catalog from now on through `hook` (this backend's), called under
+   * the catalog lock with the whole catalog as it will be after the change (see `image`). The
+   * disk-backed database with WAL sets it; pgsim's catalog is logged as full images by its own
+   * resource manager (database/catalog-xlog.ts).
+   */
+  setWalHook(hook: ((image: Uint8Array) => void) | undefined): void {
+    this.walHook = hook;
+  }
+
+  /** The whole catalog (tables and the next relfilenode number) as one image, for a checkpoint. */
+  image(): Uint8Array {
+    this.lock();
+    try {
+      const length = this.header[H_LENGTH]!;
+      return this.imageLocked(this.bytes.slice(0, length));
+    } finally {
+      this.unlock();
+    }
+  }
+
+  /**
+   * Replaces the whole catalog with an image made by `image` or logged through the WAL hook
+   * (start-up and redo). Returns the tables of the replaced catalog.
+   */
+  restore(image: Uint8Array): readonly TableDefinition[] {
+    let parsed: { nextRelNumber: number; catalog: CatalogData };
+    try {
+      parsed = JSON.parse(new TextDecoder().decode(image)) as typeof parsed;
+    } catch (e) {
+      throw new PgsimError("catalog-corrupt", `invalid catalog image: ${(e as Error).message}`);
+    }
+    if (!Number.isInteger(parsed?.nextRelNumber) || !Array.isArray(parsed.catalog?.tables)) {
+      throw new PgsimError(
+        "catalog-corrupt",
+        "invalid catalog image: missing tables or nextRelNumber",
+      );
+    }
+    this.lock();
+    try {
+      this.readLocked();
+      const before = this.cached.tables;
+      const text = new TextEncoder().encode(JSON.stringify(parsed.catalog));
+      if (text.length > this.bytes.length) {
+        throw new PgsimError("catalog-full", "the catalog image does not fit the shared catalog");
+      }
+      this.bytes.set(text);
+      this.header[H_LENGTH] = text.length;
+      Atomics.store(this.header, H_NEXT_REL, parsed.nextRelNumber);
+      Atomics.add(this.header, H_VERSION, 1);
+      this.readLocked();
+      return before;
+    } finally {
+      this.unlock();
+    }
   }
 
   /** Applies `change` to a fresh copy of the catalog under the lock. */
@@ -196,6 +271,11 @@ export class Catalog {
     } finally {
       this.unlock();
     }
+  }
+
+  /** The relfilenode number the next new table gets (pgsim's nextOid). */
+  get nextRelNumber(): number {
+    return Atomics.load(this.header, H_NEXT_REL);
   }
 
   /** Every table, in creation order. */

@@ -17,6 +17,8 @@
  */
 
 import { randomUUID } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
 import {
   attachBufferPool,
   type BufferPool,
@@ -26,18 +28,38 @@ import {
   recoverBackend,
 } from "@pgsim/buffer-manager";
 import { registerBuiltinTableAms } from "../access/heap/heapam-handler.js";
-import type { TableAmContext } from "../access/table/tableam.js";
+import type { TableAmContext, XLogBackend } from "../access/table/tableam.js";
+import { extendClogLog } from "../access/transam/clog.js";
+import {
+  type ControlFileData,
+  DBState,
+  readControlFile,
+  writeControlFile,
+} from "../access/transam/pg-control.js";
 import {
   DEFAULT_MAX_XIDS,
   initTransam,
   Transam,
   type TransamShared,
 } from "../access/transam/transam.js";
+import { XLogWriter } from "../access/transam/xlog.js";
+import { bytePosToLsn, isValidWalSegSize, lsnToBytePos } from "../access/transam/xlog-internal.js";
+import { XLogInsertState } from "../access/transam/xloginsert.js";
 import { Catalog, type CatalogShared, initCatalog } from "../catalog/catalog.js";
+import { logCatalogImage } from "../catalog/catalog-xlog.js";
 import { FreeSpaceMap } from "../storage/freespace/freespace.js";
 import { pageIsVerified, pageSetChecksumInplace } from "../storage/page/bufpage.js";
 import { PgStat } from "../utils/activity/pgstat.js";
 import { initPgStatShmem, type PgStatShared } from "../utils/activity/pgstat-shmem.js";
+import {
+  createCheckPoint,
+  initXLogControl,
+  noteCheckpoint,
+  setXLogState,
+  type XLogSettings,
+  XLogState,
+} from "./checkpoint.js";
+import { bootstrapDataDirectory, type StartupResult, startupXLog } from "./startup.js";
 
 /** Options for a new database. */
 export interface DatabaseOptions {
@@ -59,6 +81,28 @@ export interface DatabaseOptions {
   deadlockTimeoutMs?: number;
   /** Tables whose statistics can be kept at once (default 1024; see `tableStats`). */
   statsEntries?: number;
+  /**
+   * Disk-backed: write-ahead logging (default true). The data directory is then created as
+   * initdb creates one (it must be empty or missing), every change of a permanent table is
+   * logged in PostgreSQL 15's WAL format under `pg_wal/`, commits are durable, and
+   * `Database.open` reopens the directory after a clean shutdown or a crash. With false, the
+   * pages are written only by evictions and checkpoints and nothing survives a crash.
+   */
+  wal?: boolean;
+  /** synchronous_commit (default true): a commit returns once its WAL record is on disk. */
+  synchronousCommit?: boolean;
+  /** fsync (default true). false: nothing is ever synced (fast, not crash-safe), as fsync=off. */
+  fsync?: boolean;
+  /** full_page_writes (default true). */
+  fullPageWrites?: boolean;
+  /** checkpoint_timeout in milliseconds (default 300000, as PostgreSQL's 5 min). */
+  checkpointTimeoutMs?: number;
+  /** max_wal_size in bytes (default 1 GB): an automatic checkpoint every max_wal_size / 1.9. */
+  maxWalSize?: number;
+  /** wal_segment_size in bytes (initdb --wal-segsize; a power of two, 1 MB to 1 GB; default 16 MB). */
+  walSegmentSize?: number;
+  /** wal_buffers in 8 KB pages (default 512). */
+  walBuffers?: number;
 }
 
 /** Everything a worker needs to attach (structured-clonable; the memory is shared). */
@@ -73,13 +117,36 @@ export interface DatabaseShared {
   readonly checksums: boolean;
   /** deadlock_timeout in milliseconds (default 1000, as PostgreSQL's). */
   readonly deadlockTimeoutMs?: number;
+  /** The write-ahead log's settings and shared state; absent when nothing is logged. */
+  readonly xlog?: XLogSettings;
 }
 
-/** CreateSharedMemoryAndSemaphores: lays out and creates all shared memory of a new database. */
-export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
-  if (options === null || typeof options !== "object") {
-    throw new PgsimError("invalid-option", "database options must be an object");
+/** Options of `Database.open`: the rest comes from the data directory's pg_control. */
+export type OpenOptions = Omit<
+  DatabaseOptions,
+  "variant" | "dataDir" | "checksums" | "segmentBlocks" | "walSegmentSize" | "wal" | "bufferCount"
+> & {
+  /** Buffers in the pool (default 16384: 128 MB, PostgreSQL's shared_buffers default). */
+  bufferCount?: number;
+};
+
+function checkBoolean(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "boolean") {
+    throw new PgsimError("invalid-option", `${name} must be true or false, got ${String(value)}`);
   }
+}
+
+function checkPositive(name: string, value: unknown): void {
+  if (value !== undefined && (typeof value !== "number" || !(value > 0))) {
+    throw new PgsimError(
+      "invalid-option",
+      `${name} must be a positive number, got ${String(value)}`,
+    );
+  }
+}
+
+/** The pool, commit log, catalog and statistics of a database, with its WAL settings if any. */
+function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): DatabaseShared {
   const maxBackends = options.maxBackends ?? 64;
   const pool = initBufferPool({
     variant: options.variant,
@@ -88,6 +155,7 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
     ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
     ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
+    ...(xlog !== undefined ? { writeControlFile: false } : {}),
   });
   return {
     id: randomUUID(),
@@ -99,7 +167,208 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     ...(options.deadlockTimeoutMs !== undefined
       ? { deadlockTimeoutMs: options.deadlockTimeoutMs }
       : {}),
+    ...(xlog !== undefined ? { xlog } : {}),
   };
+}
+
+function xlogSettings(
+  options: DatabaseOptions,
+  dataDir: string,
+  control: ControlFileData,
+): XLogSettings {
+  for (const k of ["synchronousCommit", "fsync", "fullPageWrites"] as const) {
+    checkBoolean(k, options[k]);
+  }
+  for (const k of ["checkpointTimeoutMs", "maxWalSize", "walBuffers"] as const) {
+    checkPositive(k, options[k]);
+  }
+  return {
+    dataDir,
+    systemIdentifier: control.systemIdentifier,
+    walSegSize: control.xlogSegSize,
+    synchronousCommit: options.synchronousCommit ?? true,
+    fsync: options.fsync ?? true,
+    fullPageWrites: options.fullPageWrites ?? true,
+    checkpointTimeoutMs: options.checkpointTimeoutMs ?? 300_000,
+    maxWalSizeBytes: options.maxWalSize ?? 1024 * 1024 * 1024,
+    walBuffers: options.walBuffers ?? 512,
+    ctl: initXLogControl(),
+  };
+}
+
+/**
+ * CreateSharedMemoryAndSemaphores: lays out and creates all shared memory of a new database.
+ * A disk-backed database with WAL (the default) first gets its data directory created as initdb
+ * creates one, then starts on it.
+ */
+export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
+  if (options === null || typeof options !== "object") {
+    throw new PgsimError("invalid-option", "database options must be an object");
+  }
+  checkBoolean("wal", options.wal);
+  const logged = options.variant === "disk" && options.wal !== false;
+  if (!logged) {
+    if (options.wal === true) {
+      throw new PgsimError(
+        "invalid-option",
+        "a memory-only database has no write-ahead log: the pool is the storage",
+      );
+    }
+    return buildShared(options, undefined);
+  }
+  if (typeof options.dataDir !== "string" || options.dataDir === "") {
+    throw new PgsimError("invalid-pool-option", "a disk-backed pool needs a dataDir");
+  }
+  const walSegSize = options.walSegmentSize ?? 16 * 1024 * 1024;
+  if (!isValidWalSegSize(walSegSize)) {
+    throw new PgsimError(
+      "invalid-option",
+      `--wal-segsize must be a power of two between 1 and 1024, got ${String(walSegSize)} bytes`,
+    );
+  }
+  const control = bootstrapDataDirectory(options.dataDir, {
+    checksums: options.checksums === true,
+    walSegSize,
+    relsegSize: options.segmentBlocks ?? 131072,
+    maxConnections: options.maxBackends ?? 64,
+    fullPageWrites: options.fullPageWrites ?? true,
+    fsync: options.fsync ?? true,
+  });
+  const shared = buildShared(options, xlogSettings(options, options.dataDir, control));
+  startupDatabase(shared);
+  return shared;
+}
+
+/**
+ * Starts on an existing data directory (pg_ctl start): its settings come from pg_control
+ * (checksums, segment sizes); after a clean shutdown it starts at once, after a crash it replays
+ * the WAL first (see startup.ts).
+ */
+export function openDatabaseShared(dataDir: string, options: OpenOptions = {}): DatabaseShared {
+  if (typeof dataDir !== "string" || dataDir === "") {
+    throw new PgsimError("invalid-option", "Database.open needs the data directory's path");
+  }
+  if (!fs.existsSync(path.join(dataDir, "global", "pg_control"))) {
+    throw new PgsimError(
+      "not-a-data-directory",
+      `"${dataDir}" is not a database cluster directory: global/pg_control is missing`,
+      { dataDir },
+    );
+  }
+  const control = readControlFile(dataDir);
+  const full: DatabaseOptions = {
+    ...options,
+    variant: "disk",
+    dataDir,
+    bufferCount: options.bufferCount ?? 16384,
+    checksums: control.dataChecksumVersion !== 0,
+    segmentBlocks: control.relsegSize,
+  };
+  const shared = buildShared(full, xlogSettings(full, dataDir, control));
+  startupDatabase(shared);
+  return shared;
+}
+
+/**
+ * The WAL writer of each running database, by its shared-memory id.
+ *
+ * Differs from PostgreSQL: the WAL buffers are still private to the thread that started the
+ * database (until they move into shared memory), so only backends in that thread can log.
+ */
+const WAL_WRITERS = new Map<string, XLogWriter>();
+
+function walWriterOf(shared: DatabaseShared): XLogWriter {
+  const wal = WAL_WRITERS.get(shared.id);
+  if (wal === undefined) {
+    throw new PgsimError(
+      "wal-not-shared",
+      "this database writes WAL, which backends in other threads cannot share yet",
+    );
+  }
+  return wal;
+}
+
+/**
+ * The startup process: attaches without logging, runs StartupXLOG (recovery if needed), resumes
+ * WAL insertion at the end of valid WAL, writes the end-of-recovery checkpoint after a recovery
+ * (else marks pg_control "in production"), and detaches. Returns what start-up did.
+ */
+function startupDatabase(shared: DatabaseShared): StartupResult {
+  const settings = shared.xlog!;
+  const pool = attachBufferPool(shared.pool, { pageHooks: pageHooksOf(shared) });
+  const transam = new Transam(shared.transam, pool.procNumber);
+  transam.resetSlot();
+  const catalog = new Catalog(shared.catalog);
+  try {
+    const result = startupXLog(settings.dataDir, { pool, transam, catalog });
+    // Insertion resumes at EndOfLog, past a page header if it is at a page boundary.
+    const startLsn = BigInt(
+      bytePosToLsn(
+        lsnToBytePos(Number(result.endOfLog), settings.walSegSize),
+        settings.walSegSize,
+        false,
+      ),
+    );
+    const wal = XLogWriter.open({
+      walDir: path.join(settings.dataDir, "pg_wal"),
+      systemIdentifier: settings.systemIdentifier,
+      startLsn,
+      prevLsn: result.lastRecord,
+      walSegSize: settings.walSegSize,
+      walBuffers: Math.min(settings.walBuffers, settings.walSegSize / 8192),
+      fullPageWrites: settings.fullPageWrites,
+      redoRecPtr: result.checkpoint.redo,
+      walSyncMethod: settings.fsync ? "fdatasync" : "off",
+    });
+    WAL_WRITERS.set(shared.id, wal);
+    noteCheckpoint(settings, result.checkpoint.redo, startLsn);
+    if (result.recovered) {
+      createCheckPoint(
+        { pool, transam, catalog, settings, xlog: { wal, ins: new XLogInsertState() } },
+        "end-of-recovery",
+      );
+    } else {
+      writeControlFile(
+        settings.dataDir,
+        { ...result.control, state: DBState.IN_PRODUCTION },
+        { sync: settings.fsync },
+      );
+    }
+    setXLogState(settings, XLogState.RUNNING);
+    lastStartup.set(shared.id, result);
+    return result;
+  } finally {
+    transam.resetSlot();
+    pool.detach();
+  }
+}
+
+const lastStartup = new Map<string, StartupResult>();
+
+/** What start-up did for this database (in the thread that started it). */
+export function startupResultOf(shared: DatabaseShared): StartupResult | undefined {
+  return lastStartup.get(shared.id);
+}
+
+/** The WAL writer of a running database, in the thread that started it (shutdown, tests). */
+export function walWriterFor(shared: DatabaseShared): XLogWriter | undefined {
+  return WAL_WRITERS.get(shared.id);
+}
+
+/** Forgets a shut-down database's writer (after it is closed). */
+export function forgetWalWriter(shared: DatabaseShared): void {
+  WAL_WRITERS.delete(shared.id);
+  lastStartup.delete(shared.id);
+}
+
+function pageHooksOf(shared: DatabaseShared) {
+  return shared.checksums
+    ? {
+        verifyPage: (page: Uint8Array, block: number) =>
+          pageIsVerified(page, block, { checksums: true }),
+        setChecksum: (page: Uint8Array, block: number) => pageSetChecksumInplace(page, block),
+      }
+    : {};
 }
 
 /** A backend's private handles on the shared memory, and the context its table AMs run in. */
@@ -119,17 +388,27 @@ export interface BackendAttachment {
  */
 export function attachBackend(shared: DatabaseShared): BackendAttachment {
   registerBuiltinTableAms();
-  const pool = attachBufferPool(shared.pool, {
-    pageHooks: shared.checksums
-      ? {
-          verifyPage: (page, block) => pageIsVerified(page, block, { checksums: true }),
-          setChecksum: (page, block) => pageSetChecksumInplace(page, block),
-        }
-      : {},
-  });
+  const xlog: XLogBackend | undefined =
+    shared.xlog !== undefined
+      ? { wal: walWriterOf(shared), ins: new XLogInsertState() }
+      : undefined;
+  const pool = attachBufferPool(shared.pool, { pageHooks: pageHooksOf(shared) });
   const transam = new Transam(shared.transam, pool.procNumber);
   transam.resetSlot();
   const catalog = new Catalog(shared.catalog);
+  if (xlog !== undefined) {
+    // Records logged from inside other work get their own record builders: ExtendCLOG runs
+    // under XidGenLock, a catalog change under the catalog lock.
+    const clogIns = new XLogInsertState();
+    transam.extendClog = (xid) =>
+      extendClogLog(xid, (rmid, info, data) => {
+        clogIns.beginInsert();
+        clogIns.registerData(data);
+        clogIns.insert(xlog.wal, rmid, info);
+      });
+    const catalogXLog = { wal: xlog.wal, ins: new XLogInsertState() };
+    catalog.setWalHook((image) => logCatalogImage(catalogXLog, image));
+  }
   const pgstat = new PgStat(shared.stats, pool);
   const ctx: TableAmContext = {
     pool,
@@ -139,6 +418,7 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
     deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
     scanPin: undefined,
     pgstat,
+    ...(xlog !== undefined ? { xlog } : {}),
   };
   return { pool, transam, catalog, pgstat, ctx };
 }

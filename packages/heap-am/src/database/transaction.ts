@@ -59,6 +59,8 @@ export interface TransactionBackend {
   acceptInvalidationMessages(): void;
   readonly pool: BufferPool;
   readonly transam: Transam;
+  /** After COMMIT or ROLLBACK: the backend's end-of-transaction work (a due checkpoint). */
+  afterTransactionEnd?(): void;
 }
 
 /** A row and where it is. */
@@ -587,6 +589,7 @@ export class DatabaseTransaction {
   /** COMMIT. */
   commit(): void {
     this.xact.commit();
+    this.db.afterTransactionEnd?.();
   }
 
   /** ROLLBACK (a no-op if already finished). */

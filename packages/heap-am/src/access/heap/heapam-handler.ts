@@ -16,6 +16,7 @@
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
+import { relationCreateStorage } from "../../catalog/storage.js";
 import { maxAlign, SizeofHeapTupleHeader } from "../../include/access/htup-details.js";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { forgetForkSize } from "../../storage/buffer/fork-pages.js";
@@ -24,6 +25,7 @@ import {
   type BulkInsertStateData,
   type IndexFetchState,
   registerTableAm,
+  relationNeedsWal,
   type TableAccessMethod,
   type TableAmContext,
   type TableRelation,
@@ -166,7 +168,12 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       heapLockTuple(rel.ctx, rel, tid, xact, mode, { wait }),
 
     relationSetNewFilenode(rel) {
-      rel.ctx.pool.createRelation(rel.locator, ForkNumber.MAIN);
+      // RelationCreateStorage: a permanent table's creation is logged (unlogged: not at all).
+      relationCreateStorage(
+        rel.ctx.pool,
+        rel.locator,
+        relationNeedsWal(rel.ctx, rel) ? rel.ctx.xlog : undefined,
+      );
     },
     relationNontransactionalTruncate(rel) {
       const { pool, fsm } = rel.ctx;

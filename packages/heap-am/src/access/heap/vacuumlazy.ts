@@ -35,6 +35,7 @@ import {
   getAccessStrategy,
 } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
+import { logSmgrTruncate } from "../../catalog/storage.js";
 import {
   HEAP_HOT_UPDATED,
   HEAP_KEYS_UPDATED,
@@ -80,7 +81,7 @@ import {
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
 import type { Relation } from "../../utils/cache/rel.js";
-import type { TableAmContext } from "../table/tableam.js";
+import { relationNeedsWal, type TableAmContext } from "../table/tableam.js";
 import type { Transam } from "../transam/transam.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
 import { heapPagePrune } from "./pruneheap.js";
@@ -626,6 +627,10 @@ function lazyTruncateHeap(vacrel: LVRelState): void {
   const { ctx, rel, relPages } = vacrel;
   const newPages = countNondeletablePages(ctx, rel, relPages, vacrel.nonemptyPages);
   if (newPages < relPages) {
+    // RelationTruncate: the truncation is logged and flushed before any file shrinks.
+    if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+      logSmgrTruncate(ctx.xlog, rel.locator, newPages);
+    }
     ctx.pool.truncateRelation(rel.locator, ForkNumber.MAIN, newPages);
     ctx.fsm.truncate(rel.locator, newPages);
     vacrel.vm.truncate(rel.locator, newPages);

@@ -28,11 +28,13 @@ import * as path from "node:path";
 import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import {
   BootstrapTransactionId,
+  FirstNormalTransactionId,
   FrozenTransactionId,
   InvalidTransactionId,
 } from "../../include/access/transam.js";
 import { BLCKSZ } from "../../include/pg-config.js";
 import type { TransamShmem } from "../../storage/ipc/transam-shmem.js";
+import { RM_CLOG_ID } from "./rmgr.js";
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
@@ -227,4 +229,100 @@ export function clogSetStatus(shmem: TransamShmem, xid: number, status: XidStatu
   if (((before >>> shift) & CLOG_XACT_BITMASK) !== TRANSACTION_STATUS_IN_PROGRESS) {
     throw new AssertionError(`transaction ${xid} ended twice`);
   }
+}
+
+/**
+ * StartUpCLOG for pgsim's shared commit log: loads every pg_xact segment of `dataDir` into shared
+ * memory (statuses of xids beyond the capacity must all be 0, else the database needs a larger
+ * `maxXids`). A missing pg_xact directory loads nothing.
+ */
+export function clogLoadFiles(shmem: TransamShmem, dataDir: string): void {
+  const dir = path.join(dataDir, "pg_xact");
+  if (!fs.existsSync(dir)) return;
+  const segmentBytes = CLOG_PAGE_SIZE * SLRU_PAGES_PER_SEGMENT;
+  for (const name of fs.readdirSync(dir)) {
+    if (!/^[0-9A-F]{4,}$/.test(name)) continue;
+    const segno = Number.parseInt(name, 16);
+    const bytes = new Uint8Array(fs.readFileSync(path.join(dir, name)));
+    for (let off = 0; off + 4 <= bytes.length; off += 4) {
+      const word =
+        bytes[off]! |
+        (bytes[off + 1]! << 8) |
+        (bytes[off + 2]! << 16) |
+        (bytes[off + 3]! << 24) |
+        0;
+      const index = (segno * segmentBytes + off) / 4;
+      if (index >= Math.ceil(shmem.maxXids / 16)) {
+        if (word !== 0) {
+          throw new PgsimError(
+            "xid-capacity-exhausted",
+            `pg_xact/${name} records transactions beyond the commit log's capacity (${shmem.maxXids}); open the database with a larger maxXids`,
+          );
+        }
+        continue;
+      }
+      Atomics.store(shmem.w, shmem.clog + index, word);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// WAL: CLOG_ZEROPAGE
+
+/** The commit log's resource manager's records (clog.h). */
+export const CLOG_ZEROPAGE = 0x00;
+export const CLOG_TRUNCATE = 0x10;
+
+/**
+ * ExtendCLOG's WAL half: when `xid` is the first of a commit-log page (or the first normal xid,
+ * 3, as after initdb), logs CLOG_ZEROPAGE with the page number (not flushed, as in PostgreSQL).
+ * Returns whether it logged.
+ */
+export function extendClogLog(
+  xid: number,
+  log: (rmid: number, info: number, data: Uint8Array) => void,
+): boolean {
+  if (xid % CLOG_XACTS_PER_PAGE !== 0 && xid !== FirstNormalTransactionId) return false;
+  const data = new Uint8Array(4);
+  new DataView(data.buffer).setInt32(0, Math.floor(xid / CLOG_XACTS_PER_PAGE), true);
+  log(RM_CLOG_ID, CLOG_ZEROPAGE, data);
+  return true;
+}
+
+/**
+ * clog_redo of CLOG_ZEROPAGE: zeroes the page in the shared commit log.
+ *
+ * Differs from PostgreSQL: the page is not written to pg_xact at once (the commit log is
+ * written whole at the end-of-recovery checkpoint).
+ */
+export function clogRedoZeroPage(shmem: TransamShmem, pageno: number): void {
+  const first = (pageno * CLOG_XACTS_PER_PAGE) >>> 4;
+  const words = CLOG_XACTS_PER_PAGE / 16;
+  const last = Math.min(first + words, Math.ceil(shmem.maxXids / 16));
+  for (let i = first; i < last; i++) Atomics.store(shmem.w, shmem.clog + i, 0);
+}
+
+/**
+ * Redo of a commit or abort record: sets the transaction's status unless it is already final
+ * (redo can replay a record whose effect the checkpoint's pg_xact already holds).
+ */
+export function clogRedoSetStatus(shmem: TransamShmem, xid: number, status: XidStatus): void {
+  if (xid < 0 || xid >= shmem.maxXids) {
+    throw new PgsimError(
+      "xid-capacity-exhausted",
+      `transaction ${xid} in the WAL is beyond the commit log's capacity (${shmem.maxXids}); reopen with a larger maxXids`,
+    );
+  }
+  if (clogGetStatus(shmem, xid) === TRANSACTION_STATUS_IN_PROGRESS)
+    clogSetStatus(shmem, xid, status);
+}
+
+/** clog_desc: what pg_waldump prints for a commit-log record. */
+export function clogDesc(info: number, data: Uint8Array): string {
+  const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  if ((info & 0xf0) === CLOG_ZEROPAGE && data.length >= 4) return `page ${v.getInt32(0, true)}`;
+  if ((info & 0xf0) === CLOG_TRUNCATE && data.length >= 12) {
+    return `page ${v.getInt32(0, true)}; oldestXact ${v.getUint32(4, true)}`;
+  }
+  return "UNKNOWN";
 }

@@ -99,9 +99,15 @@ export class Transam {
     return this.procArray.latestCompletedXid;
   }
 
+  /**
+   * ExtendCLOG's logging, set by a database with WAL: called under XidGenLock with each new
+   * xid (see varsup.ts).
+   */
+  extendClog: ((xid: number) => void) | undefined;
+
   /** GetNewTransactionId (varsup.ts). */
   assignXid(): number {
-    return getNewTransactionId(this.procArray);
+    return getNewTransactionId(this.procArray, this.extendClog);
   }
 
   /** TransactionIdGetStatus from the shared commit log (clog.ts). */

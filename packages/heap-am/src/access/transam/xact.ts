@@ -18,6 +18,9 @@ import { PgsimError } from "@pgsim/clock-sweep";
 import { InvalidTransactionId } from "../../include/access/transam.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
 import type { Transam } from "./transam.js";
+import { timestampTzFromUnixMs, xactLogAbortRecord, xactLogCommitRecord } from "./xact-xlog.js";
+import type { XLogWriter } from "./xlog.js";
+import type { XLogInsertState } from "./xloginsert.js";
 
 /** READ COMMITTED: a new snapshot per statement. REPEATABLE READ: one per transaction. */
 export type IsolationLevel = "read committed" | "repeatable read";
@@ -28,6 +31,14 @@ export type TransactionState = "in progress" | "committed" | "aborted";
 export const FirstCommandId = 0;
 /** InvalidCommandId: command ids are 32-bit; 2^32 − 1 is never used. */
 export const InvalidCommandId = 0xffffffff;
+
+/** How a transaction's end is logged (a database with WAL). */
+export interface TransactionXLog {
+  readonly wal: XLogWriter;
+  readonly ins: XLogInsertState;
+  /** synchronous_commit: flush the WAL up to the commit record before the commit returns. */
+  readonly synchronousCommit: boolean;
+}
 
 /** A transaction of one backend. Create through the database API, not directly. */
 export class Transaction {
@@ -45,7 +56,9 @@ export class Transaction {
   /** Callbacks to run once the transaction has ended (see `onEnd`). */
   private endCallbacks: ((committed: boolean) => void)[] | undefined;
 
-  constructor(transam: Transam, isolation: IsolationLevel) {
+  private readonly xlog: TransactionXLog | undefined;
+
+  constructor(transam: Transam, isolation: IsolationLevel, xlog?: TransactionXLog) {
     if (isolation !== "read committed" && isolation !== "repeatable read") {
       throw new PgsimError(
         "invalid-isolation-level",
@@ -54,6 +67,7 @@ export class Transaction {
     }
     this.transam = transam;
     this.isolation = isolation;
+    this.xlog = xlog;
   }
 
   get state(): TransactionState {
@@ -195,9 +209,24 @@ export class Transaction {
     for (const callback of callbacks) callback(committed);
   }
 
-  /** CommitTransaction: record the commit, leave the proc array. */
+  /**
+   * CommitTransaction: record the commit (RecordTransactionCommit: with WAL, the commit record is
+   * inserted and — synchronous_commit on — flushed before the commit log says committed), leave
+   * the proc array.
+   *
+   * Differs from PostgreSQL: a transaction with an xid always flushes its commit record when
+   * synchronous_commit is on, even if it wrote only to unlogged tables (PostgreSQL then commits
+   * asynchronously).
+   */
   commit(): void {
     this.checkInProgress();
+    const xlog = this.xlog;
+    if (xlog !== undefined && this.xidValue !== InvalidTransactionId) {
+      const { endLsn } = xactLogCommitRecord(xlog.ins, xlog.wal, this.xidValue, {
+        xactTime: timestampTzFromUnixMs(Date.now()),
+      });
+      if (xlog.synchronousCommit) xlog.wal.flush(endLsn);
+    }
     this.transam.endTransaction(this.xidValue, true);
     this.stateValue = "committed";
     this.runEndCallbacks(true);
@@ -206,6 +235,13 @@ export class Transaction {
   /** AbortTransaction: record the abort; the transaction's tuples become invisible to all. */
   abort(): void {
     if (this.stateValue !== "in progress") return;
+    const xlog = this.xlog;
+    if (xlog !== undefined && this.xidValue !== InvalidTransactionId) {
+      // RecordTransactionAbort: logged, never flushed (a lost abort record reads as aborted).
+      xactLogAbortRecord(xlog.ins, xlog.wal, this.xidValue, {
+        xactTime: timestampTzFromUnixMs(Date.now()),
+      });
+    }
     this.transam.endTransaction(this.xidValue, false);
     this.stateValue = "aborted";
     this.runEndCallbacks(false);

@@ -40,6 +40,7 @@ import { isXLogFileName, parseXLogFileName, xlByteToSeg } from "../access/transa
 import { formatLsn, type XLogRecPtr } from "../access/transam/xlogdefs.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { xidIsNormal, xidPrecedes } from "../include/access/transam.js";
+import { durableReplace } from "../storage/file/fd.js";
 
 /** Where the catalog image is kept between checkpoints (pgsim only). */
 export const CATALOG_FILE = "global/pgsim_catalog";
@@ -129,31 +130,9 @@ export function checkpointDue(settings: XLogSettings, insertPos: XLogRecPtr): bo
   return !idle && Date.now() - v.f64[F_LAST_CKPT_TIME]! >= settings.checkpointTimeoutMs;
 }
 
-/** Writes a file durably: a temporary name, fsync, rename, fsync of the directory. */
-export function durableWrite(file: string, bytes: Uint8Array, sync: boolean): void {
-  const tmp = `${file}.tmp`;
-  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(tmp, "w", 0o600);
-  try {
-    fs.writeSync(fd, bytes, 0, bytes.length, 0);
-    if (sync) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-  if (sync) {
-    const dfd = fs.openSync(path.dirname(file), "r");
-    try {
-      fs.fsyncSync(dfd);
-    } finally {
-      fs.closeSync(dfd);
-    }
-  }
-}
-
 /** Writes the catalog image of a checkpoint. */
 export function writeCatalogFile(dataDir: string, image: Uint8Array, sync: boolean): void {
-  durableWrite(path.join(dataDir, CATALOG_FILE), image, sync);
+  durableReplace(path.join(dataDir, CATALOG_FILE), image, sync);
 }
 
 /** Reads the catalog image the last checkpoint wrote. */
@@ -278,7 +257,7 @@ export function createCheckPoint(b: CheckpointBackend, kind: CheckpointKind): Ch
       oldestActiveXid: shutdown ? 0 : transam.getSnapshot(0, false).xmin,
     };
     // CheckPointGuts: the commit log first, then the catalog, then the buffers.
-    writeCommitLogFiles(dataDir, transam.commitLogPages());
+    writeCommitLogFiles(dataDir, transam.commitLogPages(), sync);
     writeCatalogFile(dataDir, catalog.image(), sync);
     const { buffersWritten } = pool.checkpoint();
     xlog.ins.beginInsert();

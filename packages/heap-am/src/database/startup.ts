@@ -45,7 +45,8 @@ import { XLogInsertState } from "../access/transam/xloginsert.js";
 import { XLogReader } from "../access/transam/xlogreader.js";
 import { SizeOfXLogRecord } from "../access/transam/xlogrecord.js";
 import { type Catalog, tableLocator } from "../catalog/catalog.js";
-import { CATALOG_FILE, durableWrite, readCatalogFile } from "./checkpoint.js";
+import { durableReplace } from "../storage/file/fd.js";
+import { CATALOG_FILE, readCatalogFile } from "./checkpoint.js";
 import { redoContext, redoRecord } from "./rmgr-table.js";
 
 /** What initdb is told. */
@@ -108,8 +109,8 @@ export function bootstrapDataDirectory(dataDir: string, o: BootstrapOptions): Co
   } finally {
     wal.close();
   }
-  writeCommitLogFiles(dataDir, new Uint8Array(8192));
-  durableWrite(path.join(dataDir, CATALOG_FILE), EMPTY_CATALOG, o.fsync);
+  writeCommitLogFiles(dataDir, new Uint8Array(8192), o.fsync);
+  durableReplace(path.join(dataDir, CATALOG_FILE), EMPTY_CATALOG, o.fsync);
   return writeControlFile(dataDir, control, { sync: o.fsync });
 }
 

@@ -26,7 +26,13 @@ import { fileURLToPath } from "node:url";
 import { attachedBackends, PgsimError } from "@pgsim/buffer-manager";
 import { Piscina } from "piscina";
 import type { IsolationLevel } from "../access/transam/xact.js";
-import { Database, type DatabaseOptions, type DatabaseShared } from "../database.js";
+import {
+  Database,
+  type DatabaseOptions,
+  type DatabaseShared,
+  type OpenOptions,
+  type StartupResult,
+} from "../database.js";
 import type { BackendResult, BackendTask, BackendWorkerData, Op } from "./backend-worker.js";
 
 export interface ClusterOptions extends DatabaseOptions {
@@ -135,7 +141,7 @@ export class Cluster {
   private stopped = false;
   private stopping = false;
 
-  private constructor(db: Database, options: ClusterOptions) {
+  private constructor(db: Database, options: Pick<ClusterOptions, "backends" | "functionsModule">) {
     this.db = db;
     this.shared = db.shared;
     this.backends = options.backends ?? 2;
@@ -143,16 +149,48 @@ export class Cluster {
     this.pooler = this.newPool(this.backends);
   }
 
-  /** Creates the shared memory and starts the backends. */
-  static async start(options: ClusterOptions): Promise<Cluster> {
-    const backends = options.backends ?? 2;
+  private static checkBackends(backends: number): void {
     if (!Number.isInteger(backends) || backends < 1 || backends > 256) {
       throw new PgsimError(
         "invalid-option",
         `backends must be an integer from 1 to 256, got ${String(backends)}`,
       );
     }
+  }
+
+  /** Creates the shared memory (and, disk-backed with WAL, the data directory) and starts the backends. */
+  static async start(options: ClusterOptions): Promise<Cluster> {
+    const backends = options.backends ?? 2;
+    Cluster.checkBackends(backends);
     const db = Database.create({ maxBackends: Math.max(64, backends * 2 + 16), ...options });
+    return Cluster.launch(db, options, backends);
+  }
+
+  /**
+   * Starts on an existing data directory (pg_ctl start): crash recovery first if it was not shut
+   * down cleanly (see Database.open), then the backends.
+   */
+  static async open(
+    dataDir: string,
+    options: OpenOptions & Pick<ClusterOptions, "backends" | "functionsModule"> = {},
+  ): Promise<Cluster> {
+    const backends = options.backends ?? 2;
+    Cluster.checkBackends(backends);
+    const { backends: _b, functionsModule: _f, ...open } = options;
+    const db = Database.open(dataDir, { maxBackends: Math.max(64, backends * 2 + 16), ...open });
+    return Cluster.launch(db, options, backends);
+  }
+
+  /** The startup report of the database (recovery), when it has WAL. */
+  get startupReport(): StartupResult | undefined {
+    return this.db.startupReport;
+  }
+
+  private static async launch(
+    db: Database,
+    options: Pick<ClusterOptions, "backends" | "functionsModule">,
+    backends: number,
+  ): Promise<Cluster> {
     const cluster = new Cluster(db, options);
     // Attach every backend now, as connections would at start-up.
     await Promise.all(
@@ -313,8 +351,12 @@ export class Cluster {
     const leaks = this.recoveries
       .slice(before)
       .filter((r) => r.releasedPins > 0 || r.releasedLocks > 0 || r.abortedXid !== 0);
-    if (this.db.variant === "disk") this.db.checkpoint();
-    this.db.close();
+    // ShutdownXLOG: the shutdown checkpoint (with WAL), or a plain checkpoint (disk, no WAL).
+    if (this.db.shared.xlog !== undefined) this.db.shutdown();
+    else {
+      if (this.db.variant === "disk") this.db.checkpoint();
+      this.db.close();
+    }
     return { leaks };
   }
 }

@@ -33,6 +33,7 @@ import {
   InvalidTransactionId,
 } from "../../include/access/transam.js";
 import { BLCKSZ } from "../../include/pg-config.js";
+import { writeFileInPlace } from "../../storage/file/fd.js";
 import type { TransamShmem } from "../../storage/ipc/transam-shmem.js";
 import { RM_CLOG_ID } from "./rmgr.js";
 
@@ -158,7 +159,7 @@ export function clogSegmentName(segno: number): string {
  * Differs from PostgreSQL: every segment is rewritten whole at each checkpoint, not only its
  * dirty pages, and segments are never truncated away (pgsim has no freezing horizon for them).
  */
-export function writeCommitLogFiles(dataDir: string, pages: Uint8Array): void {
+export function writeCommitLogFiles(dataDir: string, pages: Uint8Array, sync = true): void {
   assert(pages.length % CLOG_PAGE_SIZE === 0, "commit log pages are whole pages");
   const dir = path.join(dataDir, "pg_xact");
   fs.mkdirSync(dir, { recursive: true });
@@ -167,13 +168,8 @@ export function writeCommitLogFiles(dataDir: string, pages: Uint8Array): void {
     const bytes = pages.subarray(segno * segmentBytes, (segno + 1) * segmentBytes);
     const file = path.join(dir, clogSegmentName(segno));
     try {
-      const fd = fs.openSync(file, "w", 0o600);
-      try {
-        fs.writeSync(fd, bytes, 0, bytes.length, 0);
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      // In place, never truncated first: a crash mid-write must not lose the statuses there.
+      writeFileInPlace(file, bytes, sync);
     } catch (error) {
       throw new PgsimError(
         "io-error",

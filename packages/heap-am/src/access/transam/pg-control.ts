@@ -34,6 +34,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { crc32c } from "../../include/port/pg-crc32c.js";
+import { writeFileInPlace } from "../../storage/file/fd.js";
 import {
   DEFAULT_XLOG_SEG_SIZE,
   isValidWalSegSize,
@@ -475,13 +476,7 @@ export function writeControlFile(
   const bytes = encodeControlFile(written);
   const file = path.join(dataDir, XLOG_CONTROL_FILE);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
-  try {
-    fs.writeSync(fd, bytes, 0, bytes.length, 0);
-    if (options.sync ?? true) fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
+  writeFileInPlace(file, bytes, options.sync ?? true);
   return written;
 }
 

@@ -815,18 +815,26 @@ export class SharedBufferPool implements BufferPool {
    * ReadBuffer(P_NEW): appends a zeroed block to the fork and returns it pinned (valid, not dirty;
    * the caller initialises the page and marks it dirty). Serialised per relation by an extension
    * lock, as callers in PostgreSQL take LockRelationForExtension.
+   *
+   * With `mode: "zero-and-lock"` (ReadBuffer(P_NEW, RBM_ZERO_AND_LOCK)) the buffer comes back
+   * exclusively locked, and the lock is taken before any other backend can reach the block: before
+   * the page is marked valid (disk) or the fork's new size is published (memory), and so before
+   * the extension lock is released. A backend that finds the new block as the relation's last one
+   * then waits until the extender has initialised the page and let go of it (hio.c relies on
+   * this). Without it, the caller locks the page after other backends may already have used it.
    */
   extend(rel: RelFileLocator, fork: number, options?: ReadBufferOptions): BufferId {
     this.checkLive();
     checkRelFileLocator(rel);
     checkForkNumber(fork);
+    const lock = options?.mode === "zero-and-lock";
     const extLock = this.extensionLockSlot(rel);
     lwlockAcquire(this.words, extLock, LW_EXCLUSIVE);
     try {
       const buffer =
         this.variant === "memory"
-          ? this.extendMemory(rel, fork)
-          : this.extendDisk(rel, fork, options?.strategy);
+          ? this.extendMemory(rel, fork, lock)
+          : this.extendDisk(rel, fork, options?.strategy, lock);
       // ReadBufferExtended counts P_NEW as a block fetched (and never a hit).
       this.blockCounts.count(rel, fork, false);
       if (this.traceHook !== undefined) {
@@ -842,6 +850,7 @@ export class SharedBufferPool implements BufferPool {
     rel: RelFileLocator,
     fork: number,
     strategy: BufferAccessStrategy | undefined,
+    lock: boolean,
   ): BufferId {
     const block = this.smgr!.nblocks(rel, fork);
     if (block > MaxBlockNumber) {
@@ -889,11 +898,14 @@ export class SharedBufferPool implements BufferPool {
       throw e;
     }
     this.stats[this.statBase + STAT_EXTENDS]!++;
+    // RBM_ZERO_AND_LOCK: the content lock before BM_VALID. A backend that already sees the new
+    // block (the file has grown) and pinned the buffer waits for our I/O, then for this lock.
+    if (lock) this.lockBuffer((id + 1) as BufferId, "exclusive");
     this.terminateBufferIO(id, false, BM_VALID);
     return (id + 1) as BufferId;
   }
 
-  private extendMemory(rel: RelFileLocator, fork: number): BufferId {
+  private extendMemory(rel: RelFileLocator, fork: number, lock: boolean): BufferId {
     const nblocks = this.relSizes.get(rel, fork);
     const name = relationPath(rel, fork);
     if (nblocks < 0) {
@@ -947,6 +959,9 @@ export class SharedBufferPool implements BufferPool {
     this.privateRefCount[id] = 1;
     this.pinnedBufferCount++;
     lwlockRelease(this.words, lockSlot, LW_EXCLUSIVE);
+    // RBM_ZERO_AND_LOCK: the content lock before the fork's new size is published, so no other
+    // backend can reach the block (every path to it asks nblocks first) before we have it locked.
+    if (lock) this.lockBuffer((id + 1) as BufferId, "exclusive");
     this.relSizes.set(rel, fork, block + 1);
     this.stats[this.statBase + STAT_EXTENDS]!++;
     return (id + 1) as BufferId;

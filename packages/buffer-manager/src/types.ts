@@ -161,7 +161,10 @@ export interface BufferPool {
     block: number,
     options?: ReadBufferOptions,
   ): BufferId;
-  /** Adds a zeroed block at the end of the fork; returns it pinned (valid, not dirty). */
+  /**
+   * Adds a zeroed block at the end of the fork; returns it pinned (valid, not dirty), and with
+   * `mode: "zero-and-lock"` also exclusively locked before any other backend can reach it.
+   */
   extend(rel: RelFileLocator, fork: number, options?: ReadBufferOptions): BufferId;
   /** Drops one of this backend's pins. */
   releaseBuffer(buffer: BufferId): void;

@@ -47,6 +47,32 @@ for (const variant of VARIANTS) {
       expect(pool.bufferCacheSummary().buffers_unused).toBe(0);
     });
 
+    it(`[${variant}] extend with zero-and-lock returns the new block exclusively locked (ReadBuffer(P_NEW, RBM_ZERO_AND_LOCK))`, () => {
+      const a = makePool(variant, 4);
+      const b = attachBufferPool(a.shared);
+      a.createRelation(REL, ForkNumber.MAIN);
+      const plain = a.extend(REL, ForkNumber.MAIN);
+      const locked = a.extend(REL, ForkNumber.MAIN, { mode: "zero-and-lock" });
+      expect(a.bufferGetBlockNumber(locked)).toBe(1);
+      expect(a.bufferGetPage(locked).every((x) => x === 0)).toBe(true);
+      // Another backend finds block 1 as the relation's last block, but cannot lock it ...
+      expect(b.nblocks(REL, ForkNumber.MAIN)).toBe(2);
+      const fromB = b.readBuffer(REL, ForkNumber.MAIN, 1);
+      expect(fromB).toBe(locked);
+      expect(b.conditionalLockBuffer(fromB)).toBe(false);
+      // ... until the extender lets go; a plain extension came back unlocked.
+      a.unlockBuffer(locked);
+      expect(b.conditionalLockBuffer(fromB)).toBe(true);
+      b.unlockReleaseBuffer(fromB);
+      const plainFromB = b.readBuffer(REL, ForkNumber.MAIN, 0);
+      expect(b.conditionalLockBuffer(plainFromB)).toBe(true);
+      b.unlockReleaseBuffer(plainFromB);
+      a.releaseBuffer(locked);
+      a.releaseBuffer(plain);
+      expect(b.detach().leakedPins).toEqual([]);
+      expect(a.checkConsistency()).toEqual([]);
+    });
+
     it(`[${variant}] usage counts rise only on a backend's first pin, and cap at 5`, () => {
       const a = makePool(variant, 4);
       const b = attachBufferPool(a.shared);

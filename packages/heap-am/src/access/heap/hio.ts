@@ -170,15 +170,23 @@ export function relationGetBufferForTuple(
     else if (statementPin !== undefined) statementPin.verifiedTarget = block;
   }
   if (block === InvalidBlockNumber) block = fsmTargetBlock(ctx, rel, target);
-  const buffer = lockPageWithRoom(ctx, rel, block, target, otherBuffer, otherBlock, bistate);
-  if (buffer !== undefined) return buffer;
-  // No existing page has room: add one.
-  const newBuffer = relationAddBlock(ctx, rel, otherBuffer, bistate);
-  const newBlock = pool.bufferGetBlockNumber(newBuffer);
-  if (statementPin !== undefined) statementPin.verifiedTarget = newBlock;
-  // Not recorded in the FSM: VACUUM records new pages later, as in PostgreSQL.
-  ctx.targetBlocks.set(rel.locator.relNumber, newBlock);
-  return newBuffer;
+  // hio.c's `loop:` label: existing pages first, then a new one. Only an update can come round
+  // again, when another backend filled the new page while it was unlocked (see relationAddBlock).
+  for (let attempt = 0; ; attempt++) {
+    if (attempt > 1000) throw new AssertionError("RelationGetBufferForTuple did not converge");
+    const buffer = lockPageWithRoom(ctx, rel, block, target, otherBuffer, otherBlock, bistate);
+    if (buffer !== undefined) return buffer;
+    // No existing page has room: add one.
+    const added = relationAddBlock(ctx, rel, aligned, otherBuffer, bistate);
+    if (added.buffer === undefined) {
+      block = added.block;
+      continue;
+    }
+    if (statementPin !== undefined) statementPin.verifiedTarget = added.block;
+    // Not recorded in the FSM: VACUUM records new pages later, as in PostgreSQL.
+    ctx.targetBlocks.set(rel.locator.relNumber, added.block);
+    return added.buffer;
+  }
 }
 
 /**
@@ -281,24 +289,36 @@ function readAndLockInBlockOrder(
 }
 
 /**
- * The extension step of RelationGetBufferForTuple (ReadBufferBI(P_NEW); PostgreSQL 16 names it
- * RelationAddBlocks): appends one page, locks it (after `otherBuffer`, whose block is lower),
- * initialises it and keeps it in the bulk-insert state. Returns it pinned and locked.
+ * The extension step of RelationGetBufferForTuple (PostgreSQL 16 names it RelationAddBlocks):
+ * appends one page, initialises it and keeps it in the bulk-insert state. Returns the new page
+ * pinned and exclusively locked (with `otherBuffer` locked too), or, for an update whose new page
+ * another backend filled while it was unlocked, no buffer and the new block to start over from.
+ *
+ * The steps, as in hio.c:
+ *   1. ReadBufferBI(P_NEW, RBM_ZERO_AND_LOCK): the extension lock is held only inside `extend`,
+ *      and the new page is locked before it is released. No other backend can reach the page
+ *      before that (the relation's last block is where a backend without a target block tries
+ *      first), so it must still be new: "should be empty but is not" otherwise.
+ *   2. PageInit and MarkBufferDirty while it is locked.
+ *   3. With `otherBuffer` (the update's old page, a lower block): lock it conditionally, and when
+ *      that fails, let go of the new page and lock both in block order, as the deadlock rules
+ *      want; then, because the new page was unlocked for a while, check its room again and
+ *      start over if someone used it.
  */
 function relationAddBlock(
   ctx: TableAmContext,
   rel: Relation,
+  len: number,
   otherBuffer: BufferId | undefined,
   bistate: BulkInsertState | undefined,
-): BufferId {
+): { buffer: BufferId | undefined; block: number } {
   const pool = ctx.pool;
   const buffer = pool.extend(rel.locator, ForkNumber.MAIN, {
+    mode: "zero-and-lock",
     ...(bistate?.strategy ? { strategy: bistate.strategy } : {}),
   });
   const newBlock = pool.bufferGetBlockNumber(buffer);
-  // The new block is past otherBlock, so block order means the old page is locked first.
-  if (otherBuffer !== undefined) pool.lockBuffer(otherBuffer, "exclusive");
-  pool.lockBuffer(buffer, "exclusive");
+  rememberExtended(buffer, newBlock, bistate, ctx);
   const page = pool.bufferGetPage(buffer);
   if (!pageIsNew(page)) {
     throw new AssertionError(
@@ -307,8 +327,25 @@ function relationAddBlock(
   }
   pageInit(page, 0);
   pool.markBufferDirty(buffer);
-  rememberExtended(buffer, newBlock, bistate, ctx);
-  return buffer;
+  if (otherBuffer === undefined) {
+    // We should not get here given the test at the top.
+    if (len > pageGetHeapFreeSpace(page)) {
+      throw new AssertionError(`tuple is too big: size ${len}`);
+    }
+    return { buffer, block: newBlock };
+  }
+  // The new block is past the other one, so block order means the old page is locked first.
+  if (!pool.conditionalLockBuffer(otherBuffer)) {
+    pool.unlockBuffer(buffer);
+    pool.lockBuffer(otherBuffer, "exclusive");
+    pool.lockBuffer(buffer, "exclusive");
+  }
+  if (len > pageGetHeapFreeSpace(page)) {
+    pool.unlockBuffer(otherBuffer);
+    pool.unlockReleaseBuffer(buffer);
+    return { buffer: undefined, block: newBlock };
+  }
+  return { buffer, block: newBlock };
 }
 
 /**

@@ -225,6 +225,33 @@ describe("shared WAL: concurrent backends", () => {
     expect(seen.size).toBe(expected.size);
   });
 
+  it("a checkpoint waits for a backend inside its checkpoint delay (DELAY_CHKPT_START)", async () => {
+    const shared = initWalShared({
+      walDir: `${walDir}-delay`,
+      systemIdentifier: 1n,
+      startLsn: START,
+      walSegSize: SEG,
+    });
+    const checkpointer = XLogWriter.attach(shared);
+    expect(checkpointer.waitForCheckpointDelays()).toBe(0);
+    const entered = new SharedArrayBuffer(4);
+    const done = piscina.run({ kind: "delay", shared, holdMs: 300, entered }) as Promise<{
+      endedAtMs: number;
+    }>;
+    const flag = new Int32Array(entered);
+    for (let n = 0; Atomics.load(flag, 0) === 0; n++) {
+      expect(n).toBeLessThan(1000);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(checkpointer.waitForCheckpointDelays()).toBe(1);
+    const returnedAtMs = Date.now();
+    const { endedAtMs } = await done;
+    // It returned only once the backend had left its delay.
+    expect(returnedAtMs).toBeGreaterThanOrEqual(endedAtMs);
+    expect(checkpointer.waitForCheckpointDelays()).toBe(0);
+    checkpointer.close();
+  });
+
   it("committers shared syncs: fewer syncs than flush calls (group commit)", () => {
     const freeFlushes = reports.reduce((a, r) => a + r.freeFlushCalls, 0);
     const roundFlushes = reports.reduce((a, r) => a + r.roundFlushCalls, 0);

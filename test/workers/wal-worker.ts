@@ -174,6 +174,33 @@ export function runWalTask(task: WalTask): WalWorkReport {
   };
 }
 
-export default function walTask(task: WalTask): WalWorkReport {
-  return runWalTask(task);
+/**
+ * A backend inside a checkpoint delay (DELAY_CHKPT_START) for `holdMs`: it sets `entered[0]`
+ * once inside, so the test can start a checkpoint's wait while it is.
+ */
+export interface WalDelayTask {
+  readonly kind: "delay";
+  readonly shared: WalShared;
+  readonly holdMs: number;
+  /** Int32[1]: set to 1 once the delay has begun. */
+  readonly entered: SharedArrayBuffer;
+}
+
+export function runWalDelayTask(task: WalDelayTask): { readonly endedAtMs: number } {
+  const wal = XLogWriter.attach(task.shared);
+  wal.delayCheckpointStart();
+  const entered = new Int32Array(task.entered);
+  Atomics.store(entered, 0, 1);
+  Atomics.notify(entered, 0);
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, task.holdMs);
+  const endedAtMs = Date.now();
+  wal.delayCheckpointEnd();
+  wal.close({ flush: false });
+  return { endedAtMs };
+}
+
+export default function walTask(
+  task: WalTask | WalDelayTask,
+): WalWorkReport | { endedAtMs: number } {
+  return "kind" in task ? runWalDelayTask(task) : runWalTask(task);
 }

@@ -722,7 +722,7 @@ export class SharedBufferPool implements BufferPool {
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
-    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id)) {
+    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id, strategy)) {
       this.unpinBuffer(id);
       return -1;
     }
@@ -733,14 +733,24 @@ export class SharedBufferPool implements BufferPool {
    * BufferAlloc's "if the buffer was dirty, try to write it out": FlushBuffer under a share
    * content lock taken conditionally. Someone holding the lock exclusively may be changing the
    * page: rather than wait (and risk deadlock), returns false and the caller picks another
-   * victim. The caller holds a pin.
+   * victim. A bulk read also gives up a dirty buffer from its ring whose write would first need
+   * a WAL flush (XLogNeedsFlush + StrategyRejectBuffer): it returns false after the ring forgot
+   * the buffer. The caller holds a pin.
    */
-  private flushVictimBuffer(id: number): boolean {
+  private flushVictimBuffer(id: number, strategy: BufferAccessStrategy | undefined): boolean {
     const w = this.words;
     const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
     if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) return false;
-    // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
-    // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
+    if (strategy !== undefined && this.hooks.xlogNeedsFlush !== undefined) {
+      // Read the LSN while holding the buffer header lock.
+      const state = this.lockBufHdr(id);
+      const lsn = pageGetLsn(this.pageBytes, id * BLCKSZ);
+      this.unlockBufHdr(id, state);
+      if (this.hooks.xlogNeedsFlush(lsn) && strategy.rejectBuffer(id)) {
+        lwlockRelease(w, lockSlot, LW_SHARED);
+        return false;
+      }
+    }
     this.heldContentLock[id] = LW_SHARED;
     this.ledger.lock(id, LW_SHARED);
     try {

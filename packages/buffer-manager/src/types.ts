@@ -48,6 +48,12 @@ export interface PageHooks {
    */
   xlogFlush?(lsn: bigint, tag: BufferTag): void;
   /**
+   * XLogNeedsFlush: whether the WAL is not yet durable up to `lsn`. A bulk read (BULKREAD ring)
+   * asks before reusing a dirty buffer of its ring, and takes another buffer rather than wait for
+   * a WAL flush. Without it, no buffer is rejected.
+   */
+  xlogNeedsFlush?(lsn: bigint): boolean;
+  /**
    * MarkBufferDirtyHint's XLogSaveBufferForHint, when hint bits need WAL (checksums on): called
    * when a hint dirties a clean (or not just-dirtied) permanent buffer, with a copy of the page
    * taken under the buffer header lock, its tag, and whether the page has the standard layout.

@@ -14,7 +14,12 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type BufferTag, createBufferPool, type PageHooks } from "../src/index.js";
+import {
+  type BufferTag,
+  createBufferPool,
+  getAccessStrategy,
+  type PageHooks,
+} from "../src/index.js";
 import { MdStorage } from "../src/internals.js";
 import { REL, removeTempDirs, tempDir } from "./helpers.js";
 
@@ -128,6 +133,60 @@ describe("WAL hooks: FlushBuffer", () => {
     pool.markBufferDirtyHint(buf);
     pool.unlockReleaseBuffer(buf);
     expect(calls).toBe(0);
+  });
+});
+
+describe("WAL hooks: a bulk read's ring (StrategyRejectBuffer)", () => {
+  /** Scans 40 blocks through a BULKREAD ring, dirtying the first 4 with LSNs past the WAL. */
+  function scan(needsFlush: boolean) {
+    let flushes = 0;
+    const pool = createBufferPool(
+      { variant: "disk", bufferCount: 64, dataDir: tempDir() },
+      {
+        pageHooks: {
+          xlogFlush: () => flushes++,
+          xlogNeedsFlush: () => needsFlush,
+        },
+      },
+    );
+    pool.createRelation(REL, 0);
+    for (let b = 0; b < 40; b++) writeBlock(pool, b, 0n, b);
+    pool.checkpoint();
+    pool.dropRelationBuffers(REL, [0], [0]);
+    flushes = 0;
+    const ring = getAccessStrategy("bulkread", 64)!; // 8 buffers
+    for (let b = 0; b < 40; b++) {
+      const buf = pool.readBuffer(REL, 0, b, { strategy: ring });
+      if (b < 4) {
+        pool.lockBuffer(buf, "exclusive");
+        setLsn(pool.bufferGetPage(buf), 0x9000n + BigInt(b));
+        pool.markBufferDirty(buf);
+        pool.unlockBuffer(buf);
+      }
+      pool.releaseBuffer(buf);
+    }
+    const resident = pool
+      .bufferCache()
+      .filter((r) => r.relblocknumber !== null && r.relblocknumber < 4);
+    return { flushes, resident };
+  }
+
+  it("[disk] gives up a dirty ring buffer whose write needs a WAL flush, and keeps it dirty", () => {
+    const { flushes, resident } = scan(true);
+    expect(flushes).toBe(0);
+    const blocks = resident.map((r) => [r.relblocknumber, r.isdirty]);
+    expect(blocks.sort((a, b) => Number(a[0]) - Number(b[0]))).toEqual([
+      [0, true],
+      [1, true],
+      [2, true],
+      [3, true],
+    ]);
+  });
+
+  it("[disk] reuses it (after the WAL flush) when the WAL is durable already", () => {
+    const { flushes, resident } = scan(false);
+    expect(flushes).toBe(4);
+    expect(resident).toEqual([]);
   });
 });
 

@@ -1099,6 +1099,11 @@ export class XLogWriter {
     this.openLogSegNo = segNo;
   }
 
+  /** XLogNeedsFlush: whether the WAL is not yet durable up to `lsn`. */
+  needsFlush(lsn: XLogRecPtr): boolean {
+    return lsn > Atomics.load(this.q, Q_FLUSH);
+  }
+
   /**
    * XLogFlush: makes the WAL durable up to at least `lsn`. Returns at once if it already is.
    * Otherwise, as PostgreSQL's group commit: waits for the insertions up to the largest pending

@@ -539,21 +539,23 @@ export interface XLogPageHookOptions {
  * `attachBufferPool(shared, { pageHooks })`):
  * - `xlogFlush`: FlushBuffer's XLogFlush(page LSN) before a permanent page is written — WAL
  *   before data;
+ * - `xlogNeedsFlush`: XLogNeedsFlush, for a bulk read deciding whether to reuse a dirty buffer;
  * - `logHint` (only with `logHints`): MarkBufferDirtyHint's XLogSaveBufferForHint;
  * - `delayCheckpoint`: DELAY_CHKPT_START around the hint image and the dirtying.
  */
 export function xlogPageHooks(
   wal: XLogWriter,
   options: XLogPageHookOptions,
-): Pick<PageHooks, "xlogFlush" | "logHint" | "delayCheckpoint"> {
+): Pick<PageHooks, "xlogFlush" | "xlogNeedsFlush" | "logHint" | "delayCheckpoint"> {
   const isPermanent = options.isPermanent ?? (() => true);
   // The hint image has its own record state: a hint may be set while the backend builds another
   // record (XLogSaveBufferForHint runs outside any XLogBeginInsert in PostgreSQL).
   const hintIns = new XLogInsertState();
-  const hooks: Pick<PageHooks, "xlogFlush" | "logHint" | "delayCheckpoint"> = {
+  const hooks: Pick<PageHooks, "xlogFlush" | "xlogNeedsFlush" | "logHint" | "delayCheckpoint"> = {
     xlogFlush: (lsn, tag) => {
       if (isPermanent(tag)) wal.flush(lsn);
     },
+    xlogNeedsFlush: (lsn) => wal.needsFlush(lsn),
     delayCheckpoint: (on) => {
       if (on) wal.delayCheckpointStart();
       else wal.delayCheckpointEnd();

@@ -17,6 +17,8 @@
  *   1. relation extension lock   2. buffer content lock (only conditionally while evicting)
  *   3. buffer mapping partition locks (two at once in ascending partition order)
  *   4. buffer header lock        5. strategy spinlock / buffer-table free-list spinlock
+ * The WAL hooks (PageHooks.xlogFlush, logHint, delayCheckpoint) take the WAL's locks, only ever
+ * under a content lock (2), never under 3–5; the WAL takes no buffer lock.
  */
 
 import {

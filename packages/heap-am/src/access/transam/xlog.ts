@@ -384,6 +384,12 @@ export function checkpointSegments(
   return Math.max(1, Math.floor(target));
 }
 
+/** The 64-bit slot of each statistic. */
+const STAT_SLOT = Object.fromEntries(STAT_NAMES.map((name, i) => [name, Q_STATS + i])) as Record<
+  WalStatName,
+  number
+>;
+
 /** A bounded-loop guard: a loop that runs this often is a bug. */
 const LOOP_BOUND = 1_000_000;
 
@@ -485,7 +491,7 @@ export class XLogWriter {
   }
 
   private count(name: WalStatName, by = 1): void {
-    Atomics.add(this.q, Q_STATS + STAT_NAMES.indexOf(name), BigInt(by));
+    Atomics.add(this.q, STAT_SLOT[name], BigInt(by));
   }
 
   private bufIdx(lsn: number): number {

@@ -398,4 +398,19 @@ describe("shared WAL: hint-bit full-page images", () => {
     expect(fsmRec!.blocks[0]!.image).toMatchObject({ holeLength: 0, length: 8192 });
     expect(pageGetLsn(page)).toBe(lsn);
   });
+
+  it("with full_page_writes off the record is still written, its block without an image", () => {
+    // XLogSaveBufferForHint registers the block REGBUF_STANDARD, not REGBUF_FORCE_IMAGE: the
+    // image follows the usual rule, so none with full_page_writes off (redo skips such a block).
+    const wal = XLogWriter.open(options({ fullPageWrites: false }));
+    const ins = new XLogInsertState();
+    const tag = { ...REL, fork: ForkNumber.MAIN, block: 2 };
+    const lsn = xlogSaveBufferForHint(wal, ins, heapPage(0n), tag, true);
+    wal.close();
+    const { records } = readAll(wal, BigInt(MB + 40));
+    expect(records.length).toBe(1);
+    expect(records[0]!.endLsn).toBe(lsn);
+    expect(records[0]!.header.info).toBe(XLOG_FPI_FOR_HINT);
+    expect(records[0]!.blocks[0]).toMatchObject({ block: 2, image: null });
+  });
 });

@@ -17,6 +17,8 @@
  *   1. relation extension lock   2. buffer content lock (only conditionally while evicting)
  *   3. buffer mapping partition locks (two at once in ascending partition order)
  *   4. buffer header lock        5. strategy spinlock / buffer-table free-list spinlock
+ * The WAL hooks (PageHooks.xlogFlush, logHint, delayCheckpoint) take the WAL's locks, only ever
+ * under a content lock (2), never under 3–5; the WAL takes no buffer lock.
  */
 
 import {
@@ -722,7 +724,7 @@ export class SharedBufferPool implements BufferPool {
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
-    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id)) {
+    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id, strategy)) {
       this.unpinBuffer(id);
       return -1;
     }
@@ -733,14 +735,24 @@ export class SharedBufferPool implements BufferPool {
    * BufferAlloc's "if the buffer was dirty, try to write it out": FlushBuffer under a share
    * content lock taken conditionally. Someone holding the lock exclusively may be changing the
    * page: rather than wait (and risk deadlock), returns false and the caller picks another
-   * victim. The caller holds a pin.
+   * victim. A bulk read also gives up a dirty buffer from its ring whose write would first need
+   * a WAL flush (XLogNeedsFlush + StrategyRejectBuffer): it returns false after the ring forgot
+   * the buffer. The caller holds a pin.
    */
-  private flushVictimBuffer(id: number): boolean {
+  private flushVictimBuffer(id: number, strategy: BufferAccessStrategy | undefined): boolean {
     const w = this.words;
     const lockSlot = this.descSlot(id, D_CONTENT_LOCK);
     if (!lwlockConditionalAcquire(w, lockSlot, LW_SHARED)) return false;
-    // Differs from PostgreSQL: there is no WAL, so XLogNeedsFlush is always false and a
-    // BULKREAD ring never rejects its dirty buffer (StrategyRejectBuffer is not consulted).
+    if (strategy !== undefined && this.hooks.xlogNeedsFlush !== undefined) {
+      // Read the LSN while holding the buffer header lock.
+      const state = this.lockBufHdr(id);
+      const lsn = pageGetLsn(this.pageBytes, id * BLCKSZ);
+      this.unlockBufHdr(id, state);
+      if (this.hooks.xlogNeedsFlush(lsn) && strategy.rejectBuffer(id)) {
+        lwlockRelease(w, lockSlot, LW_SHARED);
+        return false;
+      }
+    }
     this.heldContentLock[id] = LW_SHARED;
     this.ledger.lock(id, LW_SHARED);
     try {
@@ -1015,10 +1027,19 @@ export class SharedBufferPool implements BufferPool {
   }
 
   /**
-   * MarkBufferDirtyHint: for hint bits, under a share lock. Differs from PostgreSQL: no
-   * full-page-image WAL record is written (pgsim has no WAL), so the page is simply dirtied.
+   * MarkBufferDirtyHint: for hint bits, under a share lock. Returns at once if the buffer is
+   * dirty and just-dirtied. With a `logHint` hook (hint bits need WAL: checksums on) and a
+   * permanent buffer, first logs the page's full-page image when this is its first change since
+   * the checkpoint — inside `delayCheckpoint`, from a copy taken under the buffer header lock —
+   * and sets the page's LSN to the image's if the buffer was clean (under the header lock, as
+   * readers holding a share lock read the LSN under it too). `bufferStd` defaults to the standard
+   * layout except for free space map pages, whose contents live in the "hole" (fsm_set_avail
+   * passes buffer_std = false).
+   *
+   * Differs from PostgreSQL: no RecoveryInProgress / RelFileNodeSkippingWAL checks (the hook
+   * decides, and recovery runs without it).
    */
-  markBufferDirtyHint(buffer: BufferId): void {
+  markBufferDirtyHint(buffer: BufferId, bufferStd?: boolean): void {
     const id = this.pinnedBufId(buffer, "mark dirty");
     if (this.heldContentLock[id] === NO_CONTENT_LOCK) {
       throw new PgsimError(
@@ -1029,9 +1050,33 @@ export class SharedBufferPool implements BufferPool {
     }
     const st = this.headers.readState(id);
     if ((st & (BM_DIRTY | BM_JUST_DIRTIED)) === (BM_DIRTY | BM_JUST_DIRTIED)) return;
+    let lsn: bigint | undefined;
+    const logHint = this.hooks.logHint;
+    const delaying = logHint !== undefined && this.variant === "disk" && (st & BM_PERMANENT) !== 0;
+    if (delaying) {
+      this.hooks.delayCheckpoint?.(true);
+      try {
+        const tag = this.tagOf(id);
+        const page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
+        const copy = new Uint8Array(BLCKSZ);
+        const hdr = this.lockBufHdr(id);
+        copy.set(page);
+        this.unlockBufHdr(id, hdr);
+        lsn = logHint(copy, tag, bufferStd ?? tag.fork !== FSM_FORKNUM);
+      } catch (e) {
+        this.hooks.delayCheckpoint?.(false);
+        throw e;
+      }
+    }
     const state = this.lockBufHdr(id);
-    if ((state & BM_DIRTY) === 0) this.stats[this.statBase + STAT_DIRTIED]!++;
+    if ((state & BM_DIRTY) === 0) {
+      this.stats[this.statBase + STAT_DIRTIED]!++;
+      if (lsn !== undefined && lsn !== 0n) {
+        pageSetLsn(this.pageBytes, id * BLCKSZ, lsn);
+      }
+    }
     this.unlockBufHdr(id, state | BM_DIRTY | BM_JUST_DIRTIED);
+    if (delaying) this.hooks.delayCheckpoint?.(false);
   }
 
   // ---------------------------------------------------------------- content locks
@@ -1164,9 +1209,21 @@ export class SharedBufferPool implements BufferPool {
   private flushBufferLocked(id: number): boolean {
     if (this.variant === "memory") return false;
     if (!this.startBufferIO(id, false)) return false;
+    // The page's LSN is read under the header lock: MarkBufferDirtyHint sets it under that lock
+    // while others hold only a share lock.
     const state = this.lockBufHdr(id);
+    const recptr = pageGetLsn(this.pageBytes, id * BLCKSZ);
     this.unlockBufHdr(id, state & ~BM_JUST_DIRTIED);
     const tag = this.tagOf(id);
+    // WAL before data: the WAL up to the page's LSN is durable before the page is written.
+    if (this.hooks.xlogFlush && (state & BM_PERMANENT) !== 0) {
+      try {
+        this.hooks.xlogFlush(recptr, tag);
+      } catch (e) {
+        this.terminateBufferIO(id, false, BM_IO_ERROR);
+        throw e;
+      }
+    }
     let page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
     if (this.hooks.setChecksum) {
       // PageSetChecksumCopy: hint bits may change under a share lock, so checksum a copy.
@@ -1683,5 +1740,33 @@ export class SharedBufferPool implements BufferPool {
     Atomics.store(this.words, this.layout.procs + this.procNumber * PROC_INTS + PROC_IN_USE, 0);
     this.detached = true;
     return { leakedPins, releasedLocks };
+  }
+}
+
+/** The free space map fork (FSM_FORKNUM), whose pages MarkBufferDirtyHint logs as non-standard. */
+const FSM_FORKNUM = 1;
+
+/**
+ * PageGetLSN on the page at `offset`: pd_lsn is {xlogid, xrecoff}, two little-endian uint32s
+ * (high half first). The buffer manager reads and sets it for the WAL hooks; it knows nothing
+ * else of the page format.
+ */
+function pageGetLsn(bytes: Uint8Array, offset: number): bigint {
+  const hi =
+    (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16)) +
+    bytes[offset + 3]! * 0x1000000;
+  const lo =
+    (bytes[offset + 4]! | (bytes[offset + 5]! << 8) | (bytes[offset + 6]! << 16)) +
+    bytes[offset + 7]! * 0x1000000;
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** PageSetLSN on the page at `offset`. */
+function pageSetLsn(bytes: Uint8Array, offset: number, lsn: bigint): void {
+  const hi = Number(lsn >> 32n);
+  const lo = Number(lsn & 0xffffffffn);
+  for (let i = 0; i < 4; i++) {
+    bytes[offset + i] = (hi >>> (8 * i)) & 0xff;
+    bytes[offset + 4 + i] = (lo >>> (8 * i)) & 0xff;
   }
 }

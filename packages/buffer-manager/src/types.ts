@@ -31,14 +31,41 @@ export interface ReadBufferOptions {
 }
 
 /**
- * Page-format hooks the layer above installs (the buffer manager does not know page formats):
- * verification after each read (PageIsVerifiedExtended) and a checksum on each write
- * (PageSetChecksumCopy). Without hooks pages are neither verified nor checksummed, as in a
- * PostgreSQL cluster initialised without data checksums.
+ * Hooks the layer above installs (the buffer manager knows neither page formats nor the WAL):
+ * verification after each read (PageIsVerifiedExtended), a checksum on each write
+ * (PageSetChecksumCopy), and the buffer manager's calls into the WAL. Without hooks pages are
+ * neither verified nor checksummed, as in a PostgreSQL cluster initialised without data
+ * checksums, and nothing is logged or flushed, as for a pool without WAL.
  */
 export interface PageHooks {
   verifyPage?(page: Uint8Array, block: number): boolean;
   setChecksum?(page: Uint8Array, block: number): void;
+  /**
+   * FlushBuffer's `XLogFlush(BufferGetLSN(buf))`: called with the page's LSN (pd_lsn) before a
+   * permanent buffer of a disk-backed pool is written, so that no page reaches its file ahead of
+   * the WAL describing its changes (WAL before data). Never called by a memory-only pool. It
+   * may block (it takes WAL locks and syncs); the caller holds the buffer's content lock.
+   */
+  xlogFlush?(lsn: bigint, tag: BufferTag): void;
+  /**
+   * XLogNeedsFlush: whether the WAL is not yet durable up to `lsn`. A bulk read (BULKREAD ring)
+   * asks before reusing a dirty buffer of its ring, and takes another buffer rather than wait for
+   * a WAL flush. Without it, no buffer is rejected.
+   */
+  xlogNeedsFlush?(lsn: bigint): boolean;
+  /**
+   * MarkBufferDirtyHint's XLogSaveBufferForHint, when hint bits need WAL (checksums on): called
+   * when a hint dirties a clean (or not just-dirtied) permanent buffer, with a copy of the page
+   * taken under the buffer header lock, its tag, and whether the page has the standard layout.
+   * Returns the LSN of the full-page image it logged — set as the page's LSN if the buffer was
+   * clean — or undefined if the page needed none.
+   */
+  logHint?(page: Uint8Array, tag: BufferTag, bufferStd: boolean): bigint | undefined;
+  /**
+   * MyProc->delayChkptFlags (DELAY_CHKPT_START): set before `logHint`, cleared once the buffer
+   * is marked dirty, so that a checkpoint cannot complete in between.
+   */
+  delayCheckpoint?(on: boolean): void;
 }
 
 /** Called on each page access of one backend: the tag, and whether the page was in the pool. */
@@ -180,8 +207,12 @@ export interface BufferPool {
   bufferGetBlockNumber(buffer: BufferId): number;
   /** Marks a pinned, exclusively locked buffer dirty. */
   markBufferDirty(buffer: BufferId): void;
-  /** Marks a pinned, locked buffer dirty for hint bits. */
-  markBufferDirtyHint(buffer: BufferId): void;
+  /**
+   * Marks a pinned, locked buffer dirty for hint bits; with a `logHint` hook, first logs a
+   * full-page image if this is the page's first change since the checkpoint. `bufferStd`: the
+   * page has the standard layout (default: true, except for free space map pages).
+   */
+  markBufferDirtyHint(buffer: BufferId, bufferStd?: boolean): void;
   /** Takes the content lock (waits). */
   lockBuffer(buffer: BufferId, mode: BufferLockMode): void;
   /** Tries the content lock exclusively without waiting. */

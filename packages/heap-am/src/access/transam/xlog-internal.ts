@@ -324,6 +324,12 @@ export interface AssembledRecord {
    * none): if the redo pointer moves past it before insertion, the record must be re-assembled.
    */
   readonly fpwLsn: XLogRecPtr;
+  /**
+   * Whether full-page writes were on when the record was assembled (XLogInsert's
+   * doPageWrites); if they were off and are on at insertion, the record must be re-assembled.
+   * Undefined for records not built by XLogRecordAssemble: taken as on.
+   */
+  readonly doPageWrites?: boolean;
   /** How many full-page images the record carries. */
   readonly numFpi: number;
   /** XLogSetRecordFlags flags. */

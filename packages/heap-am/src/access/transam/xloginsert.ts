@@ -5,10 +5,11 @@
  *
  * Models: src/backend/access/transam/xloginsert.c (XLogBeginInsert, XLogRegisterBuffer,
  * XLogRegisterBlock, XLogRegisterBufData, XLogRegisterData, XLogSetRecordFlags,
- * XLogResetInsertion, XLogRecordAssemble, XLogInsert) and src/include/access/xloginsert.h
- * (REGBUF_* flags).
+ * XLogResetInsertion, XLogRecordAssemble, XLogInsert, XLogSaveBufferForHint),
+ * src/include/access/xloginsert.h (REGBUF_* flags), and the calls bufmgr.c makes into xlog.c
+ * (FlushBuffer's XLogFlush, MarkBufferDirtyHint's XLogHintBitIsNeeded / delayChkptFlags).
  * Entry points: `XLogInsertState` (`beginInsert`, `registerBuffer`, `registerBufData`,
- * `registerData`, `assemble`, `insert`), `REGBUF_*`.
+ * `registerData`, `assemble`, `insert`), `REGBUF_*`, `xlogSaveBufferForHint`, `xlogPageHooks`.
  * See also: xlogrecord.ts (the format), xlog.ts (XLogInsertRecord: placing the record in the
  * WAL), xlogreader.ts (the decoder), docs/reference/postgres-wal.md §3, §4.1, §7.1.
  *
@@ -25,23 +26,30 @@
  * The payload's CRC is computed here; XLogWriter.insertRecord adds the header to it once it
  * knows xl_prev.
  *
+ * A checkpoint may move the redo pointer between assembling and inserting: `insert` then gets
+ * a refusal from XLogWriter.insertRecord (the record's fpwLsn is at or before the new redo
+ * pointer, or full-page writes were turned on) and assembles the record again with the new
+ * pointer, now with the images (XLogInsert's loop, §4.2).
+ *
+ * Hint bits (§4.3): `xlogSaveBufferForHint` logs XLOG_FPI_FOR_HINT for a page whose first change
+ * since the checkpoint is a hint, when checksums are on; `xlogPageHooks` gives the buffer
+ * manager its WAL hooks (XLogFlush before a data write, the hint image, the checkpoint delay).
+ *
  * Differs from PostgreSQL: no wal_compression (images are stored uncompressed, as with the
  * default wal_compression=off); no replication origins or top-level-xid blocks (pgsim has no
  * logical replication and no subtransactions); all 33 block ids are always available (no
  * XLogEnsureRecordSpace); the record is assembled into one contiguous byte array rather than a
- * chain of pointers into the buffers, so an image is copied when the record is assembled. One
- * backend, no concurrent checkpoint: `insert` does not re-check the redo pointer and retry
- * (XLogInsert's loop on fpw_lsn) — `assemble` reports fpwLsn so that the check can come with
- * shared WAL.
+ * chain of pointers into the buffers, so an image is copied when the record is assembled.
  */
 
-import type { ForkNumber, RelFileLocator } from "@pgsim/buffer-manager";
-import { assert, PgsimError } from "@pgsim/clock-sweep";
+import type { BufferTag, ForkNumber, PageHooks, RelFileLocator } from "@pgsim/buffer-manager";
+import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
 import { pageGetLsn } from "../../storage/page/bufpage.js";
-import { rmgrIdIsValid } from "./rmgr.js";
+import { XLOG_FPI_FOR_HINT } from "./pg-control.js";
+import { RM_XLOG_ID, rmgrIdIsValid } from "./rmgr.js";
 import type { XLogInsertResult, XLogWriter } from "./xlog.js";
 import type { AssembledRecord } from "./xlog-internal.js";
 import { InvalidXLogRecPtr, type XLogRecPtr } from "./xlogdefs.js";
@@ -435,7 +443,14 @@ export class XLogInsertState {
       crc: 0,
     });
     const payloadCrc = crc32cUpdate(INIT_CRC32C, bytes, SizeOfXLogRecord, totLen);
-    return { bytes, payloadCrc, fpwLsn, numFpi, recordFlags: this.recordFlags };
+    return {
+      bytes,
+      payloadCrc,
+      fpwLsn,
+      doPageWrites: options.doPageWrites,
+      numFpi,
+      recordFlags: this.recordFlags,
+    };
   }
 
   /**
@@ -450,15 +465,106 @@ export class XLogInsertState {
     options: { readonly xid?: number } = {},
   ): XLogInsertResult {
     try {
-      const { redoRecPtr, doPageWrites } = wal.getFullPageWriteInfo();
-      const record = this.assemble(rmid, info, {
-        xid: options.xid ?? 0,
-        redoRecPtr,
-        doPageWrites,
-      });
-      return wal.insertRecord(record);
+      // A refusal means a checkpoint moved the redo pointer (or turned full-page writes on)
+      // since we looked: assemble again. Checkpoints are rare, so two rounds are the most one
+      // expects; many in a row would mean a bug.
+      for (let round = 0; round < 1000; round++) {
+        const { redoRecPtr, doPageWrites } = wal.getFullPageWriteInfo();
+        const record = this.assemble(rmid, info, {
+          xid: options.xid ?? 0,
+          redoRecPtr,
+          doPageWrites,
+        });
+        const result = wal.insertRecord(record, { fpwRecheck: true });
+        if (result !== undefined) return result;
+      }
+      throw new AssertionError("XLogInsert re-assembled its record 1000 times");
     } finally {
       this.resetInsertion();
     }
   }
+}
+
+/**
+ * XLogSaveBufferForHint: when a hint bit is the first change to a page since the latest
+ * checkpoint (its LSN is at or before the redo pointer), logs the page as XLOG_FPI_FOR_HINT
+ * (rmgr XLOG, info 0xA0, block 0 registered REGBUF_STANDARD for a standard page, no data), so
+ * that a torn write of the hinted page — whose checksum would no longer match — can be repaired
+ * by redo. Returns the record's end LSN, which MarkBufferDirtyHint puts on the page if it was
+ * clean, or undefined when nothing was logged.
+ *
+ * `page` is a copy taken under the buffer header lock (the caller holds a share lock, so hint
+ * bits may still change in the buffer). Uses its own record state, so it may run while the
+ * backend builds another record. The caller is inside `delayCheckpointStart` … `End`.
+ */
+export function xlogSaveBufferForHint(
+  wal: XLogWriter,
+  ins: XLogInsertState,
+  page: Uint8Array,
+  tag: BufferTag,
+  bufferStd: boolean,
+): XLogRecPtr | undefined {
+  // Read the current redo pointer (GetRedoRecPtr) to decide.
+  if (pageGetLsn(page) > wal.getRedoRecPtr()) return undefined;
+  ins.beginInsert();
+  ins.registerBuffer(
+    0,
+    {
+      rel: { spcOid: tag.spcOid, dbOid: tag.dbOid, relNumber: tag.relNumber },
+      fork: tag.fork as ForkNumber,
+      block: tag.block,
+      page,
+    },
+    bufferStd ? REGBUF_STANDARD : 0,
+  );
+  return ins.insert(wal, RM_XLOG_ID, XLOG_FPI_FOR_HINT).endLsn;
+}
+
+/** Options of `xlogPageHooks`. */
+export interface XLogPageHookOptions {
+  /**
+   * XLogHintBitIsNeeded: data checksums (or wal_log_hints) are on, so hint bits on a page's
+   * first change since a checkpoint are WAL-logged as a full-page image.
+   */
+  readonly logHints: boolean;
+  /**
+   * Whether a relation is WAL-logged (BM_PERMANENT in PostgreSQL): unlogged relations neither
+   * flush WAL before their pages are written nor log hint images. Default: all are.
+   */
+  readonly isPermanent?: (tag: BufferTag) => boolean;
+}
+
+/**
+ * The buffer manager's WAL hooks for one backend (pass them, with the checksum hooks, to
+ * `attachBufferPool(shared, { pageHooks })`):
+ * - `xlogFlush`: FlushBuffer's XLogFlush(page LSN) before a permanent page is written — WAL
+ *   before data;
+ * - `xlogNeedsFlush`: XLogNeedsFlush, for a bulk read deciding whether to reuse a dirty buffer;
+ * - `logHint` (only with `logHints`): MarkBufferDirtyHint's XLogSaveBufferForHint;
+ * - `delayCheckpoint`: DELAY_CHKPT_START around the hint image and the dirtying.
+ */
+export function xlogPageHooks(
+  wal: XLogWriter,
+  options: XLogPageHookOptions,
+): Pick<PageHooks, "xlogFlush" | "xlogNeedsFlush" | "logHint" | "delayCheckpoint"> {
+  const isPermanent = options.isPermanent ?? (() => true);
+  // The hint image has its own record state: a hint may be set while the backend builds another
+  // record (XLogSaveBufferForHint runs outside any XLogBeginInsert in PostgreSQL).
+  const hintIns = new XLogInsertState();
+  const hooks: Pick<PageHooks, "xlogFlush" | "xlogNeedsFlush" | "logHint" | "delayCheckpoint"> = {
+    xlogFlush: (lsn, tag) => {
+      if (isPermanent(tag)) wal.flush(lsn);
+    },
+    xlogNeedsFlush: (lsn) => wal.needsFlush(lsn),
+    delayCheckpoint: (on) => {
+      if (on) wal.delayCheckpointStart();
+      else wal.delayCheckpointEnd();
+    },
+  };
+  if (!options.logHints) return hooks;
+  return {
+    ...hooks,
+    logHint: (page, tag, bufferStd) =>
+      isPermanent(tag) ? xlogSaveBufferForHint(wal, hintIns, page, tag, bufferStd) : undefined,
+  };
 }

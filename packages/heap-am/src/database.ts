@@ -245,7 +245,7 @@ export class Database {
   afterTransactionEnd(): void {
     const settings = this.shared.xlog;
     if (settings === undefined || this.ctx.xlog === undefined) return;
-    if (checkpointDue(settings, this.ctx.xlog.wal.getInsertRecPtr())) {
+    if (checkpointDue(settings, this.ctx.xlog.wal)) {
       createCheckPoint(this.checkpointBackend(), "online");
     }
   }
@@ -373,9 +373,7 @@ export class Database {
     const xact = new Transaction(
       this.transam,
       options.isolation ?? "read committed",
-      xlog !== undefined
-        ? { ...xlog, synchronousCommit: this.shared.xlog?.synchronousCommit ?? true }
-        : undefined,
+      xlog !== undefined ? { ...xlog, synchronousCommit: xlog.wal.synchronousCommit } : undefined,
     );
     // StartTransaction (AtStart_Cache): pending invalidations are processed.
     this.acceptInvalidationMessages();
@@ -431,7 +429,6 @@ export class Database {
     if (settings !== undefined) {
       report = createCheckPoint(this.checkpointBackend(), "shutdown");
       setXLogState(settings, XLogState.SHUT_DOWN);
-      this.ctx.xlog?.wal.close({ flush: true });
       forgetWalWriter(this.shared);
     } else {
       this.checkpoint();
@@ -557,6 +554,7 @@ export class Database {
     this.pgstat.reportStat();
     this.closed = true;
     this.transam.resetSlot();
+    this.ctx.xlog?.wal.close({ flush: true });
     return this.pool.detach();
   }
 }

@@ -36,7 +36,8 @@ import {
 } from "../access/transam/pg-control.js";
 import { RM_XLOG_ID } from "../access/transam/rmgr.js";
 import type { Transam } from "../access/transam/transam.js";
-import { isXLogFileName, parseXLogFileName, xlByteToSeg } from "../access/transam/xlog-internal.js";
+import type { XLogWriter } from "../access/transam/xlog.js";
+import type { WalShared } from "../access/transam/xlog-shmem.js";
 import { formatLsn, type XLogRecPtr } from "../access/transam/xlogdefs.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { xidIsNormal, xidPrecedes } from "../include/access/transam.js";
@@ -64,6 +65,8 @@ export interface XLogSettings {
   readonly walBuffers: number;
   /** Shared control words (see initXLogControl). */
   readonly ctl: SharedArrayBuffer;
+  /** The shared WAL (XLogCtl), once start-up has found where the WAL ends. */
+  readonly wal?: WalShared;
 }
 
 // Layout of `ctl`: Int32 words, then Float64 / BigInt64 slots.
@@ -108,25 +111,17 @@ export function noteCheckpoint(settings: XLogSettings, redo: XLogRecPtr, end: XL
   v.f64[F_LAST_CKPT_TIME] = Date.now();
 }
 
-/** CheckPointSegments: segments of WAL between checkpoints (CalculateCheckpointSegments). */
-export function checkpointSegments(settings: XLogSettings): number {
-  const segs = settings.maxWalSizeBytes / settings.walSegSize / (1.0 + 0.9);
-  return Math.max(1, Math.floor(segs));
-}
-
 /**
- * Whether a checkpoint is due: more than CheckPointSegments segments of WAL since the last redo
- * pointer (XLogCheckpointNeeded), or checkpoint_timeout elapsed with WAL written since the last
- * checkpoint (an idle database is not checkpointed).
+ * Whether a checkpoint is due: the WAL asked for one (a finished segment took the WAL past
+ * CheckPointSegments = max_wal_size / 1.9 since the redo pointer: XLogCheckpointNeeded), or
+ * checkpoint_timeout elapsed with WAL written since the last checkpoint (an idle database is not
+ * checkpointed).
  */
-export function checkpointDue(settings: XLogSettings, insertPos: XLogRecPtr): boolean {
+export function checkpointDue(settings: XLogSettings, wal: XLogWriter): boolean {
   const v = ctlViews(settings);
   if (Atomics.load(v.i32, I_STATE) !== XLogState.RUNNING) return false;
-  const lastRedo = Atomics.load(v.b64, B_LAST_REDO);
-  const segNow = xlByteToSeg(insertPos, settings.walSegSize);
-  const segRedo = xlByteToSeg(lastRedo, settings.walSegSize);
-  if (segNow - segRedo >= checkpointSegments(settings)) return true;
-  const idle = insertPos === Atomics.load(v.b64, B_LAST_CKPT_END);
+  if (wal.takeCheckpointRequest() || wal.checkpointNeeded(settings.maxWalSizeBytes)) return true;
+  const idle = wal.getInsertRecPtr() === Atomics.load(v.b64, B_LAST_CKPT_END);
   return !idle && Date.now() - v.f64[F_LAST_CKPT_TIME]! >= settings.checkpointTimeoutMs;
 }
 
@@ -147,26 +142,6 @@ export function readCatalogFile(dataDir: string): Uint8Array {
       { path: file },
     );
   }
-}
-
-/**
- * RemoveOldXlogFiles: removes the segments before the one holding `redo` (nothing older is needed
- * for crash recovery; pgsim keeps no wal_keep_size and has no replication slots). Returns how
- * many it removed.
- */
-export function removeOldXlogFiles(settings: XLogSettings, redo: XLogRecPtr): number {
-  const walDir = path.join(settings.dataDir, "pg_wal");
-  const keepFrom = xlByteToSeg(redo, settings.walSegSize);
-  let removed = 0;
-  for (const name of fs.readdirSync(walDir)) {
-    if (!isXLogFileName(name)) continue;
-    const { segNo } = parseXLogFileName(name, settings.walSegSize);
-    if (segNo < keepFrom) {
-      fs.unlinkSync(path.join(walDir, name));
-      removed++;
-    }
-  }
-  return removed;
 }
 
 /** What a checkpoint needs of the backend running it. */
@@ -216,7 +191,7 @@ function unlockCheckpoint(settings: XLogSettings): void {
  * 4. the checkpoint record (CHECKPOINT_ONLINE, or CHECKPOINT_SHUTDOWN whose redo is itself),
  *    flushed;
  * 5. pg_control: the record's location, a copy of it, the state;
- * 6. segments before the redo pointer's removed.
+ * 6. segments before the redo pointer's removed or recycled.
  */
 export function createCheckPoint(b: CheckpointBackend, kind: CheckpointKind): CheckpointReport {
   const { settings, xlog, transam, catalog, pool } = b;
@@ -230,8 +205,10 @@ export function createCheckPoint(b: CheckpointBackend, kind: CheckpointKind): Ch
       writeControlFile(dataDir, { ...control, state: DBState.SHUTDOWNING }, { sync });
     }
     const wal = xlog.wal;
-    const redo = wal.getInsertRecPtr();
-    wal.setRedoRecPtr(redo);
+    const priorRedo = Atomics.load(ctlViews(settings).b64, B_LAST_REDO);
+    const redo = wal.beginCheckpointRedo();
+    // Transactions between their commit record and the commit log, and hint images, finish first.
+    wal.waitForCheckpointDelays();
     const nextXid = transam.nextXid;
     let oldestXid = nextXid;
     for (const t of catalog.list()) {
@@ -288,7 +265,8 @@ export function createCheckPoint(b: CheckpointBackend, kind: CheckpointKind): Ch
       { sync },
     );
     noteCheckpoint(settings, redo, endLsn);
-    const segmentsRemoved = removeOldXlogFiles(settings, redo);
+    const removed = wal.removeOldSegments({ redoLsn: redo, priorRedoLsn: priorRedo });
+    const segmentsRemoved = removed.removed.length + removed.recycled.length;
     return { kind, lsn: startLsn, redo, buffersWritten, segmentsRemoved };
   } finally {
     unlockCheckpoint(settings);

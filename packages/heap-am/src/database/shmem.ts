@@ -42,9 +42,9 @@ import {
   Transam,
   type TransamShared,
 } from "../access/transam/transam.js";
-import { XLogWriter } from "../access/transam/xlog.js";
+import { initWalShared, XLogWriter } from "../access/transam/xlog.js";
 import { bytePosToLsn, isValidWalSegSize, lsnToBytePos } from "../access/transam/xlog-internal.js";
-import { XLogInsertState } from "../access/transam/xloginsert.js";
+import { XLogInsertState, xlogPageHooks } from "../access/transam/xloginsert.js";
 import { Catalog, type CatalogShared, initCatalog } from "../catalog/catalog.js";
 import { logCatalogImage } from "../catalog/catalog-xlog.js";
 import { FreeSpaceMap } from "../storage/freespace/freespace.js";
@@ -234,9 +234,7 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     fullPageWrites: options.fullPageWrites ?? true,
     fsync: options.fsync ?? true,
   });
-  const shared = buildShared(options, xlogSettings(options, options.dataDir, control));
-  startupDatabase(shared);
-  return shared;
+  return startupDatabase(buildShared(options, xlogSettings(options, options.dataDir, control)));
 }
 
 /**
@@ -264,28 +262,7 @@ export function openDatabaseShared(dataDir: string, options: OpenOptions = {}): 
     checksums: control.dataChecksumVersion !== 0,
     segmentBlocks: control.relsegSize,
   };
-  const shared = buildShared(full, xlogSettings(full, dataDir, control));
-  startupDatabase(shared);
-  return shared;
-}
-
-/**
- * The WAL writer of each running database, by its shared-memory id.
- *
- * Differs from PostgreSQL: the WAL buffers are still private to the thread that started the
- * database (until they move into shared memory), so only backends in that thread can log.
- */
-const WAL_WRITERS = new Map<string, XLogWriter>();
-
-function walWriterOf(shared: DatabaseShared): XLogWriter {
-  const wal = WAL_WRITERS.get(shared.id);
-  if (wal === undefined) {
-    throw new PgsimError(
-      "wal-not-shared",
-      "this database writes WAL, which backends in other threads cannot share yet",
-    );
-  }
-  return wal;
+  return startupDatabase(buildShared(full, xlogSettings(full, dataDir, control)));
 }
 
 /**
@@ -293,7 +270,7 @@ function walWriterOf(shared: DatabaseShared): XLogWriter {
  * WAL insertion at the end of valid WAL, writes the end-of-recovery checkpoint after a recovery
  * (else marks pg_control "in production"), and detaches. Returns what start-up did.
  */
-function startupDatabase(shared: DatabaseShared): StartupResult {
+function startupDatabase(shared: DatabaseShared): DatabaseShared {
   const settings = shared.xlog!;
   const pool = attachBufferPool(shared.pool, { pageHooks: pageHooksOf(shared) });
   const transam = new Transam(shared.transam, pool.procNumber);
@@ -309,7 +286,7 @@ function startupDatabase(shared: DatabaseShared): StartupResult {
         false,
       ),
     );
-    const wal = XLogWriter.open({
+    const walShared = initWalShared({
       walDir: path.join(settings.dataDir, "pg_wal"),
       systemIdentifier: settings.systemIdentifier,
       startLsn,
@@ -319,12 +296,27 @@ function startupDatabase(shared: DatabaseShared): StartupResult {
       fullPageWrites: settings.fullPageWrites,
       redoRecPtr: result.checkpoint.redo,
       walSyncMethod: settings.fsync ? "fdatasync" : "off",
+      synchronousCommit: settings.synchronousCommit,
+      maxWalSizeBytes: settings.maxWalSizeBytes,
+      minWalSizeBytes: Math.max(
+        settings.walSegSize * 2,
+        Math.min(80 * 1024 * 1024, settings.maxWalSizeBytes),
+      ),
+      // Every backend attaches once; backends whose worker died keep their slot (see README).
+      maxBackends: shared.pool.maxBackends * 4 + 1,
     });
-    WAL_WRITERS.set(shared.id, wal);
+    const running: DatabaseShared = { ...shared, xlog: { ...settings, wal: walShared } };
+    const wal = XLogWriter.attach(walShared);
     noteCheckpoint(settings, result.checkpoint.redo, startLsn);
     if (result.recovered) {
       createCheckPoint(
-        { pool, transam, catalog, settings, xlog: { wal, ins: new XLogInsertState() } },
+        {
+          pool,
+          transam,
+          catalog,
+          settings: running.xlog!,
+          xlog: { wal, ins: new XLogInsertState() },
+        },
         "end-of-recovery",
       );
     } else {
@@ -335,8 +327,9 @@ function startupDatabase(shared: DatabaseShared): StartupResult {
       );
     }
     setXLogState(settings, XLogState.RUNNING);
-    lastStartup.set(shared.id, result);
-    return result;
+    lastStartup.set(running.id, result);
+    wal.close({ flush: true });
+    return running;
   } finally {
     transam.resetSlot();
     pool.detach();
@@ -350,15 +343,18 @@ export function startupResultOf(shared: DatabaseShared): StartupResult | undefin
   return lastStartup.get(shared.id);
 }
 
-/** The WAL writer of a running database, in the thread that started it (shutdown, tests). */
-export function walWriterFor(shared: DatabaseShared): XLogWriter | undefined {
-  return WAL_WRITERS.get(shared.id);
+/** Forgets what this thread kept of a shut-down database. */
+export function forgetWalWriter(shared: DatabaseShared): void {
+  lastStartup.delete(shared.id);
 }
 
-/** Forgets a shut-down database's writer (after it is closed). */
-export function forgetWalWriter(shared: DatabaseShared): void {
-  WAL_WRITERS.delete(shared.id);
-  lastStartup.delete(shared.id);
+/** A backend's attachment to the shared WAL. */
+function attachWal(shared: DatabaseShared): XLogWriter {
+  const walShared = shared.xlog?.wal;
+  if (walShared === undefined) {
+    throw new PgsimError("wal-not-started", "the database's WAL has not been started");
+  }
+  return XLogWriter.attach(walShared);
 }
 
 function pageHooksOf(shared: DatabaseShared) {
@@ -389,13 +385,23 @@ export interface BackendAttachment {
 export function attachBackend(shared: DatabaseShared): BackendAttachment {
   registerBuiltinTableAms();
   const xlog: XLogBackend | undefined =
-    shared.xlog !== undefined
-      ? { wal: walWriterOf(shared), ins: new XLogInsertState() }
-      : undefined;
-  const pool = attachBufferPool(shared.pool, { pageHooks: pageHooksOf(shared) });
+    shared.xlog !== undefined ? { wal: attachWal(shared), ins: new XLogInsertState() } : undefined;
+  const catalog = new Catalog(shared.catalog);
+  const pool = attachBufferPool(shared.pool, {
+    pageHooks: {
+      ...pageHooksOf(shared),
+      ...(xlog !== undefined
+        ? xlogPageHooks(xlog.wal, {
+            logHints: shared.checksums,
+            // Buffers of unlogged tables are not BM_PERMANENT: no WAL flush, no hint images.
+            isPermanent: (tag) =>
+              catalog.list().find((t) => t.relNumber === tag.relNumber)?.persistence !== "unlogged",
+          })
+        : {}),
+    },
+  });
   const transam = new Transam(shared.transam, pool.procNumber);
   transam.resetSlot();
-  const catalog = new Catalog(shared.catalog);
   if (xlog !== undefined) {
     // Records logged from inside other work get their own record builders: ExtendCLOG runs
     // under XidGenLock, a catalog change under the catalog lock.

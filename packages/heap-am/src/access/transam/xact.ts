@@ -225,7 +225,9 @@ export class Transaction {
       const { endLsn } = xactLogCommitRecord(xlog.ins, xlog.wal, this.xidValue, {
         xactTime: timestampTzFromUnixMs(Date.now()),
       });
+      // synchronous_commit off: XLogSetAsyncXactLSN (the record is flushed a little later).
       if (xlog.synchronousCommit) xlog.wal.flush(endLsn);
+      else xlog.wal.setAsyncXactLsn(endLsn);
     }
     this.transam.endTransaction(this.xidValue, true);
     this.stateValue = "committed";

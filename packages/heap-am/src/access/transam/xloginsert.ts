@@ -5,10 +5,12 @@
  *
  * Models: src/backend/access/transam/xloginsert.c (XLogBeginInsert, XLogRegisterBuffer,
  * XLogRegisterBlock, XLogRegisterBufData, XLogRegisterData, XLogSetRecordFlags,
- * XLogResetInsertion, XLogRecordAssemble, XLogInsert) and src/include/access/xloginsert.h
+ * XLogResetInsertion, XLogRecordAssemble, XLogInsert, XLogCheckBufferNeedsBackup,
+ * log_newpage_buffer) and src/include/access/xloginsert.h
  * (REGBUF_* flags).
  * Entry points: `XLogInsertState` (`beginInsert`, `registerBuffer`, `registerBufData`,
- * `registerData`, `assemble`, `insert`), `REGBUF_*`.
+ * `registerData`, `assemble`, `insert`), `REGBUF_*`, `xlogCheckBufferNeedsBackup`,
+ * `logNewpageBuffer`.
  * See also: xlogrecord.ts (the format), xlog.ts (XLogInsertRecord: placing the record in the
  * WAL), xlogreader.ts (the decoder), docs/reference/postgres-wal.md §3, §4.1, §7.1.
  *
@@ -40,8 +42,9 @@ import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
-import { pageGetLsn } from "../../storage/page/bufpage.js";
-import { rmgrIdIsValid } from "./rmgr.js";
+import { pageGetLsn, pageSetLsn } from "../../storage/page/bufpage.js";
+import { XLOG_FPI } from "./pg-control.js";
+import { RM_XLOG_ID, rmgrIdIsValid } from "./rmgr.js";
 import type { XLogInsertResult, XLogWriter } from "./xlog.js";
 import type { AssembledRecord } from "./xlog-internal.js";
 import { InvalidXLogRecPtr, type XLogRecPtr } from "./xlogdefs.js";
@@ -461,4 +464,35 @@ export class XLogInsertState {
       this.resetInsertion();
     }
   }
+}
+
+/**
+ * XLogCheckBufferNeedsBackup: whether a change to `page` logged now would carry a full-page image
+ * (full_page_writes on and the page not logged since the latest redo pointer). log_heap_update
+ * asks it before deciding to leave the unchanged prefix and suffix of a tuple out of its record.
+ */
+export function xlogCheckBufferNeedsBackup(wal: XLogWriter, page: Uint8Array): boolean {
+  const { redoRecPtr, doPageWrites } = wal.getFullPageWriteInfo();
+  return doPageWrites && pageGetLsn(page) <= redoRecPtr;
+}
+
+/**
+ * log_newpage_buffer: XLOG_FPI, a forced full-page image of `page` (hole left out when
+ * `pageStd`), and the page's LSN set to the record's end unless the page is new (all zeros in
+ * its header). VACUUM writes one for an empty page that was never WAL-logged before it marks
+ * the page all-visible, so that redo of the VISIBLE record finds an initialized page. The caller
+ * holds the buffer's exclusive lock and has marked it dirty.
+ */
+export function logNewpageBuffer(
+  ins: XLogInsertState,
+  wal: XLogWriter,
+  ref: Required<XLogBlockRef>,
+  pageStd: boolean,
+  xid = 0,
+): XLogInsertResult {
+  ins.beginInsert();
+  ins.registerBuffer(0, ref, REGBUF_FORCE_IMAGE | (pageStd ? REGBUF_STANDARD : 0));
+  const result = ins.insert(wal, RM_XLOG_ID, XLOG_FPI, { xid });
+  if (readUint16(ref.page, PD_UPPER_OFFSET) !== 0) pageSetLsn(ref.page, result.endLsn);
+  return result;
 }

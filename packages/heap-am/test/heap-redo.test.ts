@@ -26,11 +26,7 @@ import {
   XLH_UPDATE_SUFFIX_FROM_OLD,
 } from "../src/include/access/heapam-xlog.js";
 import type { Database } from "../src/index.js";
-import {
-  pageGetHeapFreeSpace,
-  pageGetLsn,
-  pageIsAllVisible,
-} from "../src/storage/page/bufpage.js";
+import { pageGetHeapFreeSpace, pageGetLsn, pageIsAllVisible } from "../src/storage/page/bufpage.js";
 import { makeDb, removeDbDirs } from "./db-helpers.js";
 import {
   compareReplay,

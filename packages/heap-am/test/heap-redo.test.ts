@@ -108,7 +108,7 @@ function commit(db: Database, f: (tx: ReturnType<Database["begin"]>) => void): v
 describe("heap records are replayed to the pages the heap wrote", () => {
   it("INSERT+INIT on each new page, INSERT after; page LSNs are the records' ends; images after a checkpoint", () => {
     const { db, wal } = setup();
-    const tids = [];
+    const tids: { block: number; offset: number }[] = [];
     for (let i = 1; i <= 400; i++) {
       const tx = db.begin();
       tids.push(tx.insert("t", row(i)));
@@ -202,7 +202,7 @@ describe("heap records are replayed to the pages the heap wrote", () => {
 
   it("a cold UPDATE on the same page, and one to another page after XLOG_HEAP_LOCK (+INIT, two blocks)", () => {
     const { db, wal } = setup({ indexed: ["id"] });
-    const tids = [];
+    const tids: { block: number; offset: number }[] = [];
     const tx0 = db.begin();
     for (let i = 0; i < 25; i++) tids.push(tx0.insert("t", row(i, 0, 250)));
     tx0.commit();
@@ -238,7 +238,7 @@ describe("heap records are replayed to the pages the heap wrote", () => {
       tx.update("t", tids[5]!, row(5, 1));
     });
     // A scan sets hint bits (XMAX_INVALID of the aborted deleter) without WAL.
-    db.begin().scan("t");
+    commit(db, (tx) => tx.scan("t"));
     const records = checkRedo(db, wal);
     const lines = records.map((r) => formatWalDumpRecord(r));
     expect(lines.filter((l) => l.includes("desc: DELETE "))).toHaveLength(2);
@@ -266,7 +266,7 @@ describe("heap records are replayed to the pages the heap wrote", () => {
     }
     commit(db, (tx) => tx.delete("t", tids[7]!));
     // The scan prunes the HOT chains (fillfactor 10: the page is "full").
-    db.begin().scan("t");
+    commit(db, (tx) => tx.scan("t"));
     db.vacuum("t", { truncate: false });
     const records = checkRedo(db, wal);
     const k = kinds(records);
@@ -429,7 +429,7 @@ describe("logging is free when off and changes only pd_lsn when on", () => {
     commit(db, (tx) => {
       for (let i = 3; i < 150; i += 4) tx.delete("t", tids[i]!);
     });
-    db.begin().scan("t");
+    commit(db, (tx) => tx.scan("t"));
     db.vacuum("t", { truncate: false });
     db.vacuum("t", { freeze: true, truncate: false });
   }

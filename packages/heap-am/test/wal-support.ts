@@ -240,6 +240,20 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
+/** The main fork's and the visibility map's pages of one relation. */
+export interface RelationPages {
+  readonly main: readonly Uint8Array[];
+  readonly vm: readonly Uint8Array[];
+}
+
+/** The main fork and VM pages of `rel` in `pool`. */
+export function relationPages(pool: BufferPool, rel: RelFileLocator): RelationPages {
+  return {
+    main: forkPages(pool, rel, ForkNumber.MAIN),
+    vm: forkPages(pool, rel, ForkNumber.VISIBILITYMAP),
+  };
+}
+
 /**
  * Differences between the heap's pages and the replayed ones (empty when they agree): the main
  * fork under `strictMask` and heap_mask, the VM fork byte for byte but pd_checksum. The VM may
@@ -254,9 +268,19 @@ export function compareReplay(
   name = "t",
   options: { readonly truncatedWithoutWal?: boolean } = {},
 ): string[] {
+  return comparePages(relationPages(primary, rel), relationPages(replayed, rel), name, options);
+}
+
+/** `compareReplay` on pages already read (e.g. PostgreSQL's, by get_raw_page). */
+export function comparePages(
+  primary: RelationPages,
+  replayed: RelationPages,
+  name: string,
+  options: { readonly truncatedWithoutWal?: boolean } = {},
+): string[] {
   const out: string[] = [];
-  const a = forkPages(primary, rel, ForkNumber.MAIN);
-  const b = forkPages(replayed, rel, ForkNumber.MAIN);
+  const a = primary.main;
+  const b = replayed.main;
   // A VACUUM that truncated the relation wrote no XLOG_SMGR_TRUNCATE yet (storage records are
   // not the heap's): the replayed file keeps the blocks past the primary's end.
   const lengthsAgree =
@@ -274,13 +298,14 @@ export function compareReplay(
       out.push(`${name} block ${blk}: differs under heap_mask`);
     }
   }
-  const va = forkPages(primary, rel, ForkNumber.VISIBILITYMAP);
-  const vb = forkPages(replayed, rel, ForkNumber.VISIBILITYMAP);
-  if (vb.length > va.length) out.push(`${name} vm: ${va.length} blocks, replayed ${vb.length}`);
+  const va = primary.vm;
+  const vb = replayed.vm;
+  if (vb.length > va.length && options.truncatedWithoutWal !== true) {
+    out.push(`${name} vm: ${va.length} blocks, replayed ${vb.length}`);
+  }
   for (let blk = 0; blk < va.length; blk++) {
     const x = va[blk]!.slice();
     writeUint16(x, PD_CHECKSUM, 0);
-    if (options.truncatedWithoutWal === true && blk >= vb.length) continue;
     if (blk >= vb.length) {
       const empty =
         readUint32(x, 0) === 0 && readUint32(x, 4) === 0 && x.subarray(24).every((v) => v === 0);

@@ -26,7 +26,8 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PG15_BIN_DIR } from "@pgsim/bench";
+import { PG15_BIN_DIR, startPgCluster } from "@pgsim/bench";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { XLOG_FPI } from "../packages/heap-am/src/access/transam/pg-control.js";
 import {
@@ -547,4 +548,100 @@ describe("PostgreSQL 15 and pgsim write the same heap records for the same state
       expect(compared.get(id) ?? 0, id).toBeGreaterThan(0);
     }
   });
+});
+
+// ---------------------------------------------------------------------------------------------
+// 3. pgsim describes PostgreSQL 15's heap records as pg_waldump does, also those pgsim never
+//    writes: HEAP_CONFIRM (INSERT … ON CONFLICT), INPLACE (VACUUM's pg_class update),
+//    LOCK_UPDATED (FOR KEY SHARE following an update in progress), and with wal_level=logical
+//    TRUNCATE and NEW_CID.
+
+describe("pgsim's descriptions of PostgreSQL 15's own heap records", () => {
+  it("every Heap and Heap2 line of a varied workload, exactly", async () => {
+    const cluster = await startPgCluster({
+      dataChecksums: true,
+      settings: { autovacuum: "off", fsync: "off", wal_level: "logical" },
+    }).catch((error: Error) => {
+      throw new Error(`this test needs PostgreSQL 15 and never skips: ${error.message}`);
+    });
+    const connect = async () => {
+      const c = new pg.Client({
+        host: "127.0.0.1",
+        port: cluster.port,
+        user: "postgres",
+        database: "postgres",
+      });
+      await c.connect();
+      return c;
+    };
+    const a = await connect();
+    const b = await connect();
+    try {
+      await a.query("CREATE TABLE w (id int PRIMARY KEY, v int, s text)");
+      await a.query("CHECKPOINT");
+      const start = (await a.query("SELECT pg_current_wal_insert_lsn() AS l")).rows[0].l as string;
+      await a.query(
+        "INSERT INTO w SELECT g, g, repeat('x', g % 50) FROM generate_series(1, 300) g",
+      );
+      await a.query("INSERT INTO w VALUES (1000, 1, 'a') ON CONFLICT DO NOTHING");
+      await a.query("INSERT INTO w VALUES (1, 1, 'a') ON CONFLICT (id) DO UPDATE SET v = 5");
+      await a.query("UPDATE w SET v = v + 1 WHERE id % 7 = 0");
+      await a.query("DELETE FROM w WHERE id % 11 = 0");
+      // An update in progress, then FOR KEY SHARE from another session follows it.
+      await a.query("BEGIN");
+      await a.query("UPDATE w SET v = -1 WHERE id = 2");
+      await b.query("SELECT * FROM w WHERE id = 2 FOR KEY SHARE");
+      await a.query("COMMIT");
+      await a.query("SELECT * FROM w WHERE id = 3 FOR UPDATE");
+      await a.query("VACUUM (FREEZE) w");
+      await a.query("CREATE TABLE z (i int)");
+      await a.query("INSERT INTO z VALUES (1)");
+      await a.query("TRUNCATE z");
+      const end = (await a.query("SELECT pg_current_wal_insert_lsn() AS l")).rows[0].l as string;
+      await a.query("CHECKPOINT");
+      const walDir = path.join(cluster.dataDir, "pg_wal");
+      const dump = waldump(["-p", walDir, "-s", start, "-e", end]);
+      expect(dump.stderr).toBe("");
+      const heapLines = dump.stdout
+        .split("\n")
+        .filter((l) => l.startsWith("rmgr: Heap ") || l.startsWith("rmgr: Heap2 "));
+      const reader = new XLogReader({ walDir });
+      const ours: string[] = [];
+      try {
+        reader.beginRead(parseLsn(start));
+        const stop = parseLsn(end);
+        for (let r = reader.readRecord(); r !== null && r.lsn < stop; r = reader.readRecord()) {
+          if (r.header.rmid === RM_HEAP_ID || r.header.rmid === RM_HEAP2_ID) {
+            ours.push(formatWalDumpRecord(r));
+          }
+        }
+      } finally {
+        reader.close();
+      }
+      expect(ours.length).toBe(heapLines.length);
+      ours.forEach((line, i) => {
+        if (line !== heapLines[i]) expect({ i, line }).toEqual({ i, line: heapLines[i] });
+      });
+      const ids = new Set(heapLines.map((l) => l.replace(/.*desc: (\S+).*/, "$1")));
+      for (const id of [
+        "HEAP_CONFIRM",
+        "INPLACE",
+        "LOCK_UPDATED",
+        "TRUNCATE",
+        "NEW_CID",
+        "INSERT",
+        "HOT_UPDATE",
+        "DELETE",
+        "LOCK",
+        "FREEZE_PAGE",
+        "VISIBLE",
+      ]) {
+        expect(ids.has(id), id).toBe(true);
+      }
+    } finally {
+      await a.end().catch(() => undefined);
+      await b.end().catch(() => undefined);
+      await cluster.stop();
+    }
+  }, 120_000);
 });

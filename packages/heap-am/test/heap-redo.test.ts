@@ -26,7 +26,12 @@ import {
   XLH_UPDATE_SUFFIX_FROM_OLD,
 } from "../src/include/access/heapam-xlog.js";
 import type { Database } from "../src/index.js";
-import { pageGetHeapFreeSpace, pageGetLsn, pageIsAllVisible } from "../src/storage/page/bufpage.js";
+import {
+  pageGetHeapFreeSpace,
+  pageGetLsn,
+  pageInit,
+  pageIsAllVisible,
+} from "../src/storage/page/bufpage.js";
 import { makeDb, removeDbDirs } from "./db-helpers.js";
 import {
   compareReplay,
@@ -378,6 +383,29 @@ describe("heap records are replayed to the pages the heap wrote", () => {
     expect(visible[0]!.blocks[1]!.image).not.toBeNull();
     const main = forkPages(db.pool, db.table("t").locator, ForkNumber.MAIN);
     expect(pageGetLsn(main[visible[0]!.blocks[1]!.block]!)).toBe(visible[0]!.endLsn);
+    db.close();
+  });
+
+  it("VACUUM logs an empty page never WAL-logged (XLOG_FPI) before it marks it all-visible", () => {
+    const { db, wal } = setup();
+    commit(db, (tx) => tx.insert("t", row(1)));
+    // What a backend that extended the heap and initialized the page, then failed before logging
+    // its insert, leaves behind (hio's extension): an initialized, empty page with LSN 0.
+    const locator = db.table("t").locator;
+    const buf = db.pool.extend(locator, ForkNumber.MAIN);
+    db.pool.lockBuffer(buf, "exclusive");
+    pageInit(db.pool.bufferGetPage(buf), 0);
+    db.pool.markBufferDirty(buf);
+    db.pool.unlockReleaseBuffer(buf);
+    db.vacuum("t", { truncate: false });
+    const records = checkRedo(db, wal);
+    const k = kinds(records);
+    const fpi = k.indexOf("XLOG FPI");
+    expect(fpi).toBeGreaterThan(0);
+    expect(records[fpi]!.blocks[0]!.block).toBe(1);
+    expect(formatWalDumpRecord(records[fpi + 1]!)).toMatch(
+      /desc: VISIBLE cutoff xid 0 flags 0x03, .* blk 1$/,
+    );
     db.close();
   });
 

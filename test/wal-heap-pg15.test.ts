@@ -327,6 +327,89 @@ class XidPairs {
   }
 }
 
+/** xid fields of a record's main data: [offset, masked (not mapped)]. */
+function mainDataXids(r: DecodedXLogRecord): [number, boolean][] {
+  const op = r.header.info & 0x70;
+  if (r.header.rmid === RM_HEAP_ID) {
+    if (op === 0x10 || op === 0x60) return [[0, false]]; // DELETE xmax, LOCK locking_xid
+    if (op === 0x20 || op === 0x40)
+      return [
+        [0, false],
+        [8, false],
+      ]; // UPDATE old/new xmax
+  } else if (r.header.rmid === RM_HEAP2_ID) {
+    if (op === 0x10 || op === 0x40) return [[0, false]]; // PRUNE latestRemovedXid, VISIBLE cutoff
+    if (op === 0x30) return [[0, true]]; // FREEZE_PAGE cutoff (FreezeLimit)
+  }
+  return [];
+}
+
+/** The offsets of the alignment bytes in a multi-insert's block data. */
+function multiInsertPadBytes(data: Uint8Array): Set<number> {
+  const pads = new Set<number>();
+  let p = 0;
+  while (p < data.length) {
+    if (p % 2 === 1) pads.add(p++);
+    const datalen = data[p]! | (data[p + 1]! << 8);
+    p += 7 + datalen;
+  }
+  return pads;
+}
+
+const u32le = (b: Uint8Array, o: number) =>
+  (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+
+/** How PostgreSQL's record `a` and pgsim's `b` differ in their bytes, or undefined. */
+function recordBytesDiffer(
+  a: DecodedXLogRecord,
+  b: DecodedXLogRecord,
+  xids: XidPairs,
+): string | undefined {
+  if (a.header.rmid !== b.header.rmid || a.header.info !== b.header.info) return "xl_info";
+  if (a.blocks.length !== b.blocks.length) return "block count";
+  const sameBytes = (x: Uint8Array, y: Uint8Array, skip: (i: number) => boolean) =>
+    x.length === y.length && x.every((v, i) => skip(i) || v === y[i]);
+  const isFreeze = a.header.rmid === RM_HEAP2_ID && (a.header.info & 0x70) === 0x30;
+  const isMulti = a.header.rmid === RM_HEAP2_ID && (a.header.info & 0x70) === 0x50;
+  for (let k = 0; k < a.blocks.length; k++) {
+    const x = a.blocks[k]!;
+    const y = b.blocks[k]!;
+    if (x.id !== y.id || x.fork !== y.fork || x.block !== y.block || x.flags !== y.flags) {
+      return `block ${k} header`;
+    }
+    if ((x.image === null) !== (y.image === null)) return `block ${k} image`;
+    if (x.image !== null && y.image !== null) {
+      if (x.image.holeOffset !== y.image.holeOffset || x.image.length !== y.image.length) {
+        return `block ${k} image hole`;
+      }
+    }
+    if (isFreeze) {
+      // xl_heap_freeze_tuple: xmax (mapped), offset, infomasks, frzflags; byte 11 is padding.
+      if (x.data.length !== y.data.length) return `block ${k} data length`;
+      for (let p = 0; p < x.data.length; p += 12) {
+        if (xids.mapPg(u32le(x.data, p)) !== String(u32le(y.data, p))) return `block ${k} xmax`;
+      }
+      if (!sameBytes(x.data, y.data, (i) => i % 12 < 4 || i % 12 === 11)) return `block ${k} data`;
+    } else if (isMulti) {
+      // The byte that 2-aligns each xl_multi_insert_tuple after an odd-length body is padding.
+      const pads = multiInsertPadBytes(x.data);
+      if (!sameBytes(x.data, y.data, (i) => pads.has(i))) return `block ${k} data`;
+    } else if (!sameBytes(x.data, y.data, () => false)) {
+      return `block ${k} data`;
+    }
+  }
+  const fields = mainDataXids(a);
+  // xl_heap_multi_insert's byte 1 (after flags) is padding.
+  const inField = (i: number) => fields.some(([o]) => i >= o && i < o + 4) || (isMulti && i === 1);
+  if (!sameBytes(a.mainData, b.mainData, inField)) return "main data";
+  for (const [o, masked] of fields) {
+    if (!masked && xids.mapPg(u32le(a.mainData, o)) !== String(u32le(b.mainData, o))) {
+      return `main data xid at ${o}`;
+    }
+  }
+  return undefined;
+}
+
 /**
  * A description with its xids made comparable: xids a record names (xmax, locking xid,
  * latestRemovedXid, VISIBLE's cutoff xid) through `map`, FREEZE_PAGE's cutoff masked.
@@ -500,6 +583,15 @@ describe("PostgreSQL 15 and pgsim write the same heap records for the same state
         reader.close();
       }
       expect(pgRecords.length).toBe(pg.kept.length);
+      // Byte for byte: info, block headers (fork flags, images and their holes), block data and
+      // main data, xid fields mapped (FREEZE_PAGE's cutoff and its tuples' pad byte ignored).
+      expect(simRecords.length).toBe(pgRecords.length);
+      const byteDiffs: string[] = [];
+      pgRecords.forEach((a, i) => {
+        const d = recordBytesDiffer(a, simRecords[i]!, xids);
+        if (d !== undefined) byteDiffs.push(`record ${i} (${pg.kept[i]!.id}): ${d}`);
+      });
+      expect(byteDiffs.slice(0, 5)).toEqual([]);
       const target = freshRedoTarget();
       replay(target, pgRecords);
       for (const [node, name] of pgTables) {

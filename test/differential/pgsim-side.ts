@@ -56,6 +56,12 @@ export class PgsimSide {
     }
   }
 
+  /** The two backends (sessions A and B) of the current run. */
+  backends(): readonly Database[] {
+    if (this.db === undefined) throw new Error("PgsimSide.setup was not called");
+    return this.db;
+  }
+
   private backend(s: Session): Database {
     if (this.db === undefined) throw new Error("PgsimSide.setup was not called");
     return this.db[s];

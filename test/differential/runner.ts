@@ -23,11 +23,22 @@ import { PgSide } from "./pg-side.js";
 import { PgsimSide, type PgsimVariant } from "./pgsim-side.js";
 import { createTableSql, type TableSpec } from "./schema.js";
 
+/** Options of `DiffEnv.start`. */
+export interface DiffEnvOptions {
+  /** Server settings added to (or replacing) the defaults: autovacuum, fsync, full_page_writes off. */
+  readonly settings?: Readonly<Record<string, string>>;
+}
+
 /** A private PostgreSQL 15 cluster with its sessions, and pgsim of each variant. */
 export class DiffEnv {
   readonly cluster: PgCluster;
   readonly pg: PgSide;
   readonly sims: readonly PgsimSide[];
+  /**
+   * Called once per run after both sides created the tables and before the first statement
+   * (e.g. to take a checkpoint or turn pgsim's WAL on).
+   */
+  afterSetup: ((tables: readonly TableSpec[]) => Promise<void>) | undefined;
 
   private constructor(cluster: PgCluster, pg: PgSide, sims: PgsimSide[]) {
     this.cluster = cluster;
@@ -35,10 +46,13 @@ export class DiffEnv {
     this.sims = sims;
   }
 
-  static async start(variants: readonly PgsimVariant[] = ["disk", "memory"]): Promise<DiffEnv> {
+  static async start(
+    variants: readonly PgsimVariant[] = ["disk", "memory"],
+    options: DiffEnvOptions = {},
+  ): Promise<DiffEnv> {
     const cluster = await startPgCluster({
       dataChecksums: false,
-      settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
+      settings: { autovacuum: "off", fsync: "off", full_page_writes: "off", ...options.settings },
     });
     try {
       const pg = await PgSide.connect(cluster);
@@ -96,6 +110,7 @@ async function run(
 ): Promise<RunResult> {
   await env.pg.setup(tables);
   for (const sim of env.sims) sim.setup(tables);
+  if (env.afterSetup !== undefined) await env.afterSetup(tables);
   const model = new Model(tables);
   const xids = new XidMap();
   const ops: Op[] = [];

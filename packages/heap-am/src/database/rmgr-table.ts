@@ -15,6 +15,7 @@
 
 import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
+import { heap2Redo, heapRedo } from "../access/heap/heapam-redo.js";
 import { VisibilityMap } from "../access/heap/visibilitymap.js";
 import {
   CLOG_ZEROPAGE,
@@ -27,9 +28,13 @@ import {
   decodeCheckPoint,
   XLOG_CHECKPOINT_ONLINE,
   XLOG_CHECKPOINT_SHUTDOWN,
+  XLOG_FPI,
+  XLOG_FPI_FOR_HINT,
 } from "../access/transam/pg-control.js";
 import {
   RM_CLOG_ID,
+  RM_HEAP_ID,
+  RM_HEAP2_ID,
   RM_SMGR_ID,
   RM_STANDBY_ID,
   RM_XACT_ID,
@@ -46,6 +51,11 @@ import {
 } from "../access/transam/xact-xlog.js";
 import { formatLsn } from "../access/transam/xlogdefs.js";
 import type { DecodedXLogRecord } from "../access/transam/xlogreader.js";
+import {
+  type RedoContext as HeapRedoContext,
+  makeRedoContext,
+  xlogReadBufferForRedo,
+} from "../access/transam/xlogutils.js";
 import type { Catalog } from "../catalog/catalog.js";
 import { tableLocator } from "../catalog/catalog.js";
 import { RM_PGSIM_CATALOG_ID, XLOG_PGSIM_CATALOG_IMAGE } from "../catalog/catalog-xlog.js";
@@ -59,14 +69,15 @@ import {
   XLOG_SMGR_TRUNCATE,
 } from "../catalog/storage.js";
 import { xidIsNormal } from "../include/access/transam.js";
-import { FreeSpaceMap } from "../storage/freespace/freespace.js";
 
-/** What redo routines work on: the startup process's handles. */
-export interface RedoContext {
-  readonly pool: BufferPool;
+/**
+ * What redo routines work on: the startup process's handles — the heap's redo context (pool,
+ * FSM, invalid-page table, whether hints are logged) plus the transaction system, the catalog
+ * and the visibility map.
+ */
+export interface RedoContext extends HeapRedoContext {
   readonly transam: Transam;
   readonly catalog: Catalog;
-  readonly fsm: FreeSpaceMap;
   readonly vm: VisibilityMap;
 }
 
@@ -74,8 +85,18 @@ export interface RedoContext {
 export type RedoRoutine = (ctx: RedoContext, record: DecodedXLogRecord) => void;
 
 /** Builds the context the redo routines share. */
-export function redoContext(pool: BufferPool, transam: Transam, catalog: Catalog): RedoContext {
-  return { pool, transam, catalog, fsm: new FreeSpaceMap(pool), vm: new VisibilityMap(pool) };
+export function redoContext(
+  pool: BufferPool,
+  transam: Transam,
+  catalog: Catalog,
+  logHintBits: boolean,
+): RedoContext {
+  return {
+    ...makeRedoContext(pool, { logHintBits }),
+    transam,
+    catalog,
+    vm: new VisibilityMap(pool),
+  };
 }
 
 /**
@@ -92,8 +113,22 @@ function xlogRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
     const cp = decodeCheckPoint(record.mainData);
     advanceNextXid(ctx.transam.shmem, Number(cp.nextXid & 0xffffffffn));
   }
-  // NOOP, SWITCH, NEXTOID (pgsim writes none) need nothing; FPI records are restored by the
-  // heap's redo helpers (xlogutils) once wired.
+  if (op === XLOG_FPI || op === XLOG_FPI_FOR_HINT) {
+    // Every block carries an image to restore (XLogReadBufferForRedo restores it).
+    for (const block of record.blocks) {
+      const r = xlogReadBufferForRedo(ctx, record, block.id);
+      if (r.action !== "restored") {
+        if (r.buffer !== undefined) ctx.pool.unlockReleaseBuffer(r.buffer);
+        throw new PgsimError(
+          "wal-redo-error",
+          "unexpected XLogReadBufferForRedo result when restoring backup block",
+          { lsn: record.lsn, block: block.id },
+        );
+      }
+      ctx.pool.unlockReleaseBuffer(r.buffer);
+    }
+  }
+  // NOOP, SWITCH and NEXTOID (pgsim writes none) need nothing.
 }
 
 function xactRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
@@ -139,6 +174,7 @@ function smgrRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
     if (!ctx.pool.relationExists(rel, ForkNumber.MAIN))
       ctx.pool.createRelation(rel, ForkNumber.MAIN);
     if ((flags & SMGR_TRUNCATE_HEAP) !== 0) {
+      ctx.invalidPages.forget(rel, ForkNumber.MAIN, nblocks);
       const current = ctx.pool.nblocks(rel, ForkNumber.MAIN);
       if (nblocks < current) ctx.pool.truncateRelation(rel, ForkNumber.MAIN, nblocks);
     }
@@ -157,7 +193,8 @@ function smgrRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
 }
 
 function dropRelationStorage(ctx: RedoContext, rel: RelFileLocator): void {
-  ctx.pool.dropRelation(rel);
+  for (let fork = 0; fork <= 3; fork++) ctx.invalidPages.forget(rel, fork, 0);
+  if (ctx.pool.relationExists(rel, ForkNumber.MAIN)) ctx.pool.dropRelation(rel);
 }
 
 /**
@@ -183,9 +220,11 @@ const REDO: Map<number, RedoRoutine> = new Map([
   [RM_CLOG_ID, clogRedo],
   [RM_STANDBY_ID, () => {}],
   [RM_PGSIM_CATALOG_ID, catalogRedo],
+  [RM_HEAP_ID, heapRedo],
+  [RM_HEAP2_ID, heap2Redo],
 ]);
 
-/** Registers the redo routine of a resource manager (the heap's are registered by startup.ts). */
+/** Registers the redo routine of a resource manager (for an experimenter's own records). */
 export function registerRedo(rmid: number, redo: RedoRoutine): void {
   REDO.set(rmid, redo);
 }

@@ -204,7 +204,7 @@ export function startupXLog(dataDir: string, b: StartupBackend): StartupResult {
     const unloggedReset: string[] = [];
     if (needsRecovery) {
       writeControlFile(dataDir, { ...control, state: DBState.IN_CRASH_RECOVERY }, { sync: true });
-      const ctx = redoContext(b.pool, b.transam, b.catalog);
+      const ctx = redoContext(b.pool, b.transam, b.catalog, control.dataChecksumVersion !== 0);
       // Start at the redo pointer (the checkpoint record itself when redo = its LSN).
       reader.beginRead(checkpoint.redo);
       for (let r = reader.readRecord(); r !== null; r = reader.readRecord()) {
@@ -215,6 +215,9 @@ export function startupXLog(dataDir: string, b: StartupBackend): StartupResult {
         endOfLog = r.endLsn;
       }
       walEndReason = reader.error?.message;
+      // Crash recovery reaches consistency at the end of WAL: a page the WAL referred to that
+      // is still missing means the WAL and the data files disagree (XLogCheckInvalidPages).
+      ctx.invalidPages.reachedConsistency();
       // ResetUnloggedRelations: an unlogged table is empty after a crash.
       for (const t of b.catalog.list()) {
         if (t.persistence !== "unlogged") continue;

@@ -16,7 +16,11 @@
  * tuple data may be used under the pin alone; inserting or changing xmin/xmax needs an exclusive
  * lock; hint bits may be set under a share lock.
  *
- * Differs from PostgreSQL: no WAL records; no TOAST; no speculative insertion; no multixacts, so
+ * WAL (when `relationNeedsWal`): each change is logged inside its critical section as
+ * heapam.c logs it — page changed, buffer marked dirty, record inserted, page LSN set, under the
+ * exclusive lock (heapam-xlog.ts builds the records).
+ *
+ * Differs from PostgreSQL: no TOAST; no speculative insertion; no multixacts, so
  * a row lock (any of the four modes) is held by one transaction at a time and a second locker,
  * updater or deleter waits for the first even where PostgreSQL's modes would let them share.
  */
@@ -72,6 +76,7 @@ import {
   pageIsAllVisible,
   pageIsNew,
   pageSetFull,
+  pageSetLsn,
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
@@ -87,6 +92,7 @@ import type { FormPgAttribute, TupleDesc } from "../common/tupdesc.js";
 import {
   type LockTupleMode,
   type Row,
+  relationNeedsWal,
   type ScanPin,
   type TableAmContext,
   type TID,
@@ -102,6 +108,13 @@ import {
   tupleCmin,
   type VisibilityContext,
 } from "./heapam-visibility.js";
+import {
+  logHeapDelete,
+  logHeapInsert,
+  logHeapLock,
+  logHeapMultiInsert,
+  logHeapUpdate,
+} from "./heapam-xlog.js";
 import {
   type BulkInsertState,
   pageItemStart,
@@ -200,17 +213,19 @@ function prepareTuple(rel: Relation, values: TupleValues, xid: number, cid: numb
 /**
  * Clears PD_ALL_VISIBLE and the page's VM bits (both), as every modification must. The VM is
  * reached through the buffer pool, as PostgreSQL's visibilitymap_clear reaches it through the
- * relation; it is read only when the page was all-visible.
+ * relation; it is read only when the page was all-visible. Returns whether the page was
+ * all-visible (all_visible_cleared, which the change's WAL record carries).
  */
 function clearAllVisible(
   ctx: TableAmContext,
   rel: Relation,
   page: Uint8Array,
   block: number,
-): void {
-  if (!pageIsAllVisible(page)) return;
+): boolean {
+  if (!pageIsAllVisible(page)) return false;
   pageClearAllVisible(page);
   new VisibilityMap(ctx.pool).clear(rel.locator, block, VISIBILITYMAP_VALID_BITS);
+  return true;
 }
 
 /** PageSetPrunable: remember the oldest xid whose deletions may make pruning worthwhile. */
@@ -243,8 +258,19 @@ export function heapInsert(
   const page = pool.bufferGetPage(buffer);
   const block = pool.bufferGetBlockNumber(buffer);
   const offset = relationPutHeapTuple(page, block, tuple);
-  clearAllVisible(ctx, rel, page, block);
+  const allVisibleCleared = clearAllVisible(ctx, rel, page, block);
   pool.markBufferDirty(buffer);
+  if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+    logHeapInsert(ctx.xlog.ins, ctx.xlog.wal, {
+      rel: rel.locator,
+      block,
+      page,
+      offnum: offset,
+      tuple,
+      xid: xact.xid,
+      allVisibleCleared,
+    });
+  }
   pool.unlockReleaseBuffer(buffer);
   xact.markCommandUsed();
   ctx.pgstat?.relations.countHeapInsert(rel.def.relNumber, xact, 1);
@@ -271,11 +297,14 @@ export function heapMultiInsert(
   const pool = ctx.pool;
   const saveFree = saveFreeSpace(rel);
   const tids: TID[] = [];
+  const needWal = ctx.xlog !== undefined && relationNeedsWal(ctx, rel);
   let i = 0;
   while (i < tuples.length) {
     const buffer = relationGetBufferForTuple(ctx, rel, tuples[i]!.length, undefined, bistate);
     const page = pool.bufferGetPage(buffer);
     const block = pool.bufferGetBlockNumber(buffer);
+    const startingWithEmptyPage = pageGetMaxOffsetNumber(page) === 0;
+    const first = i;
     // The first tuple fits (hio checked); keep adding while the fillfactor reserve stays free.
     tids.push({ block, offset: relationPutHeapTuple(page, block, tuples[i++]!) });
     while (
@@ -284,8 +313,22 @@ export function heapMultiInsert(
     ) {
       tids.push({ block, offset: relationPutHeapTuple(page, block, tuples[i++]!) });
     }
-    clearAllVisible(ctx, rel, page, block);
+    const allVisibleCleared = clearAllVisible(ctx, rel, page, block);
     pool.markBufferDirty(buffer);
+    if (needWal) {
+      const result = logHeapMultiInsert(ctx.xlog!.ins, ctx.xlog!.wal, {
+        rel: rel.locator,
+        block,
+        page,
+        tuples: tuples.slice(first, i),
+        offsets: tids.slice(first, i).map((t) => t.offset),
+        init: startingWithEmptyPage,
+        allVisibleCleared,
+        lastInMulti: i === tuples.length,
+        xid,
+      });
+      pageSetLsn(page, result.endLsn);
+    }
     pool.unlockReleaseBuffer(buffer);
   }
   xact.markCommandUsed();
@@ -507,7 +550,7 @@ export function heapDelete(
     if (result !== TM.Ok) return failure ? { result, failure } : { result };
     const cmax = adjustCmax(page, tup, xact, visibilityContext(ctx, xact));
     pageSetPrunable(page, xid);
-    clearAllVisible(ctx, rel, page, tid.block);
+    const allVisibleCleared = clearAllVisible(ctx, rel, page, tid.block);
     setXmax(page, tup, xid, cmax, 0, true, tid);
     heapTupleHeaderSetInfomask2(
       page,
@@ -515,6 +558,17 @@ export function heapDelete(
       heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_HOT_UPDATED,
     );
     pool.markBufferDirty(buffer);
+    if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+      const result = logHeapDelete(ctx.xlog.ins, ctx.xlog.wal, {
+        rel: rel.locator,
+        block: tid.block,
+        page,
+        offnum: tid.offset,
+        allVisibleCleared,
+        xid,
+      });
+      pageSetLsn(page, result.endLsn);
+    }
     xact.markCommandUsed();
     ctx.pgstat?.relations.countHeapDelete(rel.def.relNumber, xact);
     return { result: TM.Ok };
@@ -637,10 +691,22 @@ export function heapUpdate(
         tup,
         heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_HOT_UPDATED,
       );
-      if (pageIsAllVisible(page)) {
+      const allFrozenCleared =
+        pageIsAllVisible(page) &&
         new VisibilityMap(ctx.pool).clear(rel.locator, otid.block, VISIBILITYMAP_ALL_FROZEN);
-      }
       pool.markBufferDirty(buffer);
+      if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+        const result = logHeapLock(ctx.xlog.ins, ctx.xlog.wal, {
+          rel: rel.locator,
+          block: otid.block,
+          page,
+          offnum: otid.offset,
+          lockingXid: xid,
+          allFrozenCleared,
+          xid,
+        });
+        pageSetLsn(page, result.endLsn);
+      }
       pool.unlockBuffer(buffer);
       newBuffer = relationGetBufferForTuple(ctx, rel, newTuple.length, buffer);
       if (newBuffer === buffer) {
@@ -671,11 +737,30 @@ export function heapUpdate(
     // Keep HEAP_ONLY_TUPLE on the old version if it was itself a heap-only member of a chain.
     infomask2Old |= heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE;
     heapTupleHeaderSetInfomask2(page, tup, infomask2Old);
-    clearAllVisible(ctx, rel, page, otid.block);
+    const allVisibleCleared = clearAllVisible(ctx, rel, page, otid.block);
     pool.markBufferDirty(buffer);
+    let newAllVisibleCleared = false;
     if (newBuffer !== undefined) {
-      clearAllVisible(ctx, rel, newPage, newBlock);
+      newAllVisibleCleared = clearAllVisible(ctx, rel, newPage, newBlock);
       pool.markBufferDirty(newBuffer);
+    }
+    if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+      const result = logHeapUpdate(ctx.xlog.ins, ctx.xlog.wal, {
+        rel: rel.locator,
+        oldBlock: otid.block,
+        oldPage: page,
+        oldOffnum: otid.offset,
+        newBlock,
+        newPage,
+        newOffnum: newOffset,
+        newTuple,
+        hot,
+        allVisibleCleared,
+        newAllVisibleCleared,
+        xid,
+      });
+      if (newBuffer !== undefined) pageSetLsn(newPage, result.endLsn);
+      pageSetLsn(page, result.endLsn);
     }
     xact.markCommandUsed();
     ctx.pgstat?.relations.countHeapUpdate(rel.def.relNumber, xact, hot);
@@ -776,10 +861,22 @@ export function heapLockTuple(
     heapTupleHeaderSetXmax(page, tup, xid);
     // A lock-only xmax never forwards: t_ctid points at the tuple itself.
     heapTupleHeaderSetCtid(page, tup, tid);
-    if (pageIsAllVisible(page)) {
+    const allFrozenCleared =
+      pageIsAllVisible(page) &&
       new VisibilityMap(ctx.pool).clear(rel.locator, tid.block, VISIBILITYMAP_ALL_FROZEN);
-    }
     pool.markBufferDirty(buffer);
+    if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+      const result = logHeapLock(ctx.xlog.ins, ctx.xlog.wal, {
+        rel: rel.locator,
+        block: tid.block,
+        page,
+        offnum: tid.offset,
+        lockingXid: xid,
+        allFrozenCleared,
+        xid,
+      });
+      pageSetLsn(page, result.endLsn);
+    }
     return { result: TM.Ok };
   } finally {
     pool.unlockReleaseBuffer(buffer);

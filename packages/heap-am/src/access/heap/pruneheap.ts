@@ -5,7 +5,7 @@
  * Models: src/backend/access/heap/pruneheap.c (heap_page_prune_opt, heap_page_prune, PruneState,
  * heap_prune_chain, heap_prune_record_prunable / _redirect / _dead / _unused,
  * heap_page_prune_execute).
- * Entry points: `heapPagePruneOpt`, `heapPagePrune`.
+ * Entry points: `heapPagePruneOpt`, `heapPagePrune`, `heapPagePruneExecute`.
  * See also: heapam-visibility.ts (HeapTupleSatisfiesVacuum), vacuumlazy.ts, bufpage.ts
  * (PageRepairFragmentation).
  *
@@ -14,20 +14,36 @@
  * members become LP_UNUSED at once; pruning never turns LP_DEAD into LP_UNUSED (only VACUUM
  * does); the FSM is not updated.
  *
+ * WAL: a prune that changed line pointers is logged as XLOG_HEAP2_PRUNE (latestRemovedXid, the
+ * redirects, dead and unused offsets) inside its critical section when the relation needs WAL;
+ * a prune that only moved pd_prune_xid or cleared PD_PAGE_FULL is a hint, not logged.
+ *
  * Differs from PostgreSQL: one horizon (the oldest xmin of any backend) instead of GlobalVisState
- * and OldestXmin; no WAL record; latestRemovedXid is not tracked (there are no standbys).
+ * and OldestXmin.
  */
 
 import type { BufferId } from "@pgsim/buffer-manager";
 import {
+  HEAP_MOVED,
   HEAP_ONLY_TUPLE,
+  HEAP_XMIN_COMMITTED,
+  HEAP_XMIN_FROZEN,
+  HEAP_XMIN_INVALID,
   heapTupleHeaderGetCtidOffset,
+  heapTupleHeaderGetInfomask,
   heapTupleHeaderGetInfomask2,
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
+  heapTupleHeaderGetXvac,
   heapTupleHeaderIsHotUpdated,
 } from "../../include/access/htup-details.js";
-import { InvalidTransactionId, xidIsNormal, xidPrecedes } from "../../include/access/transam.js";
+import {
+  FrozenTransactionId,
+  InvalidTransactionId,
+  xidFollows,
+  xidIsNormal,
+  xidPrecedes,
+} from "../../include/access/transam.js";
 import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
@@ -48,12 +64,15 @@ import {
   pageIsNew,
   pageRepairFragmentation,
   pageSetItemId,
+  pageSetLsn,
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
 import type { Relation } from "../../utils/cache/rel.js";
-import type { TableAmContext } from "../table/tableam.js";
+import { relationNeedsWal, type TableAmContext } from "../table/tableam.js";
+import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
+import { logHeapPrune } from "./heapam-xlog.js";
 import { saveFreeSpace } from "./hio.js";
 
 /** What one prune did. */
@@ -90,7 +109,7 @@ export function heapPagePruneOpt(
   if (!pool.conditionalLockBufferForCleanup(buffer)) return;
   try {
     if (worthIt()) {
-      const { ndeleted, nnewlpdead } = heapPagePrune(ctx, buffer, horizon, xact);
+      const { ndeleted, nnewlpdead } = heapPagePrune(ctx, rel, buffer, horizon, xact);
       // Report the tuples reclaimed: those that became LP_DEAD still need VACUUM, so they stay
       // counted as dead (pgstat_update_heap_dead_tuples).
       if (ndeleted > nnewlpdead) {
@@ -113,6 +132,8 @@ export function heapPagePruneOpt(
 interface PruneState {
   /** new_prune_xid: the oldest xmax that may make pruning worthwhile later; 0 if none. */
   newPruneXid: number;
+  /** latestRemovedXid: the newest xid whose effects the removed tuples carried (for standbys). */
+  latestRemovedXid: number;
   nredirected: number;
   ndead: number;
   nunused: number;
@@ -130,6 +151,7 @@ interface PruneState {
 
 const pruneState: PruneState = {
   newPruneXid: InvalidTransactionId,
+  latestRemovedXid: InvalidTransactionId,
   nredirected: 0,
   ndead: 0,
   nunused: 0,
@@ -145,10 +167,12 @@ const chainScratch = new Int16Array(MaxOffsetNumber + 1);
 /**
  * heap_page_prune: the caller holds a cleanup lock. Computes every tuple's state once, walks each
  * HOT chain from its root (heap_prune_chain), which records redirects, dead and unused line
- * pointers, then applies them and compacts the page (heap_page_prune_execute).
+ * pointers, then applies them and compacts the page (heap_page_prune_execute), and logs what it
+ * did (XLOG_HEAP2_PRUNE) when the relation needs WAL.
  */
 export function heapPagePrune(
   ctx: TableAmContext,
+  rel: Relation,
   buffer: BufferId,
   oldestXmin: number,
   xact?: Transaction,
@@ -163,6 +187,7 @@ export function heapPagePrune(
   const vctx: VisibilityContext = { transam: ctx.transam, xact, hintsSet: false };
   const prstate = pruneState;
   prstate.newPruneXid = InvalidTransactionId;
+  prstate.latestRemovedXid = InvalidTransactionId;
   prstate.nredirected = 0;
   prstate.ndead = 0;
   prstate.nunused = 0;
@@ -186,15 +211,39 @@ export function heapPagePrune(
     const rootLp = pageGetItemId(page, root);
     const rootFlags = itemIdGetFlags(rootLp);
     if (rootFlags === LP_UNUSED || rootFlags === LP_DEAD) continue;
-    ndeleted += heapPruneChain(page, root, rootLp, maxoff, prstate);
+    ndeleted += heapPruneChain(page, root, rootLp, maxoff, prstate, ctx.transam);
   }
 
   const changed = prstate.nredirected + prstate.ndead + prstate.nunused > 0;
   if (changed) {
-    heapPagePruneExecute(page, prstate);
+    heapPagePruneExecute(
+      page,
+      prstate.redirected,
+      prstate.nredirected,
+      prstate.nowdead,
+      prstate.ndead,
+      prstate.nowunused,
+      prstate.nunused,
+    );
     pageSetPruneXid(page, prstate.newPruneXid);
     pageClearFull(page);
     pool.markBufferDirty(buffer);
+    if (ctx.xlog !== undefined && relationNeedsWal(ctx, rel)) {
+      const result = logHeapPrune(ctx.xlog.ins, ctx.xlog.wal, {
+        rel: rel.locator,
+        block: pool.bufferGetBlockNumber(buffer),
+        page,
+        latestRemovedXid: prstate.latestRemovedXid,
+        redirected: prstate.redirected,
+        nredirected: prstate.nredirected,
+        nowdead: prstate.nowdead,
+        ndead: prstate.ndead,
+        nowunused: prstate.nowunused,
+        nunused: prstate.nunused,
+        xid: xact?.xid ?? InvalidTransactionId,
+      });
+      pageSetLsn(page, result.endLsn);
+    }
   } else if (pageGetPruneXid(page) !== prstate.newPruneXid || pageIsFull(page)) {
     pageSetPruneXid(page, prstate.newPruneXid);
     pageClearFull(page);
@@ -221,6 +270,7 @@ function heapPruneChain(
   rootLp: number,
   maxoff: number,
   prstate: PruneState,
+  transam: Transam,
 ): number {
   const htsv = prstate.htsv;
   const marked = prstate.marked;
@@ -233,6 +283,7 @@ function heapPruneChain(
       // Not HOT-updated (HeapTupleHeaderIsHotUpdated): what an aborted HOT update leaves.
       if (htsv[root] === HTSV.Dead && !heapTupleHeaderIsHotUpdated(page, tup)) {
         heapPruneRecordUnused(prstate, root);
+        advanceLatestRemovedXid(page, tup, transam, prstate);
         ndeleted++;
       }
       return ndeleted;
@@ -270,8 +321,10 @@ function heapPruneChain(
     } else if (state === HTSV.DeleteInProgress) {
       heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
     }
-    if (dead) latestDead = off;
-    else if (!recentlyDead) break;
+    if (dead) {
+      latestDead = off;
+      advanceLatestRemovedXid(page, tup, transam, prstate);
+    } else if (!recentlyDead) break;
     if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
     priorXmax = heapTupleHeaderGetRawXmax(page, tup);
     off = heapTupleHeaderGetCtidOffset(page, tup);
@@ -292,6 +345,37 @@ function heapPruneChain(
     heapPruneRecordDead(prstate, root);
   }
   return ndeleted;
+}
+
+/**
+ * HeapTupleHeaderAdvanceLatestRemovedXid: a removed tuple's deleter (or updater) — when its
+ * inserter committed and is not the deleter itself — may be the newest xid whose changes the
+ * prune makes final; a standby's queries that could still see the tuple conflict with it.
+ */
+function advanceLatestRemovedXid(
+  page: Uint8Array,
+  tup: number,
+  transam: Transam,
+  prstate: PruneState,
+): void {
+  const infomask = heapTupleHeaderGetInfomask(page, tup);
+  const xmin =
+    (infomask & HEAP_XMIN_FROZEN) === HEAP_XMIN_FROZEN
+      ? FrozenTransactionId
+      : heapTupleHeaderGetRawXmin(page, tup);
+  // HeapTupleHeaderGetUpdateXid: the raw xmax (pgsim has no multixacts).
+  const xmax = heapTupleHeaderGetRawXmax(page, tup);
+  if ((infomask & HEAP_MOVED) !== 0) {
+    const xvac = heapTupleHeaderGetXvac(page, tup);
+    if (xidPrecedes(prstate.latestRemovedXid, xvac)) prstate.latestRemovedXid = xvac;
+  }
+  const xminCommitted = (infomask & HEAP_XMIN_COMMITTED) !== 0;
+  const xminInvalid = (infomask & HEAP_XMIN_FROZEN) === HEAP_XMIN_INVALID;
+  if (xminCommitted || (!xminInvalid && transam.didCommit(xmin))) {
+    if (xmax !== xmin && xidFollows(xmax, prstate.latestRemovedXid)) {
+      prstate.latestRemovedXid = xmax;
+    }
+  }
 }
 
 /**
@@ -326,21 +410,29 @@ function heapPruneRecordUnused(prstate: PruneState, offnum: number): void {
 }
 
 /**
- * heap_page_prune_execute: applies the recorded redirects, dead and unused line pointers to the
- * page and compacts it (PageRepairFragmentation). The caller holds the cleanup lock and marks the
- * buffer dirty.
+ * heap_page_prune_execute: applies redirects (`redirected` holds `nredirected` (from, to) pairs),
+ * LP_DEAD and LP_UNUSED line pointers to the page and compacts it (PageRepairFragmentation, which
+ * also sets PD_HAS_FREE_LINES). Used by pruning and by the redo of its record. The caller holds
+ * the cleanup lock and marks the buffer dirty.
  */
-function heapPagePruneExecute(page: Uint8Array, prstate: PruneState): void {
-  const redirected = prstate.redirected;
-  for (let i = 0; i < prstate.nredirected; i++) {
+export function heapPagePruneExecute(
+  page: Uint8Array,
+  redirected: ArrayLike<number>,
+  nredirected: number,
+  nowdead: ArrayLike<number>,
+  ndead: number,
+  nowunused: ArrayLike<number>,
+  nunused: number,
+): void {
+  for (let i = 0; i < nredirected; i++) {
     const from = redirected[2 * i]!;
     pageSetItemId(page, from, makeItemId(redirected[2 * i + 1]!, LP_REDIRECT, 0));
   }
-  for (let i = 0; i < prstate.ndead; i++) {
-    pageSetItemId(page, prstate.nowdead[i]!, makeItemId(0, LP_DEAD, 0));
+  for (let i = 0; i < ndead; i++) {
+    pageSetItemId(page, nowdead[i]!, makeItemId(0, LP_DEAD, 0));
   }
-  for (let i = 0; i < prstate.nunused; i++) {
-    pageSetItemId(page, prstate.nowunused[i]!, makeItemId(0, LP_UNUSED, 0));
+  for (let i = 0; i < nunused; i++) {
+    pageSetItemId(page, nowunused[i]!, makeItemId(0, LP_UNUSED, 0));
   }
   pageRepairFragmentation(page);
 }

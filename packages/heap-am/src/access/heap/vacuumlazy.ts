@@ -19,6 +19,13 @@
  * INDEX_CLEANUP OFF, and bypassed (INDEX_CLEANUP AUTO) when under 2% of the pages have LP_DEAD
  * items: those items then stay LP_DEAD until a later VACUUM.
  *
+ * WAL (when the relation needs it), as vacuumlazy.c logs: heap_page_prune's XLOG_HEAP2_PRUNE,
+ * an XLOG_HEAP2_FREEZE_PAGE for the tuples frozen on a page (log_heap_freeze, with FreezeLimit
+ * as cutoff), an XLOG_HEAP2_VACUUM for the LP_DEAD items made LP_UNUSED (lazy_vacuum_heap_page),
+ * an XLOG_HEAP2_VISIBLE from visibilitymap_set when VM bits are set, and an XLOG_FPI
+ * (log_newpage_buffer) for an empty page never logged before it is marked all-visible. Each is
+ * inserted under the page's lock after the change, and the page's LSN set.
+ *
  * Differs from PostgreSQL: a page whose cleanup lock is not free is waited for
  * (LockBufferForCleanup) rather than processed without pruning (lazy_scan_noprune); truncation
  * takes no AccessExclusiveLock (pgsim has no heavyweight locks: do not vacuum a table while
@@ -36,6 +43,7 @@ import {
 } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { logSmgrTruncate } from "../../catalog/storage.js";
+import type { XlHeapFreezeTuple } from "../../include/access/heapam-xlog.js";
 import {
   HEAP_HOT_UPDATED,
   HEAP_KEYS_UPDATED,
@@ -56,6 +64,7 @@ import {
   FirstNormalTransactionId,
   FrozenTransactionId,
   InvalidTransactionId,
+  xidFollows,
   xidIsNormal,
   xidPrecedes,
 } from "../../include/access/transam.js";
@@ -72,18 +81,22 @@ import {
   makeItemId,
   pageGetHeapFreeSpace,
   pageGetItemId,
+  pageGetLsn,
   pageGetMaxOffsetNumber,
   pageIsAllVisible,
   pageIsNew,
   pageSetAllVisible,
   pageSetItemId,
+  pageSetLsn,
   pageTruncateLinePointerArray,
   SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
 import type { Relation } from "../../utils/cache/rel.js";
-import { relationNeedsWal, type TableAmContext } from "../table/tableam.js";
+import { relationNeedsWal, type TableAmContext, type XLogBackend } from "../table/tableam.js";
 import type { Transam } from "../transam/transam.js";
+import { logNewpageBuffer } from "../transam/xloginsert.js";
 import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
+import { logHeapFreeze, logHeapVacuum } from "./heapam-xlog.js";
 import { heapPagePrune } from "./pruneheap.js";
 import { reportHeapVacuum, vacEstimateReltuples, vacuumReportStart } from "./vacuum-report.js";
 import { VisibilityMap } from "./visibilitymap.js";
@@ -202,35 +215,52 @@ function tupleNeedsEventualFreeze(page: Uint8Array, tup: number): boolean {
   return xidIsNormal(heapTupleHeaderGetRawXmax(page, tup));
 }
 
+/** HeapTupleHeaderGetXmin: FrozenTransactionId for a frozen xmin, else the raw one. */
+function tupleXmin(page: Uint8Array, tup: number): number {
+  return (heapTupleHeaderGetInfomask(page, tup) & HEAP_XMIN_FROZEN) === HEAP_XMIN_FROZEN
+    ? FrozenTransactionId
+    : heapTupleHeaderGetRawXmin(page, tup);
+}
+
 /**
  * heap_page_is_all_visible: every tuple is visible to everyone (committed before the horizon,
- * not deleted) — after dead items were removed. Also says whether all are frozen.
+ * not deleted) — after dead items were removed. Also says whether all are frozen, and the newest
+ * xmin on the page (visibility_cutoff_xid, by TransactionIdFollows: a frozen xmin counts as
+ * FrozenTransactionId), which the VISIBLE record carries.
  */
 function heapPageIsAllVisible(
   page: Uint8Array,
   oldestXmin: number,
   vctx: VisibilityContext,
-): { allVisible: boolean; allFrozen: boolean } {
+): { allVisible: boolean; allFrozen: boolean; cutoffXid: number } {
   const maxoff = pageGetMaxOffsetNumber(page);
   let allFrozen = true;
+  let cutoffXid = InvalidTransactionId;
+  const no = { allVisible: false, allFrozen: false, cutoffXid };
   for (let off = 1; off <= maxoff; off++) {
     const lp = pageGetItemId(page, off);
     const flags = itemIdGetFlags(lp);
     if (flags === LP_UNUSED || flags === LP_REDIRECT) continue;
-    if (flags === LP_DEAD) return { allVisible: false, allFrozen: false };
+    if (flags === LP_DEAD) return no;
     const tup = itemIdGetOffset(lp);
-    if (heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx) !== HTSV.Live) {
-      return { allVisible: false, allFrozen: false };
-    }
+    if (heapTupleSatisfiesVacuum(page, tup, oldestXmin, vctx) !== HTSV.Live) return no;
     const infomask = heapTupleHeaderGetInfomask(page, tup);
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
-    if ((infomask & HEAP_XMIN_COMMITTED) === 0) return { allVisible: false, allFrozen: false };
+    if ((infomask & HEAP_XMIN_COMMITTED) === 0) return no;
     if ((infomask & HEAP_XMIN_FROZEN) !== HEAP_XMIN_FROZEN && !xidPrecedes(xmin, oldestXmin)) {
-      return { allVisible: false, allFrozen: false };
+      return no;
     }
+    const getXmin = tupleXmin(page, tup);
+    if (xidFollows(getXmin, cutoffXid)) cutoffXid = getXmin;
     if (allFrozen && tupleNeedsEventualFreeze(page, tup)) allFrozen = false;
   }
-  return { allVisible: true, allFrozen };
+  return { allVisible: true, allFrozen, cutoffXid };
+}
+
+/** The backend's WAL handles when `vacrel`'s relation needs WAL, else undefined. */
+function walOf(vacrel: LVRelState): XLogBackend | undefined {
+  const xlog = vacrel.ctx.xlog;
+  return xlog !== undefined && relationNeedsWal(vacrel.ctx, vacrel.rel) ? xlog : undefined;
 }
 
 /**
@@ -389,7 +419,7 @@ function lazyScanHeap(vacrel: LVRelState): void {
     pool.lockBufferForCleanup(buffer);
     const page = pool.bufferGetPage(buffer);
     if (lazyScanNewOrEmpty(vacrel, buffer, blk, page)) continue;
-    const deadOffsets = lazyScanPrune(vacrel, buffer, blk, page);
+    const { deadOffsets, visibilityCutoffXid } = lazyScanPrune(vacrel, buffer, blk, page);
     if (deadOffsets.length > 0 && vacrel.hasIndexes) {
       // Two-pass: index entries may point at these items; they wait for phases 2 and 3 (and the
       // page's free space is recorded there, unless index vacuuming is off).
@@ -406,7 +436,7 @@ function lazyScanHeap(vacrel: LVRelState): void {
     }
     // One pass, no indexes: LP_DEAD items become LP_UNUSED right here (lazy_vacuum_heap_page).
     if (deadOffsets.length > 0) lazyVacuumHeapPage(vacrel, buffer, blk, deadOffsets);
-    else setVisibility(vacrel, buffer, blk);
+    else setVisibility(vacrel, buffer, blk, visibilityCutoffXid);
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
     ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
@@ -469,9 +499,20 @@ function lazyScanNewOrEmpty(
   }
   if (pageGetMaxOffsetNumber(page) === 0) {
     if (!pageIsAllVisible(page)) {
-      pageSetAllVisible(page);
       pool.markBufferDirty(buffer);
-      vacrel.vm.set(rel.locator, blk, VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN);
+      const xlog = walOf(vacrel);
+      // An empty page never WAL-logged (extended and initialized, but its insert never logged):
+      // log it whole first, so that redo of the VISIBLE record finds it initialized.
+      if (xlog !== undefined && pageGetLsn(page) === 0n) {
+        logNewpageBuffer(xlog.ins, xlog.wal, { rel: rel.locator, fork: 0, block: blk, page }, true);
+      }
+      pageSetAllVisible(page);
+      vacrel.vm.set(
+        rel.locator,
+        blk,
+        VISIBILITYMAP_ALL_VISIBLE | VISIBILITYMAP_ALL_FROZEN,
+        xlog !== undefined ? { xlog, heapPage: page, cutoffXid: InvalidTransactionId } : undefined,
+      );
     }
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
@@ -485,22 +526,27 @@ function lazyScanNewOrEmpty(
 /**
  * lazy_scan_prune: prunes the page (heap_page_prune), then counts its live and recently dead
  * tuples and freezes those older than FreezeLimit (heap_prepare_freeze_tuple and
- * heap_execute_freeze_tuple). Notes the page as nonempty when it keeps tuples. Returns the
- * offsets of its LP_DEAD items. The caller holds the cleanup lock.
+ * heap_execute_freeze_tuple, logged as one XLOG_HEAP2_FREEZE_PAGE). Notes the page as nonempty
+ * when it keeps tuples. Returns the offsets of its LP_DEAD items, and the newest xmin of its
+ * live tuples before freezing (prunestate's visibility_cutoff_xid). The caller holds the cleanup
+ * lock.
  */
 function lazyScanPrune(
   vacrel: LVRelState,
   buffer: BufferId,
   blk: number,
   page: Uint8Array,
-): number[] {
+): { deadOffsets: number[]; visibilityCutoffXid: number } {
   const { ctx, result, vctx, oldestXmin } = vacrel;
   const pool = ctx.pool;
-  const pruned = heapPagePrune(ctx, buffer, oldestXmin);
+  const pruned = heapPagePrune(ctx, vacrel.rel, buffer, oldestXmin);
   result.tuplesRemoved += pruned.ndeleted;
   const deadOffsets: number[] = [];
   let hasTuples = false;
   let anyFrozen = false;
+  let visibilityCutoffXid = InvalidTransactionId;
+  const xlog = walOf(vacrel);
+  const frozen: XlHeapFreezeTuple[] = [];
   const maxoff = pageGetMaxOffsetNumber(page);
   for (let off = 1; off <= maxoff; off++) {
     const lp = pageGetItemId(page, off);
@@ -523,15 +569,40 @@ function lazyScanPrune(
     if (state === HTSV.Dead) continue;
     if (state === HTSV.Live || state === HTSV.DeleteInProgress) result.liveTuples++;
     else if (state === HTSV.RecentlyDead) result.recentlyDeadTuples++;
+    // Track the newest xmin on the page (it only matters when the page turns out all-visible).
+    if (state === HTSV.Live) {
+      const xmin = tupleXmin(page, tup);
+      if (xidFollows(xmin, visibilityCutoffXid)) visibilityCutoffXid = xmin;
+    }
     // Every remaining tuple with storage is considered for freezing, whatever its state.
     if (freezeTuple(page, tup, vacrel.freezeLimit, ctx.transam, vacrel.newRelfrozenXid).changed) {
       anyFrozen = true;
       result.tuplesFrozen++;
+      // The frozen header, as heap_prepare_freeze_tuple plans it for the record.
+      if (xlog !== undefined) {
+        frozen.push({
+          xmax: heapTupleHeaderGetRawXmax(page, tup),
+          offset: off,
+          infomask2: heapTupleHeaderGetInfomask2(page, tup),
+          infomask: heapTupleHeaderGetInfomask(page, tup),
+          frzflags: 0,
+        });
+      }
     }
   }
   if (anyFrozen) {
     pool.markBufferDirty(buffer);
     result.pagesFrozen = (result.pagesFrozen ?? 0) + 1;
+    if (xlog !== undefined) {
+      const r = logHeapFreeze(xlog.ins, xlog.wal, {
+        rel: vacrel.rel.locator,
+        block: blk,
+        page,
+        cutoffXid: vacrel.freezeLimit,
+        tuples: frozen,
+      });
+      pageSetLsn(page, r.endLsn);
+    }
   }
   // lpdead_item_pages / lpdead_items: counted after pruning, whether the items are removed now,
   // in phase 3, or left for a later VACUUM (VACUUM VERBOSE's index line).
@@ -543,7 +614,7 @@ function lazyScanPrune(
   // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
   // truncation scan, which checks every line pointer again anyway).
   if (hasTuples) vacrel.nonemptyPages = blk + 1;
-  return deadOffsets;
+  return { deadOffsets, visibilityCutoffXid };
 }
 
 /**
@@ -601,6 +672,16 @@ function lazyVacuumHeapPage(
   for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
   pageTruncateLinePointerArray(page);
   pool.markBufferDirty(buffer);
+  const xlog = walOf(vacrel);
+  if (xlog !== undefined) {
+    const r = logHeapVacuum(xlog.ins, xlog.wal, {
+      rel: vacrel.rel.locator,
+      block: blk,
+      page,
+      unused: offsets,
+    });
+    pageSetLsn(page, r.endLsn);
+  }
   vacrel.result.deadItemsRemoved += offsets.length;
   setVisibility(vacrel, buffer, blk);
 }
@@ -644,23 +725,49 @@ function lazyTruncateHeap(vacrel: LVRelState): void {
 /**
  * The visibility step after a page's dead items are gone (lazy_scan_heap's VM branch and
  * lazy_vacuum_heap_page's heap_page_is_all_visible check): an all-visible page gets
- * PD_ALL_VISIBLE and its VM bits, all-frozen too when every tuple is frozen.
+ * PD_ALL_VISIBLE and its VM bits, all-frozen too when every tuple is frozen. As in
+ * lazy_scan_heap, a page the VM does not call all-visible gets both bits at once (logged with
+ * the newest xmin on the page: `cutoffXid` from lazy_scan_prune, or heap_page_is_all_visible's
+ * after lazy_vacuum_heap_page); one it calls all-visible but not all-frozen gets ALL_FROZEN
+ * alone (logged with cutoff InvalidTransactionId).
  */
-function setVisibility(vacrel: LVRelState, buffer: BufferId, blk: number): void {
+function setVisibility(
+  vacrel: LVRelState,
+  buffer: BufferId,
+  blk: number,
+  cutoffXid?: number,
+): void {
   const { ctx, rel, vctx, result } = vacrel;
   const pool = ctx.pool;
   const page = pool.bufferGetPage(buffer);
-  const { allVisible, allFrozen } = heapPageIsAllVisible(page, vacrel.oldestXmin, vctx);
+  const visible = heapPageIsAllVisible(page, vacrel.oldestXmin, vctx);
   if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
-  if (!allVisible) return;
+  if (!visible.allVisible) return;
   result.pagesAllVisible++;
-  const flags = VISIBILITYMAP_ALL_VISIBLE | (allFrozen ? VISIBILITYMAP_ALL_FROZEN : 0);
   if (!pageIsAllVisible(page)) {
     pageSetAllVisible(page);
     pool.markBufferDirty(buffer);
   }
   const vm = vacrel.vm;
-  if ((vm.getStatus(rel.locator, blk) & flags) !== flags) vm.set(rel.locator, blk, flags);
+  const xlog = walOf(vacrel);
+  const status = vm.getStatus(rel.locator, blk);
+  if ((status & VISIBILITYMAP_ALL_VISIBLE) === 0) {
+    const flags = VISIBILITYMAP_ALL_VISIBLE | (visible.allFrozen ? VISIBILITYMAP_ALL_FROZEN : 0);
+    const cutoff = cutoffXid ?? visible.cutoffXid;
+    vm.set(
+      rel.locator,
+      blk,
+      flags,
+      xlog !== undefined ? { xlog, heapPage: page, cutoffXid: cutoff } : undefined,
+    );
+  } else if (visible.allFrozen && (status & VISIBILITYMAP_ALL_FROZEN) === 0) {
+    vm.set(
+      rel.locator,
+      blk,
+      VISIBILITYMAP_ALL_FROZEN,
+      xlog !== undefined ? { xlog, heapPage: page, cutoffXid: InvalidTransactionId } : undefined,
+    );
+  }
 }
 
 function hintsNeedDirty(vctx: VisibilityContext): boolean {

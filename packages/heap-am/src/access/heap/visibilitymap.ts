@@ -11,16 +11,22 @@
  * clears bits holds its heap page's exclusive lock while it does (heap page, then VM page: the
  * one lock order used everywhere).
  *
+ * WAL: setting bits of a permanent relation is logged (XLOG_HEAP2_VISIBLE, with the VM page and
+ * the heap page) under the VM page's lock, and the VM page's LSN is set — the heap page's too
+ * when hint bits are WAL-logged (data checksums or wal_log_hints). Clearing bits is never logged:
+ * the heap record that clears them says so, and its redo clears them again.
+ *
  * Differs from PostgreSQL: heap operations do not pin the VM page before locking the heap page
  * (the VM page is read while the heap page is locked, which PostgreSQL avoids to keep I/O out of
  * content locks); `pin` only creates the page (VACUUM calls it for every page it scans, so the
- * fork exists afterwards exactly when PostgreSQL's does); no WAL record or heap page LSN is
- * written when bits are set.
+ * fork exists afterwards exactly when PostgreSQL's does).
  */
 
 import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-manager";
 import { forgetForkSize, readForkPage } from "../../storage/buffer/fork-pages.js";
-import { PAGE_CONTENTS_OFFSET } from "../../storage/page/bufpage.js";
+import { PAGE_CONTENTS_OFFSET, pageSetLsn } from "../../storage/page/bufpage.js";
+import type { XLogBackend } from "../table/tableam.js";
+import { logHeapVisible } from "./heapam-xlog.js";
 import {
   HEAPBLOCKS_PER_BYTE,
   HEAPBLOCKS_PER_PAGE,
@@ -30,6 +36,15 @@ import {
   vmHeapBlockToMapBlock,
   vmSetBits,
 } from "./visibilitymap-page.js";
+
+/** How visibilitymap_set logs the bits it sets (when the relation needs WAL). */
+export interface VisibilityMapSetWal {
+  readonly xlog: XLogBackend;
+  /** The heap page whose bits are set (locked by the caller). */
+  readonly heapPage: Uint8Array;
+  /** cutoff_xid: the newest xmin on the heap page, InvalidTransactionId for ALL_FROZEN alone. */
+  readonly cutoffXid: number;
+}
 
 export class VisibilityMap {
   private readonly pool: BufferPool;
@@ -91,9 +106,44 @@ export class VisibilityMap {
     return changed;
   }
 
-  /** visibilitymap_set: ORs `flags` into the block's bits (creating the page). Returns whether they changed. */
-  set(rel: RelFileLocator, heapBlock: number, flags: number): boolean {
-    return this.changeBits(rel, heapBlock, true, (page) => vmSetBits(page, heapBlock, flags));
+  /**
+   * visibilitymap_set: ORs `flags` into the block's bits (creating the page). As in PostgreSQL,
+   * the page is changed (and dirtied, and the change logged) when `flags` differ from the bits
+   * already there. With `wal` (the relation needs WAL), the change is logged as
+   * XLOG_HEAP2_VISIBLE and the VM page's LSN set — the heap page's too when
+   * `wal.xlog.logHintBits`. Returns whether the bits changed. (Redo sets bits itself:
+   * heapam-redo.ts.)
+   */
+  set(rel: RelFileLocator, heapBlock: number, flags: number, wal?: VisibilityMapSetWal): boolean {
+    const mapBlock = vmHeapBlockToMapBlock(heapBlock);
+    const buf = readForkPage(this.pool, rel, ForkNumber.VISIBILITYMAP, mapBlock, true);
+    if (buf === undefined) return false;
+    const pool = this.pool;
+    pool.lockBuffer(buf, "exclusive");
+    const page = pool.bufferGetPage(buf);
+    let changed = false;
+    if (flags !== vmGetStatus(page, heapBlock)) {
+      changed = vmSetBits(page, heapBlock, flags);
+      pool.markBufferDirty(buf);
+      if (wal !== undefined) {
+        const hintBitsLogged = wal.xlog.logHintBits === true;
+        const result = logHeapVisible(wal.xlog.ins, wal.xlog.wal, {
+          rel,
+          heapBlock,
+          heapPage: wal.heapPage,
+          vmBlock: mapBlock,
+          vmPage: page,
+          cutoffXid: wal.cutoffXid,
+          flags,
+          hintBitsLogged,
+        });
+        // Without checksums the heap page got no image: setting its LSN would be wrong.
+        if (hintBitsLogged) pageSetLsn(wal.heapPage, result.endLsn);
+        pageSetLsn(page, result.endLsn);
+      }
+    }
+    pool.unlockReleaseBuffer(buf);
+    return changed;
   }
 
   /** visibilitymap_clear: clears `flags` from the block's bits. Returns whether any was set. */

@@ -135,6 +135,11 @@ export interface TableAmContext {
 export interface XLogBackend {
   readonly wal: XLogWriter;
   readonly ins: XLogInsertState;
+  /**
+   * XLogHintBitIsNeeded(): data checksums are on (or wal_log_hints). Then a VISIBLE record may
+   * carry an image of the heap page and sets its LSN (visibilitymap_set). Default false.
+   */
+  readonly logHintBits?: boolean;
 }
 
 /**

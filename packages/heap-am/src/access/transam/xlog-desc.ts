@@ -6,7 +6,8 @@
  *
  * Models: src/bin/pg_waldump/pg_waldump.c (XLogDumpDisplayRecord), src/backend/access/transam/
  * xlogdesc.c (xlog_identify, xlog_desc, XLogRecGetBlockRefInfo), src/backend/access/rmgrdesc/
- * heapdesc.c (heap_identify, heap_desc: insert), xactdesc.c (xact_identify, xact_desc_commit /
+ * heapdesc.c (out_infobits, heap_identify, heap_desc, heap2_identify, heap2_desc),
+ * xactdesc.c (xact_identify, xact_desc_commit /
  * abort), src/common/relpath.c (forkNames, relpathperm) and pg_waldump's compat.c
  * (timestamptz_to_str).
  * Entry points: `formatWalDumpRecord`, `rmgrIdentify`, `rmgrDesc`, `blockRefInfo`,
@@ -14,19 +15,59 @@
  * See also: xlogreader.ts (decoded records), docs/reference/postgres-wal.md §2.5.
  *
  * Differs from PostgreSQL: descriptions cover the records pgsim writes — XLOG (checkpoints,
- * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), heap INSERT, transaction COMMIT/ABORT (timestamp,
- * dropped files, subtransactions, sync flags) — and print nothing beyond the record's name for
- * other records or parts (invalidation messages); timestamps are printed in UTC (pg_waldump uses
- * the local zone: run it with TZ=UTC to compare).
+ * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), every heap and heap2 record, transaction
+ * COMMIT/ABORT (timestamp, dropped files, subtransactions, sync flags) — and print nothing beyond
+ * the record's name for other records or parts (invalidation messages); timestamps are printed in
+ * UTC (pg_waldump uses the local zone: run it with TZ=UTC to compare).
  */
 
-import { decodeXlHeapInsert, XLOG_HEAP_INIT_PAGE } from "../../include/access/heapam-xlog.js";
+import {
+  decodeXlHeapDelete,
+  decodeXlHeapFreezePage,
+  decodeXlHeapInsert,
+  decodeXlHeapLock,
+  decodeXlHeapMultiInsert,
+  decodeXlHeapOffnum,
+  decodeXlHeapPrune,
+  decodeXlHeapUpdate,
+  decodeXlHeapVacuum,
+  decodeXlHeapVisible,
+  XLHL_KEYS_UPDATED,
+  XLHL_XMAX_EXCL_LOCK,
+  XLHL_XMAX_IS_MULTI,
+  XLHL_XMAX_KEYSHR_LOCK,
+  XLHL_XMAX_LOCK_ONLY,
+  XLOG_HEAP_CONFIRM,
+  XLOG_HEAP_DELETE,
+  XLOG_HEAP_HOT_UPDATE,
+  XLOG_HEAP_INPLACE,
+  XLOG_HEAP_INSERT,
+  XLOG_HEAP_LOCK,
+  XLOG_HEAP_OPMASK,
+  XLOG_HEAP_TRUNCATE,
+  XLOG_HEAP_UPDATE,
+  XLOG_HEAP2_FREEZE_PAGE,
+  XLOG_HEAP2_LOCK_UPDATED,
+  XLOG_HEAP2_MULTI_INSERT,
+  XLOG_HEAP2_NEW_CID,
+  XLOG_HEAP2_PRUNE,
+  XLOG_HEAP2_VACUUM,
+  XLOG_HEAP2_VISIBLE,
+} from "../../include/access/heapam-xlog.js";
+import { readUint16, readUint32 } from "../../include/port/le-bytes.js";
 import {
   decodeCheckPoint,
   XLOG_CHECKPOINT_ONLINE,
   XLOG_CHECKPOINT_SHUTDOWN,
 } from "./pg-control.js";
-import { RM_HEAP_ID, RM_XACT_ID, RM_XLOG_ID, rmgrIdIsCustom, rmgrName } from "./rmgr.js";
+import {
+  RM_HEAP_ID,
+  RM_HEAP2_ID,
+  RM_XACT_ID,
+  RM_XLOG_ID,
+  rmgrIdIsCustom,
+  rmgrName,
+} from "./rmgr.js";
 import {
   parseXactCompletion,
   XACT_COMPLETION_APPLY_FEEDBACK,
@@ -67,9 +108,21 @@ const HEAP_NAMES: Readonly<Record<number, string>> = {
   48: "TRUNCATE",
   64: "HOT_UPDATE",
   192: "HOT_UPDATE+INIT",
-  80: "CONFIRM",
+  80: "HEAP_CONFIRM",
   96: "LOCK",
   112: "INPLACE",
+};
+
+const HEAP2_NAMES: Readonly<Record<number, string>> = {
+  0: "REWRITE",
+  16: "PRUNE",
+  32: "VACUUM",
+  48: "FREEZE_PAGE",
+  64: "VISIBLE",
+  80: "MULTI_INSERT",
+  208: "MULTI_INSERT+INIT",
+  96: "LOCK_UPDATED",
+  112: "NEW_CID",
 };
 
 const XACT_NAMES: Readonly<Record<number, string>> = {
@@ -87,6 +140,7 @@ export function rmgrIdentify(rmid: number, info: number): string | undefined {
   const op = info & ~XLR_INFO_MASK;
   if (rmid === RM_XLOG_ID) return XLOG_NAMES[op];
   if (rmid === RM_HEAP_ID) return HEAP_NAMES[op];
+  if (rmid === RM_HEAP2_ID) return HEAP2_NAMES[op];
   if (rmid === RM_XACT_ID) return XACT_NAMES[op & XLOG_XACT_OPMASK];
   return undefined;
 }
@@ -165,11 +219,110 @@ export function rmgrDesc(record: DecodedXLogRecord): string {
   if (rmgrIdIsCustom(rmid)) return `rmid: ${rmid}`;
   if (rmid === RM_XLOG_ID) return xlogDesc(record);
   if (rmid === RM_XACT_ID) return xactDesc(record);
-  if (rmid === RM_HEAP_ID && (info & ~XLR_INFO_MASK & ~XLOG_HEAP_INIT_PAGE) === 0) {
-    const x = decodeXlHeapInsert(record.mainData);
-    return `off ${x.offnum} flags 0x${x.flags.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
+  if (rmid === RM_HEAP_ID) return heapDesc(info, record.mainData);
+  if (rmid === RM_HEAP2_ID) return heap2Desc(info, record.mainData);
   return "";
+}
+
+/** %02X. */
+function hex2(n: number): string {
+  return n.toString(16).toUpperCase().padStart(2, "0");
+}
+
+/** out_infobits: each xmax bit's name followed by a space. */
+function outInfobits(infobits: number): string {
+  let s = "";
+  if ((infobits & XLHL_XMAX_IS_MULTI) !== 0) s += "IS_MULTI ";
+  if ((infobits & XLHL_XMAX_LOCK_ONLY) !== 0) s += "LOCK_ONLY ";
+  if ((infobits & XLHL_XMAX_EXCL_LOCK) !== 0) s += "EXCL_LOCK ";
+  if ((infobits & XLHL_XMAX_KEYSHR_LOCK) !== 0) s += "KEYSHR_LOCK ";
+  if ((infobits & XLHL_KEYS_UPDATED) !== 0) s += "KEYS_UPDATED ";
+  return s;
+}
+
+/** heap_desc. */
+function heapDesc(info: number, data: Uint8Array): string {
+  switch (info & XLOG_HEAP_OPMASK) {
+    case XLOG_HEAP_INSERT: {
+      const x = decodeXlHeapInsert(data);
+      return `off ${x.offnum} flags 0x${hex2(x.flags)}`;
+    }
+    case XLOG_HEAP_DELETE: {
+      const x = decodeXlHeapDelete(data);
+      return `off ${x.offnum} flags 0x${hex2(x.flags)} ${outInfobits(x.infobitsSet)}`;
+    }
+    case XLOG_HEAP_UPDATE:
+    case XLOG_HEAP_HOT_UPDATE: {
+      const x = decodeXlHeapUpdate(data);
+      return (
+        `off ${x.oldOffnum} xmax ${x.oldXmax} flags 0x${hex2(x.flags)} ` +
+        `${outInfobits(x.oldInfobitsSet)}; new off ${x.newOffnum} xmax ${x.newXmax}`
+      );
+    }
+    case XLOG_HEAP_TRUNCATE: {
+      // xl_heap_truncate: dbId u32, nrelids u32, flags u8, 3 pad bytes, relids[] u32.
+      const flags = data[8] ?? 0;
+      const nrelids = data.length >= 8 ? readUint32(data, 4) : 0;
+      let s = "";
+      if ((flags & 0x01) !== 0) s += "cascade ";
+      if ((flags & 0x02) !== 0) s += "restart_seqs ";
+      s += `nrelids ${nrelids} relids`;
+      for (let i = 0; i < nrelids && 12 + 4 * i + 4 <= data.length; i++) {
+        s += ` ${readUint32(data, 12 + 4 * i)}`;
+      }
+      return s;
+    }
+    case XLOG_HEAP_CONFIRM:
+    case XLOG_HEAP_INPLACE:
+      return `off ${decodeXlHeapOffnum(data)}`;
+    case XLOG_HEAP_LOCK: {
+      const x = decodeXlHeapLock(data);
+      return `off ${x.offnum}: xid ${x.xid}: flags 0x${hex2(x.flags)} ${outInfobits(x.infobitsSet)}`;
+    }
+    default:
+      return "";
+  }
+}
+
+/** heap2_desc. */
+function heap2Desc(info: number, data: Uint8Array): string {
+  switch (info & XLOG_HEAP_OPMASK) {
+    case XLOG_HEAP2_PRUNE: {
+      const x = decodeXlHeapPrune(data);
+      return `latestRemovedXid ${x.latestRemovedXid} nredirected ${x.nredirected} ndead ${x.ndead}`;
+    }
+    case XLOG_HEAP2_VACUUM:
+      return `nunused ${decodeXlHeapVacuum(data).nunused}`;
+    case XLOG_HEAP2_FREEZE_PAGE: {
+      const x = decodeXlHeapFreezePage(data);
+      return `cutoff xid ${x.cutoffXid} ntuples ${x.ntuples}`;
+    }
+    case XLOG_HEAP2_VISIBLE: {
+      const x = decodeXlHeapVisible(data);
+      return `cutoff xid ${x.cutoffXid} flags 0x${hex2(x.flags)}`;
+    }
+    case XLOG_HEAP2_MULTI_INSERT: {
+      const x = decodeXlHeapMultiInsert(data, true);
+      return `${x.ntuples} tuples flags 0x${hex2(x.flags)}`;
+    }
+    case XLOG_HEAP2_LOCK_UPDATED: {
+      const x = decodeXlHeapLock(data);
+      return `off ${x.offnum}: xmax ${x.xid}: flags 0x${hex2(x.flags)} ${outInfobits(x.infobitsSet)}`;
+    }
+    case XLOG_HEAP2_NEW_CID: {
+      // xl_heap_new_cid: top_xid, cmin, cmax, combocid (u32 each), target_node (3 × u32),
+      // target_tid (block hi/lo u16, offset u16).
+      if (data.length < 34) return "";
+      const block = (readUint16(data, 28) << 16) | readUint16(data, 30);
+      return (
+        `rel ${readUint32(data, 16)}/${readUint32(data, 20)}/${readUint32(data, 24)}; ` +
+        `tid ${block >>> 0}/${readUint16(data, 32)}; ` +
+        `cmin: ${readUint32(data, 4)}, cmax: ${readUint32(data, 8)}, combo: ${readUint32(data, 12)}`
+      );
+    }
+    default:
+      return "";
+  }
 }
 
 /**

@@ -5,11 +5,13 @@
  *
  * Models: src/backend/access/transam/xloginsert.c (XLogBeginInsert, XLogRegisterBuffer,
  * XLogRegisterBlock, XLogRegisterBufData, XLogRegisterData, XLogSetRecordFlags,
- * XLogResetInsertion, XLogRecordAssemble, XLogInsert, XLogSaveBufferForHint),
- * src/include/access/xloginsert.h (REGBUF_* flags), and the calls bufmgr.c makes into xlog.c
- * (FlushBuffer's XLogFlush, MarkBufferDirtyHint's XLogHintBitIsNeeded / delayChkptFlags).
+ * XLogResetInsertion, XLogRecordAssemble, XLogInsert, XLogSaveBufferForHint,
+ * XLogCheckBufferNeedsBackup, log_newpage_buffer), src/include/access/xloginsert.h (REGBUF_*
+ * flags), and the calls bufmgr.c makes into xlog.c (FlushBuffer's XLogFlush,
+ * MarkBufferDirtyHint's XLogHintBitIsNeeded / delayChkptFlags).
  * Entry points: `XLogInsertState` (`beginInsert`, `registerBuffer`, `registerBufData`,
- * `registerData`, `assemble`, `insert`), `REGBUF_*`, `xlogSaveBufferForHint`, `xlogPageHooks`.
+ * `registerData`, `assemble`, `insert`), `REGBUF_*`, `xlogSaveBufferForHint`, `xlogPageHooks`,
+ * `xlogCheckBufferNeedsBackup`, `logNewpageBuffer`.
  * See also: xlogrecord.ts (the format), xlog.ts (XLogInsertRecord: placing the record in the
  * WAL), xlogreader.ts (the decoder), docs/reference/postgres-wal.md §3, §4.1, §7.1.
  *
@@ -47,8 +49,8 @@ import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
-import { pageGetLsn } from "../../storage/page/bufpage.js";
-import { XLOG_FPI_FOR_HINT } from "./pg-control.js";
+import { pageGetLsn, pageSetLsn } from "../../storage/page/bufpage.js";
+import { XLOG_FPI, XLOG_FPI_FOR_HINT } from "./pg-control.js";
 import { RM_XLOG_ID, rmgrIdIsValid } from "./rmgr.js";
 import type { XLogInsertResult, XLogWriter } from "./xlog.js";
 import type { AssembledRecord } from "./xlog-internal.js";
@@ -567,4 +569,35 @@ export function xlogPageHooks(
     logHint: (page, tag, bufferStd) =>
       isPermanent(tag) ? xlogSaveBufferForHint(wal, hintIns, page, tag, bufferStd) : undefined,
   };
+}
+
+/**
+ * XLogCheckBufferNeedsBackup: whether a change to `page` logged now would carry a full-page image
+ * (full_page_writes on and the page not logged since the latest redo pointer). log_heap_update
+ * asks it before deciding to leave the unchanged prefix and suffix of a tuple out of its record.
+ */
+export function xlogCheckBufferNeedsBackup(wal: XLogWriter, page: Uint8Array): boolean {
+  const { redoRecPtr, doPageWrites } = wal.getFullPageWriteInfo();
+  return doPageWrites && pageGetLsn(page) <= redoRecPtr;
+}
+
+/**
+ * log_newpage_buffer: XLOG_FPI, a forced full-page image of `page` (hole left out when
+ * `pageStd`), and the page's LSN set to the record's end unless the page is new (all zeros in
+ * its header). VACUUM writes one for an empty page that was never WAL-logged before it marks
+ * the page all-visible, so that redo of the VISIBLE record finds an initialized page. The caller
+ * holds the buffer's exclusive lock and has marked it dirty.
+ */
+export function logNewpageBuffer(
+  ins: XLogInsertState,
+  wal: XLogWriter,
+  ref: Required<XLogBlockRef>,
+  pageStd: boolean,
+  xid = 0,
+): XLogInsertResult {
+  ins.beginInsert();
+  ins.registerBuffer(0, ref, REGBUF_FORCE_IMAGE | (pageStd ? REGBUF_STANDARD : 0));
+  const result = ins.insert(wal, RM_XLOG_ID, XLOG_FPI, { xid });
+  if (readUint16(ref.page, PD_UPPER_OFFSET) !== 0) pageSetLsn(ref.page, result.endLsn);
+  return result;
 }

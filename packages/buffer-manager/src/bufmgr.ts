@@ -577,6 +577,9 @@ export class SharedBufferPool implements BufferPool {
       return (other + 1) as BufferId;
     }
     this.readIntoBuffer(id, rel, fork, block, options);
+    // RBM_ZERO_AND_LOCK: the zeroed page comes back locked (PostgreSQL locks it before it
+    // marks it valid; see the README's differences).
+    if (options?.mode === "zero-and-lock") this.lockBuffer((id + 1) as BufferId, "exclusive");
     return (id + 1) as BufferId;
   }
 

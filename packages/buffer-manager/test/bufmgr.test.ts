@@ -73,6 +73,30 @@ for (const variant of VARIANTS) {
       expect(a.checkConsistency()).toEqual([]);
     });
 
+    if (variant === "disk") {
+      it("[disk] readBuffer with zero-and-lock of a block on disk, not in the pool, comes back zeroed and locked (redo's XLogInitBufferForRedo)", () => {
+        const a = makePool(variant, 4);
+        const b = attachBufferPool(a.shared);
+        a.createRelation(REL, ForkNumber.MAIN);
+        const buf = a.extend(REL, ForkNumber.MAIN);
+        a.lockBuffer(buf, "exclusive");
+        a.bufferGetPage(buf).fill(7);
+        a.markBufferDirty(buf);
+        a.flushBuffer(buf);
+        a.unlockReleaseBuffer(buf);
+        a.dropRelationBuffers(REL, [ForkNumber.MAIN], [0]);
+        const z = a.readBuffer(REL, ForkNumber.MAIN, 0, { mode: "zero-and-lock" });
+        expect(a.bufferGetPage(z).every((x) => x === 0)).toBe(true);
+        // Locked: it can be dirtied at once, and no other backend can lock it.
+        a.markBufferDirty(z);
+        const fromB = b.readBuffer(REL, ForkNumber.MAIN, 0);
+        expect(b.conditionalLockBuffer(fromB)).toBe(false);
+        a.unlockReleaseBuffer(z);
+        b.releaseBuffer(fromB);
+        expect(b.detach().leakedPins).toEqual([]);
+      });
+    }
+
     it(`[${variant}] usage counts rise only on a backend's first pin, and cap at 5`, () => {
       const a = makePool(variant, 4);
       const b = attachBufferPool(a.shared);

@@ -157,7 +157,10 @@ describe("a disk-backed database with WAL", () => {
     // The in-flight transaction left no record: not committed, and not running any more.
     expect(again.transam.didCommit(inFlight)).toBe(false);
     expect(again.transam.isInProgress(inFlight)).toBe(false);
-    expect(again.transam.nextXid).toBeGreaterThanOrEqual(inFlight);
+    // Its insert was logged with its xid, so nextXid is past it.
+    expect(again.transam.nextXid).toBeGreaterThan(inFlight);
+    // Of the three inserts after the checkpoint, only the committed one is visible.
+    expect(rows(again, "kept")).toEqual([[1, 1]]);
     // End-of-recovery checkpoint: pg_control points at a shutdown checkpoint whose redo is itself.
     const control = readControlFile(dir);
     expect(control.state).toBe(DBState.IN_PRODUCTION);

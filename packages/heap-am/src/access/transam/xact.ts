@@ -222,14 +222,23 @@ export class Transaction {
     this.checkInProgress();
     const xlog = this.xlog;
     if (xlog !== undefined && this.xidValue !== InvalidTransactionId) {
-      const { endLsn } = xactLogCommitRecord(xlog.ins, xlog.wal, this.xidValue, {
-        xactTime: timestampTzFromUnixMs(Date.now()),
-      });
-      // synchronous_commit off: XLogSetAsyncXactLSN (the record is flushed a little later).
-      if (xlog.synchronousCommit) xlog.wal.flush(endLsn);
-      else xlog.wal.setAsyncXactLsn(endLsn);
+      // DELAY_CHKPT_START from the commit record until the commit log says committed: a
+      // checkpoint whose redo pointer falls after the record must not write pg_xact without it.
+      xlog.wal.delayCheckpointStart();
+      try {
+        const { endLsn } = xactLogCommitRecord(xlog.ins, xlog.wal, this.xidValue, {
+          xactTime: timestampTzFromUnixMs(Date.now()),
+        });
+        // synchronous_commit off: XLogSetAsyncXactLSN (the record is flushed a little later).
+        if (xlog.synchronousCommit) xlog.wal.flush(endLsn);
+        else xlog.wal.setAsyncXactLsn(endLsn);
+        this.transam.endTransaction(this.xidValue, true);
+      } finally {
+        xlog.wal.delayCheckpointEnd();
+      }
+    } else {
+      this.transam.endTransaction(this.xidValue, true);
     }
-    this.transam.endTransaction(this.xidValue, true);
     this.stateValue = "committed";
     this.runEndCallbacks(true);
   }
@@ -239,12 +248,23 @@ export class Transaction {
     if (this.stateValue !== "in progress") return;
     const xlog = this.xlog;
     if (xlog !== undefined && this.xidValue !== InvalidTransactionId) {
-      // RecordTransactionAbort: logged, never flushed (a lost abort record reads as aborted).
-      xactLogAbortRecord(xlog.ins, xlog.wal, this.xidValue, {
-        xactTime: timestampTzFromUnixMs(Date.now()),
-      });
+      // RecordTransactionAbort: logged, never flushed (a lost abort record reads as aborted);
+      // the commit log is set inside the same checkpoint delay as a commit's.
+      xlog.wal.delayCheckpointStart();
+      try {
+        xactLogAbortRecord(xlog.ins, xlog.wal, this.xidValue, {
+          xactTime: timestampTzFromUnixMs(Date.now()),
+        });
+      } finally {
+        try {
+          this.transam.endTransaction(this.xidValue, false);
+        } finally {
+          xlog.wal.delayCheckpointEnd();
+        }
+      }
+    } else {
+      this.transam.endTransaction(this.xidValue, false);
     }
-    this.transam.endTransaction(this.xidValue, false);
     this.stateValue = "aborted";
     this.runEndCallbacks(false);
   }

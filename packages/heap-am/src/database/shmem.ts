@@ -385,7 +385,9 @@ export interface BackendAttachment {
 export function attachBackend(shared: DatabaseShared): BackendAttachment {
   registerBuiltinTableAms();
   const xlog: XLogBackend | undefined =
-    shared.xlog !== undefined ? { wal: attachWal(shared), ins: new XLogInsertState() } : undefined;
+    shared.xlog !== undefined
+      ? { wal: attachWal(shared), ins: new XLogInsertState(), logHintBits: shared.checksums }
+      : undefined;
   const catalog = new Catalog(shared.catalog);
   const pool = attachBufferPool(shared.pool, {
     pageHooks: {

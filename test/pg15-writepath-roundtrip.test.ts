@@ -40,6 +40,7 @@ import * as path from "node:path";
 import { type PgCluster, startPgCluster } from "@pgsim/bench";
 import { Database, type Datum, type TID, type VisibilityMapRow } from "@pgsim/heap-am";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { clogSegmentName, clogStatus, readClog } from "./pg15-place.js";
 import {
   runWritePathWorkload,
   WRITEPATH_COLUMNS,
@@ -81,31 +82,6 @@ interface PgsimSide {
 
 function ctidText(tid: TID): string {
   return `(${tid.block},${tid.offset})`;
-}
-
-/** A clog segment file's name: four upper-case hex digits. */
-function clogSegmentName(segno: number): string {
-  return segno.toString(16).toUpperCase().padStart(4, "0");
-}
-
-/** The 2-bit status of `xid` in a pg_xact directory (0 in progress, 1 committed, 2 aborted). */
-function clogStatus(segments: Map<number, Buffer>, xid: number): number {
-  const seg = segments.get(Math.floor(xid / CLOG_XACTS_PER_SEGMENT));
-  const within = xid % CLOG_XACTS_PER_SEGMENT;
-  const byte = seg?.[within >> 2];
-  if (byte === undefined) throw new Error(`pg_xact has no status for xid ${xid}`);
-  return (byte >> ((within & 3) * 2)) & 3;
-}
-
-function readClog(dataDir: string): Map<number, Buffer> {
-  const dir = path.join(dataDir, "pg_xact");
-  const segments = new Map<number, Buffer>();
-  for (const name of fs.readdirSync(dir)) {
-    if (/^[0-9A-F]{4}$/.test(name)) {
-      segments.set(Number.parseInt(name, 16), fs.readFileSync(path.join(dir, name)));
-    }
-  }
-  return segments;
 }
 
 /**

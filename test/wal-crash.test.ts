@@ -6,14 +6,21 @@
 // one is, every balance is its start plus what the ledger moved (so the sum is unchanged), and
 // every page of every relation file passes its checksum.
 //
+// At the end, the recovered tables are placed under a real PostgreSQL 15 (test/pg15-place.ts) and
+// amcheck's verify_heapam checks them, and PostgreSQL's sum of the balances is pgsim's.
+//
 // PGSIM_CRASH_KILLS sets the number of kills (default 30); PGSIM_CRASH_SEED the seed.
+// PostgreSQL 15 is required: this test never skips.
 
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import { Database } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
+import { placeUnderPostgres } from "./pg15-place.js";
 
 const CHILD = fileURLToPath(new URL("./workers/crash-child.mjs", import.meta.url));
 const KILLS = Number(process.env.PGSIM_CRASH_KILLS ?? 30);
@@ -101,6 +108,53 @@ describe("crash recovery under SIGKILL", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-crash-"));
     dirs.push(dir);
     const dataDir = path.join(dir, "data");
+    let pg: PgCluster;
+    try {
+      pg = await startPgCluster({ settings: { autovacuum: "off", fsync: "off" } });
+    } catch (error) {
+      throw new Error(`this test needs PostgreSQL 15 and never skips: ${(error as Error).message}`);
+    }
+    try {
+      await pg.psql(
+        "CREATE EXTENSION amcheck; " +
+          "CREATE TABLE accounts (id int4 NOT NULL, balance int4 NOT NULL) WITH (fillfactor = 50); " +
+          "CREATE TABLE ledger (id int4 NOT NULL, src int4 NOT NULL, dst int4 NOT NULL, " +
+          "amount int4 NOT NULL, note text)",
+      );
+      const [[xid]] = (await pg.query("SELECT txid_current()")) as [[string]];
+      const xidFloor = Number(xid) + 1;
+      await crashLoop(dataDir, xidFloor);
+      // The recovered files, under PostgreSQL 15.
+      const db = Database.open(dataDir, { bufferCount: 128 });
+      const nextXid = db.transam.nextXid;
+      const tables = ["accounts", "ledger"].map((name) => {
+        const def = db.catalog.get(name);
+        return { name, relNumber: def.relNumber, relfrozenxid: def.relfrozenxid ?? 0 };
+      });
+      const tx = db.begin();
+      const ledgerRows = tx.scan("ledger").length;
+      tx.commit();
+      db.shutdown();
+      await placeUnderPostgres(pg, dataDir, tables, { firstXid: xidFloor, nextXid });
+      for (const t of ["accounts", "ledger"]) {
+        expect(
+          await pg.query(`SELECT * FROM verify_heapam('${t}')`),
+          `verify_heapam(${t})`,
+        ).toEqual([]);
+      }
+      expect(await pg.query("SELECT count(*), sum(balance) FROM accounts")).toEqual([
+        [String(ACCOUNTS), String(ACCOUNTS * INITIAL)],
+      ]);
+      expect(await pg.query("SELECT count(*) FROM ledger")).toEqual([[String(ledgerRows)]]);
+    } finally {
+      await pg.stop();
+    }
+  }, 900_000);
+});
+
+/** The kill-and-reopen loop, with the checks after every recovery. */
+async function crashLoop(dataDir: string, xidFloor: number): Promise<void> {
+  {
     const random = rng(SEED);
     const acked = new Set<number>();
     const rolledBack = new Set<number>();
@@ -115,7 +169,14 @@ describe("crash recovery under SIGKILL", () => {
         fs.cpSync(dataDir, `${dataDir}.before`, { recursive: true });
       }
       const l = await life(
-        [dataDir, k === 0 ? "create" : "open", String(firstId), String(SEED + k), "2"],
+        [
+          dataDir,
+          k === 0 ? "create" : "open",
+          String(firstId),
+          String(SEED + k),
+          "2",
+          String(xidFloor),
+        ],
         killAfter,
       );
       const r = l.report;
@@ -151,5 +212,5 @@ describe("crash recovery under SIGKILL", () => {
     );
     // The children did real work between kills.
     expect(totalAcks).toBeGreaterThan(KILLS * 5);
-  }, 900_000);
-});
+  }
+}

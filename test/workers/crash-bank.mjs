@@ -7,8 +7,20 @@ import { PgsimError, pageIsVerified } from "@pgsim/heap-am";
 
 const BLCKSZ = 8192;
 
-/** CREATE TABLE accounts, ledger; INSERT the accounts. */
-export function setup(db, { accounts, initial }) {
+/**
+ * CREATE TABLE accounts, ledger; INSERT the accounts. With `xidFloor`, first moves the xid
+ * counter past it (committed transactions on a scratch table), so that the bank's xids are ones
+ * a PostgreSQL cluster whose next xid was `xidFloor` never used (see test/pg15-place.ts).
+ */
+export function setup(db, { accounts, initial, xidFloor = 0 }) {
+  if (xidFloor > 0) {
+    db.createTable("xid_burner", [{ name: "n", type: "int4" }]);
+    while (db.transam.nextXid < xidFloor) {
+      const tx = db.begin();
+      tx.insert("xid_burner", [0]);
+      tx.commit();
+    }
+  }
   db.createTable(
     "accounts",
     [

@@ -4,12 +4,12 @@
 // more worker backends and prints "ack <id>" for every transfer whose commit returned, until the
 // parent kills it with SIGKILL.
 //
-// argv: dataDir, mode ("create" | "open"), firstId, seed, backends
+// argv: dataDir, mode ("create" | "open"), firstId, seed, backends, xidFloor
 
 import { fileURLToPath } from "node:url";
 import { Cluster } from "@pgsim/heap-am";
 
-const [dataDir, mode, firstIdArg, seedArg, backendsArg] = process.argv.slice(2);
+const [dataDir, mode, firstIdArg, seedArg, backendsArg, xidFloorArg] = process.argv.slice(2);
 const functionsModule = fileURLToPath(new URL("./crash-bank.mjs", import.meta.url));
 const backends = Number(backendsArg ?? 2);
 const ACCOUNTS = 100;
@@ -42,7 +42,13 @@ const cluster =
   mode === "create"
     ? await Cluster.start({ variant: "disk", dataDir, checksums: true, ...options })
     : await Cluster.open(dataDir, options);
-if (mode === "create") await cluster.call("setup", { accounts: ACCOUNTS, initial: INITIAL });
+if (mode === "create") {
+  await cluster.call("setup", {
+    accounts: ACCOUNTS,
+    initial: INITIAL,
+    xidFloor: Number(xidFloorArg ?? 0),
+  });
+}
 const report = await cluster.call("check", { dataDir });
 say(
   `ready ${JSON.stringify({ ...report, startup: cluster.startupReport && { recovered: cluster.startupReport.recovered, records: cluster.startupReport.recordsReplayed } }, (_k, v) => (typeof v === "bigint" ? String(v) : v))}`,

@@ -463,7 +463,7 @@ describe("logging is free when off and changes only pd_lsn when on", () => {
   }
 
   it("the same workload with and without WAL leaves the same pages but for pd_lsn", () => {
-    const off = makeDb("disk", 256);
+    const off = makeDb("disk", 256, { wal: false });
     workload(off);
     const on = makeDb("disk", 256);
     const wal = enableWal([on]);

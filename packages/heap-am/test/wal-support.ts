@@ -21,7 +21,13 @@ import { heap2Redo, heapMask, heapRedo } from "../src/access/heap/heapam-redo.js
 import { VisibilityMap } from "../src/access/heap/visibilitymap.js";
 import type { XLogBackend } from "../src/access/table/tableam.js";
 import { XLOG_FPI, XLOG_FPI_FOR_HINT } from "../src/access/transam/pg-control.js";
-import { RM_HEAP_ID, RM_HEAP2_ID, RM_SMGR_ID, RM_XLOG_ID } from "../src/access/transam/rmgr.js";
+import {
+  RM_HEAP_ID,
+  RM_HEAP2_ID,
+  RM_SMGR_ID,
+  RM_XACT_ID,
+  RM_XLOG_ID,
+} from "../src/access/transam/rmgr.js";
 import { XLogWriter } from "../src/access/transam/xlog.js";
 import { XLogInsertState } from "../src/access/transam/xloginsert.js";
 import { type DecodedXLogRecord, XLogReader } from "../src/access/transam/xlogreader.js";
@@ -73,8 +79,10 @@ export interface TestWal extends XLogBackend {
   readonly walDir: string;
   /** A checkpoint's effect on logging: the redo pointer moves to the insert position. */
   checkpoint(): void;
-  /** XLogFlush of everything inserted, then every record from the start. */
+  /** XLogFlush of everything inserted, then every record from the start but commits and aborts. */
   records(): DecodedXLogRecord[];
+  /** The same with the transactions' commit and abort records. */
+  allRecords(): DecodedXLogRecord[];
 }
 
 /**
@@ -96,8 +104,14 @@ export function enableWal(
   });
   const ins = new XLogInsertState();
   const backend: XLogBackend = { wal, ins, logHintBits: options.logHintBits === true };
+  // Each backend its own attachment and record builder, as a database's backends have (closing
+  // one backend must not close the WAL for the others or for `records`).
   for (const db of dbs) {
-    (db as unknown as { ctx: { xlog?: XLogBackend } }).ctx.xlog = backend;
+    (db as unknown as { ctx: { xlog?: XLogBackend } }).ctx.xlog = {
+      wal: XLogWriter.attach(wal.shared),
+      ins: new XLogInsertState(),
+      logHintBits: options.logHintBits === true,
+    };
   }
   return {
     ...backend,
@@ -106,6 +120,9 @@ export function enableWal(
       wal.setRedoRecPtr(wal.getInsertRecPtr());
     },
     records() {
+      return this.allRecords().filter((r) => r.header.rmid !== RM_XACT_ID);
+    },
+    allRecords() {
       if (wal.getInsertRecPtr() === WAL_START) return [];
       wal.flush(wal.getInsertEndRecPtr());
       const reader = new XLogReader({ walDir, systemIdentifier: wal.systemIdentifier });
@@ -188,7 +205,8 @@ function smgrTruncateRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
 
 /**
  * Replays records through heapRedo / heap2Redo (and XLOG_FPI, and PostgreSQL's
- * XLOG_SMGR_TRUNCATE); any other record is an error.
+ * XLOG_SMGR_TRUNCATE); commits and aborts change no page and are passed over; any other record
+ * is an error.
  */
 export function replay(ctx: RedoContext, records: readonly DecodedXLogRecord[]): void {
   for (const rec of records) {
@@ -199,6 +217,7 @@ export function replay(ctx: RedoContext, records: readonly DecodedXLogRecord[]):
     else if (rmid === RM_XLOG_ID && (op === XLOG_FPI || op === XLOG_FPI_FOR_HINT))
       xlogFpiRedo(ctx, rec);
     else if (rmid === RM_SMGR_ID && op === XLOG_SMGR_TRUNCATE) smgrTruncateRedo(ctx, rec);
+    else if (rmid === RM_XACT_ID) continue;
     else throw new Error(`unexpected record: rmid ${rmid} info 0x${info.toString(16)}`);
   }
 }

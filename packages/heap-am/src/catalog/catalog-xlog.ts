@@ -7,8 +7,9 @@
  * RegisterCustomRmgr; ids 128–255, which pg_waldump prints as "custom128") standing in for the
  * heap records PostgreSQL writes on pg_class and pg_attribute, and for XLOG_HEAP_INPLACE
  * (vac_update_relstats).
- * Entry points: `RM_PGSIM_CATALOG_ID`, `XLOG_PGSIM_CATALOG_IMAGE`, `logCatalogImage`,
- * `catalogDesc`.
+ * Entry points: `RM_PGSIM_CATALOG_ID`, `XLOG_PGSIM_CATALOG_IMAGE`, `logCatalogImage` (pg_waldump,
+ * knowing no custom resource manager, prints `desc: UNKNOWN (0) rmid: 128`, and so does
+ * xlog-desc.ts).
  * See also: catalog.ts (setWalHook, image, restore), ../database/rmgr-table.ts (its redo).
  *
  * Differs from PostgreSQL: the catalog is not a set of heap tables, so its changes are logged as
@@ -37,17 +38,4 @@ export function logCatalogImage(
   const end = xlog.ins.insert(xlog.wal, RM_PGSIM_CATALOG_ID, XLOG_PGSIM_CATALOG_IMAGE).endLsn;
   xlog.wal.flush(end);
   return end;
-}
-
-/** What pgsim says of a catalog record (pg_waldump itself prints no description for it). */
-export function catalogDesc(data: Uint8Array): string {
-  try {
-    const parsed = JSON.parse(new TextDecoder().decode(data)) as {
-      catalog: { tables: { name: string; relNumber: number }[] };
-    };
-    const tables = parsed.catalog.tables.map((t) => `${t.name}=${t.relNumber}`).join(", ");
-    return `CATALOG ${parsed.catalog.tables.length} tables: ${tables}`;
-  } catch {
-    return "CATALOG (invalid image)";
-  }
 }

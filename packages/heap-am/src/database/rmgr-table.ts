@@ -59,6 +59,7 @@ import {
 import type { Catalog } from "../catalog/catalog.js";
 import { tableLocator } from "../catalog/catalog.js";
 import { RM_PGSIM_CATALOG_ID, XLOG_PGSIM_CATALOG_IMAGE } from "../catalog/catalog-xlog.js";
+import { xidIsNormal } from "../include/access/transam.js";
 import {
   decodeSmgrCreate,
   decodeSmgrTruncate,
@@ -67,8 +68,7 @@ import {
   SMGR_TRUNCATE_VM,
   XLOG_SMGR_CREATE,
   XLOG_SMGR_TRUNCATE,
-} from "../catalog/storage.js";
-import { xidIsNormal } from "../include/access/transam.js";
+} from "../include/catalog/storage-xlog.js";
 
 /**
  * What redo routines work on: the startup process's handles — the heap's redo context (pool,

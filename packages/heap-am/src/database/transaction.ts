@@ -223,14 +223,34 @@ export class DatabaseTransaction {
     });
   }
 
-  /** INSERT many rows in one statement (COPY-like: the multi-insert path, a BULKWRITE ring). */
+  /**
+   * COPY … FROM: many rows in one statement through the multi-insert path (a BULKWRITE ring).
+   * As CopyFrom does, the rows are buffered and handed to heap_multi_insert in batches: a batch
+   * ends after 1000 rows (MAX_BUFFERED_TUPLES) or once the rows' input lines add up to 65535
+   * bytes (MAX_BUFFERED_BYTES) — so the pages and the WAL records (one MULTI_INSERT per page of
+   * a batch, LAST_IN_MULTI on each batch's last) are COPY's.
+   *
+   * Differs from PostgreSQL: the input lines are the rows' canonical COPY text (each value's
+   * output function, escaped, tab-separated), since the rows arrive as values.
+   */
   insertMany(table: string, rows: (Datum | null)[][]): TID[] {
     return this.modifyingStatement(() => {
       const rel = this.rel(table);
       const bistate = new BulkInsertState(this.db.pool.bufferCount);
       try {
         const slots = rows.map((r) => makeSlot(r));
-        tableMultiInsert(rel, slots, this.xact, bistate);
+        let first = 0;
+        let bytes = 0;
+        for (let i = 0; i < slots.length; i++) {
+          bytes += copyLineLength(rel, rows[i]!);
+          const tuples = i + 1 - first;
+          if (tuples >= COPY_MAX_BUFFERED_TUPLES || bytes >= COPY_MAX_BUFFERED_BYTES) {
+            tableMultiInsert(rel, slots.slice(first, i + 1), this.xact, bistate);
+            first = i + 1;
+            bytes = 0;
+          }
+        }
+        if (first < slots.length) tableMultiInsert(rel, slots.slice(first), this.xact, bistate);
         tableFinishBulkInsert(rel);
         return slots.map((s) => s.tid!);
       } finally {
@@ -596,6 +616,38 @@ export class DatabaseTransaction {
   abort(): void {
     this.xact.abort();
   }
+}
+
+/** copyfrom.c's MAX_BUFFERED_TUPLES and MAX_BUFFERED_BYTES: when a COPY batch is flushed. */
+const COPY_MAX_BUFFERED_TUPLES = 1000;
+const COPY_MAX_BUFFERED_BYTES = 65535;
+const utf8 = new TextEncoder();
+
+/**
+ * The length in bytes of a row's line in COPY's text format, without its newline (CopyReadLine's
+ * line_buf.len): each value's output text with backslash, backspace, form feed, newline,
+ * carriage return, tab and vertical tab escaped by a backslash (CopyAttributeOutText), NULL as
+ * `\N`, values separated by tabs.
+ */
+function copyLineLength(rel: TableRelation, row: readonly (Datum | null)[]): number {
+  let bytes = 0;
+  let fields = 0;
+  rel.desc.attrs.forEach((att, i) => {
+    if (att.attisdropped) return;
+    fields++;
+    const value = row[i] ?? null;
+    if (value === null || att.codec === null) {
+      bytes += 2;
+      return;
+    }
+    const text = att.codec.output(value as never, att.atttypmod);
+    bytes += utf8.encode(text).length;
+    for (let k = 0; k < text.length; k++) {
+      const c = text.charCodeAt(k);
+      if (c === 0x5c || (c >= 0x08 && c <= 0x0d)) bytes++;
+    }
+  });
+  return bytes + Math.max(0, fields - 1);
 }
 
 /** A TID must be a pair of non-negative integers (block < 2^32, offset < 2^16). */

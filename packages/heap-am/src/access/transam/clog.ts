@@ -313,12 +313,12 @@ export function clogRedoSetStatus(shmem: TransamShmem, xid: number, status: XidS
     clogSetStatus(shmem, xid, status);
 }
 
-/** clog_desc: what pg_waldump prints for a commit-log record. */
+/** clog_desc: what pg_waldump prints after a commit-log record's type. */
 export function clogDesc(info: number, data: Uint8Array): string {
   const v = new DataView(data.buffer, data.byteOffset, data.byteLength);
   if ((info & 0xf0) === CLOG_ZEROPAGE && data.length >= 4) return `page ${v.getInt32(0, true)}`;
   if ((info & 0xf0) === CLOG_TRUNCATE && data.length >= 12) {
     return `page ${v.getInt32(0, true)}; oldestXact ${v.getUint32(4, true)}`;
   }
-  return "UNKNOWN";
+  return "";
 }

@@ -54,15 +54,24 @@ import {
   XLOG_HEAP2_VACUUM,
   XLOG_HEAP2_VISIBLE,
 } from "../../include/access/heapam-xlog.js";
+import {
+  decodeSmgrCreate,
+  decodeSmgrTruncate,
+  XLOG_SMGR_CREATE,
+  XLOG_SMGR_TRUNCATE,
+} from "../../include/catalog/storage-xlog.js";
 import { readUint16, readUint32 } from "../../include/port/le-bytes.js";
+import { clogDesc } from "./clog.js";
 import {
   decodeCheckPoint,
   XLOG_CHECKPOINT_ONLINE,
   XLOG_CHECKPOINT_SHUTDOWN,
 } from "./pg-control.js";
 import {
+  RM_CLOG_ID,
   RM_HEAP_ID,
   RM_HEAP2_ID,
+  RM_SMGR_ID,
   RM_XACT_ID,
   RM_XLOG_ID,
   rmgrIdIsCustom,
@@ -142,7 +151,28 @@ export function rmgrIdentify(rmid: number, info: number): string | undefined {
   if (rmid === RM_HEAP_ID) return HEAP_NAMES[op];
   if (rmid === RM_HEAP2_ID) return HEAP2_NAMES[op];
   if (rmid === RM_XACT_ID) return XACT_NAMES[op & XLOG_XACT_OPMASK];
+  if (rmid === RM_SMGR_ID) return SMGR_NAMES[op];
+  if (rmid === RM_CLOG_ID) return CLOG_NAMES[op];
   return undefined;
+}
+
+/** smgr_identify and clog_identify. */
+const SMGR_NAMES: Record<number, string> = { 16: "CREATE", 32: "TRUNCATE" };
+const CLOG_NAMES: Record<number, string> = { 0: "ZEROPAGE", 16: "TRUNCATE" };
+const FORK_SUFFIX = ["", "_fsm", "_vm", "_init"];
+
+/** smgr_desc: the relation file (and the new size) of a storage record. */
+function smgrDesc(info: number, data: Uint8Array): string {
+  const op = info & ~XLR_INFO_MASK;
+  if (op === XLOG_SMGR_CREATE) {
+    const { rel, fork } = decodeSmgrCreate(data);
+    return `${relPath(rel)}${FORK_SUFFIX[fork] ?? ""}`;
+  }
+  if (op === XLOG_SMGR_TRUNCATE) {
+    const { rel, nblocks, flags } = decodeSmgrTruncate(data);
+    return `${relPath(rel)} to ${nblocks} blocks flags ${flags}`;
+  }
+  return "";
 }
 
 /** relpathperm(rnode, MAIN_FORKNUM). */
@@ -221,6 +251,8 @@ export function rmgrDesc(record: DecodedXLogRecord): string {
   if (rmid === RM_XACT_ID) return xactDesc(record);
   if (rmid === RM_HEAP_ID) return heapDesc(info, record.mainData);
   if (rmid === RM_HEAP2_ID) return heap2Desc(info, record.mainData);
+  if (rmid === RM_SMGR_ID) return smgrDesc(info, record.mainData);
+  if (rmid === RM_CLOG_ID) return clogDesc(info, record.mainData);
   return "";
 }
 

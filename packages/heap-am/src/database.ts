@@ -17,7 +17,8 @@
  * and proc array, catalog) and runs one transaction at a time. Worker threads attach with
  * `Database.attach(db.shared)`.
  *
- * Differs from PostgreSQL: no SQL; a statement is one method call; DDL is not transactional.
+ * Differs from PostgreSQL: no SQL; a statement is one method call; DDL is not transactional; no
+ * relation-level locks (two VACUUMs of one table at once can fail on a cleanup lock).
  */
 
 import {

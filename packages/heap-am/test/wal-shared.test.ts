@@ -414,3 +414,21 @@ describe("shared WAL: hint-bit full-page images", () => {
     expect(records[0]!.blocks[0]).toMatchObject({ block: 2, image: null });
   });
 });
+
+describe("shared WAL: past 4 GB", () => {
+  it("records cross LSN 1/00000000 and read back (positions are not 32-bit)", () => {
+    // Start in the last 1 MB segment below 4 GB; insert about 3 MB of records.
+    const start = BigInt(4096 * MB - MB + 40);
+    const wal = XLogWriter.open(options({ startLsn: start }));
+    const ins = new XLogInsertState();
+    let last = noop(ins, wal, 1000);
+    for (let i = 1; i < 3000; i++) last = noop(ins, wal, 1000 + (i % 7));
+    wal.flush(last.endLsn);
+    expect(last.endLsn).toBeGreaterThan(0x1_0000_0000n);
+    const { records, end } = readAll(wal, start);
+    expect(records).toHaveLength(3000);
+    expect(records.at(-1)!.lsn).toBe(last.startLsn);
+    expect(end.error?.message).toMatch(/invalid record length .*got 0/);
+    wal.close();
+  });
+});

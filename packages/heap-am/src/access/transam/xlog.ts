@@ -917,7 +917,8 @@ export class XLogWriter {
         currPos += XLOG_BLCKSZ;
       }
     } else {
-      currPos = (currPos + 7) & ~7;
+      // MAXALIGN without 32-bit bitwise operators: WAL positions pass 2^32 after 4 GB.
+      currPos += (8 - (currPos % 8)) % 8;
     }
     assert(currPos === endPos, "space reserved for WAL record does not match what was written");
   }

@@ -447,7 +447,7 @@ export function dmlRatioSpec(r: DmlResult): TopLevelSpec {
             sort: names,
             scale: { domain: names, scheme: "set2" },
             title: null,
-            legend: { labelLimit: 300, orient: "bottom", direction: "vertical" },
+            legend: { labelLimit: 480, orient: "bottom", direction: "vertical" },
           },
         },
       },

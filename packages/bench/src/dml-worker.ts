@@ -82,6 +82,7 @@ function run(spec: PgsimRunSpec): void {
     ...(spec.wal !== undefined ? { wal: true, ...spec.wal } : {}),
   });
   let done = false;
+  let failure: unknown;
   try {
     db.createTable("accounts", ACCOUNTS_COLUMNS, spec.unlogged ? { unlogged: true } : {});
     step(db, spec, "insert", (onProgress) => {
@@ -119,10 +120,21 @@ function run(spec: PgsimRunSpec): void {
     });
     post({ kind: "measured", rssBytes: process.memoryUsage().rss });
     done = true;
+  } catch (e) {
+    failure = e;
+    throw e;
   } finally {
     // After a failure only close (the parent cleans the directory up); a kept directory gets a
-    // clean shutdown: the shutdown checkpoint, pg_control "shut down".
-    if (!done || !spec.shutdown) db.close();
+    // clean shutdown: the shutdown checkpoint, pg_control "shut down". An error of close() after
+    // a failure must not hide the failure, which is what the user needs to see.
+    if (!done || !spec.shutdown) {
+      try {
+        db.close();
+      } catch (closeError) {
+        if (failure === undefined) throw closeError;
+        console.error(`(closing the database after the failure also failed: ${String(closeError)})`);
+      }
+    }
   }
   let shutdown: PgsimShutdown | undefined;
   if (spec.shutdown && spec.dataDir !== undefined) {

@@ -245,14 +245,20 @@ const liveDirs = new Map<string, "remove" | "empty">();
 const SIGNALS: readonly NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
 let handlersInstalled = false;
 
+/**
+ * rmSync's retries: on a signal the worker may still be writing into the directory (a WAL segment,
+ * a relation file), so a directory emptied a moment ago can be non-empty again (ENOTEMPTY).
+ */
+const RM_RETRIES = { maxRetries: 20, retryDelay: 10 } as const;
+
 function cleanDir(dir: string, how: "remove" | "empty"): void {
   if (how === "remove") {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true, ...RM_RETRIES });
     return;
   }
   if (!fs.existsSync(dir)) return;
   for (const entry of fs.readdirSync(dir)) {
-    fs.rmSync(path.join(dir, entry), { recursive: true, force: true });
+    fs.rmSync(path.join(dir, entry), { recursive: true, force: true, ...RM_RETRIES });
   }
 }
 
@@ -261,11 +267,31 @@ function removeLiveDirs(): void {
   liveDirs.clear();
 }
 
+/** The workers running a disk-backed database: stopped before their directories are removed. */
+const liveWorkers = new Set<Worker>();
+let signalled = false;
+
+/**
+ * SIGINT / SIGTERM / SIGHUP: stops the workers (a worker still writing — a WAL segment, a relation
+ * file — would refill a directory being removed), removes the directories, then re-raises the
+ * signal so that the process ends as it intends (pg-cluster.ts does the same). A second signal
+ * while this runs is ignored.
+ */
 function onSignal(signal: NodeJS.Signals): void {
-  removeLiveDirs();
-  uninstallHandlers();
-  // Re-raise, so the process ends as the signal intends (pg-cluster.ts does the same).
-  process.kill(process.pid, signal);
+  if (signalled) return;
+  signalled = true;
+  const finish = () => {
+    try {
+      removeLiveDirs();
+    } catch (e) {
+      process.stderr.write(
+        `pgsim-bench: could not remove a data directory: ${(e as Error).message}\n`,
+      );
+    }
+    uninstallHandlers();
+    process.kill(process.pid, signal);
+  };
+  Promise.allSettled([...liveWorkers].map((w) => w.terminate())).then(finish, finish);
 }
 
 function installHandlers(): void {
@@ -369,6 +395,8 @@ export async function runPgsimSystem(
   let finished = false;
   try {
     const worker = startWorker(spec);
+    if (disk) liveWorkers.add(worker);
+    worker.once("exit", () => liveWorkers.delete(worker));
     await new Promise<void>((resolve, reject) => {
       worker.on("message", (m: WorkerMessage) => {
         if (m.kind === "start") options.onStepStart?.(m.step);

@@ -81,8 +81,6 @@ function run(spec: PgsimRunSpec): void {
     checksums: spec.checksums,
     ...(spec.wal !== undefined ? { wal: true, ...spec.wal } : {}),
   });
-  let done = false;
-  let failure: unknown;
   try {
     db.createTable("accounts", ACCOUNTS_COLUMNS, spec.unlogged ? { unlogged: true } : {});
     step(db, spec, "insert", (onProgress) => {
@@ -119,23 +117,19 @@ function run(spec: PgsimRunSpec): void {
       return spec.rows;
     });
     post({ kind: "measured", rssBytes: process.memoryUsage().rss });
-    done = true;
   } catch (e) {
-    failure = e;
-    throw e;
-  } finally {
-    // After a failure only close (the parent cleans the directory up); a kept directory gets a
-    // clean shutdown: the shutdown checkpoint, pg_control "shut down". An error of close() after
-    // a failure must not hide the failure, which is what the user needs to see.
-    if (!done || !spec.shutdown) {
-      try {
-        db.close();
-      } catch (closeError) {
-        if (failure === undefined) throw closeError;
-        console.error(`(closing the database after the failure also failed: ${String(closeError)})`);
-      }
+    // The parent cleans the directory up. An error of close() after a failure must not hide the
+    // failure, which is what the user needs to see.
+    try {
+      db.close();
+    } catch (closeError) {
+      console.error(`(closing the database after the failure also failed: ${String(closeError)})`);
     }
+    throw e;
   }
+  // A kept directory gets a clean shutdown (the shutdown checkpoint, pg_control "shut down");
+  // a temporary one is only closed.
+  if (!spec.shutdown) db.close();
   let shutdown: PgsimShutdown | undefined;
   if (spec.shutdown && spec.dataDir !== undefined) {
     const tableFile = relationPath(db.table("accounts").locator, ForkNumber.MAIN);

@@ -259,14 +259,38 @@ export async function runBackends(options: BackendsOptions): Promise<BackendsRes
  */
 export function backendsTraits(variant: "memory" | "disk", bufferCount: number): SystemTrait[] {
   const poolMb = Math.round((bufferCount * BLCKSZ) / (1024 * 1024));
+  const durability: SystemTrait[] =
+    variant === "memory"
+      ? [
+          {
+            aspect: "WAL",
+            does: false,
+            short: "no",
+            note: "The memory-only variant writes no WAL.",
+          },
+          {
+            aspect: "fsync at commit",
+            does: false,
+            short: "no",
+            note: "A commit sets the transaction's status in the commit log, an array in shared memory; nothing is written or synced.",
+          },
+        ]
+      : [
+          {
+            aspect: "WAL",
+            does: true,
+            short: "yes, with FPIs",
+            note: "The disk-backed cluster logs every change in PostgreSQL 15's WAL format (the Database default), with full-page images after a checkpoint.",
+          },
+          {
+            aspect: "fsync at commit",
+            does: true,
+            short: "yes",
+            note: "Each commit flushes and syncs the WAL up to its commit record (synchronous_commit on); backends committing together share a sync (group commit).",
+          },
+        ];
   return [
-    { aspect: "WAL", does: false, short: "no", note: "pgsim writes no WAL." },
-    {
-      aspect: "fsync at commit",
-      does: false,
-      short: "no",
-      note: "A commit sets the transaction's status in the commit log, an array in shared memory; nothing is written or synced.",
-    },
+    ...durability,
     {
       aspect: "SQL executor",
       does: false,
@@ -290,7 +314,7 @@ export function backendsTraits(variant: "memory" | "disk", bufferCount: number):
           aspect: "files on disk",
           does: true,
           short: `yes, ${poolMb} MB pool`,
-          note: `Disk-backed pool of ${bufferCount} buffers (${poolMb} MB), files in a temp dir; evicted pages go to the OS page cache with writeSync, never fsynced.`,
+          note: `Disk-backed pool of ${bufferCount} buffers (${poolMb} MB), files in a temp dir; an evicted page is written (writeSync) once the WAL up to its LSN is on disk, and checkpoints fsync the files.`,
         },
     {
       aspect: "index",

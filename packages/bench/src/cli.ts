@@ -20,8 +20,9 @@ import { type ParseArgsConfig, parseArgs } from "node:util";
 import { runBackends } from "./backends.js";
 import { BACKENDS_DEFAULTS, parseBackendsOptions } from "./backends-options.js";
 import { formatBackendsTable, writeBackendsReport } from "./backends-report.js";
-import { DML_REPEAT_MAX, type PeerChoice, runDml } from "./dml.js";
-import { DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
+import { DML_DEFAULT_SYSTEMS, DML_REPEAT_MAX, type PeerChoice, runDml } from "./dml.js";
+import { checkStepsPrefix, DML_STEPS, DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
+import { checkDataDir } from "./dml-pgsim.js";
 import { formatDmlTable, writeDmlReport } from "./dml-report.js";
 import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";
 import { createProgress, type Progress } from "./progress.js";
@@ -108,7 +109,7 @@ function parseRepeat(text: string | boolean | undefined, usage: string): number 
 
 const DML_DEFAULT_ROWS = 1_000_000;
 const DML_USAGE =
-  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--repeat N] [--json] [--out DIR]";
+  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--steps LIST] [--repeat N] [--data-dir DIR] [--json] [--out DIR]";
 const MICRO_USAGE = "pgsim-bench micro [--json] [--out DIR] [--quick]";
 
 const COMMANDS: Command[] = [
@@ -136,7 +137,7 @@ const COMMANDS: Command[] = [
   {
     name: "dml",
     summary:
-      "INSERT / UPDATE / DELETE / VACUUM of N rows: pgsim heap vs memheap, and PostgreSQL 15",
+      "INSERT / UPDATE / DELETE / VACUUM of N rows: pgsim memheap vs heap (logged, unlogged), and PostgreSQL 15",
     usage: DML_USAGE,
     options: {
       ...COMMON_OPTIONS,
@@ -144,6 +145,8 @@ const COMMANDS: Command[] = [
       peer: { type: "string" },
       systems: { type: "string" },
       repeat: { type: "string" },
+      steps: { type: "string" },
+      "data-dir": { type: "string" },
     },
     help: [
       `  --rows N         rows to insert, update and delete (default ${DML_DEFAULT_ROWS.toLocaleString("en-US")})`,
@@ -152,8 +155,14 @@ const COMMANDS: Command[] = [
       "  --peer auto      the same when PostgreSQL 15 is installed, else say so and go on without",
       "  --peer none      pgsim only (the default)",
       `  --systems LIST   run only these, comma-separated: ${DML_SYSTEMS.join(",")}`,
+      `                   (default: ${DML_DEFAULT_SYSTEMS.join(",")}; pg15-* with the peer only)`,
+      `  --steps LIST     run only the first statements, e.g. insert,update (a prefix of`,
+      `                   ${DML_STEPS.join(",")}: each needs the ones before it)`,
       `  --repeat N       run every system N times, in turn (default 1, at most ${DML_REPEAT_MAX}):`,
       "                   each figure is the median, shown with the min-max; JSON keeps every run",
+      "  --data-dir DIR   pgsim-heap's data directory (missing or empty, as for initdb): left after",
+      "                   a clean shutdown for pg_waldump, pg_controldata and pgsim-inspect (the",
+      "                   first run's, with --repeat); without it, temp dirs removed afterwards",
       "  --json           print one JSON object on stdout (progress goes to stderr)",
       "  --out DIR        also write DIR/dml.json, dml.md, dml-throughput.{svg,png},",
       "                   dml-ratios.{svg,png}",
@@ -187,12 +196,39 @@ const COMMANDS: Command[] = [
         }
         systems = names as DmlSystem[];
       }
+      let steps: ReturnType<typeof checkStepsPrefix> | undefined;
+      if (values.steps !== undefined) {
+        const names = String(values.steps)
+          .split(",")
+          .map((x) => x.trim())
+          .filter((x) => x !== "");
+        try {
+          steps = checkStepsPrefix(names);
+        } catch (e) {
+          throw new UsageError(`--${(e as Error).message}`, usage);
+        }
+      }
+      let dataDir: string | undefined;
+      if (values["data-dir"] !== undefined) {
+        dataDir = String(values["data-dir"]);
+        const runs = systems ?? DML_DEFAULT_SYSTEMS;
+        if (!runs.includes("pgsim-heap")) {
+          throw new UsageError("--data-dir is pgsim-heap's: add it to --systems", usage);
+        }
+        try {
+          checkDataDir(dataDir);
+        } catch (e) {
+          throw new UsageError(`--data-dir: ${(e as Error).message}`, usage);
+        }
+      }
       const outDir = outDirOf(values, usage);
       const result = await runDml({
         rows,
         peer,
         repeat,
         ...(systems !== undefined ? { systems } : {}),
+        ...(steps !== undefined ? { steps } : {}),
+        ...(dataDir !== undefined ? { dataDir } : {}),
         progress: progressFor(io),
       });
       if (outDir !== undefined) {

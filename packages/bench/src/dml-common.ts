@@ -5,11 +5,12 @@
  * Models: the statements as PostgreSQL runs them (see DML_SQL); pgsim runs the same through its
  * statement-level Database API (insertBatches, updateAll, deleteAll, vacuum). PostgreSQL loads
  * the rows two ways, `INSERT … SELECT` and `COPY` (its fastest load path).
- * Entry points: `DML_STEPS`, `DML_SYSTEMS`, `DML_SQL`, `INSERT_PATHS`, `DML_SYSTEM_TRAITS`,
+ * Entry points: `DML_STEPS`, `checkStepsPrefix`, `DML_SYSTEMS`, `DML_SQL`, `INSERT_PATHS`, `DML_SYSTEM_TRAITS`,
  * `StepMeasurement`, `StepHooks`, `summarizeSamples`.
  * See also: dml.ts (orchestration), dml-pgsim.ts, dml-postgres.ts, dml-report.ts, traits.ts.
  */
 
+import { PgsimError } from "@pgsim/clock-sweep";
 import type { SystemTrait } from "./traits.js";
 
 /** The statements, in the order they run. */
@@ -17,17 +18,43 @@ export const DML_STEPS = ["insert", "update", "delete", "vacuum"] as const;
 export type DmlStep = (typeof DML_STEPS)[number];
 
 /**
- * The systems, in the order they run: each pgsim system right before the PostgreSQL setup it is
- * compared with, memory-only first so that its resident set is measured before anything else
- * has grown the process.
+ * Checks that `steps` is a prefix of DML_STEPS (each statement needs the ones before it: UPDATE
+ * the rows INSERT made, …), e.g. `["insert", "update"]`; returns it. Throws `invalid-parameter`.
+ */
+export function checkStepsPrefix(steps: readonly string[]): readonly DmlStep[] {
+  const ok = steps.length > 0 && steps.every((s, i) => s === DML_STEPS[i]);
+  if (!ok) {
+    throw new PgsimError(
+      "invalid-parameter",
+      `steps must be a prefix of ${DML_STEPS.join(",")} (each statement needs the ones before it), got ${JSON.stringify(steps.join(","))}`,
+    );
+  }
+  return steps as readonly DmlStep[];
+}
+
+/**
+ * The systems, in the order they run: each pgsim system next to the PostgreSQL setup that does
+ * the same durability work (memheap and heap-unlogged around pg15-unlogged, heap right before
+ * pg15-default), memory-only first so that its resident set is measured before anything else has
+ * grown the process.
  */
 export const DML_SYSTEMS = [
   "pgsim-memheap",
   "pg15-unlogged",
+  "pgsim-heap-unlogged",
   "pgsim-heap",
   "pg15-default",
 ] as const;
 export type DmlSystem = (typeof DML_SYSTEMS)[number];
+
+/** The pgsim systems (run in a worker thread by dml-pgsim.ts). */
+export const PGSIM_DML_SYSTEMS = ["pgsim-memheap", "pgsim-heap-unlogged", "pgsim-heap"] as const;
+export type PgsimDmlSystem = (typeof PGSIM_DML_SYSTEMS)[number];
+
+/** Whether a system is one of pgsim's (else a PostgreSQL setup). */
+export function isPgsimSystem(system: DmlSystem): system is PgsimDmlSystem {
+  return (PGSIM_DML_SYSTEMS as readonly string[]).includes(system);
+}
 
 /** Quotes a string as an SQL literal. */
 function literal(text: string): string {
@@ -127,13 +154,26 @@ const PG_INSERT: SystemTrait = {
   note: "Measured both ways: INSERT … SELECT generate_series (heap_insert row by row) and COPY from a server-side file (heap_multi_insert in batches, BulkInsertState); the ratios use the faster.",
 };
 
+const PGSIM_DISK_FILES: SystemTrait = {
+  aspect: "files on disk",
+  does: true,
+  short: "yes, 128 MB pool",
+  note: "Table and WAL files in a temp dir (or --data-dir) behind a pool of 16384 buffers (128 MB, PostgreSQL's default shared_buffers), so a large table spills to its files.",
+};
+
 /**
  * What each system does and skips. Every report states these, so that a figure is read against
- * the work behind it: pgsim writes no WAL and never fsyncs, and runs no SQL.
+ * the work behind it: each pgsim system does the durability work of its PostgreSQL counterpart
+ * (memheap and heap-unlogged: pg15-unlogged; heap: pg15-default), and pgsim runs no SQL.
  */
 export const DML_SYSTEM_TRAITS: Record<DmlSystem, readonly SystemTrait[]> = {
   "pgsim-memheap": [
-    { aspect: "WAL", does: false, short: "no", note: "pgsim writes no WAL." },
+    {
+      aspect: "WAL",
+      does: false,
+      short: "no",
+      note: "The memory-only variant writes no WAL (the in-memory table experiment's point).",
+    },
     {
       aspect: "fsync at commit",
       does: false,
@@ -173,22 +213,43 @@ export const DML_SYSTEM_TRAITS: Record<DmlSystem, readonly SystemTrait[]> = {
     },
     PG_INSERT,
   ],
-  "pgsim-heap": [
-    { aspect: "WAL", does: false, short: "no", note: "pgsim writes no WAL." },
+  "pgsim-heap-unlogged": [
+    {
+      aspect: "WAL",
+      does: false,
+      short: "no, for the table",
+      note: "The database writes WAL, but the table is created unlogged: its changes write none (only commit records go to the WAL), as pg15-unlogged. max_wal_size 16 GB and checkpoint_timeout 1 day, as pg15-unlogged: no checkpoint runs.",
+    },
     {
       aspect: "fsync at commit",
       does: false,
-      short: "no: never",
-      note: "Never fsyncs: a commit sets the transaction's status in the in-memory commit log and writes nothing; evicted pages go to the OS page cache with writeSync.",
+      short: "no",
+      note: "synchronous_commit off: the commit record is flushed later (by the next WAL flush, at most wal_writer_delay later), which is what PostgreSQL does for a transaction that wrote only to unlogged tables (pgsim's own commit would flush it with synchronous_commit on).",
     },
     PGSIM_NO_EXECUTOR,
     CHECKSUMS_OFF("pgsim's default, as initdb's"),
     {
-      aspect: "files on disk",
-      does: true,
-      short: "yes, 128 MB pool",
-      note: "Table files in a temp dir behind a pool of 16384 buffers (128 MB), so a large table spills to its files.",
+      ...PGSIM_DISK_FILES,
+      note: `${PGSIM_DISK_FILES.note} pg15-unlogged's 4 GB shared_buffers would hold the whole table; this pool is pgsim-heap's, so the two pgsim disk systems differ only in the WAL.`,
     },
+    PGSIM_INSERT,
+  ],
+  "pgsim-heap": [
+    {
+      aspect: "WAL",
+      does: true,
+      short: "yes, with FPIs",
+      note: "Every change is WAL-logged in PostgreSQL 15's format (heap and heap2 records, full_page_writes on: a full-page image at the first change of a page after a checkpoint), and a page is written only after the WAL up to its LSN. Checkpoints as pg15-default's: max_wal_size 1 GB (16 MB segments), checkpoint_timeout 5 min; pgsim has no checkpointer process, so a due checkpoint runs in the committing backend, inside the timed statement.",
+    },
+    {
+      aspect: "fsync at commit",
+      does: true,
+      short: "yes",
+      note: "Each commit flushes the WAL up to its commit record and syncs it (synchronous_commit on, fdatasync), as pg15-default.",
+    },
+    PGSIM_NO_EXECUTOR,
+    CHECKSUMS_OFF("pgsim's default, as initdb's"),
+    PGSIM_DISK_FILES,
     PGSIM_INSERT,
   ],
   "pg15-default": [
@@ -196,7 +257,7 @@ export const DML_SYSTEM_TRAITS: Record<DmlSystem, readonly SystemTrait[]> = {
       aspect: "WAL",
       does: true,
       short: "yes, with FPIs",
-      note: "Every change is WAL-logged, with a full-page image at the first change of a page after the last checkpoint.",
+      note: "Every change is WAL-logged, with a full-page image at the first change of a page after the last checkpoint. Checkpoints by PostgreSQL's defaults: max_wal_size 1 GB, checkpoint_timeout 5 min, run by the checkpointer process alongside the statement.",
     },
     {
       aspect: "fsync at commit",

@@ -12,13 +12,15 @@
  * Ctrl-C), dml.ts, dml-pgsim.ts, ../README.md.
  *
  * Two setups:
- * - `pg15-default`: PostgreSQL's defaults (shared_buffers 128 MB, fsync and full_page_writes on,
- *   WAL-logged table), the disk-backed peer of pgsim's `heap`.
- * - `pg15-unlogged`: shared_buffers 4 GB and an UNLOGGED table (no WAL for it), the closest
- *   PostgreSQL gets to pgsim's memory-only `memheap`.
- * Both: autovacuum off (VACUUM runs when the benchmark says), max_wal_size 16 GB and
- * checkpoint_timeout 1 day (no checkpoint in the middle of a statement), data checksums off
- * (initdb's default, as pgsim's).
+ * - `pg15-default`: PostgreSQL's defaults (shared_buffers 128 MB, fsync, synchronous_commit and
+ *   full_page_writes on, max_wal_size 1 GB, checkpoint_timeout 5 min, WAL-logged table), the peer
+ *   of pgsim's logged `heap`, which runs with the same WAL settings.
+ * - `pg15-unlogged`: shared_buffers 4 GB and an UNLOGGED table (no WAL for it), with
+ *   max_wal_size 16 GB and checkpoint_timeout 1 day (no checkpoint in the middle of a
+ *   statement): the closest PostgreSQL gets to pgsim's memory-only `memheap`, and the peer of
+ *   pgsim's `heap-unlogged`.
+ * Both: autovacuum off (VACUUM runs when the benchmark says), data checksums off (initdb's
+ * default, as pgsim's).
  *
  * The COPY file is written by the server itself (`COPY (SELECT …) TO '<file>'`, untimed) into
  * the cluster's temporary directory, so it is in the OS page cache when COPY reads it and goes
@@ -42,7 +44,7 @@ import { startPgCluster } from "./pg-cluster.js";
 export const POSTGRES_SETUPS = {
   "pg15-default": {
     unlogged: false,
-    settings: { autovacuum: "off", max_wal_size: "16GB", checkpoint_timeout: "1d" },
+    settings: { autovacuum: "off" },
   },
   "pg15-unlogged": {
     unlogged: true,
@@ -67,7 +69,7 @@ export interface PostgresRunResult {
 
 /**
  * Starts a private cluster with the setup's settings, creates accounts, runs the four statements
- * one psql call each, then loads the same rows with COPY into a fresh table, and stops and
+ * (or the prefix of them `steps` names) one psql call each, then loads the same rows with COPY into a fresh table, and stops and
  * removes the cluster (also when a statement fails).
  *
  * @example
@@ -77,7 +79,7 @@ export interface PostgresRunResult {
  */
 export async function runPostgresSystem(
   system: keyof typeof POSTGRES_SETUPS,
-  options: StepHooks & { rows: number },
+  options: StepHooks & { rows: number; steps?: readonly DmlStep[] },
 ): Promise<PostgresRunResult> {
   const setup = POSTGRES_SETUPS[system];
   const pg = await startPgCluster({ dataChecksums: false, settings: setup.settings });
@@ -87,7 +89,7 @@ export async function runPostgresSystem(
     const steps: StepMeasurement[] = [];
     const blocksOf = async (table: string) =>
       Number((await pg.psql(`SELECT pg_relation_size('${table}') / 8192`)).trim());
-    for (const step of DML_STEPS) {
+    for (const step of options.steps ?? DML_STEPS) {
       options.onStepStart?.(step, step === "insert" ? "insert-select" : undefined);
       const ms = await pg.timedStatement(sqlOf(step, options.rows));
       const measurement: StepMeasurement = {

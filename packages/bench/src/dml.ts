@@ -1,12 +1,14 @@
 /**
  * `pgsim-bench dml`: INSERT, UPDATE every row, DELETE every row, and VACUUM of a table of N rows,
- * on pgsim disk-backed (`heap`) and memory-only (`memheap`), side by side with PostgreSQL 15.
+ * on pgsim memory-only (`memheap`) and disk-backed (`heap`, logged with fsync at commit;
+ * `heap-unlogged`, an unlogged table), side by side with PostgreSQL 15.
  *
  * Measures: for each system and statement, wall seconds, rows per second (N / seconds, for every
  * statement, VACUUM included), and the table's size after it; PostgreSQL's insert both by
- * `INSERT … SELECT` and by `COPY`; the ratios memheap / heap (memory vs disk), memheap /
- * pg15-unlogged and heap / pg15-default against pgsim's goals, using PostgreSQL's faster insert;
- * memheap's resident set against its pool. With `repeat` > 1 every figure is the median of the
+ * `INSERT … SELECT` and by `COPY`; the ratios memheap / heap (memory vs logged disk, against the
+ * in-memory table experiment's published gains), memheap / heap-unlogged, memheap /
+ * pg15-unlogged, heap / pg15-default and heap-unlogged / pg15-unlogged (against pgsim's goals
+ * where it has one), using PostgreSQL's faster insert; memheap's resident set against its pool. With `repeat` > 1 every figure is the median of the
  * runs, with their min and max, and every sample is kept. How each system is timed: dml-worker.ts
  * (pgsim, in-process `performance.now()` from BEGIN to COMMIT) and dml-postgres.ts (psql's
  * `\timing`).
@@ -15,9 +17,9 @@
  * See also: dml-common.ts (statements, systems, what each does and skips), dml-pgsim.ts,
  * dml-postgres.ts, dml-report.ts (table, markdown, charts), cli.ts, ../README.md, ../RESULTS.md.
  *
- * Order: the systems run one after another in DML_SYSTEMS order (memheap, pg15-unlogged, heap,
- * pg15-default), each running its statements as a unit (they depend on each other), so each
- * pgsim system is measured right before the PostgreSQL setup it is compared with. Repeated runs
+ * Order: the systems run one after another in DML_SYSTEMS order (memheap, pg15-unlogged,
+ * heap-unlogged, heap, pg15-default), each running its statements as a unit (they depend on each
+ * other), so each pgsim system is measured next to the PostgreSQL setup it is compared with. Repeated runs
  * go round the whole order again (run 1 of every system, then run 2, …), so that a slow spell
  * of the machine falls on every system rather than on one, and each ratio is taken within a
  * round, between two systems measured one right after the other.
@@ -27,6 +29,7 @@
 
 import { PgsimError } from "@pgsim/clock-sweep";
 import {
+  checkStepsPrefix,
   DML_STEPS,
   DML_SYSTEM_TRAITS,
   DML_SYSTEMS,
@@ -34,10 +37,11 @@ import {
   type DmlSystem,
   INSERT_PATH_LABELS,
   type InsertPath,
+  isPgsimSystem,
   type StepHooks,
   summarizeSamples,
 } from "./dml-common.js";
-import { runPgsimSystem } from "./dml-pgsim.js";
+import { checkDataDir, type PgsimShutdown, runPgsimSystem } from "./dml-pgsim.js";
 import { runPostgresSystem } from "./dml-postgres.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 import { installedPgBinDir } from "./pg-cluster.js";
@@ -53,10 +57,20 @@ export interface DmlOptions {
   rows: number;
   /** Default "none". "postgres" fails when PostgreSQL 15 is not installed; "auto" then skips it. */
   peer?: PeerChoice;
-  /** Run only these systems (default: both pgsim systems, and the peer's two when included). */
+  /** Run only these systems (default DML_DEFAULT_SYSTEMS; the peer's only when included). */
   systems?: readonly DmlSystem[];
+  /**
+   * pgsim-heap's data directory, missing or empty: its first run keeps the database there after
+   * a clean shutdown (later runs use temporary directories). Needs pgsim-heap among the systems.
+   */
+  dataDir?: string;
   /** Runs of every system (default 1); figures are their medians. At most DML_REPEAT_MAX. */
   repeat?: number;
+  /**
+   * The statements to run: a prefix of DML_STEPS (default all four), e.g. `["insert", "update"]`
+   * to leave the rows in a kept data directory.
+   */
+  steps?: readonly DmlStep[];
   /** Rows per multi-insert batch for pgsim (default 1000). */
   batchRows?: number;
   progress?: Progress;
@@ -113,6 +127,8 @@ export interface DmlRatio {
   /** pgsim's own goal for the ratio, if it has one. */
   min?: number;
   met?: boolean;
+  /** The in-memory table experiment's published ratio for this statement, if any. */
+  published?: number;
 }
 
 /** What `pgsim-bench dml --json` prints. */
@@ -125,6 +141,8 @@ export interface DmlResult {
   machine: MachineInfo;
   /** The systems that ran, in the order they ran (in each run). */
   order: DmlSystem[];
+  /** The statements each system ran (all four unless `steps` said fewer). */
+  steps: DmlStep[];
   peer: {
     requested: PeerChoice;
     included: boolean;
@@ -134,6 +152,8 @@ export interface DmlResult {
   systems: Partial<Record<DmlSystem, DmlSystemInfo>>;
   results: DmlStepResult[];
   ratios: DmlRatio[];
+  /** With `dataDir`: the data directory pgsim-heap left, and its shutdown checkpoint. */
+  dataDir?: PgsimShutdown;
   /** memheap's resident set after its first run against its pool (when memheap ran). */
   memory?: {
     rssBytes: number;
@@ -151,26 +171,52 @@ export interface DmlSystemInfo {
   description: string;
   /** WAL, fsync at commit, SQL executor, checksums, files, insert path: see DML_SYSTEM_TRAITS. */
   traits: readonly SystemTrait[];
-  /** pgsim: buffers in the pool; PostgreSQL: the server settings given. */
+  /** pgsim: buffers in the pool. */
   bufferCount?: number;
   poolBytes?: number;
+  /** PostgreSQL: the server settings given; pgsim: its settings under PostgreSQL's names. */
   settings?: Readonly<Record<string, string>>;
   serverVersion?: string;
   /** pgsim: process.memoryUsage().rss after its first run. */
   rssBytes?: number;
 }
 
-/** The comparisons reported, with pgsim's goals (rows/s of numerator over denominator). */
-export const DML_COMPARISONS: readonly {
+/**
+ * The in-memory table experiment's published gains of a memory-only heap over a WAL-logged
+ * disk-backed one (PostgreSQL with WAL): +50 % insert, +70 % update, +60 % delete, +30 % vacuum,
+ * as ratios of rows per second. Not pgsim's goal: the figures pgsim's memheap / heap is read
+ * against.
+ */
+export const EXPERIMENT_PUBLISHED: Readonly<Record<DmlStep, number>> = {
+  insert: 1.5,
+  update: 1.7,
+  delete: 1.6,
+  vacuum: 1.3,
+};
+
+/** One comparison: pgsim's goal (`min`), or the experiment's published ratios, if any. */
+export interface DmlComparison {
   name: string;
   numerator: DmlSystem;
   denominator: DmlSystem;
+  /** pgsim's own goal: the ratio should be at least this. */
   min?: number;
-}[] = [
+  /** The in-memory table experiment's published ratio per statement. */
+  published?: Readonly<Record<DmlStep, number>>;
+}
+
+/** The comparisons reported (rows/s of numerator over denominator). */
+export const DML_COMPARISONS: readonly DmlComparison[] = [
   {
-    name: "memheap / heap (memory vs disk)",
+    name: "memheap / heap (memory vs logged disk)",
     numerator: "pgsim-memheap",
     denominator: "pgsim-heap",
+    published: EXPERIMENT_PUBLISHED,
+  },
+  {
+    name: "memheap / heap-unlogged (memory vs unlogged disk)",
+    numerator: "pgsim-memheap",
+    denominator: "pgsim-heap-unlogged",
   },
   {
     name: "memheap / pg15-unlogged",
@@ -179,14 +225,29 @@ export const DML_COMPARISONS: readonly {
     min: 2,
   },
   { name: "heap / pg15-default", numerator: "pgsim-heap", denominator: "pg15-default", min: 1 },
+  {
+    name: "heap-unlogged / pg15-unlogged",
+    numerator: "pgsim-heap-unlogged",
+    denominator: "pg15-unlogged",
+    min: 1,
+  },
 ];
 
 /** memheap's resident set may be at most this multiple of its pool. */
 export const MEMHEAP_RSS_VS_POOL_MAX = 1.2;
 
+/**
+ * The systems `dml` runs when `systems` is not given (the PostgreSQL ones only with the peer):
+ * all of them.
+ */
+export const DML_DEFAULT_SYSTEMS: readonly DmlSystem[] = DML_SYSTEMS;
+
 const DESCRIPTIONS: Record<DmlSystem, string> = {
-  "pgsim-memheap": "pgsim memheap: memory-only buffer pool holding the whole table",
-  "pgsim-heap": "pgsim heap: disk-backed pool of 16384 buffers (128 MB), files in a temp dir",
+  "pgsim-memheap": "pgsim memheap: memory-only buffer pool holding the whole table, no WAL",
+  "pgsim-heap-unlogged":
+    "pgsim heap, unlogged table: disk-backed pool of 16384 buffers (128 MB), WAL for commits only",
+  "pgsim-heap":
+    "pgsim heap, logged: disk-backed pool of 16384 buffers (128 MB), WAL with fsync at commit",
   "pg15-unlogged": "PostgreSQL 15, shared_buffers 4 GB, UNLOGGED table",
   "pg15-default": "PostgreSQL 15, default settings (shared_buffers 128 MB), logged table",
 };
@@ -241,16 +302,27 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
       `repeat must be an integer from 1 to ${DML_REPEAT_MAX}, got ${repeat}`,
     );
   }
+  const steps = checkStepsPrefix(options.steps ?? DML_STEPS);
   const requested = options.peer ?? "none";
   const peer = choosePeer(requested);
-  const wanted = options.systems ?? DML_SYSTEMS;
+  const wanted = options.systems ?? DML_DEFAULT_SYSTEMS;
   const order = DML_SYSTEMS.filter(
-    (s) => wanted.includes(s) && (peer.included || !s.startsWith("pg15-")),
+    (s) => wanted.includes(s) && (peer.included || isPgsimSystem(s)),
   );
+  if (options.dataDir !== undefined) {
+    if (!order.includes("pgsim-heap")) {
+      throw new PgsimError(
+        "invalid-parameter",
+        "a data directory is for pgsim-heap, which is not among the systems to run",
+      );
+    }
+    checkDataDir(options.dataDir);
+  }
+  let dataDir: PgsimShutdown | undefined;
   const progress = options.progress;
   if (!peer.included && requested === "auto") progress?.log(peer.note);
   progress?.log(
-    `dml: ${rows.toLocaleString("en-US")} rows; systems in order: ${order.join(", ")}${repeat > 1 ? `; ${repeat} runs of each, in turn` : ""}`,
+    `dml: ${rows.toLocaleString("en-US")} rows; systems in order: ${order.join(", ")}${steps.length < DML_STEPS.length ? `; statements: ${steps.join(", ")}` : ""}${repeat > 1 ? `; ${repeat} runs of each, in turn` : ""}`,
   );
 
   // Samples in the order they were first taken (system by system, step by step).
@@ -280,18 +352,28 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
           s.seconds.push(m.seconds);
         },
       };
-      if (system === "pgsim-heap" || system === "pgsim-memheap") {
+      if (isPgsimSystem(system)) {
+        const keep = run === 0 && system === "pgsim-heap" && options.dataDir !== undefined;
         const r = await runPgsimSystem(system, {
           rows,
           ...collect,
           ...(options.batchRows !== undefined ? { batchRows: options.batchRows } : {}),
+          ...(keep ? { dataDir: options.dataDir } : {}),
+          steps,
         });
+        if (r.shutdown !== undefined) {
+          dataDir = r.shutdown;
+          progress?.log(
+            `${system}: data directory ${r.shutdown.dataDir} left after a clean shutdown (latest checkpoint ${r.shutdown.checkpointLsn}); the table is ${r.shutdown.tableFile}`,
+          );
+        }
         if (run > 0) continue;
         systems[system] = {
           description: DESCRIPTIONS[system],
           traits: DML_SYSTEM_TRAITS[system],
           bufferCount: r.bufferCount,
           poolBytes: r.poolBytes,
+          settings: r.settings,
           rssBytes: r.rssBytes,
         };
         if (system === "pgsim-memheap") {
@@ -306,7 +388,7 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
           };
         }
       } else {
-        const r = await runPostgresSystem(system, { rows, ...collect });
+        const r = await runPostgresSystem(system, { rows, steps, ...collect });
         if (run > 0) continue;
         systems[system] = {
           description: DESCRIPTIONS[system],
@@ -327,10 +409,12 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
     date: new Date().toISOString(),
     machine: machineInfo(),
     order,
+    steps: [...steps],
     peer: { requested, ...peer },
     systems,
     results,
     ratios: computeRatios(results),
+    ...(dataDir !== undefined ? { dataDir } : {}),
     ...(memory !== undefined ? { memory } : {}),
     wallSeconds: (performance.now() - started) / 1000,
   };
@@ -437,6 +521,7 @@ function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
         ...(num.path !== undefined ? { numeratorPath: num.path } : {}),
         ...(den.path !== undefined ? { denominatorPath: den.path } : {}),
         ...(c.min !== undefined ? { min: c.min, met: median >= c.min } : {}),
+        ...(c.published !== undefined ? { published: c.published[step] } : {}),
       });
     }
   }

@@ -2,7 +2,8 @@
  * @pgsim/bench — benchmarks of pgsim's storage layer, run through the `pgsim-bench` command.
  *
  * Measures: see micro.ts (per-operation costs and shared-memory overhead), dml.ts (INSERT,
- * UPDATE, DELETE and VACUUM of N rows on pgsim's two heaps and on PostgreSQL 15) and backends.ts
+ * UPDATE, DELETE and VACUUM of N rows on pgsim's memory-only heap, its disk-backed heap logged
+ * and unlogged, and on PostgreSQL 15) and backends.ts
  * (C clients on B worker-thread backends behind the pooler).
  * Entry points: `runMicro`, `formatMicroTable`, `writeMicroReport`, `runDml`, `formatDmlTable`,
  * `writeDmlReport`, `main` (the command line), `startPgCluster` (a private PostgreSQL 15 server:
@@ -25,18 +26,22 @@ export { CHART_CONFIG, renderSvg, svgToPng, valueLabelLayer, writeChart } from "
 export { type CliIo, main } from "./cli.js";
 export {
   DML_COMPARISONS,
+  DML_DEFAULT_SYSTEMS,
   DML_REPEAT_MAX,
+  type DmlComparison,
   type DmlFigure,
   type DmlOptions,
   type DmlRatio,
   type DmlResult,
   type DmlStepResult,
   type DmlSystemInfo,
+  EXPERIMENT_PUBLISHED,
   MEMHEAP_RSS_VS_POOL_MAX,
   type PeerChoice,
   runDml,
 } from "./dml.js";
 export {
+  checkStepsPrefix,
   DML_SQL,
   DML_STEPS,
   DML_SYSTEM_TRAITS,
@@ -45,14 +50,23 @@ export {
   type DmlSystem,
   INSERT_PATHS,
   type InsertPath,
+  isPgsimSystem,
+  PGSIM_DML_SYSTEMS,
+  type PgsimDmlSystem,
   type StepHooks,
   type StepMeasurement,
   summarizeSamples,
 } from "./dml-common.js";
 export {
+  checkDataDir,
   HEAP_BUFFER_COUNT,
   memheapBufferCount,
+  PGSIM_SETUPS,
+  type PgsimRunOptions,
   type PgsimRunResult,
+  type PgsimShutdown,
+  type PgsimWalSettings,
+  pgsimSettings,
   ROWS_PER_PAGE,
   runPgsimSystem,
 } from "./dml-pgsim.js";

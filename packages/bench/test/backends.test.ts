@@ -358,7 +358,7 @@ describe("pgsim-bench backends: the command", () => {
     expect(r.stdout).toMatch(/pooler alone \(noop/);
     expect(r.stdout).toMatch(/, 0 fallback scans/);
     expect(r.stdout).toMatch(
-      /^what pgsim \(disk\) does and skips: WAL: no; fsync at commit: no; .*files on disk: yes/m,
+      /^what pgsim \(disk\) does and skips: WAL: yes, with FPIs; fsync at commit: yes; .*files on disk: yes/m,
     );
   });
 

@@ -259,6 +259,19 @@ describe("a disk-backed database with WAL", () => {
     db.shutdown();
   });
 
+  it("a statement whose WAL insertion fails reports its own error, and the transaction ends once", () => {
+    const { db } = create();
+    db.createTable("t", ACCOUNTS);
+    const tx = db.begin();
+    tx.insert("t", [1, 1]);
+    // The backend's WAL attachment fails (here: closed under it) in the middle of a transaction.
+    (db as unknown as { ctx: { xlog: { wal: { close(): void } } } }).ctx.xlog.wal.close();
+    expect(() => tx.insert("t", [2, 2])).toThrow(/the WAL writer is closed/);
+    expect(tx.state).toBe("aborted");
+    tx.abort(); // a no-op now
+    expect(() => db.close()).not.toThrow();
+  });
+
   describe("a torn page (issue 13 must-show 4)", () => {
     /**
      * Block 0 is changed after a checkpoint (its first change since: the WAL carries its image),

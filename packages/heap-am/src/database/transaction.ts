@@ -167,7 +167,12 @@ export class DatabaseTransaction {
     try {
       result = body();
     } catch (e) {
-      this.xact.abort();
+      try {
+        this.xact.abort();
+      } catch {
+        // The abort failed too (e.g. the WAL is unusable after the statement's failure): the
+        // statement's own error is the one to report; the transaction has ended either way.
+      }
       throw e;
     } finally {
       this.lastBuffers = bufferUsageDiff(this.db.pool.bufferUsage(), usageBefore);

@@ -250,6 +250,9 @@ export class Transaction {
     if (xlog !== undefined && this.xidValue !== InvalidTransactionId) {
       // RecordTransactionAbort: logged, never flushed (a lost abort record reads as aborted);
       // the commit log is set inside the same checkpoint delay as a commit's.
+      // The transaction ends however the abort record fares (a failed WAL must not leave it
+      // running, nor end it twice when the caller aborts again).
+      this.stateValue = "aborted";
       xlog.wal.delayCheckpointStart();
       try {
         xactLogAbortRecord(xlog.ins, xlog.wal, this.xidValue, {
@@ -260,11 +263,12 @@ export class Transaction {
           this.transam.endTransaction(this.xidValue, false);
         } finally {
           xlog.wal.delayCheckpointEnd();
+          this.runEndCallbacks(false);
         }
       }
-    } else {
-      this.transam.endTransaction(this.xidValue, false);
+      return;
     }
+    this.transam.endTransaction(this.xidValue, false);
     this.stateValue = "aborted";
     this.runEndCallbacks(false);
   }

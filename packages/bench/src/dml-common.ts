@@ -224,7 +224,7 @@ export const DML_SYSTEM_TRAITS: Record<DmlSystem, readonly SystemTrait[]> = {
       aspect: "fsync at commit",
       does: false,
       short: "no",
-      note: "synchronous_commit off: the commit record is flushed later (by the next WAL flush, at most wal_writer_delay later), which is what PostgreSQL does for a transaction that wrote only to unlogged tables (pgsim's own commit would flush it with synchronous_commit on).",
+      note: "A transaction that wrote only to unlogged tables commits asynchronously, as in PostgreSQL: its commit record is flushed later (by the next WAL flush, at most wal_writer_delay later).",
     },
     PGSIM_NO_EXECUTOR,
     CHECKSUMS_OFF("pgsim's default, as initdb's"),

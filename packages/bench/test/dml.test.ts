@@ -186,7 +186,7 @@ describe("pgsim-bench dml", () => {
     expect(settings("pgsim-heap-unlogged")).toMatchObject({
       shared_buffers: "128MB",
       table: "unlogged",
-      synchronous_commit: "off",
+      synchronous_commit: "on",
       max_wal_size: "16GB",
       checkpoint_timeout: "1d",
     });

@@ -272,6 +272,30 @@ describe("a disk-backed database with WAL", () => {
     expect(() => db.close()).not.toThrow();
   });
 
+  it("a commit is flushed when the transaction wrote WAL, not when it wrote only unlogged tables", () => {
+    const { db } = create();
+    db.createTable("logged", ACCOUNTS);
+    db.createTable("u", ACCOUNTS, { unlogged: true });
+    // Count the XLogFlush calls the commits make (the WAL writer's round is another method).
+    const wal = (db as unknown as { ctx: { xlog: { wal: { flush(lsn: bigint): void } } } }).ctx.xlog
+      .wal;
+    const flush = wal.flush.bind(wal);
+    let flushes = 0;
+    wal.flush = (lsn: bigint) => {
+      flushes++;
+      flush(lsn);
+    };
+    let tx = db.begin();
+    tx.insert("logged", [1, 1]);
+    tx.commit();
+    expect(flushes).toBe(1);
+    tx = db.begin();
+    tx.insert("u", [1, 1]);
+    tx.commit(); // its commit record is written, not waited for (RecordTransactionCommit)
+    expect(flushes).toBe(1);
+    db.shutdown();
+  });
+
   describe("a torn page (issue 13 must-show 4)", () => {
     /**
      * Block 0 is changed after a checkpoint (its first change since: the WAL carries its image),

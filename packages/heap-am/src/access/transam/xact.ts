@@ -57,6 +57,8 @@ export class Transaction {
   private endCallbacks: ((committed: boolean) => void)[] | undefined;
 
   private readonly xlog: TransactionXLog | undefined;
+  /** The backend's last record end when the transaction began (to tell whether it wrote WAL). */
+  private readonly recEndAtStart: bigint;
 
   constructor(transam: Transam, isolation: IsolationLevel, xlog?: TransactionXLog) {
     if (isolation !== "read committed" && isolation !== "repeatable read") {
@@ -68,6 +70,7 @@ export class Transaction {
     this.transam = transam;
     this.isolation = isolation;
     this.xlog = xlog;
+    this.recEndAtStart = xlog?.ins.lastRecEnd ?? 0n;
   }
 
   get state(): TransactionState {
@@ -214,9 +217,8 @@ export class Transaction {
    * inserted and — synchronous_commit on — flushed before the commit log says committed), leave
    * the proc array.
    *
-   * Differs from PostgreSQL: a transaction with an xid always flushes its commit record when
-   * synchronous_commit is on, even if it wrote only to unlogged tables (PostgreSQL then commits
-   * asynchronously).
+   * A transaction that wrote no WAL of its own (only unlogged tables) commits asynchronously,
+   * as PostgreSQL's does (wrote_xlog false: nothing it did needs the commit to be durable).
    */
   commit(): void {
     this.checkInProgress();
@@ -226,11 +228,12 @@ export class Transaction {
       // checkpoint whose redo pointer falls after the record must not write pg_xact without it.
       xlog.wal.delayCheckpointStart();
       try {
+        const wroteXlog = xlog.ins.lastRecEnd !== this.recEndAtStart;
         const { endLsn } = xactLogCommitRecord(xlog.ins, xlog.wal, this.xidValue, {
           xactTime: timestampTzFromUnixMs(Date.now()),
         });
         // synchronous_commit off: XLogSetAsyncXactLSN (the record is flushed a little later).
-        if (xlog.synchronousCommit) xlog.wal.flush(endLsn);
+        if (xlog.synchronousCommit && wroteXlog) xlog.wal.flush(endLsn);
         else xlog.wal.setAsyncXactLsn(endLsn);
         this.transam.endTransaction(this.xidValue, true);
       } finally {

@@ -152,6 +152,12 @@ function isUint32(v: unknown): v is number {
  * ```
  */
 export class XLogInsertState {
+  /**
+   * XactLastRecEnd's use in RecordTransactionCommit: the end of the last record this state
+   * inserted (0 before any). A transaction compares it before and after to know whether it
+   * wrote WAL.
+   */
+  lastRecEnd: XLogRecPtr = 0n;
   private begun = false;
   private readonly blocks: (RegisteredBuffer | undefined)[] = [];
   private mainData: Uint8Array[] = [];
@@ -478,7 +484,10 @@ export class XLogInsertState {
           doPageWrites,
         });
         const result = wal.insertRecord(record, { fpwRecheck: true });
-        if (result !== undefined) return result;
+        if (result !== undefined) {
+          this.lastRecEnd = result.endLsn;
+          return result;
+        }
       }
       throw new AssertionError("XLogInsert re-assembled its record 1000 times");
     } finally {

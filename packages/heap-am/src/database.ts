@@ -25,6 +25,8 @@ import {
   type BufferPool,
   type BufferUsage,
   type DetachReport,
+  type FaultRule,
+  type FaultRuleState,
   ForkNumber,
   PgsimError,
 } from "@pgsim/buffer-manager";
@@ -100,6 +102,17 @@ export {
   type RowWithTid,
   type TransactionBackend,
 } from "./database/transaction.js";
+
+/** An armed fault (`Database.injectFault`). */
+export interface FaultHandle {
+  readonly id: number;
+  /** Matching calls seen since it was armed. */
+  hits(): number;
+  /** Calls the fault was applied to. */
+  fired(): number;
+  /** Disarms it. */
+  remove(): void;
+}
 
 /** Options of CREATE TABLE. */
 export interface CreateTableOptions {
@@ -219,9 +232,13 @@ export class Database {
     if (this.closed) throw new PgsimError("backend-detached", "this database backend is closed");
   }
 
-  /** Refuses work once the database has been shut down (by any backend). */
+  /**
+   * Refuses work once the database has been shut down (by any backend) or stopped by a PANIC
+   * ("terminating connection because of crash of another server process").
+   */
   private checkRunning(): void {
     this.checkOpen();
+    this.pool.faults.checkNotPanicked();
     const settings = this.shared.xlog;
     if (settings !== undefined && xlogState(settings) === XLogState.SHUT_DOWN) {
       throw new PgsimError("shutting-down", "the database system is shutting down");
@@ -249,6 +266,59 @@ export class Database {
     if (checkpointDue(settings, this.ctx.xlog.wal)) {
       createCheckPoint(this.checkpointBackend(), "online");
     }
+  }
+
+  /**
+   * Before each statement of a transaction: the database still runs, and the WAL has room
+   * (a new segment is created now if needed; ENOSPC fails the statement, not the database).
+   */
+  beforeStatement(): void {
+    this.checkRunning();
+    this.ctx.xlog?.wal.ensureSegmentsAhead();
+  }
+
+  // ---------------------------------------------------------------- faults (injection-point.ts)
+
+  /**
+   * Arms a fault at one of the storage calls (see the database README's table of faults): e.g.
+   * `{ point: "data-write", fault: { type: "eio" }, file: "base/", nth: 3 }` fails the third
+   * write of a relation file with EIO. The rule is shared by every backend of the database,
+   * worker threads included. Returns a handle to read its counts and remove it.
+   *
+   * @example
+   * ```ts
+   * const f = db.injectFault({ point: "wal-fsync", fault: { type: "eio" } });
+   * // ... the next WAL fsync fails: a PANIC, the database stops; Database.open recovers it.
+   * console.log(f.fired());
+   * ```
+   */
+  injectFault(rule: FaultRule): FaultHandle {
+    this.checkOpen();
+    const table = this.pool.faults;
+    const id = table.arm(rule);
+    return {
+      id,
+      hits: () => table.state(id)?.hits ?? 0,
+      fired: () => table.state(id)?.fired ?? 0,
+      remove: () => table.remove(id),
+    };
+  }
+
+  /** Removes every armed fault. */
+  clearFaults(): void {
+    this.checkOpen();
+    this.pool.faults.clear();
+  }
+
+  /** The armed faults with their counts. */
+  faults(): FaultRuleState[] {
+    this.checkOpen();
+    return this.pool.faults.list();
+  }
+
+  /** The reason of the PANIC that stopped the database, or undefined while it runs. */
+  get panicReason(): string | undefined {
+    return this.pool.faults.panicked();
   }
 
   /** The backend's relation entry for a table (rebuilt when the catalog entry changes). */
@@ -423,6 +493,11 @@ export class Database {
    * Other backends should be closed first (their running transactions are not waited for).
    */
   shutdown(): CheckpointReport | undefined {
+    if (!this.closed && this.pool.faults.panicked() !== undefined) {
+      // After a PANIC nothing more is written: the backend just goes; reopening recovers.
+      this.close();
+      return undefined;
+    }
     this.checkRunning();
     this.current?.abort();
     const settings = this.shared.xlog;
@@ -550,7 +625,13 @@ export class Database {
   /** Leaves the database: aborts a running transaction, reports leaked pins. */
   close(): DetachReport {
     if (this.closed) return { leakedPins: [], releasedLocks: 0 };
-    this.current?.abort();
+    const panicked = this.pool.faults.panicked() !== undefined;
+    try {
+      this.current?.abort();
+    } catch (e) {
+      // After a PANIC the abort cannot be logged; the backend leaves all the same.
+      if (!panicked) throw e;
+    }
     // pgstat_shutdown_hook: what this backend counted outside transactions is not lost.
     this.pgstat.reportStat();
     this.closed = true;

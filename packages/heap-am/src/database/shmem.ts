@@ -23,6 +23,8 @@ import {
   attachBufferPool,
   type BufferPool,
   type BufferPoolShared,
+  type FaultRule,
+  FaultTable,
   initBufferPool,
   PgsimError,
   recoverBackend,
@@ -103,6 +105,11 @@ export interface DatabaseOptions {
   walSegmentSize?: number;
   /** wal_buffers in 8 KB pages (default 512). */
   walBuffers?: number;
+  /**
+   * Faults armed from the start (before start-up's recovery, for `Database.open`): see
+   * `Database.injectFault` and the README's table of faults.
+   */
+  faults?: FaultRule[];
 }
 
 /** Everything a worker needs to attach (structured-clonable; the memory is shared). */
@@ -148,6 +155,9 @@ function checkPositive(name: string, value: unknown): void {
 /** The pool, commit log, catalog and statistics of a database, with its WAL settings if any. */
 function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): DatabaseShared {
   const maxBackends = options.maxBackends ?? 64;
+  if (options.faults !== undefined && !Array.isArray(options.faults)) {
+    throw new PgsimError("invalid-option", "faults must be an array of fault rules");
+  }
   const pool = initBufferPool({
     variant: options.variant,
     bufferCount: options.bufferCount,
@@ -157,6 +167,8 @@ function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): 
     ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
     ...(xlog !== undefined ? { writeControlFile: false } : {}),
   });
+  const table = new FaultTable(pool.faults);
+  for (const rule of options.faults ?? []) table.arm(rule);
   return {
     id: randomUUID(),
     pool,
@@ -304,6 +316,7 @@ function startupDatabase(shared: DatabaseShared): DatabaseShared {
       ),
       // Every backend attaches once; backends whose worker died keep their slot (see README).
       maxBackends: shared.pool.maxBackends * 4 + 1,
+      faults: shared.pool.faults,
     });
     const running: DatabaseShared = { ...shared, xlog: { ...settings, wal: walShared } };
     const wal = XLogWriter.attach(walShared);

@@ -61,6 +61,12 @@ export interface TransactionBackend {
   readonly transam: Transam;
   /** After COMMIT or ROLLBACK: the backend's end-of-transaction work (a due checkpoint). */
   afterTransactionEnd?(): void;
+  /**
+   * Before each statement (and COMMIT): refuses work after a PANIC, and makes sure the WAL has
+   * room for the statement (`XLogWriter.ensureSegmentsAhead`) — even a read may write WAL
+   * (pruning, hint-bit images).
+   */
+  beforeStatement?(): void;
 }
 
 /** A row and where it is. */
@@ -161,6 +167,18 @@ export class DatabaseTransaction {
    */
   private statement<T>(body: () => T): T {
     this.xact.checkInProgress();
+    try {
+      this.db.beforeStatement?.();
+    } catch (e) {
+      // Refused before it began (a PANIC, or no room for WAL): the transaction is aborted, as
+      // any failed statement aborts it.
+      try {
+        this.xact.abort();
+      } catch {
+        // After a PANIC nothing can be logged; the transaction ends either way.
+      }
+      throw e;
+    }
     this.xact.beginStatement();
     const usageBefore = this.db.pool.bufferUsage();
     let result: T;
@@ -613,6 +631,7 @@ export class DatabaseTransaction {
 
   /** COMMIT. */
   commit(): void {
+    if (this.xact.state === "in progress") this.db.beforeStatement?.();
     this.xact.commit();
     this.db.afterTransactionEnd?.();
   }

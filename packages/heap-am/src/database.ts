@@ -270,11 +270,17 @@ export class Database {
 
   /**
    * Before each statement of a transaction: the database still runs, and the WAL has room
-   * (a new segment is created now if needed; ENOSPC fails the statement, not the database).
+   * (a new segment is created now if needed; ENOSPC fails a writing statement, not the
+   * database). A read goes ahead without the room: what little WAL it may write (pruning,
+   * hint-bit images) waits in the WAL buffers.
    */
-  beforeStatement(): void {
+  beforeStatement(writes = true): void {
     this.checkRunning();
-    this.ctx.xlog?.wal.ensureSegmentsAhead();
+    try {
+      this.ctx.xlog?.wal.ensureSegmentsAhead();
+    } catch (e) {
+      if (writes || !(e instanceof PgsimError) || e.code !== "disk-full") throw e;
+    }
   }
 
   // ---------------------------------------------------------------- faults (injection-point.ts)
@@ -433,6 +439,7 @@ export class Database {
   /** BEGIN: a transaction on this backend (one at a time). */
   begin(options: { isolation?: IsolationLevel } = {}): DatabaseTransaction {
     this.checkOpen();
+    this.pool.faults.checkNotPanicked();
     if (this.current !== undefined && this.current.state === "in progress") {
       throw new PgsimError(
         "active-transaction",

@@ -63,10 +63,10 @@ export interface TransactionBackend {
   afterTransactionEnd?(): void;
   /**
    * Before each statement (and COMMIT): refuses work after a PANIC, and makes sure the WAL has
-   * room for the statement (`XLogWriter.ensureSegmentsAhead`) — even a read may write WAL
-   * (pruning, hint-bit images).
+   * room for the statement (`XLogWriter.ensureSegmentsAhead`). `writes` is false for a read
+   * (which may still write a little WAL — pruning, hint-bit images — into the WAL buffers).
    */
-  beforeStatement?(): void;
+  beforeStatement?(writes: boolean): void;
 }
 
 /** A row and where it is. */
@@ -158,17 +158,17 @@ export class DatabaseTransaction {
     return this.statement(() => {
       this.xact.markCommandUsed();
       return body();
-    });
+    }, true);
   }
 
   /**
    * Runs one statement; any error aborts the transaction, as in PostgreSQL. A READ COMMITTED
    * statement's snapshot is released when it ends (Transaction.endStatement).
    */
-  private statement<T>(body: () => T): T {
+  private statement<T>(body: () => T, writes = false): T {
     this.xact.checkInProgress();
     try {
-      this.db.beforeStatement?.();
+      this.db.beforeStatement?.(writes);
     } catch (e) {
       // Refused before it began (a PANIC, or no room for WAL): the transaction is aborted, as
       // any failed statement aborts it.
@@ -631,7 +631,20 @@ export class DatabaseTransaction {
 
   /** COMMIT. */
   commit(): void {
-    if (this.xact.state === "in progress") this.db.beforeStatement?.();
+    if (this.xact.state === "in progress") {
+      try {
+        // A commit record needs room in the WAL when the transaction has an xid.
+        this.db.beforeStatement?.(this.xact.xid !== 0);
+      } catch (e) {
+        // An error at COMMIT aborts the transaction, as in PostgreSQL.
+        try {
+          this.xact.abort();
+        } catch {
+          // After a PANIC nothing can be logged; the transaction ends either way.
+        }
+        throw e;
+      }
+    }
     this.xact.commit();
     this.db.afterTransactionEnd?.();
   }

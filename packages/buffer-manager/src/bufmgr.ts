@@ -90,7 +90,7 @@ import {
   type RelFileLocator,
 } from "./buf-tag.js";
 import { type BufferUsage, RelationBlockCounter, type RelationBlockCounts } from "./buf-usage.js";
-import { FaultTable, registerFaultShmem } from "./injection-point.js";
+import { FaultTable, PanicError, registerFaultShmem } from "./injection-point.js";
 import {
   LW_EXCLUSIVE,
   LW_SHARED,
@@ -609,7 +609,12 @@ export class SharedBufferPool implements BufferPool {
         page.set(this.zeroPage); // copying is far faster than fill(0) on shared memory
       } else {
         this.smgr!.read(rel, fork, block, page);
-        if (this.hooks.verifyPage && !this.hooks.verifyPage(page, block)) {
+        const verified = this.hooks.verifyPage?.(page, block) ?? true;
+        if (verified !== true) {
+          // PageIsVerified's WARNING comes first, then ReadBuffer's ERROR (or zeroing).
+          if (typeof verified === "string") {
+            process.emitWarning(verified, { code: "PGSIM_PAGE_VERIFICATION_FAILED" });
+          }
           if (mode === "zero-on-error") {
             process.emitWarning(
               `invalid page in block ${block} of relation ${relationPath(rel, fork)}; zeroing out page`,
@@ -619,7 +624,7 @@ export class SharedBufferPool implements BufferPool {
             throw new PgsimError(
               "data-corrupted",
               `invalid page in block ${block} of relation ${relationPath(rel, fork)}`,
-              { block },
+              { block, ...(typeof verified === "string" ? { reason: verified } : {}) },
             );
           }
         }
@@ -734,7 +739,16 @@ export class SharedBufferPool implements BufferPool {
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
-    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id, strategy)) {
+    let flushed = true;
+    try {
+      if ((victimState & BM_DIRTY) !== 0) flushed = this.flushVictimBuffer(id, strategy);
+    } catch (e) {
+      // The victim's write failed: it stays dirty (BM_IO_ERROR) and the error goes to the
+      // backend that needed a buffer; the victim's pin goes, as error recovery would drop it.
+      this.unpinBuffer(id);
+      throw e;
+    }
+    if (!flushed) {
       this.unpinBuffer(id);
       return -1;
     }
@@ -1141,6 +1155,11 @@ export class SharedBufferPool implements BufferPool {
     lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
   }
 
+  /** BufferIsLockedByMe (PostgreSQL 17): whether this backend holds the buffer's content lock. */
+  holdsContentLock(buffer: BufferId): boolean {
+    return this.heldContentLock[this.bufIdOf(buffer)] !== NO_CONTENT_LOCK;
+  }
+
   /**
    * LockBufferForCleanup: an exclusive content lock while no other backend holds a pin. Waits
    * (releasing the content lock) until the other pins are gone. Only one waiter per buffer.
@@ -1317,7 +1336,7 @@ export class SharedBufferPool implements BufferPool {
    * Differs from PostgreSQL: no write pacing (checkpoint_completion_target), no per-tablespace
    * balancing, and the sort array is backend-private rather than in shared memory.
    */
-  checkpoint(): CheckpointResult {
+  checkpoint(options: { readonly sync?: boolean } = {}): CheckpointResult {
     this.checkLive();
     if (this.variant === "memory") return { buffersWritten: 0, filesSynced: 0 };
     this.faults.checkNotPanicked();
@@ -1344,7 +1363,7 @@ export class SharedBufferPool implements BufferPool {
       if ((this.headers.readState(id) & BM_CHECKPOINT_NEEDED) === 0) continue;
       if (this.syncOneBuffer(id)) buffersWritten++;
     }
-    const filesSynced = this.smgr!.syncAll();
+    const filesSynced = options.sync === false ? 0 : this.smgr!.syncAll();
     return { buffersWritten, filesSynced };
   }
 
@@ -1406,7 +1425,23 @@ export class SharedBufferPool implements BufferPool {
     try {
       this.dropBuffers(rel, [fork], [nblocks]);
       if (this.variant === "memory") this.relSizes.set(rel, fork, nblocks);
-      else this.smgr!.truncate(rel, fork, nblocks);
+      else {
+        try {
+          this.smgr!.truncate(rel, fork, nblocks);
+        } catch (e) {
+          // The buffers of the cut blocks are gone: their older versions on disk would come
+          // back (rows deleted since the last checkpoint reappearing). Only crash recovery,
+          // which replays the logged truncation, restores a consistent relation.
+          // Differs from PostgreSQL: PostgreSQL 15 reports an ERROR here (RelationTruncate:
+          // a critical section "would be worse than the disease") and goes on with the stale
+          // blocks; pgsim makes it a PANIC.
+          if (e instanceof PgsimError && e.code !== "panic") {
+            this.faults.panic(e.message);
+            throw new PanicError(e.message, { ...e.detail });
+          }
+          throw e;
+        }
+      }
     } finally {
       lwlockRelease(this.words, extLock, LW_EXCLUSIVE);
     }

@@ -79,7 +79,7 @@ function sum(db: Database): bigint {
 /** Adds `by` to every balance in one committed transaction. */
 function bump(db: Database, by: bigint): void {
   const tx = db.begin();
-  tx.updateAll("t", (row) => [row[0], (row[1] as bigint) + by, row[2]]);
+  tx.updateAll("t", (row) => [row[0]!, (row[1] as bigint) + by, row[2]!]);
   tx.commit();
 }
 
@@ -288,7 +288,9 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
     bump(db, 1n);
     db.injectFault({ point: "data-write", file: "base/", fault: { type: "eio" } });
     const tx = db.begin();
-    const e = caught(() => tx.updateAll("t", (row) => [row[0], (row[1] as bigint) + 100n, row[2]]));
+    const e = caught(() =>
+      tx.updateAll("t", (row) => [row[0]!, (row[1] as bigint) + 100n, row[2]!]),
+    );
     expect(e.code).toBe("io-error");
     expect(e.message).toMatch(
       /^could not write block \d+ in file "base\/5\/\d+": Input\/output error$/,
@@ -475,7 +477,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       bump(db, 1n); // acknowledged
       db.injectFault({ point: "wal-write", file: "pg_wal/0*", fault: { type } });
       const tx = db.begin();
-      tx.updateAll("t", (row) => [row[0], (row[1] as bigint) + 50n, row[2]]);
+      tx.updateAll("t", (row) => [row[0]!, (row[1] as bigint) + 50n, row[2]!]);
       const e = caught(() => tx.commit());
       expect(e).toBeInstanceOf(PanicError);
       expect(e.message).toMatch(
@@ -525,7 +527,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       for (let i = 0; i < 40; i++) {
         const tx = db.begin();
         try {
-          tx.updateAll("t", (row) => [row[0], (row[1] as bigint) + 1n, row[2]]);
+          tx.updateAll("t", (row) => [row[0]!, (row[1] as bigint) + 1n, row[2]!]);
           tx.commit();
           acked++;
         } catch (e) {
@@ -564,7 +566,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       bump(db, 1n);
       db.injectFault({ point: "wal-fsync", fault: { type } });
       const tx = db.begin();
-      tx.updateAll("t", (row) => [row[0], (row[1] as bigint) + 10n, row[2]]);
+      tx.updateAll("t", (row) => [row[0]!, (row[1] as bigint) + 10n, row[2]!]);
       const e = caught(() => tx.commit());
       expect(e).toBeInstanceOf(PanicError);
       expect(e.message).toMatch(/^could not fdatasync file "0{7}10{8}0{7}\d": /);

@@ -11,8 +11,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { BLCKSZ } from "@pgsim/buffer-manager";
-import { Database, type FaultRule, pageIsVerified } from "@pgsim/heap-am";
+import { Database, type FaultRule } from "@pgsim/heap-am";
+import { checksumFailures } from "@pgsim/heap-am/testing";
 import { afterAll, describe, expect, it } from "vitest";
 
 const CHILD = fileURLToPath(new URL("./workers/fault-crash-child.mjs", import.meta.url));
@@ -51,21 +51,6 @@ function runChild(dataDir: string, rule: FaultRule): Promise<Outcome> {
       resolve({ signal, code, acks, lines, stderr });
     });
   });
-}
-
-function badPages(dir: string): string[] {
-  const bad: string[] = [];
-  const base = path.join(dir, "base", "5");
-  for (const name of fs.readdirSync(base)) {
-    const bytes = fs.readFileSync(path.join(base, name));
-    for (let off = 0; off + BLCKSZ <= bytes.length; off += BLCKSZ) {
-      const page = new Uint8Array(bytes.buffer, bytes.byteOffset + off, BLCKSZ);
-      if (!pageIsVerified(page, off / BLCKSZ, { checksums: true })) {
-        bad.push(`${name} block ${off / BLCKSZ}`);
-      }
-    }
-  }
-  return bad;
 }
 
 const CASES: { name: string; rule: FaultRule }[] = [
@@ -142,7 +127,7 @@ describe("a crash at each storage point (child processes killed by the fault)", 
       expect([0, 600]).toContain(fill);
       db.vacuum("fill");
       db.shutdown();
-      expect(badPages(dir), context).toEqual([]);
+      expect(checksumFailures(dir), context).toEqual([]);
     });
   }
 });

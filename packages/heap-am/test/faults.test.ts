@@ -18,8 +18,8 @@ import {
   INJECTION_POINTS,
   PanicError,
   PgsimError,
-  pageIsVerified,
 } from "../src/index.js";
+import { checksumFailures } from "../src/testing.js";
 
 const dirs: string[] = [];
 afterAll(() => {
@@ -88,22 +88,6 @@ function deleteWhere(db: Database, pred: (id: number) => boolean): void {
   const tx = db.begin();
   for (const r of tx.scan("t")) if (pred(r.row[0] as number)) tx.delete("t", r.tid);
   tx.commit();
-}
-
-/** Every page of every relation file passes its checksum. */
-function checksumsValid(dir: string): string[] {
-  const bad: string[] = [];
-  const base = path.join(dir, "base", "5");
-  for (const name of fs.readdirSync(base)) {
-    const bytes = fs.readFileSync(path.join(base, name));
-    for (let off = 0; off + BLCKSZ <= bytes.length; off += BLCKSZ) {
-      const page = new Uint8Array(bytes.buffer, bytes.byteOffset + off, BLCKSZ);
-      if (!pageIsVerified(page, off / BLCKSZ, { checksums: true })) {
-        bad.push(`${name} block ${off / BLCKSZ}`);
-      }
-    }
-  }
-  return bad;
 }
 
 /** The thrown error, which must be a PgsimError. */
@@ -275,7 +259,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       expect(db.checkpoint()!.buffersWritten).toBeGreaterThan(0);
       expect(db.bufferCache().some((b) => b.relfilenode === relNumber && b.isdirty)).toBe(false);
       db.shutdown();
-      expect(checksumsValid(dir)).toEqual([]);
+      expect(checksumFailures(dir)).toEqual([]);
       const again = reopen(dir);
       expect(again.startupReport?.recovered).toBe(false);
       expect(sum(again)).toBe(BigInt(ROWS) * 1006n);
@@ -313,9 +297,9 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       new RegExp(`^could not write block \\d+ in file "${rel}": wrote only 100 of 8192 bytes$`),
     );
     // The half-written page on disk is damaged until the retry rewrites it whole.
-    expect(checksumsValid(dir).length).toBe(1);
+    expect(checksumFailures(dir).length).toBe(1);
     db.checkpoint();
-    expect(checksumsValid(dir)).toEqual([]);
+    expect(checksumFailures(dir)).toEqual([]);
     db.shutdown();
     const again = reopen(dir);
     expect(sum(again)).toBe(BigInt(ROWS) * 1002n);
@@ -332,7 +316,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
     });
     db.checkpoint(); // the write "succeeds": only its first 4 KB reached the file
     db.shutdown(); // clean: nothing to replay, so nothing repairs the page
-    expect(checksumsValid(dir)).toHaveLength(1);
+    expect(checksumFailures(dir)).toHaveLength(1);
     const again = reopen(dir);
     expect(again.startupReport?.recovered).toBe(false);
     const e = caught(() => rows(again));
@@ -357,13 +341,13 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
     db.injectFault({ point: "data-fsync", file: "base/", fault: { type: "eio" } });
     const e = caught(() => db.checkpoint());
     expect(e).toBeInstanceOf(PanicError);
-    expect(checksumsValid(dir)).toHaveLength(1);
+    expect(checksumFailures(dir)).toHaveLength(1);
     expectPanicked(db, dir, /^could not fsync file "/);
     const again = reopen(dir);
     expect(again.startupReport?.recovered).toBe(true);
     expect(sum(again)).toBe(BigInt(ROWS) * 1004n);
     again.checkpoint();
-    expect(checksumsValid(dir)).toEqual([]);
+    expect(checksumFailures(dir)).toEqual([]);
     again.shutdown();
   });
 
@@ -388,7 +372,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       expect(sum(again)).toBe(BigInt(ROWS) * 1007n);
       bump(again, 1n);
       again.shutdown();
-      expect(checksumsValid(dir)).toEqual([]);
+      expect(checksumFailures(dir)).toEqual([]);
     });
   }
 
@@ -423,7 +407,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       expect(rows(db)).toHaveLength(ROWS + 2000);
       db.vacuum("t");
       db.shutdown();
-      expect(checksumsValid(dir)).toEqual([]);
+      expect(checksumFailures(dir)).toEqual([]);
       const again = reopen(dir);
       expect(rows(again)).toHaveLength(ROWS + 2000);
       again.shutdown();
@@ -468,7 +452,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
     again.vacuum("t");
     expect(rows(again)).toHaveLength(100);
     again.shutdown();
-    expect(checksumsValid(dir)).toEqual([]);
+    expect(checksumFailures(dir)).toEqual([]);
   });
 
   for (const type of ["eio", "enospc"] as const) {
@@ -489,7 +473,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       // The failed commit was never acknowledged and its record never reached the WAL.
       expect(sum(again)).toBe(BigInt(ROWS) * 1001n);
       again.shutdown();
-      expect(checksumsValid(dir)).toEqual([]);
+      expect(checksumFailures(dir)).toEqual([]);
     });
   }
 
@@ -630,7 +614,7 @@ describe("faults × points (disk-backed, WAL and checksums on)", () => {
       expect(f.fired()).toBeGreaterThan(0);
       expect(performance.now() - started).toBeGreaterThanOrEqual(20 * f.fired() - 1);
       again.shutdown();
-      expect(checksumsValid(dir)).toEqual([]);
+      expect(checksumFailures(dir)).toEqual([]);
     });
   }
 });

@@ -80,6 +80,8 @@ import { BufTable } from "./buf-table.js";
 import {
   type BufferTag,
   bufTableHashCode,
+  bufTableHashHead,
+  bufTableHashTail,
   checkBlockNumber,
   checkForkNumber,
   checkRelFileLocator,
@@ -172,6 +174,11 @@ export class SharedBufferPool implements BufferPool {
   private readonly blockCounts = new RelationBlockCounter();
   private statBase: number;
   private detached = false;
+  /** The tag hash's relation half for the relation last read (bufTableHashHead). */
+  private readonly hashHead = new Int32Array(3);
+  private hashRel = -1;
+  private hashDb = -1;
+  private hashSpc = -1;
   /** The database's fault table and PANIC state. */
   readonly faults: FaultTable;
   private readonly unregisterFaults: () => void;
@@ -529,7 +536,27 @@ export class SharedBufferPool implements BufferPool {
       checkRelFileLocator(rel);
     }
     const strategy = options?.strategy;
-    const hash = bufTableHashCode(spc, db, relNumber, fork, block);
+    if (relNumber !== this.hashRel || db !== this.hashDb || spc !== this.hashSpc) {
+      bufTableHashHead(spc, db, relNumber, this.hashHead);
+      this.hashRel = relNumber;
+      this.hashDb = db;
+      this.hashSpc = spc;
+    }
+    const hash = bufTableHashTail(this.hashHead, fork, block);
+    // The hit path's fast path: look the tag up without the partition lock, pin what it finds,
+    // and keep it if the pinned buffer really holds the tag (a pinned buffer is never retagged,
+    // so the check stays true while we pin it).
+    // Differs from PostgreSQL: BufferAlloc always looks up under the partition lock, shared.
+    // Both end with the same buffer pinned; in a race with a retag or an eviction pgsim may
+    // pin (and bump the usage count of) another buffer for a moment, then takes the locked path.
+    const guess = this.table.lookupUnlocked(hash, spc, db, relNumber, fork, block);
+    if (guess >= 0) {
+      const valid = this.pinBuffer(guess, strategy);
+      if (this.holdsTag(guess, spc, db, relNumber, fork, block)) {
+        return this.foundBuffer(guess, valid, rel, fork, block, options);
+      }
+      this.unpinBuffer(guess);
+    }
     const lockSlot = this.layout.partitionLocks + (hash & 127) * LWLOCK_INTS;
     lwlockAcquire(this.words, lockSlot, LW_SHARED);
     const found = this.table.lookup(hash, spc, db, relNumber, fork, block);
@@ -537,18 +564,7 @@ export class SharedBufferPool implements BufferPool {
       // Pin before releasing the partition lock, so the buffer cannot be retagged under us.
       const valid = this.pinBuffer(found, strategy);
       lwlockRelease(this.words, lockSlot, LW_SHARED);
-      if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
-      if (!valid && this.startBufferIO(found, true)) {
-        // A mapped buffer whose earlier read failed: we read it now, a miss (BufferAlloc's
-        // found = false), not a hit.
-        this.blockCounts.count(rel, fork, false);
-        this.readIntoBuffer(found, rel, fork, block, options);
-      } else {
-        this.stats[this.statBase + STAT_HITS]!++;
-        this.blockCounts.count(rel, fork, true);
-      }
-      if (options?.mode === "zero-and-lock") this.lockBuffer((found + 1) as BufferId, "exclusive");
-      return (found + 1) as BufferId;
+      return this.foundBuffer(found, valid, rel, fork, block, options);
     }
     lwlockRelease(this.words, lockSlot, LW_SHARED);
 
@@ -586,6 +602,50 @@ export class SharedBufferPool implements BufferPool {
     this.readIntoBuffer(id, rel, fork, block, options);
     // RBM_ZERO_AND_LOCK: the zeroed page comes back locked (PostgreSQL locks it before it
     // marks it valid; see the README's differences).
+    if (options?.mode === "zero-and-lock") this.lockBuffer((id + 1) as BufferId, "exclusive");
+    return (id + 1) as BufferId;
+  }
+
+  /** Whether buffer `id` holds this tag (BM_TAG_VALID and the five tag words). */
+  private holdsTag(
+    id: number,
+    spc: number,
+    db: number,
+    relNumber: number,
+    fork: number,
+    block: number,
+  ): boolean {
+    const w = this.words;
+    const d = this.desc + id * DESC_INTS;
+    return (
+      w[d + D_TAG_BLOCK] === (block | 0) &&
+      w[d + D_TAG_REL] === (relNumber | 0) &&
+      w[d + D_TAG_FORK] === fork &&
+      w[d + D_TAG_DB] === (db | 0) &&
+      w[d + D_TAG_SPC] === (spc | 0) &&
+      (this.headers.readState(id) & BM_TAG_VALID) !== 0
+    );
+  }
+
+  /** ReadBuffer's end for a block found mapped: a hit, or the read of a buffer whose read failed. */
+  private foundBuffer(
+    id: number,
+    valid: boolean,
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    options: ReadBufferOptions | undefined,
+  ): BufferId {
+    if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
+    if (!valid && this.startBufferIO(id, true)) {
+      // A mapped buffer whose earlier read failed: we read it now, a miss (BufferAlloc's
+      // found = false), not a hit.
+      this.blockCounts.count(rel, fork, false);
+      this.readIntoBuffer(id, rel, fork, block, options);
+    } else {
+      this.stats[this.statBase + STAT_HITS]!++;
+      this.blockCounts.count(rel, fork, true);
+    }
     if (options?.mode === "zero-and-lock") this.lockBuffer((id + 1) as BufferId, "exclusive");
     return (id + 1) as BufferId;
   }

@@ -1330,6 +1330,13 @@ export class SharedBufferPool implements BufferPool {
         page,
       );
     } catch (e) {
+      if ((state & BM_IO_ERROR) !== 0) {
+        // AbortBufferIO: the write failed before too.
+        process.emitWarning(
+          `could not write block ${tag.block} of ${relationPath(tag, tag.fork)}: Multiple failures --- write error might be permanent.`,
+          { code: "PGSIM_WRITE_ERROR_REPEATED" },
+        );
+      }
       this.terminateBufferIO(id, false, BM_IO_ERROR);
       throw e;
     }

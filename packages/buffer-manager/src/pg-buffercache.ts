@@ -17,6 +17,7 @@
 import type { DescriptorHeaders } from "@pgsim/clock-sweep";
 import {
   BM_DIRTY,
+  BM_IO_ERROR,
   BM_TAG_VALID,
   bufStateGetRefcount,
   bufStateGetUsageCount,
@@ -58,6 +59,7 @@ export function pgBuffercachePages(source: BufferCacheSource): BufferCacheRow[] 
       usagecount: used ? bufStateGetUsageCount(state) : null,
       pinning_backends: used ? bufStateGetRefcount(state) : null,
       pinnedBy: pinning[id] ?? [],
+      ioError: used ? (state & BM_IO_ERROR) !== 0 : null,
     });
   }
   return rows;

@@ -139,6 +139,8 @@ export interface BufferCacheRow {
   pinning_backends: number | null;
   /** pgsim's addition: the backends known to pin it (this backend only, from its own counts). */
   pinnedBy: number[];
+  /** pgsim's addition: BM_IO_ERROR, the last I/O on the buffer failed (a write: it stays dirty). */
+  ioError: boolean | null;
 }
 
 /** pg_buffercache_summary. */

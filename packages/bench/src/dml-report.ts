@@ -185,6 +185,7 @@ export function formatDmlTable(r: DmlResult): string {
     if (note !== undefined) lines.push(note);
     lines.push("");
   }
+  lines.push(...speedOfLightLines(r));
   lines.push(...dataDirLines(r));
   if (r.memory !== undefined) {
     const m = r.memory;
@@ -199,6 +200,27 @@ export function formatDmlTable(r: DmlResult): string {
     "",
   );
   return lines.join("\n");
+}
+
+/**
+ * The speed of light of each statement and each pgsim system's per-row cost as a multiple of it
+ * (how far from the machine each path is).
+ */
+function speedOfLightLines(r: DmlResult): string[] {
+  const sol = r.speedOfLight;
+  if (sol === undefined || sol.multiples.length === 0) return [];
+  const systems = [...new Set(sol.multiples.map((m) => m.system))];
+  const rows: string[][] = [
+    ["speed of light", ...r.steps.map((s) => `${sol.nsPerRow[s].toFixed(1)} ns`)],
+    ...systems.map((system) => [
+      `${system} (x)`,
+      ...r.steps.map((s) => {
+        const m = sol.multiples.find((x) => x.system === system && x.step === s);
+        return m === undefined ? "" : `${m.multiple.toFixed(1)}`;
+      }),
+    ]),
+  ];
+  return [...textTable(["per row", ...r.steps], rows, 1), `speed of light: ${sol.scope}`, ""];
 }
 
 /** The markdown table rows, one per step, and "insert (PostgreSQL: COPY)" after the insert. */
@@ -276,6 +298,31 @@ export function dmlMarkdown(r: DmlResult): string {
     );
     const note = insertPathNote(r);
     if (note !== undefined) lines.push("", `${note[0]!.toUpperCase()}${note.slice(1)}`);
+  }
+  const sol = r.speedOfLight;
+  if (sol !== undefined && sol.multiples.length > 0) {
+    const systems = [...new Set(sol.multiples.map((m) => m.system))];
+    lines.push(
+      "",
+      "## Against the speed of light",
+      "",
+      `Each statement's speed of light is ${sol.scope}. Below it, each pgsim system's nanoseconds per row as a multiple of it.`,
+      "",
+      `| per row | ${r.steps.join(" | ")} |`,
+      `|---|${r.steps.map(() => "---:").join("|")}|`,
+      `| speed of light (ns) | ${r.steps.map((st) => sol.nsPerRow[st].toFixed(1)).join(" | ")} |`,
+      ...systems.map(
+        (system) =>
+          `| ${system} (×) | ${r.steps
+            .map((st) => {
+              const m = sol.multiples.find((x) => x.system === system && x.step === st);
+              return m === undefined
+                ? ""
+                : `${m.multiple.toFixed(1)} (${m.nsPerRow.toFixed(0)} ns)`;
+            })
+            .join(" | ")} |`,
+      ),
+    );
   }
   if (r.memory !== undefined) {
     const m = r.memory;

@@ -46,6 +46,7 @@ import { runPostgresSystem } from "./dml-postgres.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 import { installedPgBinDir } from "./pg-cluster.js";
 import type { Progress } from "./progress.js";
+import { runSpeedOfLight, SPEED_OF_LIGHT_SCOPE } from "./speed-of-light.js";
 import type { SystemTrait } from "./traits.js";
 
 /** How the peer is chosen: always, never, or when PostgreSQL 15 is installed. */
@@ -161,6 +162,15 @@ export interface DmlResult {
     rssVsPool: number;
     max: number;
     met: boolean;
+  };
+  /**
+   * The speed of light of each statement (speed-of-light.ts: only its unavoidable byte work on
+   * the same pages, ns per row) and every pgsim system's per-row cost as a multiple of it.
+   */
+  speedOfLight?: {
+    nsPerRow: Record<DmlStep, number>;
+    multiples: { system: DmlSystem; step: DmlStep; nsPerRow: number; multiple: number }[];
+    scope: string;
   };
   /** Wall time of the whole command, seconds. */
   wallSeconds: number;
@@ -402,6 +412,21 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
   }
 
   const results = stepResults(rows, order, samples);
+  const sol = runSpeedOfLight();
+  const solNs: Record<DmlStep, number> = {
+    insert: sol.insert,
+    update: sol.update,
+    delete: sol.delete,
+    vacuum: sol.vacuum,
+  };
+  const multiples = results
+    .filter((x) => isPgsimSystem(x.system))
+    .map((x) => ({
+      system: x.system,
+      step: x.step,
+      nsPerRow: 1e9 / x.rowsPerSec,
+      multiple: 1e9 / x.rowsPerSec / solNs[x.step],
+    }));
   return {
     command: "dml",
     rows,
@@ -416,6 +441,7 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
     ratios: computeRatios(results),
     ...(dataDir !== undefined ? { dataDir } : {}),
     ...(memory !== undefined ? { memory } : {}),
+    speedOfLight: { nsPerRow: solNs, multiples, scope: SPEED_OF_LIGHT_SCOPE },
     wallSeconds: (performance.now() - started) / 1000,
   };
 }

@@ -169,6 +169,20 @@ describe("pgsim-bench dml", () => {
       true,
     );
     expect((result.memory as { rssBytes: number }).rssBytes).toBeGreaterThan(0);
+    // Each statement's speed of light, and every pgsim system's per-row cost as a multiple of it.
+    const sol = result.speedOfLight as {
+      nsPerRow: Record<string, number>;
+      multiples: { system: string; step: string; nsPerRow: number; multiple: number }[];
+    };
+    for (const step of ["insert", "update", "delete", "vacuum"]) {
+      expect(sol.nsPerRow[step], step).toBeGreaterThan(0);
+    }
+    expect(sol.multiples).toHaveLength(PGSIM_SYSTEMS.length * 4);
+    for (const m of sol.multiples) {
+      const x = result.results.find((y) => y.system === m.system && y.step === m.step)!;
+      expect(m.nsPerRow).toBeCloseTo(1e9 / x.rowsPerSec, 3);
+      expect(m.multiple).toBeCloseTo(m.nsPerRow / sol.nsPerRow[m.step]!, 6);
+    }
     // The pgsim systems' settings, under PostgreSQL's names: each as its PostgreSQL counterpart.
     const settings = (system: string) =>
       (result.systems as Record<string, { settings: Record<string, string> }>)[system]!.settings;

@@ -99,6 +99,8 @@ export {
   type RowLockOptions,
   type RowWithTid,
   type TransactionBackend,
+  type UpdateAssignment,
+  type UpdateSet,
 } from "./database/transaction.js";
 
 /** Options of CREATE TABLE. */

@@ -95,18 +95,22 @@ import {
 } from "../table/tableam.js";
 import type { Transaction } from "../transam/xact.js";
 import {
-  adjustCmax,
   clearAllVisible,
+  cmaxIsCombo,
   columnsChanged,
   type HeapScan,
   normalTupleAt,
   pageSetPrunable,
   prepareTuple,
-  setXmax,
+  setXmaxAt,
   toRow,
   visibilityContext,
 } from "./heapam.js";
-import { heapTupleSatisfiesUpdate, type VisibilityContext } from "./heapam-visibility.js";
+import {
+  heapTupleSatisfiesUpdate,
+  tupleCmin,
+  type VisibilityContext,
+} from "./heapam-visibility.js";
 import { relationPutHeapTuple, targetFreeSpace } from "./hio.js";
 
 /** One pass over one scanned page: what is held, and what was taken once for the pass. */
@@ -129,6 +133,11 @@ interface PagePass {
   targetBlock: number;
   targetDirty: boolean;
   readonly vctx: VisibilityContext;
+  /** attcacheoff of a fixed-width descriptor (null otherwise), and the compiled form's scratch. */
+  readonly fixedOffsets: Int32Array | null;
+  compiledScratch: CompiledScratch | undefined;
+  /** Whether the last cmaxFor returned a combo id. */
+  combo: boolean;
 }
 
 /**
@@ -192,6 +201,9 @@ export function heapModifyScanPage(
     targetBlock: InvalidBlockNumber,
     targetDirty: false,
     vctx: visibilityContext(ctx, xact),
+    fixedOffsets: fixedAttributeOffsets(rel.desc),
+    compiledScratch: undefined,
+    combo: false,
   };
   const compiled = op.kind === "update" ? op.compiled : undefined;
   try {
@@ -251,6 +263,16 @@ function markPageDirty(p: PagePass): void {
   p.dirty = true;
 }
 
+/**
+ * HeapTupleHeaderAdjustCmax (heapam.ts's adjustCmax without the result object): the cid to store
+ * as cmax, with `p.combo` telling whether it is a combo id.
+ */
+function cmaxFor(p: PagePass, tup: number): number {
+  p.combo = cmaxIsCombo(p.page, tup, p.xact);
+  if (!p.combo) return p.cid;
+  return p.xact.comboCommandId(tupleCmin(p.page, tup, p.vctx), p.cid);
+}
+
 /** heap_update / heap_delete take the xid before anything else. */
 function takeXid(p: PagePass): number {
   if (p.xid === 0) p.xid = p.xact.getXid();
@@ -289,10 +311,10 @@ function deleteRow(p: PagePass, offset: number): boolean {
   const xid = takeXid(p);
   if (!satisfiesUpdate(p, tup, offset)) return false;
   const { ctx, rel, xact } = p;
-  const cmax = adjustCmax(page, tup, xact, visibilityContext(ctx, xact));
+  const cmax = cmaxFor(p, tup);
   pageSetPrunable(page, xid);
   clearAllVisible(ctx, rel, page, p.block);
-  setXmax(page, tup, xid, cmax, 0, true, { block: p.block, offset });
+  setXmaxAt(page, tup, xid, cmax, p.combo, 0, true, p.block, offset);
   heapTupleHeaderSetInfomask2(
     page,
     tup,
@@ -355,8 +377,8 @@ function updateRow(
   if (hot) infomask2New |= HEAP_ONLY_TUPLE;
   heapTupleHeaderSetInfomask2(newTuple, 0, infomask2New);
   const newOffset = relationPutHeapTuple(newPage, newBlock, newTuple);
-  const cmax = adjustCmax(page, tup, xact, p.vctx);
-  setXmax(page, tup, xid, cmax, 0, keysUpdated, { block: newBlock, offset: newOffset });
+  const cmax = cmaxFor(p, tup);
+  setXmaxAt(page, tup, xid, cmax, p.combo, 0, keysUpdated, newBlock, newOffset);
   const infomask2 = heapTupleHeaderGetInfomask2(page, tup);
   let infomask2Old = infomask2 & ~(HEAP_HOT_UPDATED | HEAP_ONLY_TUPLE);
   if (hot) infomask2Old |= HEAP_HOT_UPDATED;
@@ -425,15 +447,41 @@ function releaseTarget(p: PagePass): void {
   p.ctx.pool.unlockReleaseBuffer(target);
 }
 
-/** Scratch for compiled new versions of fixed-width rows (copied onto the page at once). */
-let scratch = new Uint8Array(256);
+/**
+ * The header every compiled new version starts from, and a tuple-sized scratch buffer (the new
+ * version is copied onto its page at once), built once per pass.
+ */
+interface CompiledScratch {
+  readonly header: Uint8Array;
+  tuple: Uint8Array;
+}
+
+function compiledScratch(p: PagePass): CompiledScratch {
+  let s = p.compiledScratch;
+  if (s === undefined) {
+    const hoff = maxAlign(SizeofHeapTupleHeader);
+    // heap_form_tuple's header (t_ctid invalid, natts, t_hoff, no NULLs) with
+    // heap_prepare_insert's fields: xmin and xmax 0, cmin the command id, XMAX_INVALID.
+    const header = new Uint8Array(hoff);
+    heapTupleHeaderSetCtid(header, 0, INVALID_TID);
+    heapTupleHeaderSetInfomask2(header, 0, p.rel.desc.natts & HEAP_NATTS_MASK);
+    heapTupleHeaderSetHoff(header, 0, hoff);
+    heapTupleHeaderSetInfomask(header, 0, HEAP_XMAX_INVALID);
+    heapTupleHeaderSetXmin(header, 0, 0);
+    heapTupleHeaderSetXmax(header, 0, 0);
+    heapTupleHeaderSetCmin(header, 0, p.cid);
+    s = { header, tuple: new Uint8Array(0) };
+    p.compiledScratch = s;
+  }
+  return s;
+}
 
 /**
  * The new version of the tuple at `tup` for compiled assignments, as prepareTuple(newRow(row))
  * would form it. A row of fixed-width columns with no NULLs is copied and patched in place (its
- * unchanged columns' bytes are what heap_fill_tuple writes for their values; the header is
- * heap_form_tuple's, with heap_prepare_insert's xmin 0, cmin and XMAX_INVALID); any other row is
- * deformed, changed and formed again.
+ * unchanged columns' bytes are what heap_fill_tuple writes for their values, padding zero; the
+ * header is heap_form_tuple's with heap_prepare_insert's fields); any other row is deformed,
+ * changed and formed again.
  */
 function compiledTuple(
   p: PagePass,
@@ -445,7 +493,7 @@ function compiledTuple(
   const rel = p.rel;
   const desc = rel.desc;
   const page = p.page;
-  const offsets = fixedAttributeOffsets(desc);
+  const offsets = p.fixedOffsets;
   const hoff = maxAlign(SizeofHeapTupleHeader);
   if (
     offsets === null ||
@@ -458,17 +506,12 @@ function compiledTuple(
     const row = toRow(rel, heapDeformTupleAt(desc, page, tup, tup + len));
     return prepareTuple(rel, newRow(row), 0, p.cid);
   }
-  if (scratch.length < len) scratch = new Uint8Array(len * 2);
-  const tuple = scratch.subarray(0, len);
-  tuple.fill(0, 0, hoff);
-  heapTupleHeaderSetCtid(tuple, 0, INVALID_TID);
-  heapTupleHeaderSetInfomask2(tuple, 0, desc.natts & HEAP_NATTS_MASK);
-  heapTupleHeaderSetHoff(tuple, 0, hoff);
-  heapTupleHeaderSetInfomask(tuple, 0, HEAP_XMAX_INVALID);
-  heapTupleHeaderSetXmin(tuple, 0, 0);
-  heapTupleHeaderSetXmax(tuple, 0, 0);
-  heapTupleHeaderSetCmin(tuple, 0, p.cid);
-  tuple.set(page.subarray(tup + hoff, tup + len), hoff);
+  const scratch = compiledScratch(p);
+  if (scratch.tuple.length !== len) scratch.tuple = new Uint8Array(len);
+  const tuple = scratch.tuple;
+  const header = scratch.header;
+  for (let k = 0; k < hoff; k++) tuple[k] = header[k]!;
+  for (let k = hoff; k < len; k++) tuple[k] = page[tup + k]!;
   for (let i = 0; i < compiled.length; i++) {
     const a = compiled[i]!;
     const att = desc.attrs[a.attnum]!;
@@ -476,6 +519,17 @@ function compiledTuple(
     const at = hoff + offsets[a.attnum]!;
     if (a.kind === "const") {
       codec.write(tuple, at, a.value as Datum);
+    } else if (att.attlen === 4) {
+      // int4pl on the stored little-endian bytes; out of range goes through the codec, which
+      // raises PostgreSQL's "integer out of range".
+      const old =
+        tuple[at]! | (tuple[at + 1]! << 8) | (tuple[at + 2]! << 16) | (tuple[at + 3]! << 24);
+      const sum = old + (a.k as number);
+      if (sum < -2147483648 || sum > 2147483647) codec.coerce(sum, att.atttypmod);
+      tuple[at] = sum & 0xff;
+      tuple[at + 1] = (sum >>> 8) & 0xff;
+      tuple[at + 2] = (sum >>> 16) & 0xff;
+      tuple[at + 3] = (sum >>> 24) & 0xff;
     } else {
       const old = codec.read(tuple, at) as number | bigint;
       const sum = typeof old === "bigint" ? old + (a.k as bigint) : old + (a.k as number);

@@ -56,8 +56,10 @@ import {
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
   InvalidBlockNumber,
+  itemPointerSet,
   MaxHeapTuplesPerPage,
   maxAlign,
+  T_CTID_OFFSET,
 } from "../../include/access/htup-details.js";
 import { InvalidTransactionId, xidPrecedes } from "../../include/access/transam.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
@@ -441,13 +443,22 @@ export function adjustCmax(
   xact: Transaction,
   vctx: VisibilityContext,
 ): { cid: number; combo: boolean } {
-  const infomask = heapTupleHeaderGetInfomask(page, tup);
-  const xmin = heapTupleHeaderGetRawXmin(page, tup);
-  if ((infomask & HEAP_XMIN_COMMITTED) === 0 && xact.isCurrent(xmin)) {
+  if (cmaxIsCombo(page, tup, xact)) {
     const cmin = tupleCmin(page, tup, vctx);
     return { cid: xact.comboCommandId(cmin, xact.commandId), combo: true };
   }
   return { cid: xact.commandId, combo: false };
+}
+
+/**
+ * HeapTupleHeaderAdjustCmax's test: the tuple's cmax must be a combo id (this transaction
+ * inserted it, so its cmin is still needed).
+ */
+export function cmaxIsCombo(page: Uint8Array, tup: number, xact: Transaction): boolean {
+  const infomask = heapTupleHeaderGetInfomask(page, tup);
+  return (
+    (infomask & HEAP_XMIN_COMMITTED) === 0 && xact.isCurrent(heapTupleHeaderGetRawXmin(page, tup))
+  );
 }
 
 /**
@@ -462,15 +473,40 @@ export function setXmax(
   keysUpdated: boolean,
   ctid: TID,
 ): void {
+  setXmaxAt(
+    page,
+    tup,
+    xid,
+    cmax.cid,
+    cmax.combo,
+    infomaskBits,
+    keysUpdated,
+    ctid.block,
+    ctid.offset,
+  );
+}
+
+/** setXmax with the cmax and t_ctid as plain numbers (no objects on a statement's hot path). */
+export function setXmaxAt(
+  page: Uint8Array,
+  tup: number,
+  xid: number,
+  cmaxCid: number,
+  combo: boolean,
+  infomaskBits: number,
+  keysUpdated: boolean,
+  ctidBlock: number,
+  ctidOffset: number,
+): void {
   let infomask = heapTupleHeaderGetInfomask(page, tup) & ~(HEAP_XMAX_BITS | HEAP_MOVED);
-  infomask = cmax.combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
+  infomask = combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
   heapTupleHeaderSetInfomask(page, tup, infomask | infomaskBits);
   let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_KEYS_UPDATED;
   if (keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
   heapTupleHeaderSetInfomask2(page, tup, infomask2);
   heapTupleHeaderSetXmax(page, tup, xid);
-  heapTupleHeaderSetCmin(page, tup, cmax.cid);
-  heapTupleHeaderSetCtid(page, tup, ctid);
+  heapTupleHeaderSetCmin(page, tup, cmaxCid);
+  itemPointerSet(page, tup + T_CTID_OFFSET, ctidBlock, ctidOffset);
 }
 
 /**

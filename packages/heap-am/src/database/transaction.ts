@@ -79,8 +79,9 @@ export interface RowChangeOptions {
 /** Options of the statement-level bulk methods (insertBatches, updateAll, deleteAll). */
 export interface BulkStatementOptions {
   /**
-   * Called as the statement runs (after each batch; every 4096 rows a scan returns; once at the
-   * end) with the rows done so far, e.g. to drive a progress bar.
+   * Called as the statement runs (after each batch; every 4096 rows a scan returns — page at a
+   * time, at the end of the first page past each multiple of 4096; once at the end) with the rows
+   * done so far, e.g. to drive a progress bar.
    */
   onProgress?: (rowsDone: number) => void;
   /**

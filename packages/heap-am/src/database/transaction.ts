@@ -363,9 +363,11 @@ export class DatabaseTransaction {
    * transaction changed gets the same treatment as in `update` (READ COMMITTED re-check on the
    * newest version, REPEATABLE READ serialization error).
    *
-   * The heap changes the rows a page at a time (see `pageAtATime`): a callback is then called for
-   * each page's rows before any of them is changed, so it must be a function of the row alone and
-   * must not run statements itself.
+   * The heap changes the rows a page at a time (see `pageAtATime`). Differs from PostgreSQL: a
+   * callback is then called for each page's rows before any of them is changed (PostgreSQL
+   * computes each new row just before its heap_update), so it must be a function of the row
+   * alone and must not run statements itself; and the statement's buffer counts
+   * (`lastStatementBuffers`) show one pin per page rather than per row.
    *
    * @example
    * ```ts

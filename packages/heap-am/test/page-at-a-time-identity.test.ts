@@ -336,6 +336,11 @@ function firstDifference(
   return undefined;
 }
 
+/** The runs a variant with this share of RUNS gets. */
+function runsOf(share: number): number {
+  return Math.max(1, Math.round(RUNS * share));
+}
+
 /** The variants, and the share of RUNS each gets (a WAL run costs about five memory runs). */
 const VARIANTS = [
   { name: "memory", variant: "memory", wal: false, share: 1 },
@@ -345,43 +350,47 @@ const VARIANTS = [
 
 describe("page-at-a-time updateAll / deleteAll leave the per-row path's bytes", () => {
   for (const v of VARIANTS) {
-    it(`[${v.name}] random tables and statements: every page of main, FSM and VM${v.wal ? ", and every WAL record," : ""} byte-identical`, () => {
-      let checkedPages = 0;
-      const runs = Math.max(1, Math.round(RUNS * v.share));
-      fc.assert(
-        fc.property(scenarioArb, (s) => {
-          // A disk-backed database logs by default; `wal: false` turns that off, and the WAL
-          // variant logs to a test WAL whose records are compared.
-          const extra = v.variant === "disk" ? { wal: v.wal } : {};
-          const perRowDb = makeDb(v.variant, 512, extra);
-          const batchedDb = makeDb(v.variant, 512, extra);
-          let wals: TestWal[] = [];
-          try {
-            if (v.wal) wals = [enableWal([perRowDb]), enableWal([batchedDb])];
-            const outA = runScenario(perRowDb, s, false);
-            const outB = runScenario(batchedDb, s, true);
-            expect(outB).toEqual(outA);
-            const a = snapshotForks(perRowDb);
-            const b = snapshotForks(batchedDb);
-            expect(firstDifference(a, b)).toBeUndefined();
-            checkedPages += a.main!.length;
-            if (v.wal) {
-              const ra = wals[0]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));
-              const rb = wals[1]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));
-              expect(rb.length).toBe(ra.length);
-              expect(rb).toEqual(ra);
+    it(
+      `[${v.name}] random tables and statements: every page of main, FSM and VM${v.wal ? ", and every WAL record," : ""} byte-identical`,
+      () => {
+        let checkedPages = 0;
+        const runs = runsOf(v.share);
+        fc.assert(
+          fc.property(scenarioArb, (s) => {
+            // A disk-backed database logs by default; `wal: false` turns that off, and the WAL
+            // variant logs to a test WAL whose records are compared.
+            const extra = v.variant === "disk" ? { wal: v.wal } : {};
+            const perRowDb = makeDb(v.variant, 512, extra);
+            const batchedDb = makeDb(v.variant, 512, extra);
+            let wals: TestWal[] = [];
+            try {
+              if (v.wal) wals = [enableWal([perRowDb]), enableWal([batchedDb])];
+              const outA = runScenario(perRowDb, s, false);
+              const outB = runScenario(batchedDb, s, true);
+              expect(outB).toEqual(outA);
+              const a = snapshotForks(perRowDb);
+              const b = snapshotForks(batchedDb);
+              expect(firstDifference(a, b)).toBeUndefined();
+              checkedPages += a.main!.length;
+              if (v.wal) {
+                const ra = wals[0]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));
+                const rb = wals[1]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));
+                expect(rb.length).toBe(ra.length);
+                expect(rb).toEqual(ra);
+              }
+            } finally {
+              for (const w of wals) w.wal.close();
+              perRowDb.close();
+              batchedDb.close();
             }
-          } finally {
-            for (const w of wals) w.wal.close();
-            perRowDb.close();
-            batchedDb.close();
-          }
-        }),
-        { numRuns: runs, seed: SEED, endOnFailure: true },
-      );
-      // The runs compared real tables, not empty ones.
-      expect(checkedPages).toBeGreaterThan(runs);
-    });
+          }),
+          { numRuns: runs, seed: SEED, endOnFailure: true },
+        );
+        // The runs compared real tables, not empty ones.
+        expect(checkedPages).toBeGreaterThan(runs);
+      },
+      60_000 + runsOf(v.share) * 3_000,
+    );
   }
 
   it("[memory] the page-at-a-time path is the one taken by default: fewer buffer hits than per row", () => {

@@ -214,96 +214,113 @@ function runScenario(db: Database, s: Scenario, pageAtATime: boolean): Outcome {
   const rows = (first: number, count: number, width: number, nulls: number) =>
     Array.from({ length: count }, (_, i) => rowOf(cols, first + i, width, nulls ^ i));
   for (const step of s.steps) {
-    switch (step.kind) {
-      case "insertMany": {
-        const tx = db.begin();
-        tx.insertMany("t", rows(step.first, step.count, step.width, step.nulls));
-        finish(tx, step.abort);
-        break;
-      }
-      case "insertRows": {
-        const tx = db.begin();
-        tx.insertRows("t", rows(step.first, step.count, step.width, step.nulls));
-        tx.commit();
-        break;
-      }
-      case "deleteSome": {
-        const tx = db.begin();
-        tx.scan("t").forEach(({ tid }, i) => {
-          if (i % step.every === 0) tx.delete("t", tid);
-        });
-        finish(tx, step.abort);
-        break;
-      }
-      case "updateCallback": {
-        const c = step.col % cols.length;
-        const col = cols[c]!;
-        const change = step.change === "null" && col.notNull ? "const" : step.change;
-        const tx = db.begin();
-        lockSome(tx, step.lockFirst);
-        const n = tx.updateAll(
-          "t",
-          (row) => {
-            const next = row.slice();
-            if (change === "null") next[c] = null;
-            else if (change === "grow" && (col.type === "text" || col.type === "varchar(40)"))
-              next[c] = `${String(row[c] ?? "")}g`.slice(0, 40);
-            else next[c] = sampleValue(col.type, step.n, 5);
-            return next;
-          },
-          opts,
-        );
-        out.push(n);
-        finish(tx, step.abort);
-        break;
-      }
-      case "updateCompiled": {
-        const c = step.col % cols.length;
-        const col = cols[c]!;
-        let set: UpdateSet;
-        if (col.type === "int2" || col.type === "int4") set = { [col.name]: { add: step.n - 25 } };
-        else if (col.type === "int8") set = { [col.name]: { add: BigInt(step.n) } };
-        else
-          set = {
-            [col.name]: {
-              value: col.notNull || step.n % 3 !== 0 ? sampleValue(col.type, step.n, 3) : null,
-            },
-          };
-        const tx = db.begin();
-        lockSome(tx, step.lockFirst);
-        out.push(tx.updateAll("t", set, opts));
-        finish(tx, step.abort);
-        break;
-      }
-      case "deleteAll": {
-        const tx = db.begin();
-        lockSome(tx, step.lockFirst);
-        out.push(tx.deleteAll("t", opts));
-        finish(tx, step.abort);
-        break;
-      }
-      case "insertThenUpdate": {
-        // Rows this transaction inserted, then updated by it: combo command ids.
-        const tx = db.begin();
-        tx.insertMany("t", rows(step.first, step.count, step.width, 0));
-        const intCol = cols.findIndex((c) => c.type === "int4" || c.type === "int2");
-        out.push(
-          intCol >= 0
-            ? tx.updateAll("t", { [cols[intCol]!.name]: { add: 1 } }, opts)
-            : tx.updateAll("t", (row) => row.slice(), opts),
-        );
-        out.push(tx.deleteAll("t", opts));
-        tx.commit();
-        break;
-      }
-      case "vacuum": {
-        const r = db.vacuum("t");
-        out.push(JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? String(v) : v)));
-        break;
-      }
+    // A statement that fails (e.g. a full memory-only pool) must fail the same way on both
+    // paths; its transaction is aborted, and the scenario goes on.
+    try {
+      runStep(db, cols, step, opts, rows, out);
+    } catch (e) {
+      out.push(`error: ${(e as { code?: string }).code ?? String(e)}`);
     }
   }
   return out;
+}
+
+function runStep(
+  db: Database,
+  cols: readonly Column[],
+  step: Step,
+  opts: { pageAtATime: boolean },
+  rows: (first: number, count: number, width: number, nulls: number) => Row[],
+  out: Outcome,
+): void {
+  switch (step.kind) {
+    case "insertMany": {
+      const tx = db.begin();
+      tx.insertMany("t", rows(step.first, step.count, step.width, step.nulls));
+      finish(tx, step.abort);
+      break;
+    }
+    case "insertRows": {
+      const tx = db.begin();
+      tx.insertRows("t", rows(step.first, step.count, step.width, step.nulls));
+      tx.commit();
+      break;
+    }
+    case "deleteSome": {
+      const tx = db.begin();
+      tx.scan("t").forEach(({ tid }, i) => {
+        if (i % step.every === 0) tx.delete("t", tid);
+      });
+      finish(tx, step.abort);
+      break;
+    }
+    case "updateCallback": {
+      const c = step.col % cols.length;
+      const col = cols[c]!;
+      const change = step.change === "null" && col.notNull ? "const" : step.change;
+      const tx = db.begin();
+      lockSome(tx, step.lockFirst);
+      const n = tx.updateAll(
+        "t",
+        (row) => {
+          const next = row.slice();
+          if (change === "null") next[c] = null;
+          else if (change === "grow" && (col.type === "text" || col.type === "varchar(40)"))
+            next[c] = `${String(row[c] ?? "")}g`.slice(0, 40);
+          else next[c] = sampleValue(col.type, step.n, 5);
+          return next;
+        },
+        opts,
+      );
+      out.push(n);
+      finish(tx, step.abort);
+      break;
+    }
+    case "updateCompiled": {
+      const c = step.col % cols.length;
+      const col = cols[c]!;
+      let set: UpdateSet;
+      if (col.type === "int2" || col.type === "int4") set = { [col.name]: { add: step.n - 25 } };
+      else if (col.type === "int8") set = { [col.name]: { add: BigInt(step.n) } };
+      else
+        set = {
+          [col.name]: {
+            value: col.notNull || step.n % 3 !== 0 ? sampleValue(col.type, step.n, 3) : null,
+          },
+        };
+      const tx = db.begin();
+      lockSome(tx, step.lockFirst);
+      out.push(tx.updateAll("t", set, opts));
+      finish(tx, step.abort);
+      break;
+    }
+    case "deleteAll": {
+      const tx = db.begin();
+      lockSome(tx, step.lockFirst);
+      out.push(tx.deleteAll("t", opts));
+      finish(tx, step.abort);
+      break;
+    }
+    case "insertThenUpdate": {
+      // Rows this transaction inserted, then updated by it: combo command ids.
+      const tx = db.begin();
+      tx.insertMany("t", rows(step.first, step.count, step.width, 0));
+      const intCol = cols.findIndex((c) => c.type === "int4" || c.type === "int2");
+      out.push(
+        intCol >= 0
+          ? tx.updateAll("t", { [cols[intCol]!.name]: { add: 1 } }, opts)
+          : tx.updateAll("t", (row) => row.slice(), opts),
+      );
+      out.push(tx.deleteAll("t", opts));
+      tx.commit();
+      break;
+    }
+    case "vacuum": {
+      const r = db.vacuum("t");
+      out.push(JSON.stringify(r, (_k, v) => (typeof v === "bigint" ? String(v) : v)));
+      break;
+    }
+  }
 }
 
 /** Every fork's pages, to compare. */
@@ -360,8 +377,11 @@ describe("page-at-a-time updateAll / deleteAll leave the per-row path's bytes", 
             // A disk-backed database logs by default; `wal: false` turns that off, and the WAL
             // variant logs to a test WAL whose records are compared.
             const extra = v.variant === "disk" ? { wal: v.wal } : {};
-            const perRowDb = makeDb(v.variant, 512, extra);
-            const batchedDb = makeDb(v.variant, 512, extra);
+            // Memory-only: a pool that holds the largest scenarios (one row per page at
+            // fillfactor 10, twice over after an UPDATE); disk-backed: a smaller one that evicts.
+            const buffers = v.variant === "memory" ? 4096 : 512;
+            const perRowDb = makeDb(v.variant, buffers, extra);
+            const batchedDb = makeDb(v.variant, buffers, extra);
             let wals: TestWal[] = [];
             try {
               if (v.wal) wals = [enableWal([perRowDb]), enableWal([batchedDb])];

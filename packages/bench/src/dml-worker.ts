@@ -100,9 +100,8 @@ function run(spec: PgsimRunSpec): void {
     });
     step(db, spec, "update", (onProgress) => {
       const tx = db.begin();
-      const n = tx.updateAll("accounts", (row) => [row[0]!, (row[1] as number) + 1], {
-        onProgress,
-      });
+      // UPDATE accounts SET abalance = abalance + 1, compiled (no callback per row).
+      const n = tx.updateAll("accounts", { abalance: { add: 1 } }, { onProgress });
       tx.commit();
       return n;
     });

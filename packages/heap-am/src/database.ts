@@ -101,6 +101,8 @@ export {
   type RowLockOptions,
   type RowWithTid,
   type TransactionBackend,
+  type UpdateAssignment,
+  type UpdateSet,
 } from "./database/transaction.js";
 
 /** An armed fault (`Database.injectFault`). */

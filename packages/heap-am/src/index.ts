@@ -49,6 +49,7 @@ export {
 } from "./access/heap/visibilitymap-page.js";
 export {
   type BulkInsertStateData,
+  type CompiledAssignment,
   getTableAm,
   type IndexFetchState,
   type LockTupleMode,
@@ -56,6 +57,9 @@ export {
   REQUIRED_CALLBACKS,
   type Row,
   registerTableAm,
+  type ScanModifyOp,
+  type ScanModifyPageResult,
+  type ScanModifyRowFallback,
   type SizeEstimate,
   type TableAccessMethod,
   type TableAmContext,
@@ -114,6 +118,8 @@ export {
   type RowLockMode,
   type RowLockOptions,
   type RowWithTid,
+  type UpdateAssignment,
+  type UpdateSet,
 } from "./database.js";
 export type {
   BufferCacheRelationRow,

@@ -27,6 +27,7 @@ import {
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BulkInsertState } from "../access/heap/hio.js";
 import {
+  type CompiledAssignment,
   type LockTupleMode,
   makeSlot,
   type Row,
@@ -84,11 +85,34 @@ export interface RowChangeOptions {
 /** Options of the statement-level bulk methods (insertBatches, updateAll, deleteAll). */
 export interface BulkStatementOptions {
   /**
-   * Called as the statement runs (after each batch; every 4096 rows a scan returns; once at the
-   * end) with the rows done so far, e.g. to drive a progress bar.
+   * Called as the statement runs (after each batch; every 4096 rows a scan returns — page at a
+   * time, at the end of the first page past each multiple of 4096; once at the end) with the rows
+   * done so far, e.g. to drive a progress bar.
    */
   onProgress?: (rowsDone: number) => void;
+  /**
+   * updateAll and deleteAll: change the rows a page at a time when the table's access method can
+   * (the heap's scanModifyPage: one pin, content lock and dirty mark per page instead of per
+   * row). Default true. `false` runs the per-row path (each row the scan returns through
+   * table_tuple_update / table_tuple_delete), which leaves byte-identical pages: it is there to
+   * compare the two.
+   */
+  pageAtATime?: boolean;
 }
+
+/**
+ * One column's new value in a compiled UPDATE … SET (updateAll's second form): `{ add: k }` is
+ * `SET c = c + k` for a smallint, integer or bigint column (NULL stays NULL; overflow is
+ * PostgreSQL's "integer out of range"), `{ value: v }` is `SET c = v` for any column.
+ */
+export type UpdateAssignment = { readonly add: number | bigint } | { readonly value: Datum | null };
+
+/**
+ * UPDATE … SET for updateAll, by column name, e.g. `{ abalance: { add: 1 } }` for
+ * `SET abalance = abalance + 1`: the new row needs no callback, and the heap builds each new
+ * version straight from the old one.
+ */
+export type UpdateSet = Readonly<Record<string, UpdateAssignment>>;
 
 /** Options of insertBatches. */
 export interface InsertBatchesOptions extends BulkStatementOptions {
@@ -346,8 +370,10 @@ export class DatabaseTransaction {
 
   /**
    * UPDATE table SET … with no WHERE clause: one statement that scans the table sequentially
-   * under the statement's snapshot and updates every row it sees as it goes, to `values(row)`.
-   * Returns the number of rows updated.
+   * under the statement's snapshot and updates every row it sees as it goes. The new row is
+   * `values(row)`, or compiled from an `UpdateSet` such as `{ abalance: { add: 1 } }` (`SET
+   * abalance = abalance + 1`) or `{ status: { value: "closed" } }`. Returns the number of rows
+   * updated.
    *
    * As in PostgreSQL, the versions the statement creates are not visited again: the scan's
    * block count is fixed when it starts (rs_nblocks), and the statement's own new versions are
@@ -355,28 +381,55 @@ export class DatabaseTransaction {
    * transaction changed gets the same treatment as in `update` (READ COMMITTED re-check on the
    * newest version, REPEATABLE READ serialization error).
    *
+   * The heap changes the rows a page at a time (see `pageAtATime`). Differs from PostgreSQL: a
+   * callback is then called for each page's rows before any of them is changed (PostgreSQL
+   * computes each new row just before its heap_update), so it must be a function of the row
+   * alone and must not run statements itself; and the statement's buffer counts
+   * (`lastStatementBuffers`) show one pin per page rather than per row.
+   *
    * @example
    * ```ts
    * tx.updateAll("accounts", (row) => [row[0], (row[1] as number) + 1]); // abalance + 1
+   * tx.updateAll("accounts", { abalance: { add: 1 } }); // the same, compiled
    * ```
    */
   updateAll(
     table: string,
-    values: (row: Row) => (Datum | null)[],
+    values: ((row: Row) => (Datum | null)[]) | UpdateSet,
     options: BulkStatementOptions = {},
   ): number {
     return this.modifyingStatement(() => {
       const rel = this.rel(table);
+      const compiled = typeof values === "function" ? undefined : compileUpdateSet(rel, values);
+      const newRow = typeof values === "function" ? values : compiled!.newRow;
       const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
       let seen = 0;
       let updated = 0;
       try {
-        const slot = makeSlot();
-        while (tableScanGetNextSlot(scan, slot)) {
-          if (this.updateVersion(rel, slot.tid!, slot.values, values, false) !== undefined) {
-            updated++;
+        if (options.pageAtATime !== false && rel.am.scanModifyPage !== undefined) {
+          const op = {
+            kind: "update",
+            newRow,
+            ...(compiled !== undefined ? { compiled: compiled.assignments } : {}),
+          } as const;
+          const perRow = (tid: TID, row: Row, newValues: Row | undefined) =>
+            this.updateVersion(rel, tid, row, newRow, false, newValues) !== undefined;
+          for (;;) {
+            const r = rel.am.scanModifyPage(scan, op, this.xact, perRow);
+            if (r === undefined) break;
+            const before = seen;
+            seen += r.seen;
+            updated += r.changed;
+            if (seen >> 12 !== before >> 12) options.onProgress?.(seen);
           }
-          if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+        } else {
+          const slot = makeSlot();
+          while (tableScanGetNextSlot(scan, slot)) {
+            if (this.updateVersion(rel, slot.tid!, slot.values, newRow, false) !== undefined) {
+              updated++;
+            }
+            if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+          }
         }
       } finally {
         tableEndScan(scan);
@@ -388,8 +441,9 @@ export class DatabaseTransaction {
 
   /**
    * DELETE FROM table with no WHERE clause: one statement that scans the table sequentially under
-   * the statement's snapshot and deletes every row it sees as it goes. Returns the number of
-   * rows deleted. Concurrent changes are handled as in `delete`.
+   * the statement's snapshot and deletes every row it sees as it goes, a page at a time where the
+   * access method can (see `pageAtATime`). Returns the number of rows deleted. Concurrent changes
+   * are handled as in `delete`.
    *
    * @example
    * ```ts
@@ -403,10 +457,23 @@ export class DatabaseTransaction {
       let seen = 0;
       let deleted = 0;
       try {
-        const slot = makeSlot();
-        while (tableScanGetNextSlot(scan, slot)) {
-          if (this.deleteVersion(rel, slot.tid!, false)) deleted++;
-          if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+        if (options.pageAtATime !== false && rel.am.scanModifyPage !== undefined) {
+          const op = { kind: "delete" } as const;
+          const perRow = (tid: TID) => this.deleteVersion(rel, tid, false);
+          for (;;) {
+            const r = rel.am.scanModifyPage(scan, op, this.xact, perRow);
+            if (r === undefined) break;
+            const before = seen;
+            seen += r.seen;
+            deleted += r.changed;
+            if (seen >> 12 !== before >> 12) options.onProgress?.(seen);
+          }
+        } else {
+          const slot = makeSlot();
+          while (tableScanGetNextSlot(scan, slot)) {
+            if (this.deleteVersion(rel, slot.tid!, false)) deleted++;
+            if ((++seen & PROGRESS_EVERY_MASK) === 0) options.onProgress?.(seen);
+          }
         }
       } finally {
         tableEndScan(scan);
@@ -463,6 +530,7 @@ export class DatabaseTransaction {
    * ExecUpdate for one row the statement's snapshot sees (`row` at `tid`): table_tuple_update,
    * with the handling of a concurrent change that all three row statements share
    * (changeRowVersion). Under READ COMMITTED a function `values` is applied to the newest version.
+   * `computed` is `values(row)` when the caller has it already (a page-at-a-time statement).
    * Returns the new TID, or undefined when the row is gone.
    */
   private updateVersion(
@@ -471,8 +539,9 @@ export class DatabaseTransaction {
     row: Row,
     values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
     nowait: boolean,
+    computed?: (Datum | null)[],
   ): TID | undefined {
-    let newValues = typeof values === "function" ? values(row) : values;
+    let newValues = computed ?? (typeof values === "function" ? values(row) : values);
     let newTid: TID | undefined;
     const updated = this.changeRowVersion(
       rel,
@@ -685,6 +754,101 @@ function copyLineLength(rel: TableRelation, row: readonly (Datum | null)[]): num
     }
   });
   return bytes + Math.max(0, fields - 1);
+}
+
+/** The integer types `{ add: k }` compiles for (int2pl, int4pl, int8pl). */
+const ADDABLE_TYPES = new Set(["int2", "int4", "int8"]);
+
+/**
+ * An UpdateSet checked against the table and compiled: the assignments by descriptor position
+ * (for the access method) and the same change as a function of the row (for the per-row path
+ * and the READ COMMITTED re-check). Constants are coerced to their columns' types here, once.
+ */
+function compileUpdateSet(
+  rel: TableRelation,
+  set: UpdateSet,
+): { assignments: CompiledAssignment[]; newRow: (row: Row) => Row } {
+  if (set === null || typeof set !== "object" || Array.isArray(set)) {
+    throw new PgsimError(
+      "invalid-parameter",
+      "updateAll needs a function of the row or an object of column assignments",
+    );
+  }
+  const assignments: CompiledAssignment[] = [];
+  const rowAssignments: { index: number; add?: number | bigint; value?: Datum | null }[] = [];
+  let liveIndex = -1;
+  const byName = new Map<string, { attnum: number; index: number }>();
+  rel.desc.attrs.forEach((att, attnum) => {
+    if (att.attisdropped) return;
+    liveIndex++;
+    byName.set(att.attname, { attnum, index: liveIndex });
+  });
+  for (const [column, assignment] of Object.entries(set)) {
+    const at = byName.get(column);
+    if (at === undefined) {
+      throw new PgsimError(
+        "undefined-column",
+        `column "${column}" of relation "${rel.name}" does not exist`,
+        { column },
+      );
+    }
+    const att = rel.desc.attrs[at.attnum]!;
+    const hasAdd = assignment !== null && typeof assignment === "object" && "add" in assignment;
+    const hasValue = assignment !== null && typeof assignment === "object" && "value" in assignment;
+    if (hasAdd === hasValue) {
+      throw new PgsimError(
+        "invalid-parameter",
+        `the assignment to column "${column}" must be { add: k } or { value: v }`,
+        { column },
+      );
+    }
+    if (hasAdd) {
+      const typname = att.codec?.typname ?? "";
+      const raw = (assignment as { add: unknown }).add;
+      const integral =
+        (typeof raw === "number" && Number.isSafeInteger(raw)) || typeof raw === "bigint";
+      if (!ADDABLE_TYPES.has(typname) || !integral) {
+        throw new PgsimError(
+          "feature-not-supported",
+          `SET "${column}" = "${column}" + k is compiled only for an integer k and a smallint, integer or bigint column (column "${column}" is ${att.codec?.sqlName ?? typname})`,
+          { column },
+        );
+      }
+      let k: number | bigint;
+      if (typname === "int8") k = BigInt(raw as number | bigint);
+      else if (typeof raw === "bigint") {
+        if (raw < BigInt(Number.MIN_SAFE_INTEGER) || raw > BigInt(Number.MAX_SAFE_INTEGER)) {
+          throw new PgsimError("numeric-value-out-of-range", "integer out of range", { column });
+        }
+        k = Number(raw);
+      } else k = raw as number;
+      assignments.push({ attnum: at.attnum, kind: "add", k });
+      rowAssignments.push({ index: at.index, add: k });
+    } else {
+      const raw = (assignment as { value: Datum | null }).value;
+      const value =
+        raw === null || raw === undefined || att.codec === null
+          ? null
+          : (att.codec.coerce(raw as never, att.atttypmod) as Datum);
+      assignments.push({ attnum: at.attnum, kind: "const", value });
+      rowAssignments.push({ index: at.index, value });
+    }
+  }
+  const newRow = (row: Row): Row => {
+    const out = row.slice();
+    for (const a of rowAssignments) {
+      if (a.add === undefined) {
+        out[a.index] = a.value ?? null;
+        continue;
+      }
+      const old = row[a.index];
+      if (old === null || old === undefined) out[a.index] = null;
+      else if (typeof old === "bigint") out[a.index] = old + (a.add as bigint);
+      else out[a.index] = (old as number) + (a.add as number);
+    }
+    return out;
+  };
+  return { assignments, newRow };
 }
 
 /** A TID must be a pair of non-negative integers (block < 2^32, offset < 2^16). */

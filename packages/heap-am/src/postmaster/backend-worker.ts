@@ -41,6 +41,20 @@ export type Op =
   | { op: "lockRow"; table: string; tid: TID; nowait?: boolean }
   /** UPDATE table SET col = col + delta WHERE keyColumn = key (a sequential scan). */
   | { op: "addWhere"; table: string; keyColumn: number; key: Datum; column: number; delta: number }
+  /**
+   * UPDATE table SET col = col + delta (no WHERE): updateAll, compiled (`{ add: delta }`) or
+   * through a callback; `pageAtATime: false` forces the per-row path.
+   */
+  | {
+      op: "updateAll";
+      table: string;
+      column: number;
+      delta: number;
+      form: "compiled" | "callback";
+      pageAtATime?: boolean;
+    }
+  /** DELETE FROM table (no WHERE): deleteAll; `pageAtATime: false` forces the per-row path. */
+  | { op: "deleteAll"; table: string; pageAtATime?: boolean }
   /** DELETE FROM table WHERE keyColumn = key. */
   | { op: "deleteWhere"; table: string; keyColumn: number; key: Datum }
   /** SELECT * FROM table WHERE keyColumn = key. */
@@ -172,6 +186,26 @@ function runOp(d: Database, tx: DatabaseTransaction, op: WorkerOp): unknown {
       }
       return updated;
     }
+    case "updateAll": {
+      const options = { pageAtATime: op.pageAtATime !== false };
+      if (op.form === "compiled") {
+        const name = d.table(op.table).desc.attrs.filter((a) => !a.attisdropped)[
+          op.column
+        ]!.attname;
+        return tx.updateAll(op.table, { [name]: { add: op.delta } }, options);
+      }
+      return tx.updateAll(
+        op.table,
+        (current) => {
+          const next = [...current];
+          next[op.column] = (current[op.column] as number) + op.delta;
+          return next;
+        },
+        options,
+      );
+    }
+    case "deleteAll":
+      return tx.deleteAll(op.table, { pageAtATime: op.pageAtATime !== false });
     case "deleteWhere": {
       let deleted = 0;
       for (const { tid, row } of tx.scan(op.table)) {

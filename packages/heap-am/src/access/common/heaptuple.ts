@@ -351,7 +351,7 @@ const cachedOffsets = new WeakMap<TupleDesc, Int32Array | null>();
 let lastOffsetsDesc: TupleDesc | undefined;
 let lastOffsets: Int32Array | null = null;
 
-function fixedAttributeOffsets(desc: TupleDesc): Int32Array | null {
+export function fixedAttributeOffsets(desc: TupleDesc): Int32Array | null {
   if (desc === lastOffsetsDesc) return lastOffsets;
   let offsets = cachedOffsets.get(desc);
   if (offsets !== undefined) {

@@ -45,6 +45,7 @@ import {
   heapTidValid,
   heapUpdate,
 } from "./heapam.js";
+import { heapModifyScanPage } from "./heapam-page-modify.js";
 import { BulkInsertState } from "./hio.js";
 import { heapVacuumRel } from "./vacuumlazy.js";
 import { VisibilityMap } from "./visibilitymap.js";
@@ -164,6 +165,8 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
         lockMode: out.keysUpdated ? "exclusive" : "no key exclusive",
       };
     },
+    scanModifyPage: (scan, op, xact, perRow) =>
+      heapModifyScanPage((scan as HeapScanDesc).heapScan, op, xact, perRow),
     tupleLock: (rel, tid, xact, mode, wait) =>
       heapLockTuple(rel.ctx, rel, tid, xact, mode, { wait }),
 

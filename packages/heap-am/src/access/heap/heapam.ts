@@ -56,8 +56,10 @@ import {
   heapTupleHeaderSetXmax,
   heapTupleHeaderSetXmin,
   InvalidBlockNumber,
+  itemPointerSet,
   MaxHeapTuplesPerPage,
   maxAlign,
+  T_CTID_OFFSET,
 } from "../../include/access/htup-details.js";
 import { InvalidTransactionId, xidPrecedes } from "../../include/access/transam.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
@@ -135,7 +137,10 @@ export interface ModifyOptions {
   wait?: boolean;
 }
 
-function visibilityContext(ctx: TableAmContext, xact: Transaction | undefined): VisibilityContext {
+export function visibilityContext(
+  ctx: TableAmContext,
+  xact: Transaction | undefined,
+): VisibilityContext {
   return { transam: ctx.transam, xact, hintsSet: false };
 }
 
@@ -189,13 +194,18 @@ function toDescriptorValues(rel: Relation, values: TupleValues): TupleValues {
 }
 
 /** Drops the dropped columns from a deformed tuple. */
-function toRow(rel: Relation, values: (Datum | null)[]): Row {
+export function toRow(rel: Relation, values: (Datum | null)[]): Row {
   if (liveAttrs(rel.desc).length === rel.desc.natts) return values;
   return values.filter((_, i) => !rel.desc.attrs[i]!.attisdropped);
 }
 
 /** heap_prepare_insert + heap_form_tuple: the tuple bytes with xmin, cmin and XMAX_INVALID. */
-function prepareTuple(rel: Relation, values: TupleValues, xid: number, cid: number): Uint8Array {
+export function prepareTuple(
+  rel: Relation,
+  values: TupleValues,
+  xid: number,
+  cid: number,
+): Uint8Array {
   checkRow(rel, values);
   const tuple = heapFormTuple(rel.desc, toDescriptorValues(rel, values));
   heapTupleHeaderSetInfomask(
@@ -216,7 +226,7 @@ function prepareTuple(rel: Relation, values: TupleValues, xid: number, cid: numb
  * relation; it is read only when the page was all-visible. Returns whether the page was
  * all-visible (all_visible_cleared, which the change's WAL record carries).
  */
-function clearAllVisible(
+export function clearAllVisible(
   ctx: TableAmContext,
   rel: Relation,
   page: Uint8Array,
@@ -229,7 +239,7 @@ function clearAllVisible(
 }
 
 /** PageSetPrunable: remember the oldest xid whose deletions may make pruning worthwhile. */
-function pageSetPrunable(page: Uint8Array, xid: number): void {
+export function pageSetPrunable(page: Uint8Array, xid: number): void {
   const prune = pageGetPruneXid(page);
   if (prune === InvalidTransactionId || xidPrecedes(xid, prune)) pageSetPruneXid(page, xid);
 }
@@ -386,7 +396,7 @@ function readTupleBuffer(ctx: TableAmContext, rel: Relation, tid: TID): BufferId
 }
 
 /** The tuple's byte offset on the page if `offset` is a normal line pointer there, else −1. */
-function normalTupleAt(page: Uint8Array, offset: number): number {
+export function normalTupleAt(page: Uint8Array, offset: number): number {
   if (pageIsNew(page) || offset > pageGetMaxOffsetNumber(page)) return -1;
   const lp = pageGetItemId(page, offset);
   return itemIdGetFlags(lp) === LP_NORMAL ? itemIdGetOffset(lp) : -1;
@@ -427,15 +437,13 @@ function waitForHolder(
 }
 
 /** The cid to store as cmax: a combo id when this transaction inserted the tuple itself. */
-function adjustCmax(
+export function adjustCmax(
   page: Uint8Array,
   tup: number,
   xact: Transaction,
   vctx: VisibilityContext,
 ): { cid: number; combo: boolean } {
-  const infomask = heapTupleHeaderGetInfomask(page, tup);
-  const xmin = heapTupleHeaderGetRawXmin(page, tup);
-  if ((infomask & HEAP_XMIN_COMMITTED) === 0 && xact.isCurrent(xmin)) {
+  if (cmaxIsCombo(page, tup, xact)) {
     const cmin = tupleCmin(page, tup, vctx);
     return { cid: xact.comboCommandId(cmin, xact.commandId), combo: true };
   }
@@ -443,9 +451,20 @@ function adjustCmax(
 }
 
 /**
+ * HeapTupleHeaderAdjustCmax's test: the tuple's cmax must be a combo id (this transaction
+ * inserted it, so its cmin is still needed).
+ */
+export function cmaxIsCombo(page: Uint8Array, tup: number, xact: Transaction): boolean {
+  const infomask = heapTupleHeaderGetInfomask(page, tup);
+  return (
+    (infomask & HEAP_XMIN_COMMITTED) === 0 && xact.isCurrent(heapTupleHeaderGetRawXmin(page, tup))
+  );
+}
+
+/**
  * Sets xmax and its infomask bits on a tuple being deleted, updated or locked.
  */
-function setXmax(
+export function setXmax(
   page: Uint8Array,
   tup: number,
   xid: number,
@@ -454,15 +473,40 @@ function setXmax(
   keysUpdated: boolean,
   ctid: TID,
 ): void {
+  setXmaxAt(
+    page,
+    tup,
+    xid,
+    cmax.cid,
+    cmax.combo,
+    infomaskBits,
+    keysUpdated,
+    ctid.block,
+    ctid.offset,
+  );
+}
+
+/** setXmax with the cmax and t_ctid as plain numbers (no objects on a statement's hot path). */
+export function setXmaxAt(
+  page: Uint8Array,
+  tup: number,
+  xid: number,
+  cmaxCid: number,
+  combo: boolean,
+  infomaskBits: number,
+  keysUpdated: boolean,
+  ctidBlock: number,
+  ctidOffset: number,
+): void {
   let infomask = heapTupleHeaderGetInfomask(page, tup) & ~(HEAP_XMAX_BITS | HEAP_MOVED);
-  infomask = cmax.combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
+  infomask = combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
   heapTupleHeaderSetInfomask(page, tup, infomask | infomaskBits);
   let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_KEYS_UPDATED;
   if (keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
   heapTupleHeaderSetInfomask2(page, tup, infomask2);
   heapTupleHeaderSetXmax(page, tup, xid);
-  heapTupleHeaderSetCmin(page, tup, cmax.cid);
-  heapTupleHeaderSetCtid(page, tup, ctid);
+  heapTupleHeaderSetCmin(page, tup, cmaxCid);
+  itemPointerSet(page, tup + T_CTID_OFFSET, ctidBlock, ctidOffset);
 }
 
 /**
@@ -578,7 +622,7 @@ export function heapDelete(
 }
 
 /** Bytewise comparison of chosen attributes of two tuples (HeapDetermineColumnsInfo). */
-function columnsChanged(
+export function columnsChanged(
   rel: Relation,
   attrs: readonly number[],
   oldTuple: Uint8Array,
@@ -1092,6 +1136,59 @@ export class HeapScan {
   }
 
   private current = 0;
+
+  /**
+   * pgsim only: the page step of heapgettup_pagemode for a caller that takes a page at a time
+   * (heapModifyScanPage): loads the next page that has visible tuples, as `nextTid` would when
+   * the current page's are used up, and counts all of its tuples as returned. False at the end
+   * (the scan has then ended). The page's visible offsets are `pageOffsets[0 .. pageCount)`.
+   */
+  nextPage(): boolean {
+    if (this.ended) return false;
+    for (;;) {
+      if (this.index < this.visibleCount) {
+        this.index = this.visibleCount;
+        return true;
+      }
+      if (this.block + 1 >= this.nblocks) {
+        this.end();
+        return false;
+      }
+      this.loadPage(this.block + 1);
+    }
+  }
+
+  /** The relation scanned (for heapModifyScanPage). */
+  get relation(): Relation {
+    return this.rel;
+  }
+
+  /** The backend context the scan runs in. */
+  get context(): TableAmContext {
+    return this.ctx;
+  }
+
+  /** The pinned page's buffer, block and visible offsets (after nextPage). */
+  get pageBuffer(): BufferId {
+    return this.buffer!;
+  }
+  get pageBlock(): number {
+    return this.block;
+  }
+  get pageOffsets(): Uint16Array {
+    return this.visible;
+  }
+  get pageCount(): number {
+    return this.visibleCount;
+  }
+
+  /** The row of the tuple at `offset` on the pinned page (read under the pin). */
+  rowAt(offset: number): Row {
+    const page = this.page!;
+    const lp = pageGetItemId(page, offset);
+    const tup = itemIdGetOffset(lp);
+    return toRow(this.rel, heapDeformTupleAt(this.rel.desc, page, tup, tup + itemIdGetLength(lp)));
+  }
 
   /** The current tuple's row (read under the pin, after the visibility check). */
   currentRow(): Row {

@@ -194,7 +194,7 @@ export function relationGetBufferForTuple(
  * reserve, except that a nearly empty page must always be good enough, so that the reserve never
  * pushes a tuple onto a page of its own.
  */
-function targetFreeSpace(rel: Relation, aligned: number): number {
+export function targetFreeSpace(rel: Relation, aligned: number): number {
   const saveFree = saveFreeSpace(rel);
   // nearlyEmptyFreeSpace: an empty page less the line pointers of an eighth of a full page.
   const nearlyEmpty = MaxHeapTupleSize - Math.floor(MaxHeapTuplesPerPage / 8) * SizeOfItemIdData;

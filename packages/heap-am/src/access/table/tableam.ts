@@ -204,6 +204,45 @@ export interface TableUpdateOutcome extends TMOutcome {
   lockMode: LockTupleMode;
 }
 
+/**
+ * One column of a compiled UPDATE … SET (pgsim only): `attnum` is the column's index in the
+ * relation's descriptor (dropped columns counted). `add`: SET c = c + k for an integer column
+ * (int2, int4, int8; overflow is "smallint/integer/bigint out of range" as int2pl, int4pl and
+ * int8pl report it); `value`: SET c = constant, already coerced to the column's type.
+ */
+export type CompiledAssignment =
+  | { readonly attnum: number; readonly kind: "add"; readonly k: number | bigint }
+  | { readonly attnum: number; readonly kind: "const"; readonly value: Datum | null };
+
+/**
+ * What a page-at-a-time statement does to each row it changes (pgsim only; see scanModifyPage):
+ * DELETE, or UPDATE to `newRow(row)`; an UPDATE compiled from assignments also carries them, so
+ * that the AM can build the new version without calling `newRow`.
+ */
+export type ScanModifyOp =
+  | { readonly kind: "delete" }
+  | {
+      readonly kind: "update";
+      readonly newRow: (row: Row) => Row;
+      readonly compiled?: readonly CompiledAssignment[];
+    };
+
+/**
+ * The per-row path a page-at-a-time statement falls back to for one row (the executor's
+ * ExecUpdate / ExecDelete with its EvalPlanQual handling): called with no content lock held, for
+ * a row the scan returned and, for an UPDATE, its new values already computed. Returns whether
+ * the row (or its newest version) was changed.
+ */
+export type ScanModifyRowFallback = (tid: TID, row: Row, newValues: Row | undefined) => boolean;
+
+/** What scanModifyPage did on one page. */
+export interface ScanModifyPageResult {
+  /** Rows the scan returned from the page. */
+  seen: number;
+  /** Rows updated or deleted (by the AM itself or through the fallback). */
+  changed: number;
+}
+
 /** Planner estimates (relation_estimate_size). */
 export interface SizeEstimate {
   pages: number;
@@ -458,6 +497,24 @@ export interface TableAccessMethod {
    * tupleGetLatestTid with a fresh snapshot.
    */
   tupleFindLastVersion?(rel: TableRelation, tid: TID): TID;
+
+  /**
+   * pgsim only: page-at-a-time UPDATE or DELETE of every row a scan returns (the statement-level
+   * `updateAll` / `deleteAll`). Advances the scan to its next page that has rows to return, and
+   * applies `op` to each of them — holding the page's pin, content lock and dirty mark once for
+   * the page rather than once per row — leaving pages, free space map and visibility map
+   * byte-identical to what the per-row path (scanGetNextSlot, then tupleUpdate / tupleDelete per
+   * row) leaves. A row the AM cannot change on its own (another transaction holds or changed it,
+   * or the change needs steps it leaves to the per-row path) goes to `perRow`, called with no
+   * content lock held. Returns undefined at the end of the scan. Without it, callers run the
+   * per-row path.
+   */
+  scanModifyPage?(
+    scan: TableScanDesc,
+    op: ScanModifyOp,
+    xact: Transaction,
+    perRow: ScanModifyRowFallback,
+  ): ScanModifyPageResult | undefined;
 }
 
 /** The callbacks GetTableAmRoutine insists on (pgsim's list: see "Differs" above). */

@@ -734,7 +734,16 @@ export class SharedBufferPool implements BufferPool {
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
-    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id, strategy)) {
+    let flushed: boolean;
+    try {
+      flushed = (victimState & BM_DIRTY) === 0 || this.flushVictimBuffer(id, strategy);
+    } catch (e) {
+      // The write failed (EIO, ENOSPC: the buffer stays dirty with BM_IO_ERROR). The statement
+      // fails; the victim's pin goes, as the resource owner releases it at abort in PostgreSQL.
+      this.unpinBuffer(id);
+      throw e;
+    }
+    if (!flushed) {
       this.unpinBuffer(id);
       return -1;
     }

@@ -2,7 +2,7 @@
 // buffer pool alone.
 
 import { afterAll, describe, expect, it } from "vitest";
-import { createBufferPool, PgsimError } from "../src/index.js";
+import { createBufferPool, createFaultShmem, FaultTable, PgsimError } from "../src/index.js";
 import { extendWith, REL, readFirstByte, removeTempDirs, tempDir } from "./helpers.js";
 
 afterAll(removeTempDirs);
@@ -35,5 +35,31 @@ describe("a failed write of an eviction victim", () => {
     pool.faults.clear();
     for (let i = 0; i < 3; i++) expect(readFirstByte(pool, REL, i)).toBe(10 + i);
     expect(pool.detach().leakedPins).toEqual([]);
+  });
+});
+
+describe("a short or torn write at a point that also syncs", () => {
+  it("counts and hits only writes: pg_control's fsync is no torn write", () => {
+    // "control-write" is pg_control's write and its fsync; "the 2nd write" is the 3rd call.
+    const table = new FaultTable(createFaultShmem());
+    const torn = { type: "torn-write", bytes: 512, crash: false } as const;
+    const id = table.arm({ point: "control-write", fault: torn, nth: 2 });
+    const shortId = table.arm({ point: "control-write", fault: { type: "short-write", bytes: 0 } });
+    // The first write: the short write fires there, the torn one counts it.
+    expect(table.match("control-write", "global/pg_control", true)).toEqual({
+      type: "short-write",
+      bytes: 0,
+    });
+    table.remove(shortId);
+    // Its fsync: neither counted nor hit (it was: the torn write "fired" on the fsync, a no-op).
+    expect(table.match("control-write", "global/pg_control", false)).toBeUndefined();
+    expect(table.state(id)).toMatchObject({ hits: 1, fired: 0 });
+    // The second write is torn.
+    expect(table.match("control-write", "global/pg_control", true)).toEqual(torn);
+    expect(table.state(id)).toMatchObject({ hits: 2, fired: 1 });
+    // An EIO rule still applies to both.
+    table.arm({ point: "control-write", fault: { type: "eio" }, nth: 2 });
+    expect(table.match("control-write", "global/pg_control", true)).toBeUndefined();
+    expect(table.match("control-write", "global/pg_control", false)).toEqual({ type: "eio" });
   });
 });

@@ -262,10 +262,12 @@ export class Database {
    *
    * The transaction has ended (its COMMIT is durable) before the checkpoint starts, so a failed
    * checkpoint does not fail the COMMIT: as in PostgreSQL, where the checkpointer is another
-   * process, the failure is logged (a process warning, code PGSIM_CHECKPOINT_FAILED) and the
-   * checkpoint is tried again at the next transaction end, since it is still due. A PANIC (a
-   * failed fsync) has stopped the database all the same: the next call gets "terminating
-   * connection because of crash of another server process".
+   * process, the failure is logged and the checkpoint is tried again at the next transaction
+   * end, since it is still due. A PANIC (a failed fsync) has stopped the database all the same:
+   * the next call gets "terminating connection because of crash of another server process".
+   *
+   * Differs from PostgreSQL: there is no server log; the failure is a process warning (code
+   * PGSIM_CHECKPOINT_FAILED).
    */
   afterTransactionEnd(): void {
     const settings = this.shared.xlog;

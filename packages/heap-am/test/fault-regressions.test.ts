@@ -1,6 +1,7 @@
 // Regressions found by the randomized fault run (test/fault-run.test.ts), each reduced to one
-// backend.
+// backend, and the wal_recycle option the run needs.
 
+import * as fs from "node:fs";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { Database, type FaultRule } from "../src/index.js";
 import { makeDb, removeDbDirs } from "./db-helpers.js";
@@ -94,5 +95,39 @@ describe("a checkpoint that fails at the end of a transaction", () => {
     expect(tx.scan("t").map((r) => r.row[0])).toEqual(acked);
     tx.commit();
     again.shutdown();
+  });
+});
+
+describe("walRecycle (wal_recycle)", () => {
+  /** Segment numbers in pg_wal after ~3 MB of WAL and two checkpoints, and the last redo's. */
+  function segmentsAfterWork(walRecycle: boolean) {
+    const db = makeDb("disk", 256, { walSegmentSize: 1 << 20, fsync: false, walRecycle });
+    db.createTable("t", [{ name: "pad", type: "text" }]);
+    for (let n = 0; n < 30; n++) {
+      const tx = db.begin();
+      for (let i = 0; i < 100; i++) tx.insert("t", ["x".repeat(1000)]);
+      tx.commit();
+    }
+    db.checkpoint();
+    const report = db.checkpoint()!;
+    const walDir = `${db.shared.pool.dataDir}/pg_wal`;
+    const segments = fs
+      .readdirSync(walDir)
+      .filter((n) => /^[0-9A-F]{24}$/.test(n))
+      .map((n) => Number.parseInt(n.slice(16), 16));
+    db.shutdown();
+    return { segments, redoSeg: Number(report.redo >> 20n) };
+  }
+
+  it("on (the default), old segments become future ones; off, they are removed (heap)", () => {
+    const on = segmentsAfterWork(true);
+    const off = segmentsAfterWork(false);
+    // Nothing before the redo pointer's segment is kept either way.
+    expect(Math.min(...on.segments)).toBe(on.redoSeg);
+    expect(Math.min(...off.segments)).toBe(off.redoSeg);
+    // Recycled: renamed ahead of the WAL. Not recycled: only the redo segment and the next one
+    // (created before a statement needs it).
+    expect(Math.max(...on.segments)).toBeGreaterThan(on.redoSeg + 1);
+    expect(off.segments.sort((a, b) => a - b)).toEqual([off.redoSeg, off.redoSeg + 1]);
   });
 });

@@ -340,17 +340,29 @@ type Message =
   | { kind: "done" };
 
 interface Life {
-  messages: Message[];
   stderr: string;
   exit: { code: number | null; signal: NodeJS.Signals | null };
 }
 
-/** Runs one child; its output is also kept in `log` (see PGSIM_FAULT_KEEP). */
-function runChild(args: string[], log: string): Promise<Life> {
+/**
+ * Runs one child, handing each message to `onMessage` as it arrives; its output is also kept in
+ * `log` (see PGSIM_FAULT_KEEP). When `onMessage` throws (a check failed), the child is killed
+ * and the promise rejects with that error.
+ */
+function runChild(args: string[], log: string, onMessage: (m: Message) => void): Promise<Life> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CHILD, ...args], { stdio: ["ignore", "pipe", "pipe"] });
     const logFd = fs.openSync(log, "w");
-    const messages: Message[] = [];
+    let failed: unknown;
+    const deliver = (m: Message) => {
+      if (failed !== undefined) return;
+      try {
+        onMessage(m);
+      } catch (error) {
+        failed = error;
+        child.kill("SIGKILL");
+      }
+    };
     let buffer = "";
     let stderr = "";
     // A child that stops making progress is a hang: kill it, and the test fails on its output.
@@ -365,12 +377,12 @@ function runChild(args: string[], log: string): Promise<Life> {
         const space = line.indexOf(" ");
         const kind = line.slice(0, space);
         const rest = line.slice(space + 1);
-        if (kind === "ready") messages.push({ kind, ...JSON.parse(rest) });
-        else if (kind === "arm") messages.push({ kind, i: Number(rest) });
+        if (kind === "ready") deliver({ kind, ...JSON.parse(rest) });
+        else if (kind === "arm") deliver({ kind, i: Number(rest) });
         else if (kind === "ack" || kind === "rb" || kind === "fail" || kind === "doubt") {
-          messages.push({ kind, id: Number(rest) });
-        } else if (kind === "fault") messages.push({ kind, report: JSON.parse(rest) });
-        else if (kind === "done") messages.push({ kind });
+          deliver({ kind, id: Number(rest) });
+        } else if (kind === "fault") deliver({ kind, report: JSON.parse(rest) });
+        else if (kind === "done") deliver({ kind });
       }
     });
     child.stderr.on("data", (d: Buffer) => {
@@ -381,7 +393,8 @@ function runChild(args: string[], log: string): Promise<Life> {
     child.on("exit", (code, signal) => {
       clearTimeout(timeout);
       fs.closeSync(logFd);
-      resolve({ messages, stderr, exit: { code, signal } });
+      if (failed !== undefined) reject(failed);
+      else resolve({ stderr, exit: { code, signal } });
     });
   });
 }
@@ -576,23 +589,38 @@ async function faultLoop(dir: string, dataDir: string, xidFloor: number): Promis
     firedByKind.set(kind, (firedByKind.get(kind) ?? 0) + 1);
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
   };
+  /** The checks after one fault (and, after a PANIC, the reopen). */
+  const checkFault = (r: FaultReport) => {
+    const planned = plan[r.i]!;
+    const context = `fault ${r.i} (${planned.kind}: ${JSON.stringify(planned.rule)})`;
+    if (r.fired === 0) {
+      expect(r.failures, `${context}: failures without a fault`).toEqual([]);
+      unfired++;
+    } else {
+      const outcome = classify(r, planned, context);
+      const menu = MENU.find((e) => e.kind === planned.kind)!;
+      expect(
+        menu.expect,
+        `${context}: outcome ${outcome}; ${JSON.stringify(r.failures)}`,
+      ).toContain(outcome);
+      count(planned.kind, outcome);
+      if (outcome === "panic") reopens++;
+    }
+    // A page a short write left half-written may fail its checksum until the CHECKPOINT.
+    const allowed = new Set<string>();
+    if (r.panic === undefined) {
+      for (const m of [...r.failures, ...r.logged].map((f) => f.message)) {
+        const torn = /could not write block (\d+) in file "([^"]+)": wrote only/.exec(m);
+        if (torn) allowed.add(`${path.basename(torn[2]!)} block ${torn[1]}`);
+      }
+    }
+    ledger.check(r.check, context, allowed);
+  };
   while (!done) {
     expect(next, "the plan ran out before enough faults fired").toBeLessThan(plan.length);
-    const life = await runChild(
-      [
-        dataDir,
-        planFile,
-        mode,
-        String(next),
-        String(1 + lifeNo * 10_000_000),
-        String(fired),
-        String(xidFloor),
-      ],
-      path.join(dir, `life-${lifeNo}.log`),
-    );
     const lifeContext = `life ${lifeNo} (from fault ${next})`;
     let armed: number | undefined;
-    for (const m of life.messages) {
+    const onMessage = (m: Message) => {
       switch (m.kind) {
         case "ready": {
           const context = `${lifeNo === 0 ? "start" : `reopen after the crash at fault ${next - 1}`}`;
@@ -613,41 +641,29 @@ async function faultLoop(dir: string, dataDir: string, xidFloor: number): Promis
         case "doubt":
           ledger.doubt.add(m.id);
           break;
-        case "fault": {
-          const r = m.report;
-          const planned = plan[r.i]!;
-          const context = `fault ${r.i} (${planned.kind}: ${JSON.stringify(planned.rule)})`;
+        case "fault":
+          checkFault(m.report);
           armed = undefined;
-          next = r.i + 1;
-          if (r.fired === 0) {
-            expect(r.failures, `${context}: failures without a fault`).toEqual([]);
-            unfired++;
-          } else {
-            const outcome = classify(r, planned, context);
-            const menu = MENU.find((e) => e.kind === planned.kind)!;
-            expect(
-              menu.expect,
-              `${context}: outcome ${outcome}; ${JSON.stringify(r.failures)}`,
-            ).toContain(outcome);
-            count(planned.kind, outcome);
-            if (outcome === "panic") reopens++;
-          }
-          // A page a short write left half-written may fail its checksum until the CHECKPOINT.
-          const allowed = new Set<string>();
-          if (r.panic === undefined) {
-            for (const m of [...r.failures, ...r.logged].map((f) => f.message)) {
-              const torn = /could not write block (\d+) in file "([^"]+)": wrote only/.exec(m);
-              if (torn) allowed.add(`${path.basename(torn[2]!)} block ${torn[1]}`);
-            }
-          }
-          ledger.check(r.check, context, allowed);
+          next = m.report.i + 1;
           break;
-        }
         case "done":
           done = true;
           break;
       }
-    }
+    };
+    const life = await runChild(
+      [
+        dataDir,
+        planFile,
+        mode,
+        String(next),
+        String(1 + lifeNo * 10_000_000),
+        String(fired),
+        String(xidFloor),
+      ],
+      path.join(dir, `life-${lifeNo}.log`),
+      onMessage,
+    );
     if (!done) {
       // Only a crash fault may end a child before it is done.
       expect(

@@ -799,12 +799,12 @@ export class SharedBufferPool implements BufferPool {
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
-    let flushed = true;
+    let flushed: boolean;
     try {
-      if ((victimState & BM_DIRTY) !== 0) flushed = this.flushVictimBuffer(id, strategy);
+      flushed = (victimState & BM_DIRTY) === 0 || this.flushVictimBuffer(id, strategy);
     } catch (e) {
-      // The victim's write failed: it stays dirty (BM_IO_ERROR) and the error goes to the
-      // backend that needed a buffer; the victim's pin goes, as error recovery would drop it.
+      // The write failed (EIO, ENOSPC: the buffer stays dirty with BM_IO_ERROR). The statement
+      // fails; the victim's pin goes, as the resource owner releases it at abort in PostgreSQL.
       this.unpinBuffer(id);
       throw e;
     }

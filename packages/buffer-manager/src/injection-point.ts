@@ -388,17 +388,23 @@ export class FaultTable {
 
   /**
    * The fault to apply to this call, if a rule fires on it (counting the call in every rule it
-   * matches). `rel` is the file's path relative to the data directory.
+   * matches). `rel` is the file's path relative to the data directory; `write` says whether the
+   * call is a write: a short or torn write matches only writes (at "control-write", pg_control's
+   * fsync is the same point as its write, and a torn fsync would do nothing).
    */
-  match(point: InjectionPointName, rel: string): Fault | undefined {
+  match(point: InjectionPointName, rel: string, write = true): Fault | undefined {
     const w = this.w;
     if (Atomics.load(w, H_ARMED) === 0) return undefined;
     const p = INJECTION_POINTS.indexOf(point);
+    const shortType = FAULT_TYPES.indexOf("short-write");
+    const tornType = FAULT_TYPES.indexOf("torn-write");
     let hit: Fault | undefined;
     for (let s = 0; s < MAX_RULES; s++) {
       const base = RULES_OFF + s * RULE_WORDS;
       const id = Atomics.load(w, base + R_ID);
       if (id <= 0 || w[base + R_POINT] !== p) continue;
+      const type = w[base + R_TYPE];
+      if (!write && (type === shortType || type === tornType)) continue;
       const fileLen = w[base + R_FILE_LEN]!;
       if (fileLen > 0) {
         const want = new TextDecoder().decode(
@@ -513,10 +519,10 @@ export function panicError(
   return new PanicError(message, detail);
 }
 
-function faultAt(point: InjectionPointName, file: string): Fault | undefined {
+function faultAt(point: InjectionPointName, file: string, write: boolean): Fault | undefined {
   if (registry.length === 0) return undefined;
   const t = faultTableOf(file);
-  return t?.table.match(point, t.rel);
+  return t?.table.match(point, t.rel, write);
 }
 
 const ERRNO: Record<string, { errno: number; text: string }> = {
@@ -547,7 +553,7 @@ function crashNow(): never {
 
 /** Applies the faults common to every call; returns the fault a write still has to apply. */
 function before(point: InjectionPointName, file: string, syscall: string): Fault | undefined {
-  const f = faultAt(point, file);
+  const f = faultAt(point, file, syscall === "write");
   if (f === undefined) return undefined;
   switch (f.type) {
     case "eio":

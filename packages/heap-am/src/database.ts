@@ -261,12 +261,28 @@ export class Database {
   /**
    * After a transaction ends: runs a checkpoint when one is due (by WAL volume or
    * checkpoint_timeout), as the checkpointer would (see database/checkpoint.ts).
+   *
+   * The transaction has ended (its COMMIT is durable) before the checkpoint starts, so a failed
+   * checkpoint does not fail the COMMIT: as in PostgreSQL, where the checkpointer is another
+   * process, the failure is logged and the checkpoint is tried again at the next transaction
+   * end, since it is still due. A PANIC (a failed fsync) has stopped the database all the same:
+   * the next call gets "terminating connection because of crash of another server process".
+   *
+   * Differs from PostgreSQL: there is no server log; the failure is a process warning (code
+   * PGSIM_CHECKPOINT_FAILED).
    */
   afterTransactionEnd(): void {
     const settings = this.shared.xlog;
     if (settings === undefined || this.ctx.xlog === undefined) return;
     if (checkpointDue(settings, this.ctx.xlog.wal)) {
-      createCheckPoint(this.checkpointBackend(), "online");
+      try {
+        createCheckPoint(this.checkpointBackend(), "online");
+      } catch (e) {
+        if (!(e instanceof PgsimError)) throw e;
+        process.emitWarning(`checkpoint failed: ${e.message}`, {
+          code: "PGSIM_CHECKPOINT_FAILED",
+        });
+      }
     }
   }
 

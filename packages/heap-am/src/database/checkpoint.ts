@@ -63,6 +63,8 @@ export interface XLogSettings {
   readonly maxWalSizeBytes: number;
   /** wal_buffers in 8 KB pages. */
   readonly walBuffers: number;
+  /** wal_recycle (default on): old segments are renamed to future names, not removed. */
+  readonly walRecycle: boolean;
   /** Shared control words (see initXLogControl). */
   readonly ctl: SharedArrayBuffer;
   /** The shared WAL (XLogCtl), once start-up has found where the WAL ends. */

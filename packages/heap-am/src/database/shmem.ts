@@ -112,6 +112,12 @@ export interface DatabaseOptions {
   /** wal_buffers in 8 KB pages (default 512). */
   walBuffers?: number;
   /**
+   * wal_recycle (default true): segments no longer needed are renamed to future names rather
+   * than removed. false (as on copy-on-write file systems) makes every new segment be created,
+   * zero-filled and synced under `pg_wal/xlogtemp.*` first.
+   */
+  walRecycle?: boolean;
+  /**
    * Faults armed from the start (before start-up's recovery, for `Database.open`): see
    * `Database.injectFault` and the README's table of faults.
    */
@@ -194,7 +200,7 @@ function xlogSettings(
   dataDir: string,
   control: ControlFileData,
 ): XLogSettings {
-  for (const k of ["synchronousCommit", "fsync", "fullPageWrites"] as const) {
+  for (const k of ["synchronousCommit", "fsync", "fullPageWrites", "walRecycle"] as const) {
     checkBoolean(k, options[k]);
   }
   for (const k of ["checkpointTimeoutMs", "maxWalSize", "walBuffers"] as const) {
@@ -210,6 +216,7 @@ function xlogSettings(
     checkpointTimeoutMs: options.checkpointTimeoutMs ?? 300_000,
     maxWalSizeBytes: options.maxWalSize ?? 1024 * 1024 * 1024,
     walBuffers: options.walBuffers ?? 512,
+    walRecycle: options.walRecycle ?? true,
     ctl: initXLogControl(),
   };
 }
@@ -316,6 +323,7 @@ function startupDatabase(shared: DatabaseShared): DatabaseShared {
       walSyncMethod: settings.fsync ? "fdatasync" : "off",
       synchronousCommit: settings.synchronousCommit,
       maxWalSizeBytes: settings.maxWalSizeBytes,
+      walRecycle: settings.walRecycle,
       minWalSizeBytes: Math.max(
         settings.walSegSize * 2,
         Math.min(80 * 1024 * 1024, settings.maxWalSizeBytes),

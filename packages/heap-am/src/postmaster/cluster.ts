@@ -120,6 +120,12 @@ export class Session {
  * A running pgsim cluster: shared memory, N backend workers behind a FIFO pooler, and dedicated
  * sessions on request.
  *
+ * Faults: `cluster.db.injectFault(rule)` arms a storage fault that every backend applies (the
+ * fault table is shared memory, counted over all backends); `ClusterOptions.faults` and
+ * `Cluster.open(dir, { faults })` arm rules from the start. After a PANIC every call fails with
+ * code "crash-shutdown", `shutdown()` writes nothing, and `Cluster.open` runs crash recovery
+ * (test/fault-run.test.ts does this under load).
+ *
  * @example
  * ```ts
  * const cluster = await Cluster.start({ variant: "memory", bufferCount: 1024, backends: 2 });

@@ -209,12 +209,6 @@ function vacuumNow(db, { freeze }) {
   }
 }
 
-/** TRUNCATE scratch. */
-export function resetScratch(db) {
-  db.truncateTable("scratch");
-  return true;
-}
-
 export const transfer = (db, t) => withLog(() => transferNow(db, t));
 export const scanLedger = (db) => withLog(() => scanLedgerNow(db));
 export const checkpoint = (db) => withLog(() => checkpointNow(db));

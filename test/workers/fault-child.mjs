@@ -202,11 +202,6 @@ for (let i = start; i < plan.faults.length && firedTotal < plan.target; i++) {
     cluster = await Cluster.open(dataDir, options);
     reopen = startup();
   }
-  if (panic === undefined && fault.rule.point === "truncate" && ep.failures.length > 0) {
-    // A failed truncation can leave the scratch table's free-space map pointing past its end
-    // (see fault-run.test.ts): TRUNCATE gives it new, consistent storage for the next faults.
-    await cluster.call("resetScratch");
-  }
   const reopenMs = Date.now() - reopenStarted;
   const after = await check(panic === undefined);
   if (fired > 0) firedTotal++;

@@ -219,14 +219,14 @@ const MENU: MenuEntry[] = [
   entry("truncate", "delay", { nth: [1, 2], expect: ["absorbed"] }),
   entry("truncate", "crash", { nth: [1, 2], expect: ["crash"] }),
   // XLogWrite runs in a critical section: a failed write of a WAL page is a PANIC.
-  entry("wal-write", "eio", { file: () => "pg_wal/0", nth: [1, 20], expect: ["panic"] }),
-  entry("wal-write", "enospc", { file: () => "pg_wal/0", nth: [1, 20], expect: ["panic"] }),
+  entry("wal-write", "eio", { file: () => "pg_wal/0*", nth: [1, 20], expect: ["panic"] }),
+  entry("wal-write", "enospc", { file: () => "pg_wal/0*", nth: [1, 20], expect: ["panic"] }),
   // Creating a segment happens before a statement (pgsim): ENOSPC there fails the statement —
   // unless the statement only reads, which goes ahead without WAL room; the next statement
   // creates the segment (the fault fires once), and nothing is seen.
   entry("wal-write", "eio", {
     variant: "new-segment",
-    file: () => "pg_wal/xlogtemp",
+    file: () => "pg_wal/xlogtemp*",
     nth: [1, 1],
     steer: NEW_SEGMENT,
     expect: ["statement-error", "absorbed"],
@@ -234,7 +234,7 @@ const MENU: MenuEntry[] = [
   }),
   entry("wal-write", "enospc", {
     variant: "new-segment",
-    file: () => "pg_wal/xlogtemp",
+    file: () => "pg_wal/xlogtemp*",
     nth: [1, 1],
     steer: NEW_SEGMENT,
     expect: ["statement-error", "absorbed"],
@@ -242,7 +242,7 @@ const MENU: MenuEntry[] = [
   }),
   // A partial write of WAL pages: XLogWrite writes the rest.
   entry("wal-write", "short-write", {
-    file: () => "pg_wal/0",
+    file: () => "pg_wal/0*",
     nth: [1, 20],
     bytes: [1, 8191],
     expect: ["absorbed"],

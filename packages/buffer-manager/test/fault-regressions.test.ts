@@ -44,11 +44,14 @@ describe("a short or torn write at a point that also syncs", () => {
     const table = new FaultTable(createFaultShmem());
     const torn = { type: "torn-write", bytes: 512, crash: false } as const;
     const id = table.arm({ point: "control-write", fault: torn, nth: 2 });
-    const shortId = table.arm({ point: "control-write", fault: { type: "short-write", bytes: 0 } });
+    const shortId = table.arm({
+      point: "control-write",
+      fault: { type: "short-write", bytes: 512 },
+    });
     // The first write: the short write fires there, the torn one counts it.
     expect(table.match("control-write", "global/pg_control", true)).toEqual({
       type: "short-write",
-      bytes: 0,
+      bytes: 512,
     });
     table.remove(shortId);
     // Its fsync: neither counted nor hit (it was: the torn write "fired" on the fsync, a no-op).

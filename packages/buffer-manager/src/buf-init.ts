@@ -41,6 +41,7 @@ import {
 import { BufTable } from "./buf-table.js";
 import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
+import { createFaultShmem } from "./injection-point.js";
 import { RELSEG_SIZE } from "./md.js";
 import { pgsimControlFile, writeControlFile } from "./pg-control.js";
 import type { BufferPool, BufferPoolOptions, BufferPoolShared, PageHooks } from "./types.js";
@@ -206,6 +207,7 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
     maxRelationForks: o.maxRelationForks,
     dataDir: o.dataDir,
     segmentBlocks: o.segmentBlocks,
+    faults: createFaultShmem(),
   };
 }
 

@@ -90,6 +90,7 @@ import {
   type RelFileLocator,
 } from "./buf-tag.js";
 import { type BufferUsage, RelationBlockCounter, type RelationBlockCounts } from "./buf-usage.js";
+import { FaultTable, registerFaultShmem } from "./injection-point.js";
 import {
   LW_EXCLUSIVE,
   LW_SHARED,
@@ -171,6 +172,9 @@ export class SharedBufferPool implements BufferPool {
   private readonly blockCounts = new RelationBlockCounter();
   private statBase: number;
   private detached = false;
+  /** The database's fault table and PANIC state. */
+  readonly faults: FaultTable;
+  private readonly unregisterFaults: () => void;
 
   /** @internal use attachBufferPool */
   constructor(
@@ -208,6 +212,9 @@ export class SharedBufferPool implements BufferPool {
       layout.maxRelationForks,
       layout.header + P_RELSIZE_LOCK,
     );
+    this.faults = new FaultTable(shared.faults);
+    this.unregisterFaults =
+      shared.dataDir !== undefined ? registerFaultShmem(shared.dataDir, shared.faults) : () => {};
     this.smgr =
       shared.variant === "disk"
         ? new MdStorage(
@@ -1211,6 +1218,8 @@ export class SharedBufferPool implements BufferPool {
    */
   private flushBufferLocked(id: number): boolean {
     if (this.variant === "memory") return false;
+    // After a PANIC nothing more is written: the pages may be ahead of the durable WAL.
+    this.faults.checkNotPanicked();
     if (!this.startBufferIO(id, false)) return false;
     // The page's LSN is read under the header lock: MarkBufferDirtyHint sets it under that lock
     // while others hold only a share lock.
@@ -1311,6 +1320,7 @@ export class SharedBufferPool implements BufferPool {
   checkpoint(): CheckpointResult {
     this.checkLive();
     if (this.variant === "memory") return { buffersWritten: 0, filesSynced: 0 };
+    this.faults.checkNotPanicked();
     const toWrite: { id: number; tag: BufferTag }[] = [];
     for (let id = 0; id < this.bufferCount; id++) {
       const state = this.lockBufHdr(id);
@@ -1802,6 +1812,7 @@ export class SharedBufferPool implements BufferPool {
       );
     }
     this.smgr?.closeAll();
+    this.unregisterFaults();
     Atomics.store(this.words, this.layout.procs + this.procNumber * PROC_INTS + PROC_IN_USE, 0);
     this.detached = true;
     return { leakedPins, releasedLocks };

@@ -60,7 +60,25 @@ export {
   ZERO_BUFFER_USAGE,
 } from "./buf-usage.js";
 export { InvalidBuffer, SharedBufferPool } from "./bufmgr.js";
-export { RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
+export {
+  crashShutdownError,
+  createFaultShmem,
+  type Fault,
+  type FaultRule,
+  type FaultRuleState,
+  FaultTable,
+  faultTableOf,
+  INJECTION_POINTS,
+  type InjectionPointName,
+  ioFsync,
+  ioRead,
+  ioTruncate,
+  ioWrite,
+  PanicError,
+  panicError,
+  registerFaultShmem,
+} from "./injection-point.js";
+export { errnoCode, errnoText, RELSEG_SIZE, relationPath, segmentPath } from "./md.js";
 export {
   CATALOG_VERSION_NO,
   type CheckPoint,

@@ -27,6 +27,7 @@ import {
   InvalidBlockNumber,
   type RelFileLocator,
 } from "./buf-tag.js";
+import { ioFsync, ioRead, ioTruncate, ioWrite, panicError } from "./injection-point.js";
 
 /** Blocks per segment file (pg_config.h RELSEG_SIZE): 131072 × 8 KB = 1 GB. */
 export const RELSEG_SIZE = (1024 * 1024 * 1024) / BLCKSZ;
@@ -52,12 +53,22 @@ export function segmentPath(relPath: string, segno: number): string {
   return segno === 0 ? relPath : `${relPath}.${segno}`;
 }
 
-function errnoText(e: unknown): string {
+/** strerror(errno) as PostgreSQL's %m prints it. */
+export function errnoText(e: unknown): string {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "ENOENT") return "No such file or directory";
   if (code === "ENOSPC") return "No space left on device";
   if (code === "EACCES") return "Permission denied";
+  if (code === "EIO") return "Input/output error";
+  if (code === "EROFS") return "Read-only file system";
+  if (code === "EDQUOT") return "Disk quota exceeded";
   return (e as Error).message;
+}
+
+/** errcode_for_file_access's code, as a pgsim error code: ENOSPC is "disk-full". */
+export function errnoCode(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOSPC" || code === "EDQUOT" ? "disk-full" : "io-error";
 }
 
 /** A backend's view of the relation files under one data directory. */
@@ -199,11 +210,20 @@ export class MdStorage {
     let n = 0;
     if (fd !== undefined) {
       try {
-        n = fs.readSync(fd, dest, 0, BLCKSZ, (block % this.segmentBlocks) * BLCKSZ);
+        n = ioRead(
+          "data-read",
+          this.abs(seg),
+          fd,
+          dest,
+          0,
+          BLCKSZ,
+          (block % this.segmentBlocks) * BLCKSZ,
+        );
       } catch (e) {
         throw new PgsimError(
           "io-error",
           `could not read block ${block} in file "${seg}": ${errnoText(e)}`,
+          { block, path: seg, errno: (e as NodeJS.ErrnoException).code },
         );
       }
     } else if (segno === 0) {
@@ -269,16 +289,31 @@ export class MdStorage {
     const fd = this.openSegment(relPath, segno, true)!;
     let n: number;
     try {
-      n = fs.writeSync(fd, src, 0, BLCKSZ, (block % this.segmentBlocks) * BLCKSZ);
+      n = ioWrite(
+        extending ? "extend" : "data-write",
+        this.abs(seg),
+        fd,
+        src,
+        0,
+        BLCKSZ,
+        (block % this.segmentBlocks) * BLCKSZ,
+      );
     } catch (e) {
-      const verb = extending ? "extend" : "write block";
-      const what = extending ? `"${seg}"` : `${block} in file "${seg}"`;
-      throw new PgsimError("io-error", `could not ${verb} ${what}: ${errnoText(e)}`);
+      const what = extending ? `extend file "${seg}"` : `write block ${block} in file "${seg}"`;
+      throw new PgsimError(errnoCode(e), `could not ${what}: ${errnoText(e)}`, {
+        block,
+        path: seg,
+        errno: (e as NodeJS.ErrnoException).code,
+        ...(extending ? { hint: "Check free disk space." } : {}),
+      });
     }
     if (n !== BLCKSZ) {
       throw new PgsimError(
         "disk-full",
-        `could not ${extending ? "extend file" : `write block ${block} in file`} "${seg}": wrote only ${n} of ${BLCKSZ} bytes`,
+        extending
+          ? `could not extend file "${seg}": wrote only ${n} of ${BLCKSZ} bytes at block ${block}`
+          : `could not write block ${block} in file "${seg}": wrote only ${n} of ${BLCKSZ} bytes`,
+        { block, path: seg, hint: "Check free disk space." },
       );
     }
   }
@@ -303,9 +338,25 @@ export class MdStorage {
       const prior = segno * this.segmentBlocks;
       const fd = this.openSegment(relPath, segno, false);
       if (fd === undefined) continue;
-      if (prior >= nblocks) fs.ftruncateSync(fd, 0);
-      else if (prior + this.segmentBlocks > nblocks)
-        fs.ftruncateSync(fd, (nblocks - prior) * BLCKSZ);
+      const seg = segmentPath(relPath, segno);
+      const len =
+        prior >= nblocks
+          ? 0
+          : prior + this.segmentBlocks > nblocks
+            ? (nblocks - prior) * BLCKSZ
+            : -1;
+      if (len < 0) continue;
+      try {
+        ioTruncate("truncate", this.abs(seg), fd, len);
+      } catch (e) {
+        // The segments cut so far stay cut: other backends must drop their descriptors.
+        this.invalidateOthers();
+        throw new PgsimError(
+          errnoCode(e),
+          `could not truncate file "${seg}" to ${len / BLCKSZ} blocks: ${errnoText(e)}`,
+          { path: seg, errno: (e as NodeJS.ErrnoException).code },
+        );
+      }
     }
     this.invalidateOthers();
   }
@@ -329,7 +380,12 @@ export class MdStorage {
     this.invalidateOthers();
   }
 
-  /** Fsyncs every relation file below the data directory (the checkpoint's sync phase). */
+  /**
+   * Fsyncs every relation file below the data directory (the checkpoint's sync phase). A failed
+   * fsync is a PANIC, as data_sync_elevel makes it in PostgreSQL since 12: the kernel may have
+   * dropped the dirty pages it could not write, so retrying the fsync could "succeed" on lost
+   * data; only crash recovery from WAL is safe.
+   */
   syncAll(): number {
     let count = 0;
     const walk = (dir: string): void => {
@@ -345,7 +401,13 @@ export class MdStorage {
         else if (ent.isFile()) {
           const fd = fs.openSync(p, "r+");
           try {
-            fs.fsyncSync(fd);
+            ioFsync("data-fsync", p, fd);
+          } catch (e) {
+            const rel = path.relative(this.dataDir, p);
+            throw panicError(p, `could not fsync file "${rel}": ${errnoText(e)}`, {
+              path: rel,
+              errno: (e as NodeJS.ErrnoException).code,
+            });
           } finally {
             fs.closeSync(fd);
           }

@@ -30,6 +30,7 @@ import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { PgsimError } from "@pgsim/clock-sweep";
+import { ioFsync, ioWrite } from "./injection-point.js";
 import { crc32c } from "./pg-crc32c.js";
 
 /** The control file's path inside a data directory (XLOG_CONTROL_FILE). */
@@ -415,8 +416,8 @@ export function writeControlFile(dataDir: string, data: ControlFileData): Uint8A
     fs.mkdirSync(path.dirname(file), { recursive: true });
     const fd = fs.openSync(file, "w", 0o600);
     try {
-      fs.writeSync(fd, bytes, 0, bytes.length, 0);
-      fs.fsyncSync(fd);
+      ioWrite("control-write", file, fd, bytes, 0, bytes.length, 0);
+      ioFsync("control-write", file, fd);
     } finally {
       fs.closeSync(fd);
     }

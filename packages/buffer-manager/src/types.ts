@@ -10,6 +10,7 @@ import type { BufferAccessStrategy } from "@pgsim/clock-sweep";
 import type { BufferPoolVariant } from "./buf-internals.js";
 import type { BufferTag, RelFileLocator } from "./buf-tag.js";
 import type { BufferUsage, RelationBlockCounts } from "./buf-usage.js";
+import type { FaultTable } from "./injection-point.js";
 
 /**
  * A buffer number, 1..NBuffers, as PostgreSQL's `Buffer` (0 is InvalidBuffer). Branded so that a
@@ -116,6 +117,8 @@ export interface BufferPoolShared {
   readonly maxRelationForks: number;
   readonly dataDir: string | undefined;
   readonly segmentBlocks: number;
+  /** The fault table and PANIC state (injection-point.ts), shared by every backend. */
+  readonly faults: SharedArrayBuffer;
 }
 
 /** A row of pg_buffercache. Unused buffers have nulls, as there. */
@@ -180,6 +183,11 @@ export interface BufferPool {
   readonly procNumber: number;
   /** Handle to pass to worker threads for `attachBufferPool`. */
   readonly shared: BufferPoolShared;
+  /**
+   * The database's fault table: arm faults at its storage calls, and its PANIC state (see
+   * injection-point.ts). Shared by every backend of the pool.
+   */
+  readonly faults: FaultTable;
 
   /** Returns the buffer holding (rel, fork, block), pinned. */
   readBuffer(

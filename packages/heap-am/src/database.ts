@@ -26,6 +26,8 @@ import {
   type BufferPool,
   type BufferUsage,
   type DetachReport,
+  type FaultRule,
+  type FaultRuleState,
   ForkNumber,
   PgsimError,
 } from "@pgsim/buffer-manager";
@@ -68,6 +70,7 @@ import {
   type OpenOptions,
   openDatabaseShared,
   recoverDeadBackend,
+  registerSnapshotFaults,
   snapshotLoadReportOf,
   startupResultOf,
 } from "./database/shmem.js";
@@ -124,6 +127,17 @@ export {
   type TransactionBackend,
 } from "./database/transaction.js";
 
+/** An armed fault (`Database.injectFault`). */
+export interface FaultHandle {
+  readonly id: number;
+  /** Matching calls seen since it was armed. */
+  hits(): number;
+  /** Calls the fault was applied to. */
+  fired(): number;
+  /** Disarms it. */
+  remove(): void;
+}
+
 /** Options of CREATE TABLE. */
 export interface CreateTableOptions {
   /** Table access method; defaults to "heap" on a disk-backed database, "memheap" on memory. */
@@ -173,6 +187,8 @@ export class Database {
   private snapshotTimer: ReturnType<typeof setInterval> | undefined;
   private lastSnapshotReport: SnapshotReport | undefined;
   private lastSnapshotFailure: Error | undefined;
+  /** Stops this thread applying the fault table to the snapshot directory (when it closes). */
+  private readonly unregisterSnapshotFaults: () => void;
   /**
    * With snapshot persistence: runs a change holding the quiesce lock in share mode (see
    * TransactionBackend.quiesce). Undefined for every other database, so that their statements
@@ -190,6 +206,7 @@ export class Database {
     this.catalog = backend.catalog;
     this.ctx = backend.ctx;
     this.pgstat = backend.pgstat;
+    this.unregisterSnapshotFaults = registerSnapshotFaults(shared);
     const settings = shared.snapshot;
     const me = this.pool.procNumber;
     this.quiesce =
@@ -378,9 +395,13 @@ export class Database {
     if (this.closed) throw new PgsimError("backend-detached", "this database backend is closed");
   }
 
-  /** Refuses work once the database has been shut down (by any backend). */
+  /**
+   * Refuses work once the database has been shut down (by any backend) or stopped by a PANIC
+   * ("terminating connection because of crash of another server process").
+   */
   private checkRunning(): void {
     this.checkOpen();
+    this.pool.faults.checkNotPanicked();
     const settings = this.shared.xlog;
     if (settings !== undefined && xlogState(settings) === XLogState.SHUT_DOWN) {
       throw new PgsimError("shutting-down", "the database system is shutting down");
@@ -417,6 +438,65 @@ export class Database {
     if (checkpointDue(settings, this.ctx.xlog.wal)) {
       createCheckPoint(this.checkpointBackend(), "online");
     }
+  }
+
+  /**
+   * Before each statement of a transaction: the database still runs, and the WAL has room
+   * (a new segment is created now if needed; ENOSPC fails a writing statement, not the
+   * database). A read goes ahead without the room: what little WAL it may write (pruning,
+   * hint-bit images) waits in the WAL buffers.
+   */
+  beforeStatement(writes = true): void {
+    this.checkRunning();
+    try {
+      this.ctx.xlog?.wal.ensureSegmentsAhead();
+    } catch (e) {
+      if (writes || !(e instanceof PgsimError) || e.code !== "disk-full") throw e;
+    }
+  }
+
+  // ---------------------------------------------------------------- faults (injection-point.ts)
+
+  /**
+   * Arms a fault at one of the storage calls (see the database README's table of faults): e.g.
+   * `{ point: "data-write", fault: { type: "eio" }, file: "base/", nth: 3 }` fails the third
+   * write of a relation file with EIO. The rule is shared by every backend of the database,
+   * worker threads included. Returns a handle to read its counts and remove it.
+   *
+   * @example
+   * ```ts
+   * const f = db.injectFault({ point: "wal-fsync", fault: { type: "eio" } });
+   * // ... the next WAL fsync fails: a PANIC, the database stops; Database.open recovers it.
+   * console.log(f.fired());
+   * ```
+   */
+  injectFault(rule: FaultRule): FaultHandle {
+    this.checkOpen();
+    const table = this.pool.faults;
+    const id = table.arm(rule);
+    return {
+      id,
+      hits: () => table.state(id)?.hits ?? 0,
+      fired: () => table.state(id)?.fired ?? 0,
+      remove: () => table.remove(id),
+    };
+  }
+
+  /** Removes every armed fault. */
+  clearFaults(): void {
+    this.checkOpen();
+    this.pool.faults.clear();
+  }
+
+  /** The armed faults with their counts. */
+  faults(): FaultRuleState[] {
+    this.checkOpen();
+    return this.pool.faults.list();
+  }
+
+  /** The reason of the PANIC that stopped the database, or undefined while it runs. */
+  get panicReason(): string | undefined {
+    return this.pool.faults.panicked();
   }
 
   /** The backend's relation entry for a table (rebuilt when the catalog entry changes). */
@@ -547,6 +627,7 @@ export class Database {
   /** BEGIN: a transaction on this backend (one at a time). */
   begin(options: { isolation?: IsolationLevel } = {}): DatabaseTransaction {
     this.checkOpen();
+    this.pool.faults.checkNotPanicked();
     if (this.current !== undefined && this.current.state === "in progress") {
       throw new PgsimError(
         "active-transaction",
@@ -620,6 +701,11 @@ export class Database {
    * waited for).
    */
   shutdown(): CheckpointReport | undefined {
+    if (!this.closed && this.pool.faults.panicked() !== undefined) {
+      // After a PANIC nothing more is written: the backend just goes; reopening recovers.
+      this.close();
+      return undefined;
+    }
     this.checkRunning();
     this.current?.abort();
     const settings = this.shared.xlog;
@@ -755,8 +841,14 @@ export class Database {
    */
   close(): DetachReport {
     if (this.closed) return { leakedPins: [], releasedLocks: 0 };
-    this.current?.abort();
     clearInterval(this.snapshotTimer);
+    const panicked = this.pool.faults.panicked() !== undefined;
+    try {
+      this.current?.abort();
+    } catch (e) {
+      // After a PANIC the abort cannot be logged; the backend leaves all the same.
+      if (!panicked) throw e;
+    }
     let failure: unknown;
     const snapshot = this.shared.snapshot;
     if (
@@ -781,6 +873,8 @@ export class Database {
     this.closed = true;
     this.transam.resetSlot();
     this.ctx.xlog?.wal.close({ flush: true });
-    return this.pool.detach();
+    const report = this.pool.detach();
+    this.unregisterSnapshotFaults();
+    return report;
   }
 }

@@ -6,6 +6,14 @@
  * Models: pgsim only (the package's public entry point).
  */
 
+export {
+  type Fault,
+  type FaultRule,
+  type FaultRuleState,
+  INJECTION_POINTS,
+  type InjectionPointName,
+  PanicError,
+} from "@pgsim/buffer-manager";
 export { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 export {
   type AttributeSpan,
@@ -100,6 +108,7 @@ export {
   type DatabaseOptions,
   type DatabaseShared,
   DatabaseTransaction,
+  type FaultHandle,
   type InsertBatchesOptions,
   type RowChangeOptions,
   type RowLockMode,

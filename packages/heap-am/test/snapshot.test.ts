@@ -458,3 +458,79 @@ describe("memory-only snapshot persistence: damaged snapshots", () => {
     db.close();
   });
 });
+
+describe("memory-only snapshot persistence: faults at the snapshot write", () => {
+  function withRows(): { db: Database; dir: string } {
+    const { db, dir } = create({ fsync: true });
+    db.createTable("t", NOTES);
+    const tx = db.begin();
+    tx.insertMany(
+      "t",
+      Array.from({ length: 300 }, (_, i) => [i, `row ${i}`]),
+    );
+    tx.commit();
+    db.checkpoint(); // generation 2
+    const more = db.begin();
+    more.insert("t", [1000, "after generation 2"]);
+    more.commit();
+    return { db, dir };
+  }
+
+  const failures: [string, Parameters<Database["injectFault"]>[0], RegExp][] = [
+    [
+      "EIO on a write",
+      { point: "snapshot-write", fault: { type: "eio" }, nth: 2 },
+      /^snapshot-write-failed: could not write to file ".*snapshot\.0000000000000003\.tmp": EIO/,
+    ],
+    [
+      "ENOSPC on a write",
+      { point: "snapshot-write", fault: { type: "enospc" } },
+      /^snapshot-write-failed: could not write to file ".*\.tmp": ENOSPC/,
+    ],
+    [
+      "EIO on the file's fsync",
+      { point: "snapshot-fsync", fault: { type: "eio" }, file: ".tmp" },
+      /^snapshot-write-failed: could not fsync file ".*snapshot\.0000000000000003\.tmp": EIO/,
+    ],
+  ];
+
+  for (const [what, rule, message] of failures) {
+    it(`${what}: the snapshot fails with a typed error, the previous generation stays, the database goes on`, () => {
+      const { db, dir } = withRows();
+      const fault = db.injectFault(rule);
+      expect(codeOf(() => db.checkpoint())).toMatch(message);
+      expect(fault.fired()).toBe(1);
+      // No temporary file is left, generation 2 is still the newest, and the database still works.
+      expect(snapshotFiles(dir)).toEqual([
+        "snapshot.0000000000000001",
+        "snapshot.0000000000000002",
+      ]);
+      const tx = db.begin();
+      tx.insert("t", [1001, "after the failure"]);
+      tx.commit();
+      // The next snapshot (the fault has fired its one time) is generation 3 and holds it all.
+      db.checkpoint();
+      expect(db.lastSnapshot!.generation).toBe(3);
+      const again = Database.open(dir);
+      expect(rows(again, "t").length).toBe(302);
+      again.close();
+      db.close();
+    });
+  }
+
+  it("a short write is continued: the snapshot completes", () => {
+    const { db, dir } = withRows();
+    const fault = db.injectFault({
+      point: "snapshot-write",
+      fault: { type: "short-write", bytes: 1000 },
+      times: 3,
+    });
+    db.checkpoint();
+    expect(fault.fired()).toBe(3);
+    const again = Database.open(dir);
+    expect(again.snapshotReport!.generation).toBe(3);
+    expect(rows(again, "t").length).toBe(301);
+    again.close();
+    db.close();
+  });
+});

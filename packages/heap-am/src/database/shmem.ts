@@ -23,9 +23,12 @@ import {
   attachBufferPool,
   type BufferPool,
   type BufferPoolShared,
+  type FaultRule,
+  FaultTable,
   initBufferPool,
   PgsimError,
   recoverBackend,
+  registerFaultShmem,
 } from "@pgsim/buffer-manager";
 import { registerBuiltinTableAms } from "../access/heap/heapam-handler.js";
 import type { TableAmContext, XLogBackend } from "../access/table/tableam.js";
@@ -151,6 +154,11 @@ export interface DatabaseOptions {
    * that created or opened the database). Default 0: only at checkpoints and shutdown.
    */
   snapshotIntervalMs?: number;
+  /**
+   * Faults armed from the start (before start-up's recovery, for `Database.open`): see
+   * `Database.injectFault` and the README's table of faults.
+   */
+  faults?: FaultRule[];
 }
 
 /** Everything a worker needs to attach (structured-clonable; the memory is shared). */
@@ -212,6 +220,9 @@ function checkPositive(name: string, value: unknown): void {
 /** The pool, commit log, catalog and statistics of a database, with its WAL settings if any. */
 function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): DatabaseShared {
   const maxBackends = options.maxBackends ?? 64;
+  if (options.faults !== undefined && !Array.isArray(options.faults)) {
+    throw new PgsimError("invalid-option", "faults must be an array of fault rules");
+  }
   const pool = initBufferPool({
     variant: options.variant,
     bufferCount: options.bufferCount,
@@ -223,6 +234,8 @@ function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): 
     ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
     ...(xlog !== undefined ? { writeControlFile: false } : {}),
   });
+  const table = new FaultTable(pool.faults);
+  for (const rule of options.faults ?? []) table.arm(rule);
   return {
     id: randomUUID(),
     pool,
@@ -378,6 +391,7 @@ function startupDatabase(shared: DatabaseShared): DatabaseShared {
       ),
       // Every backend attaches once; backends whose worker died keep their slot (see README).
       maxBackends: shared.pool.maxBackends * 4 + 1,
+      faults: shared.pool.faults,
     });
     const running: DatabaseShared = { ...shared, xlog: { ...settings, wal: walShared } };
     const wal = XLogWriter.attach(walShared);
@@ -486,6 +500,7 @@ function withStartupBackend<T>(
   shared: DatabaseShared,
   work: (b: { pool: BufferPool; transam: Transam; catalog: Catalog }) => T,
 ): T {
+  const unregister = registerSnapshotFaults(shared);
   const pool = attachBufferPool(shared.pool);
   const transam = new Transam(shared.transam, pool.procNumber);
   transam.resetSlot();
@@ -494,7 +509,19 @@ function withStartupBackend<T>(
   } finally {
     transam.resetSlot();
     pool.detach();
+    unregister();
   }
+}
+
+/**
+ * Makes this thread apply the database's fault table to the files of its snapshot directory
+ * (the points "snapshot-write" and "snapshot-fsync"); a disk-backed pool registers its data
+ * directory itself. Returns the function that undoes it (the backend leaving).
+ */
+export function registerSnapshotFaults(shared: DatabaseShared): () => void {
+  return shared.snapshot !== undefined
+    ? registerFaultShmem(shared.snapshot.dataDir, shared.pool.faults)
+    : () => {};
 }
 
 /**

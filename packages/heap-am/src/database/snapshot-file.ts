@@ -31,7 +31,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { BLCKSZ, PgsimError, relationPath } from "@pgsim/buffer-manager";
+import { BLCKSZ, ioFsync, ioWrite, PgsimError, relationPath } from "@pgsim/buffer-manager";
 import { crc32c, crc32cFinish, crc32cUpdate, INIT_CRC32C } from "../include/port/pg-crc32c.js";
 import { pageGetChecksum, pageVerify } from "../storage/page/bufpage.js";
 import { pgChecksumPage } from "../storage/page/checksum.js";
@@ -182,23 +182,23 @@ function encodeForks(forks: readonly SnapshotFork[]): Uint8Array {
 }
 
 // ---------------------------------------------------------------------------------------------
-// File I/O. Every write and fsync of a snapshot file goes through these two functions, so that a
-// fault can be injected at them (the fault-injection points "snapshot-write" and
-// "snapshot-fsync").
+// File I/O: every write and fsync of a snapshot file goes through the injection points
+// "snapshot-write" and "snapshot-fsync" (@pgsim/buffer-manager's injection-point.ts), so that a
+// test can fail or crash a snapshot write.
 
 function snapshotWrite(
-  _absPath: string,
+  absPath: string,
   fd: number,
   buf: Uint8Array,
   offset: number,
   length: number,
   position: number | null,
 ): number {
-  return fs.writeSync(fd, buf, offset, length, position);
+  return ioWrite("snapshot-write", absPath, fd, buf, offset, length, position);
 }
 
-function snapshotFsync(_absPath: string, fd: number): void {
-  fs.fsyncSync(fd);
+function snapshotFsync(absPath: string, fd: number): void {
+  ioFsync("snapshot-fsync", absPath, fd);
 }
 
 /** Writes all of `buf` at `position` (a short write continues where it stopped). */
@@ -264,6 +264,7 @@ export function writeSnapshotFile(
     0o600,
   );
   let position = 0;
+  let step = "write to";
   try {
     let crc = INIT_CRC32C;
     for (const s of sections) {
@@ -275,12 +276,32 @@ export function writeSnapshotFile(
     new DataView(trailer.buffer).setUint32(0, crc32cFinish(crc), true);
     writeAll(tmp, fd, trailer, position);
     position += TRAILER_SIZE;
+    step = "fsync";
     if (sync) snapshotFsync(tmp, fd);
-  } finally {
+  } catch (e) {
+    // The temporary file is abandoned: the previous generations stay what a restart loads.
     fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    if (e instanceof PgsimError) throw e;
+    throw new PgsimError(
+      "snapshot-write-failed",
+      `could not ${step} file "${tmp}": ${(e as Error).message}`,
+      { path: tmp, errno: (e as NodeJS.ErrnoException).code },
+    );
   }
+  fs.closeSync(fd);
   fs.renameSync(tmp, file);
-  if (sync) fsyncDirectory(dir);
+  if (sync) {
+    try {
+      fsyncDirectory(dir);
+    } catch (e) {
+      throw new PgsimError(
+        "snapshot-write-failed",
+        `could not fsync directory "${dir}": ${(e as Error).message}`,
+        { path: dir, errno: (e as NodeJS.ErrnoException).code },
+      );
+    }
+  }
   return { file, bytes: position };
 }
 

@@ -62,6 +62,12 @@ export interface TransactionBackend {
   /** After COMMIT or ROLLBACK: the backend's end-of-transaction work (a due checkpoint). */
   afterTransactionEnd?(): void;
   /**
+   * Before each statement (and COMMIT): refuses work after a PANIC, and makes sure the WAL has
+   * room for the statement (`XLogWriter.ensureSegmentsAhead`). `writes` is false for a read
+   * (which may still write a little WAL — pruning, hint-bit images — into the WAL buffers).
+   */
+  beforeStatement?(writes: boolean): void;
+  /**
    * Memory-only snapshot persistence (database/snapshot-lock.ts): runs `body` holding the
    * quiesce lock in share mode — a statement that changes data (`statement`), or a commit or
    * abort (`end`) — so that a snapshot never copies the pool halfway through one. `changed`:
@@ -172,16 +178,26 @@ export class DatabaseTransaction {
    * Runs one statement; any error aborts the transaction, as in PostgreSQL. A READ COMMITTED
    * statement's snapshot is released when it ends (Transaction.endStatement).
    */
-  private statement<T>(body: () => T, modifies = false): T {
+  private statement<T>(body: () => T, writes = false): T {
     this.xact.checkInProgress();
+    try {
+      this.db.beforeStatement?.(writes);
+    } catch (e) {
+      // Refused before it began (a PANIC, or no room for WAL): the transaction is aborted, as
+      // any failed statement aborts it.
+      try {
+        this.xact.abort();
+      } catch {
+        // After a PANIC nothing can be logged; the transaction ends either way.
+      }
+      throw e;
+    }
     this.xact.beginStatement();
     const usageBefore = this.db.pool.bufferUsage();
     let result: T;
     try {
       result =
-        modifies && this.db.quiesce !== undefined
-          ? this.db.quiesce("statement", true, body)
-          : body();
+        writes && this.db.quiesce !== undefined ? this.db.quiesce("statement", true, body) : body();
     } catch (e) {
       try {
         this.endXact(() => this.xact.abort());
@@ -629,6 +645,20 @@ export class DatabaseTransaction {
 
   /** COMMIT. */
   commit(): void {
+    if (this.xact.state === "in progress") {
+      try {
+        // A commit record needs room in the WAL when the transaction has an xid.
+        this.db.beforeStatement?.(this.xact.xid !== 0);
+      } catch (e) {
+        // An error at COMMIT aborts the transaction, as in PostgreSQL.
+        try {
+          this.xact.abort();
+        } catch {
+          // After a PANIC nothing can be logged; the transaction ends either way.
+        }
+        throw e;
+      }
+    }
     this.endXact(() => this.xact.commit());
     this.db.afterTransactionEnd?.();
   }

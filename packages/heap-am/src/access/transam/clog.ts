@@ -171,10 +171,13 @@ export function writeCommitLogFiles(dataDir: string, pages: Uint8Array, sync = t
       // In place, never truncated first: a crash mid-write must not lose the statuses there.
       writeFileInPlace(file, bytes, sync);
     } catch (error) {
+      // A failed fsync is already a PANIC; a failed write is SlruReportIOError's ERROR.
+      if (error instanceof PgsimError && error.code === "panic") throw error;
+      const cause = error as PgsimError;
       throw new PgsimError(
-        "io-error",
-        `could not write file "pg_xact/${clogSegmentName(segno)}": ${(error as Error).message}`,
-        { path: file },
+        cause.code ?? "io-error",
+        `could not write commit log segment "pg_xact/${clogSegmentName(segno)}"`,
+        { path: file, detailMessage: cause.message },
       );
     }
   }

@@ -32,9 +32,10 @@
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { panicError } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { crc32c } from "../../include/port/pg-crc32c.js";
-import { writeFileInPlace } from "../../storage/file/fd.js";
+import { type FilePoints, writeFileInPlace } from "../../storage/file/fd.js";
 import {
   DEFAULT_XLOG_SEG_SIZE,
   isValidWalSegSize,
@@ -42,6 +43,9 @@ import {
   XLOG_BLCKSZ,
 } from "./xlog-internal.js";
 import { FirstNormalUnloggedLSN, type TimeLineID, type XLogRecPtr } from "./xlogdefs.js";
+
+/** pg_control's write and its fsync are both the "control-write" point. */
+const CONTROL_FILE_POINTS: FilePoints = { write: "control-write", fsync: "control-write" };
 
 // ---------------------------------------------------------------------------------------------
 // XLOG resource manager opcodes (pg_control.h)
@@ -476,7 +480,15 @@ export function writeControlFile(
   const bytes = encodeControlFile(written);
   const file = path.join(dataDir, XLOG_CONTROL_FILE);
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  writeFileInPlace(file, bytes, options.sync ?? true);
+  try {
+    writeFileInPlace(file, bytes, options.sync ?? true, CONTROL_FILE_POINTS);
+  } catch (e) {
+    // update_controlfile: a failed write of pg_control is a PANIC too (the fsync already is).
+    if (e instanceof PgsimError && e.code !== "panic") {
+      throw panicError(file, e.message, { ...e.detail });
+    }
+    throw e;
+  }
   return written;
 }
 

@@ -77,6 +77,8 @@ export interface WalShared {
   /** The WAL buffers: `settings.walBuffers` pages of 8 KB. */
   readonly pages: SharedArrayBuffer;
   readonly settings: WalSettings;
+  /** The database's fault table and PANIC state (@pgsim/buffer-manager injection-point.ts). */
+  readonly faults?: SharedArrayBuffer;
 }
 
 // ---- Int32 control words (`Int32Array` over ctl).

@@ -51,6 +51,14 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { threadId } from "node:worker_threads";
 import {
+  errnoCode,
+  errnoText,
+  FaultTable,
+  ioFsync,
+  ioWrite,
+  PanicError,
+} from "@pgsim/buffer-manager";
+import {
   LW_EXCLUSIVE,
   LWLOCK_VAR_INTS,
   lwlockAcquire,
@@ -172,6 +180,11 @@ export interface XLogWriterOptions {
   readonly checkpointCompletionTarget?: number;
   /** How many backends may attach at once (default 64). */
   readonly maxBackends?: number;
+  /**
+   * The database's fault table (the buffer pool's `shared.faults`): its PANIC state stops the
+   * WAL too, and a WAL failure that is a PANIC records it there. Default: a WAL of its own.
+   */
+  readonly faults?: SharedArrayBuffer;
 }
 
 /** Where a record landed. */
@@ -283,7 +296,7 @@ export function initWalShared(options: XLogWriterOptions): WalShared {
   }
 
   fs.mkdirSync(options.walDir, { recursive: true, mode: 0o700 });
-  const shared = allocWalShared({
+  const allocated = allocWalShared({
     walDir: options.walDir,
     systemIdentifier: options.systemIdentifier,
     timeLineId: options.timeLineId ?? 1,
@@ -298,6 +311,8 @@ export function initWalShared(options: XLogWriterOptions): WalShared {
     checkpointCompletionTarget,
     maxBackends: options.maxBackends ?? 64,
   });
+  const shared: WalShared =
+    options.faults !== undefined ? { ...allocated, faults: options.faults } : allocated;
   const { w, q, pages } = walSharedViews(shared);
   Atomics.store(w, W_FULL_PAGE_WRITES, (options.fullPageWrites ?? true) ? 1 : 0);
   Atomics.store(w, W_SYNC_COMMIT, (options.synchronousCommit ?? true) ? 1 : 0);
@@ -435,6 +450,10 @@ export class XLogWriter {
   private openLogFile: number | null = null;
   private openLogSegNo = -1;
   private closed = false;
+  /** The database's PANIC state, when the WAL belongs to a database. */
+  private readonly faults: FaultTable | undefined;
+  /** The highest segment number this backend knows to exist (`ensureSegmentsAhead`). */
+  private knownSegNo = -1;
 
   private constructor(shared: WalShared, lastRecPtr: number) {
     this.shared = shared;
@@ -453,6 +472,7 @@ export class XLogWriter {
     this.lastRecPtr = lastRecPtr;
     this.procSlot = this.claimProcSlot();
     this.lockToTry = (Atomics.add(this.w, W_NEXT_LOCK_NO, 1) >>> 0) % NUM_XLOGINSERT_LOCKS;
+    this.faults = shared.faults !== undefined ? new FaultTable(shared.faults) : undefined;
   }
 
   /** Attaches this backend (thread) to a WAL created by `initWalShared`. */
@@ -498,8 +518,16 @@ export class XLogWriter {
     return Math.floor(lsn / XLOG_BLCKSZ) % this.nbuffers;
   }
 
+  /** A PANIC: the database (or this WAL, if it has none) stops; returns the error to throw. */
+  private panic(message: string, detail?: Record<string, unknown>): PanicError {
+    Atomics.store(this.w, W_PANIC, 1);
+    this.faults?.panic(message);
+    return new PanicError(message, detail);
+  }
+
   private checkOpen(): void {
     if (this.closed) throw walError("wal-closed", "the WAL writer is closed");
+    this.faults?.checkNotPanicked();
     if (Atomics.load(this.w, W_PANIC) !== 0) {
       throw walError(
         "wal-panic",
@@ -785,7 +813,10 @@ export class XLogWriter {
       }
     } catch (e) {
       // Space was reserved but not filled: the WAL cannot go on (START_CRIT_SECTION → PANIC).
-      if (reserved) Atomics.store(this.w, W_PANIC, 1);
+      if (reserved) {
+        Atomics.store(this.w, W_PANIC, 1);
+        this.faults?.panic(`WAL insertion failed: ${(e as Error).message}`);
+      }
       throw e;
     } finally {
       this.walInsertLockRelease();
@@ -1023,6 +1054,20 @@ export class XLogWriter {
    * `writeRqst` to finish.
    */
   private xlogWrite(writeRqst: number, flushRqst: number): void {
+    try {
+      this.xlogWriteInner(writeRqst, flushRqst);
+    } catch (e) {
+      // XLogWrite runs in a critical section: every failure is a PANIC. A write that failed
+      // may have left part of a page; pgsim stops, and crash recovery starts from what is
+      // durable.
+      if (e instanceof PgsimError && (e.code === "panic" || e.code === "crash-shutdown")) throw e;
+      const message = e instanceof PgsimError ? e.message : (e as Error).message;
+      throw this.panic(message, e instanceof PgsimError ? { ...e.detail } : {});
+    }
+  }
+
+  private xlogWriteInner(writeRqst: number, flushRqst: number): void {
+    this.faults?.checkNotPanicked();
     let write = this.ld(Q_WRITE);
     let flush = this.ld(Q_FLUSH);
     let npages = 0;
@@ -1055,14 +1100,34 @@ export class XLogWriter {
         const from = startIdx * XLOG_BLCKSZ;
         const nbytes = npages * XLOG_BLCKSZ;
         let done = 0;
+        const file = this.segmentPath(this.openLogSegNo);
         while (done < nbytes) {
-          done += fs.writeSync(
-            this.openLogFile!,
-            this.pages,
-            from + done,
-            nbytes - done,
-            startOffset + done,
-          );
+          let n: number;
+          try {
+            n = ioWrite(
+              "wal-write",
+              file,
+              this.openLogFile!,
+              this.pages,
+              from + done,
+              nbytes - done,
+              startOffset + done,
+            );
+          } catch (e) {
+            throw walError(
+              errnoCode(e),
+              `could not write to log file ${path.basename(file)} at offset ${startOffset + done}, length ${nbytes - done}: ${errnoText(e)}`,
+              { errno: (e as NodeJS.ErrnoException).code },
+            );
+          }
+          // PostgreSQL retries a partial write; a write of nothing means the disk is full.
+          if (n === 0) {
+            throw walError(
+              "disk-full",
+              `could not write to log file ${path.basename(file)} at offset ${startOffset + done}, length ${nbytes - done}: No space left on device`,
+            );
+          }
+          done += n;
         }
         this.count("writes");
         this.count("bytesWritten", nbytes);
@@ -1213,11 +1278,18 @@ export class XLogWriter {
     return true;
   }
 
-  /** issue_xlog_fsync. */
+  /** issue_xlog_fsync: a failure is a PANIC. */
   private issueXLogFsync(fd: number): void {
     if (this.walSyncMethod === "off") return;
-    if (this.walSyncMethod === "fsync") fs.fsyncSync(fd);
-    else fs.fdatasyncSync(fd);
+    const file = this.segmentPath(this.openLogSegNo);
+    try {
+      ioFsync("wal-fsync", file, fd, this.walSyncMethod !== "fsync");
+    } catch (e) {
+      throw this.panic(
+        `could not ${this.walSyncMethod === "fsync" ? "fsync" : "fdatasync"} file "${path.basename(file)}": ${errnoText(e)}`,
+        { errno: (e as NodeJS.ErrnoException).code },
+      );
+    }
     this.count("syncs");
   }
 
@@ -1249,21 +1321,43 @@ export class XLogWriter {
       fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_EXCL,
       0o600,
     );
+    const shown = `pg_wal/${path.basename(tmp)}`;
     try {
       if (this.walInitZero) {
         const zeros = new Uint8Array(Math.min(this.walSegSize, 1 << 20));
         for (let off = 0; off < this.walSegSize; off += zeros.length) {
           let done = 0;
-          while (done < zeros.length)
-            done += fs.writeSync(fd, zeros, done, zeros.length - done, off + done);
+          while (done < zeros.length) {
+            const n = ioWrite("wal-write", tmp, fd, zeros, done, zeros.length - done, off + done);
+            // A write of nothing without errno: PostgreSQL assumes ENOSPC.
+            if (n === 0) throw Object.assign(new Error("short write"), { code: "ENOSPC" });
+            done += n;
+          }
         }
       } else {
-        fs.writeSync(fd, new Uint8Array(1), 0, 1, this.walSegSize - 1);
+        ioWrite("wal-write", tmp, fd, new Uint8Array(1), 0, 1, this.walSegSize - 1);
       }
-      if (this.walSyncMethod !== "off") fs.fsyncSync(fd);
-    } finally {
+    } catch (e) {
+      // XLogFileInitInternal: the partial file goes; the error says what failed.
       fs.closeSync(fd);
+      fs.rmSync(tmp, { force: true });
+      throw walError(errnoCode(e), `could not write to file "${shown}": ${errnoText(e)}`, {
+        path: shown,
+        errno: (e as NodeJS.ErrnoException).code,
+        hint: "Check free disk space.",
+      });
     }
+    if (this.walSyncMethod !== "off") {
+      try {
+        ioFsync("wal-fsync", tmp, fd);
+      } catch (e) {
+        fs.closeSync(fd);
+        throw this.panic(`could not fsync file "${shown}": ${errnoText(e)}`, {
+          errno: (e as NodeJS.ErrnoException).code,
+        });
+      }
+    }
+    fs.closeSync(fd);
     const s = this.shared.settings;
     const maxSegNo =
       segNo + checkpointSegments(s.maxWalSizeBytes, this.walSegSize, s.checkpointCompletionTarget);
@@ -1328,6 +1422,31 @@ export class XLogWriter {
     const before = this.stats.segmentsCreated;
     fs.closeSync(this.xlogFileInit(Math.floor(insert / this.walSegSize) + 1));
     return this.stats.segmentsCreated > before;
+  }
+
+  /**
+   * Makes sure the segment of the insert position and the next one exist, creating them now
+   * (outside any critical section), so that a statement that writes less than a segment of WAL
+   * never has to create one while its changes are half made. pgsim calls this before every
+   * statement that may write WAL. A failure — ENOSPC above all — is an ERROR for the statement
+   * ("could not write to file "pg_wal/xlogtemp.N": No space left on device"), and the database
+   * goes on; the next statement tries again, so the work resumes once space returns.
+   *
+   * Differs from PostgreSQL: PostgreSQL pre-allocates at checkpoints only (PreallocXlogFiles)
+   * and otherwise creates a segment inside XLogWrite's critical section, where ENOSPC is a
+   * PANIC; pgsim pre-allocates before statements as well, so running out of space fails the
+   * statement. A statement that writes more than a segment of WAL may still create one inside
+   * XLogWrite — a PANIC there, as in PostgreSQL.
+   */
+  ensureSegmentsAhead(): void {
+    this.checkOpen();
+    const insertSeg = Math.floor(lsnAsNumber(this.getInsertRecPtr()) / this.walSegSize);
+    if (insertSeg + 1 <= this.knownSegNo) return;
+    for (let seg = insertSeg; seg <= insertSeg + 1; seg++) {
+      if (fs.existsSync(this.segmentPath(seg))) continue;
+      fs.closeSync(this.xlogFileInit(seg));
+    }
+    this.knownSegNo = insertSeg + 1;
   }
 
   /** The segments from the redo pointer's to the insert position's (0: the same segment). */
@@ -1490,7 +1609,11 @@ export class XLogWriter {
   close(options: { readonly flush?: boolean } = {}): void {
     if (this.closed) return;
     try {
-      if ((options.flush ?? true) && Atomics.load(this.w, W_PANIC) === 0) {
+      if (
+        (options.flush ?? true) &&
+        Atomics.load(this.w, W_PANIC) === 0 &&
+        this.faults?.panicked() === undefined
+      ) {
         this.flushTo(bytePosToLsn(this.ld(Q_CURR_BYTE_POS), this.walSegSize, true));
       }
     } finally {

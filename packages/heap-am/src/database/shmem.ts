@@ -334,7 +334,10 @@ export function openDatabaseShared(dataDir: string, options: OpenOptions = {}): 
       { dataDir },
     );
   }
-  if ((options as DatabaseOptions).persistence !== undefined) {
+  if (
+    (options as DatabaseOptions).persistence !== undefined ||
+    options.snapshotIntervalMs !== undefined
+  ) {
     throw new PgsimError(
       "invalid-option",
       `"${dataDir}" is a disk-backed data directory: it persists through its WAL, not snapshots`,

@@ -76,11 +76,16 @@ export interface SnapshotReport {
   readonly bytes: number;
   /** Pages (blocks of every fork) in it. */
   readonly pages: number;
-  /** How long changes were held off while the pool was copied (ms). */
+  /**
+   * How long changes were held off (ms): waiting for the running ones to finish, then copying
+   * the pool. Other backends' statements that change data wait at most this long.
+   */
   readonly quiesceMs: number;
   /** How long checksumming and writing the file (with fsyncs) took after that (ms). */
   readonly writeMs: number;
-  /** The whole snapshot, from asking for the lock to the directory fsync (ms). */
+  /**
+   * The whole snapshot (ms): preparing the private copy's memory, the quiesce, and the write.
+   */
   readonly totalMs: number;
   /** Older generations removed (the last two are kept). */
   readonly removed: readonly string[];
@@ -117,13 +122,20 @@ export function takeSnapshot(
   const started = performance.now();
   if (!snapshotMutexAcquire(settings, me, options.wait, options.quiesceTimeoutMs)) return undefined;
   try {
+    // The private copy's memory is allocated and touched before changes are held off: the
+    // kernel's first touch of fresh memory costs more than the copy itself (on the benchmark
+    // machine, 700 ms against 100 ms for 110 MB), and the database runs meanwhile. The pool's
+    // used buffers are its pages; a little more covers what is added before the lock.
+    const used = b.pool.bufferCacheSummary().buffers_used;
+    const reserved = allocatePages(used + Math.ceil(used / 32) + 16);
+    reserved.fill(0);
+    const copyStart = performance.now();
     quiesceExclusive(settings, me, b.maxBackends, options.quiesceTimeoutMs);
     let image: SnapshotImage;
     let changes: number;
-    const copyStart = performance.now();
     try {
       changes = changeCount(settings);
-      image = copyDatabase(b, lastGeneration(settings) + 1);
+      image = copyDatabase(b, lastGeneration(settings) + 1, reserved);
     } finally {
       quiesceExclusiveRelease(settings);
     }
@@ -158,7 +170,7 @@ export function takeSnapshot(
 }
 
 /** Step 2 of takeSnapshot: the copy, under the exclusive quiesce lock. */
-function copyDatabase(b: SnapshotBackend, generation: number): SnapshotImage {
+function copyDatabase(b: SnapshotBackend, generation: number, reserved: Uint8Array): SnapshotImage {
   const forks: SnapshotFork[] = b.pool.memoryForks().map((f) => ({
     spcOid: f.rel.spcOid,
     dbOid: f.rel.dbOid,
@@ -167,15 +179,8 @@ function copyDatabase(b: SnapshotBackend, generation: number): SnapshotImage {
     nblocks: f.nblocks,
   }));
   const pageCount = forks.reduce((n, f) => n + f.nblocks, 0);
-  let pages: Uint8Array;
-  try {
-    pages = new Uint8Array(pageCount * SNAPSHOT_PAGE_ENTRY_SIZE);
-  } catch {
-    throw new PgsimError(
-      "out-of-memory",
-      `could not allocate ${pageCount * SNAPSHOT_PAGE_ENTRY_SIZE} bytes to copy ${pageCount} pages for a snapshot`,
-    );
-  }
+  const pages =
+    pageCount * SNAPSHOT_PAGE_ENTRY_SIZE <= reserved.length ? reserved : allocatePages(pageCount);
   let index = 0;
   for (const f of forks) {
     b.pool.visitMemoryPages(f, f.fork, (block, page) => {
@@ -203,6 +208,18 @@ function copyDatabase(b: SnapshotBackend, generation: number): SnapshotImage {
     catalog: b.catalog.image(),
     clog: b.transam.commitLogPages(),
   };
+}
+
+/** Private memory for `pageCount` page entries (tag and page). */
+function allocatePages(pageCount: number): Uint8Array {
+  try {
+    return new Uint8Array(pageCount * SNAPSHOT_PAGE_ENTRY_SIZE);
+  } catch {
+    throw new PgsimError(
+      "out-of-memory",
+      `could not allocate ${pageCount * SNAPSHOT_PAGE_ENTRY_SIZE} bytes to copy ${pageCount} pages for a snapshot`,
+    );
+  }
 }
 
 /**

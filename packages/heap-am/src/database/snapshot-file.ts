@@ -428,28 +428,29 @@ export function readSnapshotFile(file: string): SnapshotImage {
   for (const f of forks) {
     for (let block = 0; block < f.nblocks; block++, index++) {
       const o = at + index * SNAPSHOT_PAGE_ENTRY_SIZE;
-      const tag = [0, 4, 8, 12, 16].map((k) => v.getUint32(o + k, true));
-      const where = `block ${block} of relation ${relationPath(f, f.fork)} (${FORK_NAMES[f.fork]} fork)`;
+      const where = () =>
+        `block ${block} of relation ${relationPath(f, f.fork)} (${FORK_NAMES[f.fork]} fork)`;
       if (
-        tag[0] !== f.spcOid ||
-        tag[1] !== f.dbOid ||
-        tag[2] !== f.relNumber ||
-        tag[3] !== f.fork ||
-        tag[4] !== block
+        v.getUint32(o, true) !== f.spcOid ||
+        v.getUint32(o + 4, true) !== f.dbOid ||
+        v.getUint32(o + 8, true) !== f.relNumber ||
+        v.getUint32(o + 12, true) !== f.fork ||
+        v.getUint32(o + 16, true) !== block
       ) {
-        throw damaged(file, `page ${index} is not ${where}: its tag is ${tag.join("/")}`);
+        const tag = [0, 4, 8, 12, 16].map((k) => v.getUint32(o + k, true));
+        throw damaged(file, `page ${index} is not ${where()}: its tag is ${tag.join("/")}`);
       }
       const page = pageOfEntry(pages, index);
       const outcome = pageVerify(page, block, { checksums: true });
       if (outcome === "bad-checksum") {
         throw damaged(
           file,
-          `invalid page in ${where}: page verification failed, calculated checksum ${pgChecksumPage(page, block)} but expected ${pageGetChecksum(page)}`,
+          `invalid page in ${where()}: page verification failed, calculated checksum ${pgChecksumPage(page, block)} but expected ${pageGetChecksum(page)}`,
           { block, relation: relationPath(f, f.fork) },
         );
       }
       if (outcome !== "ok" && outcome !== "all-zero") {
-        throw damaged(file, `invalid page in ${where}: ${outcome}`, {
+        throw damaged(file, `invalid page in ${where()}: ${outcome}`, {
           block,
           relation: relationPath(f, f.fork),
         });

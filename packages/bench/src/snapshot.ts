@@ -4,8 +4,9 @@
  * DML workload slows down while snapshots run every `--interval-ms`.
  *
  * Measures, per pool size: a memory-only pool filled to `fill` with pgbench_accounts-like rows,
- * then `snapshots` snapshots (`db.snapshot()`): the quiesce time (changes held off while the pool
- * is copied), the write time (checksums, write, fsyncs, rename), the total, the file's size, and
+ * then `snapshots` snapshots (`db.snapshot()`): the prepare time (the private copy's memory
+ * allocated and touched), the quiesce time (changes held off while the pool is copied), the
+ * write time (checksums, write, fsyncs, rename), the total, the file's size, and
  * the time `Database.open` takes to load it (read, verify every checksum and the CRC, map every
  * page back). Then, on one pool: single-row UPDATE transactions (one backend, as fast as it can)
  * for `dmlSeconds` without snapshots and again with a snapshot every `intervalMs`, with their
@@ -69,6 +70,7 @@ export interface SnapshotSizeResult {
   usedBytes: number;
   /** The snapshot file's size. */
   fileBytes: number;
+  prepareMs: SampleSummary;
   quiesceMs: SampleSummary;
   writeMs: SampleSummary;
   totalMs: SampleSummary;
@@ -186,6 +188,7 @@ function measureSize(
       pages,
       usedBytes,
       fileBytes: reports[0]!.bytes,
+      prepareMs: summarizeSamples(reports.map((r) => r.prepareMs)),
       quiesceMs,
       writeMs: summarizeSamples(reports.map((r) => r.writeMs)),
       totalMs,
@@ -319,14 +322,14 @@ export function formatSnapshotTable(r: SnapshotBenchResult): string {
   const lines = [
     `Memory-only snapshots (fsync ${r.options.fsync ? "on" : "off"}; ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, Node ${r.machine.node})`,
     "",
-    "| pool | used | file | quiesce (copy) | write | total | load (open) | total s/GB | quiesce s/GB | load s/GB | file GB per GB |",
-    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| pool | used | file | prepare | quiesce (copy) | write | total | load (open) | total s/GB | quiesce s/GB | load s/GB | file GB per GB |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   ];
   for (const s of r.sizes) {
     const ms = (x: SampleSummary) =>
       x.min === x.max ? `${fmt(x.median)} ms` : `${fmt(x.median)} ms (${fmt(x.min)}–${fmt(x.max)})`;
     lines.push(
-      `| ${s.poolMb} MB | ${fmt(s.usedBytes / 2 ** 20)} MB | ${fmt(s.fileBytes / 2 ** 20)} MB | ${ms(s.quiesceMs)} | ${ms(s.writeMs)} | ${ms(s.totalMs)} | ${fmt(s.loadMs)} ms | ${fmt(s.totalSecondsPerGb, 2)} | ${fmt(s.quiesceSecondsPerGb, 2)} | ${fmt(s.loadSecondsPerGb, 2)} | ${fmt(s.fileBytesPerGb / GB, 3)} |`,
+      `| ${s.poolMb} MB | ${fmt(s.usedBytes / 2 ** 20)} MB | ${fmt(s.fileBytes / 2 ** 20)} MB | ${ms(s.prepareMs)} | ${ms(s.quiesceMs)} | ${ms(s.writeMs)} | ${ms(s.totalMs)} | ${fmt(s.loadMs)} ms | ${fmt(s.totalSecondsPerGb, 2)} | ${fmt(s.quiesceSecondsPerGb, 2)} | ${fmt(s.loadSecondsPerGb, 2)} | ${fmt(s.fileBytesPerGb / GB, 3)} |`,
     );
   }
   const d = r.dml;

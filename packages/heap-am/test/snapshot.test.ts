@@ -184,7 +184,7 @@ describe("memory-only snapshot persistence: reopen", () => {
     // Updates (HOT and not) and deletes, committed.
     tx = db.begin();
     for (let i = 1; i <= 300; i += 3) {
-      tids.set(i, tx.update("accounts", tids.get(i)!, (r) => [r[0], (r[1] as number) + i])!);
+      tids.set(i, tx.update("accounts", tids.get(i)!, (r) => [r[0]!, (r[1] as number) + i])!);
       expectAccounts.set(i, 1000 + i);
     }
     for (const r of tx.scan("notes")) {

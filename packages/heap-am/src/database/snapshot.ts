@@ -76,6 +76,8 @@ export interface SnapshotReport {
   readonly bytes: number;
   /** Pages (blocks of every fork) in it. */
   readonly pages: number;
+  /** Preparing the private copy's memory before changes are held off (ms). */
+  readonly prepareMs: number;
   /**
    * How long changes were held off (ms): waiting for the running ones to finish, then copying
    * the pool. Other backends' statements that change data wait at most this long.
@@ -159,6 +161,7 @@ export function takeSnapshot(
       file,
       bytes,
       pages: image.pageCount,
+      prepareMs: copyStart - started,
       quiesceMs: copied - copyStart,
       writeMs: done - copied,
       totalMs: done - started,

@@ -51,6 +51,9 @@ describe("pgsim-bench snapshot", () => {
     expect(s.fileBytesPerGb / 1024 ** 3).toBeCloseTo(s.fileBytes / s.usedBytes, 6);
     expect(r.dml.without.snapshots).toBe(0);
     expect(r.dml.with.snapshots).toBeGreaterThanOrEqual(1);
+    expect(r.dml.with.snapshotShare).toBeGreaterThan(0);
+    expect(r.dml.with.snapshotShare).toBeLessThan(1);
+    expect(r.dml.without.snapshotShare).toBe(0);
     expect(r.dml.without.transactions).toBeGreaterThan(0);
     expect(r.dml.slowdown).toBeCloseTo(1 - r.dml.with.tps / r.dml.without.tps, 9);
   });

@@ -14,7 +14,7 @@
  * ```ts
  * import { runMicro } from "@pgsim/bench";
  * const r = await runMicro({ quick: true });
- * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsMap.toFixed(2)}x a Map`);
+ * console.log(`${r.hitPathNsPerOp.toFixed(1)} ns per hit, ${r.hitPathVsTwoLevelMap.toFixed(2)}x a two-level Map`);
  * ```
  *
  * Models: pgsim only (the package's public entry point).

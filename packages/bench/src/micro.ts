@@ -49,7 +49,7 @@ import { type MachineInfo, machineInfo } from "./machine.js";
 
 /** PostgreSQL's default shared_buffers (128 MB) in 8 KB buffers. */
 export const DEFAULT_NBUFFERS = 16384;
-/** pgsim's own goals (from its design): the hit path at most 3× a Map get + set; overhead at most 2 %. */
+/** pgsim's own goals: the hit path at most 3× the two-level Map get + set (issue 15); overhead at most 2 %. */
 export const HIT_PATH_VS_MAP_MAX = 3;
 export const SHMEM_OVERHEAD_PCT_MAX = 2;
 
@@ -124,8 +124,12 @@ export interface MicroResult {
   shmemTotalBytes: number;
   shmemOverheadBytes: number;
   shmemOverheadPct: number;
+  /**
+   * pgsim's goals: the hit path within 3 × the two-level Map (issue 15: the string-keyed Map
+   * builds a string per access, so beating it says little), and the shared-memory overhead.
+   */
   targets: {
-    hitPathVsMap: { max: number; met: boolean };
+    hitPathVsTwoLevelMap: { max: number; met: boolean };
     shmemOverheadPct: { max: number; met: boolean };
   };
   cases: MicroCase[];
@@ -501,7 +505,10 @@ export async function runMicro(options: MicroOptions = {}): Promise<MicroResult>
       shmemOverheadBytes: shmem.overheadBytes,
       shmemOverheadPct,
       targets: {
-        hitPathVsMap: { max: HIT_PATH_VS_MAP_MAX, met: hit / mapString <= HIT_PATH_VS_MAP_MAX },
+        hitPathVsTwoLevelMap: {
+          max: HIT_PATH_VS_MAP_MAX,
+          met: hit / mapTwoLevel <= HIT_PATH_VS_MAP_MAX,
+        },
         shmemOverheadPct: {
           max: SHMEM_OVERHEAD_PCT_MAX,
           met: shmemOverheadPct <= SHMEM_OVERHEAD_PCT_MAX,
@@ -542,8 +549,8 @@ export function formatMicroTable(r: MicroResult): string {
     "",
     `hit path (slower variant)   ${r.hitPathNsPerOp.toFixed(1)} ns/op`,
     `Map get+set, string key     ${r.mapNsPerOp.toFixed(1)} ns/op`,
-    `hitPathVsMap                ${r.hitPathVsMap.toFixed(2)}  (pgsim goal <= ${r.targets.hitPathVsMap.max}: ${met(r.targets.hitPathVsMap.met)})`,
-    `hitPathVsTwoLevelMap        ${r.hitPathVsTwoLevelMap.toFixed(2)}  (for reference: same key information, no string per access)`,
+    `hitPathVsTwoLevelMap        ${r.hitPathVsTwoLevelMap.toFixed(2)}  (same key information, no string per access; pgsim goal <= ${r.targets.hitPathVsTwoLevelMap.max}: ${met(r.targets.hitPathVsTwoLevelMap.met)})`,
+    `hitPathVsMap                ${r.hitPathVsMap.toFixed(2)}  (for reference: a string key built per access)`,
     `hitPathVsNumericMap         ${r.hitPathVsNumericMap.toFixed(2)}  (for reference: block number only, drops the relation)`,
     `shmemOverheadPct            ${r.shmemOverheadPct.toFixed(2)} %  (${r.shmemOverheadBytes} bytes beyond ${r.shmemBufferCount} x ${BLCKSZ}; pgsim goal <= ${r.targets.shmemOverheadPct.max}: ${met(r.targets.shmemOverheadPct.met)})`,
     `machine                     ${r.machine.cpuModel}, ${r.machine.cpus} CPUs, node ${r.machine.node}, ${r.machine.os}`,
@@ -570,7 +577,8 @@ export function microMarkdown(r: MicroResult): string {
     "",
     "| figure | value | pgsim goal | met |",
     "|---|---:|---:|---|",
-    `| hitPathVsMap | ${r.hitPathVsMap.toFixed(2)} | ≤ ${r.targets.hitPathVsMap.max} | ${met(r.targets.hitPathVsMap.met)} |`,
+    `| hitPathVsTwoLevelMap | ${r.hitPathVsTwoLevelMap.toFixed(2)} | ≤ ${r.targets.hitPathVsTwoLevelMap.max} | ${met(r.targets.hitPathVsTwoLevelMap.met)} |`,
+    `| hitPathVsMap (reference) | ${r.hitPathVsMap.toFixed(2)} | | |`,
     `| shmemOverheadPct | ${r.shmemOverheadPct.toFixed(2)} % | ≤ ${r.targets.shmemOverheadPct.max} | ${met(r.targets.shmemOverheadPct.met)} |`,
     "",
   ].join("\n");

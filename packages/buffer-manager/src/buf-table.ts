@@ -115,6 +115,38 @@ export class BufTable {
   }
 
   /**
+   * A lookup without the partition lock (pgsim's hit-path fast path, see bufmgr.ts readBuffer):
+   * the chains may change under it, so what it returns is only a guess the caller verifies
+   * against the buffer's own tag once pinned; a chain longer than the table (an entry moved
+   * meanwhile) gives up with -1 instead of reporting a cycle.
+   */
+  lookupUnlocked(
+    hash: number,
+    spcOid: number,
+    dbOid: number,
+    relNumber: number,
+    fork: number,
+    block: number,
+  ): number {
+    const w = this.words;
+    let i = w[this.buckets + (hash & this.bucketMask)]!;
+    for (let guard = 0; i >= 0 && guard <= this.capacity; guard++) {
+      const e = this.entries + i * ENTRY_INTS;
+      if (
+        w[e + 4] === (block | 0) &&
+        w[e + 2] === (relNumber | 0) &&
+        w[e + 3] === fork &&
+        w[e + 1] === (dbOid | 0) &&
+        w[e] === (spcOid | 0)
+      ) {
+        return w[e + E_BUF]!;
+      }
+      i = w[e + E_NEXT]!;
+    }
+    return -1;
+  }
+
+  /**
    * BufTableInsert: maps the tag to `bufferId` unless it is mapped already. Returns -1 when
    * inserted, or the buffer id already mapped (a conflict: someone loaded the block meanwhile).
    * Caller holds the tag's partition lock exclusively.

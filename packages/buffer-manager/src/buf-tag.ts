@@ -109,6 +109,23 @@ export function bufTableHashCode(
   fork: number,
   block: number,
 ): number {
+  bufTableHashHead(spcOid, dbOid, relNumber, headScratch);
+  return bufTableHashTail(headScratch, fork, block);
+}
+
+const headScratch = new Int32Array(3);
+
+/**
+ * The first half of BufTableHashCode: hash_bytes' state after the tag's first 12 bytes (the
+ * relation), stored in `out` as a, b, c. It depends on the relation only, so a backend can keep
+ * it while it reads blocks of one relation (pgsim's precomputed tag hash; the hash is the same).
+ */
+export function bufTableHashHead(
+  spcOid: number,
+  dbOid: number,
+  relNumber: number,
+  out: Int32Array,
+): void {
   // The initial value is 0x9e3779b9 + length (20) + 3923095, as hash_bytes sets it.
   let a = (0x9e735664 + spcOid) | 0;
   let b = (0x9e735664 + dbOid) | 0;
@@ -132,9 +149,16 @@ export function bufTableHashCode(
   c = (c - b) | 0;
   c ^= rot(b, 4);
   b = (b + a) | 0;
-  // The remaining 8 bytes: the fork and block words.
-  b = (b + block) | 0;
-  a = (a + fork) | 0;
+  out[0] = a;
+  out[1] = b;
+  out[2] = c;
+}
+
+/** The second half of BufTableHashCode: the fork and block words, then final(a, b, c). */
+export function bufTableHashTail(head: Int32Array, fork: number, block: number): number {
+  let a = (head[0]! + fork) | 0;
+  let b = (head[1]! + block) | 0;
+  let c = head[2]!;
   // final(a, b, c)
   c ^= b;
   c = (c - rot(b, 14)) | 0;

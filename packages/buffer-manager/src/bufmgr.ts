@@ -80,6 +80,8 @@ import { BufTable } from "./buf-table.js";
 import {
   type BufferTag,
   bufTableHashCode,
+  bufTableHashHead,
+  bufTableHashTail,
   checkBlockNumber,
   checkForkNumber,
   checkRelFileLocator,
@@ -90,7 +92,7 @@ import {
   type RelFileLocator,
 } from "./buf-tag.js";
 import { type BufferUsage, RelationBlockCounter, type RelationBlockCounts } from "./buf-usage.js";
-import { FaultTable, registerFaultShmem } from "./injection-point.js";
+import { FaultTable, PanicError, registerFaultShmem } from "./injection-point.js";
 import {
   LW_EXCLUSIVE,
   LW_SHARED,
@@ -172,6 +174,11 @@ export class SharedBufferPool implements BufferPool {
   private readonly blockCounts = new RelationBlockCounter();
   private statBase: number;
   private detached = false;
+  /** The tag hash's relation half for the relation last read (bufTableHashHead). */
+  private readonly hashHead = new Int32Array(3);
+  private hashRel = -1;
+  private hashDb = -1;
+  private hashSpc = -1;
   /** The database's fault table and PANIC state. */
   readonly faults: FaultTable;
   private readonly unregisterFaults: () => void;
@@ -529,7 +536,27 @@ export class SharedBufferPool implements BufferPool {
       checkRelFileLocator(rel);
     }
     const strategy = options?.strategy;
-    const hash = bufTableHashCode(spc, db, relNumber, fork, block);
+    if (relNumber !== this.hashRel || db !== this.hashDb || spc !== this.hashSpc) {
+      bufTableHashHead(spc, db, relNumber, this.hashHead);
+      this.hashRel = relNumber;
+      this.hashDb = db;
+      this.hashSpc = spc;
+    }
+    const hash = bufTableHashTail(this.hashHead, fork, block);
+    // The hit path's fast path: look the tag up without the partition lock, pin what it finds,
+    // and keep it if the pinned buffer really holds the tag (a pinned buffer is never retagged,
+    // so the check stays true while we pin it).
+    // Differs from PostgreSQL: BufferAlloc always looks up under the partition lock, shared.
+    // Both end with the same buffer pinned; in a race with a retag or an eviction pgsim may
+    // pin (and bump the usage count of) another buffer for a moment, then takes the locked path.
+    const guess = this.table.lookupUnlocked(hash, spc, db, relNumber, fork, block);
+    if (guess >= 0) {
+      const valid = this.pinBuffer(guess, strategy);
+      if (this.holdsTag(guess, spc, db, relNumber, fork, block)) {
+        return this.foundBuffer(guess, valid, rel, fork, block, options);
+      }
+      this.unpinBuffer(guess);
+    }
     const lockSlot = this.layout.partitionLocks + (hash & 127) * LWLOCK_INTS;
     lwlockAcquire(this.words, lockSlot, LW_SHARED);
     const found = this.table.lookup(hash, spc, db, relNumber, fork, block);
@@ -537,18 +564,7 @@ export class SharedBufferPool implements BufferPool {
       // Pin before releasing the partition lock, so the buffer cannot be retagged under us.
       const valid = this.pinBuffer(found, strategy);
       lwlockRelease(this.words, lockSlot, LW_SHARED);
-      if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
-      if (!valid && this.startBufferIO(found, true)) {
-        // A mapped buffer whose earlier read failed: we read it now, a miss (BufferAlloc's
-        // found = false), not a hit.
-        this.blockCounts.count(rel, fork, false);
-        this.readIntoBuffer(found, rel, fork, block, options);
-      } else {
-        this.stats[this.statBase + STAT_HITS]!++;
-        this.blockCounts.count(rel, fork, true);
-      }
-      if (options?.mode === "zero-and-lock") this.lockBuffer((found + 1) as BufferId, "exclusive");
-      return (found + 1) as BufferId;
+      return this.foundBuffer(found, valid, rel, fork, block, options);
     }
     lwlockRelease(this.words, lockSlot, LW_SHARED);
 
@@ -590,6 +606,50 @@ export class SharedBufferPool implements BufferPool {
     return (id + 1) as BufferId;
   }
 
+  /** Whether buffer `id` holds this tag (BM_TAG_VALID and the five tag words). */
+  private holdsTag(
+    id: number,
+    spc: number,
+    db: number,
+    relNumber: number,
+    fork: number,
+    block: number,
+  ): boolean {
+    const w = this.words;
+    const d = this.desc + id * DESC_INTS;
+    return (
+      w[d + D_TAG_BLOCK] === (block | 0) &&
+      w[d + D_TAG_REL] === (relNumber | 0) &&
+      w[d + D_TAG_FORK] === fork &&
+      w[d + D_TAG_DB] === (db | 0) &&
+      w[d + D_TAG_SPC] === (spc | 0) &&
+      (this.headers.readState(id) & BM_TAG_VALID) !== 0
+    );
+  }
+
+  /** ReadBuffer's end for a block found mapped: a hit, or the read of a buffer whose read failed. */
+  private foundBuffer(
+    id: number,
+    valid: boolean,
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    options: ReadBufferOptions | undefined,
+  ): BufferId {
+    if (this.traceHook !== undefined) this.traceHook(rel, fork, block, true);
+    if (!valid && this.startBufferIO(id, true)) {
+      // A mapped buffer whose earlier read failed: we read it now, a miss (BufferAlloc's
+      // found = false), not a hit.
+      this.blockCounts.count(rel, fork, false);
+      this.readIntoBuffer(id, rel, fork, block, options);
+    } else {
+      this.stats[this.statBase + STAT_HITS]!++;
+      this.blockCounts.count(rel, fork, true);
+    }
+    if (options?.mode === "zero-and-lock") this.lockBuffer((id + 1) as BufferId, "exclusive");
+    return (id + 1) as BufferId;
+  }
+
   /**
    * The I/O half of a miss: we own BM_IO_IN_PROGRESS and a pin. Reads (or zeroes) the page,
    * verifies it, and publishes BM_VALID. On failure the buffer stays tagged but not valid (the
@@ -609,7 +669,12 @@ export class SharedBufferPool implements BufferPool {
         page.set(this.zeroPage); // copying is far faster than fill(0) on shared memory
       } else {
         this.smgr!.read(rel, fork, block, page);
-        if (this.hooks.verifyPage && !this.hooks.verifyPage(page, block)) {
+        const verified = this.hooks.verifyPage?.(page, block) ?? true;
+        if (verified !== true) {
+          // PageIsVerified's WARNING comes first, then ReadBuffer's ERROR (or zeroing).
+          if (typeof verified === "string") {
+            process.emitWarning(verified, { code: "PGSIM_PAGE_VERIFICATION_FAILED" });
+          }
           if (mode === "zero-on-error") {
             process.emitWarning(
               `invalid page in block ${block} of relation ${relationPath(rel, fork)}; zeroing out page`,
@@ -619,7 +684,7 @@ export class SharedBufferPool implements BufferPool {
             throw new PgsimError(
               "data-corrupted",
               `invalid page in block ${block} of relation ${relationPath(rel, fork)}`,
-              { block },
+              { block, ...(typeof verified === "string" ? { reason: verified } : {}) },
             );
           }
         }
@@ -734,7 +799,16 @@ export class SharedBufferPool implements BufferPool {
     const id = this.strategyControl.strategyGetBuffer(this.search, strategy);
     const victimState = this.search.state;
     this.pinBufferLocked(id, victimState);
-    if ((victimState & BM_DIRTY) !== 0 && !this.flushVictimBuffer(id, strategy)) {
+    let flushed = true;
+    try {
+      if ((victimState & BM_DIRTY) !== 0) flushed = this.flushVictimBuffer(id, strategy);
+    } catch (e) {
+      // The victim's write failed: it stays dirty (BM_IO_ERROR) and the error goes to the
+      // backend that needed a buffer; the victim's pin goes, as error recovery would drop it.
+      this.unpinBuffer(id);
+      throw e;
+    }
+    if (!flushed) {
       this.unpinBuffer(id);
       return -1;
     }
@@ -1141,6 +1215,11 @@ export class SharedBufferPool implements BufferPool {
     lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
   }
 
+  /** BufferIsLockedByMe (PostgreSQL 17): whether this backend holds the buffer's content lock. */
+  holdsContentLock(buffer: BufferId): boolean {
+    return this.heldContentLock[this.bufIdOf(buffer)] !== NO_CONTENT_LOCK;
+  }
+
   /**
    * LockBufferForCleanup: an exclusive content lock while no other backend holds a pin. Waits
    * (releasing the content lock) until the other pins are gone. Only one waiter per buffer.
@@ -1317,7 +1396,7 @@ export class SharedBufferPool implements BufferPool {
    * Differs from PostgreSQL: no write pacing (checkpoint_completion_target), no per-tablespace
    * balancing, and the sort array is backend-private rather than in shared memory.
    */
-  checkpoint(): CheckpointResult {
+  checkpoint(options: { readonly sync?: boolean } = {}): CheckpointResult {
     this.checkLive();
     if (this.variant === "memory") return { buffersWritten: 0, filesSynced: 0 };
     this.faults.checkNotPanicked();
@@ -1344,7 +1423,7 @@ export class SharedBufferPool implements BufferPool {
       if ((this.headers.readState(id) & BM_CHECKPOINT_NEEDED) === 0) continue;
       if (this.syncOneBuffer(id)) buffersWritten++;
     }
-    const filesSynced = this.smgr!.syncAll();
+    const filesSynced = options.sync === false ? 0 : this.smgr!.syncAll();
     return { buffersWritten, filesSynced };
   }
 
@@ -1406,7 +1485,23 @@ export class SharedBufferPool implements BufferPool {
     try {
       this.dropBuffers(rel, [fork], [nblocks]);
       if (this.variant === "memory") this.relSizes.set(rel, fork, nblocks);
-      else this.smgr!.truncate(rel, fork, nblocks);
+      else {
+        try {
+          this.smgr!.truncate(rel, fork, nblocks);
+        } catch (e) {
+          // The buffers of the cut blocks are gone: their older versions on disk would come
+          // back (rows deleted since the last checkpoint reappearing). Only crash recovery,
+          // which replays the logged truncation, restores a consistent relation.
+          // Differs from PostgreSQL: PostgreSQL 15 reports an ERROR here (RelationTruncate:
+          // a critical section "would be worse than the disease") and goes on with the stale
+          // blocks; pgsim makes it a PANIC.
+          if (e instanceof PgsimError && e.code !== "panic") {
+            this.faults.panic(e.message);
+            throw new PanicError(e.message, { ...e.detail });
+          }
+          throw e;
+        }
+      }
     } finally {
       lwlockRelease(this.words, extLock, LW_EXCLUSIVE);
     }

@@ -86,8 +86,11 @@ export interface FaultRule {
   readonly point: InjectionPointName;
   readonly fault: Fault;
   /**
-   * Only calls on files whose path relative to the data directory contains this text (e.g.
-   * `"pg_wal/"`, `"base/5/16384"`, `"pg_wal/xlogtemp"`). Default: every file.
+   * Only calls on this file, by its path relative to the data directory. `"base/5/16384"` is
+   * that relation's main fork with its later segments (`.1`, `.2`, …); a path ending in `/` is
+   * every file below that directory (`"pg_wal/"`, `"base/"`); a trailing `*` matches any rest
+   * (`"base/5/16384*"`: every fork; `"pg_wal/xlogtemp*"`: new WAL segments being created;
+   * `"pg_wal/0*"`: the WAL segments themselves). Default: every file.
    */
   readonly file?: string;
   /** Fire from the nth matching call on (1-based; default 1: the next one). */
@@ -207,6 +210,15 @@ function checkRule(rule: FaultRule): void {
       throw invalidRule(`${f.type} bytes must be a non-negative integer, got ${String(f.bytes)}`);
     }
   }
+  if (
+    (f.type === "short-write" || f.type === "torn-write") &&
+    rule.point === "control-write" &&
+    f.bytes < 512
+  ) {
+    throw invalidRule(
+      "pg_control is written as one 512-byte sector, which PostgreSQL assumes atomic (PG_CONTROL_MAX_SAFE_SIZE): a short or torn write of it keeps at least 512 bytes",
+    );
+  }
   if (f.type === "enospc" && rule.point === "data-read") {
     throw invalidRule('a read does not fail with ENOSPC; use "eio" at "data-read"');
   }
@@ -235,6 +247,14 @@ function checkRule(rule: FaultRule): void {
       throw invalidRule(`file must be at most ${FILE_BYTES} bytes`);
     }
   }
+}
+
+/** Whether a rule's `file` covers the file at `rel` (see FaultRule.file). */
+function fileMatches(want: string, rel: string): boolean {
+  if (want.endsWith("*")) return rel.startsWith(want.slice(0, -1));
+  if (want.endsWith("/")) return rel.startsWith(want);
+  if (rel === want) return true;
+  return rel.startsWith(want) && /^\.\d+$/.test(rel.slice(want.length));
 }
 
 /** A 32-bit mix of (seed, n): splitmix-like, for deterministic probabilities. */
@@ -384,7 +404,7 @@ export class FaultTable {
         const want = new TextDecoder().decode(
           this.bytes.slice((base + 12) * 4, (base + 12) * 4 + fileLen),
         );
-        if (!rel.includes(want)) continue;
+        if (!fileMatches(want, rel)) continue;
       }
       const n = Atomics.add(w, base + R_HITS, 1) + 1;
       const prob = w[base + R_PROB]!;

@@ -39,7 +39,12 @@ export interface ReadBufferOptions {
  * checksums, and nothing is logged or flushed, as for a pool without WAL.
  */
 export interface PageHooks {
-  verifyPage?(page: Uint8Array, block: number): boolean;
+  /**
+   * PageIsVerified on a page just read: true when it may be used; false, or the reason as
+   * PostgreSQL's WARNING words it ("page verification failed, calculated checksum N but
+   * expected M"), when it is damaged.
+   */
+  verifyPage?(page: Uint8Array, block: number): boolean | string;
   setChecksum?(page: Uint8Array, block: number): void;
   /**
    * FlushBuffer's `XLogFlush(BufferGetLSN(buf))`: called with the page's LSN (pd_lsn) before a
@@ -227,14 +232,19 @@ export interface BufferPool {
   conditionalLockBuffer(buffer: BufferId): boolean;
   /** Releases the content lock. */
   unlockBuffer(buffer: BufferId): void;
+  /** BufferIsLockedByMe: whether this backend holds the buffer's content lock. */
+  holdsContentLock(buffer: BufferId): boolean;
   /** Exclusive lock with no other backend pinning (waits for their pins to go). */
   lockBufferForCleanup(buffer: BufferId): void;
   /** Tries a cleanup lock without waiting. */
   conditionalLockBufferForCleanup(buffer: BufferId): boolean;
   /** Writes the buffer if dirty (disk-backed; a no-op for memory-only). Hold pin and lock. */
   flushBuffer(buffer: BufferId): boolean;
-  /** Writes every dirty buffer sorted by tag, then fsyncs (disk-backed; a no-op for memory). */
-  checkpoint(): CheckpointResult;
+  /**
+   * Writes every dirty buffer sorted by tag, then fsyncs the relation files unless `sync` is
+   * false (fsync=off) (disk-backed; a no-op for memory).
+   */
+  checkpoint(options?: { readonly sync?: boolean }): CheckpointResult;
   /** Creates an empty fork. */
   createRelation(rel: RelFileLocator, fork: number): void;
   /** Whether the fork exists. */

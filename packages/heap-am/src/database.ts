@@ -451,7 +451,15 @@ export class Database {
     try {
       this.ctx.xlog?.wal.ensureSegmentsAhead();
     } catch (e) {
-      if (writes || !(e instanceof PgsimError) || e.code !== "disk-full") throw e;
+      // A read goes ahead unless the database itself has stopped.
+      if (
+        writes ||
+        !(e instanceof PgsimError) ||
+        e.code === "panic" ||
+        e.code === "crash-shutdown"
+      ) {
+        throw e;
+      }
     }
   }
 

@@ -6,7 +6,8 @@
  *
  * pgsim only (PostgreSQL's tests kill backends from outside, with SIGKILL in TAP tests; pgsim's
  * backends are threads, so the backend is asked to do it: postmaster/fault-ops.ts).
- * Entry points: `withFaults`, `FaultOp`, `TestingOp`, `TestingSessionOp`.
+ * Also `checksumFailures`, the check a fault or crash test makes of a data directory's pages.
+ * Entry points: `withFaults`, `FaultOp`, `TestingOp`, `TestingSessionOp`, `checksumFailures`.
  * See also: postmaster/fault-ops.ts (what the backend does), postmaster/cluster.ts (the recovery
  * a crash triggers), ../../../test/cluster.test.ts and ../../../test/isolation (the users).
  *
@@ -19,10 +20,14 @@
  * ```
  */
 
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { BLCKSZ } from "@pgsim/buffer-manager";
 import type { IsolationLevel } from "./access/transam/xact.js";
 import type { BackendResult, Op, SessionOp } from "./postmaster/backend-worker.js";
 import { Cluster, type Session } from "./postmaster/cluster.js";
 import type { FaultOp } from "./postmaster/fault-ops.js";
+import { pageIsVerified } from "./storage/page/bufpage.js";
 
 export type { FaultOp } from "./postmaster/fault-ops.js";
 
@@ -70,4 +75,28 @@ export function withFaults(target: Cluster | Session): FaultCluster | FaultSessi
     run: (ops) => target.run(asSessionOps(ops)),
     runRaw: (ops) => target.runRaw(asSessionOps(ops)),
   };
+}
+
+/**
+ * Every page of every relation file of the database (`base/<db>/`, every fork and segment) that
+ * fails PageIsVerified with checksums on, as "file block N"; empty when all pass. A fault or
+ * crash test's check that no page is torn or damaged on disk.
+ */
+export function checksumFailures(dataDir: string, segmentBlocks = 131072): string[] {
+  const bad: string[] = [];
+  const base = path.join(dataDir, "base");
+  for (const db of fs.existsSync(base) ? fs.readdirSync(base) : []) {
+    for (const name of fs.readdirSync(path.join(base, db)).sort()) {
+      const bytes = fs.readFileSync(path.join(base, db, name));
+      const segment = /\.(\d+)$/.exec(name);
+      const first = segment !== null ? Number(segment[1]) * segmentBlocks : 0;
+      for (let off = 0; off + BLCKSZ <= bytes.length; off += BLCKSZ) {
+        const page = new Uint8Array(bytes.buffer, bytes.byteOffset + off, BLCKSZ);
+        const block = first + off / BLCKSZ;
+        if (!pageIsVerified(page, block, { checksums: true }))
+          bad.push(`${db}/${name} block ${block}`);
+      }
+    }
+  }
+  return bad;
 }

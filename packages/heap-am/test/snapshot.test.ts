@@ -489,7 +489,11 @@ describe("memory-only snapshot persistence: faults at the snapshot write", () =>
     ],
     [
       "EIO on the file's fsync",
-      { point: "snapshot-fsync", fault: { type: "eio" }, file: ".tmp" },
+      {
+        point: "snapshot-fsync",
+        fault: { type: "eio" },
+        file: "pgsim_snapshot/snapshot.0000000000000003.tmp",
+      },
       /^snapshot-write-failed: could not fsync file ".*snapshot\.0000000000000003\.tmp": EIO/,
     ],
   ];
@@ -532,5 +536,38 @@ describe("memory-only snapshot persistence: faults at the snapshot write", () =>
     expect(rows(again, "t").length).toBe(301);
     again.close();
     db.close();
+  });
+});
+
+describe("memory-only snapshot persistence: a torn snapshot write that is not noticed", () => {
+  it("the snapshot 'completes' with a damaged file; the next open refuses it and loads the previous generation", () => {
+    const { db, dir } = create();
+    db.createTable("t", NOTES);
+    let tx = db.begin();
+    tx.insertMany(
+      "t",
+      Array.from({ length: 300 }, (_, i) => [i, `row ${i}`]),
+    );
+    tx.commit();
+    db.checkpoint(); // generation 2
+    tx = db.begin();
+    tx.insert("t", [1000, "only in generation 3"]);
+    tx.commit();
+    // The third write of generation 3 reaches the file only in part but reports success.
+    db.injectFault({
+      point: "snapshot-write",
+      fault: { type: "torn-write", bytes: 100, crash: false },
+      nth: 3,
+    });
+    db.checkpoint();
+    expect(db.lastSnapshot!.generation).toBe(3);
+    // A crash now (closing the last backend would take generation 4).
+    const again = Database.open(dir);
+    expect(again.snapshotReport!.generation).toBe(2);
+    expect(again.snapshotReport!.refused[0]!.reason).toMatch(
+      /invalid snapshot file ".*snapshot\.0000000000000003": (invalid page in block|incorrect CRC-32C)/,
+    );
+    expect(rows(again, "t").length).toBe(300);
+    again.close();
   });
 });

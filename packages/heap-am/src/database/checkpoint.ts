@@ -236,7 +236,7 @@ export function createCheckPoint(b: CheckpointBackend, kind: CheckpointKind): Ch
     // CheckPointGuts: the commit log first, then the catalog, then the buffers.
     writeCommitLogFiles(dataDir, transam.commitLogPages(), sync);
     writeCatalogFile(dataDir, catalog.image(), sync);
-    const { buffersWritten } = pool.checkpoint();
+    const { buffersWritten } = pool.checkpoint({ sync });
     xlog.ins.beginInsert();
     xlog.ins.registerData(encodeCheckPoint(cp));
     const { startLsn, endLsn } = xlog.ins.insert(

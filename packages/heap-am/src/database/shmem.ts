@@ -50,8 +50,14 @@ import { bytePosToLsn, isValidWalSegSize, lsnToBytePos } from "../access/transam
 import { XLogInsertState, xlogPageHooks } from "../access/transam/xloginsert.js";
 import { Catalog, type CatalogShared, initCatalog } from "../catalog/catalog.js";
 import { logCatalogImage } from "../catalog/catalog-xlog.js";
+import { readUint16 } from "../include/port/le-bytes.js";
 import { FreeSpaceMap } from "../storage/freespace/freespace.js";
-import { pageIsVerified, pageSetChecksumInplace } from "../storage/page/bufpage.js";
+import {
+  PD_CHECKSUM_OFFSET,
+  pageIsVerified,
+  pageSetChecksumInplace,
+} from "../storage/page/bufpage.js";
+import { pgChecksumPage } from "../storage/page/checksum.js";
 import { PgStat } from "../utils/activity/pgstat.js";
 import { initPgStatShmem, type PgStatShared } from "../utils/activity/pgstat-shmem.js";
 import {
@@ -609,11 +615,20 @@ function attachWal(shared: DatabaseShared): XLogWriter {
 function pageHooksOf(shared: DatabaseShared) {
   return shared.checksums
     ? {
-        verifyPage: (page: Uint8Array, block: number) =>
-          pageIsVerified(page, block, { checksums: true }),
+        verifyPage: (page: Uint8Array, block: number) => verifyWithReason(page, block),
         setChecksum: (page: Uint8Array, block: number) => pageSetChecksumInplace(page, block),
       }
     : {};
+}
+
+/** PageIsVerified with its WARNING's text when the checksum is what failed. */
+function verifyWithReason(page: Uint8Array, block: number): boolean | string {
+  if (pageIsVerified(page, block, { checksums: true })) return true;
+  const expected = readUint16(page, PD_CHECKSUM_OFFSET);
+  const calculated = pgChecksumPage(page, block);
+  return calculated !== expected
+    ? `page verification failed, calculated checksum ${calculated} but expected ${expected}`
+    : false;
 }
 
 /** A backend's private handles on the shared memory, and the context its table AMs run in. */

@@ -767,7 +767,10 @@ export function heapUpdate(
     return { result: TM.Ok, newTid, hot, keysUpdated };
   } finally {
     if (newBuffer !== undefined) pool.unlockReleaseBuffer(newBuffer);
-    pool.unlockReleaseBuffer(buffer);
+    // RelationGetBufferForTuple may fail (an eviction's write error) while the old page is
+    // unlocked: error cleanup releases what is still held (LWLockReleaseAll, then the pin).
+    if (pool.holdsContentLock(buffer)) pool.unlockReleaseBuffer(buffer);
+    else pool.releaseBuffer(buffer);
     void buffer;
     buffer = 0 as BufferId;
   }

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 /**
- * `pgsim-bench`: the benchmark command line, a dispatcher of subcommands (micro, dml, backends).
+ * `pgsim-bench`: the benchmark command line, a dispatcher of subcommands (micro, dml, backends,
+ * snapshot).
  *
- * Measures: whatever the chosen subcommand measures (see micro.ts, dml.ts, backends.ts).
+ * Measures: whatever the chosen subcommand measures (see micro.ts, dml.ts, backends.ts,
+ * snapshot.ts).
  * Entry points: `main(argv, io)` (returns the exit code), the `pgsim-bench` bin.
- * See also: micro.ts, dml.ts, dml-report.ts, backends.ts, progress.ts, ../README.md.
+ * See also: micro.ts, dml.ts, dml-report.ts, backends.ts, snapshot.ts, progress.ts, ../README.md.
  *
  * Exit codes: 0 done, 1 the benchmark failed (or `--peer postgres` without PostgreSQL 15), 2
  * usage error (unknown command or option, a bad value). Usage errors print a usage line on
@@ -26,6 +28,13 @@ import { checkDataDir } from "./dml-pgsim.js";
 import { formatDmlTable, writeDmlReport } from "./dml-report.js";
 import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";
 import { createProgress, type Progress } from "./progress.js";
+import {
+  formatSnapshotTable,
+  runSnapshotBench,
+  SNAPSHOT_BENCH_DEFAULTS,
+  type SnapshotBenchOptions,
+  writeSnapshotReport,
+} from "./snapshot.js";
 
 /** Where output goes (stdout for results, stderr for progress and errors). */
 export interface CliIo {
@@ -282,6 +291,99 @@ const COMMANDS: Command[] = [
     },
   },
 ];
+
+/** A positive number option (`integer`: a whole one), or the default when absent. */
+function positiveOption(
+  values: OptionValues,
+  name: string,
+  usage: string,
+  integer: boolean,
+): number | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const n = Number(String(text).replace(/_/g, ""));
+  if (!Number.isFinite(n) || n <= 0 || (integer && !Number.isInteger(n))) {
+    throw new UsageError(
+      `--${name} must be a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(text)}`,
+      usage,
+    );
+  }
+  return n;
+}
+
+const SNAPSHOT_USAGE =
+  "pgsim-bench snapshot [--pool-mb LIST] [--fill F] [--snapshots N] [--dml-seconds N] [--interval-ms N] [--dml-pool-mb N] [--no-fsync] [--dir DIR] [--json] [--out DIR]";
+
+COMMANDS.push({
+  name: "snapshot",
+  summary:
+    "memory-only persistence: snapshot time and size per GB of pool, load time, DML slowdown",
+  usage: SNAPSHOT_USAGE,
+  options: {
+    ...COMMON_OPTIONS,
+    "pool-mb": { type: "string" },
+    fill: { type: "string" },
+    snapshots: { type: "string" },
+    "dml-seconds": { type: "string" },
+    "interval-ms": { type: "string" },
+    "dml-pool-mb": { type: "string" },
+    "no-fsync": { type: "boolean" },
+    dir: { type: "string" },
+  },
+  help: [
+    `  --pool-mb LIST    pool sizes in MB, one measurement each (default ${SNAPSHOT_BENCH_DEFAULTS.poolMb.join(",")})`,
+    `  --fill F          the fraction of the pool filled with rows (default ${SNAPSHOT_BENCH_DEFAULTS.fill})`,
+    `  --snapshots N     snapshots per pool size (default ${SNAPSHOT_BENCH_DEFAULTS.snapshots})`,
+    `  --dml-seconds N   seconds of UPDATE transactions, without and with snapshots (default ${SNAPSHOT_BENCH_DEFAULTS.dmlSeconds})`,
+    `  --interval-ms N   snapshotIntervalMs of the run with snapshots (default ${SNAPSHOT_BENCH_DEFAULTS.intervalMs})`,
+    `  --dml-pool-mb N   the pool of the DML runs, in MB (default ${SNAPSHOT_BENCH_DEFAULTS.dmlPoolMb})`,
+    "  --no-fsync        do not fsync the snapshot files (default: fsync, as a durable snapshot needs)",
+    "  --dir DIR         where the snapshot directories go (default the temporary directory)",
+    "  --json            print one JSON object on stdout (progress goes to stderr)",
+    "  --out DIR         also write DIR/snapshot.json and snapshot.md",
+  ],
+  async run(values, io) {
+    const usage = `usage: ${SNAPSHOT_USAGE}`;
+    const options: SnapshotBenchOptions = {};
+    if (values["pool-mb"] !== undefined) {
+      const list = String(values["pool-mb"])
+        .split(",")
+        .map((x) => Number(x.trim()));
+      if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
+        throw new UsageError(
+          `--pool-mb takes a comma-separated list of positive integers, got ${JSON.stringify(values["pool-mb"])}`,
+          usage,
+        );
+      }
+      options.poolMb = list;
+    }
+    const fill = positiveOption(values, "fill", usage, false);
+    if (fill !== undefined) {
+      if (fill <= 0.1 || fill > 0.95) {
+        throw new UsageError(`--fill must be above 0.1 and at most 0.95, got ${fill}`, usage);
+      }
+      options.fill = fill;
+    }
+    const snapshots = positiveOption(values, "snapshots", usage, true);
+    if (snapshots !== undefined) options.snapshots = snapshots;
+    const seconds = positiveOption(values, "dml-seconds", usage, false);
+    if (seconds !== undefined) options.dmlSeconds = seconds;
+    const interval = positiveOption(values, "interval-ms", usage, true);
+    if (interval !== undefined) options.intervalMs = interval;
+    const dmlPool = positiveOption(values, "dml-pool-mb", usage, true);
+    if (dmlPool !== undefined) options.dmlPoolMb = dmlPool;
+    if (values["no-fsync"] === true) options.fsync = false;
+    if (values.dir !== undefined) options.dir = String(values.dir);
+    const outDir = outDirOf(values, usage);
+    const progress = progressFor(io);
+    const result = runSnapshotBench({ ...options, log: (l) => progress.log(l) });
+    if (outDir !== undefined) {
+      for (const file of writeSnapshotReport(result, outDir)) io.err(`wrote ${file}\n`);
+    }
+    io.out(values.json === true ? `${JSON.stringify(result)}\n` : formatSnapshotTable(result));
+    return 0;
+  },
+});
 
 function generalHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

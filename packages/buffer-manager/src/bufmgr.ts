@@ -1514,6 +1514,68 @@ export class SharedBufferPool implements BufferPool {
     }
   }
 
+  /**
+   * Memory-only: every fork the pool holds and its size in blocks, sorted by tag (pgsim only:
+   * what a snapshot of the pool lists). The caller keeps relations from being created,
+   * extended, truncated or dropped meanwhile.
+   */
+  memoryForks(): { rel: RelFileLocator; fork: number; nblocks: number }[] {
+    this.checkLive();
+    if (this.variant !== "memory") {
+      throw new PgsimError("not-memory-pool", "only a memory-only pool lists its forks this way");
+    }
+    return this.relSizes
+      .entries()
+      .sort(
+        (a, b) =>
+          a.rel.spcOid - b.rel.spcOid ||
+          a.rel.dbOid - b.rel.dbOid ||
+          a.rel.relNumber - b.rel.relNumber ||
+          a.fork - b.fork,
+      );
+  }
+
+  /**
+   * Memory-only: calls `visit` with each mapped block of `fork`, block 0 to nblocks - 1, pinned
+   * and share-locked, so that a page is seen whole (changes need the exclusive lock; hint bits
+   * set under a share lock may or may not be in the view). pgsim only: a snapshot copies the
+   * pool this way. Counts neither hits nor block reads (it is not a query's access). The
+   * caller keeps the fork from being extended, truncated or dropped meanwhile.
+   */
+  visitMemoryPages(
+    rel: RelFileLocator,
+    fork: number,
+    visit: (block: number, page: Uint8Array) => void,
+  ): void {
+    this.checkLive();
+    const nblocks = this.nblocks(rel, fork);
+    if (this.variant !== "memory") {
+      throw new PgsimError("not-memory-pool", "only a memory-only pool is visited this way");
+    }
+    for (let block = 0; block < nblocks; block++) {
+      const hash = bufTableHashCode(rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
+      const lockSlot = this.partitionLockSlot(hash % NUM_BUFFER_PARTITIONS);
+      lwlockAcquire(this.words, lockSlot, LW_SHARED);
+      const id = this.table.lookup(hash, rel.spcOid, rel.dbOid, rel.relNumber, fork, block);
+      if (id < 0) {
+        lwlockRelease(this.words, lockSlot, LW_SHARED);
+        throw new AssertionError(
+          `memory-only pool lost block ${block} of ${relationPath(rel, fork)}`,
+        );
+      }
+      this.pinBuffer(id, undefined);
+      lwlockRelease(this.words, lockSlot, LW_SHARED);
+      const buffer = (id + 1) as BufferId;
+      this.lockBuffer(buffer, "share");
+      try {
+        visit(block, this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ));
+      } finally {
+        this.unlockBuffer(buffer);
+        this.unpinBuffer(id);
+      }
+    }
+  }
+
   /** smgrdounlinkall: drops every buffer of the relation and removes its forks. */
   dropRelation(rel: RelFileLocator): void {
     this.checkLive();

@@ -3,7 +3,7 @@
  *
  * Models: what md.c's mdnblocks answers from file sizes, kept instead in a small shared hash
  * (for the memory-only variant, the pool is the storage).
- * Entry points: `RelSizeTable` (`create`, `exists`, `get`, `set`, `remove`).
+ * Entry points: `RelSizeTable` (`create`, `exists`, `get`, `set`, `remove`, `entries`).
  * See also: bufmgr.ts (memory-only extend, truncate and drop), md.ts (the disk-backed equivalent).
  *
  * Open addressing with linear probing over `capacity` entries of RELSIZE_INTS Int32 slots:
@@ -116,6 +116,25 @@ export class RelSizeTable {
     const e = this.find(rel, fork);
     if (e < 0) throw new PgsimError("relation-not-found", "relation fork does not exist");
     Atomics.store(this.words, e + R_NBLOCKS, nblocks);
+  }
+
+  /**
+   * Every fork the table holds, with its size (pgsim only: what a memory-only snapshot lists).
+   * Read without the lock: the caller keeps creations and drops away meanwhile.
+   */
+  entries(): { rel: RelFileLocator; fork: number; nblocks: number }[] {
+    const out: { rel: RelFileLocator; fork: number; nblocks: number }[] = [];
+    const w = this.words;
+    for (let i = 0; i < this.capacity; i++) {
+      const e = this.base + i * RELSIZE_INTS;
+      if (Atomics.load(w, e + R_STATE) !== IN_USE) continue;
+      out.push({
+        rel: { spcOid: w[e]! >>> 0, dbOid: w[e + 1]! >>> 0, relNumber: w[e + 2]! >>> 0 },
+        fork: w[e + 3]!,
+        nblocks: Atomics.load(w, e + R_NBLOCKS),
+      });
+    }
+    return out;
   }
 
   /** Forgets the fork (a tombstone keeps probe chains intact). */

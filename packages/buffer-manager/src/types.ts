@@ -255,6 +255,20 @@ export interface BufferPool {
   nblocks(rel: RelFileLocator, fork: number): number;
   /** Shortens a fork, dropping its buffers past the new end (memory-only: freeing them). */
   truncateRelation(rel: RelFileLocator, fork: number, nblocks: number): void;
+  /**
+   * Memory-only: every fork and its size in blocks, sorted by tag (what a snapshot of the pool
+   * lists). A disk-backed pool refuses (`not-memory-pool`).
+   */
+  memoryForks(): { rel: RelFileLocator; fork: number; nblocks: number }[];
+  /**
+   * Memory-only: calls `visit(block, page)` for each block of the fork, the buffer pinned and
+   * share-locked (the page is a view into shared memory: copy it). Counts no hits.
+   */
+  visitMemoryPages(
+    rel: RelFileLocator,
+    fork: number,
+    visit: (block: number, page: Uint8Array) => void,
+  ): void;
   /** Drops every buffer of the relation and removes its forks. */
   dropRelation(rel: RelFileLocator): void;
   /**

@@ -22,6 +22,7 @@
  */
 
 import {
+  attachedBackends,
   type BufferPool,
   type BufferUsage,
   type DetachReport,
@@ -69,8 +70,25 @@ import {
   type OpenOptions,
   openDatabaseShared,
   recoverDeadBackend,
+  registerSnapshotFaults,
+  snapshotLoadReportOf,
   startupResultOf,
 } from "./database/shmem.js";
+import {
+  type SnapshotLoadReport,
+  type SnapshotReason,
+  type SnapshotReport,
+  takeSnapshot,
+} from "./database/snapshot.js";
+import {
+  noteChange,
+  quiesceRelease,
+  quiesceShare,
+  SnapshotState,
+  setSnapshotState,
+  snapshotDue,
+  snapshotState,
+} from "./database/snapshot-lock.js";
 import type { StartupResult } from "./database/startup.js";
 import { DatabaseTransaction } from "./database/transaction.js";
 import {
@@ -91,6 +109,12 @@ import { buildRelation } from "./utils/cache/rel.js";
 
 export type { CheckpointReport } from "./database/checkpoint.js";
 export type { DatabaseOptions, DatabaseShared, OpenOptions } from "./database/shmem.js";
+export type {
+  RefusedSnapshot,
+  SnapshotLoadReport,
+  SnapshotReason,
+  SnapshotReport,
+} from "./database/snapshot.js";
 export type { StartupResult } from "./database/startup.js";
 export {
   type BulkStatementOptions,
@@ -161,6 +185,20 @@ export class Database {
   private readonly invalidationsSeen = new Map<number, number>();
   private current: DatabaseTransaction | undefined;
   private closed = false;
+  /** The snapshot timer of the backend that created or opened a snapshot database. */
+  private snapshotTimer: ReturnType<typeof setInterval> | undefined;
+  private lastSnapshotReport: SnapshotReport | undefined;
+  private lastSnapshotFailure: Error | undefined;
+  /** Stops this thread applying the fault table to the snapshot directory (when it closes). */
+  private readonly unregisterSnapshotFaults: () => void;
+  /**
+   * With snapshot persistence: runs a change holding the quiesce lock in share mode (see
+   * TransactionBackend.quiesce). Undefined for every other database, so that their statements
+   * pay nothing for it.
+   */
+  readonly quiesce:
+    | (<T>(kind: "statement" | "end", changed: boolean, body: () => T) => T)
+    | undefined;
 
   private constructor(shared: DatabaseShared) {
     this.shared = shared;
@@ -170,6 +208,87 @@ export class Database {
     this.catalog = backend.catalog;
     this.ctx = backend.ctx;
     this.pgstat = backend.pgstat;
+    this.unregisterSnapshotFaults = registerSnapshotFaults(shared);
+    const settings = shared.snapshot;
+    const me = this.pool.procNumber;
+    this.quiesce =
+      settings === undefined
+        ? undefined
+        : <T>(kind: "statement" | "end", changed: boolean, body: () => T): T => {
+            quiesceShare(settings, me, kind);
+            try {
+              return body();
+            } finally {
+              if (changed) noteChange(settings);
+              quiesceRelease(settings, me);
+            }
+          };
+  }
+
+  /** Runs DDL or VACUUM inside the snapshot quiesce lock, if the database has one. */
+  private changing<T>(body: () => T): T {
+    return this.quiesce === undefined ? body() : this.quiesce("statement", true, body);
+  }
+
+  /** Starts the snapshot timer of the thread that created or opened a snapshot database. */
+  private startSnapshotTimer(): this {
+    const settings = this.shared.snapshot;
+    if (settings === undefined || settings.intervalMs <= 0) return this;
+    const period = Math.max(10, Math.min(settings.intervalMs, 1000));
+    this.snapshotTimer = setInterval(() => {
+      if (this.closed) {
+        clearInterval(this.snapshotTimer);
+        return;
+      }
+      if (snapshotDue(settings)) this.snapshotInBackground("interval");
+    }, period);
+    // The timer never keeps the process alive: an application exits when its work is done.
+    this.snapshotTimer.unref();
+    return this;
+  }
+
+  /**
+   * A snapshot nobody asked for (the interval, checked after a commit or by the timer): it gives
+   * up at once if another backend is taking one, and after a second if changes keep running. A
+   * failure does not fail the commit that noticed the snapshot was due: it is kept in
+   * `lastSnapshotError` and reported as a process warning, as PostgreSQL's checkpointer logs a
+   * failed checkpoint and tries again later.
+   */
+  private snapshotInBackground(reason: SnapshotReason): void {
+    try {
+      const r = this.runSnapshot(reason, { wait: false, quiesceTimeoutMs: 1000 });
+      if (r !== undefined) this.lastSnapshotFailure = undefined;
+    } catch (e) {
+      this.lastSnapshotFailure = e as Error;
+      process.emitWarning(`memory-only snapshot failed: ${(e as Error).message}`);
+    }
+  }
+
+  private runSnapshot(
+    reason: SnapshotReason,
+    options: { wait: boolean; quiesceTimeoutMs: number },
+  ): SnapshotReport | undefined {
+    const settings = this.shared.snapshot;
+    if (settings === undefined) {
+      throw new PgsimError(
+        "no-snapshot-persistence",
+        'this database was not created with persistence: "snapshot"',
+      );
+    }
+    const report = takeSnapshot(
+      {
+        pool: this.pool,
+        transam: this.transam,
+        catalog: this.catalog,
+        maxBackends: this.shared.pool.maxBackends,
+        checksums: this.shared.checksums,
+      },
+      settings,
+      reason,
+      options,
+    );
+    if (report !== undefined) this.lastSnapshotReport = report;
+    return report;
   }
 
   /**
@@ -178,7 +297,7 @@ export class Database {
    * directory must be missing or empty.
    */
   static create(options: DatabaseOptions): Database {
-    return new Database(createDatabaseShared(options));
+    return new Database(createDatabaseShared(options)).startSnapshotTimer();
   }
 
   /**
@@ -186,6 +305,14 @@ export class Database {
    * after a clean shutdown at once; after a crash, crash recovery replays the WAL from the last
    * checkpoint first (`startupReport` says what it did). Settings recorded at creation
    * (checksums, segment sizes) come from pg_control.
+   *
+   * A memory-only snapshot directory (made with `persistence: "snapshot"`, recognised by its
+   * `PGSIM_SNAPSHOT` file) is loaded instead: the newest snapshot file that passes every check
+   * (file CRC, each page's checksum) is mapped into a new memory-only pool; a damaged newer one
+   * is refused, moved aside to `<file>.damaged`, and the previous generation is used
+   * (`snapshotReport` says what was loaded and what was refused). If none is valid, the error of
+   * the newest (`snapshot-damaged`) is thrown. A directory that is neither is refused with
+   * `not-a-data-directory`.
    *
    * @example
    * ```ts
@@ -195,7 +322,43 @@ export class Database {
    * ```
    */
   static open(dataDir: string, options: OpenOptions = {}): Database {
-    return new Database(openDatabaseShared(dataDir, options));
+    return new Database(openDatabaseShared(dataDir, options)).startSnapshotTimer();
+  }
+
+  /**
+   * What opening a memory-only snapshot directory loaded (in the thread that opened it): the
+   * generation, its file and time, pages and tables, the transactions that were running (now
+   * aborted), and any newer snapshot file refused as damaged, with why. Undefined otherwise.
+   *
+   * @example
+   * ```ts
+   * const db = Database.open("/tmp/pgsim-mem");
+   * const r = db.snapshotReport!;
+   * console.log(r.generation, r.pages, r.refused.map((f) => f.reason));
+   * ```
+   */
+  get snapshotReport(): SnapshotLoadReport | undefined {
+    return snapshotLoadReportOf(this.shared);
+  }
+
+  /** The last snapshot this backend took (checkpoint, interval or shutdown), if any. */
+  get lastSnapshot(): SnapshotReport | undefined {
+    return this.lastSnapshotReport;
+  }
+
+  /** Why this backend's last background (interval) snapshot failed, until one succeeds. */
+  get lastSnapshotError(): Error | undefined {
+    return this.lastSnapshotFailure;
+  }
+
+  /**
+   * Takes a snapshot of a memory-only database with `persistence: "snapshot"` now (what
+   * `checkpoint()` does for it): waits for changes in progress to finish (up to a minute), copies
+   * the pool, and writes the next generation durably. Returns what it did.
+   */
+  snapshot(): SnapshotReport {
+    this.checkRunning();
+    return this.runSnapshot("checkpoint", { wait: true, quiesceTimeoutMs: 60_000 })!;
   }
 
   /**
@@ -245,6 +408,10 @@ export class Database {
     if (settings !== undefined && xlogState(settings) === XLogState.SHUT_DOWN) {
       throw new PgsimError("shutting-down", "the database system is shutting down");
     }
+    const snapshot = this.shared.snapshot;
+    if (snapshot !== undefined && snapshotState(snapshot) === SnapshotState.SHUT_DOWN) {
+      throw new PgsimError("shutting-down", "the database system is shutting down");
+    }
   }
 
   /** The checkpoint's view of this backend (a database with WAL only). */
@@ -272,6 +439,11 @@ export class Database {
    * PGSIM_CHECKPOINT_FAILED).
    */
   afterTransactionEnd(): void {
+    const snapshot = this.shared.snapshot;
+    if (snapshot !== undefined) {
+      if (snapshotDue(snapshot)) this.snapshotInBackground("interval");
+      return;
+    }
     const settings = this.shared.xlog;
     if (settings === undefined || this.ctx.xlog === undefined) return;
     if (checkpointDue(settings, this.ctx.xlog.wal)) {
@@ -372,6 +544,14 @@ export class Database {
     options: CreateTableOptions = {},
   ): TableDefinition {
     this.checkOpen();
+    return this.changing(() => this.createTableChanging(name, columns, options));
+  }
+
+  private createTableChanging(
+    name: string,
+    columns: CatalogColumn[],
+    options: CreateTableOptions,
+  ): TableDefinition {
     if (!Array.isArray(columns) || columns.length === 0) {
       throw new PgsimError("invalid-table-definition", "a table needs at least one column");
     }
@@ -426,6 +606,10 @@ export class Database {
 
   /** DROP TABLE. */
   dropTable(name: string): void {
+    this.changing(() => this.dropTableChanging(name));
+  }
+
+  private dropTableChanging(name: string): void {
     const rel = this.table(name);
     // The catalog change is logged (and flushed) first: the files are removed only once the
     // drop is durable, as PostgreSQL removes them after the DROP's commit record.
@@ -437,6 +621,10 @@ export class Database {
 
   /** TRUNCATE: new, empty storage under a new relfilenode; the old one is dropped. */
   truncateTable(name: string): void {
+    this.changing(() => this.truncateTableChanging(name));
+  }
+
+  private truncateTableChanging(name: string): void {
     const old = this.table(name);
     const { after } = this.catalog.renumberTable(name);
     const fresh = buildTableRelation(after, this.ctx);
@@ -488,6 +676,10 @@ export class Database {
   /** VACUUM one table (outside any transaction). */
   vacuum(name: string, options: VacuumOptions = {}): VacuumResult {
     this.checkOpen();
+    return this.changing(() => this.vacuumChanging(name, options));
+  }
+
+  private vacuumChanging(name: string, options: VacuumOptions): VacuumResult {
     // VACUUM runs in a transaction of its own, which processes invalidations when it starts.
     this.acceptInvalidationMessages();
     const rel = this.table(name);
@@ -502,12 +694,18 @@ export class Database {
   }
 
   /**
-   * CHECKPOINT (a no-op for memory-only databases): writes every dirty page, then the commit log
-   * into `pg_xact/` (CheckPointCLOG), so that the data directory can be read offline (by
-   * pgsim-inspect, or PostgreSQL's tools) with the fate of every transaction that had ended.
+   * CHECKPOINT: writes every dirty page, then the commit log into `pg_xact/` (CheckPointCLOG), so
+   * that the data directory can be read offline (by pgsim-inspect, or PostgreSQL's tools) with the
+   * fate of every transaction that had ended. A memory-only database with `persistence:
+   * "snapshot"` takes a snapshot (see `snapshot()`, and `lastSnapshot` for its report); without
+   * persistence, a no-op.
    */
   checkpoint(): CheckpointReport | undefined {
     this.checkRunning();
+    if (this.shared.snapshot !== undefined) {
+      this.snapshot();
+      return undefined;
+    }
     if (this.shared.xlog !== undefined) return createCheckPoint(this.checkpointBackend(), "online");
     this.pool.checkpoint();
     const dataDir = this.shared.pool.dataDir;
@@ -523,7 +721,10 @@ export class Database {
    * record; pg_control says "shut down"), closes the WAL and this backend. Afterwards every
    * backend of the database gets "the database system is shutting down"; `Database.open`
    * starts on the directory again without recovery. Without WAL: a checkpoint, then close.
-   * Other backends should be closed first (their running transactions are not waited for).
+   * Memory-only with `persistence: "snapshot"`: the shutdown snapshot (transactions still running
+   * on other backends are not in it as committed), then every backend gets "the database system
+   * is shutting down". Other backends should be closed first (their running transactions are not
+   * waited for).
    */
   shutdown(): CheckpointReport | undefined {
     if (!this.closed && this.pool.faults.panicked() !== undefined) {
@@ -535,7 +736,11 @@ export class Database {
     this.current?.abort();
     const settings = this.shared.xlog;
     let report: CheckpointReport | undefined;
-    if (settings !== undefined) {
+    const snapshot = this.shared.snapshot;
+    if (snapshot !== undefined) {
+      this.runSnapshot("shutdown", { wait: true, quiesceTimeoutMs: 60_000 });
+      setSnapshotState(snapshot, SnapshotState.SHUT_DOWN);
+    } else if (settings !== undefined) {
       report = createCheckPoint(this.checkpointBackend(), "shutdown");
       setXLogState(settings, XLogState.SHUT_DOWN);
       forgetWalWriter(this.shared);
@@ -655,9 +860,14 @@ export class Database {
     return this.pool.bufferUsage();
   }
 
-  /** Leaves the database: aborts a running transaction, reports leaked pins. */
+  /**
+   * Leaves the database: aborts a running transaction, reports leaked pins. The last backend of a
+   * memory-only database with `persistence: "snapshot"` takes a snapshot first (unless the
+   * database was shut down); if that fails, the backend still leaves and the error is thrown.
+   */
   close(): DetachReport {
     if (this.closed) return { leakedPins: [], releasedLocks: 0 };
+    clearInterval(this.snapshotTimer);
     const panicked = this.pool.faults.panicked() !== undefined;
     try {
       this.current?.abort();
@@ -665,11 +875,33 @@ export class Database {
       // After a PANIC the abort cannot be logged; the backend leaves all the same.
       if (!panicked) throw e;
     }
+    let failure: unknown;
+    const snapshot = this.shared.snapshot;
+    if (
+      snapshot !== undefined &&
+      !panicked &&
+      snapshotState(snapshot) === SnapshotState.RUNNING &&
+      attachedBackends(this.shared.pool).length === 1
+    ) {
+      try {
+        this.runSnapshot("shutdown", { wait: true, quiesceTimeoutMs: 60_000 });
+      } catch (e) {
+        failure = e;
+      }
+    }
+    const report = this.closeBackend();
+    if (failure !== undefined) throw failure;
+    return report;
+  }
+
+  private closeBackend(): DetachReport {
     // pgstat_shutdown_hook: what this backend counted outside transactions is not lost.
     this.pgstat.reportStat();
     this.closed = true;
     this.transam.resetSlot();
     this.ctx.xlog?.wal.close({ flush: true });
-    return this.pool.detach();
+    const report = this.pool.detach();
+    this.unregisterSnapshotFaults();
+    return report;
   }
 }

@@ -28,6 +28,7 @@ import {
   initBufferPool,
   PgsimError,
   recoverBackend,
+  registerFaultShmem,
 } from "@pgsim/buffer-manager";
 import { registerBuiltinTableAms } from "../access/heap/heapam-handler.js";
 import type { TableAmContext, XLogBackend } from "../access/table/tableam.js";
@@ -67,6 +68,24 @@ import {
   type XLogSettings,
   XLogState,
 } from "./checkpoint.js";
+import {
+  createSnapshotDirectory,
+  loadNewestSnapshot,
+  readNewestSnapshot,
+  type SnapshotLoadReport,
+  takeSnapshot,
+} from "./snapshot.js";
+import {
+  isSnapshotDirectory,
+  removeTemporarySnapshots,
+  SNAPSHOT_FLAG_CHECKSUMS,
+  SNAPSHOT_MARKER,
+} from "./snapshot-file.js";
+import {
+  initSnapshotControl,
+  releaseDeadBackendQuiesce,
+  type SnapshotSettings,
+} from "./snapshot-lock.js";
 import { bootstrapDataDirectory, type StartupResult, startupXLog } from "./startup.js";
 
 /** Options for a new database. */
@@ -75,7 +94,10 @@ export interface DatabaseOptions {
   variant: "disk" | "memory";
   /** Buffers in the pool (8 KB each). */
   bufferCount: number;
-  /** The data directory (disk only). */
+  /**
+   * The data directory: a disk-backed database's, or a memory-only database's snapshot directory
+   * (with `persistence: "snapshot"`). Created as initdb creates one: it must be missing or empty.
+   */
   dataDir?: string;
   /** Data checksums on pages written to disk (initdb -k). Default false, as initdb's default. */
   checksums?: boolean;
@@ -118,6 +140,33 @@ export interface DatabaseOptions {
    */
   walRecycle?: boolean;
   /**
+   * Memory-only: how the database survives a restart. `"none"` (the default): it does not — the
+   * pool is the storage and everything is lost at exit. `"snapshot"`: the pool's pages (every
+   * block of every relation fork), the catalog and the commit log are written to one
+   * checksummed snapshot file in `dataDir` at every `checkpoint()`, every `snapshotIntervalMs`,
+   * at `shutdown()` and when the last backend closes; `Database.open(dataDir)` loads the newest
+   * valid one. A crash loses what changed since the last completed snapshot, never more and
+   * never a mix (see the database README, "Memory-only snapshots").
+   *
+   * @example
+   * ```ts
+   * const db = Database.create({
+   *   variant: "memory",
+   *   bufferCount: 1024,
+   *   dataDir: "/tmp/pgsim-mem",
+   *   persistence: "snapshot",
+   *   snapshotIntervalMs: 60_000,
+   * });
+   * ```
+   */
+  persistence?: "none" | "snapshot";
+  /**
+   * With `persistence: "snapshot"`: take a snapshot once this many milliseconds have passed since
+   * the last one and something changed (checked after each commit, and by a timer in the thread
+   * that created or opened the database). Default 0: only at checkpoints and shutdown.
+   */
+  snapshotIntervalMs?: number;
+  /**
    * Faults armed from the start (before start-up's recovery, for `Database.open`): see
    * `Database.injectFault` and the README's table of faults.
    */
@@ -138,14 +187,30 @@ export interface DatabaseShared {
   readonly deadlockTimeoutMs?: number;
   /** The write-ahead log's settings and shared state; absent when nothing is logged. */
   readonly xlog?: XLogSettings;
+  /** A memory-only database's snapshot settings and control words (persistence "snapshot"). */
+  readonly snapshot?: SnapshotSettings;
 }
 
-/** Options of `Database.open`: the rest comes from the data directory's pg_control. */
+/**
+ * Options of `Database.open`: the rest comes from the data directory's pg_control (disk) or from
+ * the snapshot (memory-only).
+ */
 export type OpenOptions = Omit<
   DatabaseOptions,
-  "variant" | "dataDir" | "checksums" | "segmentBlocks" | "walSegmentSize" | "wal" | "bufferCount"
+  | "variant"
+  | "dataDir"
+  | "checksums"
+  | "segmentBlocks"
+  | "walSegmentSize"
+  | "wal"
+  | "bufferCount"
+  | "persistence"
 > & {
-  /** Buffers in the pool (default 16384: 128 MB, PostgreSQL's shared_buffers default). */
+  /**
+   * Buffers in the pool. Disk: default 16384 (128 MB, PostgreSQL's shared_buffers default).
+   * Snapshot directory: default the pool size the snapshot was taken with; a pool too small for
+   * the snapshot's pages fails with "memory-only buffer pool is full".
+   */
   bufferCount?: number;
 };
 
@@ -174,7 +239,9 @@ function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): 
     variant: options.variant,
     bufferCount: options.bufferCount,
     maxBackends,
-    ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+    ...(options.dataDir !== undefined && options.variant === "disk"
+      ? { dataDir: options.dataDir }
+      : {}),
     ...(options.segmentBlocks !== undefined ? { segmentBlocks: options.segmentBlocks } : {}),
     ...(options.variant === "disk" ? { dataChecksums: options.checksums === true } : {}),
     ...(xlog !== undefined ? { writeControlFile: false } : {}),
@@ -231,6 +298,7 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     throw new PgsimError("invalid-option", "database options must be an object");
   }
   checkBoolean("wal", options.wal);
+  if (checkPersistence(options) === "snapshot") return createSnapshotDatabase(options);
   const logged = options.variant === "disk" && options.wal !== false;
   if (!logged) {
     if (options.wal === true) {
@@ -272,10 +340,20 @@ export function openDatabaseShared(dataDir: string, options: OpenOptions = {}): 
     throw new PgsimError("invalid-option", "Database.open needs the data directory's path");
   }
   if (!fs.existsSync(path.join(dataDir, "global", "pg_control"))) {
+    if (isSnapshotDirectory(dataDir)) return openSnapshotDatabase(dataDir, options);
     throw new PgsimError(
       "not-a-data-directory",
-      `"${dataDir}" is not a database cluster directory: global/pg_control is missing`,
+      `"${dataDir}" is not a database cluster directory: global/pg_control is missing (a disk-backed data directory has it) and so is ${SNAPSHOT_MARKER} (a memory-only snapshot directory has it)`,
       { dataDir },
+    );
+  }
+  if (
+    (options as DatabaseOptions).persistence !== undefined ||
+    options.snapshotIntervalMs !== undefined
+  ) {
+    throw new PgsimError(
+      "invalid-option",
+      `"${dataDir}" is a disk-backed data directory: it persists through its WAL, not snapshots`,
     );
   }
   const control = readControlFile(dataDir);
@@ -364,6 +442,164 @@ function startupDatabase(shared: DatabaseShared): DatabaseShared {
 }
 
 const lastStartup = new Map<string, StartupResult>();
+const lastSnapshotLoad = new Map<string, SnapshotLoadReport>();
+
+/** What loading a snapshot did for this database (in the thread that opened it). */
+export function snapshotLoadReportOf(shared: DatabaseShared): SnapshotLoadReport | undefined {
+  return lastSnapshotLoad.get(shared.id);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory-only persistence (persistence: "snapshot"; see snapshot.ts)
+
+/** Checks `persistence` and `snapshotIntervalMs` against the variant; returns the persistence. */
+function checkPersistence(options: DatabaseOptions): "none" | "snapshot" {
+  const persistence = options.persistence ?? "none";
+  if (persistence !== "none" && persistence !== "snapshot") {
+    throw new PgsimError(
+      "invalid-option",
+      `persistence must be "none" or "snapshot", got ${JSON.stringify(persistence)}`,
+    );
+  }
+  const interval = options.snapshotIntervalMs;
+  if (
+    interval !== undefined &&
+    (typeof interval !== "number" || !Number.isFinite(interval) || interval < 0)
+  ) {
+    throw new PgsimError(
+      "invalid-option",
+      `snapshotIntervalMs must be a non-negative number of milliseconds, got ${String(interval)}`,
+    );
+  }
+  if (persistence === "none") {
+    if (interval !== undefined) {
+      throw new PgsimError("invalid-option", 'snapshotIntervalMs needs persistence: "snapshot"');
+    }
+    if (options.variant === "memory" && options.dataDir !== undefined) {
+      throw new PgsimError(
+        "invalid-option",
+        'a memory-only database has a dataDir only with persistence: "snapshot" (without it, the pool is the storage and nothing is written)',
+      );
+    }
+    return "none";
+  }
+  if (options.variant !== "memory") {
+    throw new PgsimError(
+      "invalid-option",
+      'persistence: "snapshot" is for a memory-only database; a disk-backed one persists through its WAL',
+    );
+  }
+  if (typeof options.dataDir !== "string" || options.dataDir === "") {
+    throw new PgsimError(
+      "invalid-option",
+      'persistence: "snapshot" needs a dataDir: the directory the snapshot files are written to',
+    );
+  }
+  checkBoolean("fsync", options.fsync);
+  return "snapshot";
+}
+
+function snapshotSettings(
+  dataDir: string,
+  options: Pick<DatabaseOptions, "snapshotIntervalMs" | "fsync">,
+  maxBackends: number,
+): SnapshotSettings {
+  return {
+    dataDir,
+    intervalMs: options.snapshotIntervalMs ?? 0,
+    fsync: options.fsync ?? true,
+    ctl: initSnapshotControl(maxBackends),
+  };
+}
+
+/** A temporary backend for start-up work (taking the first snapshot, loading one). */
+function withStartupBackend<T>(
+  shared: DatabaseShared,
+  work: (b: { pool: BufferPool; transam: Transam; catalog: Catalog }) => T,
+): T {
+  const unregister = registerSnapshotFaults(shared);
+  const pool = attachBufferPool(shared.pool);
+  const transam = new Transam(shared.transam, pool.procNumber);
+  transam.resetSlot();
+  try {
+    return work({ pool, transam, catalog: new Catalog(shared.catalog) });
+  } finally {
+    transam.resetSlot();
+    pool.detach();
+    unregister();
+  }
+}
+
+/**
+ * Makes this thread apply the database's fault table to the files of its snapshot directory
+ * (the points "snapshot-write" and "snapshot-fsync"); a disk-backed pool registers its data
+ * directory itself. Returns the function that undoes it (the backend leaving).
+ */
+export function registerSnapshotFaults(shared: DatabaseShared): () => void {
+  return shared.snapshot !== undefined
+    ? registerFaultShmem(shared.snapshot.dataDir, shared.pool.faults)
+    : () => {};
+}
+
+/**
+ * A new memory-only database with snapshot persistence: the directory is created (it must be
+ * missing or empty) and generation 1, the empty database, is written at once, so that the
+ * directory opens even if the process dies before the first snapshot.
+ */
+function createSnapshotDatabase(options: DatabaseOptions): DatabaseShared {
+  const dataDir = options.dataDir!;
+  const base = buildShared(options, undefined);
+  const snapshot = snapshotSettings(dataDir, options, base.pool.maxBackends);
+  createSnapshotDirectory(dataDir, snapshot.fsync);
+  const shared: DatabaseShared = { ...base, snapshot };
+  withStartupBackend(shared, (b) =>
+    takeSnapshot(
+      { ...b, maxBackends: shared.pool.maxBackends, checksums: shared.checksums },
+      snapshot,
+      "create",
+      { wait: true, quiesceTimeoutMs: 60_000 },
+    ),
+  );
+  return shared;
+}
+
+/**
+ * Database.open on a memory-only snapshot directory: removes temporary files a crash during a
+ * snapshot write left, reads the newest valid snapshot (a damaged newer one is refused, moved
+ * aside and reported), creates the pool (by default as large as the snapshot's) and maps the
+ * snapshot into it.
+ */
+function openSnapshotDatabase(dataDir: string, options: OpenOptions): DatabaseShared {
+  const started = performance.now();
+  checkPersistence({
+    ...options,
+    variant: "memory",
+    bufferCount: 0,
+    dataDir,
+    persistence: "snapshot",
+  });
+  const removedTemporary = removeTemporarySnapshots(dataDir);
+  const found = readNewestSnapshot(dataDir);
+  const full: DatabaseOptions = {
+    ...options,
+    variant: "memory",
+    bufferCount: options.bufferCount ?? found.image.bufferCount,
+    maxXids: options.maxXids ?? found.image.maxXids,
+    checksums: (found.image.flags & SNAPSHOT_FLAG_CHECKSUMS) !== 0,
+  };
+  const base = buildShared(full, undefined);
+  const snapshot = snapshotSettings(dataDir, options, base.pool.maxBackends);
+  const shared: DatabaseShared = { ...base, snapshot };
+  const report = withStartupBackend(shared, (b) => {
+    const r = loadNewestSnapshot(b, snapshot, found, removedTemporary, started);
+    // The cumulative statistics start from zero, as after PostgreSQL's crash recovery.
+    const pgstat = new PgStat(shared.stats, b.pool);
+    for (const t of b.catalog.list()) pgstat.createRelation(t.relNumber, t.name);
+    return r;
+  });
+  lastSnapshotLoad.set(shared.id, report);
+  return shared;
+}
 
 /** What start-up did for this database (in the thread that started it). */
 export function startupResultOf(shared: DatabaseShared): StartupResult | undefined {
@@ -473,6 +709,7 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
  * released. Returns what was released.
  */
 export function recoverDeadBackend(shared: DatabaseShared, procNumber: number) {
+  if (shared.snapshot !== undefined) releaseDeadBackendQuiesce(shared.snapshot, procNumber);
   const abortedXid = Transam.recoverBackend(shared.transam, procNumber);
   const buffers = recoverBackend(shared.pool, procNumber);
   return { ...buffers, abortedXid };

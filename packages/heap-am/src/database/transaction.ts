@@ -68,6 +68,13 @@ export interface TransactionBackend {
    * (which may still write a little WAL — pruning, hint-bit images — into the WAL buffers).
    */
   beforeStatement?(writes: boolean): void;
+  /**
+   * Memory-only snapshot persistence (database/snapshot-lock.ts): runs `body` holding the
+   * quiesce lock in share mode — a statement that changes data (`statement`), or a commit or
+   * abort (`end`) — so that a snapshot never copies the pool halfway through one. `changed`:
+   * whether the database changes (a commit of a transaction that wrote). Absent otherwise.
+   */
+  quiesce?<T>(kind: "statement" | "end", changed: boolean, body: () => T): T;
 }
 
 /** A row and where it is. */
@@ -185,6 +192,12 @@ export class DatabaseTransaction {
     }, true);
   }
 
+  /** Ends the transaction (commit or abort) inside the snapshot quiesce lock, if there is one. */
+  private endXact(end: () => void): void {
+    if (this.db.quiesce === undefined) end();
+    else this.db.quiesce("end", this.xact.xid !== 0, end);
+  }
+
   /**
    * Runs one statement; any error aborts the transaction, as in PostgreSQL. A READ COMMITTED
    * statement's snapshot is released when it ends (Transaction.endStatement).
@@ -207,10 +220,11 @@ export class DatabaseTransaction {
     const usageBefore = this.db.pool.bufferUsage();
     let result: T;
     try {
-      result = body();
+      result =
+        writes && this.db.quiesce !== undefined ? this.db.quiesce("statement", true, body) : body();
     } catch (e) {
       try {
-        this.xact.abort();
+        this.endXact(() => this.xact.abort());
       } catch {
         // The abort failed too (e.g. the WAL is unusable after the statement's failure): the
         // statement's own error is the one to report; the transaction has ended either way.
@@ -714,13 +728,13 @@ export class DatabaseTransaction {
         throw e;
       }
     }
-    this.xact.commit();
+    this.endXact(() => this.xact.commit());
     this.db.afterTransactionEnd?.();
   }
 
   /** ROLLBACK (a no-op if already finished). */
   abort(): void {
-    this.xact.abort();
+    this.endXact(() => this.xact.abort());
   }
 }
 

@@ -174,7 +174,8 @@ export class Cluster {
 
   /**
    * Starts on an existing data directory (pg_ctl start): crash recovery first if it was not shut
-   * down cleanly (see Database.open), then the backends.
+   * down cleanly, or, for a memory-only snapshot directory, its newest valid snapshot loaded (see
+   * Database.open), then the backends.
    */
   static async open(
     dataDir: string,
@@ -357,9 +358,11 @@ export class Cluster {
     const leaks = this.recoveries
       .slice(before)
       .filter((r) => r.releasedPins > 0 || r.releasedLocks > 0 || r.abortedXid !== 0);
-    // ShutdownXLOG: the shutdown checkpoint (with WAL), or a plain checkpoint (disk, no WAL).
-    if (this.db.shared.xlog !== undefined) this.db.shutdown();
-    else {
+    // ShutdownXLOG: the shutdown checkpoint (with WAL) or snapshot (memory-only with snapshot
+    // persistence), or a plain checkpoint (disk, no WAL).
+    if (this.db.shared.xlog !== undefined || this.db.shared.snapshot !== undefined) {
+      this.db.shutdown();
+    } else {
       if (this.db.variant === "disk") this.db.checkpoint();
       this.db.close();
     }

@@ -265,6 +265,30 @@ export function clogLoadFiles(shmem: TransamShmem, dataDir: string): void {
   }
 }
 
+/**
+ * StartUpCLOG from a copy of the commit log's pages (a memory-only snapshot's; see
+ * clogCopyPages): the words are stored into shared memory. Statuses beyond the capacity must all
+ * be 0, else the database needs a larger `maxXids`. pgsim only.
+ */
+export function clogLoadPages(shmem: TransamShmem, bytes: Uint8Array, source: string): void {
+  const capacityWords = Math.ceil(shmem.maxXids / 16);
+  for (let off = 0; off + 4 <= bytes.length; off += 4) {
+    const word =
+      bytes[off]! | (bytes[off + 1]! << 8) | (bytes[off + 2]! << 16) | (bytes[off + 3]! << 24) | 0;
+    const index = off / 4;
+    if (index >= capacityWords) {
+      if (word !== 0) {
+        throw new PgsimError(
+          "xid-capacity-exhausted",
+          `${source} records transactions beyond the commit log's capacity (${shmem.maxXids}); open the database with a larger maxXids`,
+        );
+      }
+      continue;
+    }
+    Atomics.store(shmem.w, shmem.clog + index, word);
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // WAL: CLOG_ZEROPAGE
 

@@ -2,7 +2,9 @@
 // backend, and the wal_recycle option the run needs.
 
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { readControlFile } from "../src/access/transam/pg-control.js";
 import { Database, type FaultRule } from "../src/index.js";
 import { makeDb, removeDbDirs } from "./db-helpers.js";
 
@@ -129,5 +131,38 @@ describe("walRecycle (wal_recycle)", () => {
     // (created before a statement needs it).
     expect(Math.max(...on.segments)).toBeGreaterThan(on.redoSeg + 1);
     expect(off.segments.sort((a, b) => a - b)).toEqual([off.redoSeg, off.redoSeg + 1]);
+  });
+});
+
+describe("TrimCLOG at start-up", () => {
+  it("a status in pg_xact past the recovered nextXid is cleared: the xid is handed out again", () => {
+    // Found by the fault run: a checkpoint writes pg_xact while transactions go on ending; an
+    // aborted one whose WAL is then lost in a crash leaves its status past nextXid, and the xid
+    // it is given again ended "twice" at its COMMIT.
+    const db = makeDb("disk", 64, { walSegmentSize: 1 << 20 });
+    const dir = db.shared.pool.dataDir!;
+    db.createTable("t", [{ name: "n", type: "int4" }]);
+    const tx = db.begin();
+    tx.insert("t", [1]);
+    tx.commit();
+    db.shutdown();
+    const control = readControlFile(dir);
+    const next = Number(control.checkPointCopy.nextXid & 0xffffffffn);
+    // pg_xact says "aborted" for the next xid and the one after it.
+    const file = path.join(dir, "pg_xact", "0000");
+    const bytes = fs.readFileSync(file);
+    for (const xid of [next, next + 1]) bytes[xid >> 2]! |= 2 << ((xid & 3) * 2);
+    fs.writeFileSync(file, bytes);
+    const again = Database.open(dir, { bufferCount: 64 });
+    for (let i = 0; i < 2; i++) {
+      const t = again.begin();
+      t.insert("t", [2 + i]);
+      expect(t.xid).toBe(next + i);
+      t.commit();
+    }
+    const check = again.begin();
+    expect(check.scan("t").map((r) => r.row[0])).toEqual([1, 2, 3]);
+    check.commit();
+    again.shutdown();
   });
 });

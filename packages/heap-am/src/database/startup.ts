@@ -21,7 +21,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { type BufferPool, ForkNumber, PgsimError } from "@pgsim/buffer-manager";
-import { clogLoadFiles, writeCommitLogFiles } from "../access/transam/clog.js";
+import { clogLoadFiles, trimClog, writeCommitLogFiles } from "../access/transam/clog.js";
 import {
   bootstrapControlFile,
   type CheckPoint,
@@ -227,6 +227,8 @@ export function startupXLog(dataDir: string, b: StartupBackend): StartupResult {
         unloggedReset.push(t.name);
       }
     }
+    // TrimCLOG: no xid from nextXid on may carry a status (pg_xact can be ahead of the WAL).
+    trimClog(b.transam.shmem, b.transam.nextXid);
     // A table whose CREATE reached the catalog but whose storage did not (or whose TRUNCATE's new
     // relfilenode was not created yet) gets its empty main fork.
     for (const t of b.catalog.list()) {

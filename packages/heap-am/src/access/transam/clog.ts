@@ -231,6 +231,28 @@ export function clogSetStatus(shmem: TransamShmem, xid: number, status: XidStatu
 }
 
 /**
+ * TrimCLOG: at the end of start-up, every status of an xid from `nextXid` on goes back to 0 (in
+ * progress). pg_xact may hold statuses of xids past the recovered nextXid: a checkpoint writes the
+ * commit log as it is while transactions go on ending (an abort's record is not flushed), and if
+ * the WAL of such a transaction was lost in the crash, its xid is handed out again — it must not
+ * find a status already there.
+ *
+ * Differs from PostgreSQL: PostgreSQL zeroes the rest of the current page (later pages are not
+ * valid until ExtendCLOG zeroes them); pgsim's commit log is one array, so everything past
+ * nextXid is cleared.
+ */
+export function trimClog(shmem: TransamShmem, nextXid: number): void {
+  const words = Math.ceil(shmem.maxXids / 16);
+  const first = nextXid >>> 4;
+  if (first >= words) return;
+  const keepBits = (nextXid & 15) * 2;
+  Atomics.and(shmem.w, shmem.clog + first, keepBits === 0 ? 0 : (1 << keepBits) - 1);
+  for (let i = first + 1; i < words; i++) {
+    if (Atomics.load(shmem.w, shmem.clog + i) !== 0) Atomics.store(shmem.w, shmem.clog + i, 0);
+  }
+}
+
+/**
  * StartUpCLOG for pgsim's shared commit log: loads every pg_xact segment of `dataDir` into shared
  * memory (statuses of xids beyond the capacity must all be 0, else the database needs a larger
  * `maxXids`). A missing pg_xact directory loads nothing.

@@ -1068,6 +1068,13 @@ export class SharedBufferPool implements BufferPool {
   releaseBuffer(buffer: BufferId): void {
     const id = this.pinnedBufId(buffer, "release");
     if (this.privateRefCount[id] === 1 && this.heldContentLock[id] !== NO_CONTENT_LOCK) {
+      if (this.cleaningUpAfterPanic()) {
+        // An error unwinding after a PANIC (a hint's image could not be logged, say): the
+        // lock goes with the pin, as a PostgreSQL backend's exit releases everything.
+        this.unlockBuffer(buffer);
+        this.unpinBuffer(id);
+        return;
+      }
       throw new PgsimError(
         "lock-held",
         `cannot release the last pin on buffer ${String(buffer)} while holding its content lock`,
@@ -1204,6 +1211,8 @@ export class SharedBufferPool implements BufferPool {
     const id = this.bufIdOf(buffer);
     const held = this.heldContentLock[id]!;
     if (held === NO_CONTENT_LOCK) {
+      // Cleanup code after a PANIC may release what an earlier error path already released.
+      if (this.cleaningUpAfterPanic()) return;
       throw new PgsimError(
         "lock-not-held",
         `content lock of buffer ${String(buffer)} is not held by this backend`,
@@ -1213,6 +1222,16 @@ export class SharedBufferPool implements BufferPool {
     this.heldContentLock[id] = NO_CONTENT_LOCK;
     this.ledger.unlock(id);
     lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
+  }
+
+  /**
+   * Whether the database has stopped with a PANIC. Then the misuse checks of releasing a pin
+   * with its content lock held, or a lock not held, give way: they can only be error paths
+   * unwinding (a PostgreSQL backend exits at a PANIC and releases everything it holds), and a
+   * secondary error would hide the PANIC's crash-shutdown.
+   */
+  private cleaningUpAfterPanic(): boolean {
+    return this.faults.panicked() !== undefined;
   }
 
   /** BufferIsLockedByMe (PostgreSQL 17): whether this backend holds the buffer's content lock. */

@@ -1095,20 +1095,27 @@ export class HeapScan {
     const page = pool.bufferGetPage(buffer);
     this.page = page;
     let n = 0;
-    if (!pageIsNew(page)) {
-      const maxoff = pageGetMaxOffsetNumber(page);
-      const allVisible = pageIsAllVisible(page);
-      const vctx = visibilityContext(this.ctx, this.xact);
-      for (let off = 1; off <= maxoff; off++) {
-        const lp = pageGetItemId(page, off);
-        if (itemIdGetFlags(lp) !== LP_NORMAL) continue;
-        if (allVisible || heapTupleSatisfiesMVCC(page, itemIdGetOffset(lp), this.snapshot, vctx)) {
-          this.visible[n++] = off;
+    try {
+      if (!pageIsNew(page)) {
+        const maxoff = pageGetMaxOffsetNumber(page);
+        const allVisible = pageIsAllVisible(page);
+        const vctx = visibilityContext(this.ctx, this.xact);
+        for (let off = 1; off <= maxoff; off++) {
+          const lp = pageGetItemId(page, off);
+          if (itemIdGetFlags(lp) !== LP_NORMAL) continue;
+          if (
+            allVisible ||
+            heapTupleSatisfiesMVCC(page, itemIdGetOffset(lp), this.snapshot, vctx)
+          ) {
+            this.visible[n++] = off;
+          }
         }
+        // A hint's full-page image (checksums on) can fail: after a PANIC, say.
+        if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
       }
-      if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    } finally {
+      pool.unlockBuffer(buffer);
     }
-    pool.unlockBuffer(buffer);
     this.visibleCount = n;
     this.index = 0;
     this.block = block;
@@ -1248,9 +1255,12 @@ export function heapGetLatestTid(
         priorXmax = heapTupleHeaderGetRawXmax(page, tup);
       }
     }
-    if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
-    vctx.hintsSet = false;
-    pool.unlockReleaseBuffer(buffer);
+    try {
+      if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+    } finally {
+      vctx.hintsSet = false;
+      pool.unlockReleaseBuffer(buffer);
+    }
     if (next === undefined) break;
     current = next;
   }

@@ -520,8 +520,9 @@ export class XLogWriter {
 
   /** A PANIC: the database (or this WAL, if it has none) stops; returns the error to throw. */
   private panic(message: string, detail?: Record<string, unknown>): PanicError {
-    Atomics.store(this.w, W_PANIC, 1);
+    // The database's PANIC state first: a backend that sees the WAL stopped sees why.
     this.faults?.panic(message);
+    Atomics.store(this.w, W_PANIC, 1);
     return new PanicError(message, detail);
   }
 
@@ -529,6 +530,8 @@ export class XLogWriter {
     if (this.closed) throw walError("wal-closed", "the WAL writer is closed");
     this.faults?.checkNotPanicked();
     if (Atomics.load(this.w, W_PANIC) !== 0) {
+      // A database's WAL: its PANIC state says why (and is set first, see panic()).
+      this.faults?.checkNotPanicked();
       throw walError(
         "wal-panic",
         "the WAL is unusable after a failure while inserting a record (PostgreSQL would PANIC)",
@@ -813,10 +816,7 @@ export class XLogWriter {
       }
     } catch (e) {
       // Space was reserved but not filled: the WAL cannot go on (START_CRIT_SECTION → PANIC).
-      if (reserved) {
-        Atomics.store(this.w, W_PANIC, 1);
-        this.faults?.panic(`WAL insertion failed: ${(e as Error).message}`);
-      }
+      if (reserved) this.panic(`WAL insertion failed: ${(e as Error).message}`);
       throw e;
     } finally {
       this.walInsertLockRelease();

@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster, PgsimError, pgChecksumPage, type TID } from "@pgsim/heap-am";
 import { withFaults } from "@pgsim/heap-am/testing";
 import { afterAll, describe, expect, it } from "vitest";
@@ -37,18 +38,6 @@ function start(variant: "disk" | "memory", backends: number, extra: object = {})
     ...(dataDir ? { dataDir, checksums: true, fsync: false } : {}),
     ...extra,
   });
-}
-
-/** A small seeded PRNG so that the transfers are the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ACCOUNTS = 1000;

@@ -41,6 +41,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Database, type FaultRule } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
 import { placeUnderPostgres } from "./pg15-place.js";
@@ -56,17 +57,6 @@ afterAll(() => {
   if (process.env.PGSIM_FAULT_KEEP === "1") console.log(`fault-run: kept ${dirs.join(", ")}`);
   else for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // ---------------------------------------------------------------- the plan
 

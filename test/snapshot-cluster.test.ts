@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster, Database, type Row } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Transfer } from "./workers/bank.js";
@@ -27,17 +28,6 @@ function freshDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-snapcl-"));
   dirs.push(d);
   return d;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const ACCOUNTS = 100;

@@ -20,6 +20,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { PG15_BIN_DIR, type PgCluster, startPgCluster } from "@pgsim/bench";
+import { mulberry32 as prng } from "@pgsim/clock-sweep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { heapFormTuple } from "../packages/heap-am/src/access/common/heaptuple.js";
 import { createTupleDesc } from "../packages/heap-am/src/access/common/tupdesc.js";
@@ -118,18 +119,6 @@ function tmpDir(): string {
   const d = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-wal-pg15-"));
   tmpDirs.push(d);
   return d;
-}
-
-/** A small deterministic PRNG (mulberry32), so the workload is the same on every run. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Every record the writer places, captured as inserted (bytes final: xl_prev and CRC set). */

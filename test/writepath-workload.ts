@@ -10,6 +10,8 @@
  * Entry points: `runWritePathWorkload`, `WRITEPATH_COLUMNS`, `WRITEPATH_TABLE_SQL`, `printedRow`.
  * See also: pg15-writepath-roundtrip.test.ts (puts the files under PostgreSQL 15 and checks them).
  */
+
+import { mulberry32 as prng } from "@pgsim/clock-sweep";
 import type { Database, DatabaseTransaction, Datum, TID } from "@pgsim/heap-am";
 
 export const WRITEPATH_TABLE = "t";
@@ -50,18 +52,6 @@ export interface WritePathReport {
   truncation: { pagesBefore: number; pagesAfter: number };
   /** The model: every live row by id, with its TID. */
   model: Map<number, { tid: TID; row: Row }>;
-}
-
-/** A seeded PRNG (mulberry32), so that every run writes the same table. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** The first version of row `id`: NULLs in every nullable column now and then. */

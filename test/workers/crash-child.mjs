@@ -7,6 +7,7 @@
 // argv: dataDir, mode ("create" | "open"), firstId, seed, backends, xidFloor
 
 import { fileURLToPath } from "node:url";
+import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster } from "@pgsim/heap-am";
 
 const [dataDir, mode, firstIdArg, seedArg, backendsArg, xidFloorArg] = process.argv.slice(2);
@@ -14,17 +15,6 @@ const functionsModule = fileURLToPath(new URL("./crash-bank.mjs", import.meta.ur
 const backends = Number(backendsArg ?? 2);
 const ACCOUNTS = 100;
 const INITIAL = 1000;
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function say(line) {
   // Synchronous, so that a line is out before the next transfer starts.

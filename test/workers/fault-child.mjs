@@ -25,6 +25,7 @@
 
 import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
+import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster } from "@pgsim/heap-am";
 
 const [dataDir, planFile, mode, startArg, firstIdArg, firedSoFarArg, xidFloorArg] =
@@ -33,17 +34,6 @@ const plan = JSON.parse(fs.readFileSync(planFile, "utf8"));
 const functionsModule = fileURLToPath(new URL("./fault-bank.mjs", import.meta.url));
 const start = Number(startArg);
 let firedTotal = Number(firedSoFarArg);
-
-function rng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function say(kind, value) {
   // Synchronous, so that a line is out before the next call starts (and before a crash).

@@ -30,6 +30,7 @@ import {
   ForkNumber,
   type RelFileLocator,
 } from "@pgsim/buffer-manager";
+import { mulberry32 as prng } from "@pgsim/clock-sweep";
 
 /** Two relations the main thread fills before the tasks start; tasks read and increment them. */
 export const REL_A: RelFileLocator = { spcOid: 1663, dbOid: 5, relNumber: 24001 };
@@ -206,18 +207,6 @@ function arriveAndWait(barrier: SharedArrayBuffer, participants: number): void {
     }
     Atomics.wait(arrived, 0, seen, 50);
   }
-}
-
-/** mulberry32: a small seeded generator, so a seed replays a task's operation sequence. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function inspectOrThrow(page: Uint8Array, rel: RelFileLocator, block: number): PageState {

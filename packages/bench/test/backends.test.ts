@@ -16,6 +16,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
 import type { BackendsResult } from "../src/backends.js";
@@ -57,18 +58,6 @@ function runCli(args: string[]): Promise<Run> {
       },
     );
   });
-}
-
-/** A small seeded PRNG, so the transactions are the same on every run. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe("pgsim-bench backends: latency statistics", () => {

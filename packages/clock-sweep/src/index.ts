@@ -66,6 +66,7 @@ export {
   type VictimStepKind,
 } from "./freelist.js";
 export { BLCKSZ } from "./pg-config.js";
+export { mulberry32 } from "./prng.js";
 export {
   type AccessResult,
   SIMPLE_POOL_MAX_BUFFERS,

@@ -29,6 +29,7 @@ const CORE = [
   "freelist",
   "index",
   "pg-config",
+  "prng",
   "simple-pool",
 ];
 

@@ -30,6 +30,7 @@ import * as fs from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { BufferAccessStrategyType } from "../access-strategy.js";
 import { PgsimError } from "../errors.js";
+import { mulberry32 } from "../prng.js";
 
 /** A strategy a trace line may name (not "normal", the default). */
 export type TraceStrategy = Exclude<BufferAccessStrategyType, "normal">;
@@ -147,20 +148,7 @@ export function formatTrace(trace: Trace): string {
   return `${out.join("\n")}\n`;
 }
 
-/**
- * mulberry32: a tiny, fast 32-bit PRNG, so that a seed always yields the same trace on every
- * machine. Returns a function giving floats in [0, 1).
- */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
 
 function access(tag: string, strategy?: TraceStrategy): TraceEvent {
   return { kind: "access", tag, strategy, ringId: 0, dirty: false, keepPin: false };

@@ -188,7 +188,14 @@ class ChangeCmd implements fc.Command<Model, Real> {
     else expected = "gone";
     let outcome: "ok" | "lock" | "serialize" | "gone";
     try {
-      if (this.kind === "update") {
+      // `UPDATE … WHERE ctid = $1 AND id = $2`: a TID is not a row's identity. Once the version
+      // a remembered TID pointed at is gone (another transaction changed the row, VACUUM or
+      // pruning freed the line pointer), a new row may sit at that TID; the id condition keeps
+      // the statement off it, as in PostgreSQL.
+      const atTid = r.txs[this.i]!.fetch("t", target.tid);
+      if (atTid !== undefined && atTid[0] !== id) {
+        outcome = "gone";
+      } else if (this.kind === "update") {
         const newTid = r.txs[this.i]!.update("t", target.tid, [id, this.val, padText(this.pad)], {
           nowait: true,
         });

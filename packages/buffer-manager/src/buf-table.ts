@@ -30,6 +30,8 @@ import { NUM_BUFFER_PARTITIONS } from "./buf-tag.js";
 const ENTRY_INTS = 8;
 const E_BUF = 5;
 const E_NEXT = 6;
+/** `probe`: the chain ran past the table's size (a cycle, or entries moving under an unlocked walk). */
+const CHAIN_TOO_LONG = -2;
 const CTL_FREE_HEAD = 0;
 const CTL_LOCK = 1;
 const CTL_INTS = 2;
@@ -95,23 +97,9 @@ export class BufTable {
     fork: number,
     block: number,
   ): number {
-    const w = this.words;
-    let i = w[this.buckets + (hash & this.bucketMask)]!;
-    for (let guard = 0; i >= 0; guard++) {
-      const e = this.entries + i * ENTRY_INTS;
-      if (
-        w[e + 4] === (block | 0) &&
-        w[e + 2] === (relNumber | 0) &&
-        w[e + 3] === fork &&
-        w[e + 1] === (dbOid | 0) &&
-        w[e] === (spcOid | 0)
-      ) {
-        return w[e + E_BUF]!;
-      }
-      i = w[e + E_NEXT]!;
-      if (guard > this.capacity) throw new AssertionError("buffer table chain has a cycle");
-    }
-    return -1;
+    const found = this.probe(hash, spcOid, dbOid, relNumber, fork, block);
+    if (found === CHAIN_TOO_LONG) throw new AssertionError("buffer table chain has a cycle");
+    return found;
   }
 
   /**
@@ -128,9 +116,23 @@ export class BufTable {
     fork: number,
     block: number,
   ): number {
+    const found = this.probe(hash, spcOid, dbOid, relNumber, fork, block);
+    return found === CHAIN_TOO_LONG ? -1 : found;
+  }
+
+  /** Walks the tag's bucket chain: the buffer id, -1, or CHAIN_TOO_LONG past `capacity` steps. */
+  private probe(
+    hash: number,
+    spcOid: number,
+    dbOid: number,
+    relNumber: number,
+    fork: number,
+    block: number,
+  ): number {
     const w = this.words;
     let i = w[this.buckets + (hash & this.bucketMask)]!;
-    for (let guard = 0; i >= 0 && guard <= this.capacity; guard++) {
+    for (let guard = 0; i >= 0; guard++) {
+      if (guard > this.capacity) return CHAIN_TOO_LONG;
       const e = this.entries + i * ENTRY_INTS;
       if (
         w[e + 4] === (block | 0) &&

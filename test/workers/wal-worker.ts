@@ -11,7 +11,9 @@
  *
  * A task runs two phases:
  *  1. free-running: `freeRecords` records of random sizes (a few bytes to several pages), every
- *     `commitEvery`-th one flushed;
+ *     `commitEvery`-th one flushed; half-way, one record of `bigRecordBytes` — larger than the
+ *     ring of WAL buffers, so its inserter must write out pages of its own record to reuse their
+ *     slots (AdvanceXLInsertBuffer's "WAL buffers full"), whatever the other tasks' timing;
  *  2. `rounds` rounds in lock step with the other tasks: insert one to three records, wait at a
  *     barrier until every task has inserted, then flush the last one. After the barrier every
  *     task's records of the round are in the WAL buffers, so the first flush of the round writes
@@ -38,6 +40,8 @@ export interface WalTask {
   readonly seed: number;
   readonly freeRecords: number;
   readonly commitEvery: number;
+  /** Main data bytes of the one record inserted half-way through the free-running phase. */
+  readonly bigRecordBytes: number;
   readonly rounds: number;
   /** Int32[2]: arrivals, generation. */
   readonly barrier: SharedArrayBuffer;
@@ -118,9 +122,9 @@ export function runWalTask(task: WalTask): WalWorkReport {
   const ins = new XLogInsertState();
   const rand = prng(task.seed);
   const records: WalRecordReport[] = [];
-  const insert = (): WalRecordReport => {
+  const insert = (size = payloadSize(rand)): WalRecordReport => {
     const seq = records.length;
-    const data = new Uint8Array(payloadSize(rand));
+    const data = new Uint8Array(size);
     for (let i = 12; i < data.length; i++) data[i] = (rand() * 256) | 0;
     const dv = new DataView(data.buffer);
     dv.setUint32(0, MAGIC, true);
@@ -144,8 +148,9 @@ export function runWalTask(task: WalTask): WalWorkReport {
 
   let freeFlushCalls = 0;
   barrierWait(task.barrier, task.participants);
+  const bigAt = Math.floor(task.freeRecords / 2);
   for (let i = 0; i < task.freeRecords; i++) {
-    const r = insert();
+    const r = insert(i === bigAt ? task.bigRecordBytes : undefined);
     if (i % task.commitEvery === task.commitEvery - 1) {
       wal.flush(r.endLsn);
       freeFlushCalls++;

@@ -319,7 +319,8 @@ export function heapVacuumRel(
 ): VacuumResult {
   const pool = ctx.pool;
   const reportStart = vacuumReportStart(ctx, rel);
-  const vm = new VisibilityMap(pool);
+  // VACUUM's vmbuffer: the map page stays pinned from page to page.
+  const vm = new VisibilityMap(pool, { keepPin: true });
   const oldestXmin = ctx.transam.oldestXmin();
   const freezeMinAge = options.freeze ? 0 : VACUUM_FREEZE_MIN_AGE;
   let freezeLimit = oldestXmin - freezeMinAge;
@@ -366,7 +367,11 @@ export function heapVacuumRel(
       pagesFrozen: 0,
     },
   };
-  lazyScanHeap(vacrel);
+  try {
+    lazyScanHeap(vacrel);
+  } finally {
+    vm.releasePin();
+  }
   // vac_estimate_reltuples, from the pages scanned (before truncation) and pg_class's density.
   const reltuples = vacEstimateReltuples({
     oldRelPages: rel.def.relpages ?? 0,

@@ -18,11 +18,17 @@
  *
  * Differs from PostgreSQL: heap operations do not pin the VM page before locking the heap page
  * (the VM page is read while the heap page is locked, which PostgreSQL avoids to keep I/O out of
- * content locks); `pin` only creates the page (VACUUM calls it for every page it scans, so the
- * fork exists afterwards exactly when PostgreSQL's does).
+ * content locks); `pin` creates the page (VACUUM calls it for every page it scans, so the
+ * fork exists afterwards exactly when PostgreSQL's does) and only a handle made with `keepPin`
+ * (VACUUM's) keeps the page pinned between calls.
  */
 
-import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-manager";
+import {
+  type BufferId,
+  type BufferPool,
+  ForkNumber,
+  type RelFileLocator,
+} from "@pgsim/buffer-manager";
 import { forgetForkSize, readForkPage } from "../../storage/buffer/fork-pages.js";
 import { PAGE_CONTENTS_OFFSET, pageSetLsn } from "../../storage/page/bufpage.js";
 import type { XLogBackend } from "../table/tableam.js";
@@ -46,44 +52,79 @@ export interface VisibilityMapSetWal {
   readonly cutoffXid: number;
 }
 
+/** Options of a VisibilityMap handle. */
+export interface VisibilityMapOptions {
+  /**
+   * Keep the last map page pinned between calls, as the `vmbuffer` a PostgreSQL caller passes to
+   * visibilitymap_pin / _get_status / _set does (VACUUM keeps one for the whole scan: one map
+   * page covers 32,672 heap pages). The owner must call `releasePin()` when done; `truncate`
+   * lets go of it first.
+   */
+  readonly keepPin?: boolean;
+}
+
 export class VisibilityMap {
   private readonly pool: BufferPool;
+  private readonly keepPin: boolean;
+  /** The map page kept pinned (keepPin): its buffer, relation and map block. */
+  private held: { buf: BufferId; rel: RelFileLocator; mapBlock: number } | undefined;
 
-  constructor(pool: BufferPool) {
+  constructor(pool: BufferPool, options: VisibilityMapOptions = {}) {
     this.pool = pool;
+    this.keepPin = options.keepPin === true;
   }
 
-  /** visibilitymap_get_status: the block's bits, 0 when the map has no page for it. */
+  /**
+   * The map page `mapBlock` pinned (creating it with `create`), or undefined when there is none.
+   * With keepPin the pin is the handle's (reused while the same page is asked for, the previous
+   * one released when another is); give it back with `unpin`.
+   */
+  private pinPage(rel: RelFileLocator, mapBlock: number, create: boolean): BufferId | undefined {
+    const held = this.held;
+    if (held !== undefined) {
+      if (held.mapBlock === mapBlock && held.rel === rel) return held.buf;
+      this.releasePin();
+    }
+    const buf = readForkPage(this.pool, rel, ForkNumber.VISIBILITYMAP, mapBlock, create);
+    if (buf !== undefined && this.keepPin) this.held = { buf, rel, mapBlock };
+    return buf;
+  }
+
+  /** Gives back a pin from `pinPage`: a kept pin stays. */
+  private unpin(buf: BufferId): void {
+    if (!this.keepPin) this.pool.releaseBuffer(buf);
+  }
+
+  /** Releases the map page kept pinned (keepPin), if any (ReleaseBuffer(vmbuffer)). */
+  releasePin(): void {
+    const held = this.held;
+    if (held === undefined) return;
+    this.held = undefined;
+    this.pool.releaseBuffer(held.buf);
+  }
+
+  /**
+   * visibilitymap_get_status: the block's bits, 0 when the map has no page for it. As in
+   * PostgreSQL, the page is read without a content lock: the two bits are within one byte, which
+   * is read whole, and a caller that needs them exact holds the heap page's lock.
+   */
   getStatus(rel: RelFileLocator, heapBlock: number): number {
-    const buf = readForkPage(
-      this.pool,
-      rel,
-      ForkNumber.VISIBILITYMAP,
-      vmHeapBlockToMapBlock(heapBlock),
-      false,
-    );
+    const buf = this.pinPage(rel, vmHeapBlockToMapBlock(heapBlock), false);
     if (buf === undefined) return 0;
-    this.pool.lockBuffer(buf, "share");
     const bits = vmGetStatus(this.pool.bufferGetPage(buf), heapBlock);
-    this.pool.unlockReleaseBuffer(buf);
+    this.unpin(buf);
     return bits;
   }
 
   /**
    * visibilitymap_pin: makes sure the map page covering `heapBlock` exists, extending the fork
-   * (creating it if need be) as PostgreSQL does before VACUUM looks at a heap page. pgsim keeps
-   * no pin: each get/set/clear reads the page again.
+   * (creating it if need be) as PostgreSQL does before VACUUM looks at a heap page. With keepPin
+   * the page stays pinned for the calls that follow; otherwise each get/set/clear reads it again.
    */
   pin(rel: RelFileLocator, heapBlock: number): void {
-    const buf = readForkPage(
-      this.pool,
-      rel,
-      ForkNumber.VISIBILITYMAP,
-      vmHeapBlockToMapBlock(heapBlock),
-      true,
-    );
+    const buf = this.pinPage(rel, vmHeapBlockToMapBlock(heapBlock), true);
     // Undefined only when a memory-only pool has no buffer left (see readForkPage).
-    if (buf !== undefined) this.pool.releaseBuffer(buf);
+    if (buf !== undefined) this.unpin(buf);
   }
 
   /**
@@ -97,12 +138,13 @@ export class VisibilityMap {
     change: (page: Uint8Array) => boolean,
   ): boolean {
     const mapBlock = vmHeapBlockToMapBlock(heapBlock);
-    const buf = readForkPage(this.pool, rel, ForkNumber.VISIBILITYMAP, mapBlock, create);
+    const buf = this.pinPage(rel, mapBlock, create);
     if (buf === undefined) return false;
     this.pool.lockBuffer(buf, "exclusive");
     const changed = change(this.pool.bufferGetPage(buf));
     if (changed) this.pool.markBufferDirty(buf);
-    this.pool.unlockReleaseBuffer(buf);
+    this.pool.unlockBuffer(buf);
+    this.unpin(buf);
     return changed;
   }
 
@@ -116,7 +158,7 @@ export class VisibilityMap {
    */
   set(rel: RelFileLocator, heapBlock: number, flags: number, wal?: VisibilityMapSetWal): boolean {
     const mapBlock = vmHeapBlockToMapBlock(heapBlock);
-    const buf = readForkPage(this.pool, rel, ForkNumber.VISIBILITYMAP, mapBlock, true);
+    const buf = this.pinPage(rel, mapBlock, true);
     if (buf === undefined) return false;
     const pool = this.pool;
     pool.lockBuffer(buf, "exclusive");
@@ -142,7 +184,8 @@ export class VisibilityMap {
         pageSetLsn(page, result.endLsn);
       }
     }
-    pool.unlockReleaseBuffer(buf);
+    pool.unlockBuffer(buf);
+    this.unpin(buf);
     return changed;
   }
 
@@ -157,6 +200,7 @@ export class VisibilityMap {
    */
   truncate(rel: RelFileLocator, nheapblocks: number): void {
     const pool = this.pool;
+    this.releasePin();
     if (!pool.relationExists(rel, ForkNumber.VISIBILITYMAP)) return;
     const mapBlock = Math.floor(nheapblocks / HEAPBLOCKS_PER_PAGE);
     const within = nheapblocks % HEAPBLOCKS_PER_PAGE;

@@ -270,6 +270,8 @@ export class FaultTable {
   readonly sab: SharedArrayBuffer;
   private readonly w: Int32Array;
   private readonly bytes: Uint8Array;
+  /** The file filter of each rule id seen, decoded once (a slot's id is never reused). */
+  private readonly fileFilters = new Map<number, string>();
 
   constructor(sab: SharedArrayBuffer) {
     if (!(sab instanceof SharedArrayBuffer) || sab.byteLength !== TOTAL_WORDS * 4) {
@@ -278,6 +280,11 @@ export class FaultTable {
     this.sab = sab;
     this.w = new Int32Array(sab);
     this.bytes = new Uint8Array(sab);
+  }
+
+  /** Whether any rule is armed: the I/O paths ask this before they look at the file's name. */
+  armed(): boolean {
+    return Atomics.load(this.w, H_ARMED) !== 0;
   }
 
   /** Arms a rule; returns its id. */
@@ -392,6 +399,16 @@ export class FaultTable {
    * call is a write: a short or torn write matches only writes (at "control-write", pg_control's
    * fsync is the same point as its write, and a torn fsync would do nothing).
    */
+  /** Rule `id`'s file filter (in its slot at `base`, `fileLen` bytes), decoded on first use. */
+  private fileFilter(base: number, id: number, fileLen: number): string {
+    let want = this.fileFilters.get(id);
+    if (want === undefined) {
+      want = new TextDecoder().decode(this.bytes.slice((base + 12) * 4, (base + 12) * 4 + fileLen));
+      this.fileFilters.set(id, want);
+    }
+    return want;
+  }
+
   match(point: InjectionPointName, rel: string, write = true): Fault | undefined {
     const w = this.w;
     if (Atomics.load(w, H_ARMED) === 0) return undefined;
@@ -406,12 +423,7 @@ export class FaultTable {
       const type = w[base + R_TYPE];
       if (!write && (type === shortType || type === tornType)) continue;
       const fileLen = w[base + R_FILE_LEN]!;
-      if (fileLen > 0) {
-        const want = new TextDecoder().decode(
-          this.bytes.slice((base + 12) * 4, (base + 12) * 4 + fileLen),
-        );
-        if (!fileMatches(want, rel)) continue;
-      }
+      if (fileLen > 0 && !fileMatches(this.fileFilter(base, id, fileLen), rel)) continue;
       const n = Atomics.add(w, base + R_HITS, 1) + 1;
       const prob = w[base + R_PROB]!;
       const fires = prob > 0 ? mix(w[base + R_SEED]!, n) >>> 2 < prob : n >= w[base + R_NTH]!;
@@ -520,7 +532,10 @@ export function panicError(
 }
 
 function faultAt(point: InjectionPointName, file: string, write: boolean): Fault | undefined {
-  if (registry.length === 0) return undefined;
+  // The common case, no rule armed anywhere: no path to resolve, nothing to allocate.
+  let anyArmed = false;
+  for (const r of registry) anyArmed ||= r.table.armed();
+  if (!anyArmed) return undefined;
   const t = faultTableOf(file);
   return t?.table.match(point, t.rel, write);
 }

@@ -6,13 +6,15 @@
  * src/common/controldata_utils.c (get_controlfile, update_controlfile) and the parts of
  * src/backend/access/transam/xlog.c that create and check it (BootStrapXLOG, WriteControlFile,
  * ReadControlFile). pg_controldata and the server read the files this module writes.
- * Entry points: `encodeControlFile`, `decodeControlFile`, `readControlFile`, `writeControlFile`,
- * `pgsimControlFile`, `XLOG_CONTROL_FILE`, `PG_CONTROL_VERSION`.
- * See also: pg-crc32c.ts (the CRC), buf-init.ts (a disk-backed pool writes one at start-up),
- * ../../heap-am/src/inspect (pgsim-inspect reads data_checksum_version from it).
+ * Entry points: `encodeControlFile`, `decodeControlFile`, `readCheckPoint`, `writeCheckPoint`,
+ * `readControlFile`, `writeControlFile`, `pgsimControlFile`, `generateSystemIdentifier`,
+ * `XLOG_CONTROL_FILE`, `PG_CONTROL_VERSION`.
+ * See also: pg-crc32c.ts (the CRC), buf-init.ts (a disk-backed pool without WAL writes one at
+ * start-up), ../../heap-am/src/access/transam/pg-control.ts (the WAL's side: checkpoint records,
+ * ReadControlFile's start-up checks, update_controlfile with its injection point, BootStrapXLOG),
+ * ../../heap-am/src/inspect (pgsim-inspect decodes it).
  *
- * This module will move next to the WAL code (access/transam) when pgsim gets WAL; until then the
- * disk-backed buffer pool is its only writer.
+ * This is the one codec of the file: the WAL code in heap-am builds on it.
  *
  * Layout (offsets in bytes; gaps are alignment padding, zero on disk): 0 system_identifier u64,
  * 8 pg_control_version, 12 catalog_version_no, 16 state, 24 time, 32 checkPoint, 40 checkPointCopy
@@ -44,7 +46,12 @@ export const PG_CONTROL_FILE_SIZE = 8192;
 /** sizeof(ControlFileData) on x86-64. */
 export const SIZEOF_CONTROL_FILE_DATA = 296;
 /** offsetof(ControlFileData, crc): the CRC covers the bytes before it. */
-const CRC_OFFSET = 288;
+export const CONTROL_FILE_CRC_OFFSET = 288;
+const CRC_OFFSET = CONTROL_FILE_CRC_OFFSET;
+/** offsetof(ControlFileData, checkPointCopy). */
+const CHECKPOINT_COPY_OFFSET = 40;
+/** sizeof(CheckPoint): also the main data of a checkpoint record (which is then 114 bytes). */
+export const SizeOfCheckPoint = 88;
 /** data_checksum_version of a cluster with data checksums (PG_DATA_CHECKSUM_VERSION). */
 export const PG_DATA_CHECKSUM_VERSION = 1;
 /** floatFormat: a double PostgreSQL stores to detect a different floating-point format. */
@@ -74,9 +81,12 @@ export const DB_STATE_NAMES: readonly string[] = [
   "in production",
 ];
 
-/** CheckPoint (pg_control.h): the latest checkpoint record's contents, copied into pg_control. */
+/** wal_level values as pg_control stores them. */
+export const WalLevel = { MINIMAL: 0, REPLICA: 1, LOGICAL: 2 } as const;
+
+/** CheckPoint (pg_control.h): what a checkpoint record carries; pg_control keeps a copy. */
 export interface CheckPoint {
-  /** REDO start LSN. */
+  /** The REDO start LSN: replay begins here. */
   readonly redo: bigint;
   readonly thisTimeLineID: number;
   readonly prevTimeLineID: number;
@@ -86,6 +96,7 @@ export interface CheckPoint {
   readonly nextOid: number;
   readonly nextMulti: number;
   readonly nextMultiOffset: number;
+  /** Cluster-wide minimum datfrozenxid, and its database. */
   readonly oldestXid: number;
   readonly oldestXidDB: number;
   readonly oldestMulti: number;
@@ -94,7 +105,53 @@ export interface CheckPoint {
   readonly time: bigint;
   readonly oldestCommitTsXid: number;
   readonly newestCommitTsXid: number;
+  /** Oldest running xid (online checkpoints, wal_level ≥ replica), else 0. */
   readonly oldestActiveXid: number;
+}
+
+/** Writes a CheckPoint at `bytes[offset]` (88 bytes, padding zeroed). */
+export function writeCheckPoint(bytes: Uint8Array, offset: number, cp: CheckPoint): void {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + offset, SizeOfCheckPoint);
+  for (let i = 0; i < SizeOfCheckPoint; i++) v.setUint8(i, 0);
+  v.setBigUint64(0, BigInt.asUintN(64, cp.redo), true);
+  v.setUint32(8, cp.thisTimeLineID >>> 0, true);
+  v.setUint32(12, cp.prevTimeLineID >>> 0, true);
+  v.setUint8(16, cp.fullPageWrites ? 1 : 0);
+  v.setBigUint64(24, BigInt.asUintN(64, cp.nextXid), true);
+  v.setUint32(32, cp.nextOid >>> 0, true);
+  v.setUint32(36, cp.nextMulti >>> 0, true);
+  v.setUint32(40, cp.nextMultiOffset >>> 0, true);
+  v.setUint32(44, cp.oldestXid >>> 0, true);
+  v.setUint32(48, cp.oldestXidDB >>> 0, true);
+  v.setUint32(52, cp.oldestMulti >>> 0, true);
+  v.setUint32(56, cp.oldestMultiDB >>> 0, true);
+  v.setBigInt64(64, BigInt.asIntN(64, cp.time), true);
+  v.setUint32(72, cp.oldestCommitTsXid >>> 0, true);
+  v.setUint32(76, cp.newestCommitTsXid >>> 0, true);
+  v.setUint32(80, cp.oldestActiveXid >>> 0, true);
+}
+
+/** Reads a CheckPoint at `bytes[offset]`. */
+export function readCheckPoint(bytes: Uint8Array, offset = 0): CheckPoint {
+  const v = new DataView(bytes.buffer, bytes.byteOffset + offset, SizeOfCheckPoint);
+  return {
+    redo: v.getBigUint64(0, true),
+    thisTimeLineID: v.getUint32(8, true),
+    prevTimeLineID: v.getUint32(12, true),
+    fullPageWrites: v.getUint8(16) !== 0,
+    nextXid: v.getBigUint64(24, true),
+    nextOid: v.getUint32(32, true),
+    nextMulti: v.getUint32(36, true),
+    nextMultiOffset: v.getUint32(40, true),
+    oldestXid: v.getUint32(44, true),
+    oldestXidDB: v.getUint32(48, true),
+    oldestMulti: v.getUint32(52, true),
+    oldestMultiDB: v.getUint32(56, true),
+    time: v.getBigInt64(64, true),
+    oldestCommitTsXid: v.getUint32(72, true),
+    newestCommitTsXid: v.getUint32(76, true),
+    oldestActiveXid: v.getUint32(80, true),
+  };
 }
 
 /** ControlFileData (pg_control.h), field by field, camelCased. */
@@ -108,6 +165,7 @@ export interface ControlFileData {
   readonly time: bigint;
   /** LSN of the latest checkpoint record. */
   readonly checkPoint: bigint;
+  /** A copy of the latest checkpoint record's CheckPoint. */
   readonly checkPointCopy: CheckPoint;
   readonly unloggedLSN: bigint;
   readonly minRecoveryPoint: bigint;
@@ -138,14 +196,15 @@ export interface ControlFileData {
   readonly float8ByVal: boolean;
   /** 0: data checksums off; 1 (PG_DATA_CHECKSUM_VERSION): on. */
   readonly dataChecksumVersion: number;
+  /** 32 random bytes chosen at initdb. */
   readonly mockAuthenticationNonce: Uint8Array;
-  /** The CRC stored in the file (decode) or computed when encoding. */
-  readonly crc: number;
 }
 
-/** A decoded control file and whether its stored CRC matched its contents. */
+/** A decoded control file, its stored CRC, and whether that CRC matches the contents. */
 export interface DecodedControlFile {
   readonly data: ControlFileData;
+  /** The CRC stored in the file. */
+  readonly crc: number;
   /** False when the stored CRC is not the CRC of the first 288 bytes. */
   readonly crcMatches: boolean;
   /** The CRC of the first 288 bytes. */
@@ -183,11 +242,10 @@ export function decodeControlFile(bytes: Uint8Array): DecodedControlFile {
     throw controlFileError(
       swapped
         ? "database files are incompatible with server: possible byte ordering mismatch"
-        : `database files are incompatible with server: the database cluster was initialized with PG_CONTROL_VERSION ${version} (0x${version.toString(16).padStart(8, "0")}), but this reader knows PG_CONTROL_VERSION ${PG_CONTROL_VERSION} (0x${PG_CONTROL_VERSION.toString(16).padStart(8, "0")}) of PostgreSQL 15`,
+        : `database files are incompatible with server: The database cluster was initialized with PG_CONTROL_VERSION ${version} (0x${version.toString(16).padStart(8, "0")}), but the server was compiled with PG_CONTROL_VERSION ${PG_CONTROL_VERSION} (0x${PG_CONTROL_VERSION.toString(16).padStart(8, "0")}).`,
       { pgControlVersion: version },
     );
   }
-  const cp = 40;
   const computedCrc = crc32c(bytes, 0, CRC_OFFSET);
   const data: ControlFileData = {
     systemIdentifier: u64(0),
@@ -196,24 +254,7 @@ export function decodeControlFile(bytes: Uint8Array): DecodedControlFile {
     state: u32(16),
     time: v.getBigInt64(24, true),
     checkPoint: u64(32),
-    checkPointCopy: {
-      redo: u64(cp),
-      thisTimeLineID: u32(cp + 8),
-      prevTimeLineID: u32(cp + 12),
-      fullPageWrites: bool(cp + 16),
-      nextXid: u64(cp + 24),
-      nextOid: u32(cp + 32),
-      nextMulti: u32(cp + 36),
-      nextMultiOffset: u32(cp + 40),
-      oldestXid: u32(cp + 44),
-      oldestXidDB: u32(cp + 48),
-      oldestMulti: u32(cp + 52),
-      oldestMultiDB: u32(cp + 56),
-      time: v.getBigInt64(cp + 64, true),
-      oldestCommitTsXid: u32(cp + 72),
-      newestCommitTsXid: u32(cp + 76),
-      oldestActiveXid: u32(cp + 80),
-    },
+    checkPointCopy: readCheckPoint(bytes, CHECKPOINT_COPY_OFFSET),
     unloggedLSN: u64(128),
     minRecoveryPoint: u64(136),
     minRecoveryPointTLI: u32(144),
@@ -240,15 +281,15 @@ export function decodeControlFile(bytes: Uint8Array): DecodedControlFile {
     loblksize: u32(244),
     float8ByVal: bool(248),
     dataChecksumVersion: u32(252),
-    mockAuthenticationNonce: bytes.slice(256, 256 + MOCK_AUTH_NONCE_LEN),
-    crc: u32(CRC_OFFSET),
+    mockAuthenticationNonce: new Uint8Array(bytes.subarray(256, 256 + MOCK_AUTH_NONCE_LEN)),
   };
-  return { data, crcMatches: computedCrc === data.crc, computedCrc };
+  const crc = u32(CRC_OFFSET);
+  return { data, crc, crcMatches: computedCrc === crc, computedCrc };
 }
 
 /**
  * Encodes a control file: the 296-byte struct (padding zeroed) with a freshly computed CRC in
- * `crc` (the `crc` field of `data` is ignored), followed by zeros up to 8192 bytes, as
+ * `crc`, followed by zeros up to 8192 bytes, as
  * update_controlfile writes it.
  */
 export function encodeControlFile(data: ControlFileData): Uint8Array {
@@ -263,26 +304,9 @@ export function encodeControlFile(data: ControlFileData): Uint8Array {
   u32(8, data.pgControlVersion);
   u32(12, data.catalogVersionNo);
   u32(16, data.state);
-  v.setBigInt64(24, data.time, true);
+  v.setBigInt64(24, BigInt.asIntN(64, data.time), true);
   u64(32, data.checkPoint);
-  const cp = 40;
-  const c = data.checkPointCopy;
-  u64(cp, c.redo);
-  u32(cp + 8, c.thisTimeLineID);
-  u32(cp + 12, c.prevTimeLineID);
-  bool(cp + 16, c.fullPageWrites);
-  u64(cp + 24, c.nextXid);
-  u32(cp + 32, c.nextOid);
-  u32(cp + 36, c.nextMulti);
-  u32(cp + 40, c.nextMultiOffset);
-  u32(cp + 44, c.oldestXid);
-  u32(cp + 48, c.oldestXidDB);
-  u32(cp + 52, c.oldestMulti);
-  u32(cp + 56, c.oldestMultiDB);
-  v.setBigInt64(cp + 64, c.time, true);
-  u32(cp + 72, c.oldestCommitTsXid);
-  u32(cp + 76, c.newestCommitTsXid);
-  u32(cp + 80, c.oldestActiveXid);
+  writeCheckPoint(bytes, CHECKPOINT_COPY_OFFSET, data.checkPointCopy);
   u64(128, data.unloggedLSN);
   u64(136, data.minRecoveryPoint);
   u32(144, data.minRecoveryPointTLI);
@@ -320,6 +344,16 @@ export function encodeControlFile(data: ControlFileData): Uint8Array {
   return bytes;
 }
 
+/**
+ * A new system identifier as BootStrapXLOG makes one: the seconds of the current time in the high
+ * 32 bits, the microseconds shifted left by 12, the low 12 bits of the process id.
+ */
+export function generateSystemIdentifier(nowMs = Date.now(), pid = process.pid): bigint {
+  const sec = BigInt(Math.floor(nowMs / 1000));
+  const usec = BigInt(Math.floor((nowMs % 1000) * 1000));
+  return BigInt.asUintN(64, (sec << 32n) | (usec << 12n) | BigInt(pid & 0xfff));
+}
+
 /** Options of pgsimControlFile. */
 export interface PgsimControlFileOptions {
   /** initdb -k: data checksums on. */
@@ -346,11 +380,8 @@ export interface PgsimControlFileOptions {
 export function pgsimControlFile(options: PgsimControlFileOptions): ControlFileData {
   const nowMs = options.nowMs ?? Date.now();
   const seconds = BigInt(Math.floor(nowMs / 1000));
-  const micros = BigInt(Math.floor((nowMs % 1000) * 1000));
-  // BootStrapXLOG: seconds in the high half, microseconds and the pid's low bits in the low half.
-  const systemIdentifier = (seconds << 32n) | (micros << 12n) | BigInt(process.pid & 0xfff);
   return {
-    systemIdentifier: BigInt.asUintN(64, systemIdentifier),
+    systemIdentifier: generateSystemIdentifier(nowMs),
     pgControlVersion: PG_CONTROL_VERSION,
     catalogVersionNo: CATALOG_VERSION_NO,
     state: DBState.IN_PRODUCTION,
@@ -401,7 +432,6 @@ export function pgsimControlFile(options: PgsimControlFileOptions): ControlFileD
     float8ByVal: true,
     dataChecksumVersion: options.dataChecksums ? PG_DATA_CHECKSUM_VERSION : 0,
     mockAuthenticationNonce: new Uint8Array(randomBytes(MOCK_AUTH_NONCE_LEN)),
-    crc: 0,
   };
 }
 
@@ -452,7 +482,7 @@ export function readControlFile(file: string): ControlFileData {
   if (!decoded.crcMatches) {
     throw controlFileError(`${file}: incorrect checksum in control file`, {
       path: file,
-      stored: decoded.data.crc,
+      stored: decoded.crc,
       computed: decoded.computedCrc,
     });
   }

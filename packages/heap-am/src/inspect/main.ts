@@ -608,6 +608,7 @@ function runPgControl(
     backupStartPoint: data.backupStartPoint.toString(),
     backupEndPoint: data.backupEndPoint.toString(),
     mockAuthenticationNonce: Buffer.from(data.mockAuthenticationNonce).toString("hex"),
+    crc: decoded.crc,
     crcMatches: decoded.crcMatches,
   };
   return render(
@@ -617,7 +618,7 @@ function runPgControl(
       warnings: decoded.crcMatches
         ? []
         : [
-            `${file}: calculated CRC checksum (${decoded.computedCrc}) does not match value stored in file (${data.crc}); the results above are untrustworthy`,
+            `${file}: calculated CRC checksum (${decoded.computedCrc}) does not match value stored in file (${decoded.crc}); the results above are untrustworthy`,
           ],
       failed: !decoded.crcMatches,
     },

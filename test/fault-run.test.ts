@@ -40,11 +40,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
 import { mulberry32 as rng } from "@pgsim/clock-sweep";
-import { Database, type FaultRule } from "@pgsim/heap-am";
+import type { FaultRule } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
-import { placeUnderPostgres } from "./pg15-place.js";
+import { checkBankUnderPostgres, withBankPeer } from "./bank-pg15.js";
 
 const CHILD = fileURLToPath(new URL("./workers/fault-child.mjs", import.meta.url));
 const TARGET = Number(process.env.PGSIM_FAULTS ?? 200);
@@ -479,21 +478,7 @@ describe("randomized fault run", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-faultrun-"));
     dirs.push(dir);
     const dataDir = path.join(dir, "data");
-    let pg: PgCluster;
-    try {
-      pg = await startPgCluster({ settings: { autovacuum: "off", fsync: "off" } });
-    } catch (error) {
-      throw new Error(`this test needs PostgreSQL 15 and never skips: ${(error as Error).message}`);
-    }
-    try {
-      await pg.psql(
-        "CREATE EXTENSION amcheck; " +
-          "CREATE TABLE accounts (id int4 NOT NULL, balance int4 NOT NULL) WITH (fillfactor = 50); " +
-          "CREATE TABLE ledger (id int4 NOT NULL, src int4 NOT NULL, dst int4 NOT NULL, " +
-          "amount int4 NOT NULL, note text)",
-      );
-      const [[xid]] = (await pg.query("SELECT txid_current()")) as [[string]];
-      const xidFloor = Number(xid) + 1;
+    await withBankPeer(async (pg, xidFloor) => {
       try {
         await faultLoop(dir, dataDir, xidFloor);
       } catch (error) {
@@ -502,30 +487,14 @@ describe("randomized fault run", () => {
         throw error;
       }
       // The files the run left, under PostgreSQL 15.
-      const db = Database.open(dataDir, { bufferCount: 128 });
-      const nextXid = db.transam.nextXid;
-      const tables = ["accounts", "ledger"].map((name) => {
-        const def = db.catalog.get(name);
-        return { name, relNumber: def.relNumber, relfrozenxid: def.relfrozenxid ?? 0 };
-      });
-      const tx = db.begin();
-      const ledgerRows = tx.scan("ledger").length;
-      tx.commit();
-      db.shutdown();
-      await placeUnderPostgres(pg, dataDir, tables, { firstXid: xidFloor, nextXid });
-      for (const t of ["accounts", "ledger"]) {
-        expect(
-          await pg.query(`SELECT * FROM verify_heapam('${t}')`),
-          `verify_heapam(${t}) (PGSIM_FAULT_SEED=${SEED})`,
-        ).toEqual([]);
-      }
-      expect(await pg.query("SELECT count(*), sum(balance) FROM accounts")).toEqual([
-        [String(ACCOUNTS), String(ACCOUNTS * INITIAL)],
-      ]);
-      expect(await pg.query("SELECT count(*) FROM ledger")).toEqual([[String(ledgerRows)]]);
-    } finally {
-      await pg.stop();
-    }
+      await checkBankUnderPostgres(
+        pg,
+        dataDir,
+        xidFloor,
+        { accounts: ACCOUNTS, initial: INITIAL },
+        ` (PGSIM_FAULT_SEED=${SEED})`,
+      );
+    });
   }, 900_000);
 });
 

@@ -1,0 +1,77 @@
+/**
+ * The bank workloads' PostgreSQL 15 peer: a private cluster with the bank's two tables (as the
+ * bank child processes create them in pgsim), and the check that puts the files a run left under
+ * it — verify_heapam on each table, the accounts' count and sum, the ledger's count.
+ *
+ * Used by wal-crash.test.ts (kills under SIGKILL) and fault-run.test.ts (injected faults): both
+ * run `test/workers/*-child.mjs` processes on a pgsim data directory and then prove the recovered
+ * files to PostgreSQL itself. See pg15-place.ts for how pgsim's xids are made PostgreSQL's.
+ */
+
+import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import { Database } from "@pgsim/heap-am";
+import { expect } from "vitest";
+import { placeUnderPostgres } from "./pg15-place.js";
+
+/**
+ * Starts the peer, creates the bank's tables in it, and runs `run` with the first xid pgsim's
+ * run may use (past every xid the cluster used). Stops the cluster afterwards. Fails, never
+ * skips, when PostgreSQL 15 is missing.
+ */
+export async function withBankPeer(
+  run: (pg: PgCluster, xidFloor: number) => Promise<void>,
+): Promise<void> {
+  let pg: PgCluster;
+  try {
+    pg = await startPgCluster({ settings: { autovacuum: "off", fsync: "off" } });
+  } catch (error) {
+    throw new Error(`this test needs PostgreSQL 15 and never skips: ${(error as Error).message}`);
+  }
+  try {
+    await pg.psql(
+      "CREATE EXTENSION amcheck; " +
+        "CREATE TABLE accounts (id int4 NOT NULL, balance int4 NOT NULL) WITH (fillfactor = 50); " +
+        "CREATE TABLE ledger (id int4 NOT NULL, src int4 NOT NULL, dst int4 NOT NULL, " +
+        "amount int4 NOT NULL, note text)",
+    );
+    const [[xid]] = (await pg.query("SELECT txid_current()")) as [[string]];
+    await run(pg, Number(xid) + 1);
+  } finally {
+    await pg.stop();
+  }
+}
+
+/**
+ * Opens what the run left in `dataDir` (recovering it if need be), then places both tables
+ * under the peer: verify_heapam finds nothing, the accounts hold `accounts` rows summing to
+ * `accounts × initial`, and the ledger has the rows pgsim sees. `label` goes into the messages.
+ */
+export async function checkBankUnderPostgres(
+  pg: PgCluster,
+  dataDir: string,
+  xidFloor: number,
+  bank: { readonly accounts: number; readonly initial: number },
+  label = "",
+): Promise<void> {
+  const db = Database.open(dataDir, { bufferCount: 128 });
+  const nextXid = db.transam.nextXid;
+  const tables = ["accounts", "ledger"].map((name) => {
+    const def = db.catalog.get(name);
+    return { name, relNumber: def.relNumber, relfrozenxid: def.relfrozenxid ?? 0 };
+  });
+  const tx = db.begin();
+  const ledgerRows = tx.scan("ledger").length;
+  tx.commit();
+  db.shutdown();
+  await placeUnderPostgres(pg, dataDir, tables, { firstXid: xidFloor, nextXid });
+  for (const t of ["accounts", "ledger"]) {
+    expect(
+      await pg.query(`SELECT * FROM verify_heapam('${t}')`),
+      `verify_heapam(${t})${label}`,
+    ).toEqual([]);
+  }
+  expect(await pg.query("SELECT count(*), sum(balance) FROM accounts")).toEqual([
+    [String(bank.accounts), String(bank.accounts * bank.initial)],
+  ]);
+  expect(await pg.query("SELECT count(*) FROM ledger")).toEqual([[String(ledgerRows)]]);
+}

@@ -11,6 +11,7 @@ import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster, PgsimError, pgChecksumPage, type TID } from "@pgsim/heap-am";
 import { withFaults } from "@pgsim/heap-am/testing";
 import { afterAll, describe, expect, it } from "vitest";
+import { createBankTables } from "./bank.js";
 import type { Transfer } from "./workers/bank.js";
 
 const dirs: string[] = [];
@@ -41,35 +42,16 @@ function start(variant: "disk" | "memory", backends: number, extra: object = {})
 }
 
 const ACCOUNTS = 1000;
-const TRANSFERS = 40_000; // 4 backends × 10 000
+/** Transfers of the bank test, spread over 4 backends. Long runs: PGSIM_CLUSTER_TRANSFERS=40000. */
+const TRANSFERS = Number(process.env.PGSIM_CLUSTER_TRANSFERS ?? 20_000);
 const INITIAL = 1000;
 
 for (const variant of ["disk", "memory"] as const) {
   describe(`backends on one database [${variant}]`, () => {
-    it(`[${variant}] bank: 4 backends × 10 000 transfers keep the sum, the ledger and every page intact`, async () => {
+    it(`[${variant}] bank: 4 backends × ${TRANSFERS / 4} transfers keep the sum, the ledger and every page intact`, async () => {
       const cluster = await start(variant, 4);
       try {
-        cluster.db.createTable(
-          "accounts",
-          [
-            { name: "id", type: "int4", notNull: true },
-            { name: "balance", type: "int4", notNull: true },
-          ],
-          { fillfactor: 50 },
-        );
-        cluster.db.createTable("ledger", [
-          { name: "id", type: "int4", notNull: true },
-          { name: "from_id", type: "int4", notNull: true },
-          { name: "to_id", type: "int4", notNull: true },
-          { name: "amount", type: "int4", notNull: true },
-        ]);
-        await cluster.transaction([
-          {
-            op: "insertMany",
-            table: "accounts",
-            rows: Array.from({ length: ACCOUNTS }, (_, i) => [i, INITIAL]),
-          },
-        ]);
+        await createBankTables(cluster, ACCOUNTS, INITIAL);
         const random = rng(2026);
         const transfers: Transfer[] = Array.from({ length: TRANSFERS }, (_, id) => {
           const from = Math.floor(random() * ACCOUNTS);

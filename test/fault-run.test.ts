@@ -43,7 +43,7 @@ import { fileURLToPath } from "node:url";
 import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import type { FaultRule } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkBankUnderPostgres, withBankPeer } from "./bank-pg15.js";
+import { checkBankUnderPostgres, withBankPeer } from "./bank.js";
 
 const CHILD = fileURLToPath(new URL("./workers/fault-child.mjs", import.meta.url));
 const TARGET = Number(process.env.PGSIM_FAULTS ?? 200);

@@ -13,6 +13,7 @@ import { fileURLToPath } from "node:url";
 import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { Cluster, Database, type Row } from "@pgsim/heap-am";
 import { afterAll, describe, expect, it } from "vitest";
+import { createBankTables } from "./bank.js";
 import type { Transfer } from "./workers/bank.js";
 
 const bankModule = fileURLToPath(
@@ -93,27 +94,7 @@ describe("memory-only snapshots with worker backends", () => {
     const acked: number[] = [];
     const copies: { dir: string; ackedBefore: number[] }[] = [];
     try {
-      cluster.db.createTable(
-        "accounts",
-        [
-          { name: "id", type: "int4", notNull: true },
-          { name: "balance", type: "int4", notNull: true },
-        ],
-        { fillfactor: 50 },
-      );
-      cluster.db.createTable("ledger", [
-        { name: "id", type: "int4", notNull: true },
-        { name: "from_id", type: "int4", notNull: true },
-        { name: "to_id", type: "int4", notNull: true },
-        { name: "amount", type: "int4", notNull: true },
-      ]);
-      await cluster.transaction([
-        {
-          op: "insertMany",
-          table: "accounts",
-          rows: Array.from({ length: ACCOUNTS }, (_, i) => [i + 1, INITIAL]),
-        },
-      ]);
+      await createBankTables(cluster, ACCOUNTS, INITIAL, 1);
       // A transaction left open on a dedicated backend: in every snapshot, never committed.
       const session = await cluster.connect();
       await session.run([

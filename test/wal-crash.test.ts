@@ -19,7 +19,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { mulberry32 as rng } from "@pgsim/clock-sweep";
 import { afterAll, describe, expect, it } from "vitest";
-import { checkBankUnderPostgres, withBankPeer } from "./bank-pg15.js";
+import { checkBankUnderPostgres, withBankPeer } from "./bank.js";
 
 const CHILD = fileURLToPath(new URL("./workers/crash-child.mjs", import.meta.url));
 const KILLS = Number(process.env.PGSIM_CRASH_KILLS ?? 30);

@@ -1,17 +1,50 @@
 /**
- * The bank workloads' PostgreSQL 15 peer: a private cluster with the bank's two tables (as the
- * bank child processes create them in pgsim), and the check that puts the files a run left under
- * it — verify_heapam on each table, the accounts' count and sum, the ledger's count.
- *
- * Used by wal-crash.test.ts (kills under SIGKILL) and fault-run.test.ts (injected faults): both
- * run `test/workers/*-child.mjs` processes on a pgsim data directory and then prove the recovered
- * files to PostgreSQL itself. See pg15-place.ts for how pgsim's xids are made PostgreSQL's.
+ * The bank the concurrency and durability tests move money in: its tables on a cluster of
+ * worker backends (cluster.test.ts, snapshot-cluster.test.ts), and its PostgreSQL 15 peer — a
+ * private cluster with the tables as the bank child processes create them in pgsim, and the check
+ * that puts the files a run left under it: verify_heapam on each table, the accounts' count and
+ * sum, the ledger's count (wal-crash.test.ts, kills under SIGKILL; fault-run.test.ts, injected
+ * faults). See pg15-place.ts for how pgsim's xids are made PostgreSQL's.
  */
 
 import { type PgCluster, startPgCluster } from "@pgsim/bench";
-import { Database } from "@pgsim/heap-am";
+import { type Cluster, Database } from "@pgsim/heap-am";
 import { expect } from "vitest";
 import { placeUnderPostgres } from "./pg15-place.js";
+
+/**
+ * Creates `accounts (id, balance)` at fillfactor 50 and `ledger (id, from_id, to_id, amount)`
+ * through the cluster's main handle, and inserts `count` accounts holding `initial` each, with
+ * ids from `firstId`, in one transaction on a backend.
+ */
+export async function createBankTables(
+  cluster: Cluster,
+  count: number,
+  initial: number,
+  firstId = 0,
+): Promise<void> {
+  cluster.db.createTable(
+    "accounts",
+    [
+      { name: "id", type: "int4", notNull: true },
+      { name: "balance", type: "int4", notNull: true },
+    ],
+    { fillfactor: 50 },
+  );
+  cluster.db.createTable("ledger", [
+    { name: "id", type: "int4", notNull: true },
+    { name: "from_id", type: "int4", notNull: true },
+    { name: "to_id", type: "int4", notNull: true },
+    { name: "amount", type: "int4", notNull: true },
+  ]);
+  await cluster.transaction([
+    {
+      op: "insertMany",
+      table: "accounts",
+      rows: Array.from({ length: count }, (_, i) => [firstId + i, initial]),
+    },
+  ]);
+}
 
 /**
  * Starts the peer, creates the bank's tables in it, and runs `run` with the first xid pgsim's

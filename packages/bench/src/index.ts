@@ -104,5 +104,17 @@ export {
   parsePsqlTiming,
   startPgCluster,
 } from "./pg-cluster.js";
+export {
+  type LatencySummary,
+  latencySummary,
+  PGBENCH_BUILTINS,
+  type PgbenchBuiltin,
+  type PgbenchOptions,
+  type PgbenchResult,
+  type PgbenchSummary,
+  parsePgbenchLog,
+  parsePgbenchSummary,
+  runPgbench,
+} from "./pgbench.js";
 export { createProgress, type Progress, type ProgressBar } from "./progress.js";
 export { describeTraits, type SystemTrait, traitsInBrief } from "./traits.js";

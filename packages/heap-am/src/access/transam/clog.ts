@@ -242,6 +242,8 @@ export function clogSetStatus(shmem: TransamShmem, xid: number, status: XidStatu
  * nextXid is cleared.
  */
 export function trimClog(shmem: TransamShmem, nextXid: number): void {
+  // What this backend cached of an xid being cleared is forgotten with it.
+  if (shmem.cachedFetchXid >= nextXid) shmem.cachedFetchXid = 0;
   const words = Math.ceil(shmem.maxXids / 16);
   const first = nextXid >>> 4;
   if (first >= words) return;

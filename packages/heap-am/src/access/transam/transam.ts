@@ -52,12 +52,27 @@ export {
 } from "../../storage/ipc/transam-shmem.js";
 
 /**
+ * TransactionLogFetch: a normal xid's status in the commit log, through the backend's one-entry
+ * cache — the heap asks about the same xid over and over (every row a statement changed carries
+ * it). Only a final status is cached (committed or aborted; in progress may still change).
+ */
+function transactionLogFetch(shmem: TransamShmem, xid: number): number {
+  if (xid === shmem.cachedFetchXid) return shmem.cachedFetchXidStatus;
+  const status = clogGetStatus(shmem, xid);
+  if (status === TRANSACTION_STATUS_COMMITTED || status === TRANSACTION_STATUS_ABORTED) {
+    shmem.cachedFetchXid = xid;
+    shmem.cachedFetchXidStatus = status;
+  }
+  return status;
+}
+
+/**
  * TransactionIdDidCommit (TransactionLogFetch): Bootstrap and Frozen always committed, Invalid
  * never.
  */
 export function transactionIdDidCommit(shmem: TransamShmem, xid: number): boolean {
   if (!xidIsNormal(xid)) return xid !== InvalidTransactionId;
-  return clogGetStatus(shmem, xid) === TRANSACTION_STATUS_COMMITTED;
+  return transactionLogFetch(shmem, xid) === TRANSACTION_STATUS_COMMITTED;
 }
 
 /**
@@ -67,7 +82,7 @@ export function transactionIdDidCommit(shmem: TransamShmem, xid: number): boolea
  */
 export function transactionIdDidAbort(shmem: TransamShmem, xid: number): boolean {
   if (!xidIsNormal(xid)) return xid === InvalidTransactionId;
-  return clogGetStatus(shmem, xid) === TRANSACTION_STATUS_ABORTED;
+  return transactionLogFetch(shmem, xid) === TRANSACTION_STATUS_ABORTED;
 }
 
 /**

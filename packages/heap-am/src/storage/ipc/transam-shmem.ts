@@ -122,6 +122,14 @@ export interface TransamShmem {
   readonly clog: number;
   readonly maxBackends: number;
   readonly maxXids: number;
+  /**
+   * TransactionLogFetch's one-entry cache (transam.c's cachedFetchXid / cachedFetchXidStatus):
+   * the last xid whose final status (committed or aborted) this backend read from the commit
+   * log. A final status never changes, so the entry stays true; it is private to the thread
+   * that attached.
+   */
+  cachedFetchXid: number;
+  cachedFetchXidStatus: number;
 }
 
 /** Attaches to initialised shared memory (as a backend does at start-up). */
@@ -140,6 +148,8 @@ export function attachTransamShmem(shared: TransamShared): TransamShmem {
     clog: l.clog,
     maxBackends: shared.maxBackends,
     maxXids: shared.maxXids,
+    cachedFetchXid: 0,
+    cachedFetchXidStatus: 0,
   };
 }
 

@@ -446,6 +446,9 @@ function lazyScanHeap(vacrel: LVRelState): void {
     pool.unlockReleaseBuffer(buffer);
     ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
   }
+  // The scan's map page goes before the heap pass, which pins its own (as lazy_scan_heap
+  // releases vmbuffer before lazy_vacuum).
+  vacrel.vm.releasePin();
   if (vacrel.deadItems.size > 0) lazyVacuum(vacrel);
   ctx.fsm.vacuumRange(rel.locator, 0, relPages);
 }

@@ -305,7 +305,11 @@ export interface XlHeapUpdate {
 }
 
 export function encodeXlHeapUpdate(x: XlHeapUpdate): Uint8Array {
-  const b = new Uint8Array(SizeOfHeapUpdate);
+  return encodeXlHeapUpdateInto(new Uint8Array(SizeOfHeapUpdate), x);
+}
+
+/** encodeXlHeapUpdate into `b` (at least SizeOfHeapUpdate bytes, e.g. a reused buffer); returns `b`. */
+export function encodeXlHeapUpdateInto(b: Uint8Array, x: XlHeapUpdate): Uint8Array {
   writeUint32(b, 0, x.oldXmax);
   writeUint16(b, 4, x.oldOffnum);
   b[6] = x.oldInfobitsSet;
@@ -340,7 +344,11 @@ export interface XlHeapDelete {
 }
 
 export function encodeXlHeapDelete(x: XlHeapDelete): Uint8Array {
-  const b = new Uint8Array(SizeOfHeapDelete);
+  return encodeXlHeapDeleteInto(new Uint8Array(SizeOfHeapDelete), x);
+}
+
+/** encodeXlHeapDelete into `b` (at least SizeOfHeapDelete bytes); returns `b`. */
+export function encodeXlHeapDeleteInto(b: Uint8Array, x: XlHeapDelete): Uint8Array {
   writeUint32(b, 0, x.xmax);
   writeUint16(b, 4, x.offnum);
   b[6] = x.infobitsSet;
@@ -371,7 +379,11 @@ export interface XlHeapLock {
 }
 
 export function encodeXlHeapLock(x: XlHeapLock): Uint8Array {
-  const b = new Uint8Array(SizeOfHeapLock);
+  return encodeXlHeapLockInto(new Uint8Array(SizeOfHeapLock), x);
+}
+
+/** encodeXlHeapLock into `b` (at least SizeOfHeapLock bytes); returns `b`. */
+export function encodeXlHeapLockInto(b: Uint8Array, x: XlHeapLock): Uint8Array {
   writeUint32(b, 0, x.xid);
   writeUint16(b, 4, x.offnum);
   b[6] = x.infobitsSet;

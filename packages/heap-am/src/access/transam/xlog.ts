@@ -438,8 +438,11 @@ export class XLogWriter {
   private readonly pages: Uint8Array;
   /** The same WAL buffer pages as 32-bit words, to copy records a word at a time. */
   private readonly pages32: Int32Array;
-  /** The buffer of the last record copied, and its words (an insert state reuses one buffer). */
-  private recBuffer: ArrayBufferLike | null = null;
+  /**
+   * The last record array copied and its words (an insert state reuses one array, so the view
+   * is made once; a typed array's buffer, offset and length never change).
+   */
+  private recArray: Uint8Array | null = null;
   private rec32: Int32Array = new Int32Array(0);
   private readonly nbuffers: number;
 
@@ -1046,13 +1049,13 @@ export class XLogWriter {
     }
     const pages = this.pages;
     let i = 0;
-    if ((at & 3) === 0 && (from & 3) === 0 && (rec.byteOffset & 3) === 0) {
-      if (
-        rec.buffer !== this.recBuffer ||
-        this.rec32.byteOffset !== rec.byteOffset ||
-        this.rec32.length !== rec.length >> 2
-      ) {
-        this.recBuffer = rec.buffer;
+    if (
+      (at & 3) === 0 &&
+      (from & 3) === 0 &&
+      (rec === this.recArray || (rec.byteOffset & 3) === 0)
+    ) {
+      if (rec !== this.recArray) {
+        this.recArray = rec;
         this.rec32 = new Int32Array(rec.buffer, rec.byteOffset, rec.length >> 2);
       }
       const src32 = this.rec32;

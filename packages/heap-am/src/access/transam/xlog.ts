@@ -1770,8 +1770,10 @@ function finishRecordBytes(
   prev: number,
 ): void {
   assert(totLen >= SizeOfXLogRecord && totLen <= rec.length, "a record's bytes are in its buffer");
-  writeUint32(rec, 8, prev % 0x100000000);
-  writeUint32(rec, 12, Math.floor(prev / 0x100000000));
+  // ToUint32 is the low 32 bits of any integer below 2^53 (and cheaper than a float modulo).
+  const low = prev >>> 0;
+  writeUint32(rec, 8, low);
+  writeUint32(rec, 12, (prev - low) / 0x100000000);
   const crc = crc32cFinish(crc32cUpdate(payloadCrc, rec, 0, XL_CRC_OFFSET));
   writeUint32(rec, XL_CRC_OFFSET, crc);
 }

@@ -45,7 +45,7 @@
  */
 
 import type { BufferTag, ForkNumber, PageHooks, RelFileLocator } from "@pgsim/buffer-manager";
-import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
+import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
@@ -604,7 +604,8 @@ export class XLogInsertState {
     for (let c = 0; c < this.nMainData; c++) {
       p = copyChunk(bytes, p, this.mainData[c]!, this.mainStart[c]!, this.mainEnd[c]!);
     }
-    assert(p === totLen, `XLogRecordAssemble wrote ${p} bytes of ${totLen}`);
+    // (Not assert(): its message would be formatted for every record.)
+    if (p !== totLen) throw new AssertionError(`XLogRecordAssemble wrote ${p} bytes of ${totLen}`);
     // The header: xl_tot_len, xl_xid, xl_prev (0 until inserted), xl_info, xl_rmid, padding,
     // xl_crc (0 until inserted).
     writeUint32(bytes, 0, totLen);

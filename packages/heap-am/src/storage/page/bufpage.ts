@@ -110,8 +110,9 @@ export function pageSetLsn(page: Uint8Array, lsn: bigint): void {
   if (lsn >= 0n && lsn <= MAX_SAFE_LSN) {
     // One conversion, no bigint arithmetic: the common case (every LSN pgsim's WAL hands out).
     const n = Number(lsn);
-    writeUint32(page, PD_LSN_OFFSET, Math.floor(n / 0x100000000));
-    writeUint32(page, PD_LSN_OFFSET + 4, n % 0x100000000);
+    const low = n >>> 0; // the low 32 bits of an integer below 2^53
+    writeUint32(page, PD_LSN_OFFSET, (n - low) / 0x100000000);
+    writeUint32(page, PD_LSN_OFFSET + 4, low);
     return;
   }
   assert(lsn >= 0n && lsn < LSN_LIMIT, "an LSN is an unsigned 64-bit number");

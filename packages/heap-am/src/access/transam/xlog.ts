@@ -71,7 +71,7 @@ import {
 } from "@pgsim/buffer-manager/internals";
 import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import { writeBigInt64, writeUint32 } from "../../include/port/le-bytes.js";
-import { crc32cFinish, crc32cUpdate } from "../../include/port/pg-crc32c.js";
+import { crc32cFinish, crc32cUpdate, crc32cUpdateWords } from "../../include/port/pg-crc32c.js";
 import { XLOG_SWITCH } from "./pg-control.js";
 import { RM_XLOG_ID } from "./rmgr.js";
 import {
@@ -590,6 +590,11 @@ export class XLogWriter {
    * Refreshes the backend's copies of RedoRecPtr and doPageWrites when the shared ones changed
    * (one 32-bit atomic read when they did not). The generation is read before the values and
    * bumped after them, so a copy is never newer than the generation it is kept with.
+   *
+   * Differs from PostgreSQL: the copies are refreshed before every record (XLogInsert's
+   * GetFullPageWriteInfo) as well as under the insertion lock; PostgreSQL refreshes them only in
+   * XLogInsertRecord and GetRedoRecPtr, so its first assembly after a checkpoint may use stale
+   * copies and be refused by the re-check. The re-check is the same, and so are the records.
    */
   private refreshFpwInfo(): void {
     const gen = Atomics.load(this.w, W_FPW_GEN);
@@ -896,7 +901,13 @@ export class XLogWriter {
       }
       reserved = inserted;
       if (inserted) {
-        finishRecordBytes(rec, totLen, payloadCrc, prevPtr);
+        // The record's words (the insert state's buffer: made once), for the CRC and the copy.
+        if (rec !== this.recArray && (rec.byteOffset & 3) === 0) {
+          this.recArray = rec;
+          this.rec32 = new Int32Array(rec.buffer, rec.byteOffset, rec.length >> 2);
+        }
+        const rec32 = rec === this.recArray ? this.rec32 : null;
+        finishRecordBytes(rec, rec32, totLen, payloadCrc, prevPtr);
         this.copyXLogRecordToWAL(rec, totLen, isLogSwitch, startPos, endPos);
       }
     } catch (e) {
@@ -1049,15 +1060,7 @@ export class XLogWriter {
     }
     const pages = this.pages;
     let i = 0;
-    if (
-      (at & 3) === 0 &&
-      (from & 3) === 0 &&
-      (rec === this.recArray || (rec.byteOffset & 3) === 0)
-    ) {
-      if (rec !== this.recArray) {
-        this.recArray = rec;
-        this.rec32 = new Int32Array(rec.buffer, rec.byteOffset, rec.length >> 2);
-      }
+    if ((at & 3) === 0 && (from & 3) === 0 && rec === this.recArray) {
       const src32 = this.rec32;
       const dst32 = this.pages32;
       const words = n >> 2;
@@ -1765,6 +1768,7 @@ export function finishXLogRecord(record: AssembledRecord, prev: XLogRecPtr): voi
  */
 function finishRecordBytes(
   rec: Uint8Array,
+  rec32: Int32Array | null,
   totLen: number,
   payloadCrc: number,
   prev: number,
@@ -1774,7 +1778,11 @@ function finishRecordBytes(
   const low = prev >>> 0;
   writeUint32(rec, 8, low);
   writeUint32(rec, 12, (prev - low) / 0x100000000);
-  const crc = crc32cFinish(crc32cUpdate(payloadCrc, rec, 0, XL_CRC_OFFSET));
+  const crc = crc32cFinish(
+    rec32 !== null
+      ? crc32cUpdateWords(payloadCrc, rec, rec32, 0, XL_CRC_OFFSET)
+      : crc32cUpdate(payloadCrc, rec, 0, XL_CRC_OFFSET),
+  );
   writeUint32(rec, XL_CRC_OFFSET, crc);
 }
 

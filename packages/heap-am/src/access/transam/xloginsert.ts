@@ -40,15 +40,16 @@
  * Differs from PostgreSQL: no wal_compression (images are stored uncompressed, as with the
  * default wal_compression=off); no replication origins or top-level-xid blocks (pgsim has no
  * logical replication and no subtransactions); all 33 block ids are always available (no
- * XLogEnsureRecordSpace); the record is assembled into one contiguous byte array rather than a
- * chain of pointers into the buffers, so an image is copied when the record is assembled.
+ * XLogEnsureRecordSpace); the record is assembled into one contiguous byte array (the insert
+ * state's own, reused for every record) rather than a chain of pointers into the buffers, so an
+ * image is copied when the record is assembled.
  */
 
 import type { BufferTag, ForkNumber, PageHooks, RelFileLocator } from "@pgsim/buffer-manager";
 import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
-import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
+import { crc32cUpdateWords, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
 import { pageGetLsn, pageSetLsn } from "../../storage/page/bufpage.js";
 import { XLOG_FPI, XLOG_FPI_FOR_HINT } from "./pg-control.js";
 import { RM_XLOG_ID, rmgrIdIsValid } from "./rmgr.js";
@@ -257,6 +258,8 @@ export class XLogInsertState {
    * record does not fit, and reused by every record: `insert` allocates no record array.
    */
   private scratch = new Uint8Array(1024);
+  /** The same memory as 32-bit words, for the CRC. */
+  private scratch32 = new Int32Array(this.scratch.buffer);
   // What the last `assembleInto` produced besides the bytes.
   private asmPayloadCrc = 0;
   private asmFpwLsn = 0;
@@ -542,6 +545,7 @@ export class XLogInsertState {
       let size = this.scratch.length;
       while (size < totLen) size *= 2;
       this.scratch = new Uint8Array(size);
+      this.scratch32 = new Int32Array(this.scratch.buffer);
     }
     const bytes = this.scratch;
     let p = SizeOfXLogRecord;
@@ -617,7 +621,13 @@ export class XLogInsertState {
     bytes[18] = 0;
     bytes[19] = 0;
     writeUint32(bytes, 20, 0);
-    this.asmPayloadCrc = crc32cUpdate(INIT_CRC32C, bytes, SizeOfXLogRecord, totLen);
+    this.asmPayloadCrc = crc32cUpdateWords(
+      INIT_CRC32C,
+      bytes,
+      this.scratch32,
+      SizeOfXLogRecord,
+      totLen,
+    );
     this.asmFpwLsn = fpwLsn;
     this.asmNumFpi = numFpi;
     return totLen;

@@ -254,7 +254,13 @@ export function encodeMultiInsertTuples(tuples: readonly Uint8Array[]): Uint8Arr
     writeUint16(out, p + 2, readUint16(t, T_INFOMASK2_OFFSET));
     writeUint16(out, p + 4, readUint16(t, T_INFOMASK_OFFSET));
     out[p + 6] = t[T_HOFF_OFFSET]!;
-    out.set(t.subarray(SizeofHeapTupleHeader), p + SizeOfMultiInsertTuple);
+    const at = p + SizeOfMultiInsertTuple;
+    if (datalen <= 64) {
+      // A short body (most are): a loop costs less than a subarray and a set.
+      for (let i = 0; i < datalen; i++) out[at + i] = t[SizeofHeapTupleHeader + i]!;
+    } else {
+      out.set(t.subarray(SizeofHeapTupleHeader), at);
+    }
     p += SizeOfMultiInsertTuple + datalen;
   }
   return out;

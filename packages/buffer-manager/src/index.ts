@@ -107,7 +107,13 @@ export {
   writeControlFile,
   XLOG_CONTROL_FILE,
 } from "./pg-control.js";
-export { crc32c, crc32cFinish, crc32cUpdate, INIT_CRC32C } from "./pg-crc32c.js";
+export {
+  crc32c,
+  crc32cFinish,
+  crc32cUpdate,
+  crc32cUpdateWords,
+  INIT_CRC32C,
+} from "./pg-crc32c.js";
 export type {
   AccessTraceHook,
   BufferCacheRow,

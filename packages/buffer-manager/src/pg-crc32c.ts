@@ -4,7 +4,7 @@
  * Models: src/include/port/pg_crc32c.h (INIT_CRC32C, COMP_CRC32C, FIN_CRC32C, EQ_CRC32C) and
  * src/port/pg_crc32c_sb8.c (pg_comp_crc32c_sb8: "slicing-by-8", eight 256-entry tables, eight
  * bytes per step), PostgreSQL's portable implementation.
- * Entry points: `INIT_CRC32C`, `crc32cUpdate`, `crc32cFinish`, `crc32c`.
+ * Entry points: `INIT_CRC32C`, `crc32cUpdate`, `crc32cUpdateWords`, `crc32cFinish`, `crc32c`.
  * See also: docs/reference/postgres-wal.md §2.3 (parameters, what a record's CRC covers),
  * pg-control.ts (pg_control's CRC), @pgsim/heap-am's access/transam/xloginsert.ts and xlog.ts
  * (record CRCs). It lives in the lowest package that needs it, once for all of pgsim.
@@ -75,6 +75,50 @@ export function crc32cUpdate(
       t[2 * 256 + bytes[i + 5]!]! ^
       t[256 + bytes[i + 6]!]! ^
       t[bytes[i + 7]!]!;
+  }
+  for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return c >>> 0;
+}
+
+/** Whether this host stores integers little-endian (what reading bytes as words relies on). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * crc32cUpdate of `bytes[start, end)`, reading each group of eight bytes as two 32-bit words of
+ * `words` — an Int32Array over the same memory as `bytes`, starting at the same byte (a caller
+ * that checksums one reused buffer keeps both views) — instead of eight byte loads: the same
+ * slicing-by-8 steps and the same result, in about half the time. With `start` not a multiple
+ * of 4 (or on a big-endian host) it is crc32cUpdate.
+ */
+export function crc32cUpdateWords(
+  crc: number,
+  bytes: Uint8Array,
+  words: Int32Array,
+  start: number,
+  end: number,
+): number {
+  assert(start >= 0 && start <= end && end <= bytes.length, "crc32cUpdate: range out of bounds");
+  assert(
+    words.byteOffset === bytes.byteOffset && words.length === bytes.length >> 2,
+    "crc32cUpdateWords: the words must view the bytes",
+  );
+  if (!LITTLE_ENDIAN || (start & 3) !== 0) return crc32cUpdate(crc, bytes, start, end);
+  const t = TABLES;
+  let c = crc | 0;
+  let i = start;
+  for (const last = end - 8; i <= last; i += 8) {
+    const k = i >> 2;
+    c ^= words[k]!;
+    const w = words[k + 1]!;
+    c =
+      t[7 * 256 + (c & 0xff)]! ^
+      t[6 * 256 + ((c >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((c >>> 16) & 0xff)]! ^
+      t[4 * 256 + (c >>> 24)]! ^
+      t[3 * 256 + (w & 0xff)]! ^
+      t[2 * 256 + ((w >>> 8) & 0xff)]! ^
+      t[256 + ((w >>> 16) & 0xff)]! ^
+      t[w >>> 24]!;
   }
   for (; i < end; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return c >>> 0;

@@ -5,12 +5,17 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { mulberry32 } from "@pgsim/clock-sweep";
 import { afterAll, describe, expect, it } from "vitest";
 import {
   crc32c,
+  crc32cFinish,
+  crc32cUpdate,
+  crc32cUpdateWords,
   DBState,
   decodeControlFile,
   encodeControlFile,
+  INIT_CRC32C,
   initBufferPool,
   PG_CONTROL_FILE_SIZE,
   PgsimError,
@@ -28,6 +33,48 @@ describe("CRC-32C", () => {
     expect(crc32c(new Uint8Array(0))).toBe(0);
     // iSCSI test vector (RFC 3720 B.4): 32 bytes of zeros.
     expect(crc32c(new Uint8Array(32))).toBe(0x8a9136aa);
+  });
+
+  /** `bytes` with an Int32Array view of the same memory, as crc32cUpdateWords wants them. */
+  function withWords(bytes: Uint8Array): { bytes: Uint8Array; words: Int32Array } {
+    const copy = new Uint8Array(bytes.length);
+    copy.set(bytes);
+    return { bytes: copy, words: new Int32Array(copy.buffer, 0, copy.length >> 2) };
+  }
+  const wordsCrc = (bytes: Uint8Array, start = 0, end = bytes.length): number => {
+    const v = withWords(bytes);
+    return crc32cFinish(crc32cUpdateWords(INIT_CRC32C, v.bytes, v.words, start, end));
+  };
+
+  it("reading words gives the known check values (RFC 3720 B.4 vectors)", () => {
+    expect(wordsCrc(new TextEncoder().encode("123456789"))).toBe(0xe3069283);
+    expect(wordsCrc(new Uint8Array(0))).toBe(0);
+    expect(wordsCrc(new Uint8Array(32))).toBe(0x8a9136aa);
+    expect(wordsCrc(new Uint8Array(32).fill(0xff))).toBe(0x62a8ab43);
+    expect(wordsCrc(Uint8Array.from({ length: 32 }, (_, i) => i))).toBe(0x46dd794e);
+    expect(wordsCrc(Uint8Array.from({ length: 32 }, (_, i) => 31 - i))).toBe(0x113fdb5c);
+  });
+
+  it("reading words equals the byte-wise slicing-by-8 on random inputs, ranges and running CRCs", () => {
+    const rand = mulberry32(20261202);
+    for (let n = 0; n < 2000; n++) {
+      const len = Math.floor(rand() * 300);
+      const bytes = Uint8Array.from({ length: len }, () => Math.floor(rand() * 256));
+      const start = Math.floor(rand() * (len + 1));
+      const end = start + Math.floor(rand() * (len - start + 1));
+      const running = Math.floor(rand() * 0x100000000);
+      const v = withWords(bytes);
+      expect(crc32cUpdateWords(running, v.bytes, v.words, start, end)).toBe(
+        crc32cUpdate(running, bytes, start, end),
+      );
+    }
+  });
+
+  it("refuses words that do not view the bytes", () => {
+    const bytes = new Uint8Array(16);
+    expect(() => crc32cUpdateWords(INIT_CRC32C, bytes, new Int32Array(3), 0, 16)).toThrow(
+      /must view the bytes/,
+    );
   });
 });
 

@@ -31,18 +31,21 @@ import type { ForkNumber, RelFileLocator } from "@pgsim/buffer-manager";
 import {
   encodeMultiInsertTuples,
   encodeOffsets,
-  encodeXlHeapDelete,
+  encodeXlHeapDeleteInto,
   encodeXlHeapFreezePage,
   encodeXlHeapFreezeTuples,
   encodeXlHeapInsert,
-  encodeXlHeapLock,
+  encodeXlHeapLockInto,
   encodeXlHeapMultiInsert,
   encodeXlHeapPrune,
-  encodeXlHeapUpdate,
+  encodeXlHeapUpdateInto,
   encodeXlHeapVacuum,
   encodeXlHeapVisible,
   heapInsertBlockData,
+  SizeOfHeapDelete,
   SizeOfHeapHeader,
+  SizeOfHeapLock,
+  SizeOfHeapUpdate,
   XLH_DELETE_ALL_VISIBLE_CLEARED,
   XLH_INSERT_ALL_VISIBLE_CLEARED,
   XLH_INSERT_LAST_IN_MULTI,
@@ -102,6 +105,19 @@ import {
   type XLogInsertState,
   xlogCheckBufferNeedsBackup,
 } from "../transam/xloginsert.js";
+
+/**
+ * The fixed-size parts of the update, delete and lock records, written into these buffers and
+ * registered from them (the stack variables xlrec and xlhdr of log_heap_update, heap_delete and
+ * heap_lock_tuple): each builder inserts its record before it returns, which copies them, so one
+ * buffer per thread serves every call.
+ */
+const xlrecUpdate = new Uint8Array(SizeOfHeapUpdate);
+const xlrecDelete = new Uint8Array(SizeOfHeapDelete);
+const xlrecLock = new Uint8Array(SizeOfHeapLock);
+const xlhdrUpdate = new Uint8Array(SizeOfHeapHeader);
+/** log_heap_update's prefix and suffix lengths (2 or 4 bytes of it registered). */
+const prefixSuffix = new Uint8Array(4);
 
 /** What heap_insert knows when it logs an insert. */
 export interface HeapInsertLogArgs {
@@ -336,7 +352,7 @@ export function logHeapUpdate(
     );
   }
   ins.registerData(
-    encodeXlHeapUpdate({
+    encodeXlHeapUpdateInto(xlrecUpdate, {
       oldXmax: heapTupleHeaderGetRawXmax(oldPage, old.tup),
       oldOffnum: args.oldOffnum,
       oldInfobitsSet: computeInfobits(
@@ -349,16 +365,14 @@ export function logHeapUpdate(
     }),
   );
   if (prefixlen > 0 && suffixlen > 0) {
-    const b = new Uint8Array(4);
-    writeUint16(b, 0, prefixlen);
-    writeUint16(b, 2, suffixlen);
-    ins.registerBufData(0, b);
+    writeUint16(prefixSuffix, 0, prefixlen);
+    writeUint16(prefixSuffix, 2, suffixlen);
+    ins.registerBufData(0, prefixSuffix, 0, 4);
   } else if (prefixlen > 0 || suffixlen > 0) {
-    const b = new Uint8Array(2);
-    writeUint16(b, 0, prefixlen > 0 ? prefixlen : suffixlen);
-    ins.registerBufData(0, b);
+    writeUint16(prefixSuffix, 0, prefixlen > 0 ? prefixlen : suffixlen);
+    ins.registerBufData(0, prefixSuffix, 0, 2);
   }
-  const xlhdr = new Uint8Array(SizeOfHeapHeader);
+  const xlhdr = xlhdrUpdate;
   writeUint16(xlhdr, 0, readUint16(newTuple, T_INFOMASK2_OFFSET));
   writeUint16(xlhdr, 2, readUint16(newTuple, T_INFOMASK_OFFSET));
   xlhdr[4] = newTuple[T_HOFF_OFFSET]!;
@@ -366,13 +380,13 @@ export function logHeapUpdate(
   const newHoff = newTuple[T_HOFF_OFFSET]!;
   if (prefixlen === 0) {
     // Bitmap, padding and data, less the suffix.
-    ins.registerBufData(0, newTuple.subarray(SizeofHeapTupleHeader, newTuple.length - suffixlen));
+    ins.registerBufData(0, newTuple, SizeofHeapTupleHeader, newTuple.length - suffixlen);
   } else {
     // Bitmap and padding, then the data after the common prefix, less the suffix.
     if (newHoff > SizeofHeapTupleHeader) {
-      ins.registerBufData(0, newTuple.subarray(SizeofHeapTupleHeader, newHoff));
+      ins.registerBufData(0, newTuple, SizeofHeapTupleHeader, newHoff);
     }
-    ins.registerBufData(0, newTuple.subarray(newHoff + prefixlen, newTuple.length - suffixlen));
+    ins.registerBufData(0, newTuple, newHoff + prefixlen, newTuple.length - suffixlen);
   }
   ins.setRecordFlags(XLOG_INCLUDE_ORIGIN);
   return ins.insert(wal, RM_HEAP_ID, info, { xid: args.xid });
@@ -395,7 +409,7 @@ export function logHeapDelete(
   const { tup } = tupleAt(args.page, args.offnum);
   ins.beginInsert();
   ins.registerData(
-    encodeXlHeapDelete({
+    encodeXlHeapDeleteInto(xlrecDelete, {
       xmax: heapTupleHeaderGetRawXmax(args.page, tup),
       offnum: args.offnum,
       infobitsSet: pageTupleInfobits(args.page, args.offnum),
@@ -438,7 +452,7 @@ export function logHeapLock(
     REGBUF_STANDARD,
   );
   ins.registerData(
-    encodeXlHeapLock({
+    encodeXlHeapLockInto(xlrecLock, {
       xid: args.lockingXid,
       offnum: args.offnum,
       infobitsSet: pageTupleInfobits(args.page, args.offnum),

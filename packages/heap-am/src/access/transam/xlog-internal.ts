@@ -155,10 +155,11 @@ export function checkWalSegSize(segSize: number): void {
 }
 
 const TWO_POW_53 = 2 ** 53;
+const TWO_POW_53_BIG = BigInt(TWO_POW_53);
 
 /** An LSN as a JavaScript number, asserting it is exact (below 2⁵³). */
 export function lsnAsNumber(lsn: XLogRecPtr): number {
-  assert(lsn >= 0n && lsn < BigInt(TWO_POW_53), "WAL position beyond 2^53 bytes");
+  assert(lsn >= 0n && lsn < TWO_POW_53_BIG, "WAL position beyond 2^53 bytes");
   return Number(lsn);
 }
 
@@ -317,6 +318,11 @@ export interface AssembledRecord {
    * xl_crc zero until the record is inserted.
    */
   readonly bytes: Uint8Array;
+  /**
+   * xl_tot_len when the record is only the first bytes of `bytes` (XLogInsertState.insert
+   * assembles into a buffer it reuses); default `bytes.length`.
+   */
+  readonly length?: number;
   /** The running (unfinished) CRC-32C of bytes [24, xl_tot_len). */
   readonly payloadCrc: number;
   /**

@@ -12,8 +12,9 @@
  *
  * What protects each field (the README lists the lock order):
  * - CurrBytePos, PrevBytePos: insertpos_lck.
- * - RedoRecPtr, fullPageWrites: changed only while holding *all* WAL insertion locks; read
- *   atomically (an inserter re-reads them under its insertion lock).
+ * - RedoRecPtr, fullPageWrites: changed only while holding *all* WAL insertion locks, each change
+ *   followed by a bump of their generation counter; read atomically (an inserter re-reads them
+ *   under its insertion lock, and only when the counter moved).
  * - insertingAt[i]: published by the holder of insertion lock i (LWLockUpdateVar), read by
  *   WaitXLogInsertionsToFinish (LWLockWaitForVar).
  * - xlblocks[], the pages, InitializedUpTo: WALBufMappingLock to initialize a page; a page's
@@ -102,6 +103,11 @@ export const W_NEXT_LOCK_NO = W_SYNC_COMMIT + 1;
 export const W_CKPT_REQUESTED = W_NEXT_LOCK_NO + 1;
 /** 1 after a failure inside an insertion's critical section: the WAL is unusable (PANIC). */
 export const W_PANIC = W_CKPT_REQUESTED + 1;
+/**
+ * Bumped after every change of RedoRecPtr or fullPageWrites (under all insertion locks): a
+ * backend re-reads its local copies of the two only when this moved (see XLogWriter).
+ */
+export const W_FPW_GEN = W_PANIC + 1;
 /** The 8 WAL insertion locks, LWLOCK_VAR_INTS each (their insertingAt is in the 64-bit part). */
 export const W_INSERT_LOCKS = W_PANIC + 3;
 /** Proc slots: per backend, [in use (0/1), delayChkpt counter (odd while delaying)]. */

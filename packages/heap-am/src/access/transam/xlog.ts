@@ -71,7 +71,7 @@ import {
 } from "@pgsim/buffer-manager/internals";
 import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
 import { writeBigInt64, writeUint32 } from "../../include/port/le-bytes.js";
-import { crc32cFinish, crc32cUpdate } from "../../include/port/pg-crc32c.js";
+import { crc32cFinish, crc32cUpdate, crc32cUpdateWords } from "../../include/port/pg-crc32c.js";
 import { XLOG_SWITCH } from "./pg-control.js";
 import { RM_XLOG_ID } from "./rmgr.js";
 import {
@@ -115,6 +115,7 @@ import {
   STAT_NAMES,
   W_CKPT_REQUESTED,
   W_CONTROL_FILE_LOCK,
+  W_FPW_GEN,
   W_FULL_PAGE_WRITES,
   W_INFO_LCK,
   W_INSERT_LOCKS,
@@ -435,6 +436,14 @@ export class XLogWriter {
   private readonly w: Int32Array;
   private readonly q: BigInt64Array;
   private readonly pages: Uint8Array;
+  /** The same WAL buffer pages as 32-bit words, to copy records a word at a time. */
+  private readonly pages32: Int32Array;
+  /**
+   * The last record array copied and its words (an insert state reuses one array, so the view
+   * is made once; a typed array's buffer, offset and length never change).
+   */
+  private recArray: Uint8Array | null = null;
+  private rec32: Int32Array = new Int32Array(0);
   private readonly nbuffers: number;
 
   /** The insertion lock this backend tries first (lockToTry), and the one it holds (MyLockNo). */
@@ -454,6 +463,26 @@ export class XLogWriter {
   private readonly faults: FaultTable | undefined;
   /** The highest segment number this backend knows to exist (`ensureSegmentsAhead`). */
   private knownSegNo = -1;
+  /**
+   * The backend's copies of RedoRecPtr and doPageWrites (xlog.c's static RedoRecPtr and
+   * doPageWrites, which GetFullPageWriteInfo returns to XLogInsert), and the W_FPW_GEN value
+   * they were read at: re-read only when a checkpoint or UpdateFullPageWrites moved it.
+   */
+  private localFpwGen = -1;
+  private localRedoRecPtr = 0;
+  private localDoPageWrites = true;
+  /**
+   * GetXLogBuffer's cache (cachedPage, cachedPos): the WAL page this backend last found in the
+   * buffers and its offset in `pages`. Valid while the backend inserts into that page again: a
+   * slot is reused only after its page was written out whole, which waits for every insertion
+   * into it, including one this backend has reserved and not yet copied.
+   */
+  private cachedPage = -1;
+  private cachedPos = 0;
+  // ReserveXLogInsertLocation's results (StartPos, EndPos, PrevPtr), kept here, not allocated.
+  private resStartPos = 0;
+  private resEndPos = 0;
+  private resPrevPtr = 0;
 
   private constructor(shared: WalShared, lastRecPtr: number) {
     this.shared = shared;
@@ -469,6 +498,11 @@ export class XLogWriter {
     this.w = views.w;
     this.q = views.q;
     this.pages = views.pages;
+    this.pages32 = new Int32Array(
+      views.pages.buffer,
+      views.pages.byteOffset,
+      views.pages.length >> 2,
+    );
     this.lastRecPtr = lastRecPtr;
     this.procSlot = this.claimProcSlot();
     this.lockToTry = (Atomics.add(this.w, W_NEXT_LOCK_NO, 1) >>> 0) % NUM_XLOGINSERT_LOCKS;
@@ -511,7 +545,7 @@ export class XLogWriter {
   }
 
   private count(name: WalStatName, by = 1): void {
-    Atomics.add(this.q, STAT_SLOT[name], BigInt(by));
+    Atomics.add(this.q, STAT_SLOT[name], by === 1 ? 1n : BigInt(by));
   }
 
   private bufIdx(lsn: number): number {
@@ -552,6 +586,39 @@ export class XLogWriter {
     };
   }
 
+  /**
+   * Refreshes the backend's copies of RedoRecPtr and doPageWrites when the shared ones changed
+   * (one 32-bit atomic read when they did not). The generation is read before the values and
+   * bumped after them, so a copy is never newer than the generation it is kept with.
+   *
+   * Differs from PostgreSQL: the copies are refreshed before every record (XLogInsert's
+   * GetFullPageWriteInfo) as well as under the insertion lock; PostgreSQL refreshes them only in
+   * XLogInsertRecord and GetRedoRecPtr, so its first assembly after a checkpoint may use stale
+   * copies and be refused by the re-check. The re-check is the same, and so are the records.
+   */
+  private refreshFpwInfo(): void {
+    const gen = Atomics.load(this.w, W_FPW_GEN);
+    if (gen === this.localFpwGen) return;
+    this.localFpwGen = gen;
+    this.localRedoRecPtr = lsnAsNumber(Atomics.load(this.q, Q_REDO_REC_PTR));
+    this.localDoPageWrites = Atomics.load(this.w, W_FULL_PAGE_WRITES) !== 0;
+  }
+
+  /**
+   * GetFullPageWriteInfo's RedoRecPtr, as a number, for XLogInsertState.insert: the current
+   * redo pointer (a checkpoint moving it later is caught by `insertAssembled`'s re-check).
+   */
+  insertRedoRecPtr(): number {
+    this.refreshFpwInfo();
+    return this.localRedoRecPtr;
+  }
+
+  /** GetFullPageWriteInfo's doPageWrites, for XLogInsertState.insert. */
+  insertDoPageWrites(): boolean {
+    this.refreshFpwInfo();
+    return this.localDoPageWrites;
+  }
+
   /** GetRedoRecPtr: the redo pointer of the latest checkpoint. */
   getRedoRecPtr(): XLogRecPtr {
     return Atomics.load(this.q, Q_REDO_REC_PTR);
@@ -566,6 +633,7 @@ export class XLogWriter {
     this.walInsertLockAcquireExclusive();
     try {
       Atomics.store(this.q, Q_REDO_REC_PTR, lsn);
+      Atomics.add(this.w, W_FPW_GEN, 1);
     } finally {
       this.walInsertLockRelease();
     }
@@ -583,6 +651,7 @@ export class XLogWriter {
     try {
       const redo = BigInt(bytePosToLsn(this.ld(Q_CURR_BYTE_POS), this.walSegSize, false));
       Atomics.store(this.q, Q_REDO_REC_PTR, redo);
+      Atomics.add(this.w, W_FPW_GEN, 1);
       return redo;
     } finally {
       this.walInsertLockRelease();
@@ -595,6 +664,7 @@ export class XLogWriter {
     this.walInsertLockAcquireExclusive();
     try {
       Atomics.store(this.w, W_FULL_PAGE_WRITES, on ? 1 : 0);
+      Atomics.add(this.w, W_FPW_GEN, 1);
     } finally {
       this.walInsertLockRelease();
     }
@@ -765,16 +835,32 @@ export class XLogWriter {
     record: AssembledRecord,
     options: { readonly fpwRecheck: boolean } = { fpwRecheck: false },
   ): XLogInsertResult | undefined {
-    return this.xlogInsertRecord(record, options.fpwRecheck);
+    const { bytes, length } = record;
+    if (length !== undefined) {
+      assert(
+        Number.isInteger(length) && length <= bytes.length,
+        "an assembled record's length is within its bytes",
+      );
+    }
+    return this.xlogInsertRecord(
+      bytes,
+      length ?? bytes.length,
+      record.payloadCrc,
+      record.fpwLsn === InvalidXLogRecPtr ? 0 : lsnAsNumber(record.fpwLsn),
+      record.doPageWrites !== false,
+      options.fpwRecheck,
+    );
   }
 
   private xlogInsertRecord(
-    record: AssembledRecord,
+    rec: Uint8Array,
+    totLen: number,
+    payloadCrc: number,
+    fpwLsn: number,
+    prevDoPageWrites: boolean,
     recheck: boolean,
   ): XLogInsertResult | undefined {
     this.checkOpen();
-    const rec = record.bytes;
-    const totLen = rec.length;
     assert(totLen >= SizeOfXLogRecord, "a WAL record is at least 24 bytes");
     const rmid = rec[17]!;
     const info = rec[16]!;
@@ -788,10 +874,14 @@ export class XLogWriter {
     let inserted = true;
     let reserved = false;
     try {
-      if (recheck && Atomics.load(this.w, W_FULL_PAGE_WRITES) !== 0) {
-        const redo = Atomics.load(this.q, Q_REDO_REC_PTR);
-        const fpwLsn = record.fpwLsn;
-        if (record.doPageWrites === false || (fpwLsn !== InvalidXLogRecPtr && fpwLsn <= redo)) {
+      if (recheck) {
+        // Under the insertion lock RedoRecPtr and fullPageWrites cannot change: bring the
+        // backend's copies up to date and check the record against them.
+        this.refreshFpwInfo();
+        if (
+          this.localDoPageWrites &&
+          (!prevDoPageWrites || (fpwLsn !== 0 && fpwLsn <= this.localRedoRecPtr))
+        ) {
           // Some page now needs an image the record was assembled without: start over.
           return undefined;
         }
@@ -804,15 +894,21 @@ export class XLogWriter {
         prevPtr = r.prevPtr;
         inserted = r.inserted;
       } else {
-        const r = this.reserveXLogInsertLocation((totLen + 7) & ~7);
-        startPos = r.startPos;
-        endPos = r.endPos;
-        prevPtr = r.prevPtr;
+        this.reserveXLogInsertLocation((totLen + 7) & ~7);
+        startPos = this.resStartPos;
+        endPos = this.resEndPos;
+        prevPtr = this.resPrevPtr;
       }
       reserved = inserted;
       if (inserted) {
-        finishXLogRecord(record, BigInt(prevPtr));
-        this.copyXLogRecordToWAL(rec, isLogSwitch, startPos, endPos);
+        // The record's words (the insert state's buffer: made once), for the CRC and the copy.
+        if (rec !== this.recArray && (rec.byteOffset & 3) === 0) {
+          this.recArray = rec;
+          this.rec32 = new Int32Array(rec.buffer, rec.byteOffset, rec.length >> 2);
+        }
+        const rec32 = rec === this.recArray ? this.rec32 : null;
+        finishRecordBytes(rec, rec32, totLen, payloadCrc, prevPtr);
+        this.copyXLogRecordToWAL(rec, totLen, isLogSwitch, startPos, endPos);
       }
     } catch (e) {
       // Space was reserved but not filled: the WAL cannot go on (START_CRIT_SECTION → PANIC).
@@ -851,12 +947,11 @@ export class XLogWriter {
     return { startLsn: BigInt(startPos), endLsn: BigInt(endPos), inserted: true };
   }
 
-  /** ReserveXLogInsertLocation: `size` (MAXALIGNed) bytes at the insert position. */
-  private reserveXLogInsertLocation(size: number): {
-    startPos: number;
-    endPos: number;
-    prevPtr: number;
-  } {
+  /**
+   * ReserveXLogInsertLocation: `size` (MAXALIGNed) bytes at the insert position; the record's
+   * StartPos, EndPos and PrevPtr are left in `resStartPos`, `resEndPos`, `resPrevPtr`.
+   */
+  private reserveXLogInsertLocation(size: number): void {
     lwlockAcquire(this.w, W_INSERTPOS_LCK, LW_EXCLUSIVE);
     const startBytePos = this.ld(Q_CURR_BYTE_POS);
     const prevBytePos = this.ld(Q_PREV_BYTE_POS);
@@ -864,11 +959,9 @@ export class XLogWriter {
     this.st(Q_CURR_BYTE_POS, endBytePos);
     this.st(Q_PREV_BYTE_POS, startBytePos);
     lwlockRelease(this.w, W_INSERTPOS_LCK, LW_EXCLUSIVE);
-    return {
-      startPos: bytePosToLsn(startBytePos, this.walSegSize, false),
-      endPos: bytePosToLsn(endBytePos, this.walSegSize, true),
-      prevPtr: prevBytePos < 0 ? 0 : bytePosToLsn(prevBytePos, this.walSegSize, false),
-    };
+    this.resStartPos = bytePosToLsn(startBytePos, this.walSegSize, false);
+    this.resEndPos = bytePosToLsn(endBytePos, this.walSegSize, true);
+    this.resPrevPtr = prevBytePos < 0 ? 0 : bytePosToLsn(prevBytePos, this.walSegSize, false);
   }
 
   /**
@@ -912,18 +1005,18 @@ export class XLogWriter {
    */
   private copyXLogRecordToWAL(
     rec: Uint8Array,
+    writeLen: number,
     isLogSwitch: boolean,
     startPos: number,
     endPos: number,
   ): void {
-    const writeLen = rec.length;
     let currPos = startPos;
     let at = this.getXLogBuffer(currPos);
     let freeSpace = insertFreeSpace(currPos);
     assert(freeSpace >= 4, "a record starts with at least xl_tot_len on its first page");
     let written = 0;
     while (writeLen - written > freeSpace) {
-      this.pages.set(rec.subarray(written, written + freeSpace), at);
+      this.copyBytes(at, rec, written, written + freeSpace);
       written += freeSpace;
       currPos += freeSpace;
       // The next page: say how much of the record is still to come.
@@ -935,7 +1028,7 @@ export class XLogWriter {
       at += hdr;
       freeSpace = insertFreeSpace(currPos);
     }
-    this.pages.set(rec.subarray(written), at);
+    this.copyBytes(at, rec, written, writeLen);
     currPos += writeLen - written;
 
     if (isLogSwitch && currPos % this.walSegSize !== 0) {
@@ -955,12 +1048,40 @@ export class XLogWriter {
   }
 
   /**
+   * Copies `rec[from, to)` into the WAL buffer pages at `at`: 32-bit words where both sides are
+   * word-aligned (records start MAXALIGNed, and so does each continuation), the last bytes one
+   * by one — nothing past `to` is copied — and a plain `set` for long pieces.
+   */
+  private copyBytes(at: number, rec: Uint8Array, from: number, to: number): void {
+    const n = to - from;
+    if (n > 256) {
+      this.pages.set(rec.subarray(from, to), at);
+      return;
+    }
+    const pages = this.pages;
+    let i = 0;
+    if ((at & 3) === 0 && (from & 3) === 0 && rec === this.recArray) {
+      const src32 = this.rec32;
+      const dst32 = this.pages32;
+      const words = n >> 2;
+      const s = from >> 2;
+      const d = at >> 2;
+      for (let k = 0; k < words; k++) dst32[d + k] = src32[s + k]!;
+      i = words << 2;
+    }
+    for (; i < n; i++) pages[at + i] = rec[from + i]!;
+  }
+
+  /**
    * GetXLogBuffer: the offset in `pages` of WAL position `ptr`, initializing its page (and any
    * before it) first if needed — after advertising how far this insertion has got, since
    * initializing may wait.
    */
   private getXLogBuffer(ptr: number): number {
-    const pageBegin = ptr - (ptr % XLOG_BLCKSZ);
+    const pageOffset = ptr % XLOG_BLCKSZ;
+    const pageBegin = ptr - pageOffset;
+    // The page last looked up (GetXLogBuffer's fast path).
+    if (pageBegin === this.cachedPage) return this.cachedPos + pageOffset;
     const idx = this.bufIdx(pageBegin);
     if (this.ld(Q_XLBLOCKS + idx) !== pageBegin + XLOG_BLCKSZ) {
       // Advertise the page start if ptr is just past its header: as the first inserter on the
@@ -978,7 +1099,9 @@ export class XLogWriter {
         throw new AssertionError(`could not find WAL buffer for ${formatLsn(BigInt(ptr))}`);
       }
     }
-    return idx * XLOG_BLCKSZ + (ptr % XLOG_BLCKSZ);
+    this.cachedPage = pageBegin;
+    this.cachedPos = idx * XLOG_BLCKSZ;
+    return this.cachedPos + pageOffset;
   }
 
   /**
@@ -1636,6 +1759,30 @@ export function finishXLogRecord(record: AssembledRecord, prev: XLogRecPtr): voi
   const rec = record.bytes;
   writeBigInt64(rec, 8, prev);
   const crc = crc32cFinish(crc32cUpdate(record.payloadCrc, rec, 0, XL_CRC_OFFSET));
+  writeUint32(rec, XL_CRC_OFFSET, crc);
+}
+
+/**
+ * finishXLogRecord on a record in `rec[0, totLen)` with xl_prev as a number (below 2^53): the
+ * same bytes, without a bigint.
+ */
+function finishRecordBytes(
+  rec: Uint8Array,
+  rec32: Int32Array | null,
+  totLen: number,
+  payloadCrc: number,
+  prev: number,
+): void {
+  assert(totLen >= SizeOfXLogRecord && totLen <= rec.length, "a record's bytes are in its buffer");
+  // ToUint32 is the low 32 bits of any integer below 2^53 (and cheaper than a float modulo).
+  const low = prev >>> 0;
+  writeUint32(rec, 8, low);
+  writeUint32(rec, 12, (prev - low) / 0x100000000);
+  const crc = crc32cFinish(
+    rec32 !== null
+      ? crc32cUpdateWords(payloadCrc, rec, rec32, 0, XL_CRC_OFFSET)
+      : crc32cUpdate(payloadCrc, rec, 0, XL_CRC_OFFSET),
+  );
   writeUint32(rec, XL_CRC_OFFSET, crc);
 }
 

@@ -40,21 +40,22 @@
  * Differs from PostgreSQL: no wal_compression (images are stored uncompressed, as with the
  * default wal_compression=off); no replication origins or top-level-xid blocks (pgsim has no
  * logical replication and no subtransactions); all 33 block ids are always available (no
- * XLogEnsureRecordSpace); the record is assembled into one contiguous byte array rather than a
- * chain of pointers into the buffers, so an image is copied when the record is assembled.
+ * XLogEnsureRecordSpace); the record is assembled into one contiguous byte array (the insert
+ * state's own, reused for every record) rather than a chain of pointers into the buffers, so an
+ * image is copied when the record is assembled.
  */
 
 import type { BufferTag, ForkNumber, PageHooks, RelFileLocator } from "@pgsim/buffer-manager";
-import { AssertionError, assert, PgsimError } from "@pgsim/clock-sweep";
+import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/pg-config.js";
 import { readUint16, writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
-import { crc32cUpdate, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
+import { crc32cUpdateWords, INIT_CRC32C } from "../../include/port/pg-crc32c.js";
 import { pageGetLsn, pageSetLsn } from "../../storage/page/bufpage.js";
 import { XLOG_FPI, XLOG_FPI_FOR_HINT } from "./pg-control.js";
 import { RM_XLOG_ID, rmgrIdIsValid } from "./rmgr.js";
 import type { XLogInsertResult, XLogWriter } from "./xlog.js";
 import type { AssembledRecord } from "./xlog-internal.js";
-import { InvalidXLogRecPtr, type XLogRecPtr } from "./xlogdefs.js";
+import type { XLogRecPtr } from "./xlogdefs.js";
 import {
   BKPBLOCK_HAS_DATA,
   BKPBLOCK_HAS_IMAGE,
@@ -68,7 +69,6 @@ import {
   SizeOfXLogRecordBlockImageHeader,
   SizeOfXLogRecordDataHeaderLong,
   SizeOfXLogRecordDataHeaderShort,
-  writeXLogRecordHeader,
   XLR_BLOCK_ID_DATA_LONG,
   XLR_BLOCK_ID_DATA_SHORT,
   XLR_CHECK_CONSISTENCY,
@@ -98,6 +98,7 @@ const SizeOfPageHeaderData = 24;
 const PD_LOWER_OFFSET = 12;
 const PD_UPPER_OFFSET = 14;
 const UINT16_MAX = 0xffff;
+const FPW_RECHECK = { fpwRecheck: true } as const;
 
 /** A block a record refers to: which page of which relation fork. */
 export interface XLogBlockRef {
@@ -112,11 +113,90 @@ export interface XLogBlockRef {
   readonly page?: Uint8Array;
 }
 
+/**
+ * One block id's registration (registered_buffer): kept for the life of the insert state and
+ * reused by every record, so that registering a block allocates nothing. The second group of
+ * fields is XLogRecordAssemble's decision for the block, filled in by `assembleInto`.
+ */
 interface RegisteredBuffer {
-  readonly ref: XLogBlockRef;
-  readonly flags: number;
+  /** in_use. */
+  inUse: boolean;
+  ref: XLogBlockRef | undefined;
+  flags: number;
+  /**
+   * The data chunks (rdata_head … rdata_tail): chunk i is data[i][dataStart[i], dataEnd[i]);
+   * only the first `nData` are this record's.
+   */
   readonly data: Uint8Array[];
+  readonly dataStart: number[];
+  readonly dataEnd: number[];
+  nData: number;
   dataLen: number;
+  // What XLogRecordAssemble decided:
+  forkFlags: number;
+  hasImage: boolean;
+  holeOffset: number;
+  holeLength: number;
+  bimgInfo: number;
+  withData: boolean;
+  sameRel: boolean;
+}
+
+function newRegisteredBuffer(): RegisteredBuffer {
+  return {
+    inUse: false,
+    ref: undefined,
+    flags: 0,
+    data: [],
+    dataStart: [],
+    dataEnd: [],
+    nData: 0,
+    dataLen: 0,
+    forkFlags: 0,
+    hasImage: false,
+    holeOffset: 0,
+    holeLength: 0,
+    bimgInfo: 0,
+    withData: false,
+    sameRel: false,
+  };
+}
+
+/**
+ * pd_lsn as a number (exact below 2^53, which every pgsim WAL position is; a larger, corrupt
+ * value still compares larger than any of them): the bigint-free PageGetLSN of the hot path.
+ */
+function pageLsnNumber(page: Uint8Array): number {
+  const high = (page[0]! | (page[1]! << 8) | (page[2]! << 16) | (page[3]! << 24)) >>> 0;
+  const low = (page[4]! | (page[5]! << 8) | (page[6]! << 16) | (page[7]! << 24)) >>> 0;
+  return high * 0x100000000 + low;
+}
+
+/**
+ * Copies `src[from, to)` to `dst` at `at` and returns the position after it: a loop for short
+ * chunks.
+ */
+function copyChunk(dst: Uint8Array, at: number, src: Uint8Array, from: number, to: number): number {
+  const n = to - from;
+  if (n <= 64) {
+    for (let i = 0; i < n; i++) dst[at + i] = src[from + i]!;
+  } else {
+    dst.set(src.subarray(from, to), at);
+  }
+  return at + n;
+}
+
+/** Checks that [start, end) is a range of `data`. */
+function checkRange(data: Uint8Array, start: number, end: number): void {
+  if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end < start) {
+    throw walError("invalid-wal-data-range", `invalid range ${start}..${end} of WAL data`);
+  }
+  if (end > data.length) {
+    throw walError(
+      "invalid-wal-data-range",
+      `range ${start}..${end} is past the end of ${data.length} bytes of WAL data`,
+    );
+  }
 }
 
 /** What `assemble` needs to know about the WAL (GetFullPageWriteInfo). */
@@ -159,10 +239,31 @@ export class XLogInsertState {
    */
   lastRecEnd: XLogRecPtr = 0n;
   private begun = false;
-  private readonly blocks: (RegisteredBuffer | undefined)[] = [];
-  private mainData: Uint8Array[] = [];
+  /** registered_buffers: one reused slot per block id. */
+  private readonly blocks: RegisteredBuffer[] = Array.from(
+    { length: XLR_MAX_BLOCK_ID + 1 },
+    newRegisteredBuffer,
+  );
+  /** max_registered_block_id + 1: the slots from here on are not in use. */
+  private numBlocks = 0;
+  /** The main data chunks, as the blocks' (`RegisteredBuffer.data`). */
+  private readonly mainData: Uint8Array[] = [];
+  private readonly mainStart: number[] = [];
+  private readonly mainEnd: number[] = [];
+  private nMainData = 0;
   private mainDataLen = 0;
   private recordFlags = 0;
+  /**
+   * The record is assembled here (hdr_scratch and the rdata chain in one buffer), grown when a
+   * record does not fit, and reused by every record: `insert` allocates no record array.
+   */
+  private scratch = new Uint8Array(1024);
+  /** The same memory as 32-bit words, for the CRC. */
+  private scratch32 = new Int32Array(this.scratch.buffer);
+  // What the last `assembleInto` produced besides the bytes.
+  private asmPayloadCrc = 0;
+  private asmFpwLsn = 0;
+  private asmNumFpi = 0;
 
   /** XLogBeginInsert: starts a record. Throws if one is already being built. */
   beginInsert(): void {
@@ -174,8 +275,15 @@ export class XLogInsertState {
 
   /** XLogResetInsertion: forgets the record being built. */
   resetInsertion(): void {
-    this.blocks.length = 0;
-    this.mainData = [];
+    for (let i = 0; i < this.numBlocks; i++) {
+      const regbuf = this.blocks[i]!;
+      regbuf.inUse = false;
+      regbuf.ref = undefined;
+      regbuf.nData = 0;
+      regbuf.dataLen = 0;
+    }
+    this.numBlocks = 0;
+    this.nMainData = 0;
     this.mainDataLen = 0;
     this.recordFlags = 0;
     this.begun = false;
@@ -196,7 +304,8 @@ export class XLogInsertState {
     if (!Number.isInteger(blockId) || blockId < 0 || blockId > XLR_MAX_BLOCK_ID) {
       throw walError("too-many-registered-buffers", "too many registered buffers", { blockId });
     }
-    if (this.blocks[blockId] !== undefined) {
+    const regbuf = this.blocks[blockId]!;
+    if (regbuf.inUse) {
       throw walError("xlog-block-registered-twice", `block ${blockId} is already registered`, {
         blockId,
       });
@@ -238,38 +347,59 @@ export class XLogInsertState {
         `a registered page must be ${BLCKSZ} bytes, got ${page.length}`,
       );
     }
-    this.blocks[blockId] = { ref, flags, data: [], dataLen: 0 };
+    regbuf.inUse = true;
+    regbuf.ref = ref;
+    regbuf.flags = flags;
+    regbuf.nData = 0;
+    regbuf.dataLen = 0;
+    if (blockId >= this.numBlocks) this.numBlocks = blockId + 1;
   }
 
-  /** XLogRegisterBufData: appends `data` to block `blockId`'s data (at most 65535 bytes in all). */
-  registerBufData(blockId: number, data: Uint8Array): void {
+  /**
+   * XLogRegisterBufData: appends `data[start, end)` (default all of it) to block `blockId`'s data
+   * (at most 65535 bytes in all). The bytes are read when the record is inserted: they must not
+   * change before.
+   */
+  registerBufData(blockId: number, data: Uint8Array, start = 0, end = data.length): void {
     this.checkBegun("XLogRegisterBufData");
+    checkRange(data, start, end);
     const regbuf = this.blocks[blockId];
-    if (regbuf === undefined) {
+    if (regbuf === undefined || !regbuf.inUse) {
       throw walError(
         "xlog-block-not-registered",
         `no block with id ${blockId} registered with WAL insertion`,
       );
     }
-    if (regbuf.dataLen + data.length > UINT16_MAX) {
+    const len = end - start;
+    if (regbuf.dataLen + len > UINT16_MAX) {
       throw walError("too-much-wal-data", "too much WAL data", {
         blockId,
         registered: regbuf.dataLen,
-        adding: data.length,
+        adding: len,
       });
     }
-    regbuf.data.push(data);
-    regbuf.dataLen += data.length;
+    const i = regbuf.nData++;
+    regbuf.data[i] = data;
+    regbuf.dataStart[i] = start;
+    regbuf.dataEnd[i] = end;
+    regbuf.dataLen += len;
   }
 
-  /** XLogRegisterData: appends `data` to the record's main data. */
-  registerData(data: Uint8Array): void {
+  /**
+   * XLogRegisterData: appends `data[start, end)` (default all of it) to the record's main data,
+   * read when the record is inserted.
+   */
+  registerData(data: Uint8Array, start = 0, end = data.length): void {
     this.checkBegun("XLogRegisterData");
-    if (this.mainDataLen + data.length > 0xffffffff) {
+    checkRange(data, start, end);
+    if (this.mainDataLen + (end - start) > 0xffffffff) {
       throw walError("too-much-wal-data", "too much WAL data");
     }
-    this.mainData.push(data);
-    this.mainDataLen += data.length;
+    const i = this.nMainData++;
+    this.mainData[i] = data;
+    this.mainStart[i] = start;
+    this.mainEnd[i] = end;
+    this.mainDataLen += end - start;
   }
 
   /** XLogSetRecordFlags: XLOG_INCLUDE_ORIGIN / XLOG_MARK_UNIMPORTANT. */
@@ -280,10 +410,39 @@ export class XLogInsertState {
 
   /**
    * XLogRecordAssemble: the record for resource manager `rmid` with `info`, taking full-page
-   * images as the rules above say. Does not end the insertion (`insert` does).
+   * images as the rules above say. Does not end the insertion (`insert` does). The record is
+   * a copy of its own (`insert` assembles into a reused buffer instead).
    */
   assemble(rmid: number, info: number, options: AssembleOptions): AssembledRecord {
     this.checkBegun("XLogInsert");
+    // The redo pointer as a number: pages' LSNs are compared with it as numbers (exact below
+    // 2^53; one past every WAL position stands for a larger pointer).
+    const redo =
+      options.redoRecPtr < BigInt(Number.MAX_SAFE_INTEGER)
+        ? Number(options.redoRecPtr)
+        : Number.MAX_SAFE_INTEGER;
+    const totLen = this.assembleInto(rmid, info, options.xid, redo, options.doPageWrites);
+    return {
+      bytes: this.scratch.slice(0, totLen),
+      payloadCrc: this.asmPayloadCrc,
+      fpwLsn: BigInt(this.asmFpwLsn),
+      doPageWrites: options.doPageWrites,
+      numFpi: this.asmNumFpi,
+      recordFlags: this.recordFlags,
+    };
+  }
+
+  /**
+   * XLogRecordAssemble into `scratch`: returns xl_tot_len; the payload's running CRC, the
+   * fpw_lsn and the image count are left in `asm*`. xl_prev and xl_crc are zero.
+   */
+  private assembleInto(
+    rmid: number,
+    info: number,
+    xid: number,
+    redoRecPtr: number,
+    doPageWrites: boolean,
+  ): number {
     if (
       !Number.isInteger(info) ||
       info < 0 ||
@@ -298,44 +457,37 @@ export class XLogInsertState {
     if (!rmgrIdIsValid(rmid)) {
       throw walError("invalid-rmgr-id", `invalid resource manager ID ${String(rmid)}`);
     }
-    if (!isUint32(options.xid)) {
-      throw walError("invalid-xid", `invalid transaction id ${String(options.xid)}`);
+    if (!isUint32(xid)) {
+      throw walError("invalid-xid", `invalid transaction id ${String(xid)}`);
     }
     const checkConsistency = (info & XLR_CHECK_CONSISTENCY) !== 0;
 
     // Pass 1: decide images and data per block; size the record.
-    interface Plan {
-      readonly id: number;
-      readonly regbuf: RegisteredBuffer;
-      readonly forkFlags: number;
-      readonly image: { holeOffset: number; holeLength: number; bimgInfo: number } | null;
-      readonly withData: boolean;
-      readonly sameRel: boolean;
-    }
-    const plans: Plan[] = [];
     let headerLen = SizeOfXLogRecord;
     let payloadLen = 0;
-    let fpwLsn = InvalidXLogRecPtr;
+    let fpwLsn = 0;
     let numFpi = 0;
     let prevRel: RelFileLocator | null = null;
-    for (let id = 0; id < this.blocks.length; id++) {
-      const regbuf = this.blocks[id];
-      if (regbuf === undefined) continue;
-      const { flags, ref } = regbuf;
+    const blocks = this.blocks;
+    for (let id = 0; id < this.numBlocks; id++) {
+      const regbuf = blocks[id]!;
+      if (!regbuf.inUse) continue;
+      const flags = regbuf.flags;
+      const ref = regbuf.ref!;
       let needsBackup: boolean;
       if ((flags & REGBUF_FORCE_IMAGE) !== 0) needsBackup = true;
       else if ((flags & REGBUF_NO_IMAGE) !== 0) needsBackup = false;
-      else if (!options.doPageWrites) needsBackup = false;
+      else if (!doPageWrites) needsBackup = false;
       else {
-        const pageLsn = pageGetLsn(ref.page!);
-        needsBackup = pageLsn <= options.redoRecPtr;
-        if (!needsBackup && (fpwLsn === InvalidXLogRecPtr || pageLsn < fpwLsn)) fpwLsn = pageLsn;
+        const pageLsn = pageLsnNumber(ref.page!);
+        needsBackup = pageLsn <= redoRecPtr;
+        if (!needsBackup && (fpwLsn === 0 || pageLsn < fpwLsn)) fpwLsn = pageLsn;
       }
       const withData = regbuf.dataLen > 0 && ((flags & REGBUF_KEEP_DATA) !== 0 || !needsBackup);
-      let forkFlags = ref.fork;
+      let forkFlags = ref.fork as number;
       if ((flags & REGBUF_WILL_INIT) === REGBUF_WILL_INIT) forkFlags |= BKPBLOCK_WILL_INIT;
 
-      let image: Plan["image"] = null;
+      regbuf.hasImage = false;
       if (needsBackup || checkConsistency) {
         if (ref.page === undefined) {
           throw walError(
@@ -355,7 +507,10 @@ export class XLogInsertState {
         }
         let bimgInfo = holeLength === 0 ? 0 : BKPIMAGE_HAS_HOLE;
         if (needsBackup) bimgInfo |= BKPIMAGE_APPLY;
-        image = { holeOffset, holeLength, bimgInfo };
+        regbuf.hasImage = true;
+        regbuf.holeOffset = holeOffset;
+        regbuf.holeLength = holeLength;
+        regbuf.bimgInfo = bimgInfo;
         forkFlags |= BKPBLOCK_HAS_IMAGE;
         numFpi++;
         headerLen += SizeOfXLogRecordBlockImageHeader;
@@ -365,38 +520,50 @@ export class XLogInsertState {
         forkFlags |= BKPBLOCK_HAS_DATA;
         payloadLen += regbuf.dataLen;
       }
+      const rel = ref.rel;
       const sameRel =
         prevRel !== null &&
-        prevRel.spcOid === ref.rel.spcOid &&
-        prevRel.dbOid === ref.rel.dbOid &&
-        prevRel.relNumber === ref.rel.relNumber;
+        prevRel.spcOid === rel.spcOid &&
+        prevRel.dbOid === rel.dbOid &&
+        prevRel.relNumber === rel.relNumber;
       if (sameRel) forkFlags |= BKPBLOCK_SAME_REL;
-      prevRel = ref.rel;
+      prevRel = rel;
       headerLen += SizeOfXLogRecordBlockHeader + (sameRel ? 0 : SizeOfRelFileNode) + 4;
-      plans.push({ id, regbuf, forkFlags, image, withData, sameRel });
+      regbuf.forkFlags = forkFlags;
+      regbuf.withData = withData;
+      regbuf.sameRel = sameRel;
     }
-    if (this.mainDataLen > 0) {
+    const mainDataLen = this.mainDataLen;
+    if (mainDataLen > 0) {
       headerLen +=
-        this.mainDataLen > 255 ? SizeOfXLogRecordDataHeaderLong : SizeOfXLogRecordDataHeaderShort;
+        mainDataLen > 255 ? SizeOfXLogRecordDataHeaderLong : SizeOfXLogRecordDataHeaderShort;
     }
-    const totLen = headerLen + payloadLen + this.mainDataLen;
+    const totLen = headerLen + payloadLen + mainDataLen;
 
     // Pass 2: write headers, then payload.
-    const bytes = new Uint8Array(totLen);
+    if (this.scratch.length < totLen) {
+      let size = this.scratch.length;
+      while (size < totLen) size *= 2;
+      this.scratch = new Uint8Array(size);
+      this.scratch32 = new Int32Array(this.scratch.buffer);
+    }
+    const bytes = this.scratch;
     let p = SizeOfXLogRecord;
-    for (const plan of plans) {
-      const { ref } = plan.regbuf;
-      bytes[p] = plan.id;
-      bytes[p + 1] = plan.forkFlags;
-      writeUint16(bytes, p + 2, plan.withData ? plan.regbuf.dataLen : 0);
+    for (let id = 0; id < this.numBlocks; id++) {
+      const regbuf = blocks[id]!;
+      if (!regbuf.inUse) continue;
+      const ref = regbuf.ref!;
+      bytes[p] = id;
+      bytes[p + 1] = regbuf.forkFlags;
+      writeUint16(bytes, p + 2, regbuf.withData ? regbuf.dataLen : 0);
       p += SizeOfXLogRecordBlockHeader;
-      if (plan.image !== null) {
-        writeUint16(bytes, p, BLCKSZ - plan.image.holeLength);
-        writeUint16(bytes, p + 2, plan.image.holeOffset);
-        bytes[p + 4] = plan.image.bimgInfo;
+      if (regbuf.hasImage) {
+        writeUint16(bytes, p, BLCKSZ - regbuf.holeLength);
+        writeUint16(bytes, p + 2, regbuf.holeOffset);
+        bytes[p + 4] = regbuf.bimgInfo;
         p += SizeOfXLogRecordBlockImageHeader;
       }
-      if (!plan.sameRel) {
+      if (!regbuf.sameRel) {
         writeUint32(bytes, p, ref.rel.spcOid);
         writeUint32(bytes, p + 4, ref.rel.dbOid);
         writeUint32(bytes, p + 8, ref.rel.relNumber);
@@ -405,21 +572,23 @@ export class XLogInsertState {
       writeUint32(bytes, p, ref.block);
       p += 4;
     }
-    if (this.mainDataLen > 0) {
-      if (this.mainDataLen > 255) {
+    if (mainDataLen > 0) {
+      if (mainDataLen > 255) {
         bytes[p] = XLR_BLOCK_ID_DATA_LONG;
-        writeUint32(bytes, p + 1, this.mainDataLen);
+        writeUint32(bytes, p + 1, mainDataLen);
         p += SizeOfXLogRecordDataHeaderLong;
       } else {
         bytes[p] = XLR_BLOCK_ID_DATA_SHORT;
-        bytes[p + 1] = this.mainDataLen;
+        bytes[p + 1] = mainDataLen;
         p += SizeOfXLogRecordDataHeaderShort;
       }
     }
-    for (const plan of plans) {
-      const page = plan.regbuf.ref.page;
-      if (plan.image !== null && page !== undefined) {
-        const { holeOffset, holeLength } = plan.image;
+    for (let id = 0; id < this.numBlocks; id++) {
+      const regbuf = blocks[id]!;
+      if (!regbuf.inUse) continue;
+      const page = regbuf.ref!.page;
+      if (regbuf.hasImage && page !== undefined) {
+        const { holeOffset, holeLength } = regbuf;
         if (holeLength === 0) {
           bytes.set(page, p);
           p += BLCKSZ;
@@ -430,35 +599,38 @@ export class XLogInsertState {
           p += BLCKSZ - holeOffset - holeLength;
         }
       }
-      if (plan.withData) {
-        for (const chunk of plan.regbuf.data) {
-          bytes.set(chunk, p);
-          p += chunk.length;
+      if (regbuf.withData) {
+        for (let c = 0; c < regbuf.nData; c++) {
+          p = copyChunk(bytes, p, regbuf.data[c]!, regbuf.dataStart[c]!, regbuf.dataEnd[c]!);
         }
       }
     }
-    for (const chunk of this.mainData) {
-      bytes.set(chunk, p);
-      p += chunk.length;
+    for (let c = 0; c < this.nMainData; c++) {
+      p = copyChunk(bytes, p, this.mainData[c]!, this.mainStart[c]!, this.mainEnd[c]!);
     }
-    assert(p === totLen, `XLogRecordAssemble wrote ${p} bytes of ${totLen}`);
-    writeXLogRecordHeader(bytes, 0, {
-      totLen,
-      xid: options.xid,
-      prev: InvalidXLogRecPtr,
-      info,
-      rmid,
-      crc: 0,
-    });
-    const payloadCrc = crc32cUpdate(INIT_CRC32C, bytes, SizeOfXLogRecord, totLen);
-    return {
+    // (Not assert(): its message would be formatted for every record.)
+    if (p !== totLen) throw new AssertionError(`XLogRecordAssemble wrote ${p} bytes of ${totLen}`);
+    // The header: xl_tot_len, xl_xid, xl_prev (0 until inserted), xl_info, xl_rmid, padding,
+    // xl_crc (0 until inserted).
+    writeUint32(bytes, 0, totLen);
+    writeUint32(bytes, 4, xid);
+    writeUint32(bytes, 8, 0);
+    writeUint32(bytes, 12, 0);
+    bytes[16] = info;
+    bytes[17] = rmid;
+    bytes[18] = 0;
+    bytes[19] = 0;
+    writeUint32(bytes, 20, 0);
+    this.asmPayloadCrc = crc32cUpdateWords(
+      INIT_CRC32C,
       bytes,
-      payloadCrc,
-      fpwLsn,
-      doPageWrites: options.doPageWrites,
-      numFpi,
-      recordFlags: this.recordFlags,
-    };
+      this.scratch32,
+      SizeOfXLogRecord,
+      totLen,
+    );
+    this.asmFpwLsn = fpwLsn;
+    this.asmNumFpi = numFpi;
+    return totLen;
   }
 
   /**
@@ -473,17 +645,26 @@ export class XLogInsertState {
     options: { readonly xid?: number } = {},
   ): XLogInsertResult {
     try {
+      this.checkBegun("XLogInsert");
+      const xid = options.xid ?? 0;
       // A refusal means a checkpoint moved the redo pointer (or turned full-page writes on)
       // since we looked: assemble again. Checkpoints are rare, so two rounds are the most one
       // expects; many in a row would mean a bug.
       for (let round = 0; round < 1000; round++) {
-        const { redoRecPtr, doPageWrites } = wal.getFullPageWriteInfo();
-        const record = this.assemble(rmid, info, {
-          xid: options.xid ?? 0,
-          redoRecPtr,
+        // GetFullPageWriteInfo.
+        const redoRecPtr = wal.insertRedoRecPtr();
+        const doPageWrites = wal.insertDoPageWrites();
+        const totLen = this.assembleInto(rmid, info, xid, redoRecPtr, doPageWrites);
+        const record: AssembledRecord = {
+          bytes: this.scratch,
+          length: totLen,
+          payloadCrc: this.asmPayloadCrc,
+          fpwLsn: this.asmFpwLsn === 0 ? 0n : BigInt(this.asmFpwLsn),
           doPageWrites,
-        });
-        const result = wal.insertRecord(record, { fpwRecheck: true });
+          numFpi: this.asmNumFpi,
+          recordFlags: this.recordFlags,
+        };
+        const result = wal.insertRecord(record, FPW_RECHECK);
         if (result !== undefined) {
           this.lastRecEnd = result.endLsn;
           return result;

@@ -254,7 +254,13 @@ export function encodeMultiInsertTuples(tuples: readonly Uint8Array[]): Uint8Arr
     writeUint16(out, p + 2, readUint16(t, T_INFOMASK2_OFFSET));
     writeUint16(out, p + 4, readUint16(t, T_INFOMASK_OFFSET));
     out[p + 6] = t[T_HOFF_OFFSET]!;
-    out.set(t.subarray(SizeofHeapTupleHeader), p + SizeOfMultiInsertTuple);
+    const at = p + SizeOfMultiInsertTuple;
+    if (datalen <= 64) {
+      // A short body (most are): a loop costs less than a subarray and a set.
+      for (let i = 0; i < datalen; i++) out[at + i] = t[SizeofHeapTupleHeader + i]!;
+    } else {
+      out.set(t.subarray(SizeofHeapTupleHeader), at);
+    }
     p += SizeOfMultiInsertTuple + datalen;
   }
   return out;
@@ -305,7 +311,11 @@ export interface XlHeapUpdate {
 }
 
 export function encodeXlHeapUpdate(x: XlHeapUpdate): Uint8Array {
-  const b = new Uint8Array(SizeOfHeapUpdate);
+  return encodeXlHeapUpdateInto(new Uint8Array(SizeOfHeapUpdate), x);
+}
+
+/** encodeXlHeapUpdate into `b` (at least SizeOfHeapUpdate bytes, e.g. a reused buffer); returns `b`. */
+export function encodeXlHeapUpdateInto(b: Uint8Array, x: XlHeapUpdate): Uint8Array {
   writeUint32(b, 0, x.oldXmax);
   writeUint16(b, 4, x.oldOffnum);
   b[6] = x.oldInfobitsSet;
@@ -340,7 +350,11 @@ export interface XlHeapDelete {
 }
 
 export function encodeXlHeapDelete(x: XlHeapDelete): Uint8Array {
-  const b = new Uint8Array(SizeOfHeapDelete);
+  return encodeXlHeapDeleteInto(new Uint8Array(SizeOfHeapDelete), x);
+}
+
+/** encodeXlHeapDelete into `b` (at least SizeOfHeapDelete bytes); returns `b`. */
+export function encodeXlHeapDeleteInto(b: Uint8Array, x: XlHeapDelete): Uint8Array {
   writeUint32(b, 0, x.xmax);
   writeUint16(b, 4, x.offnum);
   b[6] = x.infobitsSet;
@@ -371,7 +385,11 @@ export interface XlHeapLock {
 }
 
 export function encodeXlHeapLock(x: XlHeapLock): Uint8Array {
-  const b = new Uint8Array(SizeOfHeapLock);
+  return encodeXlHeapLockInto(new Uint8Array(SizeOfHeapLock), x);
+}
+
+/** encodeXlHeapLock into `b` (at least SizeOfHeapLock bytes); returns `b`. */
+export function encodeXlHeapLockInto(b: Uint8Array, x: XlHeapLock): Uint8Array {
   writeUint32(b, 0, x.xid);
   writeUint16(b, 4, x.offnum);
   b[6] = x.infobitsSet;

@@ -4,7 +4,13 @@
  * under PostgreSQL's header path.
  *
  * Models: src/include/port/pg_crc32c.h (INIT_CRC32C, COMP_CRC32C, FIN_CRC32C).
- * Entry points: `INIT_CRC32C`, `crc32cUpdate`, `crc32cFinish`, `crc32c`.
+ * Entry points: `INIT_CRC32C`, `crc32cUpdate`, `crc32cUpdateWords`, `crc32cFinish`, `crc32c`.
  */
 
-export { crc32c, crc32cFinish, crc32cUpdate, INIT_CRC32C } from "@pgsim/buffer-manager";
+export {
+  crc32c,
+  crc32cFinish,
+  crc32cUpdate,
+  crc32cUpdateWords,
+  INIT_CRC32C,
+} from "@pgsim/buffer-manager";

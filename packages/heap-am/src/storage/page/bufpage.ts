@@ -107,10 +107,21 @@ export function pageGetLsn(page: Uint8Array): bigint {
 
 /** Sets pd_lsn. The two halves are stored as separate uint32, high half first. */
 export function pageSetLsn(page: Uint8Array, lsn: bigint): void {
-  assert(lsn >= 0n && lsn < 1n << 64n, "an LSN is an unsigned 64-bit number");
+  if (lsn >= 0n && lsn <= MAX_SAFE_LSN) {
+    // One conversion, no bigint arithmetic: the common case (every LSN pgsim's WAL hands out).
+    const n = Number(lsn);
+    const low = n >>> 0; // the low 32 bits of an integer below 2^53
+    writeUint32(page, PD_LSN_OFFSET, (n - low) / 0x100000000);
+    writeUint32(page, PD_LSN_OFFSET + 4, low);
+    return;
+  }
+  assert(lsn >= 0n && lsn < LSN_LIMIT, "an LSN is an unsigned 64-bit number");
   writeUint32(page, PD_LSN_OFFSET, Number(lsn >> 32n));
   writeUint32(page, PD_LSN_OFFSET + 4, Number(lsn & 0xffffffffn));
 }
+
+const MAX_SAFE_LSN = BigInt(Number.MAX_SAFE_INTEGER);
+const LSN_LIMIT = 1n << 64n;
 
 /** pd_checksum as stored (unsigned). */
 export function pageGetChecksum(page: Uint8Array): number {

@@ -409,6 +409,37 @@ describe("insertBatches given columns leaves the row form's bytes", () => {
     }
     expect(counts.direct).toBe(counts.rows);
   });
+
+  it("[memory, disk with WAL] pages VACUUM left unused line pointers on: reused first, then appended", () => {
+    const insert = (first: number, count: number): Step => ({
+      kind: "insert",
+      first,
+      count,
+      batchRows: 1000,
+      width: 0,
+      nulls: 0,
+      plain: false,
+      abort: false,
+    });
+    const s: Scenario = {
+      cols: [
+        { name: "a", type: "int4", notNull: true },
+        { name: "b", type: "int8", notNull: true },
+        { name: "c", type: "int2", notNull: false },
+      ],
+      fillfactor: 90,
+      steps: [
+        insert(0, 2000),
+        { kind: "deleteSome", every: 3, abort: false },
+        { kind: "vacuum" },
+        insert(5000, 1500),
+      ],
+    };
+    const counts: Counts = { direct: 0, rows: 0 };
+    expect(compareForms(VARIANTS[0], s, counts)).toBeGreaterThan(5);
+    compareForms(VARIANTS[2], s, counts);
+    expect(counts.direct).toBe(counts.rows);
+  });
 });
 
 describe("insertBatches given columns: bad batches", () => {

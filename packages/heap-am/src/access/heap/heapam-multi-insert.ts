@@ -35,6 +35,7 @@ import {
   HEAP_XMAX_INVALID,
   InvalidOffsetNumber,
   itemPointerSet,
+  MaxHeapTuplesPerPage,
   maxAlign,
   SizeofHeapTupleHeader,
   T_CTID_OFFSET,
@@ -46,11 +47,19 @@ import {
 } from "../../include/access/htup-details.js";
 import { writeUint16, writeUint32 } from "../../include/port/le-bytes.js";
 import {
+  LP_NORMAL,
+  makeItemId,
+  PD_LOWER_OFFSET,
+  PD_UPPER_OFFSET,
   pageGetHeapFreeSpace,
+  pageGetLower,
   pageGetMaxOffsetNumber,
   pageGetUpper,
+  pageHasFreeLinePointers,
   pageReserveHeapItem,
   pageSetLsn,
+  SizeOfItemIdData,
+  SizeOfPageHeaderData,
 } from "../../storage/page/bufpage.js";
 import type { Datum, FixedLengthCodec } from "../../utils/adt/type-codec.js";
 import type { Relation } from "../../utils/cache/rel.js";
@@ -151,6 +160,52 @@ export function columnBatchIsDirect(desc: TupleDesc, batch: ColumnBatch): boolea
   return layout !== null && batchFitsLayout(batch, layout);
 }
 
+/** What writeRow needs: the batch's header template, the layout, the columns. */
+interface RowWriter {
+  readonly template: Uint8Array;
+  readonly hoff: number;
+  readonly offsets: Int32Array;
+  readonly kinds: Uint8Array;
+  readonly codecs: readonly FixedLengthCodec<Datum>[];
+  readonly columns: readonly ArrayLike<number | bigint>[];
+}
+
+/**
+ * heap_form_tuple of row `i` at `pos` on the page (every byte of the tuple written: the space may
+ * hold old bytes after a compaction), with RelationPutHeapTuple's t_ctid = (block, offnum).
+ */
+function writeRow(
+  w: RowWriter,
+  page: Uint8Array,
+  pos: number,
+  block: number,
+  offnum: number,
+  i: number,
+): void {
+  page.set(w.template, pos);
+  itemPointerSet(page, pos + T_CTID_OFFSET, block, offnum);
+  const data = pos + w.hoff;
+  const offsets = w.offsets;
+  const kinds = w.kinds;
+  for (let c = 0; c < kinds.length; c++) {
+    const p = data + offsets[c]!;
+    const kind = kinds[c]!;
+    if (kind === WRITE_INT4) {
+      const v = (w.columns[c] as Int32Array)[i]!;
+      page[p] = v;
+      page[p + 1] = v >>> 8;
+      page[p + 2] = v >>> 16;
+      page[p + 3] = v >>> 24;
+    } else if (kind === WRITE_INT2) {
+      const v = (w.columns[c] as Int16Array)[i]!;
+      page[p] = v;
+      page[p + 1] = v >>> 8;
+    } else {
+      w.codecs[c]!.write(page, p, w.columns[c]![i]!);
+    }
+  }
+}
+
 /**
  * heap_multi_insert of `count` rows given by column (see ColumnBatch), with the same page, FSM,
  * VM and WAL effects as `heapMultiInsert` of the same rows. Returns nothing: the rows' TIDs are
@@ -183,7 +238,7 @@ export function heapMultiInsertColumns(
   const offsets = layout.offsets;
   const kinds = layout.kinds;
   const codecs = layout.codecs;
-  const columns = batch.columns as readonly (ArrayLike<number> & ArrayLike<number | bigint>)[];
+  const columns = batch.columns as readonly ArrayLike<number | bigint>[];
   const hoff = maxAlign(SizeofHeapTupleHeader);
   const len = hoff + offsets[natts]!;
   const aligned = maxAlign(len);
@@ -202,6 +257,7 @@ export function heapMultiInsertColumns(
   const pool = ctx.pool;
   const saveFree = saveFreeSpace(rel);
   const needWal = ctx.xlog !== undefined && relationNeedsWal(ctx, rel);
+  const writer: RowWriter = { template, hoff, offsets, kinds, codecs, columns };
   let i = 0;
   while (i < count) {
     const buffer = relationGetBufferForTuple(ctx, rel, len, undefined, bistate);
@@ -210,34 +266,41 @@ export function heapMultiInsertColumns(
     const startingWithEmptyPage = pageGetMaxOffsetNumber(page) === 0;
     const walOffsets: number[] | undefined = needWal ? [] : undefined;
     // The first tuple fits (hio checked); keep adding while the fillfactor reserve stays free.
+    // Each goes through PageAddItemExtended's own code while PD_HAS_FREE_LINES says an unused
+    // line pointer may be reused (a page VACUUM left some on)...
     do {
       const offnum = pageReserveHeapItem(page, len);
       if (offnum === InvalidOffsetNumber) throw new AssertionError("failed to add tuple to page");
-      const pos = pageGetUpper(page);
-      page.set(template, pos);
-      // RelationPutHeapTuple: t_ctid is the tuple's own TID.
-      itemPointerSet(page, pos + T_CTID_OFFSET, block, offnum);
-      const data = pos + hoff;
-      for (let c = 0; c < natts; c++) {
-        const p = data + offsets[c]!;
-        const kind = kinds[c]!;
-        if (kind === WRITE_INT4) {
-          const v = (columns[c] as Int32Array)[i]!;
-          page[p] = v;
-          page[p + 1] = v >>> 8;
-          page[p + 2] = v >>> 16;
-          page[p + 3] = v >>> 24;
-        } else if (kind === WRITE_INT2) {
-          const v = (columns[c] as Int16Array)[i]!;
-          page[p] = v;
-          page[p + 1] = v >>> 8;
-        } else {
-          codecs[c]!.write(page, p, columns[c]![i]!);
-        }
-      }
+      writeRow(writer, page, pageGetUpper(page), block, offnum, i);
       walOffsets?.push(offnum);
       i++;
-    } while (i < count && pageGetHeapFreeSpace(page) >= aligned + saveFree);
+    } while (
+      i < count &&
+      pageHasFreeLinePointers(page) &&
+      pageGetHeapFreeSpace(page) >= aligned + saveFree
+    );
+    // ... and once it does not, every tuple takes the next line pointer: the same steps
+    // (PageGetHeapFreeSpace, then PageAddItemExtended appending) on pd_lower and pd_upper kept
+    // in locals, written back once.
+    if (i < count && !pageHasFreeLinePointers(page)) {
+      let lower = pageGetLower(page);
+      let upper = pageGetUpper(page);
+      while (i < count) {
+        const nline = (lower - SizeOfPageHeaderData) / SizeOfItemIdData;
+        const space = upper - lower;
+        const free =
+          space < SizeOfItemIdData || nline >= MaxHeapTuplesPerPage ? 0 : space - SizeOfItemIdData;
+        if (free < aligned + saveFree) break;
+        upper -= aligned;
+        writeUint32(page, lower, makeItemId(upper, LP_NORMAL, len));
+        lower += SizeOfItemIdData;
+        writeRow(writer, page, upper, block, nline + 1, i);
+        walOffsets?.push(nline + 1);
+        i++;
+      }
+      writeUint16(page, PD_LOWER_OFFSET, lower);
+      writeUint16(page, PD_UPPER_OFFSET, upper);
+    }
     const allVisibleCleared = clearAllVisible(ctx, rel, page, block);
     pool.markBufferDirty(buffer);
     if (walOffsets !== undefined) {

@@ -172,18 +172,13 @@ interface RowWriter {
 
 /**
  * heap_form_tuple of row `i` at `pos` on the page (every byte of the tuple written: the space may
- * hold old bytes after a compaction), with RelationPutHeapTuple's t_ctid = (block, offnum).
+ * hold old bytes after a compaction), with RelationPutHeapTuple's t_ctid = (the page, offnum).
  */
-function writeRow(
-  w: RowWriter,
-  page: Uint8Array,
-  pos: number,
-  block: number,
-  offnum: number,
-  i: number,
-): void {
+function writeRow(w: RowWriter, page: Uint8Array, pos: number, offnum: number, i: number): void {
+  // The template's t_ctid already holds the page's block number (see heapMultiInsertColumns).
   page.set(w.template, pos);
-  itemPointerSet(page, pos + T_CTID_OFFSET, block, offnum);
+  page[pos + T_CTID_OFFSET + 4] = offnum;
+  page[pos + T_CTID_OFFSET + 5] = offnum >>> 8;
   const data = pos + w.hoff;
   const offsets = w.offsets;
   const kinds = w.kinds;
@@ -265,13 +260,15 @@ export function heapMultiInsertColumns(
     const block = pool.bufferGetBlockNumber(buffer);
     const startingWithEmptyPage = pageGetMaxOffsetNumber(page) === 0;
     const walOffsets: number[] | undefined = needWal ? [] : undefined;
+    // RelationPutHeapTuple's t_ctid: this page's block number, and each tuple's offset number.
+    itemPointerSet(template, T_CTID_OFFSET, block, InvalidOffsetNumber);
     // The first tuple fits (hio checked); keep adding while the fillfactor reserve stays free.
     // Each goes through PageAddItemExtended's own code while PD_HAS_FREE_LINES says an unused
     // line pointer may be reused (a page VACUUM left some on)...
     do {
       const offnum = pageReserveHeapItem(page, len);
       if (offnum === InvalidOffsetNumber) throw new AssertionError("failed to add tuple to page");
-      writeRow(writer, page, pageGetUpper(page), block, offnum, i);
+      writeRow(writer, page, pageGetUpper(page), offnum, i);
       walOffsets?.push(offnum);
       i++;
     } while (
@@ -294,7 +291,7 @@ export function heapMultiInsertColumns(
         upper -= aligned;
         writeUint32(page, lower, makeItemId(upper, LP_NORMAL, len));
         lower += SizeOfItemIdData;
-        writeRow(writer, page, upper, block, nline + 1, i);
+        writeRow(writer, page, upper, nline + 1, i);
         walOffsets?.push(nline + 1);
         i++;
       }

@@ -26,7 +26,7 @@ afterAll(() => {
   removeTempDirs();
 });
 
-const RUNS = Number(process.env.IDENTITY_RUNS ?? 40);
+const RUNS = Number(process.env.IDENTITY_RUNS ?? 30);
 const SEED = Number(process.env.FC_SEED ?? 20261203);
 
 /** The types the direct form takes (each with its typed array), then others. */

@@ -80,7 +80,8 @@ export const DML_SQL = {
  * How PostgreSQL's rows get into the table: `insert-select` is `INSERT … SELECT generate_series`
  * (heap_insert row by row, no bulk-insert state); `copy` is `COPY … FROM` a server-side file
  * (CopyFrom: heap_multi_insert in batches through a BulkInsertState, PostgreSQL's fastest load
- * path). pgsim has one insert path (insertBatches: heap_multi_insert and a BULKWRITE ring).
+ * path). pgsim has one insert path (insertBatches: heap_multi_insert and a BULKWRITE ring, the
+ * rows given column by column).
  */
 export const INSERT_PATHS = ["insert-select", "copy"] as const;
 export type InsertPath = (typeof INSERT_PATHS)[number];
@@ -145,7 +146,7 @@ const PGSIM_INSERT: SystemTrait = {
   aspect: "insert path",
   does: true,
   short: "multi-insert",
-  note: "insertBatches: heap_multi_insert in batches of 1000 rows through one BulkInsertState (BULKWRITE ring), as PostgreSQL's COPY does.",
+  note: "insertBatches: heap_multi_insert in batches of 1000 rows through one BulkInsertState (BULKWRITE ring), as PostgreSQL's COPY does; the rows are given column by column (two Int32Arrays) and each tuple is formed straight into its page, the bytes (and WAL) of the row form.",
 };
 const PG_INSERT: SystemTrait = {
   aspect: "insert path",

@@ -21,7 +21,7 @@
 
 import { parentPort, workerData } from "node:worker_threads";
 import { ForkNumber, relationPath } from "@pgsim/buffer-manager";
-import { Database, type Row } from "@pgsim/heap-am";
+import { Database } from "@pgsim/heap-am";
 import type { DmlStep } from "./dml-common.js";
 import type { PgsimRunSpec, PgsimShutdown, WorkerMessage } from "./dml-pgsim.js";
 
@@ -85,13 +85,22 @@ function run(spec: PgsimRunSpec): void {
     db.createTable("accounts", ACCOUNTS_COLUMNS, spec.unlogged ? { unlogged: true } : {});
     step(db, spec, "insert", (onProgress) => {
       const tx = db.begin();
+      // The rows column by column, as COPY BINARY would carry them: aid = first + i + 1 and
+      // abalance = 0 in two Int32Arrays reused from batch to batch, so that the heap forms each
+      // tuple straight into its page (byte-identical to the row form: heap-am's
+      // multi-insert-columns-identity test).
+      let aid = new Int32Array(0);
+      let abalance = new Int32Array(0);
       const n = tx.insertBatches(
         "accounts",
         spec.rows,
         (first, count) => {
-          const rows: Row[] = new Array(count);
-          for (let i = 0; i < count; i++) rows[i] = [first + i + 1, 0];
-          return rows;
+          if (aid.length < count) {
+            aid = new Int32Array(count);
+            abalance = new Int32Array(count);
+          }
+          for (let i = 0; i < count; i++) aid[i] = first + i + 1;
+          return { columns: [aid.subarray(0, count), abalance.subarray(0, count)] };
         },
         { batchRows: spec.batchRows, onProgress },
       );

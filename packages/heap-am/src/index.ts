@@ -49,7 +49,10 @@ export {
 } from "./access/heap/visibilitymap-page.js";
 export {
   type BulkInsertStateData,
+  type ColumnBatch,
+  type ColumnValues,
   type CompiledAssignment,
+  columnBatchRow,
   getTableAm,
   type IndexFetchState,
   type LockTupleMode,
@@ -76,6 +79,7 @@ export {
   tableEndScan,
   tableIndexFetchTuple,
   tableMultiInsert,
+  tableMultiInsertColumns,
   tableRelationEstimateSize,
   tableRelationSize,
   tableRelationVacuum,

@@ -11,6 +11,7 @@ export * from "./access/common/heaptuple.js";
 export * from "./access/common/tupdesc.js";
 export * from "./access/heap/heapam.js";
 export * from "./access/heap/heapam-handler.js";
+export * from "./access/heap/heapam-multi-insert.js";
 export * from "./access/heap/heapam-visibility.js";
 export * from "./access/heap/hio.js";
 export * from "./access/heap/pruneheap.js";

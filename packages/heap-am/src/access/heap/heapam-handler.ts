@@ -45,6 +45,7 @@ import {
   heapTidValid,
   heapUpdate,
 } from "./heapam.js";
+import { heapMultiInsertColumns } from "./heapam-multi-insert.js";
 import { heapModifyScanPage } from "./heapam-page-modify.js";
 import { BulkInsertState } from "./hio.js";
 import { heapVacuumRel } from "./vacuumlazy.js";
@@ -151,6 +152,9 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       slots.forEach((s, i) => {
         s.tid = tids[i];
       });
+    },
+    multiInsertColumns(rel, batch, count, xact, bistate) {
+      heapMultiInsertColumns(rel.ctx, rel, batch, count, xact, heapBulkInsertState(bistate));
     },
     tupleDelete: (rel, tid, xact, wait) => heapDelete(rel.ctx, rel, tid, xact, { wait }),
     tupleUpdate(rel, otid, slot, xact, wait) {

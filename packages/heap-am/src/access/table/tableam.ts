@@ -11,7 +11,7 @@
  * commands/amcmds.c (CREATE ACCESS METHOD).
  * Entry points: `TableAccessMethod`, `registerTableAm`, `getTableAm`, `REQUIRED_CALLBACKS`,
  * `buildTableRelation`, the `table*` wrappers, `TableAmContext`, `TableRelation`, `TupleTableSlot`,
- * `TID`, `Row`, `TM`, `TMOutcome`, `LockTupleMode`, `BulkInsertStateData`.
+ * `TID`, `Row`, `ColumnBatch`, `TM`, `TMOutcome`, `LockTupleMode`, `BulkInsertStateData`.
  * See also: ../heap/heapam-handler.ts (the heap and memheap AMs), ../../database.ts (the caller).
  *
  * The interface depends on nothing of any AM: the heap imports these types, never the reverse.
@@ -45,6 +45,37 @@ export type TID = ItemPointer;
 
 /** A row as callers see it: one value per column (dropped columns excluded), null for NULL. */
 export type Row = (Datum | null)[];
+
+/**
+ * One column of a `ColumnBatch`: a typed array (no NULLs; the element type must suit the column:
+ * Int16Array for smallint, Int32Array for integer, BigInt64Array for bigint, Float32Array for
+ * real, Float64Array for double precision) or a plain array of values (`null` for NULL), which
+ * any column type accepts.
+ */
+export type ColumnValues =
+  | Int16Array
+  | Int32Array
+  | BigInt64Array
+  | Float32Array
+  | Float64Array
+  | readonly (Datum | null)[];
+
+/**
+ * Rows given column by column (pgsim only; PostgreSQL's COPY BINARY sends them row by row):
+ * `columns[c][i]` is the value of column c (dropped columns excluded, as in a Row) of row i.
+ * Every column holds exactly the batch's row count.
+ */
+export interface ColumnBatch {
+  readonly columns: readonly ColumnValues[];
+}
+
+/** Row `i` of a column batch, as a Row (typed-array elements as numbers or bigints). */
+export function columnBatchRow(batch: ColumnBatch, i: number): Row {
+  const columns = batch.columns;
+  const row: Row = new Array(columns.length);
+  for (let c = 0; c < columns.length; c++) row[c] = columns[c]![i] ?? null;
+  return row;
+}
 
 /** TM_Result: the outcome of trying to update, delete or lock a tuple. */
 export const TM = {
@@ -402,6 +433,20 @@ export interface TableAccessMethod {
   ): void;
 
   /**
+   * multi_insert of `count` rows given column by column (pgsim only: PostgreSQL's AMs take slots).
+   * Same checks, pins and page contents as multiInsert with the same rows in the same order, but
+   * no TIDs are reported, so an AM can form each tuple straight from the columns. Optional:
+   * without it, `tableMultiInsertColumns` turns the batch into slots for multiInsert.
+   */
+  multiInsertColumns?(
+    rel: TableRelation,
+    batch: ColumnBatch,
+    count: number,
+    xact: Transaction,
+    bistate?: BulkInsertStateData,
+  ): void;
+
+  /**
    * tuple_delete: marks the version at `tid` deleted by `xact`. The caller's snapshot saw that
    * version (or it is the newest one EvalPlanQual found). When another transaction holds it, waits
    * for that transaction to end (with no content lock held; deadlock_timeout and lock_timeout
@@ -644,6 +689,27 @@ export function tableMultiInsert(
   xact: Transaction,
   bistate?: BulkInsertStateData,
 ): void {
+  rel.am.multiInsert(rel, slots, xact, bistate);
+}
+
+/**
+ * Inserts `count` rows given by column (see ColumnBatch) through the AM's multiInsertColumns, or,
+ * for an AM without it, through multiInsert with one slot per row. The batch's shape (a column
+ * per table column, `count` values each) is the caller's to check.
+ */
+export function tableMultiInsertColumns(
+  rel: TableRelation,
+  batch: ColumnBatch,
+  count: number,
+  xact: Transaction,
+  bistate?: BulkInsertStateData,
+): void {
+  if (rel.am.multiInsertColumns !== undefined) {
+    rel.am.multiInsertColumns(rel, batch, count, xact, bistate);
+    return;
+  }
+  const slots: TupleTableSlot[] = new Array(count);
+  for (let i = 0; i < count; i++) slots[i] = makeSlot(columnBatchRow(batch, i));
   rel.am.multiInsert(rel, slots, xact, bistate);
 }
 

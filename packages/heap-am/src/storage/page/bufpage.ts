@@ -6,7 +6,7 @@
  * PageGetFreeSpace, PageGetExactFreeSpace, PageGetHeapFreeSpace, PageSetChecksumInplace,
  * PageSetChecksumCopy).
  *
- * Entry points: pageInit, pageAddItemExtended, pageGetItemId, pageGetItem,
+ * Entry points: pageInit, pageAddItemExtended, pageReserveHeapItem, pageGetItemId, pageGetItem,
  * pageRepairFragmentation, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
  * pageSetChecksumInplace.
  *
@@ -547,6 +547,31 @@ export function pageAddItemExtended(
   offsetNumber: number,
   flags: number,
 ): number {
+  const target = placeItem(page, item.length, offsetNumber, flags);
+  // Only item.length bytes are written: the alignment padding after the item keeps whatever the
+  // page held there, as in PostgreSQL (zeros on a page that was initialised and never compacted).
+  if (target !== InvalidOffsetNumber) page.set(item, pageGetUpper(page));
+  return target;
+}
+
+/**
+ * PageAddItemExtended without the memcpy, for a heap item (PAI_IS_HEAP, InvalidOffsetNumber):
+ * takes the line pointer and the `length` bytes (MAXALIGNed) just below pd_upper exactly as
+ * pageAddItemExtended would for an item of that length, and returns the offset number (or
+ * InvalidOffsetNumber when the page has no room). The caller then writes the item's `length`
+ * bytes at the new pd_upper (`pageGetUpper(page)`), e.g. forming a tuple straight into the page;
+ * the bytes there are not cleared. (pgsim only: PostgreSQL copies a tuple formed elsewhere.)
+ */
+export function pageReserveHeapItem(page: Uint8Array, length: number): number {
+  return placeItem(page, length, InvalidOffsetNumber, PAI_IS_HEAP);
+}
+
+/**
+ * The body of PageAddItemExtended up to the copy: chooses the slot, sets its line pointer to an
+ * item of `length` bytes at the new pd_upper, and moves pd_lower and pd_upper. Returns the offset
+ * number, or InvalidOffsetNumber with the page unchanged.
+ */
+function placeItem(page: Uint8Array, length: number, offsetNumber: number, flags: number): number {
   const lower = pageGetLower(page);
   const upper = pageGetUpper(page);
   const special = pageGetSpecial(page);
@@ -592,17 +617,14 @@ export function pageAddItemExtended(
 
   // Reusing a slot costs no line pointer bytes; a new or shuffled-in slot costs 4.
   const newLower = target === limit || needShuffle ? lower + SizeOfItemIdData : lower;
-  const newUpper = upper - maxAlign(item.length);
+  const newUpper = upper - maxAlign(length);
   if (newLower > newUpper) return InvalidOffsetNumber;
 
   if (needShuffle) {
     const from = itemIdOffsetInPage(target);
     page.copyWithin(from + SizeOfItemIdData, from, itemIdOffsetInPage(limit));
   }
-  pageSetItemId(page, target, makeItemId(newUpper, LP_NORMAL, item.length));
-  // Only item.length bytes are written: the alignment padding after the item keeps whatever the
-  // page held there, as in PostgreSQL (zeros on a page that was initialised and never compacted).
-  page.set(item, newUpper);
+  pageSetItemId(page, target, makeItemId(newUpper, LP_NORMAL, length));
   writeUint16(page, PD_LOWER_OFFSET, newLower);
   writeUint16(page, PD_UPPER_OFFSET, newUpper);
   return target;

@@ -344,6 +344,8 @@ describe("CREATE INDEX builds PostgreSQL 15's B-tree pages, byte for byte", () =
           const built = db.createIndex(ix.name, c.table, ix.options);
           const { pages, level } = await compareIndex(db, ix);
           expect(built.pages).toBe(pages);
+          // pgsim's structural check (amcheck's invariants) accepts PostgreSQL's tree.
+          expect(db.btIndexCheck(ix.name)).toMatchObject({ heapTids: c.rows, levels: level + 1 });
           levels.push(level);
         }
         if (c.table === "texts") expect(Math.max(...levels)).toBeGreaterThanOrEqual(2);

@@ -35,6 +35,11 @@ import { HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
 import { type BtIndexRelation, buildBtIndexRelation } from "./access/nbtree/nbtree.js";
 import { type BtBuildResult, btBuild } from "./access/nbtree/nbtsort.js";
 import {
+  type BtCheckOptions,
+  type BtCheckResult,
+  btIndexCheck,
+} from "./access/nbtree/verify-nbtree.js";
+import {
   buildTableRelation,
   getTableAm,
   type TableAmContext,
@@ -71,6 +76,7 @@ import {
   liveBtPageStats,
   liveFreeSpace,
   liveHeapPageItems,
+  liveIndexPages,
   livePageHeaders,
   liveVisibilityMap,
 } from "./database/introspect.js";
@@ -964,6 +970,22 @@ export class Database {
    */
   btPageItems(index: string, block: number): BtPageItemRow[] {
     return liveBtPageItems(this.pool, this.index(index), block);
+  }
+
+  /**
+   * amcheck's `bt_index_parent_check(index)` (or `bt_index_check` with `{ parent: false }`): the
+   * structural invariants of the B-tree — sibling links, levels, attribute counts, key order
+   * within and across pages, high keys, and parent/child agreement. Throws `index-corrupted`
+   * with amcheck's message for the first broken one; otherwise returns what it saw.
+   *
+   * @example
+   * ```ts
+   * const r = db.btIndexCheck("t_pkey"); // { levels: 2, pagesPerLevel: [28, 1], heapTids: 10000, … }
+   * ```
+   */
+  btIndexCheck(index: string, options: BtCheckOptions = {}): BtCheckResult {
+    const rel = this.index(index);
+    return btIndexCheck(rel, liveIndexPages(this.pool, rel), options);
   }
 
   /** The index's size in blocks (main fork). */

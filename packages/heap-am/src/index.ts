@@ -47,6 +47,7 @@ export {
   vmGetStatus,
   vmSetBits,
 } from "./access/heap/visibilitymap-page.js";
+export type { BtCheckOptions, BtCheckResult } from "./access/nbtree/verify-nbtree.js";
 export {
   type BulkInsertStateData,
   type CompiledAssignment,

@@ -7,7 +7,8 @@
  * bt_page_stats, bt_page_items),
  * contrib/pg_freespacemap (pg_freespace) and contrib/pg_visibility (pg_visibility_map).
  * Entry points: `readForkImage`, `livePageHeaders`, `liveHeapPageItems`, `liveFreeSpace`,
- * `liveVisibilityMap`, `liveBtMetap`, `liveBtPageStats`, `liveBtPageItems`.
+ * `liveVisibilityMap`, `liveBtMetap`, `liveBtPageStats`, `liveBtPageItems`,
+ * `liveIndexPages`.
  * See also: ../inspect/ (the decoders), ../database.ts (the Database methods that call these).
  *
  * Differs from PostgreSQL: a whole fork is copied at once, not one page per call.
@@ -133,4 +134,10 @@ export function liveBtPageItems(
 ): BtPageItemRow[] {
   if (block === 0) return btPageItemsOf(new Uint8Array(BLCKSZ), 0);
   return btPageItemsOf(readIndexPage(pool, index, block), block);
+}
+
+/** Every page of an index (block 0 = metapage), each copied under a share lock. */
+export function liveIndexPages(pool: BufferPool, index: BtIndexRelation): Uint8Array[] {
+  const n = pool.nblocks(index.locator, ForkNumber.MAIN);
+  return Array.from({ length: n }, (_, b) => readIndexPage(pool, index, b));
 }

@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { type PgCluster, startPgCluster } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
-import { type CreateIndexOptions, Database, lookupType } from "@pgsim/heap-am";
+import { type CreateIndexOptions, Database, lookupType, runInspect } from "@pgsim/heap-am";
 import type { BtPageItemRow, BtPageStatsRow } from "@pgsim/heap-am/internals";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -56,6 +56,11 @@ afterAll(async () => {
   await cluster?.stop();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
+
+function pgc(): PgCluster {
+  if (cluster === undefined) throw new Error("the PostgreSQL 15 cluster did not start");
+  return cluster;
+}
 
 /** Runs SQL on the cluster; rows as arrays of text (null for NULL). */
 async function q(sql: string): Promise<(string | null)[][]> {
@@ -388,6 +393,28 @@ describe("CREATE INDEX builds PostgreSQL 15's B-tree pages, byte for byte", () =
         String(db.index("disk_ints_id").locator.relNumber),
       );
       expect(fs.statSync(file).size).toBe(db.indexNblocks("disk_ints_id") * 8192);
+      // pgsim-inspect decodes PostgreSQL's own index file as pageinspect does, and pgsim's the same.
+      await q("CHECKPOINT");
+      const pgFile = await pgc().relationFilePath("disk_ints_v");
+      const simFile = path.join(
+        dataDir,
+        "base",
+        "5",
+        String(db.index("disk_ints_v").locator.relNumber),
+      );
+      const decoded = (f: string) => {
+        const r = runInspect(["bt-page-items", f, "--json"]);
+        expect(r.stderr).toBe("");
+        return JSON.parse(r.stdout) as unknown;
+      };
+      const n = db.indexNblocks("disk_ints_v");
+      const live = Array.from({ length: n - 1 }, (_, i) => ({
+        block: i + 1,
+        items: db.btPageItems("disk_ints_v", i + 1),
+      }));
+      expect(n).toBeGreaterThan(2);
+      expect(decoded(pgFile)).toEqual(live);
+      expect(decoded(simFile)).toEqual(live);
     } finally {
       db.close();
     }

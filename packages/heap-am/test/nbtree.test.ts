@@ -4,8 +4,9 @@
 // structural checker catching corrupted pages. The page-for-page comparison with PostgreSQL 15 is
 // test/nbtree-build-pg15.test.ts.
 
+import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Database, PgsimError } from "../src/index.js";
+import { type Database, type PgsimError, runInspect } from "../src/index.js";
 import {
   btFormPosting,
   btIndexCheck,
@@ -264,6 +265,54 @@ for (const { am, variant } of HEAP_AMS) {
     });
   });
 }
+
+describe("pgsim-inspect decodes a B-tree index file", () => {
+  it("bt-metap, bt-page-stats and bt-page-items print what the live functions return", () => {
+    const db = makeDb("disk", 64);
+    fill(
+      db,
+      Array.from({ length: 1200 }, (_, i) => [i, i % 4, `row ${i}`]),
+    );
+    db.createIndex("t_note", "t", { columns: [{ name: "note", desc: true }, "v"] });
+    db.createIndex("t_v", "t", { columns: ["v"] });
+    db.checkpoint();
+    const dataDir = db.shared.pool.dataDir!;
+    const file = (name: string, relNumber: number) =>
+      path.join(dataDir, "base", "5", String(relNumber)) + (name === "" ? "" : name);
+    for (const index of ["t_note", "t_v"]) {
+      const f = file("", db.index(index).locator.relNumber);
+      const json = (args: string[]) => {
+        const r = runInspect([...args, f, "--json"]);
+        expect(r.stderr).toBe("");
+        expect(r.exitCode).toBe(0);
+        return JSON.parse(r.stdout) as unknown;
+      };
+      expect(json(["bt-metap"])).toEqual(db.btMetap(index));
+      const n = db.indexNblocks(index);
+      const blocks = Array.from({ length: n - 1 }, (_, i) => i + 1);
+      expect(json(["bt-page-stats"])).toEqual(blocks.map((b) => db.btPageStats(index, b)));
+      expect(json(["bt-page-items"])).toEqual(
+        blocks.map((b) => ({ block: b, items: db.btPageItems(index, b) })),
+      );
+    }
+    // The text form is psql's table.
+    const text = runInspect(
+      ["bt-page-items", file("", db.index("t_v").locator.relNumber), "--block", "1"],
+      {
+        stdoutIsTTY: true,
+      },
+    ).stdout;
+    expect(text).toMatch(/^block 1:\n itemoffset \| +ctid +\| itemlen \|/);
+    expect(text).toMatch(/\{"\(0,1\)","\(0,5\)",/);
+    // A heap file is not an index file, and the other way round.
+    const heap = runInspect(["bt-page-items", file("", db.table("t").locator.relNumber)]);
+    expect(heap.exitCode).toBe(1);
+    expect(heap.stderr).toContain("block 0: not a B-tree index page");
+    const idx = runInspect(["heap-page-items", file("", db.index("t_v").locator.relNumber)]);
+    expect(idx.stderr).toContain("looks like a B-tree index page");
+    db.close();
+  });
+});
 
 describe("the structural check (amcheck's invariants) catches corrupted pages", () => {
   const db = makeDb("memory", 512);

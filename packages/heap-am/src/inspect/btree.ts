@@ -4,7 +4,8 @@
  *
  * Models: contrib/pageinspect/btreefuncs.c (bt_metap, bt_page_stats / GetBTPageStatistics,
  * bt_page_items / bt_page_print_tuples) as of pageinspect 1.10 (PostgreSQL 15).
- * Entry points: `btMetapOf`, `btPageStatsOf`, `btPageItemsOf`.
+ * Entry points: `btMetapOf`, `btPageStatsOf`, `btPageItemsOf` (one page image);
+ * `inspectBtMetap`, `inspectBtPageStats`, `inspectBtPageItems` (an index file, for pgsim-inspect).
  * See also: ../database/introspect.ts (the live versions), ../include/access/nbtree.ts (layouts),
  * ../access/nbtree/README.md.
  *
@@ -51,6 +52,7 @@ import {
   pageGetPageSize,
   pageGetSpecial,
 } from "../storage/page/bufpage.js";
+import { forkPage, type InspectOptions, verifyForkPages } from "./blocks.js";
 
 /** A row of `bt_metap`. */
 export interface BtMetapRow {
@@ -210,4 +212,43 @@ export function btPageItemsOf(page: Uint8Array, block: number): BtPageItemRow[] 
     });
   }
   return rows;
+}
+
+/** The blocks of an index file to report: the selection, without the metapage. */
+function indexBlocks(file: Uint8Array, options: InspectOptions): number[] {
+  return verifyForkPages(file, { ...options, layout: "btree" }).filter((b) => b !== BTREE_METAPAGE);
+}
+
+/** bt_metap over an index file's first segment (block 0 is the metapage). */
+export function inspectBtMetap(file: Uint8Array, options: InspectOptions = {}): BtMetapRow {
+  if ((options.firstBlock ?? 0) !== 0) {
+    throw new PgsimError("segment-not-supported", "the metapage is block 0, in the first segment");
+  }
+  verifyForkPages(file, { ...options, block: BTREE_METAPAGE, layout: "btree" });
+  const meta = forkPage(file, BTREE_METAPAGE);
+  if (readBtMeta(meta).magic !== 0x053162) {
+    throw new PgsimError("not-a-btree-page", "block 0: not a B-tree metapage (bad btm_magic)");
+  }
+  return btMetapOf(meta);
+}
+
+/** bt_page_stats of every selected block of an index file (the metapage left out). */
+export function inspectBtPageStats(
+  file: Uint8Array,
+  options: InspectOptions = {},
+): BtPageStatsRow[] {
+  return indexBlocks(file, options).map((b) =>
+    btPageStatsOf(forkPage(file, b, options.firstBlock ?? 0), b),
+  );
+}
+
+/** bt_page_items of every selected block of an index file (the metapage left out). */
+export function inspectBtPageItems(
+  file: Uint8Array,
+  options: InspectOptions = {},
+): { block: number; items: BtPageItemRow[] }[] {
+  return indexBlocks(file, options).map((b) => ({
+    block: b,
+    items: btPageItemsOf(forkPage(file, b, options.firstBlock ?? 0), b),
+  }));
 }

@@ -4,18 +4,19 @@
  * Models: src/include/storage/bufpage.h, itemid.h, off.h and src/backend/storage/page/bufpage.c
  * (PageInit, PageIsVerifiedExtended, PageAddItemExtended, PageRepairFragmentation,
  * PageGetFreeSpace, PageGetExactFreeSpace, PageGetHeapFreeSpace, PageSetChecksumInplace,
- * PageSetChecksumCopy).
+ * PageSetChecksumCopy, PageIndexTupleOverwrite).
  *
  * Entry points: pageInit, pageAddItemExtended, pageGetItemId, pageGetItem,
  * pageRepairFragmentation, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
- * pageSetChecksumInplace.
+ * pageSetChecksumInplace, pageIndexTupleOverwrite.
  *
  * A page is a plain `Uint8Array` of BLCKSZ bytes; every multi-byte field is little-endian, read
  * and written byte by byte (le-bytes.ts) so that no accessor allocates (a DataView per call
  * would) and pages may sit at any offset of any buffer, shared or not.
  *
- * Differs from PostgreSQL: the PageIndex* deletions and PageGetFreeSpaceForMultipleTuples are not
- * modelled (pgsim has no indexes); PageSetPrunable lives in heapam.ts.
+ * Differs from PostgreSQL: of the PageIndex* functions only PageIndexTupleOverwrite is modelled
+ * (CREATE INDEX needs it; the deletions belong to index insertion and VACUUM, not built yet), and
+ * PageGetFreeSpaceForMultipleTuples is not; PageSetPrunable lives in heapam.ts.
  *
  * See also: checksum.ts (pgChecksumPage), fsm-page.ts and visibilitymap-page.ts (pages that use
  * the same header but no line pointers), README.md "Page format".

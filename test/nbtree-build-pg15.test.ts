@@ -17,7 +17,7 @@ import * as path from "node:path";
 import { type PgCluster, startPgCluster } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { type CreateIndexOptions, Database, lookupType, runInspect } from "@pgsim/heap-am";
-import type { BtPageItemRow, BtPageStatsRow } from "@pgsim/heap-am/internals";
+import { type BtPageItemRow, type BtPageStatsRow, btInsert } from "@pgsim/heap-am/internals";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -415,6 +415,134 @@ describe("CREATE INDEX builds PostgreSQL 15's B-tree pages, byte for byte", () =
       expect(n).toBeGreaterThan(2);
       expect(decoded(pgFile)).toEqual(live);
       expect(decoded(simFile)).toEqual(live);
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+});
+
+describe("inserting into an index leaves PostgreSQL 15's pages (no page split)", () => {
+  /** INSERT on both, then each new row's entry into every index, in index creation order. */
+  async function insertBoth(
+    db: Database,
+    table: string,
+    exprs: string[],
+    range: { from: number; to: number; insertionOrder: string },
+  ) {
+    const { from, to } = range;
+    await q(
+      `INSERT INTO ${table} SELECT ${exprs.join(", ")} FROM generate_series(${from}, ${to}) g`,
+    );
+    const text = await q(
+      `SELECT id, v, ctid FROM ${table} WHERE id BETWEEN ${from} AND ${to} ORDER BY ${range.insertionOrder}`,
+    );
+    const rows = text.map((r) => [Number(r[0]), r[1] === null ? null : Number(r[1])]);
+    const tx = db.begin();
+    const tids = tx.insertRows(table, rows);
+    tx.commit();
+    expect(tids.map((t) => `(${t.block},${t.offset})`)).toEqual(text.map((r) => r[2]));
+    // ExecInsertIndexTuples: after each heap tuple, an entry in every index (RelationGetIndexList
+    // order, i.e. by OID: creation order).
+    const indexes = db.indexes(table).map((d) => db.index(d.name));
+    const postingSplits: number[] = [];
+    rows.forEach((row, i) => {
+      for (const index of indexes) {
+        const values = index.columns.map((c) => row[c.heapAttIndex] ?? null);
+        const r = btInsert({ pool: db.pool, index, tableName: table, values, tid: tids[i]! });
+        if (r.postingoff !== 0) postingSplits.push(r.postingoff);
+      }
+    });
+    return postingSplits;
+  }
+
+  it("[memory] the first root of an empty index, then 300 entries on it", async () => {
+    const db = Database.create({ variant: "memory", bufferCount: 256 });
+    try {
+      const c: TableCase = {
+        table: "ins_empty",
+        columns: [
+          { name: "id", type: "int4" },
+          { name: "v", type: "int4" },
+        ],
+        exprs: [],
+        rows: 0,
+        indexes: [
+          {
+            name: "ins_empty_v_id",
+            sql: "(v DESC, id)",
+            options: { columns: [{ name: "v", desc: true }, "id"] },
+          },
+          { name: "ins_empty_v", sql: "(v)", options: { columns: ["v"] } },
+        ],
+      };
+      await q(`CREATE TABLE ${c.table} (id int4, v int4) WITH (autovacuum_enabled = off)`);
+      db.createTable(c.table, c.columns);
+      for (const ix of c.indexes) {
+        await q(`CREATE INDEX ${ix.name} ON ${c.table} ${ix.sql}`);
+        db.createIndex(ix.name, c.table, ix.options);
+      }
+      await insertBoth(
+        db,
+        c.table,
+        [perm(300), "CASE WHEN g % 11 = 0 THEN NULL ELSE g % 5 END"],
+        // A new table's tuples lie in insertion order; the ids are a permutation (random keys).
+        { from: 1, to: 300, insertionOrder: "ctid" },
+      );
+      for (const ix of c.indexes) {
+        const { pages } = await compareIndex(db, ix);
+        expect(pages).toBe(2);
+        expect(db.btIndexCheck(ix.name).heapTids).toBe(300);
+      }
+    } finally {
+      db.close();
+    }
+  }, 60_000);
+
+  it("[memory] new entries in a built index, inside posting lists too", async () => {
+    const db = Database.create({ variant: "memory", bufferCount: 512 });
+    try {
+      const c: TableCase = {
+        table: "ins_built",
+        columns: [
+          { name: "id", type: "int4" },
+          { name: "v", type: "int4" },
+        ],
+        exprs: ["g", "g % 10"],
+        rows: 3000,
+        indexes: [
+          { name: "ins_built_v", sql: "(v)", options: { columns: ["v"] } },
+          {
+            name: "ins_built_id",
+            sql: "(id DESC)",
+            options: { columns: [{ name: "id", desc: true }] },
+          },
+        ],
+      };
+      await loadBoth(db, c);
+      // Free heap slots early in the table, so that new rows get TIDs inside posting lists.
+      await q(`DELETE FROM ${c.table} WHERE id % 7 = 0`);
+      await q(`VACUUM ${c.table}`);
+      const tx = db.begin();
+      for (const r of tx.scan(c.table))
+        if ((r.row[0] as number) % 7 === 0) tx.delete(c.table, r.tid);
+      tx.commit();
+      db.vacuum(c.table);
+      for (const ix of c.indexes) {
+        await q(`CREATE INDEX ${ix.name} ON ${c.table} ${ix.sql}`);
+        db.createIndex(ix.name, c.table, ix.options);
+      }
+      const postingSplits = await insertBoth(db, c.table, ["g", "g % 10"], {
+        from: 5001,
+        to: 5025,
+        // Here ctid order is not insertion order (freed slots are reused): id = g is.
+        insertionOrder: "id",
+      });
+      for (const ix of c.indexes) {
+        await compareIndex(db, ix);
+        expect(db.btIndexCheck(ix.name).heapTids).toBe(3000 - 428 + 25);
+      }
+      // Some new TIDs went inside existing posting lists (_bt_swap_posting), as in PostgreSQL.
+      expect(postingSplits.length).toBeGreaterThan(0);
     } finally {
       db.close();
     }

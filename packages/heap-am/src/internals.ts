@@ -22,6 +22,7 @@ export * from "./access/heap/visibilitymap.js";
 export * from "./access/heap/visibilitymap-page.js";
 export * from "./access/nbtree/nbtcompare.js";
 export * from "./access/nbtree/nbtdedup.js";
+export * from "./access/nbtree/nbtinsert.js";
 export * from "./access/nbtree/nbtpage.js";
 export * from "./access/nbtree/nbtree.js";
 export * from "./access/nbtree/nbtsearch.js";

@@ -10,6 +10,7 @@ import { type Database, type PgsimError, runInspect } from "../src/index.js";
 import {
   btFormPosting,
   btIndexCheck,
+  btInsert,
   btTruncate,
   buildBtIndexRelation,
   createTupleDesc,
@@ -265,6 +266,49 @@ for (const { am, variant } of HEAP_AMS) {
     });
   });
 }
+
+describe("btInsert (no page split yet)", () => {
+  it("fills the first root leaf, then refuses the tuple that would need a split, changing nothing", () => {
+    const db = makeDb("memory", 64);
+    fill(db, []);
+    db.createIndex("t_id", "t", { columns: ["id"] });
+    db.createIndex("t_u", "t", { columns: ["v"], unique: true });
+    const index = db.index("t_id");
+    const insert = (n: number) =>
+      btInsert({
+        pool: db.pool,
+        index,
+        tableName: "t",
+        values: [n],
+        tid: { block: n >> 8, offset: (n & 0xff) + 1 },
+      });
+    // Keys in descending order: each goes in front (offset 1), line pointers shift.
+    let n = 0;
+    for (; n < 1000; n++) {
+      try {
+        expect(insert(1000 - n)).toMatchObject({ block: 1, offset: 1, postingoff: 0 });
+      } catch (e) {
+        expect((e as PgsimError).code).toBe("feature-not-supported");
+        break;
+      }
+    }
+    // 8152 usable bytes hold 407 tuples of 16 bytes with their line pointers.
+    expect(n).toBe(407);
+    expect(db.btMetap("t_id")).toMatchObject({ root: 1, level: 0, fastroot: 1 });
+    expect(db.btPageStats("t_id", 1)).toMatchObject({ type: "l", live_items: 407, btpo_flags: 3 });
+    expect(db.btIndexCheck("t_id").heapTids).toBe(407);
+    expect(() =>
+      btInsert({
+        pool: db.pool,
+        index: db.index("t_u"),
+        tableName: "t",
+        values: [1],
+        tid: { block: 0, offset: 1 },
+      }),
+    ).toThrow('inserting into unique index "t_u" is not supported yet');
+    db.close();
+  });
+});
 
 describe("pgsim-inspect decodes a B-tree index file", () => {
   it("bt-metap, bt-page-stats and bt-page-items print what the live functions return", () => {

@@ -4,9 +4,11 @@
 // structural checker catching corrupted pages. The page-for-page comparison with PostgreSQL 15 is
 // test/nbtree-build-pg15.test.ts.
 
+import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { type Database, type PgsimError, runInspect } from "../src/index.js";
+import { Database, type PgsimError, runInspect } from "../src/index.js";
 import {
   btFormPosting,
   btIndexCheck,
@@ -266,6 +268,34 @@ for (const { am, variant } of HEAP_AMS) {
     });
   });
 }
+
+describe("an index survives a clean shutdown", () => {
+  for (const variant of ["disk", "memory"] as const) {
+    it(`[${variant === "disk" ? "heap" : "memheap"}] its catalog entry and pages come back on open`, () => {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-nbtree-"));
+      try {
+        const db = Database.create(
+          variant === "disk"
+            ? { variant, bufferCount: 64, dataDir: dir }
+            : { variant, bufferCount: 64, dataDir: dir, persistence: "snapshot" },
+        );
+        fill(
+          db,
+          Array.from({ length: 2000 }, (_, i) => [i, i % 9, null]),
+        );
+        db.createIndex("t_v", "t", { columns: ["v", "id"] });
+        const before = [db.btMetap("t_v"), db.btPageItems("t_v", 2)];
+        db.shutdown();
+        const again = Database.open(dir, { bufferCount: 64 });
+        expect([again.btMetap("t_v"), again.btPageItems("t_v", 2)]).toEqual(before);
+        expect(again.btIndexCheck("t_v").heapTids).toBe(2000);
+        again.shutdown();
+      } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+});
 
 describe("btInsert (no page split yet)", () => {
   it("fills the first root leaf, then refuses the tuple that would need a split, changing nothing", () => {

@@ -42,6 +42,7 @@ import {
 import {
   buildTableRelation,
   getTableAm,
+  relationNeedsWal,
   type TableAmContext,
   type TableRelation,
   tableCheckUsable,
@@ -678,8 +679,10 @@ export class Database {
    * timestamptz, uuid; others fail with `unsupported-index-type`. A unique index on duplicate
    * keys fails with `unique-violation` ("could not create unique index …") and leaves nothing.
    *
+   * With WAL, the build logs every page (log_newpage), so the index survives a crash.
+   *
    * Differs from PostgreSQL: later inserts, updates and deletes do not maintain the index yet
-   * (it shows the table as of CREATE INDEX), and the build is not WAL-logged.
+   * (it shows the table as of CREATE INDEX).
    *
    * @example
    * ```ts
@@ -737,13 +740,16 @@ export class Database {
     buildBtIndexRelation({ ...draft, relNumber: 0 }, rel.def);
     const def = this.catalog.createIndex(draft);
     const index = this.index(name);
+    // An index is logged when its table is (RelationNeedsWAL: same persistence).
+    const xlog = relationNeedsWal(this.ctx, rel) ? this.ctx.xlog : undefined;
     try {
-      relationCreateStorage(this.pool, index.locator, undefined);
+      relationCreateStorage(this.pool, index.locator, xlog);
       const result = btBuild({
         pool: this.pool,
         index,
         tableName: table,
         scan: (callback) => tableIndexBuildScan(this.table(table), callback),
+        xlog,
       });
       return { definition: def, ...result };
     } catch (e) {
@@ -803,12 +809,14 @@ export class Database {
       const oldIndex = this.index(idx.name);
       this.catalog.renumberIndex(idx.name);
       const index = this.index(idx.name);
-      relationCreateStorage(this.pool, index.locator, undefined);
+      const xlog = relationNeedsWal(this.ctx, fresh) ? this.ctx.xlog : undefined;
+      relationCreateStorage(this.pool, index.locator, xlog);
       btBuild({
         pool: this.pool,
         index,
         tableName: name,
         scan: (callback) => tableIndexBuildScan(this.table(name), callback),
+        xlog,
       });
       this.pool.dropRelation(oldIndex.locator);
       this.indexRelations.delete(oldIndex.def.relNumber);

@@ -26,11 +26,13 @@
  * 5. Shutdown: each level's last page gets ROOT (top) or a downlink in its parent, has its line
  *    pointers slid left over the unused high-key slot, and is written; the metapage last.
  *
+ * With WAL (a permanent table on a disk-backed database), each page is logged whole as it is
+ * written (log_newpage: XLOG_FPI), as PostgreSQL does at wal_level replica, so crash recovery
+ * restores the index.
+ *
  * Differs from PostgreSQL: pages are written through the shared buffer pool (PostgreSQL writes
- * them with smgrextend/smgrwrite, bypassing shared buffers, and WAL-logs each with log_newpage
- * when wal_level needs it); pgsim does not WAL-log the build, so a crash before the next
- * checkpoint loses the index. The sort is an in-memory array sort (no external merge), and no
- * parallel build.
+ * them with smgrextend/smgrwrite, bypassing shared buffers, and syncs the file at the end). The
+ * sort is an in-memory array sort (no external merge), and no parallel build.
  */
 
 import type { BufferPool } from "@pgsim/buffer-manager";
@@ -68,7 +70,8 @@ import {
 } from "../../storage/page/bufpage.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import { indexFormTuple } from "../common/indextuple.js";
-import type { Row, TID } from "../table/tableam.js";
+import type { Row, TID, XLogBackend } from "../table/tableam.js";
+import { logNewpageBuffer } from "../transam/xloginsert.js";
 import {
   type BtDedupState,
   btDedupSaveHtid,
@@ -107,6 +110,8 @@ export interface BtBuildInput {
   readonly tableName: string;
   /** The table AM's index build scan (table_index_build_scan). */
   readonly scan: (callback: (tid: TID, row: Row, tupleIsAlive: boolean) => void) => number;
+  /** The backend's WAL when the index needs it (RelationNeedsWAL): each page is logged whole. */
+  readonly xlog?: XLogBackend | undefined;
 }
 
 /** A spooled tuple: the sort key, the formed index tuple, and whether its heap tuple is alive. */
@@ -133,6 +138,7 @@ interface BtPageState {
 /** BTWriteState. */
 interface BtWriteState {
   readonly pool: BufferPool;
+  readonly xlog: XLogBackend | undefined;
   readonly index: BtIndexRelation;
   readonly tableName: string;
   pagesAlloced: number;
@@ -156,6 +162,7 @@ export function btBuild(input: BtBuildInput): BtBuildResult {
   // 3–5. Load.
   const wstate: BtWriteState = {
     pool: input.pool,
+    xlog: input.xlog,
     index,
     tableName: input.tableName,
     pagesAlloced: BTREE_METAPAGE + 1,
@@ -447,8 +454,18 @@ function btBlWritePage(wstate: BtWriteState, page: Uint8Array, blkno: number): v
       : pool.readBuffer(index.locator, ForkNumber.MAIN, blkno);
   pool.lockBuffer(buffer, "exclusive");
   try {
-    pool.bufferGetPage(buffer).set(page);
+    const target = pool.bufferGetPage(buffer);
+    target.set(page);
     pool.markBufferDirty(buffer);
+    // log_newpage: an XLOG_FPI with the whole page; redo restores it as it is.
+    if (wstate.xlog !== undefined) {
+      logNewpageBuffer(
+        wstate.xlog.ins,
+        wstate.xlog.wal,
+        { rel: index.locator, fork: ForkNumber.MAIN, block: blkno, page: target },
+        true,
+      );
+    }
   } finally {
     pool.unlockReleaseBuffer(buffer);
   }

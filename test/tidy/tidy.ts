@@ -166,6 +166,8 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
     ["utils/cache"],
     ["access/table"],
     ["access/heap"],
+    // The index AM builds on the table AM (table_index_build_scan), as nbtree does in PostgreSQL.
+    ["access/nbtree"],
     ["inspect"],
     ["database"],
     ["database.ts", "*"],

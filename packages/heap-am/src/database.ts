@@ -32,12 +32,21 @@ import {
   PgsimError,
 } from "@pgsim/buffer-manager";
 import { HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
+import { type BtIndexRelation, buildBtIndexRelation } from "./access/nbtree/nbtree.js";
+import { type BtBuildResult, btBuild } from "./access/nbtree/nbtsort.js";
+import {
+  type BtCheckOptions,
+  type BtCheckResult,
+  btIndexCheck,
+} from "./access/nbtree/verify-nbtree.js";
 import {
   buildTableRelation,
   getTableAm,
+  relationNeedsWal,
   type TableAmContext,
   type TableRelation,
   tableCheckUsable,
+  tableIndexBuildScan,
   tableRelationDrop,
   tableRelationSetNewFilenode,
   tableRelationVacuum,
@@ -45,7 +54,14 @@ import {
 import { writeCommitLogFiles } from "./access/transam/clog.js";
 import type { Transam } from "./access/transam/transam.js";
 import { type IsolationLevel, Transaction } from "./access/transam/xact.js";
-import type { Catalog, CatalogColumn, TableDefinition } from "./catalog/catalog.js";
+import type {
+  Catalog,
+  CatalogColumn,
+  IndexColumnDefinition,
+  IndexDefinition,
+  TableDefinition,
+} from "./catalog/catalog.js";
+import { relationCreateStorage } from "./catalog/storage.js";
 import {
   type CheckpointBackend,
   type CheckpointReport,
@@ -56,8 +72,12 @@ import {
   xlogState,
 } from "./database/checkpoint.js";
 import {
+  liveBtMetap,
+  liveBtPageItems,
+  liveBtPageStats,
   liveFreeSpace,
   liveHeapPageItems,
+  liveIndexPages,
   livePageHeaders,
   liveVisibilityMap,
 } from "./database/introspect.js";
@@ -99,7 +119,9 @@ import {
   statioUserTablesRow,
   statUserTablesRow,
 } from "./database-stats.js";
+import { BTREE_DEFAULT_FILLFACTOR, BTREE_MIN_FILLFACTOR } from "./include/access/nbtree.js";
 import type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
+import type { BtMetapRow, BtPageItemRow, BtPageStatsRow } from "./inspect/btree.js";
 import type { FreeSpaceRow } from "./inspect/fsm.js";
 import type { HeapPageItemsBlock } from "./inspect/heap-page-items.js";
 import type { PageHeaderRow } from "./inspect/page-header.js";
@@ -157,6 +179,26 @@ export interface CreateTableOptions {
   unlogged?: boolean;
 }
 
+/** Options of CREATE INDEX (`Database.createIndex`). */
+export interface CreateIndexOptions {
+  /**
+   * Key columns in order. A name is ASC NULLS LAST; `{ name, desc: true }` is DESC (NULLS FIRST
+   * unless `nullsFirst: false`); `nullsFirst` overrides either default.
+   */
+  columns: (string | IndexColumnDefinition)[];
+  /** CREATE UNIQUE INDEX: the build fails on duplicate keys (NULLs never conflict). */
+  unique?: boolean;
+  /** WITH (fillfactor = n): how full the build packs leaf pages, 10..100 (default 90). */
+  fillfactor?: number;
+  /** WITH (deduplicate_items = off) turns posting lists off (default on). */
+  deduplicateItems?: boolean;
+}
+
+/** What CREATE INDEX did. */
+export interface CreateIndexResult extends BtBuildResult {
+  readonly definition: IndexDefinition;
+}
+
 /**
  * One backend on a pgsim database.
  *
@@ -181,6 +223,7 @@ export class Database {
   private readonly ctx: TableAmContext;
   private readonly pgstat: PgStat;
   private readonly relations = new Map<number, TableRelation>();
+  private readonly indexRelations = new Map<number, BtIndexRelation>();
   /** Each table's invalidation count as this backend last processed it. */
   private readonly invalidationsSeen = new Map<number, number>();
   private current: DatabaseTransaction | undefined;
@@ -611,12 +654,141 @@ export class Database {
 
   private dropTableChanging(name: string): void {
     const rel = this.table(name);
+    for (const idx of this.catalog.listIndexes(name)) {
+      const index = this.index(idx.name);
+      this.catalog.dropIndex(idx.name);
+      this.pool.dropRelation(index.locator);
+      this.indexRelations.delete(idx.relNumber);
+    }
     // The catalog change is logged (and flushed) first: the files are removed only once the
     // drop is durable, as PostgreSQL removes them after the DROP's commit record.
     this.catalog.dropTable(name);
     tableRelationDrop(rel);
     this.relations.delete(rel.def.relNumber);
     this.pgstat.dropRelation(rel.def.relNumber);
+  }
+
+  /**
+   * CREATE INDEX … USING btree on a filled table: the index gets its own relfilenode and storage
+   * in the same buffer pool as the table (on disk for heap, in memory for memheap) and is built
+   * bottom-up from the table's current contents, as PostgreSQL 15's nbtsort.c does — the same
+   * pages, byte for byte (see access/nbtree/README.md). Its columns become indexed columns of the
+   * table (updates of them are no longer HOT).
+   *
+   * Key types: bool, int2, int4, int8, oid, text and varchar (C collation), date, timestamp,
+   * timestamptz, uuid; others fail with `unsupported-index-type`. A unique index on duplicate
+   * keys fails with `unique-violation` ("could not create unique index …") and leaves nothing.
+   *
+   * With WAL, the build logs every page (log_newpage), so the index survives a crash.
+   *
+   * Differs from PostgreSQL: later inserts, updates and deletes do not maintain the index yet
+   * (it shows the table as of CREATE INDEX).
+   *
+   * @example
+   * ```ts
+   * db.createTable("t", [{ name: "id", type: "int4" }, { name: "name", type: "text" }]);
+   * // … fill t …
+   * const r = db.createIndex("t_name_id", "t", { columns: [{ name: "name", desc: true }, "id"] });
+   * console.log(r.pages, r.level, db.btMetap("t_name_id").root);
+   * ```
+   */
+  createIndex(name: string, table: string, options: CreateIndexOptions): CreateIndexResult {
+    this.checkOpen();
+    return this.changing(() => this.createIndexChanging(name, table, options));
+  }
+
+  private createIndexChanging(
+    name: string,
+    table: string,
+    options: CreateIndexOptions,
+  ): CreateIndexResult {
+    const rel = this.table(table);
+    if (options === null || typeof options !== "object" || !Array.isArray(options.columns)) {
+      throw new PgsimError("invalid-index-definition", "createIndex needs options.columns");
+    }
+    const columns = options.columns.map((c): IndexColumnDefinition => {
+      if (typeof c === "string") return { name: c };
+      if (c === null || typeof c !== "object" || typeof c.name !== "string") {
+        throw new PgsimError(
+          "invalid-index-definition",
+          "an index column is a column name or { name, desc?, nullsFirst? }",
+        );
+      }
+      return {
+        name: c.name,
+        ...(c.desc !== undefined ? { desc: c.desc === true } : {}),
+        ...(c.nullsFirst !== undefined ? { nullsFirst: c.nullsFirst === true } : {}),
+      };
+    });
+    const fillfactor = options.fillfactor ?? BTREE_DEFAULT_FILLFACTOR;
+    if (!Number.isInteger(fillfactor) || fillfactor < BTREE_MIN_FILLFACTOR || fillfactor > 100) {
+      throw new PgsimError(
+        "invalid-parameter",
+        `value ${String(fillfactor)} out of bounds for option "fillfactor": valid values are between "${BTREE_MIN_FILLFACTOR}" and "100"`,
+      );
+    }
+    const draft = {
+      name,
+      table,
+      am: "btree" as const,
+      columns,
+      unique: options.unique === true,
+      fillfactor,
+      deduplicateItems: options.deduplicateItems ?? true,
+    };
+    // Check the columns and key types before anything is stored.
+    buildBtIndexRelation({ ...draft, relNumber: 0 }, rel.def);
+    const def = this.catalog.createIndex(draft);
+    const index = this.index(name);
+    // An index is logged when its table is (RelationNeedsWAL: same persistence).
+    const xlog = relationNeedsWal(this.ctx, rel) ? this.ctx.xlog : undefined;
+    try {
+      relationCreateStorage(this.pool, index.locator, xlog);
+      const result = btBuild({
+        pool: this.pool,
+        index,
+        tableName: table,
+        scan: (callback) => tableIndexBuildScan(this.table(table), callback),
+        xlog,
+      });
+      return { definition: def, ...result };
+    } catch (e) {
+      this.catalog.dropIndex(name);
+      if (this.pool.relationExists(index.locator, ForkNumber.MAIN)) {
+        this.pool.dropRelation(index.locator);
+      }
+      this.indexRelations.delete(def.relNumber);
+      throw e;
+    }
+  }
+
+  /** The backend's relation entry for an index (rebuilt when the catalog entry changes). */
+  index(name: string): BtIndexRelation {
+    this.checkOpen();
+    const def = this.catalog.getIndex(name);
+    let rel = this.indexRelations.get(def.relNumber);
+    if (rel === undefined || rel.def !== def) {
+      rel = buildBtIndexRelation(def, this.catalog.get(def.table));
+      this.indexRelations.set(def.relNumber, rel);
+    }
+    return rel;
+  }
+
+  /** The indexes of a table (all indexes when `table` is omitted), in creation order. */
+  indexes(table?: string): readonly IndexDefinition[] {
+    this.checkOpen();
+    return this.catalog.listIndexes(table);
+  }
+
+  /** DROP INDEX: the catalog entry and the storage go. */
+  dropIndex(name: string): void {
+    this.checkOpen();
+    this.changing(() => {
+      const index = this.index(name);
+      this.catalog.dropIndex(name);
+      this.pool.dropRelation(index.locator);
+      this.indexRelations.delete(index.def.relNumber);
+    });
   }
 
   /** TRUNCATE: new, empty storage under a new relfilenode; the old one is dropped. */
@@ -632,6 +804,23 @@ export class Database {
     tableRelationDrop(old);
     this.relations.delete(old.def.relNumber);
     this.pgstat.truncateRelation(old.def.relNumber, after.relNumber);
+    // Each index gets a new relfilenode too and is rebuilt (empty: a metapage only).
+    for (const idx of this.catalog.listIndexes(name)) {
+      const oldIndex = this.index(idx.name);
+      this.catalog.renumberIndex(idx.name);
+      const index = this.index(idx.name);
+      const xlog = relationNeedsWal(this.ctx, fresh) ? this.ctx.xlog : undefined;
+      relationCreateStorage(this.pool, index.locator, xlog);
+      btBuild({
+        pool: this.pool,
+        index,
+        tableName: name,
+        scan: (callback) => tableIndexBuildScan(this.table(name), callback),
+        xlog,
+      });
+      this.pool.dropRelation(oldIndex.locator);
+      this.indexRelations.delete(oldIndex.def.relNumber);
+    }
   }
 
   /**
@@ -764,6 +953,52 @@ export class Database {
   /** Like pageinspect's heap_page_items (the shape of `pgsim-inspect heap-page-items`). */
   pageItems(name: string, block?: number): HeapPageItemsBlock[] {
     return liveHeapPageItems(this.pool, this.table(name), block);
+  }
+
+  /**
+   * pageinspect's `bt_metap(index)`: the metapage of a B-tree index.
+   *
+   * @example
+   * ```ts
+   * const m = db.btMetap("t_pkey"); // { magic: 340322, version: 4, root: 3, level: 1, … }
+   * ```
+   */
+  btMetap(index: string): BtMetapRow {
+    return liveBtMetap(this.pool, this.index(index));
+  }
+
+  /** pageinspect's `bt_page_stats(index, block)`: one non-meta page's summary. */
+  btPageStats(index: string, block: number): BtPageStatsRow {
+    return liveBtPageStats(this.pool, this.index(index), block);
+  }
+
+  /**
+   * pageinspect's `bt_page_items(index, block)`: every item of one page, with the same columns
+   * and values (`data` as spaced hex, `htid`, `tids` for posting lists).
+   */
+  btPageItems(index: string, block: number): BtPageItemRow[] {
+    return liveBtPageItems(this.pool, this.index(index), block);
+  }
+
+  /**
+   * amcheck's `bt_index_parent_check(index)` (or `bt_index_check` with `{ parent: false }`): the
+   * structural invariants of the B-tree — sibling links, levels, attribute counts, key order
+   * within and across pages, high keys, and parent/child agreement. Throws `index-corrupted`
+   * with amcheck's message for the first broken one; otherwise returns what it saw.
+   *
+   * @example
+   * ```ts
+   * const r = db.btIndexCheck("t_pkey"); // { levels: 2, pagesPerLevel: [28, 1], heapTids: 10000, … }
+   * ```
+   */
+  btIndexCheck(index: string, options: BtCheckOptions = {}): BtCheckResult {
+    const rel = this.index(index);
+    return btIndexCheck(rel, liveIndexPages(this.pool, rel), options);
+  }
+
+  /** The index's size in blocks (main fork). */
+  indexNblocks(index: string): number {
+    return this.pool.nblocks(this.index(index).locator, ForkNumber.MAIN);
   }
 
   /** Like pg_freespace(rel): the free space the FSM records per heap block. */

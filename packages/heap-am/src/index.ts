@@ -47,6 +47,7 @@ export {
   vmGetStatus,
   vmSetBits,
 } from "./access/heap/visibilitymap-page.js";
+export type { BtCheckOptions, BtCheckResult } from "./access/nbtree/verify-nbtree.js";
 export {
   type BulkInsertStateData,
   type ColumnBatch,
@@ -104,6 +105,7 @@ export {
   type XidStatus,
 } from "./access/transam/clog.js";
 export type { IsolationLevel } from "./access/transam/xact.js";
+export type { IndexColumnDefinition, IndexDefinition } from "./catalog/catalog.js";
 export {
   type CatalogColumn,
   PGSIM_DATABASE_OID,
@@ -111,6 +113,8 @@ export {
 } from "./catalog/catalog.js";
 export {
   type BulkStatementOptions,
+  type CreateIndexOptions,
+  type CreateIndexResult,
   type CreateTableOptions,
   Database,
   type DatabaseOptions,
@@ -145,6 +149,7 @@ export {
 } from "./include/access/htup-details.js";
 export type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
 export type { Snapshot } from "./include/utils/snapshot.js";
+export type { BtMetapRow, BtPageItemRow, BtPageStatsRow } from "./inspect/btree.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";
 export { type PgAttributeRow, pgAttributeRows } from "./inspect/columns.js";
 export { type FreeSpaceRow, inspectFsm, inspectFsmPageContents } from "./inspect/fsm.js";

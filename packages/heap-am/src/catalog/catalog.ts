@@ -98,8 +98,38 @@ export interface RelStats {
   relfrozenxid: number | undefined;
 }
 
+/** One key column of an index as the catalog stores it (pg_index.indkey and indoption). */
+export interface IndexColumnDefinition {
+  /** The table column. */
+  name: string;
+  /** DESC (indoption bit 0x0001). */
+  desc?: boolean;
+  /** NULLS FIRST (indoption bit 0x0002); unset means the default: DESC ⇒ first, ASC ⇒ last. */
+  nullsFirst?: boolean;
+}
+
+/** An index as the catalog stores it (pg_class + pg_index rows of the index). */
+export interface IndexDefinition {
+  /** relfilenode: the index's own file number (and OID). */
+  relNumber: number;
+  name: string;
+  /** The indexed table's name. */
+  table: string;
+  /** Index access method (pg_class.relam): "btree". */
+  am: "btree";
+  columns: IndexColumnDefinition[];
+  /** pg_index.indisunique. */
+  unique: boolean;
+  /** The `fillfactor` reloption (leaf pages), 10..100. */
+  fillfactor: number;
+  /** The `deduplicate_items` reloption. */
+  deduplicateItems: boolean;
+}
+
 interface CatalogData {
   tables: TableDefinition[];
+  /** Absent in catalogs written before indexes existed. */
+  indexes?: IndexDefinition[];
 }
 
 export interface CatalogShared {
@@ -299,11 +329,91 @@ export class Catalog {
     return t;
   }
 
+  /** Every index, in creation order (of one table when `table` is given). */
+  listIndexes(table?: string): readonly IndexDefinition[] {
+    const all = this.current().indexes ?? [];
+    return table === undefined ? all : all.filter((i) => i.table === table);
+  }
+
+  /** The index called `name`, or the error PostgreSQL gives. */
+  getIndex(name: string): IndexDefinition {
+    const i = this.listIndexes().find((x) => x.name === name);
+    if (i === undefined) {
+      throw new PgsimError("undefined-table", `relation "${String(name)}" does not exist`, {
+        name,
+      });
+    }
+    return i;
+  }
+
+  /**
+   * Adds an index with a new relNumber (index_create's catalog part). Indexes and tables share
+   * one namespace, as relations do in PostgreSQL. The table's HOT and key columns grow by the
+   * index's columns (RelationGetIndexAttrBitmap sees the new index).
+   */
+  createIndex(def: Omit<IndexDefinition, "relNumber">): IndexDefinition {
+    checkIdentifier(def.name, "index");
+    return this.modify((data) => {
+      if (
+        data.tables.some((t) => t.name === def.name) ||
+        (data.indexes ?? []).some((i) => i.name === def.name)
+      ) {
+        throw new PgsimError("duplicate-table", `relation "${def.name}" already exists`, {
+          name: def.name,
+        });
+      }
+      const table = data.tables.find((t) => t.name === def.table);
+      if (table === undefined) {
+        throw new PgsimError("undefined-table", `relation "${def.table}" does not exist`, {
+          name: def.table,
+        });
+      }
+      for (const c of def.columns) {
+        if (!table.indexedColumns.includes(c.name)) table.indexedColumns.push(c.name);
+        if (def.unique) {
+          table.keyColumns ??= [];
+          if (!table.keyColumns.includes(c.name)) table.keyColumns.push(c.name);
+        }
+      }
+      table.invalidations = (table.invalidations ?? 0) + 1;
+      const relNumber = Atomics.add(this.header, H_NEXT_REL, 1);
+      const index: IndexDefinition = { ...def, relNumber };
+      data.indexes = [...(data.indexes ?? []), index];
+      return index;
+    });
+  }
+
+  /** Removes an index from the catalog (DROP INDEX; the table's HOT columns are kept). */
+  dropIndex(name: string): IndexDefinition {
+    return this.modify((data) => {
+      const i = (data.indexes ?? []).findIndex((x) => x.name === name);
+      if (i < 0)
+        throw new PgsimError("undefined-table", `relation "${name}" does not exist`, { name });
+      const [gone] = data.indexes!.splice(i, 1);
+      return gone!;
+    });
+  }
+
+  /** Gives an index a new relNumber (TRUNCATE of its table rebuilds it empty). */
+  renumberIndex(name: string): { before: IndexDefinition; after: IndexDefinition } {
+    return this.modify((data) => {
+      const i = (data.indexes ?? []).find((x) => x.name === name);
+      if (i === undefined)
+        throw new PgsimError("undefined-table", `relation "${name}" does not exist`);
+      const before = { ...i };
+      i.relNumber = Atomics.add(this.header, H_NEXT_REL, 1);
+      return { before, after: { ...i } };
+    });
+  }
+
   /** Adds a table with a new relNumber; `build` fills in the rest. */
   createTable(def: Omit<TableDefinition, "relNumber">): TableDefinition {
     checkIdentifier(def.name, "table");
     return this.modify((data) => {
-      if (data.tables.some((t) => t.name === def.name)) {
+      if (
+        data.tables.some((t) => t.name === def.name) ||
+        (data.indexes ?? []).some((i) => i.name === def.name)
+      ) {
         throw new PgsimError("duplicate-table", `relation "${def.name}" already exists`, {
           name: def.name,
         });

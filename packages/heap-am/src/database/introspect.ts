@@ -3,17 +3,30 @@
  * copied out of the buffer pool page by page under share locks, then decoded by the same code
  * `pgsim-inspect` runs on files.
  *
- * Models: contrib/pageinspect (get_raw_page, page_header, heap_page_items),
+ * Models: contrib/pageinspect (get_raw_page, page_header, heap_page_items, bt_metap,
+ * bt_page_stats, bt_page_items),
  * contrib/pg_freespacemap (pg_freespace) and contrib/pg_visibility (pg_visibility_map).
  * Entry points: `readForkImage`, `livePageHeaders`, `liveHeapPageItems`, `liveFreeSpace`,
- * `liveVisibilityMap`.
+ * `liveVisibilityMap`, `liveBtMetap`, `liveBtPageStats`, `liveBtPageItems`,
+ * `liveIndexPages`.
  * See also: ../inspect/ (the decoders), ../database.ts (the Database methods that call these).
  *
  * Differs from PostgreSQL: a whole fork is copied at once, not one page per call.
  */
 
 import { type BufferPool, ForkNumber } from "@pgsim/buffer-manager";
+import { PgsimError } from "@pgsim/clock-sweep";
+import { btReadMeta } from "../access/nbtree/nbtpage.js";
+import type { BtIndexRelation } from "../access/nbtree/nbtree.js";
 import { BLCKSZ } from "../include/access/htup-details.js";
+import {
+  type BtMetapRow,
+  type BtPageItemRow,
+  type BtPageStatsRow,
+  btMetapOf,
+  btPageItemsOf,
+  btPageStatsOf,
+} from "../inspect/btree.js";
 import { type FreeSpaceRow, inspectFsm } from "../inspect/fsm.js";
 import { type HeapPageItemsBlock, inspectHeapPageItems } from "../inspect/heap-page-items.js";
 import { inspectPageHeader, type PageHeaderRow } from "../inspect/page-header.js";
@@ -75,4 +88,56 @@ export function liveVisibilityMap(pool: BufferPool, rel: Relation): VisibilityMa
     }));
   }
   return inspectVm(image, { heapBlocks, checksums: false });
+}
+
+/**
+ * get_raw_page of one block of an index, a copy taken under a share lock. Throws PostgreSQL's
+ * "block number %u is out of range for relation \"%s\"" past the end.
+ */
+function readIndexPage(pool: BufferPool, index: BtIndexRelation, block: number): Uint8Array {
+  const n = pool.nblocks(index.locator, ForkNumber.MAIN);
+  if (!Number.isInteger(block) || block < 0 || block >= n) {
+    throw new PgsimError(
+      "invalid-parameter",
+      `block number ${String(block)} is out of range for relation "${index.name}"`,
+    );
+  }
+  const buf = pool.readBuffer(index.locator, ForkNumber.MAIN, block);
+  pool.lockBuffer(buf, "share");
+  const page = pool.bufferGetPage(buf).slice();
+  pool.unlockReleaseBuffer(buf);
+  return page;
+}
+
+/** pageinspect's bt_metap(index). */
+export function liveBtMetap(pool: BufferPool, index: BtIndexRelation): BtMetapRow {
+  const page = readIndexPage(pool, index, 0);
+  btReadMeta(page, index.name);
+  return btMetapOf(page);
+}
+
+/** pageinspect's bt_page_stats(index, block). */
+export function liveBtPageStats(
+  pool: BufferPool,
+  index: BtIndexRelation,
+  block: number,
+): BtPageStatsRow {
+  if (block === 0) return btPageStatsOf(new Uint8Array(BLCKSZ), 0);
+  return btPageStatsOf(readIndexPage(pool, index, block), block);
+}
+
+/** pageinspect's bt_page_items(index, block). */
+export function liveBtPageItems(
+  pool: BufferPool,
+  index: BtIndexRelation,
+  block: number,
+): BtPageItemRow[] {
+  if (block === 0) return btPageItemsOf(new Uint8Array(BLCKSZ), 0);
+  return btPageItemsOf(readIndexPage(pool, index, block), block);
+}
+
+/** Every page of an index (block 0 = metapage), each copied under a share lock. */
+export function liveIndexPages(pool: BufferPool, index: BtIndexRelation): Uint8Array[] {
+  const n = pool.nblocks(index.locator, ForkNumber.MAIN);
+  return Array.from({ length: n }, (_, b) => readIndexPage(pool, index, b));
 }

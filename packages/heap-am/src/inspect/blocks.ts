@@ -15,7 +15,7 @@ import { PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../include/access/htup-details.js";
 import { pageGetChecksum, pageHeaderProblem, pageVerify } from "../storage/page/bufpage.js";
 import { pgChecksumPage } from "../storage/page/checksum.js";
-import { requireHeapLayout } from "./page-kind.js";
+import { requireBtreeLayout, requireHeapLayout } from "./page-kind.js";
 
 /** The largest valid block number (MaxBlockNumber); 0xFFFFFFFF is InvalidBlockNumber. */
 export const MaxBlockNumber = 0xfffffffe;
@@ -48,6 +48,8 @@ export interface InspectOptions {
    * segment file `.n`. Default 0.
    */
   readonly firstBlock?: number;
+  /** The page layout the file must have: heap-like (no special space, the default) or B-tree. */
+  readonly layout?: "heap" | "btree";
 }
 
 /**
@@ -146,7 +148,12 @@ export function checksumMismatchError(
  * Differs from PostgreSQL: the page kind is checked before the checksum, so that an index file
  * given by mistake is named as such even in a cluster without data checksums.
  */
-export function verifyPage(page: Uint8Array, block: number, checksums: boolean): void {
+export function verifyPage(
+  page: Uint8Array,
+  block: number,
+  checksums: boolean,
+  layout: "heap" | "btree" = "heap",
+): void {
   const outcome = pageVerify(page, block, { checksums: false });
   switch (outcome) {
     case "ok":
@@ -163,7 +170,8 @@ export function verifyPage(page: Uint8Array, block: number, checksums: boolean):
         { block },
       );
   }
-  requireHeapLayout(page, block);
+  if (layout === "btree") requireBtreeLayout(page, block);
+  else requireHeapLayout(page, block);
   if (checksums && pageVerify(page, block, { checksums: true }) === "bad-checksum") {
     throw checksumMismatchError(block, pgChecksumPage(page, block), pageGetChecksum(page));
   }
@@ -200,7 +208,12 @@ export function verifyForkPages(file: Uint8Array, options: InspectOptions = {}):
     ...(options.range === undefined ? {} : { range: options.range }),
   });
   for (const block of blocks) {
-    verifyPage(forkPage(file, block, firstBlock), block, options.checksums !== false);
+    verifyPage(
+      forkPage(file, block, firstBlock),
+      block,
+      options.checksums !== false,
+      options.layout ?? "heap",
+    );
   }
   return blocks;
 }

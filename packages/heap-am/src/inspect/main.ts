@@ -43,6 +43,7 @@ import {
 } from "@pgsim/buffer-manager";
 import type { CommitLog } from "../access/transam/clog.js";
 import { type BlockRange, forkBlockCount, MaxBlockNumber, verifyForkPages } from "./blocks.js";
+import { inspectBtMetap, inspectBtPageItems, inspectBtPageStats } from "./btree.js";
 import { checksumProblem, inspectChecksums } from "./checksum.js";
 import {
   findDataDir,
@@ -56,6 +57,9 @@ import { inspectHeapPageItems } from "./heap-page-items.js";
 import { inspectPageHeader, signedChecksum } from "./page-header.js";
 import { inspectRows } from "./rows.js";
 import {
+  btMetapText,
+  btPageItemsText,
+  btPageStatsText,
   checksumText,
   fsmPageContentsText,
   fsmText,
@@ -109,6 +113,9 @@ commands:
   rows FILE --columns COLUMNS.json [--xact PG_XACT] [--toast TOAST_FILE]
                           the rows a new snapshot sees, as PostgreSQL prints them
   checksum FILE           stored and computed checksum of each block (pageinspect page_checksum)
+  bt-metap FILE           the metapage of a B-tree index file (pageinspect bt_metap)
+  bt-page-stats FILE      each B-tree page's summary (pageinspect bt_page_stats)
+  bt-page-items FILE      each B-tree page's items (pageinspect bt_page_items)
   fsm FILE                free space of each heap block, from an FSM fork (pg_freespace)
   fsm-page-contents FILE  non-zero nodes of each FSM page (pageinspect fsm_page_contents)
   vm FILE                 visibility map bits of each heap block, from a VM fork (pg_visibility_map)
@@ -291,6 +298,50 @@ const COMMANDS: Readonly<Record<string, Command>> = {
         warnings: warnings.map((w) => `warning: ${w}`),
         failed: (result.hidden?.status_unknown ?? 0) > 0 || hasErrors,
       };
+    },
+  },
+  "bt-metap": {
+    options: ["ignore-checksum"],
+    help:
+      `usage: ${PROGRAM} bt-metap FILE [--ignore-checksum]\n\n` +
+      "The metapage (block 0) of a B-tree index file, as pageinspect's bt_metap: magic, version,\n" +
+      "root, level, fastroot, fastlevel, last_cleanup_num_delpages, last_cleanup_num_tuples,\n" +
+      "allequalimage.\n\n" +
+      IGNORE_HELP +
+      CLUSTER_HELP,
+    run: (a) => {
+      const row = inspectBtMetap(a.file, pageOptions(a));
+      return { json: row, text: () => btMetapText(row) };
+    },
+  },
+  "bt-page-stats": {
+    options: ["block", "blocks", "ignore-checksum"],
+    help:
+      `usage: ${PROGRAM} bt-page-stats FILE [--block N | --blocks A-B] [--ignore-checksum]\n\n` +
+      "Each page of a B-tree index file but the metapage, as pageinspect's bt_page_stats: blkno,\n" +
+      "type (l leaf, i internal, r root, e half-dead, d/D deleted), live_items, dead_items,\n" +
+      "avg_item_size, page_size, free_size, btpo_prev, btpo_next, btpo_level, btpo_flags.\n\n" +
+      BLOCK_HELP +
+      IGNORE_HELP +
+      CLUSTER_HELP,
+    run: (a) => {
+      const rows = inspectBtPageStats(a.file, pageOptions(a));
+      return { json: rows, text: () => btPageStatsText(rows) };
+    },
+  },
+  "bt-page-items": {
+    options: ["block", "blocks", "ignore-checksum"],
+    help:
+      `usage: ${PROGRAM} bt-page-items FILE [--block N | --blocks A-B] [--ignore-checksum]\n\n` +
+      "Every item of each page of a B-tree index file but the metapage, as pageinspect's\n" +
+      "bt_page_items: itemoffset, ctid, itemlen, nulls, vars, data (the key bytes in hex), dead,\n" +
+      "htid, tids (posting lists). JSON: one { block, items } per page.\n\n" +
+      BLOCK_HELP +
+      IGNORE_HELP +
+      CLUSTER_HELP,
+    run: (a) => {
+      const blocks = inspectBtPageItems(a.file, pageOptions(a));
+      return { json: blocks, text: () => btPageItemsText(blocks) };
     },
   },
   checksum: {

@@ -9,7 +9,7 @@
  * spgist_page_id 0xFF82 last), brin_page.h BrinSpecialSpace (8 bytes, page type 0xF091..0xF093
  * last), gin_private.h GinPageOpaqueData (8 bytes, flags last), sequence.c sequence_magic
  * (0x1717, MAXALIGNed to 8 bytes). The page ids are how pg_filedump and amcheck tell them apart.
- * Entry points: `describeNonHeapPage`, `requireHeapLayout`.
+ * Entry points: `describeNonHeapPage`, `requireHeapLayout`, `requireBtreeLayout`.
  * See also: blocks.ts (verifyPage calls requireHeapLayout), ../bufpage.ts.
  */
 import { PgsimError } from "@pgsim/clock-sweep";
@@ -99,5 +99,22 @@ export function requireHeapLayout(page: Uint8Array, block: number): void {
     "not-a-heap-page",
     `block ${block}: not a heap page: it ${description}; pgsim-inspect reads heap, free space map and visibility map files`,
     { block, special: pageGetSpecial(page) },
+  );
+}
+
+/**
+ * Throws `not-a-btree-page` unless the page has nbtree's special space: 16 bytes whose last field
+ * (btpo_cycleid) is at most MAX_BT_CYCLE_ID (0xFF7F), which is how hash and GiST pages, with the
+ * same special size, are told apart.
+ */
+export function requireBtreeLayout(page: Uint8Array, block: number): void {
+  const special = pageGetSpecial(page);
+  if (BLCKSZ - special === 16 && readUint16(page, BLCKSZ - 2) <= 0xff7f) return;
+  const description =
+    describeNonHeapPage(page) ?? "looks like a heap, free space map or visibility map page";
+  throw new PgsimError(
+    "not-a-btree-page",
+    `block ${block}: not a B-tree index page: it ${description}`,
+    { block, special },
   );
 }

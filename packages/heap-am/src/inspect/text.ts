@@ -18,6 +18,7 @@
  */
 
 import { type ControlFileData, DB_STATE_NAMES, WAL_LEVEL_NAMES } from "@pgsim/buffer-manager";
+import type { BtMetapRow, BtPageItemRow, BtPageStatsRow } from "./btree.js";
 import type { ChecksumRow } from "./checksum.js";
 import type { FreeSpaceRow, FsmPageContentsRow } from "./fsm.js";
 import type { HeapPageItemsBlock } from "./heap-page-items.js";
@@ -376,4 +377,71 @@ export function pgControlText(c: ControlFileData): string {
     ],
   ];
   return lines.map(([label, value]) => `${label}${value}\n`).join("");
+}
+
+/** `bt-metap`: pageinspect's bt_metap columns. */
+export function btMetapText(row: BtMetapRow): string {
+  const names = Object.keys(row) as (keyof BtMetapRow)[];
+  return formatTable(
+    names.map((n) => (n === "allequalimage" ? left(n) : right(n))),
+    [names.map((n) => (n === "allequalimage" ? bool(row.allequalimage) : String(row[n])))],
+  );
+}
+
+/** `bt-page-stats`: pageinspect's bt_page_stats columns, one row per page. */
+export function btPageStatsText(rows: readonly BtPageStatsRow[]): string {
+  const names: (keyof BtPageStatsRow)[] = [
+    "blkno",
+    "type",
+    "live_items",
+    "dead_items",
+    "avg_item_size",
+    "page_size",
+    "free_size",
+    "btpo_prev",
+    "btpo_next",
+    "btpo_level",
+    "btpo_flags",
+  ];
+  return formatTable(
+    names.map((n) => (n === "type" ? left(n) : right(n))),
+    rows.map((r) => names.map((n) => String(r[n]))),
+  );
+}
+
+/** `bt-page-items`: pageinspect's bt_page_items columns, one table per page. */
+export function btPageItemsText(
+  blocks: readonly { block: number; items: BtPageItemRow[] }[],
+): string {
+  const columns = [
+    right("itemoffset"),
+    left("ctid"),
+    right("itemlen"),
+    left("nulls"),
+    left("vars"),
+    left("data"),
+    left("dead"),
+    left("htid"),
+    left("tids"),
+  ];
+  return blocks
+    .map(
+      ({ block, items }) =>
+        `block ${block}:\n` +
+        formatTable(
+          columns,
+          items.map((r) => [
+            String(r.itemoffset),
+            r.ctid,
+            String(r.itemlen),
+            bool(r.nulls),
+            bool(r.vars),
+            r.data,
+            r.dead === null ? "" : bool(r.dead),
+            r.htid ?? "",
+            r.tids === null ? "" : `{${r.tids.map((t) => `"${t}"`).join(",")}}`,
+          ]),
+        ),
+    )
+    .join("");
 }

@@ -298,9 +298,29 @@ function walkAttributes(
     );
   }
   const natts = Math.min(tupleNatts, desc.natts);
-  let offset = hoff;
+  walkDataArea(desc, tuple, hoff, natts, hasNulls ? T_BITS_OFFSET : -1, visit);
+  return natts;
+}
+
+/**
+ * The attribute walk shared by heap and index tuples (tupmacs.h att_align_pointer /
+ * att_addlength_pointer, as heap_deform_tuple and nocache_index_getattr use them): starting at
+ * `dataOffset` of `tuple`, visits the first `natts` attributes of `desc`, skipping those whose bit
+ * in the null bitmap at `nullBitmapOffset` is clear (no bitmap: pass -1). Offsets are checked
+ * against the tuple's length; a corrupt tuple throws `data-corrupted`.
+ */
+export function walkDataArea(
+  desc: TupleDesc,
+  tuple: Uint8Array,
+  dataOffset: number,
+  natts: number,
+  nullBitmapOffset: number,
+  visit: (index: number, offset: number, length: number) => void,
+): void {
+  const end = tuple.length;
+  let offset = dataOffset;
   for (let i = 0; i < natts; i++) {
-    if (hasNulls && attIsNull(tuple, T_BITS_OFFSET, i)) continue;
+    if (nullBitmapOffset >= 0 && attIsNull(tuple, nullBitmapOffset, i)) continue;
     const att = desc.attrs[i];
     assert(att !== undefined, "descriptor has fewer attributes than natts");
     let length: number;
@@ -318,7 +338,6 @@ function walkAttributes(
     visit(i, offset, length);
     offset += length;
   }
-  return natts;
 }
 
 function unexpectedEnd(index: number, offset: number, end: number): PgsimError {

@@ -7,7 +7,8 @@
  * heapam_fetch_row_version, heapam_tuple_tid_valid, heap_get_latest_tid,
  * heapam_tuple_satisfies_snapshot, heapam_tuple_insert, heap_multi_insert, heapam_tuple_delete,
  * heapam_tuple_update, heapam_tuple_lock, heapam_relation_set_new_filenode,
- * heapam_relation_nontransactional_truncate, heap_vacuum_rel, table_block_relation_size,
+ * heapam_relation_nontransactional_truncate, heap_vacuum_rel, heapam_index_build_range_scan,
+ * table_block_relation_size,
  * table_block_relation_estimate_size).
  * Entry points: `heapTableAm`, `memheapTableAm`, `registerBuiltinTableAms`.
  * See also: tableam.ts (the interface), heapam.ts, vacuumlazy.ts.
@@ -45,6 +46,7 @@ import {
   heapTidValid,
   heapUpdate,
 } from "./heapam.js";
+import { heapIndexBuildRangeScan } from "./heapam-index-build.js";
 import { heapMultiInsertColumns } from "./heapam-multi-insert.js";
 import { heapModifyScanPage } from "./heapam-page-modify.js";
 import { BulkInsertState } from "./hio.js";
@@ -197,6 +199,8 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
     },
 
     relationVacuum: (rel, options) => heapVacuumRel(rel.ctx, rel, options),
+
+    indexBuildRangeScan: (rel, callback) => heapIndexBuildRangeScan(rel, callback),
 
     relationSize(rel, fork) {
       const pool = rel.ctx.pool;

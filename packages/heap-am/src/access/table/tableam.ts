@@ -530,6 +530,19 @@ export interface TableAccessMethod {
   // Optional
 
   /**
+   * index_build_range_scan (whole table, non-concurrent): calls `callback` with the TID, the row
+   * (live columns) and whether the tuple is alive, for every tuple an index built now must
+   * contain — for the heap, every tuple not yet dead to everyone, heap-only tuples under their
+   * HOT chain's root TID — and returns the number of live tuples (reltuples). Takes and releases
+   * its own pins and share locks; the callback runs with no content lock held. Without it, the
+   * table cannot be indexed.
+   */
+  indexBuildRangeScan?(
+    rel: TableRelation,
+    callback: (tid: TID, row: Row, tupleIsAlive: boolean) => void,
+  ): number;
+
+  /**
    * finish_bulk_insert: called once after the last insert of a bulk load (COPY, INSERT …
    * SELECT), before the bulk-insert state is released.
    */
@@ -821,4 +834,21 @@ export function tableRelationSize(rel: TableRelation, fork?: number): number {
 
 export function tableRelationEstimateSize(rel: TableRelation): SizeEstimate {
   return rel.am.relationEstimateSize(rel);
+}
+
+/**
+ * table_index_build_scan: the tuples an index built now must contain (see
+ * TableAccessMethod.indexBuildRangeScan). Throws `feature-not-supported` for an AM without it.
+ */
+export function tableIndexBuildScan(
+  rel: TableRelation,
+  callback: (tid: TID, row: Row, tupleIsAlive: boolean) => void,
+): number {
+  if (rel.am.indexBuildRangeScan === undefined) {
+    throw new PgsimError(
+      "feature-not-supported",
+      `table access method "${rel.am.name}" does not support building indexes`,
+    );
+  }
+  return rel.am.indexBuildRangeScan(rel, callback);
 }

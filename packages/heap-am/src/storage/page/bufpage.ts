@@ -4,18 +4,19 @@
  * Models: src/include/storage/bufpage.h, itemid.h, off.h and src/backend/storage/page/bufpage.c
  * (PageInit, PageIsVerifiedExtended, PageAddItemExtended, PageRepairFragmentation,
  * PageGetFreeSpace, PageGetExactFreeSpace, PageGetHeapFreeSpace, PageSetChecksumInplace,
- * PageSetChecksumCopy).
+ * PageSetChecksumCopy, PageIndexTupleOverwrite).
  *
  * Entry points: pageInit, pageAddItemExtended, pageReserveHeapItem, pageGetItemId, pageGetItem,
  * pageRepairFragmentation, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
- * pageSetChecksumInplace.
+ * pageSetChecksumInplace, pageIndexTupleOverwrite.
  *
  * A page is a plain `Uint8Array` of BLCKSZ bytes; every multi-byte field is little-endian, read
  * and written byte by byte (le-bytes.ts) so that no accessor allocates (a DataView per call
  * would) and pages may sit at any offset of any buffer, shared or not.
  *
- * Differs from PostgreSQL: the PageIndex* deletions and PageGetFreeSpaceForMultipleTuples are not
- * modelled (pgsim has no indexes); PageSetPrunable lives in heapam.ts.
+ * Differs from PostgreSQL: of the PageIndex* functions only PageIndexTupleOverwrite is modelled
+ * (CREATE INDEX needs it; the deletions belong to index insertion and VACUUM, not built yet), and
+ * PageGetFreeSpaceForMultipleTuples is not; PageSetPrunable lives in heapam.ts.
  *
  * See also: checksum.ts (pgChecksumPage), fsm-page.ts and visibilitymap-page.ts (pages that use
  * the same header but no line pointers), README.md "Page format".
@@ -794,4 +795,58 @@ export function pageTruncateLinePointerArray(page: Uint8Array): void {
   }
   if (freeRemains) pageSetHasFreeLinePointers(page);
   else pageClearHasFreeLinePointers(page);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Index pages.
+
+/**
+ * PageIndexTupleOverwrite: replaces the tuple of item `offnum` on an index page by `newtup`
+ * (its length is the new lp_len), in place. When the MAXALIGNed sizes differ, the tuple data
+ * between pd_upper and the item is moved by the difference, pd_upper and the affected line
+ * pointers follow, and the bytes uncovered below the new pd_upper keep their old contents, as in
+ * PostgreSQL. lp_flags are kept. Returns false (PostgreSQL too) for a line pointer without
+ * storage of the right kind; throws `corrupted-page-pointers` for a damaged page.
+ */
+export function pageIndexTupleOverwrite(
+  page: Uint8Array,
+  offnum: number,
+  newtup: Uint8Array,
+): boolean {
+  const lower = pageGetLower(page);
+  const upper = pageGetUpper(page);
+  const special = pageGetSpecial(page);
+  if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
+    throw corruptedPagePointers(lower, upper, special);
+  }
+  const itemcount = pageGetMaxOffsetNumber(page);
+  if (offnum <= 0 || offnum > itemcount) return false;
+  const tup = pageGetItemId(page, offnum);
+  if (!itemIdHasStorage(tup)) return false;
+  const offset = itemIdGetOffset(tup);
+  const oldsize = maxAlign(itemIdGetLength(tup));
+  if (offset < upper || offset + oldsize > special || offset !== maxAlign(offset)) {
+    throw new PgsimError(
+      "corrupted-line-pointer",
+      `corrupted line pointer: offset = ${offset}, size = ${oldsize}`,
+    );
+  }
+  const sizeDiff = oldsize - maxAlign(newtup.length);
+  if (sizeDiff !== 0) {
+    page.copyWithin(upper + sizeDiff, upper, offset);
+    writeUint16(page, PD_UPPER_OFFSET, upper + sizeDiff);
+    for (let i = FirstOffsetNumber; i <= itemcount; i++) {
+      const ii = pageGetItemId(page, i);
+      if (itemIdHasStorage(ii) && itemIdGetOffset(ii) <= offset) {
+        pageSetItemId(
+          page,
+          i,
+          makeItemId(itemIdGetOffset(ii) + sizeDiff, itemIdGetFlags(ii), itemIdGetLength(ii)),
+        );
+      }
+    }
+  }
+  pageSetItemId(page, offnum, makeItemId(offset + sizeDiff, itemIdGetFlags(tup), newtup.length));
+  page.set(newtup, offset + sizeDiff);
+  return true;
 }

@@ -1,0 +1,103 @@
+/**
+ * nbtree page initialisation and the metapage.
+ *
+ * Models: src/backend/access/nbtree/nbtpage.c (_bt_pageinit, _bt_initmetapage, _bt_getmeta's
+ * checks as _bt_getroot / _bt_metaversion make them, _bt_checkpage).
+ * Entry points: `btPageInit`, `btInitMetapage`, `btReadMeta`, `btCheckPage`.
+ * See also: ../../include/access/nbtree.ts (the layouts), nbtsort.ts (CREATE INDEX writes the
+ * metapage last).
+ */
+
+import { PgsimError } from "@pgsim/clock-sweep";
+import { BLCKSZ } from "../../include/access/htup-details.js";
+import {
+  BT_META_PD_LOWER,
+  type BTMetaPageData,
+  BTP_META,
+  BTREE_MAGIC,
+  BTREE_MIN_VERSION,
+  BTREE_VERSION,
+  btPageSetOpaque,
+  readBtMeta,
+  SizeOfBTPageOpaqueData,
+  writeBtMeta,
+} from "../../include/access/nbtree.js";
+import { writeUint16 } from "../../include/port/le-bytes.js";
+import {
+  PD_LOWER_OFFSET,
+  pageGetSpecial,
+  pageInit,
+  pageIsNew,
+} from "../../storage/page/bufpage.js";
+
+/** _bt_pageinit: PageInit with a 16-byte special space (all zero: the caller fills it). */
+export function btPageInit(page: Uint8Array): void {
+  pageInit(page, SizeOfBTPageOpaqueData);
+}
+
+/**
+ * _bt_initmetapage: a fresh metapage for a tree whose root (= fast root) is `root` at `level`
+ * (P_NONE, 0 for an empty index). pd_lower is set past BTMetaPageData so that a full-page image
+ * keeps it.
+ */
+export function btInitMetapage(
+  page: Uint8Array,
+  root: number,
+  level: number,
+  allequalimage: boolean,
+): void {
+  btPageInit(page);
+  writeBtMeta(page, {
+    magic: BTREE_MAGIC,
+    version: BTREE_VERSION,
+    root,
+    level,
+    fastroot: root,
+    fastlevel: level,
+    lastCleanupNumDelpages: 0,
+    lastCleanupNumHeapTuples: -1.0,
+    allequalimage,
+  });
+  btPageSetOpaque(page, { prev: 0, next: 0, level: 0, flags: BTP_META, cycleid: 0 });
+  writeUint16(page, PD_LOWER_OFFSET, BT_META_PD_LOWER);
+}
+
+/**
+ * The metapage of index `indexName`, checked as _bt_getmeta does: PostgreSQL's errors "index
+ * \"%s\" is not a btree" (bad magic) and "version mismatch in index \"%s\": file version %d,
+ * current version %d, minimal supported version %d".
+ */
+export function btReadMeta(page: Uint8Array, indexName: string): BTMetaPageData {
+  const meta = readBtMeta(page);
+  if (meta.magic !== BTREE_MAGIC) {
+    throw new PgsimError("index-corrupted", `index "${indexName}" is not a btree`);
+  }
+  if (meta.version < BTREE_MIN_VERSION || meta.version > BTREE_VERSION) {
+    throw new PgsimError(
+      "index-corrupted",
+      `version mismatch in index "${indexName}": file version ${meta.version}, current version ${BTREE_VERSION}, minimal supported version ${BTREE_MIN_VERSION}`,
+    );
+  }
+  return meta;
+}
+
+/**
+ * _bt_checkpage: an all-zero page or one whose special space is not nbtree's is corruption, with
+ * PostgreSQL's messages.
+ */
+export function btCheckPage(page: Uint8Array, indexName: string, block: number): void {
+  if (pageIsNew(page)) {
+    throw new PgsimError(
+      "index-corrupted",
+      `index "${indexName}" contains unexpected zero page at block ${block}`,
+      { hint: "Please REINDEX it." },
+    );
+  }
+  if (pageGetSpecial(page) !== BLCKSZ - SizeOfBTPageOpaqueData) {
+    throw new PgsimError(
+      "index-corrupted",
+      `index "${indexName}" contains corrupted page at block ${block}`,
+      { hint: "Please REINDEX it." },
+    );
+  }
+}

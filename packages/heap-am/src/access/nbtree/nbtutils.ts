@@ -1,0 +1,222 @@
+/**
+ * nbtree utilities: comparing key values in index order, insertion scan keys, how many key
+ * attributes a pivot must keep (suffix truncation) and forming the truncated pivot, the
+ * "equal image" decision, and the 1/3-of-a-page size check.
+ *
+ * Models: src/backend/access/nbtree/nbtutils.c (_bt_mkscankey, _bt_keep_natts,
+ * _bt_keep_natts_fast, _bt_truncate, _bt_allequalimage, _bt_check_third_page) and the index
+ * ordering of utils/sort/tuplesort.c (comparetup_index_btree: key columns with their
+ * DESC / NULLS FIRST options, then heap TID).
+ * Entry points: `btCompareKeyValues`, `btCompareSortTuples`, `btMkScanKey`, `btKeepNatts`,
+ * `btTruncate`, `btCheckThirdPage`.
+ * See also: nbtsearch.ts (_bt_compare uses the scan keys), nbtsort.ts, nbtdedup.ts.
+ *
+ * Differs from PostgreSQL: `_bt_keep_natts_fast` compares with the opclass ORDER function rather
+ * than datum_image_eq; for the opclasses pgsim supports (all "equal image") the two agree.
+ */
+
+import { PgsimError } from "@pgsim/clock-sweep";
+import { type ItemPointer, maxAlign, writeItemPointer } from "../../include/access/htup-details.js";
+import {
+  INDEX_SIZE_MASK,
+  indexTupleInfo,
+  indexTupleSetInfo,
+  indexTupleSize,
+} from "../../include/access/itup.js";
+import {
+  BTMaxItemSize,
+  BTREE_VERSION,
+  btreeTupleGetMaxHeapTid,
+  btreeTupleGetPostingOffset,
+  btreeTupleIsPivot,
+  btreeTupleIsPosting,
+  btreeTupleSetNAtts,
+  itemPointerCompare,
+} from "../../include/access/nbtree.js";
+import type { Datum } from "../../utils/adt/type-codec.js";
+import { indexDeformTuple, indexTruncateTuple } from "../common/indextuple.js";
+import type { BtIndexColumn, BtIndexRelation } from "./nbtree.js";
+
+/** A key value: a Datum or null (SQL NULL). */
+export type KeyValue = Datum | null;
+
+/**
+ * One column's comparison in index order, NULLs and DESC included (what a sort key with the
+ * column's indoption does): <0 when `a` sorts before `b`.
+ */
+export function btCompareColumn(col: BtIndexColumn, a: KeyValue, b: KeyValue): number {
+  if (a === null || b === null) {
+    if (a === null && b === null) return 0;
+    // A NULL sorts first with NULLS FIRST, last otherwise (in index order, DESC included).
+    return (a === null) === col.nullsFirst ? -1 : 1;
+  }
+  const r = col.opclass.cmp(a, b);
+  return col.desc ? -r : r;
+}
+
+/** Compares two key-value lists column by column in index order (first `n` columns). */
+export function btCompareKeyValues(
+  rel: BtIndexRelation,
+  a: readonly KeyValue[],
+  b: readonly KeyValue[],
+  n = rel.nkeyatts,
+): number {
+  for (let i = 0; i < n; i++) {
+    const r = btCompareColumn(rel.columns[i]!, a[i] ?? null, b[i] ?? null);
+    if (r !== 0) return r;
+  }
+  return 0;
+}
+
+/** A heap tuple about to be indexed: its key values and heap TID (a tuplesort entry). */
+export interface BtSortTuple {
+  readonly values: readonly KeyValue[];
+  readonly tid: ItemPointer;
+}
+
+/** comparetup_index_btree without the unique check: keys in index order, then heap TID. */
+export function btCompareSortTuples(rel: BtIndexRelation, a: BtSortTuple, b: BtSortTuple): number {
+  const r = btCompareKeyValues(rel, a.values, b.values);
+  return r !== 0 ? r : itemPointerCompare(a.tid, b.tid);
+}
+
+/** BTScanInsertData: an insertion scan key (what _bt_compare compares a tuple against). */
+export interface BTScanInsert {
+  /** btm_version ≥ 4. */
+  readonly heapkeyspace: boolean;
+  readonly allequalimage: boolean;
+  /** Some key attribute of the source tuple is NULL. */
+  readonly anynullkeys: boolean;
+  /** false: find the first item ≥ key; true: the first item > key. */
+  nextkey: boolean;
+  /** Search for a leaf's parent during page deletion (truncated pivots then compare equal). */
+  pivotsearch: boolean;
+  /** Heap TID as the last key attribute, or undefined. */
+  scantid: ItemPointer | undefined;
+  /** Number of key attributes with values in `keys`. */
+  keysz: number;
+  /** One argument per key attribute (null = SK_ISNULL). */
+  readonly keys: readonly KeyValue[];
+}
+
+/**
+ * _bt_mkscankey: an insertion scan key from a tuple's key values (`values` may hold fewer than
+ * nkeyatts values for a truncated pivot) and its heap TID.
+ */
+export function btMkScanKey(
+  rel: BtIndexRelation,
+  values: readonly KeyValue[],
+  scantid?: ItemPointer,
+): BTScanInsert {
+  return {
+    heapkeyspace: true,
+    allequalimage: rel.allequalimage,
+    anynullkeys: values.some((v) => v === null),
+    nextkey: false,
+    pivotsearch: false,
+    scantid,
+    keysz: Math.min(values.length, rel.nkeyatts),
+    keys: values,
+  };
+}
+
+/** The key values of the non-pivot or pivot tuple `tuple` (its first `natts` attributes). */
+export function btTupleKeyValues(
+  rel: BtIndexRelation,
+  tuple: Uint8Array,
+  off = 0,
+  natts = rel.nkeyatts,
+): KeyValue[] {
+  return indexDeformTuple(rel.desc, tuple, off, indexTupleSize(tuple, off), natts);
+}
+
+/**
+ * _bt_keep_natts: 1 + the number of leading key attributes on which `lastleft` and `firstright`
+ * are equal (NULLs equal to each other); nkeyatts + 1 means all are equal and a heap TID is
+ * needed in the pivot. (Also _bt_keep_natts_fast: see "Differs" in the header.)
+ */
+export function btKeepNatts(
+  rel: BtIndexRelation,
+  lastleft: readonly KeyValue[],
+  firstright: readonly KeyValue[],
+): number {
+  let keepnatts = 1;
+  for (let i = 0; i < rel.nkeyatts; i++) {
+    const a = lastleft[i] ?? null;
+    const b = firstright[i] ?? null;
+    if ((a === null) !== (b === null)) break;
+    if (a !== null && rel.columns[i]!.opclass.cmp(a, b!) !== 0) break;
+    keepnatts++;
+  }
+  return keepnatts;
+}
+
+/**
+ * _bt_truncate: the pivot tuple that separates `lastleft` from `firstright` (two non-pivot
+ * tuples, adjacent in index order): firstright cut after the first distinguishing attribute; when
+ * every key attribute is equal, all of them plus lastleft's (max) heap TID. The block number of
+ * t_tid is whatever firstright had (heap block or posting offset): PostgreSQL does not clear it.
+ */
+export function btTruncate(
+  rel: BtIndexRelation,
+  lastleft: Uint8Array,
+  firstright: Uint8Array,
+): Uint8Array {
+  if (btreeTupleIsPivot(lastleft, 0) || btreeTupleIsPivot(firstright, 0)) {
+    throw new Error("_bt_truncate is only given non-pivot tuples");
+  }
+  const nkeyatts = rel.nkeyatts;
+  const keepnatts = btKeepNatts(
+    rel,
+    btTupleKeyValues(rel, lastleft),
+    btTupleKeyValues(rel, firstright),
+  );
+  const leave = Math.min(keepnatts, nkeyatts);
+  const pivot = indexTruncateTuple(rel.desc, rel.truncDescs[leave - 1]!, firstright, leave);
+  if (btreeTupleIsPosting(pivot, 0)) {
+    // A straight copy of a posting tuple: drop the TID array by shrinking the size field.
+    const info = indexTupleInfo(pivot, 0);
+    indexTupleSetInfo(
+      pivot,
+      0,
+      (info & ~INDEX_SIZE_MASK) | maxAlign(btreeTupleGetPostingOffset(firstright, 0)),
+    );
+  }
+  if (keepnatts <= nkeyatts) {
+    btreeTupleSetNAtts(pivot, 0, keepnatts, false);
+    return pivot.slice(0, indexTupleSize(pivot, 0));
+  }
+  const keySize = maxAlign(indexTupleSize(pivot, 0));
+  const newsize = keySize + maxAlign(6);
+  const tidpivot = new Uint8Array(newsize);
+  tidpivot.set(pivot.subarray(0, keySize));
+  indexTupleSetInfo(tidpivot, 0, (indexTupleInfo(tidpivot, 0) & ~INDEX_SIZE_MASK) | newsize);
+  btreeTupleSetNAtts(tidpivot, 0, nkeyatts, true);
+  writeItemPointer(tidpivot, newsize - 6, btreeTupleGetMaxHeapTid(lastleft, 0));
+  return tidpivot;
+}
+
+/**
+ * _bt_check_third_page: a non-pivot tuple larger than BTMaxItemSize cannot be indexed. Throws
+ * PostgreSQL's error (54000, program_limit_exceeded) with its detail and hint.
+ */
+export function btCheckThirdPage(
+  rel: BtIndexRelation,
+  tableName: string,
+  tupleSize: number,
+  heapTid: ItemPointer,
+): void {
+  const itemsz = maxAlign(tupleSize);
+  if (itemsz <= BTMaxItemSize) return;
+  throw new PgsimError(
+    "program-limit-exceeded",
+    `index row size ${itemsz} exceeds btree version ${BTREE_VERSION} maximum ${BTMaxItemSize} for index "${rel.name}"`,
+    {
+      detail: `Index row references tuple (${heapTid.block},${heapTid.offset}) in relation "${tableName}".`,
+      hint:
+        "Values larger than 1/3 of a buffer page cannot be indexed.\n" +
+        "Consider a function index of an MD5 hash of the value, or use full text indexing.",
+      size: itemsz,
+    },
+  );
+}

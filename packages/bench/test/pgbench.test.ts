@@ -93,7 +93,7 @@ describe("runPgbench on a private PostgreSQL 15", () => {
         "(SELECT coalesce(sum(delta), 0) FROM pgbench_history), " +
         "(SELECT sum(abalance) FROM pgbench_accounts), (SELECT sum(tbalance) FROM pgbench_tellers), " +
         "(SELECT sum(bbalance) FROM pgbench_branches)",
-    )) as string[][];
+    )) as [string[]];
     expect(accounts).toBe("100000");
     expect(Number(history)).toBe(r.transactions);
     expect([a, t, b]).toEqual([delta, delta, delta]);

@@ -157,6 +157,19 @@ export function tableLocator(def: { relNumber: number }): RelFileLocator {
   return { spcOid: DEFAULTTABLESPACE_OID, dbOid: PGSIM_DATABASE_OID, relNumber: def.relNumber };
 }
 
+/**
+ * Tables and indexes share one namespace, as relations do in PostgreSQL: throws
+ * `duplicate-table` ("relation … already exists") when `name` is taken by either.
+ */
+function checkRelationNameFree(data: CatalogData, name: string): void {
+  if (
+    data.tables.some((t) => t.name === name) ||
+    (data.indexes ?? []).some((i) => i.name === name)
+  ) {
+    throw new PgsimError("duplicate-table", `relation "${name}" already exists`, { name });
+  }
+}
+
 /** One backend's view of the shared catalog. */
 export class Catalog {
   private readonly header: Int32Array;
@@ -354,14 +367,7 @@ export class Catalog {
   createIndex(def: Omit<IndexDefinition, "relNumber">): IndexDefinition {
     checkIdentifier(def.name, "index");
     return this.modify((data) => {
-      if (
-        data.tables.some((t) => t.name === def.name) ||
-        (data.indexes ?? []).some((i) => i.name === def.name)
-      ) {
-        throw new PgsimError("duplicate-table", `relation "${def.name}" already exists`, {
-          name: def.name,
-        });
-      }
+      checkRelationNameFree(data, def.name);
       const table = data.tables.find((t) => t.name === def.table);
       if (table === undefined) {
         throw new PgsimError("undefined-table", `relation "${def.table}" does not exist`, {
@@ -410,14 +416,7 @@ export class Catalog {
   createTable(def: Omit<TableDefinition, "relNumber">): TableDefinition {
     checkIdentifier(def.name, "table");
     return this.modify((data) => {
-      if (
-        data.tables.some((t) => t.name === def.name) ||
-        (data.indexes ?? []).some((i) => i.name === def.name)
-      ) {
-        throw new PgsimError("duplicate-table", `relation "${def.name}" already exists`, {
-          name: def.name,
-        });
-      }
+      checkRelationNameFree(data, def.name);
       const relNumber = Atomics.add(this.header, H_NEXT_REL, 1);
       const table: TableDefinition = { ...def, relNumber };
       data.tables.push(table);

@@ -12,14 +12,19 @@
  * Models: pgsim only (a property test of heapam-multi-insert.ts).
  */
 
-import { ForkNumber } from "@pgsim/buffer-manager";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { columnBatchIsDirect } from "../src/access/heap/heapam-multi-insert.js";
 import type { ColumnBatch, ColumnValues, Database, Row } from "../src/index.js";
 import { makeDb, removeDbDirs } from "./db-helpers.js";
 import { ALL_TYPE_COLUMNS, sampleRows } from "./pg-type-samples.js";
-import { enableWal, forkPages, removeTempDirs, type TestWal } from "./wal-support.js";
+import {
+  enableWal,
+  firstForkDifference,
+  removeTempDirs,
+  snapshotForks,
+  type TestWal,
+} from "./wal-support.js";
 
 afterAll(() => {
   removeDbDirs();
@@ -282,34 +287,6 @@ function runStep(
   }
 }
 
-function snapshotForks(db: Database): Record<string, Uint8Array[]> {
-  const rel = db.table("t").locator;
-  return {
-    main: forkPages(db.pool, rel, ForkNumber.MAIN),
-    fsm: forkPages(db.pool, rel, ForkNumber.FSM),
-    vm: forkPages(db.pool, rel, ForkNumber.VISIBILITYMAP),
-  };
-}
-
-function firstDifference(
-  a: Record<string, Uint8Array[]>,
-  b: Record<string, Uint8Array[]>,
-): string | undefined {
-  for (const fork of Object.keys(a)) {
-    const pa = a[fork]!;
-    const pb = b[fork]!;
-    if (pa.length !== pb.length) return `${fork}: ${pa.length} blocks vs ${pb.length}`;
-    for (let blk = 0; blk < pa.length; blk++) {
-      const x = pa[blk]!;
-      const y = pb[blk]!;
-      for (let i = 0; i < x.length; i++) {
-        if (x[i] !== y[i]) return `${fork} block ${blk} byte ${i}: ${x[i]} (rows) vs ${y[i]}`;
-      }
-    }
-  }
-  return undefined;
-}
-
 const VARIANTS = [
   { name: "memory", variant: "memory", wal: false, share: 1 },
   { name: "disk", variant: "disk", wal: false, share: 0.5 },
@@ -332,9 +309,9 @@ function compareForms(v: Variant, s: Scenario, counts: Counts): number {
     const outA = runScenario(rowsDb, s, false, { direct: 0, rows: 0 });
     const outB = runScenario(columnsDb, s, true, counts);
     expect(outB).toEqual(outA);
-    const a = snapshotForks(rowsDb);
-    const b = snapshotForks(columnsDb);
-    expect(firstDifference(a, b)).toBeUndefined();
+    const a = snapshotForks(rowsDb.pool, rowsDb.table("t").locator);
+    const b = snapshotForks(columnsDb.pool, columnsDb.table("t").locator);
+    expect(firstForkDifference(a, b, ["rows", "columns"])).toBeUndefined();
     if (v.wal) {
       const ra = wals[0]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));
       const rb = wals[1]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));
@@ -475,10 +452,10 @@ describe("insertBatches given columns: every data type", () => {
             { batchRows: 64 },
           );
           tx.commit();
-          pages.push(snapshotForks(db));
+          pages.push(snapshotForks(db.pool, db.table("t").locator));
         }
         expect(pages[0]!.main!.length).toBeGreaterThan(3);
-        expect(firstDifference(pages[0]!, pages[1]!)).toBeUndefined();
+        expect(firstForkDifference(pages[0]!, pages[1]!, ["rows", "columns"])).toBeUndefined();
         if (v.wal) {
           const [ra, rb] = wals.map((w) => w.records().map((r) => r.bytes));
           expect(rb).toEqual(ra);

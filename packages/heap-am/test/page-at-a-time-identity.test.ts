@@ -11,12 +11,17 @@
  * Models: pgsim only (a property test of heapam-page-modify.ts).
  */
 
-import { ForkNumber } from "@pgsim/buffer-manager";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Database, DatabaseTransaction, Row, UpdateSet } from "../src/index.js";
 import { makeDb, removeDbDirs } from "./db-helpers.js";
-import { enableWal, forkPages, removeTempDirs, type TestWal } from "./wal-support.js";
+import {
+  enableWal,
+  firstForkDifference,
+  removeTempDirs,
+  snapshotForks,
+  type TestWal,
+} from "./wal-support.js";
 
 afterAll(() => {
   removeDbDirs();
@@ -323,36 +328,6 @@ function runStep(
   }
 }
 
-/** Every fork's pages, to compare. */
-function snapshotForks(db: Database): Record<string, Uint8Array[]> {
-  const rel = db.table("t").locator;
-  return {
-    main: forkPages(db.pool, rel, ForkNumber.MAIN),
-    fsm: forkPages(db.pool, rel, ForkNumber.FSM),
-    vm: forkPages(db.pool, rel, ForkNumber.VISIBILITYMAP),
-  };
-}
-
-/** The first difference between two snapshots, in words (undefined when byte-identical). */
-function firstDifference(
-  a: Record<string, Uint8Array[]>,
-  b: Record<string, Uint8Array[]>,
-): string | undefined {
-  for (const fork of Object.keys(a)) {
-    const pa = a[fork]!;
-    const pb = b[fork]!;
-    if (pa.length !== pb.length) return `${fork}: ${pa.length} blocks vs ${pb.length}`;
-    for (let blk = 0; blk < pa.length; blk++) {
-      const x = pa[blk]!;
-      const y = pb[blk]!;
-      for (let i = 0; i < x.length; i++) {
-        if (x[i] !== y[i]) return `${fork} block ${blk} byte ${i}: ${x[i]} (per row) vs ${y[i]}`;
-      }
-    }
-  }
-  return undefined;
-}
-
 /** The runs a variant with this share of RUNS gets. */
 function runsOf(share: number): number {
   return Math.max(1, Math.round(RUNS * share));
@@ -388,9 +363,9 @@ describe("page-at-a-time updateAll / deleteAll leave the per-row path's bytes", 
               const outA = runScenario(perRowDb, s, false);
               const outB = runScenario(batchedDb, s, true);
               expect(outB).toEqual(outA);
-              const a = snapshotForks(perRowDb);
-              const b = snapshotForks(batchedDb);
-              expect(firstDifference(a, b)).toBeUndefined();
+              const a = snapshotForks(perRowDb.pool, perRowDb.table("t").locator);
+              const b = snapshotForks(batchedDb.pool, batchedDb.table("t").locator);
+              expect(firstForkDifference(a, b, ["per row", "page at a time"])).toBeUndefined();
               checkedPages += a.main!.length;
               if (v.wal) {
                 const ra = wals[0]!.records().map((r) => ({ lsn: r.lsn, bytes: r.bytes }));

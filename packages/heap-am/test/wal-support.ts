@@ -161,6 +161,41 @@ export function forkPages(pool: BufferPool, rel: RelFileLocator, fork: number): 
   return out;
 }
 
+/** Every page of a table's main fork, FSM and VM (copies), to compare two runs byte for byte. */
+export function snapshotForks(pool: BufferPool, rel: RelFileLocator): Record<string, Uint8Array[]> {
+  return {
+    main: forkPages(pool, rel, ForkNumber.MAIN),
+    fsm: forkPages(pool, rel, ForkNumber.FSM),
+    vm: forkPages(pool, rel, ForkNumber.VISIBILITYMAP),
+  };
+}
+
+/**
+ * The first difference between two `snapshotForks`, in words (`labels` name the two sides), or
+ * undefined when they are byte-identical.
+ */
+export function firstForkDifference(
+  a: Record<string, Uint8Array[]>,
+  b: Record<string, Uint8Array[]>,
+  labels: readonly [string, string],
+): string | undefined {
+  for (const fork of Object.keys(a)) {
+    const pa = a[fork]!;
+    const pb = b[fork] ?? [];
+    if (pa.length !== pb.length) return `${fork}: ${pa.length} blocks vs ${pb.length}`;
+    for (let blk = 0; blk < pa.length; blk++) {
+      const x = pa[blk]!;
+      const y = pb[blk]!;
+      for (let i = 0; i < x.length; i++) {
+        if (x[i] !== y[i]) {
+          return `${fork} block ${blk} byte ${i}: ${x[i]} (${labels[0]}) vs ${y[i]} (${labels[1]})`;
+        }
+      }
+    }
+  }
+  return undefined;
+}
+
 /**
  * xlog_redo's part for full-page-image records (XLOG_FPI, XLOG_FPI_FOR_HINT): every block's
  * image restored. The lead's recovery loop does this for the XLOG resource manager.

@@ -7,9 +7,10 @@
  * faults). See pg15-place.ts for how pgsim's xids are made PostgreSQL's.
  */
 
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import type { PgCluster } from "@pgsim/bench";
 import { type Cluster, Database } from "@pgsim/heap-am";
 import { expect } from "vitest";
+import { startPg15 } from "./pg15-peer.js";
 import { placeUnderPostgres } from "./pg15-place.js";
 
 /**
@@ -54,12 +55,7 @@ export async function createBankTables(
 export async function withBankPeer(
   run: (pg: PgCluster, xidFloor: number) => Promise<void>,
 ): Promise<void> {
-  let pg: PgCluster;
-  try {
-    pg = await startPgCluster({ settings: { autovacuum: "off", fsync: "off" } });
-  } catch (error) {
-    throw new Error(`this test needs PostgreSQL 15 and never skips: ${(error as Error).message}`);
-  }
+  const pg = await startPg15({ settings: { autovacuum: "off", fsync: "off" } });
   try {
     await pg.psql(
       "CREATE EXTENSION amcheck; " +

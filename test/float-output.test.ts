@@ -5,24 +5,18 @@
 // PostgreSQL tells us the exact bits it stored (float4send / float8send), and pgsim prints those
 // bits; so the comparison does not depend on either side's input routine.
 
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import type { PgCluster } from "@pgsim/bench";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { float4ShortestText, float8ShortestText } from "../packages/heap-am/src/utils/adt/float.js";
+import { startPg15 } from "./pg15-peer.js";
 
 let pg: PgCluster | undefined;
 
 beforeAll(async () => {
-  try {
-    pg = await startPgCluster({
-      dataChecksums: false,
-      settings: { autovacuum: "off", fsync: "off" },
-    });
-  } catch (error) {
-    throw new Error(
-      `this test needs PostgreSQL 15 and never skips (CI=${process.env.CI ?? "unset"}): ` +
-        (error as Error).message,
-    );
-  }
+  pg = await startPg15({
+    dataChecksums: false,
+    settings: { autovacuum: "off", fsync: "off" },
+  });
 });
 
 afterAll(async () => {

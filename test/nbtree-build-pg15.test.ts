@@ -19,29 +19,23 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import type { PgCluster } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { type CreateIndexOptions, Database, lookupType, runInspect } from "@pgsim/heap-am";
 import { type BtPageItemRow, type BtPageStatsRow, btInsert } from "@pgsim/heap-am/internals";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPg15 } from "./pg15-peer.js";
 
 let cluster: PgCluster | undefined;
 let client: pg.Client | undefined;
 const dirs: string[] = [];
 
 beforeAll(async () => {
-  try {
-    cluster = await startPgCluster({
-      dataChecksums: false,
-      settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
-    });
-  } catch (error) {
-    throw new Error(
-      `this test needs PostgreSQL 15 and never skips (CI=${process.env.CI ?? "unset"}): ` +
-        (error as Error).message,
-    );
-  }
+  cluster = await startPg15({
+    dataChecksums: false,
+    settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
+  });
   await connect();
   await q("CREATE EXTENSION pageinspect");
   await q("CREATE EXTENSION amcheck");

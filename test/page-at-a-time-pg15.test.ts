@@ -10,7 +10,7 @@
 //
 // PostgreSQL 15 is required: this test never skips.
 
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import type { PgCluster } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { Database, type DatabaseTransaction } from "@pgsim/heap-am";
 import pg from "pg";
@@ -18,23 +18,17 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { comparePages, XidMap } from "./differential/compare.js";
 import type { TablePages } from "./differential/outcome.js";
 import { PgSide } from "./differential/pg-side.js";
+import { startPg15 } from "./pg15-peer.js";
 
 let cluster: PgCluster | undefined;
 let pgSide: PgSide | undefined;
 let client: pg.Client | undefined;
 
 beforeAll(async () => {
-  try {
-    cluster = await startPgCluster({
-      dataChecksums: false,
-      settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
-    });
-  } catch (error) {
-    throw new Error(
-      `this test needs PostgreSQL 15 and never skips (CI=${process.env.CI ?? "unset"}): ` +
-        (error as Error).message,
-    );
-  }
+  cluster = await startPg15({
+    dataChecksums: false,
+    settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
+  });
   pgSide = await PgSide.connect(cluster);
   client = new pg.Client({
     host: "127.0.0.1",

@@ -9,7 +9,7 @@
 // fails with a message saying how to install one (.ci/run installs it when it is missing).
 
 import * as fs from "node:fs";
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import type { PgCluster } from "@pgsim/bench";
 import {
   createTupleDesc,
   type Datum,
@@ -27,6 +27,7 @@ import {
   createTableSql,
   sampleRows,
 } from "../packages/heap-am/test/pg-type-samples.js";
+import { startPg15 } from "./pg15-peer.js";
 
 /** The output settings pgsim's `output` functions print for (as the fixtures' rows.json). */
 const OUTPUT_SETTINGS = {
@@ -53,14 +54,7 @@ const FUTURE_XID = 1_000_000;
 let pg: PgCluster | undefined;
 
 beforeAll(async () => {
-  try {
-    pg = await startPgCluster({ settings: { autovacuum: "off", fsync: "off" } });
-  } catch (error) {
-    throw new Error(
-      `this test needs PostgreSQL 15 and never skips (CI=${process.env.CI ?? "unset"}): ` +
-        (error as Error).message,
-    );
-  }
+  pg = await startPg15({ settings: { autovacuum: "off", fsync: "off" } });
 });
 
 afterAll(async () => {

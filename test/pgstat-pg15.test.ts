@@ -33,22 +33,16 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { type PgCluster, startPgCluster } from "@pgsim/bench";
+import type { PgCluster } from "@pgsim/bench";
 import { type BufferUsage, formatBufferUsage } from "@pgsim/buffer-manager";
 import { Database, type DatabaseTransaction, type TID } from "@pgsim/heap-am";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPg15 } from "./pg15-peer.js";
 
 let pg: PgCluster | undefined;
 
 beforeAll(async () => {
-  try {
-    pg = await startPgCluster({ settings: { autovacuum: "off", fsync: "off" } });
-  } catch (error) {
-    throw new Error(
-      `this test needs PostgreSQL 15 and never skips (CI=${process.env.CI ?? "unset"}): ` +
-        (error as Error).message,
-    );
-  }
+  pg = await startPg15({ settings: { autovacuum: "off", fsync: "off" } });
 }, 120_000);
 
 const dirs: string[] = [];

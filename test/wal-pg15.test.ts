@@ -19,7 +19,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PG15_BIN_DIR, type PgCluster, startPgCluster } from "@pgsim/bench";
+import { PG15_BIN_DIR, type PgCluster } from "@pgsim/bench";
 import { mulberry32 as prng } from "@pgsim/clock-sweep";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { heapFormTuple } from "../packages/heap-am/src/access/common/heaptuple.js";
@@ -83,6 +83,7 @@ import {
   pageInit,
   pageSetLsn,
 } from "../packages/heap-am/src/storage/page/bufpage.js";
+import { startPg15 } from "./pg15-peer.js";
 
 const SEG = 16 * 1024 * 1024;
 const binDir = process.env.PGSIM_PG_BIN_DIR ?? PG15_BIN_DIR;
@@ -486,13 +487,7 @@ describe("pgsim builds PostgreSQL 15's own records byte for byte", () => {
   let pg: PgCluster | undefined;
 
   beforeAll(async () => {
-    try {
-      pg = await startPgCluster({ settings: { autovacuum: "off" } });
-    } catch (error) {
-      throw new Error(
-        `this test needs PostgreSQL 15 and never skips (CI=${process.env.CI ?? "unset"}): ${(error as Error).message}`,
-      );
-    }
+    pg = await startPg15({ settings: { autovacuum: "off" } });
   }, 180_000);
 
   afterAll(async () => {

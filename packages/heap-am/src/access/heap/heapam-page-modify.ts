@@ -111,7 +111,7 @@ import {
   tupleCmin,
   type VisibilityContext,
 } from "./heapam-visibility.js";
-import { relationPutHeapTuple, targetFreeSpace } from "./hio.js";
+import { relationPutHeapTuple, targetBlockExists, targetFreeSpace } from "./hio.js";
 
 /** One pass over one scanned page: what is held, and what was taken once for the pass. */
 interface PagePass {
@@ -413,7 +413,7 @@ function holdTargetWithRoom(p: PagePass, len: number): boolean {
   if (p.target === undefined) {
     const block = ctx.targetBlocks.get(rel.locator.relNumber);
     if (block === undefined || block === p.block) return false;
-    if (block >= pool.nblocks(rel.locator, ForkNumber.MAIN)) return false;
+    if (!targetBlockExists(ctx, rel, block)) return false;
     const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, block);
     if (block > p.block) {
       pool.lockBuffer(buffer, "exclusive");

@@ -119,6 +119,23 @@ function rememberExtended(
 }
 
 /**
+ * Whether the backend's target block (smgr_targblock) is still inside the relation. It is a
+ * per-backend hint, which PostgreSQL resets when another backend truncates the relation (shared
+ * invalidation); pgsim checks it against the relation's size instead, once per statement that
+ * scans the relation (the scan pin's `verifiedTarget`): while this backend's statement writes
+ * the relation, no other backend may truncate it (see vacuumlazy.ts), so a block found once stays
+ * there.
+ */
+export function targetBlockExists(ctx: TableAmContext, rel: Relation, block: number): boolean {
+  const scanPin = ctx.scanPin;
+  const statementPin = scanPin?.relNumber === rel.locator.relNumber ? scanPin : undefined;
+  if (statementPin?.verifiedTarget === block) return true;
+  if (block >= ctx.pool.nblocks(rel.locator, ForkNumber.MAIN)) return false;
+  if (statementPin !== undefined) statementPin.verifiedTarget = block;
+  return true;
+}
+
+/**
  * RelationGetBufferForTuple: a pinned, exclusively locked page with at least `len` bytes free
  * (plus the fillfactor reserve for inserts). With `otherBuffer` (pinned, not locked), it is
  * locked too, in block order; the returned buffer may be `otherBuffer` itself.
@@ -155,19 +172,12 @@ export function relationGetBufferForTuple(
     bistate?.buffer !== undefined
       ? bistate.block
       : (ctx.targetBlocks.get(rel.locator.relNumber) ?? InvalidBlockNumber);
-  // smgr_targblock is a per-backend hint. PostgreSQL resets it when another backend truncates
-  // the relation (shared invalidation); pgsim checks it against the relation's size instead, once
-  // per statement that scans the relation: while this backend's statement writes the relation,
-  // no other backend may truncate it (see vacuumlazy.ts), so a block found once stays there.
-  const scanPin = ctx.scanPin;
-  const statementPin = scanPin?.relNumber === rel.locator.relNumber ? scanPin : undefined;
   if (
     block !== InvalidBlockNumber &&
     bistate?.buffer === undefined &&
-    statementPin?.verifiedTarget !== block
+    !targetBlockExists(ctx, rel, block)
   ) {
-    if (block >= pool.nblocks(rel.locator, ForkNumber.MAIN)) block = InvalidBlockNumber;
-    else if (statementPin !== undefined) statementPin.verifiedTarget = block;
+    block = InvalidBlockNumber;
   }
   if (block === InvalidBlockNumber) block = fsmTargetBlock(ctx, rel, target);
   // hio.c's `loop:` label: existing pages first, then a new one. Only an update can come round
@@ -182,7 +192,9 @@ export function relationGetBufferForTuple(
       block = added.block;
       continue;
     }
-    if (statementPin !== undefined) statementPin.verifiedTarget = added.block;
+    // The new block is the target now, and exists (no size check for it this statement).
+    const scanPin = ctx.scanPin;
+    if (scanPin?.relNumber === rel.locator.relNumber) scanPin.verifiedTarget = added.block;
     // Not recorded in the FSM: VACUUM records new pages later, as in PostgreSQL.
     ctx.targetBlocks.set(rel.locator.relNumber, added.block);
     return added.buffer;

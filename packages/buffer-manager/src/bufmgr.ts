@@ -120,9 +120,14 @@ import type {
   BufferPoolStats,
   CheckpointResult,
   DetachReport,
+  ErrorCleanupReport,
   PageHooks,
   ReadBufferOptions,
+  ResourceMark,
 } from "./types.js";
+
+/** The mark of a backend that holds no pin. */
+const NO_PINS_MARK: ResourceMark = { pins: new Map() };
 
 /** InvalidBuffer: buffer ids are 1..NBuffers, as PostgreSQL's `Buffer`. */
 export const InvalidBuffer = 0 as BufferId;
@@ -1898,6 +1903,47 @@ export class SharedBufferPool implements BufferPool {
     return aborted;
   }
 
+  /** LWLockReleaseAll, for buffer content locks: every one this backend holds. Returns how many. */
+  private releaseAllContentLocks(): number {
+    let released = 0;
+    for (let id = 0; id < this.bufferCount; id++) {
+      const held = this.heldContentLock[id]!;
+      if (held !== NO_CONTENT_LOCK) {
+        this.heldContentLock[id] = NO_CONTENT_LOCK;
+        this.ledger.unlock(id);
+        lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
+        released++;
+      }
+    }
+    return released;
+  }
+
+  resourceMark(): ResourceMark {
+    if (this.pinnedBufferCount === 0) return NO_PINS_MARK;
+    const pins = new Map<BufferId, number>();
+    for (const p of this.heldPins()) pins.set(p.buffer, p.count);
+    return { pins };
+  }
+
+  errorCleanup(mark: ResourceMark): ErrorCleanupReport {
+    // AbortTransaction's order: locks first (LWLockReleaseAll), then the I/O this backend had in
+    // progress (AbortBufferIO: waiters see BM_IO_ERROR and retry), then the resource owner's
+    // pins. Pins held at the mark belong to whoever held them before the statement.
+    const releasedLocks = this.releaseAllContentLocks();
+    const abortedIo = this.abortOwnIo();
+    let releasedPins = 0;
+    if (this.pinnedBufferCount > 0) {
+      for (let id = 0; id < this.bufferCount; id++) {
+        const keep = mark.pins.get((id + 1) as BufferId) ?? 0;
+        while (this.privateRefCount[id]! > keep) {
+          this.unpinBuffer(id);
+          releasedPins++;
+        }
+      }
+    }
+    return { releasedLocks, releasedPins, abortedIo };
+  }
+
   /**
    * Leaves the pool, as a backend exits: pins still held are leaks (CheckForBufferLeaks), reported
    * and released; content locks still held are released. The backend slot becomes free.
@@ -1905,16 +1951,7 @@ export class SharedBufferPool implements BufferPool {
   detach(options: { quiet?: boolean } = {}): DetachReport {
     if (this.detached) return { leakedPins: [], releasedLocks: 0 };
     const leakedPins = this.heldPins();
-    let releasedLocks = 0;
-    for (let id = 0; id < this.bufferCount; id++) {
-      const held = this.heldContentLock[id]!;
-      if (held !== NO_CONTENT_LOCK) {
-        this.heldContentLock[id] = NO_CONTENT_LOCK;
-        this.ledger.unlock(id);
-        lwlockRelease(this.words, this.descSlot(id, D_CONTENT_LOCK), held as 1 | 2);
-        releasedLocks++;
-      }
-    }
+    const releasedLocks = this.releaseAllContentLocks();
     for (const leak of leakedPins) {
       const id = (leak.buffer as number) - 1;
       this.privateRefCount[id] = 1;

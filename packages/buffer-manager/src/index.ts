@@ -126,7 +126,9 @@ export type {
   BufferPoolStats,
   CheckpointResult,
   DetachReport,
+  ErrorCleanupReport,
   PageHooks,
   ReadBufferMode,
   ReadBufferOptions,
+  ResourceMark,
 } from "./types.js";

@@ -180,6 +180,25 @@ export interface DetachReport {
 }
 
 /**
+ * What a backend held when a statement began (a resource owner's starting point): the pins it
+ * already had, by buffer. `errorCleanup` gives back what was taken after it.
+ */
+export interface ResourceMark {
+  /** Pins held at the mark, by buffer (empty when the backend held none, the usual case). */
+  readonly pins: ReadonlyMap<BufferId, number>;
+}
+
+/** What `errorCleanup` released. */
+export interface ErrorCleanupReport {
+  /** Content locks released (LWLockReleaseAll). */
+  releasedLocks: number;
+  /** Pins released: those taken after the mark (ResourceOwnerRelease). */
+  releasedPins: number;
+  /** Reads or writes this backend had started and not finished (AbortBufferIO). */
+  abortedIo: number;
+}
+
+/**
  * The buffer manager's interface. Both variants implement it; everything above the buffer manager
  * uses only this. Each BufferPool object is one backend: its pins and locks are its own.
  */
@@ -300,4 +319,17 @@ export interface BufferPool {
   setAccessTraceHook(hook: AccessTraceHook | undefined): void;
   /** Leaves the pool, reporting (unless quiet) and releasing leaked pins. */
   detach(options?: { quiet?: boolean }): DetachReport;
+  /**
+   * Marks what this backend holds now, for `errorCleanup` (cheap when it holds no pin: the
+   * usual case at the start of a statement).
+   */
+  resourceMark(): ResourceMark;
+  /**
+   * Error recovery after a failed statement, as AbortTransaction does before the transaction's
+   * resources are released: every content lock this backend holds is released
+   * (LWLockReleaseAll), its unfinished buffer I/O is aborted (AbortBufferIO), and the pins it
+   * took since `mark` are dropped (the resource owner's release of buffer pins). Code that
+   * fails between taking a lock and its `finally` leaves nothing behind for the next statement.
+   */
+  errorCleanup(mark: ResourceMark): ErrorCleanupReport;
 }

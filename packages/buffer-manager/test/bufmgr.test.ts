@@ -473,3 +473,39 @@ describe("extending over a failed read", () => {
     expect(pool.checkConsistency()).toEqual([]);
   });
 });
+
+describe("error cleanup (AbortTransaction's release of locks and pins)", () => {
+  for (const variant of VARIANTS) {
+    it(`[${variant}] releases every content lock and the pins taken since the mark, and keeps older pins`, () => {
+      const pool = makePool(variant, 8) as SharedBufferPool;
+      pool.createRelation(REL, ForkNumber.MAIN);
+      for (let i = 0; i < 4; i++) extendWith(pool, REL, i);
+      // A pin held before the statement (a cursor's, say) stays, with its count.
+      const older = pool.readBuffer(REL, ForkNumber.MAIN, 0);
+      const mark = pool.resourceMark();
+      // The statement pins its own, pins the older buffer again, and fails holding locks.
+      const a = pool.readBuffer(REL, ForkNumber.MAIN, 1);
+      const b = pool.readBuffer(REL, ForkNumber.MAIN, 2);
+      const again = pool.readBuffer(REL, ForkNumber.MAIN, 0);
+      pool.lockBuffer(a, "exclusive");
+      pool.lockBuffer(b, "share");
+      expect(again).toBe(older);
+      const report = pool.errorCleanup(mark);
+      expect(report).toEqual({ releasedLocks: 2, releasedPins: 3, abortedIo: 0 });
+      expect(pool.heldPins().map((p) => [p.buffer, p.count])).toEqual([[older, 1]]);
+      // Another backend can take the exclusive locks at once: nothing is held any more.
+      const other = attachBufferPool(pool.shared);
+      const a2 = other.readBuffer(REL, ForkNumber.MAIN, 1);
+      expect(other.conditionalLockBuffer(a2)).toBe(true);
+      other.unlockReleaseBuffer(a2);
+      other.detach();
+      pool.releaseBuffer(older);
+      expect(pool.errorCleanup(pool.resourceMark())).toEqual({
+        releasedLocks: 0,
+        releasedPins: 0,
+        abortedIo: 0,
+      });
+      pool.detach();
+    });
+  }
+});

@@ -270,7 +270,25 @@ export class Database {
 
   /** Runs DDL or VACUUM inside the snapshot quiesce lock, if the database has one. */
   private changing<T>(body: () => T): T {
-    return this.quiesce === undefined ? body() : this.quiesce("statement", true, body);
+    return this.cleaningUpOnError(() =>
+      this.quiesce === undefined ? body() : this.quiesce("statement", true, body),
+    );
+  }
+
+  /**
+   * Runs a command outside any transaction of the caller's (VACUUM, CHECKPOINT, CREATE INDEX, …);
+   * if it fails, the content locks, buffer I/O and pins it left held are released, as
+   * AbortTransaction (or the checkpointer's error recovery) releases them, so that the backend's
+   * next statement starts clean.
+   */
+  private cleaningUpOnError<T>(body: () => T): T {
+    const mark = this.pool.resourceMark();
+    try {
+      return body();
+    } catch (e) {
+      this.pool.errorCleanup(mark);
+      throw e;
+    }
   }
 
   /** Starts the snapshot timer of the thread that created or opened a snapshot database. */
@@ -491,7 +509,7 @@ export class Database {
     if (settings === undefined || this.ctx.xlog === undefined) return;
     if (checkpointDue(settings, this.ctx.xlog.wal)) {
       try {
-        createCheckPoint(this.checkpointBackend(), "online");
+        this.cleaningUpOnError(() => createCheckPoint(this.checkpointBackend(), "online"));
       } catch (e) {
         if (!(e instanceof PgsimError)) throw e;
         process.emitWarning(`checkpoint failed: ${e.message}`, {
@@ -895,8 +913,10 @@ export class Database {
       this.snapshot();
       return undefined;
     }
-    if (this.shared.xlog !== undefined) return createCheckPoint(this.checkpointBackend(), "online");
-    this.pool.checkpoint();
+    if (this.shared.xlog !== undefined) {
+      return this.cleaningUpOnError(() => createCheckPoint(this.checkpointBackend(), "online"));
+    }
+    this.cleaningUpOnError(() => this.pool.checkpoint());
     const dataDir = this.shared.pool.dataDir;
     if (this.pool.variant === "disk" && dataDir !== undefined) {
       writeCommitLogFiles(dataDir, this.transam.commitLogPages());

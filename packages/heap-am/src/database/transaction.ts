@@ -220,11 +220,15 @@ export class DatabaseTransaction {
     }
     this.xact.beginStatement();
     const usageBefore = this.db.pool.bufferUsage();
+    const mark = this.db.pool.resourceMark();
     let result: T;
     try {
       result =
         writes && this.db.quiesce !== undefined ? this.db.quiesce("statement", true, body) : body();
     } catch (e) {
+      // AbortTransaction's first steps: content locks, buffer I/O and the statement's pins that a
+      // failure left held are released before anything else runs in this backend.
+      this.db.pool.errorCleanup(mark);
       try {
         this.endXact(() => this.xact.abort());
       } catch {

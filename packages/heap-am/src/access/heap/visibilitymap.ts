@@ -141,11 +141,14 @@ export class VisibilityMap {
     const buf = this.pinPage(rel, mapBlock, create);
     if (buf === undefined) return false;
     this.pool.lockBuffer(buf, "exclusive");
-    const changed = change(this.pool.bufferGetPage(buf));
-    if (changed) this.pool.markBufferDirty(buf);
-    this.pool.unlockBuffer(buf);
-    this.unpin(buf);
-    return changed;
+    try {
+      const changed = change(this.pool.bufferGetPage(buf));
+      if (changed) this.pool.markBufferDirty(buf);
+      return changed;
+    } finally {
+      this.pool.unlockBuffer(buf);
+      this.unpin(buf);
+    }
   }
 
   /**
@@ -162,6 +165,24 @@ export class VisibilityMap {
     if (buf === undefined) return false;
     const pool = this.pool;
     pool.lockBuffer(buf, "exclusive");
+    try {
+      return this.setLocked(buf, rel, heapBlock, mapBlock, flags, wal);
+    } finally {
+      pool.unlockBuffer(buf);
+      this.unpin(buf);
+    }
+  }
+
+  /** visibilitymap_set's work under the map page's exclusive lock. */
+  private setLocked(
+    buf: BufferId,
+    rel: RelFileLocator,
+    heapBlock: number,
+    mapBlock: number,
+    flags: number,
+    wal: VisibilityMapSetWal | undefined,
+  ): boolean {
+    const pool = this.pool;
     const page = pool.bufferGetPage(buf);
     let changed = false;
     if (flags !== vmGetStatus(page, heapBlock)) {
@@ -184,8 +205,6 @@ export class VisibilityMap {
         pageSetLsn(page, result.endLsn);
       }
     }
-    pool.unlockBuffer(buf);
-    this.unpin(buf);
     return changed;
   }
 

@@ -82,7 +82,14 @@ export class VisibilityMap {
   private pinPage(rel: RelFileLocator, mapBlock: number, create: boolean): BufferId | undefined {
     const held = this.held;
     if (held !== undefined) {
-      if (held.mapBlock === mapBlock && held.rel === rel) return held.buf;
+      if (
+        held.mapBlock === mapBlock &&
+        held.rel.relNumber === rel.relNumber &&
+        held.rel.dbOid === rel.dbOid &&
+        held.rel.spcOid === rel.spcOid
+      ) {
+        return held.buf;
+      }
       this.releasePin();
     }
     const buf = readForkPage(this.pool, rel, ForkNumber.VISIBILITYMAP, mapBlock, create);

@@ -15,17 +15,21 @@ export interface Transfer {
 
 /**
  * UPDATE accounts SET balance = balance + delta WHERE id = key. The row is found by a scan (one
- * statement) and updated by TID (the next): if another transaction committed a new version in
- * between, the TID no longer shows a row to the new snapshot, and the client looks again.
+ * statement) and updated by TID (the next), as `WHERE ctid = $1 AND id = key`: if another
+ * transaction committed a new version in between, the TID no longer shows a row to the new
+ * snapshot, and the client looks again. The key condition matters: once that version is pruned,
+ * its line pointer may hold another account's version.
  */
 function addTo(tx: ReturnType<Database["begin"]>, id: number, delta: number): void {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const found = tx.scan("accounts").find((r) => r.row[0] === id);
     if (found === undefined) throw new PgsimError("no-account", `no account ${id}`);
-    const newTid = tx.update("accounts", found.tid, (current) => [
-      current[0] ?? null,
-      (current[1] as number) + delta,
-    ]);
+    const newTid = tx.update(
+      "accounts",
+      found.tid,
+      (current) => [current[0] ?? null, (current[1] as number) + delta],
+      { where: (current) => current[0] === id },
+    );
     if (newTid !== undefined) return;
   }
   throw new PgsimError("row-vanished", `account ${id} kept changing`);

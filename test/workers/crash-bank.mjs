@@ -46,7 +46,9 @@ function addTo(tx, id, delta) {
   for (let attempt = 0; attempt < 1000; attempt++) {
     const found = tx.scan("accounts").find((r) => r.row[0] === id);
     if (found === undefined) throw new PgsimError("no-account", `no account ${id}`);
-    const newTid = tx.update("accounts", found.tid, (cur) => [cur[0], cur[1] + delta]);
+    const newTid = tx.update("accounts", found.tid, (cur) => [cur[0], cur[1] + delta], {
+      where: (cur) => cur[0] === id,
+    });
     if (newTid !== undefined) return;
   }
   throw new PgsimError("row-vanished", `account ${id} kept changing`);

@@ -358,11 +358,14 @@ export function readWrite(db: Database, args: readonly [aid: number, delta: numb
         throw new PgsimError("serialization-failure", `account ${aid} kept changing`);
       }
       const found = lookup(db, tx, index, aid);
-      updated = tx.update("accounts", found.tid, (row) => [
-        row[0] ?? null,
-        (row[1] as number) + delta,
-        row[2] ?? null,
-      ]);
+      // WHERE ctid = :tid AND aid = :aid: once the version is pruned, its line pointer may
+      // hold another account's version.
+      updated = tx.update(
+        "accounts",
+        found.tid,
+        (row) => [row[0] ?? null, (row[1] as number) + delta, row[2] ?? null],
+        { where: (row) => row[0] === aid },
+      );
     }
     // A new version on the page of its chain's root is a HOT update: the index is unchanged.
     // Elsewhere, it is a non-HOT update and gets an index entry. `current` is re-read: if the

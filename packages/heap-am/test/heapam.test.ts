@@ -143,6 +143,46 @@ for (const { am, variant } of HEAP_AMS) {
       c.commit();
     });
 
+    it(`[${am}] a TID names a line pointer, not a row: after pruning it may hold another row, which only \`where\` tells apart`, () => {
+      const db = makeDb(variant, 64);
+      db.createTable("accounts", ACCOUNTS);
+      const s = db.begin();
+      const first = s.insert("accounts", [1, 100]);
+      s.insert("accounts", [2, 200]);
+      s.commit();
+      // Account 1's current version is heap-only, at (0,3).
+      const u = db.begin();
+      const heapOnly = u.update("accounts", first, [1, 101])!;
+      u.commit();
+      expect(heapOnly).toEqual({ block: 0, offset: 3 });
+      // A client reads the TID (one statement), then another transaction updates account 1
+      // again; pruning frees (0,3) and account 2's new version takes it.
+      const other = Database.attach(db.shared);
+      const b = other.begin();
+      b.update("accounts", heapOnly, [1, 102]);
+      b.commit();
+      db.vacuum("accounts");
+      const c = other.begin();
+      const two = c.scan("accounts").find((r) => r.row[0] === 2)!;
+      expect(c.update("accounts", two.tid, [2, 201])).toEqual(heapOnly);
+      c.commit();
+      // UPDATE … WHERE ctid = '(0,3)' AND id = 1 changes nothing; without the key condition the
+      // statement updates whatever row the line pointer holds now, as PostgreSQL's would.
+      const a = db.begin();
+      expect(a.update("accounts", heapOnly, (r) => [r[0]!, 0], { where: (r) => r[0] === 1 })).toBe(
+        undefined,
+      );
+      expect(a.delete("accounts", heapOnly, { where: (r) => r[0] === 1 })).toBe(false);
+      expect(a.lockRow("accounts", heapOnly, { where: (r) => r[0] === 1 })).toBe(false);
+      expect(a.update("accounts", heapOnly, (r) => [r[0]!, 0])).toBeDefined();
+      expect(a.scan("accounts").map((r) => r.row).sort()).toEqual([
+        [1, 102],
+        [2, 0],
+      ]);
+      a.abort();
+      other.close();
+    });
+
     it(`[${am}] a same-page update is HOT; changing an indexed column is not; a full page moves the row`, () => {
       const db = makeDb(variant, 64);
       db.createTable(

@@ -89,6 +89,14 @@ export interface RowWithTid {
 export interface RowChangeOptions {
   /** NOWAIT: fail at once instead of waiting for another transaction's row lock. */
   nowait?: boolean;
+  /**
+   * The statement's other conditions, as in `WHERE ctid = $1 AND id = 11`: a row at the TID that
+   * fails them is left alone (the statement changes nothing), and under READ COMMITTED the
+   * newest version of a row changed concurrently is checked again (EvalPlanQual's recheck of
+   * the quals). A TID is not a stable name for a row: once the row's version is pruned away its
+   * line pointer may hold another row, which only such a condition tells apart.
+   */
+  where?: (row: Row) => boolean;
 }
 
 /** Options of the statement-level bulk methods (insertBatches, updateAll, deleteAll). */
@@ -558,7 +566,9 @@ export class DatabaseTransaction {
       const rel = this.rel(table);
       const row = this.visibleRow(rel, tid, this.xact.snapshot);
       if (row === undefined) return undefined;
-      return this.updateVersion(rel, tid, row, values, options.nowait === true);
+      const where = options.where;
+      if (where !== undefined && !where(row)) return undefined;
+      return this.updateVersion(rel, tid, row, values, options.nowait === true, undefined, where);
     });
   }
 
@@ -576,6 +586,7 @@ export class DatabaseTransaction {
     values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
     nowait: boolean,
     computed?: (Datum | null)[],
+    where?: (row: Row) => boolean,
   ): TID | undefined {
     let newValues = computed ?? (typeof values === "function" ? values(row) : values);
     let newTid: TID | undefined;
@@ -588,9 +599,11 @@ export class DatabaseTransaction {
         newTid = out.newTid;
         return out;
       },
-      typeof values === "function"
+      typeof values === "function" || where !== undefined
         ? (newest) => {
-            newValues = values(newest);
+            if (where !== undefined && !where(newest)) return false;
+            if (typeof values === "function") newValues = values(newest);
+            return true;
           }
         : undefined,
     );
@@ -601,15 +614,27 @@ export class DatabaseTransaction {
   delete(table: string, tid: TID, options: RowChangeOptions = {}): boolean {
     return this.modifyingStatement(() => {
       const rel = this.rel(table);
-      if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
-      return this.deleteVersion(rel, tid, options.nowait === true);
+      const row = this.visibleRow(rel, tid, this.xact.snapshot);
+      if (row === undefined) return false;
+      const where = options.where;
+      if (where !== undefined && !where(row)) return false;
+      return this.deleteVersion(rel, tid, options.nowait === true, where);
     });
   }
 
   /** ExecDelete for one row the statement's snapshot sees (see updateVersion for the rules). */
-  private deleteVersion(rel: TableRelation, tid: TID, nowait: boolean): boolean {
-    return this.changeRowVersion(rel, tid, "delete", (target) =>
-      tableTupleDelete(rel, target, this.xact, !nowait),
+  private deleteVersion(
+    rel: TableRelation,
+    tid: TID,
+    nowait: boolean,
+    where?: (row: Row) => boolean,
+  ): boolean {
+    return this.changeRowVersion(
+      rel,
+      tid,
+      "delete",
+      (target) => tableTupleDelete(rel, target, this.xact, !nowait),
+      where,
     );
   }
 
@@ -626,10 +651,17 @@ export class DatabaseTransaction {
   lockRow(table: string, tid: TID, options: RowLockOptions = {}): boolean {
     return this.modifyingStatement(() => {
       const rel = this.rel(table);
-      if (this.visibleRow(rel, tid, this.xact.snapshot) === undefined) return false;
+      const row = this.visibleRow(rel, tid, this.xact.snapshot);
+      if (row === undefined) return false;
+      const where = options.where;
+      if (where !== undefined && !where(row)) return false;
       const mode = ROW_LOCK_MODES[options.mode ?? "update"];
-      return this.changeRowVersion(rel, tid, "lock", (target) =>
-        tableTupleLock(rel, target, this.xact, mode, !options.nowait),
+      return this.changeRowVersion(
+        rel,
+        tid,
+        "lock",
+        (target) => tableTupleLock(rel, target, this.xact, mode, !options.nowait),
+        where,
       );
     });
   }
@@ -644,8 +676,9 @@ export class DatabaseTransaction {
    *    (returns false) and an updated one yields the newest committed version (EvalPlanQual).
    * 3. The newest version is re-read with a fresh snapshot; if that does not see it (its updater
    *    deleted it, or it is not committed), the row is gone: returns false.
-   * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it), and the change
-   *    is tried again on that version.
+   * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it; the statement's
+   *    conditions are checked again — false: the row no longer qualifies, returns false), and the
+   *    change is tried again on that version.
    *
    * Bounded: a row that keeps changing under the statement is a serialization failure after
    * EPQ_MAX_ATTEMPTS tries.
@@ -655,7 +688,7 @@ export class DatabaseTransaction {
     tid: TID,
     verb: "update" | "delete" | "lock",
     change: (target: TID) => TMOutcome,
-    recheck?: (newest: Row) => void,
+    recheck?: (newest: Row) => boolean,
   ): boolean {
     let target = tid;
     for (let attempt = 0; attempt < EPQ_MAX_ATTEMPTS; attempt++) {
@@ -665,7 +698,7 @@ export class DatabaseTransaction {
       if (next === undefined) return false;
       const newest = this.visibleRow(rel, next, this.latestSnapshot());
       if (newest === undefined) return false;
-      recheck?.(newest);
+      if (recheck !== undefined && !recheck(newest)) return false;
       target = next;
     }
     throw new PgsimError("serialization-failure", `row kept changing under a concurrent ${verb}`);

@@ -84,15 +84,12 @@ function resolveOptions(options: BufferPoolOptions): Required<
     1,
     1024,
   );
-  const maxRelationForks =
-    variant === "memory"
-      ? checkInteger(
-          "maxRelationForks",
-          options.maxRelationForks ?? DEFAULT_MAX_RELATION_FORKS,
-          1,
-          1 << 20,
-        )
-      : 0;
+  const maxRelationForks = checkInteger(
+    "maxRelationForks",
+    options.maxRelationForks ?? DEFAULT_MAX_RELATION_FORKS,
+    1,
+    1 << 20,
+  );
   const segmentBlocks = checkInteger(
     "segmentBlocks",
     options.segmentBlocks ?? RELSEG_SIZE,

@@ -953,7 +953,9 @@ export class SharedBufferPool implements BufferPool {
     strategy: BufferAccessStrategy | undefined,
     lock: boolean,
   ): BufferId {
-    const block = this.smgr!.nblocks(rel, fork);
+    // Under the extension lock: the cached size is exact (only extension and truncation change
+    // it, both under this lock).
+    const block = this.diskNblocksLocked(rel, fork);
     if (block > MaxBlockNumber) {
       throw new PgsimError(
         "program-limit-exceeded",
@@ -995,9 +997,13 @@ export class SharedBufferPool implements BufferPool {
     try {
       this.smgr!.extend(rel, fork, block, this.zeroPage);
     } catch (e) {
+      // The file may have grown by part of a block (a short write): the next size is measured
+      // from the file again, as mdnblocks would.
+      this.relSizes.remove(rel, fork);
       this.abortBufferIO(id);
       throw e;
     }
+    this.relSizes.remember(rel, fork, block + 1);
     this.stats[this.statBase + STAT_EXTENDS]!++;
     // RBM_ZERO_AND_LOCK: the content lock before BM_VALID. A backend that already sees the new
     // block (the file has grown) and pinned the buffer waits for our I/O, then for this lock.
@@ -1465,7 +1471,10 @@ export class SharedBufferPool implements BufferPool {
     checkRelFileLocator(rel);
     checkForkNumber(fork);
     if (this.variant === "memory") this.relSizes.create(rel, fork, relationPath(rel, fork));
-    else this.smgr!.create(rel, fork);
+    else {
+      this.smgr!.create(rel, fork);
+      this.relSizes.remove(rel, fork);
+    }
   }
 
   relationExists(rel: RelFileLocator, fork: number): boolean {
@@ -1481,7 +1490,17 @@ export class SharedBufferPool implements BufferPool {
     this.checkLive();
     checkRelFileLocator(rel);
     checkForkNumber(fork);
-    if (this.variant === "disk") return this.smgr!.nblocks(rel, fork);
+    if (this.variant === "disk") {
+      const cached = this.relSizes.get(rel, fork);
+      if (cached >= 0) return cached;
+      const extLock = this.extensionLockSlot(rel);
+      lwlockAcquire(this.words, extLock, LW_EXCLUSIVE);
+      try {
+        return this.diskNblocksLocked(rel, fork);
+      } finally {
+        lwlockRelease(this.words, extLock, LW_EXCLUSIVE);
+      }
+    }
     const n = this.relSizes.get(rel, fork);
     if (n < 0) {
       const name = relationPath(rel, fork);
@@ -1491,6 +1510,25 @@ export class SharedBufferPool implements BufferPool {
         { path: name },
       );
     }
+    return n;
+  }
+
+  /**
+   * smgrnblocks for the disk-backed pool, with the relation's extension lock held: the shared
+   * fork-size cache (smgr_cached_nblocks), or mdnblocks (one fstat per segment) whose answer is
+   * then cached. Extension and truncation keep the cached size exact; dropping or creating the
+   * fork forgets it.
+   *
+   * Differs from PostgreSQL: PostgreSQL 15 trusts smgr_cached_nblocks only during recovery and
+   * otherwise asks the kernel (lseek) on every smgrnblocks; pgsim keeps one size per fork in
+   * shared memory, changed only under the extension lock, so every backend sees every extension
+   * at once without a system call. (PostgreSQL 16 extends the use of the cache.)
+   */
+  private diskNblocksLocked(rel: RelFileLocator, fork: number): number {
+    const cached = this.relSizes.get(rel, fork);
+    if (cached >= 0) return cached;
+    const n = this.smgr!.nblocks(rel, fork);
+    this.relSizes.remember(rel, fork, n);
     return n;
   }
 
@@ -1518,7 +1556,9 @@ export class SharedBufferPool implements BufferPool {
       if (this.variant === "memory") this.relSizes.set(rel, fork, nblocks);
       else {
         try {
+          this.relSizes.remove(rel, fork);
           this.smgr!.truncate(rel, fork, nblocks);
+          this.relSizes.remember(rel, fork, nblocks);
         } catch (e) {
           // The buffers of the cut blocks are gone: their older versions on disk would come
           // back (rows deleted since the last checkpoint reappearing). Only crash recovery,
@@ -1605,8 +1645,8 @@ export class SharedBufferPool implements BufferPool {
     this.checkLive();
     checkRelFileLocator(rel);
     this.dropBuffers(rel, [0, 1, 2, 3], [0, 0, 0, 0]);
-    if (this.variant === "memory") for (let f = 0; f <= 3; f++) this.relSizes.remove(rel, f);
-    else this.smgr!.unlink(rel);
+    for (let f = 0; f <= 3; f++) this.relSizes.remove(rel, f);
+    if (this.variant === "disk") this.smgr!.unlink(rel);
   }
 
   /**

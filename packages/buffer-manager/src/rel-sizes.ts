@@ -137,6 +137,38 @@ export class RelSizeTable {
     return out;
   }
 
+  /**
+   * Records a fork's size measured from its file (the disk-backed pool's cache). The caller holds
+   * the relation's extension lock, so the size cannot change meanwhile. Returns false when the
+   * table is full (the fork is then measured from its file each time).
+   */
+  remember(rel: RelFileLocator, fork: number, nblocks: number): boolean {
+    this.lock();
+    try {
+      const found = this.find(rel, fork);
+      if (found >= 0) {
+        Atomics.store(this.words, found + R_NBLOCKS, nblocks);
+        return true;
+      }
+      const h = bufTableHashCode(rel.spcOid, rel.dbOid, rel.relNumber, fork, 0) % this.capacity;
+      for (let probe = 0; probe < this.capacity; probe++) {
+        const e = this.base + ((h + probe) % this.capacity) * RELSIZE_INTS;
+        if (Atomics.load(this.words, e + R_STATE) !== IN_USE) {
+          this.words[e] = rel.spcOid | 0;
+          this.words[e + 1] = rel.dbOid | 0;
+          this.words[e + 2] = rel.relNumber | 0;
+          this.words[e + 3] = fork;
+          Atomics.store(this.words, e + R_NBLOCKS, nblocks);
+          Atomics.store(this.words, e + R_STATE, IN_USE);
+          return true;
+        }
+      }
+      return false;
+    } finally {
+      this.unlock();
+    }
+  }
+
   /** Forgets the fork (a tombstone keeps probe chains intact). */
   remove(rel: RelFileLocator, fork: number): void {
     this.lock();

@@ -92,7 +92,11 @@ export interface BufferPoolOptions {
   dataDir?: string;
   /** How many backends may attach at once (default 64). */
   maxBackends?: number;
-  /** Memory-only: how many relation forks the pool can hold (default 4096). */
+  /**
+   * How many relation forks the pool's size table holds (default 4096). Memory-only: every fork
+   * (the pool is the storage). Disk-backed: the fork-size cache (smgr_cached_nblocks, shared);
+   * forks beyond it are measured from their files each time.
+   */
   maxRelationForks?: number;
   /** Disk-backed: blocks per segment file (default RELSEG_SIZE = 131072). */
   segmentBlocks?: number;

@@ -1,4 +1,5 @@
 import * as fs from "node:fs";
+import { createRequire, syncBuiltinESMExports } from "node:module";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import {
@@ -508,4 +509,83 @@ describe("error cleanup (AbortTransaction's release of locks and pins)", () => {
       pool.detach();
     });
   }
+});
+
+describe("disk-backed: the shared fork-size cache (smgr_cached_nblocks)", () => {
+  /** Counts fstat calls (mdnblocks' measure of a segment) while `body` runs. */
+  function countFstat(body: () => void): number {
+    // The module object behind every `import … from "node:fs"`: a patched function reaches the
+    // ESM bindings through syncBuiltinESMExports.
+    const cjsFs = createRequire(import.meta.url)("node:fs") as typeof fs;
+    const original = cjsFs.fstatSync;
+    let calls = 0;
+    cjsFs.fstatSync = ((...args: Parameters<typeof fs.fstatSync>) => {
+      calls++;
+      return original(...args);
+    }) as typeof fs.fstatSync;
+    syncBuiltinESMExports();
+    try {
+      body();
+    } finally {
+      cjsFs.fstatSync = original;
+      syncBuiltinESMExports();
+    }
+    return calls;
+  }
+
+  it("measures a fork once; extensions and truncations keep the size exact for every backend without a system call", () => {
+    const pool = makePool("disk", 16) as SharedBufferPool;
+    const other = attachBufferPool(pool.shared);
+    pool.createRelation(REL, ForkNumber.MAIN);
+    expect(countFstat(() => expect(pool.nblocks(REL, ForkNumber.MAIN)).toBe(0))).toBe(1);
+    const calls = countFstat(() => {
+      for (let i = 0; i < 40; i++) {
+        extendWith(i % 2 === 0 ? pool : other, REL, i);
+        expect(pool.nblocks(REL, ForkNumber.MAIN)).toBe(i + 1);
+        expect(other.nblocks(REL, ForkNumber.MAIN)).toBe(i + 1);
+      }
+    });
+    expect(calls).toBe(0);
+    // The file agrees.
+    const file = path.join(pool.shared.dataDir!, relationPath(REL, ForkNumber.MAIN));
+    expect(fs.statSync(file).size).toBe(40 * 8192);
+    pool.checkpoint();
+    other.truncateRelation(REL, ForkNumber.MAIN, 25);
+    expect(countFstat(() => expect(pool.nblocks(REL, ForkNumber.MAIN)).toBe(25))).toBe(0);
+    expect(fs.statSync(file).size).toBe(25 * 8192);
+    // Dropped and created again: measured from the new (empty) file.
+    pool.dropRelation(REL);
+    pool.createRelation(REL, ForkNumber.MAIN);
+    expect(other.nblocks(REL, ForkNumber.MAIN)).toBe(0);
+    other.detach();
+    pool.detach();
+  });
+
+  it("after a failed extension the size is measured from the file again", () => {
+    const pool = makePool("disk", 16) as SharedBufferPool;
+    pool.createRelation(REL, ForkNumber.MAIN);
+    for (let i = 0; i < 3; i++) extendWith(pool, REL, i);
+    const rule = pool.faults.arm({ point: "extend", fault: { type: "short-write", bytes: 4096 } });
+    expect(() => pool.extend(REL, ForkNumber.MAIN)).toThrow(PgsimError);
+    pool.faults.remove(rule);
+    // Half a block reached the file: mdnblocks counts whole blocks, as PostgreSQL's does.
+    const file = path.join(pool.shared.dataDir!, relationPath(REL, ForkNumber.MAIN));
+    expect(fs.statSync(file).size).toBe(3 * 8192 + 4096);
+    expect(countFstat(() => expect(pool.nblocks(REL, ForkNumber.MAIN)).toBe(3))).toBe(1);
+    extendWith(pool, REL, 9);
+    expect(pool.nblocks(REL, ForkNumber.MAIN)).toBe(4);
+    pool.detach();
+  });
+
+  it("a fork beyond the cache's capacity is measured from its file each time", () => {
+    const pool = makePool("disk", 16, { maxRelationForks: 1 }) as SharedBufferPool;
+    pool.createRelation(REL, ForkNumber.MAIN);
+    pool.createRelation(REL2, ForkNumber.MAIN);
+    extendWith(pool, REL, 1);
+    extendWith(pool, REL2, 2);
+    extendWith(pool, REL2, 3);
+    expect(pool.nblocks(REL, ForkNumber.MAIN)).toBe(1);
+    expect(countFstat(() => expect(pool.nblocks(REL2, ForkNumber.MAIN)).toBe(2))).toBe(1);
+    pool.detach();
+  });
 });

@@ -207,6 +207,33 @@ const CASES: TableCase[] = [
       { name: "kinds_u", sql: "(u)", options: { columns: ["u"] } },
     ],
   },
+  {
+    // numeric: short and long headers, negative weights, equal values with different display
+    // scales (1.5 and 1.50: equal keys, different bytes), NaN and ±Infinity; numeric_ops is not
+    // equal-image, so nothing is deduplicated and the metapage says allequalimage = false.
+    table: "numerics",
+    columns: [
+      { name: "id", type: "int4" },
+      { name: "n", type: "numeric" },
+      { name: "m", type: "numeric" },
+    ],
+    exprs: [
+      "g",
+      "CASE WHEN g % 97 = 0 THEN 'NaN'::numeric WHEN g % 89 = 0 THEN 'Infinity'::numeric " +
+        "WHEN g % 83 = 0 THEN '-Infinity'::numeric WHEN g % 79 = 0 THEN NULL " +
+        "ELSE round(((g * 7919) % 2000 - 1000)::numeric / 8, g % 4) END",
+      "((g % 50) * 123456789.0123)::numeric * power(10::numeric, (g % 7) - 3)",
+    ],
+    rows: 5000,
+    indexes: [
+      { name: "numerics_n", sql: "(n)", options: { columns: ["n"] } },
+      {
+        name: "numerics_m_desc",
+        sql: "(m DESC, id)",
+        options: { columns: [{ name: "m", desc: true }, "id"] },
+      },
+    ],
+  },
 ];
 
 /** Output settings under which PostgreSQL's text is what pgsim's input functions read. */

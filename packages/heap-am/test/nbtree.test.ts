@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { cmpNumeric } from "../src/access/nbtree/nbtcompare.js";
 import { Database, type PgsimError, runInspect } from "../src/index.js";
 import {
   btFormPosting,
@@ -502,4 +503,37 @@ describe("the structural check (amcheck's invariants) catches corrupted pages", 
       expect(() => btIndexCheck(rel, pages, options)).toThrow(message);
     });
   }
+});
+
+describe("numeric_ops (cmp_numerics)", () => {
+  it("orders numerically, ignores display scale, puts -Infinity first and NaN last", () => {
+    const sorted = [
+      "-Infinity",
+      "-1e3",
+      "-999.5",
+      "-0.0001",
+      "0",
+      "0.000",
+      "1e-5",
+      "0.5",
+      "1",
+      "1.00",
+      " +2.50 ",
+      "10",
+      "123456789012345678901234567890.5",
+      "Infinity",
+      "NaN",
+    ];
+    for (let i = 0; i < sorted.length; i++) {
+      for (let j = 0; j < sorted.length; j++) {
+        const c = cmpNumeric(sorted[i]!, sorted[j]!);
+        const equal = new Set(["0|0.000", "0.000|0", "1|1.00", "1.00|1"]);
+        const want = i === j || equal.has(`${sorted[i]}|${sorted[j]}`) ? 0 : i < j ? -1 : 1;
+        expect(Math.sign(c), `${sorted[i]} vs ${sorted[j]}`).toBe(want);
+      }
+    }
+    expect(() => cmpNumeric("1.2.3", "1")).toThrow(
+      'invalid input syntax for type numeric: "1.2.3"',
+    );
+  });
 });

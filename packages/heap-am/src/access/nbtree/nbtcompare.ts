@@ -6,18 +6,19 @@
  * Models: src/backend/access/nbtree/nbtcompare.c (btboolcmp, btint2cmp, btint4cmp, btint8cmp,
  * btoidcmp, btequalimage), utils/adt/varlena.c (bttextcmp → varstr_cmp under the "C"
  * collation, btvarstrequalimage), date.c (date_cmp), timestamp.c (timestamp_cmp), uuid.c
- * (uuid_cmp), and the pg_amproc rows that tie them to the default opclasses.
+ * (uuid_cmp), numeric.c (numeric_cmp → cmp_numerics), and the pg_amproc rows that tie them to
+ * the default opclasses.
  * Entry points: `btOpclassFor`, `BTREE_SUPPORTED_TYPES`.
  * See also: nbtutils.ts (scan keys call these), ../../utils/adt/ (the values compared).
  *
  * Differs from PostgreSQL: text and varchar compare under the "C" collation only (byte order of
  * the UTF-8 encoding = code point order), which is what a "C" or "C.UTF-8" database gives;
- * there is no other collation. Types without an opclass here (numeric, float4/8, bpchar, bytea,
- * interval, time, name, "char") are refused with `unsupported-index-type`.
+ * there is no other collation. Types without an opclass here (float4/8, bpchar, bytea, interval,
+ * time, name, "char") are refused with `unsupported-index-type`.
  */
 
 import { PgsimError } from "@pgsim/clock-sweep";
-import type { Datum } from "../../utils/adt/type-codec.js";
+import { type Datum, invalidInputSyntax } from "../../utils/adt/type-codec.js";
 
 /** An operator class as nbtree uses it. */
 export interface BtOpclass {
@@ -65,6 +66,66 @@ export function cmpTextC(a: Datum, b: Datum): number {
   return x.length === y.length ? 0 : x.length < y.length ? -1 : 1;
 }
 
+/**
+ * A numeric value as cmp_numerics orders it: `rank` puts -Infinity (0) below every finite value
+ * (1), then Infinity (2), then NaN (3), which PostgreSQL sorts above everything and equal to
+ * itself. A finite value is 0.`digits` × 10^`exp` with `neg`, no leading or trailing zero digits
+ * ("" is zero), so that equal values (1.0 and 1.00) have equal keys.
+ */
+interface NumericKey {
+  rank: number;
+  neg: boolean;
+  digits: string;
+  exp: number;
+}
+
+const NUMERIC_TEXT = /^\s*([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*$/;
+
+function numericKey(value: Datum): NumericKey {
+  const text = String(value);
+  const t = text.trim().toLowerCase();
+  if (t === "nan") return { rank: 3, neg: false, digits: "", exp: 0 };
+  if (t === "infinity" || t === "+infinity" || t === "inf" || t === "+inf") {
+    return { rank: 2, neg: false, digits: "", exp: 0 };
+  }
+  if (t === "-infinity" || t === "-inf") return { rank: 0, neg: true, digits: "", exp: 0 };
+  const m = NUMERIC_TEXT.exec(text);
+  if (m === null || (m[2] === "" && (m[3] ?? "") === "")) {
+    throw invalidInputSyntax("numeric", text);
+  }
+  const whole = m[2]!;
+  const fraction = m[3] ?? "";
+  let all = whole + fraction;
+  // value = 0.all × 10^exp before stripping leading zeros.
+  let exp = whole.length + Number(m[4] ?? 0);
+  let lead = 0;
+  while (lead < all.length && all.charCodeAt(lead) === 0x30) lead++;
+  all = all.slice(lead);
+  exp -= lead;
+  let end = all.length;
+  while (end > 0 && all.charCodeAt(end - 1) === 0x30) end--;
+  all = all.slice(0, end);
+  if (all === "") return { rank: 1, neg: false, digits: "", exp: 0 };
+  return { rank: 1, neg: m[1] === "-", digits: all, exp };
+}
+
+/** cmp_numerics: numeric order, NaN last and equal to itself, display scale ignored. */
+export function cmpNumeric(a: Datum, b: Datum): number {
+  const x = numericKey(a);
+  const y = numericKey(b);
+  if (x.rank !== y.rank) return x.rank < y.rank ? -1 : 1;
+  if (x.rank !== 1) return 0;
+  const sx = x.digits === "" ? 0 : x.neg ? -1 : 1;
+  const sy = y.digits === "" ? 0 : y.neg ? -1 : 1;
+  if (sx !== sy) return sx < sy ? -1 : 1;
+  if (sx === 0) return 0;
+  // Same sign: compare magnitudes, then flip for negatives.
+  let mag: number;
+  if (x.exp !== y.exp) mag = x.exp < y.exp ? -1 : 1;
+  else mag = x.digits === y.digits ? 0 : x.digits < y.digits ? -1 : 1;
+  return sx < 0 && mag !== 0 ? -mag : mag;
+}
+
 function cmpString(a: Datum, b: Datum): number {
   return (a as string) < (b as string) ? -1 : (a as string) > (b as string) ? 1 : 0;
 }
@@ -83,6 +144,9 @@ const OPCLASSES: ReadonlyMap<string, BtOpclass> = new Map([
   ["timestamptz", { name: "timestamptz_ops", cmp: cmpBigint, equalimage: true }],
   // The canonical lowercase text of a uuid sorts as its 16 bytes do (uuid_cmp is a memcmp).
   ["uuid", { name: "uuid_ops", cmp: cmpString, equalimage: true }],
+  // numeric_ops has no BTEQUALIMAGE_PROC (1.0 = 1.00 with different bytes): an index with a
+  // numeric column is never deduplicated.
+  ["numeric", { name: "numeric_ops", cmp: cmpNumeric, equalimage: false }],
 ]);
 
 /** Key types a pgsim B-tree index accepts. */

@@ -116,8 +116,8 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
     indexFetchBegin: (rel): IndexFetchState => ({ rel }),
     indexFetchReset: () => {},
     indexFetchEnd: () => {},
-    indexFetchTuple(state, tid, snapshot, xact, slot) {
-      const found = heapHotSearch(state.rel.ctx, state.rel, tid, snapshot, xact);
+    indexFetchTuple(state, tid, snapshot, xact, slot, out) {
+      const found = heapHotSearch(state.rel.ctx, state.rel, tid, snapshot, xact, out);
       if (found === undefined) return false;
       slot.values = found.row;
       slot.tid = found.tid;

@@ -918,7 +918,13 @@ export class Database {
     // VACUUM runs in a transaction of its own, which processes invalidations when it starts.
     this.acceptInvalidationMessages();
     const rel = this.table(name);
-    const result = tableRelationVacuum(rel, options);
+    // Differs from PostgreSQL (until btbulkdelete is connected): a table with real indexes is
+    // vacuumed with INDEX_CLEANUP OFF. Its dead tuples' line pointers stay LP_DEAD (their pages
+    // are not marked all-visible), so no index entry can come to point at a reused slot and
+    // index-only scans still visit those pages; index scans kill the entries as they meet them.
+    const effective: VacuumOptions =
+      this.catalog.listIndexes(name).length > 0 ? { ...options, indexCleanup: "off" } : options;
+    const result = tableRelationVacuum(rel, effective);
     // A truncation tells every backend to close the relation's smgr (CacheInvalidateSmgr);
     // vac_update_relstats invalidates the relcache entry only when pg_class changed.
     if (result.pagesAfter < result.pagesBefore) this.catalog.invalidate(rel.def.relNumber);

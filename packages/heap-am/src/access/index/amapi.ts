@@ -111,7 +111,7 @@ export interface IndexScanDesc {
   killPriorTuple: boolean;
   xsHeaptid: TID | undefined;
   xsItup: Row | undefined;
-  /** The heap TID of the previous entry whose heap tuple was fetched (xs_heapfetch state). */
+  /** The AM's own scan state (btree: BTScanOpaque), set by ambeginscan. */
   opaque: unknown;
   /** Heap pages fetched by index_fetch_heap (pgsim only: what an index-only scan avoids). */
   heapFetches: number;

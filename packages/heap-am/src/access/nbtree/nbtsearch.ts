@@ -59,7 +59,6 @@ import {
   pRightmost,
 } from "../../include/access/nbtree.js";
 import {
-  itemIdGetFlags,
   itemIdGetLength,
   itemIdGetOffset,
   itemIdIsDead,
@@ -689,9 +688,4 @@ export function btKillItems(so: BTScanOpaque): void {
   } finally {
     pool.unlockBuffer(pos.buf);
   }
-}
-
-/** Whether the item at `off` is LP_DEAD (for callers that look at single items). */
-export function btItemIsDead(page: Uint8Array, off: number): boolean {
-  return itemIdGetFlags(pageGetItemId(page, off)) === LP_DEAD;
 }

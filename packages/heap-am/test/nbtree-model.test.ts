@@ -81,7 +81,7 @@ class UpdateValueCmd implements fc.Command<Model, Real> {
   run(model: Model, real: Real): void {
     stats.commands++;
     const tx = real.db.begin();
-    const n = tx.updateByKey("t_pkey", this.k, (row) => [row[0], this.v]);
+    const n = tx.updateByKey("t_pkey", this.k, (row) => [row[0] ?? null, this.v]);
     tx.commit();
     expect(n).toBe(model.has(this.k) ? 1 : 0);
     if (model.has(this.k)) model.set(this.k, this.v);
@@ -100,12 +100,12 @@ class MoveKeyCmd implements fc.Command<Model, Real> {
     stats.commands++;
     const tx = real.db.begin();
     if (model.has(this.from) && model.has(this.to) && this.from !== this.to) {
-      expect(() => tx.updateByKey("t_pkey", this.from, (row) => [this.to, row[1]])).toThrow(
+      expect(() => tx.updateByKey("t_pkey", this.from, (row) => [this.to, row[1] ?? null])).toThrow(
         'duplicate key value violates unique constraint "t_pkey"',
       );
       stats.violations++;
     } else {
-      const n = tx.updateByKey("t_pkey", this.from, (row) => [this.to, row[1]]);
+      const n = tx.updateByKey("t_pkey", this.from, (row) => [this.to, row[1] ?? null]);
       tx.commit();
       expect(n).toBe(model.has(this.from) ? 1 : 0);
       if (model.has(this.from)) {
@@ -140,7 +140,7 @@ class AbortedCmd implements fc.Command<Model, Real> {
     stats.commands++;
     const tx = real.db.begin();
     if (!model.has(this.k)) tx.insert("t", [this.k, -1]);
-    else tx.updateByKey("t_pkey", this.k, (row) => [row[0], -1]);
+    else tx.updateByKey("t_pkey", this.k, (row) => [row[0] ?? null, -1]);
     tx.abort();
     checkAgainst(model, real, 0, 60);
   }

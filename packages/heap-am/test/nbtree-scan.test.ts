@@ -204,7 +204,7 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     expect(rtx.indexScan("t_pkey").map((r) => r.row[1])).toEqual(["a", "b", "c"]);
     const w = db.begin();
     // HOT updates (the key column is unchanged): the entry still points at the chain's root.
-    expect(w.updateByKey("t_pkey", 2, (r) => [r[0], "B", 1])).toBe(1);
+    expect(w.updateByKey("t_pkey", 2, (r) => [r[0] ?? null, "B", 1])).toBe(1);
     expect(w.deleteByKey("t_pkey", 3)).toBe(1);
     expect(w.fetchByKey("t_pkey", 2)?.row).toEqual([2, "B", 1]);
     w.commit();
@@ -250,7 +250,7 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     // An update clears its page's bit: the entries on that page need the heap again.
     const tx3 = db.begin();
     const hit = tx3.indexScan("t_k", { eq: 5 })[0]!;
-    tx3.update("t", hit.tid, (row) => [row[0], row[1], 1]);
+    tx3.update("t", hit.tid, (row) => [row[0] ?? null, row[1] ?? null, 1]);
     tx3.commit();
     const onPage = modelOf(db).filter((m) => m.tid.block === hit.tid.block && m.k < 100).length;
     const tx4 = db.begin();
@@ -334,7 +334,7 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     const ch = db.begin();
     for (let k = 0; k < 200; k += 3) ch.deleteByKey("t_pkey", k);
     // Moving a key: a non-HOT update (new pkey entry, the old one leads to a dead version).
-    ch.updateByKey("t_pkey", 1, (r) => [1000, r[1], r[2]]);
+    ch.updateByKey("t_pkey", 1, (r) => [1000, r[1] ?? null, r[2] ?? null]);
     ch.commit();
     db.vacuum("t");
     const want = Array.from({ length: 200 }, (_, i) => i)
@@ -405,7 +405,7 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     other.close();
     // Updating a key onto another row's key is refused too (a non-HOT update's new entry).
     const t6 = db.begin();
-    expect(() => t6.updateByKey("t_pkey", 1, (r) => [3, r[1], r[2]])).toThrow(
+    expect(() => t6.updateByKey("t_pkey", 1, (r) => [3, r[1] ?? null, r[2] ?? null])).toThrow(
       /Key|duplicate key value violates unique constraint "t_pkey"/,
     );
     const t7 = db.begin();
@@ -451,8 +451,8 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     // Changing k (no index on it) is HOT; changing n (indexed) is not, and the index gets the
     // new version's entry.
     const u = db.begin();
-    u.update("t", tids[0]!, (r) => [100, r[1], r[2]]);
-    u.update("t", tids[1]!, (r) => [r[0], r[1], 1000]);
+    u.update("t", tids[0]!, (r) => [100, r[1] ?? null, r[2] ?? null]);
+    u.update("t", tids[1]!, (r) => [r[0] ?? null, r[1] ?? null, 1000]);
     u.commit();
     const stats = db.tableStats("t");
     expect(stats.n_tup_upd).toBe(2);
@@ -465,7 +465,7 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     // After DROP INDEX, n is no longer indexed: its updates are HOT again.
     db.dropIndex("t_n");
     const u2 = db.begin();
-    u2.update("t", tids[2]!, (r) => [r[0], r[1], 2000]);
+    u2.update("t", tids[2]!, (r) => [r[0] ?? null, r[1] ?? null, 2000]);
     u2.commit();
     expect(db.tableStats("t").n_tup_hot_upd).toBe(2);
     db.close();

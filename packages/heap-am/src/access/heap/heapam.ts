@@ -979,6 +979,11 @@ export function heapFetch(
  * dead to every transaction (HeapTupleIsSurelyDead against the oldest xmin any backend may still
  * need): true also when the root line pointer is dead or unused; false whenever a version is
  * visible. An index scan uses it to mark its entry LP_DEAD (kill_prior_tuple).
+ *
+ * With `held` (heapam_index_fetch_tuple's xs_cbuf), the heap page stays pinned in it after the
+ * call, and a next fetch on the same block reuses the pin without pruning again — the page is
+ * pruned only when the fetches move to it (heap_page_prune_opt "only if we weren't already on
+ * this page"); the caller releases the pin (index_fetch_reset / _end).
  */
 export function heapHotSearch(
   ctx: TableAmContext,
@@ -987,11 +992,22 @@ export function heapHotSearch(
   snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
   out?: { allDead: boolean },
+  held?: { buffer: BufferId | undefined },
 ): { tid: TID; row: Row } | undefined {
   checkTid(ctx, rel, tid);
   const pool = ctx.pool;
-  const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
-  heapPagePruneOpt(ctx, rel, buffer, xact);
+  let buffer: BufferId;
+  if (held?.buffer !== undefined && pool.bufferGetBlockNumber(held.buffer) === tid.block) {
+    buffer = held.buffer;
+  } else {
+    if (held?.buffer !== undefined) {
+      pool.releaseBuffer(held.buffer);
+      held.buffer = undefined;
+    }
+    buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+    if (held !== undefined) held.buffer = buffer;
+    heapPagePruneOpt(ctx, rel, buffer, xact);
+  }
   pool.lockBuffer(buffer, "share");
   if (out !== undefined) out.allDead = true;
   let horizon: number | undefined;
@@ -1042,7 +1058,8 @@ export function heapHotSearch(
     if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
     return undefined;
   } finally {
-    pool.unlockReleaseBuffer(buffer);
+    if (held !== undefined) pool.unlockBuffer(buffer);
+    else pool.unlockReleaseBuffer(buffer);
   }
 }
 

@@ -20,8 +20,8 @@
  * would first try simple deletion or a deduplication pass, then split) is refused with
  * `feature-not-supported`, before anything changes; a unique index's check (nbtinsert-unique.ts)
  * is run by the caller's hook before the descent, not on the leaf locked for the insertion; no
- * fastpath (PostgreSQL's cache of the rightmost leaf only skips
- * the descent: it changes no page); not WAL-logged.
+ * fastpath (PostgreSQL's cache of the rightmost leaf only skips the descent: it changes no page);
+ * not WAL-logged.
  */
 
 import type { BufferPool } from "@pgsim/buffer-manager";

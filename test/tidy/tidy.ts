@@ -136,7 +136,8 @@ export function checkCycles(files: readonly TreeFile[]): Violation[] {
  * heap-am, bottom to top: include/ (headers: formats, constants, shared types) → storage/ (pages,
  * FSM, forks) → utils/adt/ (datatypes) → access/common/ (tuples) → access/transam/ → utils/time/
  * (snapshots) → catalog/ → utils/cache/ (relation entries) → access/table/ (the table AM interface
- * and its types) → access/heap/ (one AM) → inspect/ (offline decoders) → database/ (shared memory
+ * and its types) → access/heap/ (one AM) → access/index/ (the index AM interface) → access/nbtree/
+ * → inspect/ (offline decoders) → executor/ (index maintenance and scans) → database/ (shared memory
  * and attaching, the statements, live introspection: the parts of the Database API) → database.ts
  * (the Database class) → postmaster/ (workers, pooler) → testing/ → index.ts, internals.ts.
  */
@@ -166,9 +167,14 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
     ["utils/cache"],
     ["access/table"],
     ["access/heap"],
-    // The index AM builds on the table AM (table_index_build_scan), as nbtree does in PostgreSQL.
+    // The index AM interface (amapi, indexam, genam) builds on the table AM (index fetches,
+    // table_index_build_scan); nbtree implements it.
+    ["access/index"],
     ["access/nbtree"],
     ["inspect"],
+    // The executor's index parts (ExecInsertIndexTuples, index and index-only scans) call the
+    // index AM and the heap's visibility map; the statements (database/) call them.
+    ["executor"],
     ["database"],
     ["database.ts", "*"],
     ["postmaster"],

@@ -32,8 +32,11 @@ import {
   PgsimError,
 } from "@pgsim/buffer-manager";
 import { HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
-import { type BtIndexRelation, buildBtIndexRelation } from "./access/nbtree/nbtree.js";
-import { type BtBuildResult, btBuild } from "./access/nbtree/nbtsort.js";
+import type { IndexRelation } from "./access/index/amapi.js";
+import { indexBuild, indexOpen } from "./access/index/indexam.js";
+import type { BtIndexRelation } from "./access/nbtree/nbtree.js";
+import { btRel } from "./access/nbtree/nbtree-am.js";
+import type { BtBuildResult } from "./access/nbtree/nbtsort.js";
 import {
   type BtCheckOptions,
   type BtCheckResult,
@@ -46,7 +49,6 @@ import {
   type TableAmContext,
   type TableRelation,
   tableCheckUsable,
-  tableIndexBuildScan,
   tableRelationDrop,
   tableRelationSetNewFilenode,
   tableRelationVacuum,
@@ -141,6 +143,7 @@ export type { StartupResult } from "./database/startup.js";
 export {
   type BulkStatementOptions,
   DatabaseTransaction,
+  type IndexScanOptions,
   type InsertBatchesOptions,
   type RowChangeOptions,
   type RowLockMode,
@@ -168,10 +171,19 @@ export interface CreateTableOptions {
   am?: string;
   /** Heap fillfactor, 10..100 (default 100). */
   fillfactor?: number;
-  /** Columns an index would cover: updating one is never HOT. */
+  /**
+   * Deprecated (from before pgsim had indexes): columns declared "indexed" with no index behind
+   * them; updating one is never HOT. Nothing is indexed: use `primaryKey` or `createIndex`,
+   * whose key columns decide HOT.
+   */
   indexedColumns?: string[];
-  /** Columns of a unique index: updating one sets HEAP_KEYS_UPDATED. Must be indexed columns. */
+  /** Deprecated: declared key columns (updating one sets HEAP_KEYS_UPDATED); see indexedColumns. */
   keyColumns?: string[];
+  /**
+   * PRIMARY KEY (columns): the columns become NOT NULL and a unique B-tree index
+   * `<table>_pkey` is created on them.
+   */
+  primaryKey?: string[];
   /**
    * CREATE UNLOGGED TABLE: the table's changes are not written to the WAL (faster, and emptied
    * by crash recovery). Only meaningful for a database with WAL.
@@ -223,7 +235,7 @@ export class Database {
   private readonly ctx: TableAmContext;
   private readonly pgstat: PgStat;
   private readonly relations = new Map<number, TableRelation>();
-  private readonly indexRelations = new Map<number, BtIndexRelation>();
+  private readonly indexRelations = new Map<number, IndexRelation>();
   /** Each table's invalidation count as this backend last processed it. */
   private readonly invalidationsSeen = new Map<number, number>();
   private current: DatabaseTransaction | undefined;
@@ -592,7 +604,7 @@ export class Database {
     const def = this.catalog.get(name);
     let rel = this.relations.get(def.relNumber);
     if (rel === undefined || rel.def !== def) {
-      rel = buildTableRelation(def, this.ctx);
+      rel = buildTableRelation(def, this.ctx, this.catalog.listIndexes(name));
       this.relations.set(def.relNumber, rel);
     }
     return rel;
@@ -634,9 +646,29 @@ export class Database {
       );
     }
     const am = getTableAm(options.am ?? (this.pool.variant === "disk" ? "heap" : "memheap"));
+    const primaryKey = options.primaryKey;
+    if (primaryKey !== undefined) {
+      if (!Array.isArray(primaryKey) || primaryKey.length === 0) {
+        throw new PgsimError("invalid-table-definition", "primaryKey needs at least one column");
+      }
+      for (const k of primaryKey) {
+        if (!names.has(k)) {
+          throw new PgsimError(
+            "undefined-column",
+            `column "${String(k)}" named in key does not exist`,
+            {
+              column: k,
+            },
+          );
+        }
+      }
+    }
     const draft = {
       name,
-      columns: columns.map((c) => ({ ...c })),
+      // A primary key's columns are NOT NULL (ALTER TABLE … SET NOT NULL, as DefineIndex does).
+      columns: columns.map((c) =>
+        primaryKey?.includes(c.name) ? { ...c, notNull: true } : { ...c },
+      ),
       am: am.name,
       fillfactor,
       indexedColumns: [...(options.indexedColumns ?? [])],
@@ -662,6 +694,15 @@ export class Database {
       throw e;
     }
     this.pgstat.createRelation(def.relNumber, name);
+    if (primaryKey !== undefined) {
+      try {
+        this.createIndexChanging(`${name}_pkey`, name, { columns: [...primaryKey], unique: true });
+      } catch (e) {
+        this.dropTableChanging(name);
+        throw e;
+      }
+      return this.catalog.get(name);
+    }
     return def;
   }
 
@@ -673,7 +714,7 @@ export class Database {
   private dropTableChanging(name: string): void {
     const rel = this.table(name);
     for (const idx of this.catalog.listIndexes(name)) {
-      const index = this.index(idx.name);
+      const index = this.openIndex(idx.name);
       this.catalog.dropIndex(idx.name);
       this.pool.dropRelation(index.locator);
       this.indexRelations.delete(idx.relNumber);
@@ -755,20 +796,15 @@ export class Database {
       deduplicateItems: options.deduplicateItems ?? true,
     };
     // Check the columns and key types before anything is stored.
-    buildBtIndexRelation({ ...draft, relNumber: 0 }, rel.def);
+    indexOpen({ ...draft, relNumber: 0 }, rel.def, this.ctx);
     const def = this.catalog.createIndex(draft);
-    const index = this.index(name);
+    const index = this.openIndex(name);
     // An index is logged when its table is (RelationNeedsWAL: same persistence).
     const xlog = relationNeedsWal(this.ctx, rel) ? this.ctx.xlog : undefined;
     try {
       relationCreateStorage(this.pool, index.locator, xlog);
-      const result = btBuild({
-        pool: this.pool,
-        index,
-        tableName: table,
-        scan: (callback) => tableIndexBuildScan(this.table(table), callback),
-        xlog,
-      });
+      // index_build → ambuild; btree's result is its whole BtBuildResult.
+      const result = indexBuild(this.table(table), index) as BtBuildResult;
       return { definition: def, ...result };
     } catch (e) {
       this.catalog.dropIndex(name);
@@ -780,16 +816,32 @@ export class Database {
     }
   }
 
-  /** The backend's relation entry for an index (rebuilt when the catalog entry changes). */
+  /** The backend's B-tree entry for an index (rebuilt when the catalog entry changes). */
   index(name: string): BtIndexRelation {
+    return btRel(this.openIndex(name));
+  }
+
+  /**
+   * index_open: the backend's relation entry for an index, with its access method (rebuilt when
+   * the catalog entry changes).
+   */
+  openIndex(name: string): IndexRelation {
     this.checkOpen();
     const def = this.catalog.getIndex(name);
     let rel = this.indexRelations.get(def.relNumber);
     if (rel === undefined || rel.def !== def) {
-      rel = buildBtIndexRelation(def, this.catalog.get(def.table));
+      rel = indexOpen(def, this.catalog.get(def.table), this.ctx);
       this.indexRelations.set(def.relNumber, rel);
     }
     return rel;
+  }
+
+  /**
+   * ExecOpenIndices: the entries of every index of `table`, in creation order (what each
+   * insert and non-HOT update maintains).
+   */
+  tableIndexes(table: string): IndexRelation[] {
+    return this.catalog.listIndexes(table).map((i) => this.openIndex(i.name));
   }
 
   /** The indexes of a table (all indexes when `table` is omitted), in creation order. */
@@ -802,7 +854,7 @@ export class Database {
   dropIndex(name: string): void {
     this.checkOpen();
     this.changing(() => {
-      const index = this.index(name);
+      const index = this.openIndex(name);
       this.catalog.dropIndex(name);
       this.pool.dropRelation(index.locator);
       this.indexRelations.delete(index.def.relNumber);
@@ -824,18 +876,12 @@ export class Database {
     this.pgstat.truncateRelation(old.def.relNumber, after.relNumber);
     // Each index gets a new relfilenode too and is rebuilt (empty: a metapage only).
     for (const idx of this.catalog.listIndexes(name)) {
-      const oldIndex = this.index(idx.name);
+      const oldIndex = this.openIndex(idx.name);
       this.catalog.renumberIndex(idx.name);
-      const index = this.index(idx.name);
+      const index = this.openIndex(idx.name);
       const xlog = relationNeedsWal(this.ctx, fresh) ? this.ctx.xlog : undefined;
       relationCreateStorage(this.pool, index.locator, xlog);
-      btBuild({
-        pool: this.pool,
-        index,
-        tableName: name,
-        scan: (callback) => tableIndexBuildScan(this.table(name), callback),
-        xlog,
-      });
+      indexBuild(this.table(name), index);
       this.pool.dropRelation(oldIndex.locator);
       this.indexRelations.delete(oldIndex.def.relNumber);
     }
@@ -890,7 +936,13 @@ export class Database {
     // VACUUM runs in a transaction of its own, which processes invalidations when it starts.
     this.acceptInvalidationMessages();
     const rel = this.table(name);
-    const result = tableRelationVacuum(rel, options);
+    // Differs from PostgreSQL (until btbulkdelete is connected): a table with real indexes is
+    // vacuumed with INDEX_CLEANUP OFF. Its dead tuples' line pointers stay LP_DEAD (their pages
+    // are not marked all-visible), so no index entry can come to point at a reused slot and
+    // index-only scans still visit those pages; index scans kill the entries as they meet them.
+    const effective: VacuumOptions =
+      this.catalog.listIndexes(name).length > 0 ? { ...options, indexCleanup: "off" } : options;
+    const result = tableRelationVacuum(rel, effective);
     // A truncation tells every backend to close the relation's smgr (CacheInvalidateSmgr);
     // vac_update_relstats invalidates the relcache entry only when pg_class changed.
     if (result.pagesAfter < result.pagesBefore) this.catalog.invalidate(rel.def.relNumber);

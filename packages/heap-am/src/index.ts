@@ -47,6 +47,16 @@ export {
   vmGetStatus,
   vmSetBits,
 } from "./access/heap/visibilitymap-page.js";
+export {
+  getIndexAm,
+  type IndexAmRoutine,
+  type IndexRelation,
+  type IndexScanDesc,
+  indexAmNames,
+  registerIndexAm,
+  type ScanKey,
+  type ScanKeyOperator,
+} from "./access/index/amapi.js";
 export type { BtCheckOptions, BtCheckResult } from "./access/nbtree/verify-nbtree.js";
 export {
   type BulkInsertStateData,
@@ -121,6 +131,7 @@ export {
   type DatabaseShared,
   DatabaseTransaction,
   type FaultHandle,
+  type IndexScanOptions,
   type InsertBatchesOptions,
   type RowChangeOptions,
   type RowLockMode,
@@ -135,6 +146,7 @@ export type {
   StatioUserTablesRow,
   StatUserTablesRow,
 } from "./database-stats.js";
+export type { IndexOnlyScanResult } from "./executor/node-indexscan.js";
 export {
   type HeapTupleHeaderFields,
   type InfomaskFlagNames,

@@ -14,7 +14,11 @@ import type {
 } from "../src/access/table/tableam.js";
 import type { Transaction } from "../src/access/transam/xact.js";
 import { xidPrecedes } from "../src/include/access/transam.js";
-import type { Snapshot } from "../src/include/utils/snapshot.js";
+import {
+  type DirtySnapshot,
+  isDirtySnapshot,
+  type Snapshot,
+} from "../src/include/utils/snapshot.js";
 import { xidInMVCCSnapshot } from "../src/utils/time/snapmgr.js";
 
 interface Version {
@@ -48,11 +52,28 @@ function tidOf(i: number): TID {
 function visible(
   rel: TableRelation,
   v: Version,
-  snapshot: Snapshot,
+  snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
 ): boolean {
   const t = rel.ctx.transam;
   const mine = (xid: number) => xact?.isCurrent(xid);
+  if (isDirtySnapshot(snapshot)) {
+    // SnapshotDirty: inserted by a committed or running transaction (or us), not deleted by a
+    // committed one (or us); a running inserter or deleter is reported.
+    snapshot.xmin = 0;
+    snapshot.xmax = 0;
+    if (!mine(v.xmin)) {
+      if (t.isInProgress(v.xmin)) snapshot.xmin = v.xmin;
+      else if (!t.didCommit(v.xmin)) return false;
+    }
+    if (v.xmax === 0) return true;
+    if (mine(v.xmax)) return false;
+    if (t.isInProgress(v.xmax)) {
+      snapshot.xmax = v.xmax;
+      return true;
+    }
+    return !t.didCommit(v.xmax);
+  }
   if (mine(v.xmin)) {
     if (v.cmin >= snapshot.curcid) return false;
   } else if (xidInMVCCSnapshot(v.xmin, snapshot) || !t.didCommit(v.xmin)) {

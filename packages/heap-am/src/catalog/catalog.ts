@@ -55,13 +55,14 @@ export interface TableDefinition {
   /** Heap fillfactor, 10..100. */
   fillfactor: number;
   /**
-   * Columns that indexes would cover (the hot_attrs of heap_update). pgsim has no indexes; naming
-   * columns here makes updates of them non-HOT, exactly as an index on them would.
+   * Deprecated: columns declared "indexed" with no index behind them (from before pgsim had
+   * indexes). They count as HOT-blocking columns in addition to the key columns of the table's
+   * real indexes (`Catalog.listIndexes`), which is what decides HOT now; nothing is indexed.
    */
   indexedColumns: string[];
   /**
-   * Columns of unique indexes (heap_update's key_attrs): changing one sets HEAP_KEYS_UPDATED on
-   * the old version. A subset of indexedColumns.
+   * Deprecated: declared key columns (heap_update's key_attrs) in addition to those of the
+   * table's unique indexes: changing one sets HEAP_KEYS_UPDATED on the old version.
    */
   keyColumns?: string[];
   /** pg_class.relpages as the last VACUUM left it (0 before any). */
@@ -362,7 +363,8 @@ export class Catalog {
   /**
    * Adds an index with a new relNumber (index_create's catalog part). Indexes and tables share
    * one namespace, as relations do in PostgreSQL. The table's HOT and key columns grow by the
-   * index's columns (RelationGetIndexAttrBitmap sees the new index).
+   * index's columns (RelationGetIndexAttrBitmap sees the new index): the table's entry changes, so
+   * backends rebuild their relation entry.
    */
   createIndex(def: Omit<IndexDefinition, "relNumber">): IndexDefinition {
     checkIdentifier(def.name, "index");
@@ -374,13 +376,7 @@ export class Catalog {
           name: def.table,
         });
       }
-      for (const c of def.columns) {
-        if (!table.indexedColumns.includes(c.name)) table.indexedColumns.push(c.name);
-        if (def.unique) {
-          table.keyColumns ??= [];
-          if (!table.keyColumns.includes(c.name)) table.keyColumns.push(c.name);
-        }
-      }
+      // The table's relcache entry is rebuilt (its HOT columns include the new index's).
       table.invalidations = (table.invalidations ?? 0) + 1;
       const relNumber = Atomics.add(this.header, H_NEXT_REL, 1);
       const index: IndexDefinition = { ...def, relNumber };
@@ -389,13 +385,18 @@ export class Catalog {
     });
   }
 
-  /** Removes an index from the catalog (DROP INDEX; the table's HOT columns are kept). */
+  /**
+   * Removes an index from the catalog (DROP INDEX). The table's entry changes too, so backends
+   * rebuild their relation entry without the index's HOT columns.
+   */
   dropIndex(name: string): IndexDefinition {
     return this.modify((data) => {
       const i = (data.indexes ?? []).findIndex((x) => x.name === name);
       if (i < 0)
         throw new PgsimError("undefined-table", `relation "${name}" does not exist`, { name });
       const [gone] = data.indexes!.splice(i, 1);
+      const table = data.tables.find((t) => t.name === gone!.table);
+      if (table !== undefined) table.invalidations = (table.invalidations ?? 0) + 1;
       return gone!;
     });
   }

@@ -31,6 +31,7 @@ import {
   registerFaultShmem,
 } from "@pgsim/buffer-manager";
 import { registerBuiltinTableAms } from "../access/heap/heapam-handler.js";
+import { registerBuiltinIndexAms } from "../access/nbtree/nbtree-am.js";
 import type { TableAmContext, XLogBackend } from "../access/table/tableam.js";
 import { extendClogLog } from "../access/transam/clog.js";
 import {
@@ -656,6 +657,7 @@ export interface BackendAttachment {
  */
 export function attachBackend(shared: DatabaseShared): BackendAttachment {
   registerBuiltinTableAms();
+  registerBuiltinIndexAms();
   const xlog: XLogBackend | undefined =
     shared.xlog !== undefined
       ? { wal: attachWal(shared), ins: new XLogInsertState(), logHintBits: shared.checksums }

@@ -27,8 +27,16 @@ import {
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BulkInsertState } from "../access/heap/hio.js";
 import {
+  type IndexRelation,
+  type ScanDirection,
+  type ScanKey,
+  type ScanKeyOperator,
+  STRATEGY_OF,
+} from "../access/index/amapi.js";
+import {
   type ColumnBatch,
   type CompiledAssignment,
+  columnBatchRow,
   type LockTupleMode,
   makeSlot,
   type Row,
@@ -52,12 +60,25 @@ import {
 } from "../access/table/tableam.js";
 import type { Transam } from "../access/transam/transam.js";
 import type { Transaction } from "../access/transam/xact.js";
+import { execInsertIndexTuples } from "../executor/exec-indexing.js";
+import {
+  type IndexOnlyScanResult,
+  runIndexOnlyScan,
+  runIndexScan,
+} from "../executor/node-indexscan.js";
 import type { Datum } from "../utils/adt/type-codec.js";
 
 /** What a transaction needs of the backend it runs on (the Database object). */
 export interface TransactionBackend {
   /** The backend's relation entry for a table (relation_openrv). */
   table(name: string): TableRelation;
+  /**
+   * ExecOpenIndices: the table's indexes, each insert and non-HOT update adds entries to.
+   * Absent: the backend has no indexes.
+   */
+  tableIndexes?(table: string): readonly IndexRelation[];
+  /** index_open by name (the index scans' statements). */
+  openIndex?(name: string): IndexRelation;
   /** AcceptInvalidationMessages: forget the insert target of tables invalidated since. */
   acceptInvalidationMessages(): void;
   readonly pool: BufferPool;
@@ -130,6 +151,22 @@ export type UpdateAssignment = { readonly add: number | bigint } | { readonly va
  * version straight from the old one.
  */
 export type UpdateSet = Readonly<Record<string, UpdateAssignment>>;
+
+/**
+ * The keys of an index statement (indexScan, indexOnlyScan): `eq` values for the leading key
+ * columns, a `range` on the column after them, and any other `where` keys on key columns; all are
+ * ANDed. No keys: the whole index.
+ */
+export interface IndexScanOptions {
+  /** `=` on the first key column, or one value per leading key column. */
+  eq?: Datum | readonly Datum[];
+  /** Bounds on the first key column without an `eq` value. */
+  range?: { gt?: Datum; gte?: Datum; lt?: Datum; lte?: Datum };
+  /** More keys: `column op value` on any key column of the index. */
+  where?: readonly { column: string; op: ScanKeyOperator; value: Datum }[];
+  /** Index order (default) or its reverse. */
+  direction?: ScanDirection;
+}
 
 /** Options of insertBatches. */
 export interface InsertBatchesOptions extends BulkStatementOptions {
@@ -271,10 +308,32 @@ export class DatabaseTransaction {
   /** INSERT one row; returns its TID. */
   insert(table: string, values: (Datum | null)[]): TID {
     return this.modifyingStatement(() => {
+      const rel = this.rel(table);
+      const indexes = this.indexesOf(table);
       const slot = makeSlot(values);
-      tableTupleInsert(this.rel(table), slot, this.xact);
+      tableTupleInsert(rel, slot, this.xact);
+      this.insertIndexEntries(indexes, rel, [slot]);
       return slot.tid!;
     });
+  }
+
+  /** ExecOpenIndices for a statement on `table`. */
+  private indexesOf(table: string): readonly IndexRelation[] {
+    return this.db.tableIndexes?.(table) ?? [];
+  }
+
+  /**
+   * ExecInsertIndexTuples for each stored slot (its row and TID): every index gets its entry,
+   * unique indexes checked.
+   */
+  private insertIndexEntries(
+    indexes: readonly IndexRelation[],
+    rel: TableRelation,
+    slots: readonly { values: Row; tid: TID | undefined }[],
+  ): void {
+    if (indexes.length === 0) return;
+    for (const slot of slots)
+      execInsertIndexTuples(indexes, rel, slot.values, slot.tid!, this.xact);
   }
 
   /**
@@ -290,9 +349,11 @@ export class DatabaseTransaction {
   insertRows(table: string, rows: (Datum | null)[][]): TID[] {
     return this.modifyingStatement(() => {
       const rel = this.rel(table);
+      const indexes = this.indexesOf(table);
       return rows.map((values) => {
         const slot = makeSlot(values);
         tableTupleInsert(rel, slot, this.xact);
+        this.insertIndexEntries(indexes, rel, [slot]);
         return slot.tid!;
       });
     });
@@ -311,21 +372,27 @@ export class DatabaseTransaction {
   insertMany(table: string, rows: (Datum | null)[][]): TID[] {
     return this.modifyingStatement(() => {
       const rel = this.rel(table);
+      const indexes = this.indexesOf(table);
       const bistate = new BulkInsertState(this.db.pool.bufferCount);
       try {
         const slots = rows.map((r) => makeSlot(r));
+        // CopyMultiInsertBufferFlush: the batch goes to the heap, then each row to the indexes.
+        const flush = (batch: typeof slots) => {
+          tableMultiInsert(rel, batch, this.xact, bistate);
+          this.insertIndexEntries(indexes, rel, batch);
+        };
         let first = 0;
         let bytes = 0;
         for (let i = 0; i < slots.length; i++) {
           bytes += copyLineLength(rel, rows[i]!);
           const tuples = i + 1 - first;
           if (tuples >= COPY_MAX_BUFFERED_TUPLES || bytes >= COPY_MAX_BUFFERED_BYTES) {
-            tableMultiInsert(rel, slots.slice(first, i + 1), this.xact, bistate);
+            flush(slots.slice(first, i + 1));
             first = i + 1;
             bytes = 0;
           }
         }
-        if (first < slots.length) tableMultiInsert(rel, slots.slice(first), this.xact, bistate);
+        if (first < slots.length) flush(slots.slice(first));
         tableFinishBulkInsert(rel);
         return slots.map((s) => s.tid!);
       } finally {
@@ -380,6 +447,7 @@ export class DatabaseTransaction {
         );
       }
       const rel = this.rel(table);
+      const indexes = this.indexesOf(table);
       const bistate = new BulkInsertState(this.db.pool.bufferCount);
       try {
         for (let first = 0; first < totalRows; first += batchRows) {
@@ -392,15 +460,21 @@ export class DatabaseTransaction {
                 `makeBatch(${first}, ${count}) must return ${count} rows, got ${rows.length}`,
               );
             }
-            tableMultiInsert(
-              rel,
-              rows.map((r) => makeSlot(r)),
-              this.xact,
-              bistate,
-            );
+            const slots = rows.map((r) => makeSlot(r));
+            tableMultiInsert(rel, slots, this.xact, bistate);
+            this.insertIndexEntries(indexes, rel, slots);
           } else {
             checkColumnBatch(rel, rows, first, count);
-            tableMultiInsertColumns(rel, rows, count, this.xact, bistate);
+            if (indexes.length === 0) {
+              tableMultiInsertColumns(rel, rows, count, this.xact, bistate);
+            } else {
+              // The index entries need each row's TID, which only the slot path reports.
+              const slots = Array.from({ length: count }, (_, i) =>
+                makeSlot(columnBatchRow(rows, i)),
+              );
+              tableMultiInsert(rel, slots, this.xact, bistate);
+              this.insertIndexEntries(indexes, rel, slots);
+            }
           }
           options.onProgress?.(first + count);
         }
@@ -449,8 +523,13 @@ export class DatabaseTransaction {
       const scan = tableBeginScan(rel, this.xact.snapshot, this.xact);
       let seen = 0;
       let updated = 0;
+      // A table with indexes is updated row by row: each non-HOT new version needs its entries.
+      const pageAtATime =
+        options.pageAtATime !== false &&
+        rel.am.scanModifyPage !== undefined &&
+        this.indexesOf(table).length === 0;
       try {
-        if (options.pageAtATime !== false && rel.am.scanModifyPage !== undefined) {
+        if (pageAtATime) {
           const op = {
             kind: "update",
             newRow,
@@ -459,7 +538,7 @@ export class DatabaseTransaction {
           const perRow = (tid: TID, row: Row, newValues: Row | undefined) =>
             this.updateVersion(rel, tid, row, newRow, false, newValues) !== undefined;
           for (;;) {
-            const r = rel.am.scanModifyPage(scan, op, this.xact, perRow);
+            const r = rel.am.scanModifyPage!(scan, op, this.xact, perRow);
             if (r === undefined) break;
             const before = seen;
             seen += r.seen;
@@ -525,6 +604,186 @@ export class DatabaseTransaction {
       options.onProgress?.(seen);
       return deleted;
     });
+  }
+
+  /**
+   * SELECT * FROM table WHERE <keys> ORDER BY <index columns> through an index scan: every row
+   * the statement's snapshot sees whose key matches, in index order (`direction: "backward"`:
+   * reversed). `eq` gives `=` values for the leading index columns; `range` bounds the column
+   * after them; `where` adds any `column op value` keys on index columns. The index's entries
+   * for rows dead to everyone are marked LP_DEAD on the way (kill_prior_tuple).
+   *
+   * @example
+   * ```ts
+   * tx.indexScan("accounts_pkey", { eq: 42 }); // [{ tid, row: [42, 100] }]
+   * tx.indexScan("accounts_pkey", { range: { gte: 10, lt: 20 }, direction: "backward" });
+   * ```
+   */
+  indexScan(index: string, options: IndexScanOptions = {}): RowWithTid[] {
+    return this.statement(() => {
+      const { heap, idx, keys, direction } = this.indexScanSetup(index, options);
+      return runIndexScan(heap, idx, keys, direction, this.xact.snapshot, this.xact);
+    });
+  }
+
+  /**
+   * SELECT <index columns> … through an index-only scan: the key values of every matching entry
+   * whose row the snapshot sees, in index order. The heap is read only for entries on heap pages
+   * the visibility map does not mark all-visible (`heapFetches` counts them, EXPLAIN's "Heap
+   * Fetches").
+   *
+   * @example
+   * ```ts
+   * db.vacuum("accounts"); // sets the all-visible bits
+   * const r = tx.indexOnlyScan("accounts_pkey", { range: { lte: 100 } });
+   * console.log(r.rows.length, r.heapFetches); // 100 0
+   * ```
+   */
+  indexOnlyScan(index: string, options: IndexScanOptions = {}): IndexOnlyScanResult {
+    return this.statement(() => {
+      const { heap, idx, keys, direction } = this.indexScanSetup(index, options);
+      return runIndexOnlyScan(heap, idx, keys, direction, this.xact.snapshot, this.xact);
+    });
+  }
+
+  /**
+   * SELECT * … WHERE <key columns> = key through the index: the first visible row with that key
+   * (the only one, for a unique index), or undefined.
+   *
+   * @example
+   * ```ts
+   * const hit = tx.fetchByKey("accounts_pkey", 42); // { tid, row } | undefined
+   * ```
+   */
+  fetchByKey(index: string, key: Datum | readonly Datum[]): RowWithTid | undefined {
+    return this.indexScan(index, { eq: key })[0];
+  }
+
+  /**
+   * UPDATE table SET … WHERE <key columns> = key: finds the rows through the index (the
+   * statement's snapshot), then updates each as `update` does (same concurrency rules). Returns
+   * the number of rows updated.
+   *
+   * @example
+   * ```ts
+   * tx.updateByKey("accounts_pkey", 42, (row) => [row[0], (row[1] as number) + 1]);
+   * ```
+   */
+  updateByKey(
+    index: string,
+    key: Datum | readonly Datum[],
+    values: (Datum | null)[] | ((row: Row) => (Datum | null)[]),
+    options: RowChangeOptions = {},
+  ): number {
+    return this.modifyingStatement(() => {
+      const { heap, idx, keys, direction } = this.indexScanSetup(index, { eq: key });
+      const found = runIndexScan(heap, idx, keys, direction, this.xact.snapshot, this.xact);
+      let updated = 0;
+      for (const { tid, row } of found) {
+        if (this.updateVersion(heap, tid, row, values, options.nowait === true) !== undefined) {
+          updated++;
+        }
+      }
+      return updated;
+    });
+  }
+
+  /**
+   * DELETE FROM table WHERE <key columns> = key, finding the rows through the index. Returns the
+   * number of rows deleted.
+   *
+   * @example
+   * ```ts
+   * tx.deleteByKey("accounts_pkey", 42); // 1
+   * ```
+   */
+  deleteByKey(
+    index: string,
+    key: Datum | readonly Datum[],
+    options: RowChangeOptions = {},
+  ): number {
+    return this.modifyingStatement(() => {
+      const { heap, idx, keys, direction } = this.indexScanSetup(index, { eq: key });
+      const found = runIndexScan(heap, idx, keys, direction, this.xact.snapshot, this.xact);
+      let deleted = 0;
+      for (const { tid } of found)
+        if (this.deleteVersion(heap, tid, options.nowait === true)) deleted++;
+      return deleted;
+    });
+  }
+
+  /**
+   * The index, its table and the scan keys of an index statement: values coerced to the
+   * columns' types; NULL or an unknown column or operator is bad input.
+   */
+  private indexScanSetup(
+    index: string,
+    options: IndexScanOptions,
+  ): { heap: TableRelation; idx: IndexRelation; keys: ScanKey[]; direction: ScanDirection } {
+    if (this.db.openIndex === undefined) {
+      throw new PgsimError("feature-not-supported", "this backend has no indexes");
+    }
+    const idx = this.db.openIndex(index);
+    this.db.acceptInvalidationMessages();
+    const heap = this.db.table(idx.def.table);
+    const direction = options.direction ?? "forward";
+    if (direction !== "forward" && direction !== "backward") {
+      throw new PgsimError(
+        "invalid-parameter",
+        `direction must be "forward" or "backward", got ${String(direction)}`,
+      );
+    }
+    const keys: ScanKey[] = [];
+    const add = (attno: number, op: ScanKeyOperator, raw: unknown) => {
+      const column = idx.columnNames[attno - 1];
+      if (column === undefined) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `index "${index}" has ${idx.columnNames.length} key columns; a key was given for column ${attno}`,
+        );
+      }
+      if (!(op in STRATEGY_OF)) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `unknown operator ${String(op)}: use <, <=, =, >= or >`,
+        );
+      }
+      if (raw === null || raw === undefined) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `a key for column "${column}" of index "${index}" must not be NULL (a comparison with NULL matches no row)`,
+        );
+      }
+      const att = heap.desc.attrs[idx.heapAttIndexes[attno - 1]!]!;
+      const argument =
+        att.codec === null
+          ? (raw as Datum)
+          : (att.codec.coerce(raw as never, att.atttypmod) as Datum);
+      keys.push({ attno, strategy: STRATEGY_OF[op], argument });
+    };
+    const eq =
+      options.eq === undefined ? [] : Array.isArray(options.eq) ? options.eq : [options.eq];
+    for (let i = 0; i < eq.length; i++) add(i + 1, "=", eq[i]);
+    if (options.range !== undefined) {
+      const attno = eq.length + 1;
+      const r = options.range;
+      if (r.gt !== undefined) add(attno, ">", r.gt);
+      if (r.gte !== undefined) add(attno, ">=", r.gte);
+      if (r.lt !== undefined) add(attno, "<", r.lt);
+      if (r.lte !== undefined) add(attno, "<=", r.lte);
+    }
+    for (const w of options.where ?? []) {
+      const attno = idx.columnNames.indexOf(w.column) + 1;
+      if (attno === 0) {
+        throw new PgsimError(
+          "undefined-column",
+          `column "${w.column}" is not a key column of index "${index}"`,
+          { column: w.column },
+        );
+      }
+      add(attno, w.op, w.value);
+    }
+    return { heap, idx, keys, direction };
   }
 
   /** SELECT by TID: the row if this transaction's snapshot sees it. */
@@ -597,6 +856,12 @@ export class DatabaseTransaction {
       (target) => {
         const out = tableTupleUpdate(rel, target, makeSlot(newValues), this.xact, !nowait);
         newTid = out.newTid;
+        // ExecUpdate: a non-HOT new version gets an entry in every index.
+        if (out.result === TM.Ok && out.updateIndexes) {
+          this.insertIndexEntries(this.indexesOf(rel.name), rel, [
+            { values: newValues, tid: out.newTid },
+          ]);
+        }
         return out;
       },
       typeof values === "function" || where !== undefined

@@ -14,7 +14,7 @@
  * See also: tableam.ts (the interface), heapam.ts, vacuumlazy.ts.
  */
 
-import { ForkNumber } from "@pgsim/buffer-manager";
+import { type BufferId, ForkNumber } from "@pgsim/buffer-manager";
 import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
 import type { TableDefinition } from "../../catalog/catalog.js";
 import { relationCreateStorage } from "../../catalog/storage.js";
@@ -55,6 +55,19 @@ import { VisibilityMap } from "./visibilitymap.js";
 
 interface HeapScanDesc extends TableScanDesc {
   heapScan: HeapScan;
+}
+
+/** IndexFetchHeapData: the heap page the last fetch pinned (xs_cbuf), kept for the next one. */
+interface HeapIndexFetchState extends IndexFetchState {
+  readonly held: { buffer: BufferId | undefined };
+}
+
+/** index_fetch_reset / _end: the kept heap page's pin goes. */
+function releaseHeld(state: HeapIndexFetchState): void {
+  if (state.held.buffer !== undefined) {
+    state.rel.ctx.pool.releaseBuffer(state.held.buffer);
+    state.held.buffer = undefined;
+  }
 }
 
 function usableOn(variant: "disk" | "memory", am: string) {
@@ -113,11 +126,19 @@ function makeHeapAm(name: "heap" | "memheap"): TableAccessMethod {
       (scan as HeapScanDesc).heapScan.end();
     },
 
-    indexFetchBegin: (rel): IndexFetchState => ({ rel }),
-    indexFetchReset: () => {},
-    indexFetchEnd: () => {},
-    indexFetchTuple(state, tid, snapshot, xact, slot) {
-      const found = heapHotSearch(state.rel.ctx, state.rel, tid, snapshot, xact);
+    indexFetchBegin: (rel): HeapIndexFetchState => ({ rel, held: { buffer: undefined } }),
+    indexFetchReset: (state) => releaseHeld(state as HeapIndexFetchState),
+    indexFetchEnd: (state) => releaseHeld(state as HeapIndexFetchState),
+    indexFetchTuple(state, tid, snapshot, xact, slot, out) {
+      const found = heapHotSearch(
+        state.rel.ctx,
+        state.rel,
+        tid,
+        snapshot,
+        xact,
+        out,
+        (state as HeapIndexFetchState).held,
+      );
       if (found === undefined) return false;
       slot.values = found.row;
       slot.tid = found.tid;

@@ -5,9 +5,9 @@
  * HeapTupleSatisfiesMVCC, asked with the commit log files as its source of transaction status.
  *
  * Models: src/backend/access/heap/heapam_visibility.c (HeapTupleSatisfiesMVCC,
- * HeapTupleSatisfiesUpdate, HeapTupleSatisfiesVacuum, SetHintBits) and combocid.c
+ * HeapTupleSatisfiesDirty, HeapTupleSatisfiesUpdate, HeapTupleSatisfiesVacuum, SetHintBits) and combocid.c
  * (HeapTupleHeaderGetCmin / GetCmax).
- * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
+ * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesDirty`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
  * `heapTupleVisibleToNewSnapshot`, `HTSV`, `VisibilityContext`,
  * `TransactionStatusSource`.
  * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status), procarray.ts
@@ -45,7 +45,7 @@ import {
   xidIsNormal,
   xidPrecedes,
 } from "../../include/access/transam.js";
-import type { Snapshot } from "../../include/utils/snapshot.js";
+import type { DirtySnapshot, Snapshot } from "../../include/utils/snapshot.js";
 import { xidInMVCCSnapshot } from "../../utils/time/snapmgr.js";
 import { TM, type TMResult } from "../table/tableam.js";
 import {
@@ -179,6 +179,69 @@ export function heapTupleSatisfiesMVCC(
   } else if (xidInMVCCSnapshot(xmax, snapshot)) {
     return true;
   }
+  return false;
+}
+
+/**
+ * HeapTupleSatisfiesDirty: does SnapshotDirty see this version? Inserted by a committed or a
+ * running transaction (or by us: command ids do not matter) and not deleted by a committed one
+ * (nor by us). A running inserter or deleter is recorded in `snapshot.xmin` / `snapshot.xmax`
+ * (cleared first), as PostgreSQL does for the unique check to wait on.
+ */
+export function heapTupleSatisfiesDirty(
+  page: Uint8Array,
+  tup: number,
+  snapshot: DirtySnapshot,
+  ctx: VisibilityContext,
+): boolean {
+  snapshot.xmin = InvalidTransactionId;
+  snapshot.xmax = InvalidTransactionId;
+  const infomask = heapTupleHeaderGetInfomask(page, tup);
+  if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
+    if ((infomask & HEAP_XMIN_INVALID) !== 0) return false;
+    const xmin = heapTupleHeaderGetRawXmin(page, tup);
+    if (isMine(xmin, ctx)) {
+      if ((infomask & HEAP_XMAX_INVALID) !== 0) return true;
+      if (heapXmaxIsLockedOnly(infomask)) return true;
+      rejectMulti(page, tup, infomask);
+      if (!isMine(heapTupleHeaderGetRawXmax(page, tup), ctx)) {
+        setHint(page, tup, HEAP_XMAX_INVALID, ctx);
+        return true;
+      }
+      return false;
+    }
+    if (ctx.transam.isInProgress(xmin)) {
+      // Return the speculative inserter's xid for the caller to wait on (no deleter can be
+      // committed yet).
+      if ((infomask & HEAP_XMAX_INVALID) === 0 && !heapXmaxIsLockedOnly(infomask)) {
+        const xmax = heapTupleHeaderGetRawXmax(page, tup);
+        if (isMine(xmax, ctx)) return false;
+      }
+      snapshot.xmin = xmin;
+      return true;
+    }
+    if (ctx.transam.didCommit(xmin)) setHint(page, tup, HEAP_XMIN_COMMITTED, ctx);
+    else {
+      setHint(page, tup, HEAP_XMIN_INVALID, ctx);
+      return false;
+    }
+  }
+  const mask = heapTupleHeaderGetInfomask(page, tup);
+  if ((mask & HEAP_XMAX_INVALID) !== 0) return true;
+  if (heapXmaxIsLockedOnly(mask)) return true;
+  rejectMulti(page, tup, mask);
+  if ((mask & HEAP_XMAX_COMMITTED) !== 0) return false;
+  const xmax = heapTupleHeaderGetRawXmax(page, tup);
+  if (isMine(xmax, ctx)) return false;
+  if (ctx.transam.isInProgress(xmax)) {
+    snapshot.xmax = xmax;
+    return true;
+  }
+  if (!ctx.transam.didCommit(xmax)) {
+    setHint(page, tup, HEAP_XMAX_INVALID, ctx);
+    return true;
+  }
+  setHint(page, tup, HEAP_XMAX_COMMITTED, ctx);
   return false;
 }
 

@@ -62,7 +62,11 @@ import {
   T_CTID_OFFSET,
 } from "../../include/access/htup-details.js";
 import { InvalidTransactionId, xidPrecedes } from "../../include/access/transam.js";
-import type { Snapshot } from "../../include/utils/snapshot.js";
+import {
+  type DirtySnapshot,
+  isDirtySnapshot,
+  type Snapshot,
+} from "../../include/utils/snapshot.js";
 import {
   itemIdGetFlags,
   itemIdGetLength,
@@ -105,8 +109,11 @@ import {
 } from "../table/tableam.js";
 import type { Transaction } from "../transam/xact.js";
 import {
+  HTSV,
+  heapTupleSatisfiesDirty,
   heapTupleSatisfiesMVCC,
   heapTupleSatisfiesUpdate,
+  heapTupleSatisfiesVacuum,
   tupleCmin,
   type VisibilityContext,
 } from "./heapam-visibility.js";
@@ -966,19 +973,44 @@ export function heapFetch(
 /**
  * heap_hot_search_buffer: from a chain root (what an index entry points at), follow redirects
  * and HOT links on the page to the version `snapshot` sees. Returns its TID and row.
+ *
+ * `snapshot` may be SnapshotDirty (the unique check's): the version found then records a running
+ * inserter or deleter in it. With `out`, `out.allDead` tells whether every member of the chain is
+ * dead to every transaction (HeapTupleIsSurelyDead against the oldest xmin any backend may still
+ * need): true also when the root line pointer is dead or unused; false whenever a version is
+ * visible. An index scan uses it to mark its entry LP_DEAD (kill_prior_tuple).
+ *
+ * With `held` (heapam_index_fetch_tuple's xs_cbuf), the heap page stays pinned in it after the
+ * call, and a next fetch on the same block reuses the pin without pruning again — the page is
+ * pruned only when the fetches move to it (heap_page_prune_opt "only if we weren't already on
+ * this page"); the caller releases the pin (index_fetch_reset / _end).
  */
 export function heapHotSearch(
   ctx: TableAmContext,
   rel: Relation,
   tid: TID,
-  snapshot: Snapshot,
+  snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
+  out?: { allDead: boolean },
+  held?: { buffer: BufferId | undefined },
 ): { tid: TID; row: Row } | undefined {
   checkTid(ctx, rel, tid);
   const pool = ctx.pool;
-  const buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
-  heapPagePruneOpt(ctx, rel, buffer, xact);
+  let buffer: BufferId;
+  if (held?.buffer !== undefined && pool.bufferGetBlockNumber(held.buffer) === tid.block) {
+    buffer = held.buffer;
+  } else {
+    if (held?.buffer !== undefined) {
+      pool.releaseBuffer(held.buffer);
+      held.buffer = undefined;
+    }
+    buffer = pool.readBuffer(rel.locator, ForkNumber.MAIN, tid.block);
+    if (held !== undefined) held.buffer = buffer;
+    heapPagePruneOpt(ctx, rel, buffer, xact);
+  }
   pool.lockBuffer(buffer, "share");
+  if (out !== undefined) out.allDead = true;
+  let horizon: number | undefined;
   try {
     const page = pool.bufferGetPage(buffer);
     const vctx = visibilityContext(ctx, xact);
@@ -1000,13 +1032,22 @@ export function heapHotSearch(
       if (atStart && (heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE) !== 0) break;
       if (priorXmax !== InvalidTransactionId && heapTupleHeaderGetRawXmin(page, tup) !== priorXmax)
         break;
-      if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) {
+      const visible = isDirtySnapshot(snapshot)
+        ? heapTupleSatisfiesDirty(page, tup, snapshot, vctx)
+        : heapTupleSatisfiesMVCC(page, tup, snapshot, vctx);
+      if (visible) {
         const row = toRow(
           rel,
           heapDeformTuple(rel.desc, page.subarray(tup, tup + itemIdGetLength(lp))),
         );
         if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
+        if (out !== undefined) out.allDead = false;
         return { tid: { block: tid.block, offset }, row };
+      }
+      // HeapTupleIsSurelyDead: dead to everyone, by the removal horizon (GlobalVisTestFor).
+      if (out?.allDead === true) {
+        horizon ??= ctx.transam.oldestXmin();
+        if (heapTupleSatisfiesVacuum(page, tup, horizon, vctx) !== HTSV.Dead) out.allDead = false;
       }
       if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
       const next = heapTupleHeaderGetCtid(page, tup);
@@ -1017,7 +1058,8 @@ export function heapHotSearch(
     if (vctx.hintsSet) pool.markBufferDirtyHint(buffer);
     return undefined;
   } finally {
-    pool.unlockReleaseBuffer(buffer);
+    if (held !== undefined) pool.unlockBuffer(buffer);
+    else pool.unlockReleaseBuffer(buffer);
   }
 }
 

@@ -18,9 +18,10 @@
  *
  * Differs from PostgreSQL: no page split — a leaf without room for the tuple (where PostgreSQL
  * would first try simple deletion or a deduplication pass, then split) is refused with
- * `feature-not-supported`, before anything changes; unique indexes (the unique check against the
- * heap) are refused the same way; no fastpath (PostgreSQL's cache of the rightmost leaf only skips
- * the descent: it changes no page); not WAL-logged.
+ * `feature-not-supported`, before anything changes; a unique index's check (nbtinsert-unique.ts)
+ * is run by the caller's hook before the descent, not on the leaf locked for the insertion; no
+ * fastpath (PostgreSQL's cache of the rightmost leaf only skips the descent: it changes no page);
+ * not WAL-logged.
  */
 
 import type { BufferPool } from "@pgsim/buffer-manager";
@@ -84,6 +85,11 @@ export interface BtInsertInput {
   readonly values: readonly (Datum | null)[];
   /** The heap TID of the new tuple (the root of its HOT chain). */
   readonly tid: ItemPointer;
+  /**
+   * The unique check of a unique index (_bt_check_unique, nbtinsert-unique.ts), run before the
+   * tuple's place is searched; it throws the unique violation. Required for a unique index.
+   */
+  readonly checkUnique?: () => void;
 }
 
 function notSupported(message: string): PgsimError {
@@ -97,11 +103,12 @@ function notSupported(message: string): PgsimError {
  */
 export function btInsert(input: BtInsertInput): BtInsertResult {
   const { pool, index } = input;
-  if (index.unique) {
+  if (index.unique && input.checkUnique === undefined) {
     throw notSupported(
-      `inserting into unique index "${index.name}" is not supported yet (the unique check is not modelled)`,
+      `inserting into unique index "${index.name}" is not supported yet without its unique check (btinsert passes it as checkUnique)`,
     );
   }
+  input.checkUnique?.();
   const itup = indexFormTuple(index.desc, input.values, input.tid);
   const itemsz = maxAlign(itup.length);
   btCheckThirdPage(index, input.tableName, itemsz, input.tid);

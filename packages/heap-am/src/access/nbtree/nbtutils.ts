@@ -220,3 +220,146 @@ export function btCheckThirdPage(
     },
   );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Search scan keys (nbtutils.c: _bt_preprocess_keys, _bt_mark_scankey_required, _bt_checkkeys,
+// _bt_killitems)
+
+/** SK_BT_REQFWD: the scan ends (forward) when this key fails. */
+export const SK_BT_REQFWD = 0x00010000;
+/** SK_BT_REQBKWD: the scan ends (backward) when this key fails. */
+export const SK_BT_REQBKWD = 0x00020000;
+
+/**
+ * A preprocessed search key: `indexed value <strategy> argument` in **index order** (for a DESC
+ * column the strategy of the caller's operator is commuted, as _bt_fix_scankey_strategy does),
+ * with the required-direction flags.
+ */
+export interface BTSearchKey {
+  /** 1-based index column. */
+  readonly attno: number;
+  /** BTLessStrategyNumber (1) … BTGreaterStrategyNumber (5), in index order. */
+  readonly strategy: number;
+  readonly argument: KeyValue;
+  flags: number;
+}
+
+/** The strategy that means the same once the column's order is reversed (DESC). */
+function commuteStrategy(strategy: number): number {
+  return 6 - strategy;
+}
+
+/** Whether `cmp` (the indexed value compared with the argument, in index order) passes. */
+function strategyHolds(strategy: number, cmp: number): boolean {
+  switch (strategy) {
+    case 1:
+      return cmp < 0;
+    case 2:
+      return cmp <= 0;
+    case 3:
+      return cmp === 0;
+    case 4:
+      return cmp >= 0;
+    default:
+      return cmp > 0;
+  }
+}
+
+/**
+ * _bt_preprocess_keys: per column, keeps the `=` key (two different `=` arguments, or an `=`
+ * outside an inequality, make the qual unsatisfiable) or else the tightest lower and upper
+ * bound; then marks the required keys (_bt_mark_scankey_required): every key of the leading
+ * columns that have an `=` key, and the inequalities of the first column without one — upper
+ * bounds (`<`, `<=`) end forward scans, lower bounds (`>`, `>=`) backward scans. Returns the keys
+ * in column order and whether the qual can be satisfied at all (qual_ok).
+ */
+export function btPreprocessKeys(
+  rel: BtIndexRelation,
+  keys: readonly { attno: number; strategy: number; argument: KeyValue }[],
+): { keys: BTSearchKey[]; qualOk: boolean } {
+  const out: BTSearchKey[] = [];
+  let qualOk = true;
+  let requiredSoFar = true;
+  for (let attno = 1; attno <= rel.nkeyatts; attno++) {
+    const col = rel.columns[attno - 1]!;
+    let eq: KeyValue | undefined;
+    let upper: { strategy: number; argument: KeyValue } | undefined;
+    let lower: { strategy: number; argument: KeyValue } | undefined;
+    for (const k of keys) {
+      if (k.attno !== attno) continue;
+      const strategy = col.desc ? commuteStrategy(k.strategy) : k.strategy;
+      const argument = k.argument;
+      if (strategy === 3) {
+        if (eq !== undefined && btCompareColumn(col, eq, argument) !== 0) qualOk = false;
+        eq = argument;
+      } else if (strategy < 3) {
+        // The tighter upper bound: the smaller argument, `<` over `<=` on a tie.
+        const c = upper === undefined ? -1 : btCompareColumn(col, argument, upper.argument);
+        if (c < 0 || (c === 0 && strategy === 1)) upper = { strategy, argument };
+      } else {
+        const c = lower === undefined ? 1 : btCompareColumn(col, argument, lower.argument);
+        if (c > 0 || (c === 0 && strategy === 5)) lower = { strategy, argument };
+      }
+    }
+    if (eq !== undefined) {
+      for (const bound of [upper, lower]) {
+        if (
+          bound !== undefined &&
+          !strategyHolds(bound.strategy, btCompareColumn(col, eq, bound.argument))
+        ) {
+          qualOk = false;
+        }
+      }
+      out.push({
+        attno,
+        strategy: 3,
+        argument: eq,
+        flags: requiredSoFar ? SK_BT_REQFWD | SK_BT_REQBKWD : 0,
+      });
+      continue;
+    }
+    if (upper !== undefined) {
+      out.push({ attno, ...upper, flags: requiredSoFar ? SK_BT_REQFWD : 0 });
+    }
+    if (lower !== undefined) {
+      out.push({ attno, ...lower, flags: requiredSoFar ? SK_BT_REQBKWD : 0 });
+    }
+    // Keys on later columns are never required once a column lacks an `=` key.
+    requiredSoFar = false;
+  }
+  return { keys: out, qualOk };
+}
+
+/**
+ * _bt_checkkeys: does the tuple whose key values are `values` (its first `tupnatts` attributes:
+ * fewer for a truncated high key, whose missing attributes are minus infinity and pass) satisfy
+ * every key? `continuescan` turns false when a key required in `direction` fails, or when a NULL
+ * is met on the side where no more matches can follow (per NULLS FIRST / LAST).
+ */
+export function btCheckKeys(
+  rel: BtIndexRelation,
+  keys: readonly BTSearchKey[],
+  values: readonly KeyValue[],
+  tupnatts: number,
+  direction: "forward" | "backward",
+): { passes: boolean; continuescan: boolean } {
+  for (const key of keys) {
+    if (key.attno > tupnatts) continue;
+    const col = rel.columns[key.attno - 1]!;
+    const required = (key.flags & (SK_BT_REQFWD | SK_BT_REQBKWD)) !== 0;
+    const v = values[key.attno - 1] ?? null;
+    if (v === null) {
+      // NULLs sort first (NULLS FIRST) or last: past them, in the scan's direction, no value can
+      // match a required key.
+      const stop = col.nullsFirst ? direction === "backward" : direction === "forward";
+      return { passes: false, continuescan: !(required && stop) };
+    }
+    if (!strategyHolds(key.strategy, btCompareColumn(col, v, key.argument))) {
+      const stop =
+        ((key.flags & SK_BT_REQFWD) !== 0 && direction === "forward") ||
+        ((key.flags & SK_BT_REQBKWD) !== 0 && direction === "backward");
+      return { passes: false, continuescan: !stop };
+    }
+  }
+  return { passes: true, continuescan: true };
+}

@@ -27,10 +27,10 @@
 
 import type { BufferId, BufferPool } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
-import type { TableDefinition } from "../../catalog/catalog.js";
+import type { IndexDefinition, TableDefinition } from "../../catalog/catalog.js";
 import type { ItemPointer } from "../../include/access/htup-details.js";
 import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
-import type { Snapshot } from "../../include/utils/snapshot.js";
+import type { DirtySnapshot, Snapshot } from "../../include/utils/snapshot.js";
 import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
 import type { PgStat } from "../../utils/activity/pgstat.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
@@ -358,13 +358,21 @@ export interface TableAccessMethod {
    * chain); stores in `slot` the version of that row `snapshot` sees, with its own TID, and
    * returns true, or returns false when no version is visible. Returns with no content lock
    * held. A TID outside the relation is a typed error.
+   *
+   * `snapshot` may be SnapshotDirty (unique checks): the AM then records in it a running
+   * inserter or deleter of the version found. With `out`, the AM sets `out.allDead` when no
+   * version of the row can be visible to any transaction any more (heap: every member of the HOT
+   * chain is dead to all), so that the index entry may be marked dead (kill_prior_tuple).
+   * Differs from PostgreSQL: no `call_again` (a chain's versions are never returned one by one
+   * under a non-MVCC snapshot).
    */
   indexFetchTuple(
     state: IndexFetchState,
     tid: TID,
-    snapshot: Snapshot,
+    snapshot: Snapshot | DirtySnapshot,
     xact: Transaction | undefined,
     slot: TupleTableSlot,
+    out?: { allDead: boolean },
   ): boolean;
 
   // Non-modifying tuple operations
@@ -652,8 +660,12 @@ export function tableAmNames(): string[] {
  * the backend context, and the AM looked up once (RelationInitTableAccessMethod sets rd_tableam).
  * Every wrapper below calls the AM cached here.
  */
-export function buildTableRelation(def: TableDefinition, ctx: TableAmContext): TableRelation {
-  return { ...buildRelation(def), ctx, am: getTableAm(def.am) };
+export function buildTableRelation(
+  def: TableDefinition,
+  ctx: TableAmContext,
+  indexes: readonly IndexDefinition[] = [],
+): TableRelation {
+  return { ...buildRelation(def, indexes), ctx, am: getTableAm(def.am) };
 }
 
 // The wrappers (tableam.h's static inline table_* functions): the only callers of the callbacks.
@@ -785,6 +797,27 @@ export function tableIndexFetchTuple(
   const state = am.indexFetchBegin(rel);
   try {
     return am.indexFetchTuple(state, tid, snapshot, xact, slot);
+  } finally {
+    am.indexFetchEnd(state);
+  }
+}
+
+/**
+ * table_index_fetch_tuple_check: whether any version of the row whose index entry holds `tid`
+ * satisfies `snapshot` (the unique check passes SnapshotDirty). Sets `out.allDead` when no
+ * version can be visible to anyone any more. Leaves no pin or lock.
+ */
+export function tableIndexFetchTupleCheck(
+  rel: TableRelation,
+  tid: TID,
+  snapshot: Snapshot | DirtySnapshot,
+  xact: Transaction | undefined,
+  out?: { allDead: boolean },
+): boolean {
+  const am = rel.am;
+  const state = am.indexFetchBegin(rel);
+  try {
+    return am.indexFetchTuple(state, tid, snapshot, xact, makeSlot(), out);
   } finally {
     am.indexFetchEnd(state);
   }

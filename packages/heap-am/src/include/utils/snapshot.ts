@@ -24,3 +24,27 @@ export interface Snapshot {
   /** The taker's own changes are visible iff made by a command before this one. */
   readonly curcid: number;
 }
+
+/**
+ * SnapshotDirty (SNAPSHOT_DIRTY, InitDirtySnapshot): sees every version whose inserter committed
+ * or is still running and whose deleter did not commit. A fetch under it reports, in `xmin` /
+ * `xmax`, the transaction still inserting or deleting the version it found (0 when none), so a
+ * unique check knows whom it would have to wait for. Command ids do not matter to it.
+ */
+export interface DirtySnapshot {
+  readonly kind: "dirty";
+  /** Set by the fetch: the inserter of the version found, when it is still running; else 0. */
+  xmin: number;
+  /** Set by the fetch: the deleter of the version found, when it is still running; else 0. */
+  xmax: number;
+}
+
+/** InitDirtySnapshot: a fresh dirty snapshot. */
+export function initDirtySnapshot(): DirtySnapshot {
+  return { kind: "dirty", xmin: 0, xmax: 0 };
+}
+
+/** Whether a snapshot argument is SnapshotDirty (rather than an MVCC snapshot). */
+export function isDirtySnapshot(s: Snapshot | DirtySnapshot): s is DirtySnapshot {
+  return (s as DirtySnapshot).kind === "dirty";
+}

@@ -1,0 +1,212 @@
+/**
+ * btree as an index access method: the handler that fills IndexAmRoutine, and btree's entry
+ * points behind it — build, insert (with the unique check), the scan calls, can-return and
+ * options.
+ *
+ * Models: src/backend/access/nbtree/nbtree.c (bthandler, btbuildempty, btinsert, btbeginscan,
+ * btrescan, btgettuple, btendscan, btcanreturn; btbulkdelete and btvacuumcleanup are declared
+ * here and implemented elsewhere), nbtutils.c (btoptions), nbtsort.c (btbuild, through nbtsort.ts).
+ * Entry points: `btreeIndexAm` (bthandler's routine), `registerBuiltinIndexAms`.
+ * See also: ../index/amapi.ts (the interface), nbtsearch.ts (the scans), nbtinsert.ts and
+ * nbtinsert-unique.ts (insertion), nbtsort.ts (CREATE INDEX), README.md.
+ *
+ * Differs from PostgreSQL: btbulkdelete and btvacuumcleanup are not connected yet: they throw
+ * `feature-not-supported` ("btbulkdelete is not implemented yet") until VACUUM's index pass lands.
+ */
+
+import { PgsimError } from "@pgsim/clock-sweep";
+import { BTREE_MIN_FILLFACTOR, P_NONE } from "../../include/access/nbtree.js";
+import type { Datum } from "../../utils/adt/type-codec.js";
+import {
+  type IndexAmRoutine,
+  type IndexRelation,
+  type IndexScanDesc,
+  registerIndexAm,
+} from "../index/amapi.js";
+import { relationNeedsWal, tableIndexBuildScan } from "../table/tableam.js";
+import { btInsert } from "./nbtinsert.js";
+import { btCheckUnique } from "./nbtinsert-unique.js";
+import { btInitMetapage } from "./nbtpage.js";
+import { type BtIndexRelation, buildBtIndexRelation } from "./nbtree.js";
+import {
+  type BTScanOpaque,
+  btCurrentItem,
+  btFirst,
+  btNext,
+  btScanPosRelease,
+  newBtScanOpaque,
+} from "./nbtsearch.js";
+import { btBuild } from "./nbtsort.js";
+import { btPreprocessKeys } from "./nbtutils.js";
+
+/** The btree relcache data of an index relation (built by amrelinit). */
+export function btRel(index: IndexRelation): BtIndexRelation {
+  return index.amdata as BtIndexRelation;
+}
+
+function btOpaque(scan: IndexScanDesc): BTScanOpaque {
+  return scan.opaque as BTScanOpaque;
+}
+
+/** The not-yet-connected VACUUM entry points (see "Differs" in the header). */
+function notImplemented(what: string): never {
+  throw new PgsimError(
+    "feature-not-supported",
+    `${what} is not implemented yet: VACUUM does not process btree indexes in this build`,
+  );
+}
+
+/** btoptions: fillfactor (10..100) and deduplicate_items (boolean), PostgreSQL's messages. */
+function btoptions(reloptions: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(reloptions)) {
+    if (name === "fillfactor") {
+      if (
+        typeof value !== "number" ||
+        !Number.isInteger(value) ||
+        value < BTREE_MIN_FILLFACTOR ||
+        value > 100
+      ) {
+        throw new PgsimError(
+          "invalid-parameter",
+          `value ${String(value)} out of bounds for option "fillfactor": valid values are between "${BTREE_MIN_FILLFACTOR}" and "100"`,
+        );
+      }
+      out[name] = value;
+    } else if (name === "deduplicate_items") {
+      if (typeof value !== "boolean") {
+        throw new PgsimError(
+          "invalid-parameter",
+          `invalid value for boolean option "deduplicate_items": ${String(value)}`,
+        );
+      }
+      out[name] = value;
+    } else {
+      throw new PgsimError("invalid-parameter", `unrecognized parameter "${name}"`);
+    }
+  }
+  return out;
+}
+
+/** bthandler: btree's IndexAmRoutine. */
+export const btreeIndexAm: IndexAmRoutine = {
+  name: "btree",
+  amstrategies: 5,
+  amsupport: 5,
+  amcanorder: true,
+  amcanbackward: true,
+  amcanunique: true,
+  amcanmulticol: true,
+  amoptionalkey: true,
+  amsearchnulls: true,
+  amclusterable: true,
+  amcaninclude: true,
+
+  amrelinit: (def, table) => buildBtIndexRelation(def, table),
+
+  ambuild(heap, index) {
+    const rel = btRel(index);
+    const ctx = index.ctx;
+    const result = btBuild({
+      pool: ctx.pool,
+      index: rel,
+      tableName: heap.name,
+      scan: (callback) => tableIndexBuildScan(heap, callback),
+      xlog: relationNeedsWal(ctx, heap) ? ctx.xlog : undefined,
+    });
+    // The whole BtBuildResult (pages, root, level too): CREATE INDEX reports it.
+    return result;
+  },
+
+  ambuildempty(index) {
+    // The init fork's content: an empty metapage. pgsim writes it into block 0 of the index.
+    const pool = index.ctx.pool;
+    const buf = pool.extend(index.locator, 0);
+    pool.lockBuffer(buf, "exclusive");
+    btInitMetapage(pool.bufferGetPage(buf), P_NONE, 0, btRel(index).allequalimage);
+    pool.markBufferDirty(buf);
+    pool.unlockReleaseBuffer(buf);
+  },
+
+  aminsert(index, values, heapTid, heap, checkUnique, _indexUnchanged, xact) {
+    const rel = btRel(index);
+    const pool = index.ctx.pool;
+    const keyValues = values as readonly (Datum | null)[];
+    btInsert({
+      pool,
+      index: rel,
+      tableName: heap.name,
+      values: keyValues,
+      tid: heapTid,
+      ...(rel.unique
+        ? {
+            checkUnique: () => {
+              if (checkUnique === "yes") {
+                btCheckUnique({ pool, index: rel, heap, values: keyValues, tid: heapTid, xact });
+              }
+            },
+          }
+        : {}),
+    });
+    return false;
+  },
+
+  ambulkdelete: () => notImplemented("btbulkdelete"),
+  amvacuumcleanup: () => notImplemented("btvacuumcleanup"),
+
+  // btcanreturn: every btree column can be returned (the tuples hold the values themselves).
+  amcanreturn: () => true,
+
+  amoptions: btoptions,
+
+  ambeginscan(scan) {
+    const so = newBtScanOpaque(btRel(scan.indexRelation), scan.indexRelation.ctx.pool);
+    so.ignoreKilled = scan.ignoreKilledTuples;
+    scan.opaque = so;
+  },
+
+  amrescan(scan, keys) {
+    const so = btOpaque(scan);
+    btScanPosRelease(so);
+    scan.keyData = keys;
+    so.wantItup = scan.xsWantItup;
+    // _bt_preprocess_keys runs at _bt_first in PostgreSQL; the result is the same.
+    const pre = btPreprocessKeys(
+      so.rel,
+      keys.map((k) => ({ attno: k.attno, strategy: k.strategy, argument: k.argument })),
+    );
+    so.keys = pre.keys;
+    so.qualOk = pre.qualOk;
+  },
+
+  amgettuple(scan, direction) {
+    const so = btOpaque(scan);
+    let found: boolean;
+    if (so.currPos === undefined) {
+      found = btFirst(so, direction);
+    } else {
+      // kill_prior_tuple: the entry returned last points at rows dead to everyone.
+      if (scan.killPriorTuple) so.killedItems.push(so.currPos.itemIndex);
+      found = btNext(so, direction);
+    }
+    scan.killPriorTuple = false;
+    if (!found) {
+      scan.xsHeaptid = undefined;
+      scan.xsItup = undefined;
+      return false;
+    }
+    const item = btCurrentItem(so);
+    scan.xsHeaptid = item.heapTid;
+    scan.xsItup = item.values !== undefined ? [...item.values] : undefined;
+    return true;
+  },
+
+  amendscan(scan) {
+    btScanPosRelease(btOpaque(scan));
+  },
+};
+
+/** Registers `btree` (idempotent), as the table AMs are registered at start-up. */
+export function registerBuiltinIndexAms(): void {
+  registerIndexAm(btreeIndexAm);
+}

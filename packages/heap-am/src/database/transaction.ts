@@ -27,12 +27,17 @@ import {
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BulkInsertState } from "../access/heap/hio.js";
 import {
+  BTEqualStrategyNumber,
+  BTGreaterEqualStrategyNumber,
+  BTLessEqualStrategyNumber,
+  BTLessStrategyNumber,
   type IndexRelation,
   type ScanDirection,
   type ScanKey,
   type ScanKeyOperator,
   STRATEGY_OF,
 } from "../access/index/amapi.js";
+import { btOpclassFor } from "../access/nbtree/nbtcompare.js";
 import {
   type ColumnBatch,
   type CompiledAssignment,
@@ -678,9 +683,14 @@ export class DatabaseTransaction {
     return this.modifyingStatement(() => {
       const { heap, idx, keys, direction } = this.indexScanSetup(index, { eq: key });
       const found = runIndexScan(heap, idx, keys, direction, this.xact.snapshot, this.xact);
+      // EvalPlanQual rechecks the index quals on a row changed concurrently (its key may be
+      // another now), and the caller's own conditions.
+      const where = andWhere(indexQualOf(heap, idx, keys), options.where);
       let updated = 0;
       for (const { tid, row } of found) {
-        if (this.updateVersion(heap, tid, row, values, options.nowait === true) !== undefined) {
+        if (options.where !== undefined && !options.where(row)) continue;
+        const nowait = options.nowait === true;
+        if (this.updateVersion(heap, tid, row, values, nowait, undefined, where) !== undefined) {
           updated++;
         }
       }
@@ -705,9 +715,12 @@ export class DatabaseTransaction {
     return this.modifyingStatement(() => {
       const { heap, idx, keys, direction } = this.indexScanSetup(index, { eq: key });
       const found = runIndexScan(heap, idx, keys, direction, this.xact.snapshot, this.xact);
+      const where = andWhere(indexQualOf(heap, idx, keys), options.where);
       let deleted = 0;
-      for (const { tid } of found)
-        if (this.deleteVersion(heap, tid, options.nowait === true)) deleted++;
+      for (const { tid, row } of found) {
+        if (options.where !== undefined && !options.where(row)) continue;
+        if (this.deleteVersion(heap, tid, options.nowait === true, where)) deleted++;
+      }
       return deleted;
     });
   }
@@ -1056,6 +1069,54 @@ export class DatabaseTransaction {
   abort(): void {
     this.endXact(() => this.xact.abort());
   }
+}
+
+/**
+ * An index scan's keys as a condition on a heap row (the executor's indexqualorig): what
+ * EvalPlanQual checks again on the newest version of a row another transaction changed, so that
+ * a statement "WHERE key = k" leaves alone a row whose key is no longer k. Compared with the
+ * key columns' B-tree ORDER functions.
+ */
+function indexQualOf(
+  heap: TableRelation,
+  idx: IndexRelation,
+  keys: readonly ScanKey[],
+): (row: Row) => boolean {
+  const checks = keys.map((k) => {
+    const column = idx.heapAttIndexes[k.attno - 1]!;
+    const att = heap.desc.attrs[column]!;
+    return {
+      column,
+      strategy: k.strategy,
+      argument: k.argument,
+      cmp: btOpclassFor(att.typname ?? "", att.attname).cmp,
+    };
+  });
+  return (row) =>
+    checks.every((c) => {
+      const value = row[c.column];
+      if (value === null || value === undefined) return false;
+      const r = c.cmp(value, c.argument);
+      switch (c.strategy) {
+        case BTLessStrategyNumber:
+          return r < 0;
+        case BTLessEqualStrategyNumber:
+          return r <= 0;
+        case BTEqualStrategyNumber:
+          return r === 0;
+        case BTGreaterEqualStrategyNumber:
+          return r >= 0;
+        default:
+          return r > 0;
+      }
+    });
+}
+
+function andWhere(
+  a: (row: Row) => boolean,
+  b: ((row: Row) => boolean) | undefined,
+): (row: Row) => boolean {
+  return b === undefined ? a : (row) => a(row) && b(row);
 }
 
 /** copyfrom.c's MAX_BUFFERED_TUPLES and MAX_BUFFERED_BYTES: when a COPY batch is flushed. */

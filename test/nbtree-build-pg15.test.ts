@@ -12,10 +12,10 @@
 // first root of an empty index; new entries in a built index, some inside posting lists) is
 // compared the same way. Last, the round trip (must-show 2): pgsim's index file replaces
 // PostgreSQL's, and amcheck's bt_index_parent_check(heapallindexed, rootdescend) passes and index
-// scans answer from it. Indexes grown by inserts (must-show 1, insertion part): nine indexes are
+// scans answer from it. Indexes grown by inserts (must-show 1, insertion part): ten indexes are
 // created on an empty table on both sides and grown by three INSERTs of 6000 rows — sorted,
 // seeded random and descending-into-DESC key order, duplicates that deduplicate (and not, with
-// deduplicate_items off), text keys of varied lengths, NULLs, multi-column keys, a three-level
+// deduplicate_items off), pages full of one value, text keys of varied lengths, NULLs, multi-column keys, a three-level
 // tree — pgsim calling btInsert per heap tuple as ExecInsertIndexTuples would; every page must be
 // equal, and the grown files pass amcheck under PostgreSQL.
 //
@@ -650,6 +650,7 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
       { name: "t", type: "text" },
       { name: "w", type: "varchar" },
       { name: "k", type: "int4" },
+      { name: "c", type: "int4" },
     ],
     exprs: [
       "g",
@@ -659,6 +660,7 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
       `CASE WHEN g % 17 = 0 THEN NULL ELSE repeat(chr(97 + (g * 31) % 26), (g * 17) % 60 + 1) || ${perm(9000)} END`,
       `lpad(${perm(9000)}::text, 100 + g % 40, 'x')`,
       "g % 7",
+      "CASE WHEN g <= 5000 THEN 1 ELSE g END",
     ],
     rows: 6000,
     indexes: [
@@ -678,6 +680,8 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
         sql: "(v DESC NULLS LAST, rnd)",
         options: { columns: [{ name: "v", desc: true, nullsFirst: false }, "rnd"] },
       },
+      // Pages full of one value: the single-value strategy of deduplication and of the split.
+      { name: "grown_c", sql: "(c)", options: { columns: ["c"] } },
       // Text of varied lengths and NULLs.
       { name: "grown_t", sql: "(t)", options: { columns: ["t"] } },
       // Long keys: three levels.
@@ -698,7 +702,7 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
     { from: 4001, to: 6000 },
   ];
 
-  it("[memory] nine indexes created on an empty table, then 6000 rows in three INSERTs", async () => {
+  it("[memory] ten indexes created on an empty table, then 6000 rows in three INSERTs", async () => {
     const db = Database.create({ variant: "memory", bufferCount: 4096 });
     const c = GROWN;
     try {
@@ -757,6 +761,14 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
       expect(seen.dedups).toBeGreaterThan(0);
       expect(levels.grown_w).toBeGreaterThanOrEqual(2);
       expect(levels.grown_id).toBe(1);
+      // The single-value strategy's leaves (reference §4.3): five posting lists of 222 TIDs
+      // (1352 bytes, the cap) and a sixth of 168 (the cap lowered by 4% of a page).
+      const lists = Array.from({ length: db.indexNblocks("grown_c") - 1 }, (_, b) =>
+        db.btPageItems("grown_c", b + 1).map((i) => i.tids?.length ?? 1),
+      );
+      expect(
+        lists.filter((l) => l.filter((n) => n === 222).length === 5 && l.includes(168)).length,
+      ).toBeGreaterThanOrEqual(2);
 
       // Round trip (must-show 2): pgsim's grown index files replace PostgreSQL's, and amcheck's
       // bt_index_parent_check(heapallindexed, rootdescend) accepts each of them.

@@ -8,7 +8,7 @@
 // deduplicate_items off), unique indexes, text keys of varied lengths, NULLs, DESC and NULLS
 // FIRST/LAST, multi-column keys with suffix truncation, a three-level tree, and the other key types
 // pgsim supports; one case also runs on the disk-backed variant, where pgsim-inspect decodes
-// PostgreSQL's index file and pgsim's alike. Then insertion without page splits (btInsert: the
+// PostgreSQL's index file and pgsim's alike. Then insertion that needs no page split (btInsert: the
 // first root of an empty index; new entries in a built index, some inside posting lists) is
 // compared the same way. Last, the round trip (must-show 2): pgsim's index file replaces
 // PostgreSQL's, and amcheck's bt_index_parent_check(heapallindexed, rootdescend) passes and index

@@ -4,10 +4,10 @@
  *
  * Models: src/backend/access/nbtree/nbtdedup.c (_bt_dedup_pass, _bt_dedup_start_pending,
  * _bt_dedup_save_htid, _bt_dedup_finish_pending, _bt_do_singleval, _bt_singleval_fillfactor,
- * _bt_form_posting) as CREATE INDEX (nbtsort.c `_bt_load`) and insertion
+ * _bt_form_posting, _bt_swap_posting) as CREATE INDEX (nbtsort.c `_bt_load`) and insertion
  * (nbtinsert.c `_bt_delete_or_dedup_one_page`) use them.
  * Entry points: `BtDedupState`, `btDedupStartPending`, `btDedupSaveHtid`, `btFormPosting`,
- * `btDedupPass`.
+ * `btDedupPass`, `btSwapPosting`.
  * See also: nbtsort.ts (the build's dedup loop), nbtinsert.ts (when the pass runs),
  * ../../include/access/nbtree.ts (posting layout).
  *
@@ -31,6 +31,8 @@ import {
   BTREE_SINGLEVAL_FILLFACTOR,
   btPageGetOpaque,
   btPageSetOpaque,
+  btreeTupleGetMaxHeapTid,
+  btreeTupleGetNPosting,
   btreeTupleGetPostingOffset,
   btreeTupleHeapTids,
   btreeTupleIsPivot,
@@ -255,4 +257,30 @@ function itemAt(page: Uint8Array, off: number): Uint8Array {
   const id = pageGetItemId(page, off);
   const at = itemIdGetOffset(id);
   return page.subarray(at, at + itemIdGetLength(id));
+}
+
+/**
+ * _bt_swap_posting: returns the new posting list (same size as `oposting`) with `newitem`'s TID
+ * at `postingoff` and the TIDs after it moved right by one; `newitem`'s t_tid becomes the old list's
+ * max TID. Throws PostgreSQL's error for an impossible postingoff.
+ */
+export function btSwapPosting(
+  newitem: Uint8Array,
+  oposting: Uint8Array,
+  postingoff: number,
+): Uint8Array {
+  const nhtids = btreeTupleGetNPosting(oposting, 0);
+  if (!(postingoff > 0 && postingoff < nhtids)) {
+    throw new PgsimError(
+      "index-corrupted",
+      `posting list tuple with ${nhtids} items cannot be split at offset ${postingoff}`,
+    );
+  }
+  const nposting = oposting.slice();
+  const base = btreeTupleGetPostingOffset(nposting, 0);
+  const at = base + 6 * postingoff;
+  nposting.copyWithin(at + 6, at, base + 6 * (nhtids - 1));
+  nposting.set(newitem.subarray(0, 6), at);
+  writeItemPointer(newitem, 0, btreeTupleGetMaxHeapTid(oposting, 0));
+  return nposting;
 }

@@ -11,7 +11,7 @@
  * _bt_simpledel_pass), nbtsearch.c (_bt_search, _bt_moveright, _bt_binsrch_insert,
  * _bt_binsrch_posting, _bt_get_endpoint for the leftmost page of a level), nbtdedup.c
  * (_bt_swap_posting), nbtpage.c (_bt_getroot, _bt_delitems_delete).
- * Entry points: `btInsert` (btinsert), `btSwapPosting`.
+ * Entry points: `btInsert` (btinsert).
  * See also: nbtsplitloc.ts (where a page splits), nbtdedup.ts (the deduplication pass),
  * nbtpage.ts (`btAllocatePage`, new pages), nbtsearch.ts (_bt_compare, _bt_binsrch), README.md
  * ("Inserting a tuple", "Splitting a page", "Locking").
@@ -29,9 +29,14 @@
  * changes no page); simple deletion deletes only the LP_DEAD items (PostgreSQL also offers the
  * table AM other TIDs pointing to the same heap blocks, and deletes those it confirms dead) and
  * computes no latestRemovedXid; no bottom-up deletion; the unique check itself is the caller's
- * (`checkUnique`); no predicate locks (SSI); not WAL-logged (no nbtree resource manager yet);
+ * (`checkUnique`); no predicate locks (SSI);
  * BTP_SPLIT_END and btpo_cycleid are never set (no VACUUM of the index runs during a split: the
  * cycle ID is always 0, as in PostgreSQL when no VACUUM is running).
+ *
+ * WAL (with `xlog`): the records of nbtxlog.ts, written as PostgreSQL writes them — INSERT_LEAF /
+ * INSERT_POST / INSERT_UPPER / INSERT_META after a page gained a tuple, SPLIT_L / SPLIT_R after a
+ * split (before the parent insertion's own record), NEWROOT for the first root and a root split,
+ * DEDUP after a deduplication pass, DELETE after simple deletion.
  */
 
 import type { BufferId, BufferLockMode, BufferPool } from "@pgsim/buffer-manager";
@@ -40,6 +45,7 @@ import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { type ItemPointer, maxAlign, writeItemPointer } from "../../include/access/htup-details.js";
 import { indexTupleSetInfo, SizeOfIndexTupleData } from "../../include/access/itup.js";
 import {
+  type BTMetaPageData,
   BTP_HAS_GARBAGE,
   BTP_INCOMPLETE_SPLIT,
   BTP_LEAF,
@@ -78,12 +84,21 @@ import {
 } from "../../storage/page/bufpage.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import { indexFormTuple } from "../common/indextuple.js";
-import { btDedupPass } from "./nbtdedup.js";
+import type { XLogBackend } from "../table/tableam.js";
+import { btDedupPass, btSwapPosting } from "./nbtdedup.js";
 import { btAllocatePage, btCheckPage, btPageInit, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import { btBinSrch, btCompare } from "./nbtsearch.js";
 import { btFindSplitLoc } from "./nbtsplitloc.js";
 import { type BTScanInsert, btCheckThirdPage, btMkScanKey, btTruncate } from "./nbtutils.js";
+import {
+  type BtWal,
+  logBtreeDedup,
+  logBtreeDelete,
+  logBtreeInsert,
+  logBtreeNewroot,
+  logBtreeSplit,
+} from "./nbtxlog.js";
 
 /** What one insertion did. */
 export interface BtInsertResult {
@@ -162,6 +177,13 @@ export interface BtInsertInput {
   readonly waitForTransaction?: (xid: number) => void;
   /** The executor's indexUnchanged hint (an UPDATE that did not change this index's columns). */
   readonly indexUnchanged?: boolean;
+  /**
+   * The backend's WAL when the index is WAL-logged (RelationNeedsWAL): every change is logged
+   * with the nbtree records (nbtxlog.ts) and the changed pages get the record's LSN.
+   */
+  readonly xlog?: XLogBackend;
+  /** The inserting transaction's xid, for the records' xl_xid (0 when none). */
+  readonly xid?: number;
 }
 
 /** BTStackData: the parent page and the downlink's offset there, one per internal level. */
@@ -183,7 +205,13 @@ class HeldBuffers {
   constructor(
     readonly pool: BufferPool,
     readonly index: BtIndexRelation,
+    readonly wal: BtWal | undefined,
   ) {}
+
+  /** The page of `buf` as a WAL block reference. */
+  logged(buf: BufferId): { block: number; page: Uint8Array } {
+    return { block: this.block(buf), page: this.page(buf) };
+  }
 
   /** _bt_getbuf(blkno, access): pinned and locked, checked. */
   get(blkno: number, mode: BufferLockMode): BufferId {
@@ -279,7 +307,11 @@ export function btInsert(input: BtInsertInput): BtInsertResult {
     if (key.anynullkeys) checkingunique = false;
     else key.scantid = undefined;
   }
-  const bufs = new HeldBuffers(pool, index);
+  const wal: BtWal | undefined =
+    input.xlog === undefined
+      ? undefined
+      : { xlog: input.xlog, xid: input.xid ?? 0, rel: index.locator };
+  const bufs = new HeldBuffers(pool, index, wal);
   try {
     for (let attempt = 0; ; attempt++) {
       assert(attempt < 1000, "_bt_doinsert waits for a bounded number of transactions");
@@ -456,6 +488,7 @@ function deleteOrDedupOnePage(
     const r = btDedupPass(index, page, state.itup, state.itemsz, indexUnchanged || uniquedup);
     if (r.intervals.length > 0) {
       bufs.pool.markBufferDirty(state.buf);
+      if (bufs.wal !== undefined) logBtreeDedup(bufs.wal, bufs.logged(state.buf), r.intervals);
       state.deduplicated = true;
     }
   }
@@ -475,6 +508,7 @@ function simpleDelPass(state: InsertState, deletable: number[]): void {
   const opaque = btPageGetOpaque(page);
   btPageSetOpaque(page, { ...opaque, flags: opaque.flags & ~BTP_HAS_GARBAGE });
   bufs.pool.markBufferDirty(state.buf);
+  if (bufs.wal !== undefined) logBtreeDelete(bufs.wal, bufs.logged(state.buf), deletable);
   state.deleted += deletable.length;
 }
 
@@ -538,32 +572,6 @@ function binSrchPosting(key: BTScanInsert, page: Uint8Array, offnum: number): nu
     else return -1;
   }
   return low;
-}
-
-/**
- * _bt_swap_posting: returns the new posting list (same size as `oposting`) with `newitem`'s TID
- * at `postingoff` and the TIDs after it moved right by one; `newitem`'s t_tid becomes the old list's
- * max TID. Throws PostgreSQL's error for an impossible postingoff.
- */
-export function btSwapPosting(
-  newitem: Uint8Array,
-  oposting: Uint8Array,
-  postingoff: number,
-): Uint8Array {
-  const nhtids = btreeTupleGetNPosting(oposting, 0);
-  if (!(postingoff > 0 && postingoff < nhtids)) {
-    throw new PgsimError(
-      "index-corrupted",
-      `posting list tuple with ${nhtids} items cannot be split at offset ${postingoff}`,
-    );
-  }
-  const nposting = oposting.slice();
-  const base = btreeTupleGetPostingOffset(nposting, 0);
-  const at = base + 6 * postingoff;
-  nposting.copyWithin(at + 6, at, base + 6 * (nhtids - 1));
-  nposting.set(newitem.subarray(0, 6), at);
-  writeItemPointer(newitem, 0, btreeTupleGetMaxHeapTid(oposting, 0));
-  return nposting;
 }
 
 /** The tuple at `off` of `page` (a view). */
@@ -647,13 +655,28 @@ function insertOnPage(
     );
   }
   bufs.pool.markBufferDirty(buf);
+  let newMeta: BTMetaPageData | undefined;
   if (metabuf !== undefined) {
     const metapage = bufs.page(metabuf);
     const meta = btReadMeta(metapage, index.name);
-    writeBtMeta(metapage, { ...meta, fastroot: bufs.block(buf), fastlevel: opaque.level });
+    newMeta = { ...meta, fastroot: bufs.block(buf), fastlevel: opaque.level };
+    writeBtMeta(metapage, newMeta);
     bufs.pool.markBufferDirty(metabuf);
   }
   if (cbuf !== undefined) clearIncompleteSplit(bufs, cbuf);
+  if (bufs.wal !== undefined) {
+    logBtreeInsert(bufs.wal, {
+      page: bufs.logged(buf),
+      offnum: newitemoff,
+      itup,
+      postingoff,
+      origitup,
+      ...(cbuf === undefined ? {} : { child: bufs.logged(cbuf) }),
+      ...(metabuf === undefined || newMeta === undefined
+        ? {}
+        : { meta: { page: bufs.logged(metabuf), data: newMeta } }),
+    });
+  }
   if (metabuf !== undefined) bufs.release(metabuf);
   if (cbuf !== undefined) bufs.release(cbuf);
   bufs.release(buf);
@@ -865,7 +888,23 @@ function split(
     firstrightoff,
     newitemonleft,
   });
-  void orignewitem; // logged by XLOG_BTREE_SPLIT_* in PostgreSQL (not yet in pgsim)
+  if (bufs.wal !== undefined) {
+    logBtreeSplit(bufs.wal, {
+      level: ropaque.level,
+      firstrightoff,
+      newitemoff,
+      // The posting split is replayed only when the new posting list went left.
+      postingoff: postingoff !== 0 && origpagepostingoff < firstrightoff ? postingoff : 0,
+      newitemonleft,
+      left: bufs.logged(buf),
+      right: bufs.logged(rbuf),
+      ...(sbuf === undefined ? {} : { sibling: bufs.logged(sbuf) }),
+      ...(isleaf ? {} : { child: bufs.logged(cbuf!) }),
+      newitem,
+      orignewitem,
+      lefthighkey: isleaf ? lefthighkey : itemAt(origpage, P_HIKEY),
+    });
+  }
   if (sbuf !== undefined) bufs.release(sbuf);
   if (!isleaf) bufs.release(cbuf!);
   return rbuf;
@@ -1096,6 +1135,14 @@ function newRoot(state: InsertState, lbuf: BufferId, rbuf: BufferId): BufferId {
   clearIncompleteSplit(bufs, lbuf);
   bufs.pool.markBufferDirty(rootbuf);
   bufs.pool.markBufferDirty(metabuf);
+  if (bufs.wal !== undefined) {
+    logBtreeNewroot(bufs.wal, {
+      root: bufs.logged(rootbuf),
+      level,
+      left: bufs.logged(lbuf),
+      meta: { page: bufs.logged(metabuf), data: btReadMeta(metapage, index.name) },
+    });
+  }
   bufs.release(metabuf);
   state.newRoot = true;
   return rootbuf;
@@ -1230,6 +1277,13 @@ function getRoot(bufs: HeldBuffers): BufferId {
         fastlevel: 0,
       });
       bufs.pool.markBufferDirty(metabuf);
+      if (bufs.wal !== undefined) {
+        logBtreeNewroot(bufs.wal, {
+          root: bufs.logged(rootbuf),
+          level: 0,
+          meta: { page: bufs.logged(metabuf), data: btReadMeta(bufs.page(metabuf), index.name) },
+        });
+      }
       // Nobody else can know the new root yet: trade its lock for a share lock.
       bufs.relock(rootbuf, "share");
       bufs.release(metabuf);

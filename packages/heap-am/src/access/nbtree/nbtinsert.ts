@@ -42,7 +42,7 @@
 import type { BufferId, BufferLockMode, BufferPool } from "@pgsim/buffer-manager";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { assert, PgsimError } from "@pgsim/clock-sweep";
-import { type ItemPointer, maxAlign, writeItemPointer } from "../../include/access/htup-details.js";
+import { type ItemPointer, maxAlign } from "../../include/access/htup-details.js";
 import { indexTupleSetInfo, SizeOfIndexTupleData } from "../../include/access/itup.js";
 import {
   type BTMetaPageData,
@@ -55,10 +55,8 @@ import {
   btPageGetOpaque,
   btPageSetOpaque,
   btreeTupleGetDownLink,
-  btreeTupleGetMaxHeapTid,
   btreeTupleGetNPosting,
   btreeTupleGetPostingN,
-  btreeTupleGetPostingOffset,
   btreeTupleIsPosting,
   btreeTupleSetDownLink,
   btreeTupleSetNAtts,

@@ -291,7 +291,9 @@ export function logBtreeDelete(w: BtWal, page: BtLoggedPage, deletable: readonly
   ins.registerData(xl);
   register(w, 0, page, REGBUF_STANDARD);
   const data = new Uint8Array(2 * deletable.length);
-  deletable.forEach((off, i) => writeUint16(data, 2 * i, off));
+  deletable.forEach((off, i) => {
+    writeUint16(data, 2 * i, off);
+  });
   ins.registerBufData(0, data);
   finish(w, XLOG_BTREE_DELETE, [page]);
 }
@@ -617,23 +619,32 @@ export function btreeRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
   const info = record.header.info & 0xf0;
   switch (info) {
     case XLOG_BTREE_INSERT_LEAF:
-      return btreeXlogInsert(ctx, record, true, false, false);
+      btreeXlogInsert(ctx, record, true, false, false);
+      return;
     case XLOG_BTREE_INSERT_UPPER:
-      return btreeXlogInsert(ctx, record, false, false, false);
+      btreeXlogInsert(ctx, record, false, false, false);
+      return;
     case XLOG_BTREE_INSERT_META:
-      return btreeXlogInsert(ctx, record, false, true, false);
+      btreeXlogInsert(ctx, record, false, true, false);
+      return;
     case XLOG_BTREE_INSERT_POST:
-      return btreeXlogInsert(ctx, record, true, false, true);
+      btreeXlogInsert(ctx, record, true, false, true);
+      return;
     case XLOG_BTREE_SPLIT_L:
-      return btreeXlogSplit(ctx, record, true);
+      btreeXlogSplit(ctx, record, true);
+      return;
     case XLOG_BTREE_SPLIT_R:
-      return btreeXlogSplit(ctx, record, false);
+      btreeXlogSplit(ctx, record, false);
+      return;
     case XLOG_BTREE_DEDUP:
-      return btreeXlogDedup(ctx, record);
+      btreeXlogDedup(ctx, record);
+      return;
     case XLOG_BTREE_DELETE:
-      return btreeXlogDelete(ctx, record);
+      btreeXlogDelete(ctx, record);
+      return;
     case XLOG_BTREE_NEWROOT:
-      return btreeXlogNewroot(ctx, record);
+      btreeXlogNewroot(ctx, record);
+      return;
     default:
       throw redoError(`btree_redo: unknown op code ${info}`);
   }

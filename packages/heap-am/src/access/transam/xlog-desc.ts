@@ -69,9 +69,9 @@ import {
   XLOG_CHECKPOINT_SHUTDOWN,
 } from "./pg-control.js";
 import {
+  RM_BTREE_ID,
   RM_CLOG_ID,
   RM_HEAP_ID,
-  RM_BTREE_ID,
   RM_HEAP2_ID,
   RM_SMGR_ID,
   RM_XACT_ID,
@@ -161,21 +161,21 @@ export function rmgrIdentify(rmid: number, info: number): string | undefined {
 
 /** btree_identify (nbtdesc.c). */
 const BTREE_NAMES: Record<number, string> = {
-  0x00: "INSERT_LEAF",
-  0x10: "INSERT_UPPER",
-  0x20: "INSERT_META",
-  0x30: "SPLIT_L",
-  0x40: "SPLIT_R",
-  0x50: "INSERT_POST",
-  0x60: "DEDUP",
-  0x70: "DELETE",
-  0x80: "UNLINK_PAGE",
-  0x90: "UNLINK_PAGE_META",
-  0xa0: "NEWROOT",
-  0xb0: "MARK_PAGE_HALFDEAD",
-  0xc0: "VACUUM",
-  0xd0: "REUSE_PAGE",
-  0xe0: "META_CLEANUP",
+  0: "INSERT_LEAF",
+  16: "INSERT_UPPER",
+  32: "INSERT_META",
+  48: "SPLIT_L",
+  64: "SPLIT_R",
+  80: "INSERT_POST",
+  96: "DEDUP",
+  112: "DELETE",
+  128: "UNLINK_PAGE",
+  144: "UNLINK_PAGE_META",
+  160: "NEWROOT",
+  176: "MARK_PAGE_HALFDEAD",
+  192: "VACUUM",
+  208: "REUSE_PAGE",
+  224: "META_CLEANUP",
 };
 
 /**

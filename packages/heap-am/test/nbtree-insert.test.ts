@@ -236,6 +236,40 @@ describe("making room on a full leaf before splitting it", () => {
   });
 });
 
+describe("a new TID inside an LP_DEAD posting list", () => {
+  it("deletes the list first (simple deletion), then inserts", () => {
+    const db = makeDb("memory", 64);
+    table(db);
+    db.createIndex("t_v", "t", { columns: ["v"] });
+    insertAll(
+      db,
+      Array.from({ length: 600 }, (_, i) => [i, i % 3, null]),
+    );
+    // One leaf: three posting lists (v = 0, 1, 2) and a few plain items.
+    const items = db.btPageItems("t_v", 1);
+    const list = items.findIndex((i) => i.data.startsWith("01 00 00 00") && i.tids !== null);
+    expect(list).toBeGreaterThanOrEqual(0);
+    const listTids = items[list]!.tids!.length;
+    withPage(db, "t_v", 1, (page) => {
+      const off = items[list]!.itemoffset;
+      const id = pageGetItemId(page, off);
+      pageSetItemId(page, off, makeItemId(itemIdGetOffset(id), LP_DEAD, itemIdGetLength(id)));
+    });
+    // (0,3) lies between the list's first TIDs (0,2) and (0,5): _bt_binsrch_posting answers -1.
+    const r = btInsert({
+      pool: db.pool,
+      index: db.index("t_v"),
+      tableName: "t",
+      values: [1],
+      tid: { block: 0, offset: 3 },
+    });
+    expect(r).toMatchObject({ deleted: 1, postingoff: 0, splits: [] });
+    expect(db.btPageStats("t_v", 1).dead_items).toBe(0);
+    expect(db.btIndexCheck("t_v").heapTids).toBe(600 - listTids + 1);
+    db.close();
+  });
+});
+
 describe("an interrupted split (BTP_INCOMPLETE_SPLIT without a downlink)", () => {
   it("is finished by the next insertion that passes the left page", () => {
     const db = makeDb("memory", 64);

@@ -8,11 +8,16 @@
 // deduplicate_items off), unique indexes, text keys of varied lengths, NULLs, DESC and NULLS
 // FIRST/LAST, multi-column keys with suffix truncation, a three-level tree, and the other key types
 // pgsim supports; one case also runs on the disk-backed variant, where pgsim-inspect decodes
-// PostgreSQL's index file and pgsim's alike. Then insertion without page splits (btInsert: the
+// PostgreSQL's index file and pgsim's alike. Then insertion that needs no page split (btInsert: the
 // first root of an empty index; new entries in a built index, some inside posting lists) is
 // compared the same way. Last, the round trip (must-show 2): pgsim's index file replaces
 // PostgreSQL's, and amcheck's bt_index_parent_check(heapallindexed, rootdescend) passes and index
-// scans answer from it.
+// scans answer from it. Indexes grown by inserts (must-show 1, insertion part): ten indexes are
+// created on an empty table on both sides and grown by three INSERTs of 6000 rows — sorted,
+// seeded random and descending-into-DESC key order, duplicates that deduplicate (and not, with
+// deduplicate_items off), pages full of one value, text keys of varied lengths, NULLs, multi-column keys, a three-level
+// tree — pgsim calling btInsert per heap tuple as ExecInsertIndexTuples would; every page must be
+// equal, and the grown files pass amcheck under PostgreSQL.
 //
 // PostgreSQL 15 is required: this test never skips.
 
@@ -721,4 +726,187 @@ describe("round trip: PostgreSQL 15 uses an index file pgsim built", () => {
       db.close();
     }
   }, 60_000);
+});
+
+describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new roots, deduplication", () => {
+  /** Grown on an empty table: the same rows, inserted in the same order, on both. */
+  const GROWN: TableCase = {
+    table: "grown",
+    columns: [
+      { name: "id", type: "int4" },
+      { name: "rnd", type: "int4" },
+      { name: "v", type: "int4" },
+      { name: "t", type: "text" },
+      { name: "w", type: "varchar" },
+      { name: "k", type: "int4" },
+      { name: "c", type: "int4" },
+    ],
+    exprs: [
+      "g",
+      // Seeded random keys (setseed below), some repeated.
+      "(random() * 1000000)::int4",
+      "CASE WHEN g % 13 = 0 THEN NULL ELSE g % 10 END",
+      `CASE WHEN g % 17 = 0 THEN NULL ELSE repeat(chr(97 + (g * 31) % 26), (g * 17) % 60 + 1) || ${perm(9000)} END`,
+      `lpad(${perm(9000)}::text, 100 + g % 40, 'x')`,
+      "g % 7",
+      "CASE WHEN g <= 5000 THEN 1 ELSE g END",
+    ],
+    rows: 6000,
+    indexes: [
+      // Ascending keys: rightmost splits leave the left page 90% full.
+      { name: "grown_id", sql: "(id)", options: { columns: ["id"] } },
+      // Random keys: 50:50 splits.
+      { name: "grown_rnd", sql: "(rnd)", options: { columns: ["rnd"] } },
+      // Ten values and NULLs: deduplication passes, single-value and many-duplicates splits.
+      { name: "grown_v", sql: "(v)", options: { columns: ["v"] } },
+      {
+        name: "grown_v_nodedup",
+        sql: "(v) WITH (deduplicate_items = off, fillfactor = 70)",
+        options: { columns: ["v"], deduplicateItems: false, fillfactor: 70 },
+      },
+      {
+        name: "grown_v_desc",
+        sql: "(v DESC NULLS LAST, rnd)",
+        options: { columns: [{ name: "v", desc: true, nullsFirst: false }, "rnd"] },
+      },
+      // Pages full of one value: the single-value strategy of deduplication and of the split.
+      { name: "grown_c", sql: "(c)", options: { columns: ["c"] } },
+      // Text of varied lengths and NULLs.
+      { name: "grown_t", sql: "(t)", options: { columns: ["t"] } },
+      // Long keys: three levels.
+      { name: "grown_w", sql: "(w)", options: { columns: ["w"] } },
+      // Localized ascending groups: the "split after new item" rule.
+      { name: "grown_k_id", sql: "(k, id)", options: { columns: ["k", "id"] } },
+      // Ascending keys into a DESC index: every key goes to the leftmost leaf.
+      {
+        name: "grown_id_desc",
+        sql: "(id DESC)",
+        options: { columns: [{ name: "id", desc: true }] },
+      },
+    ],
+  };
+  const BATCHES = [
+    { from: 1, to: 2500 },
+    { from: 2501, to: 4000 },
+    { from: 4001, to: 6000 },
+  ];
+
+  it("[memory] ten indexes created on an empty table, then 6000 rows in three INSERTs", async () => {
+    const db = Database.create({ variant: "memory", bufferCount: 4096 });
+    const c = GROWN;
+    try {
+      await q(
+        `CREATE TABLE ${c.table} (${c.columns.map((x) => `${x.name} ${x.type}`).join(", ")}) WITH (autovacuum_enabled = off)`,
+      );
+      db.createTable(c.table, c.columns);
+      for (const ix of c.indexes) {
+        await q(`CREATE INDEX ${ix.name} ON ${c.table} ${ix.sql}`);
+        db.createIndex(ix.name, c.table, ix.options);
+      }
+      const codecs = c.columns.map((x) => lookupType(x.type));
+      const indexes = db.indexes(c.table).map((d) => db.index(d.name));
+      const seen = { splits: 0, newRoots: 0, dedups: 0, leftSplits: 0 };
+      await q("SELECT setseed(0.25)");
+      for (const { from, to } of BATCHES) {
+        await q(
+          `INSERT INTO ${c.table} SELECT ${c.exprs.join(", ")} FROM generate_series(${from}, ${to}) g`,
+        );
+        // Insertion order is id order (a short row may still go back to an earlier heap page
+        // through the free space map, so ctid order is not it); pgsim's heap places each row
+        // where PostgreSQL's did.
+        const text = await q(
+          `SELECT ${c.columns.map((x) => x.name).join(", ")}, ctid FROM ${c.table} WHERE id BETWEEN ${from} AND ${to} ORDER BY id`,
+        );
+        const rows = text.map((r) =>
+          r.slice(0, -1).map((v, i) => (v === null ? null : codecs[i]!.input(v, -1))),
+        );
+        // The heap tuples go in through the table AM alone (INSERT would add the index entries
+        // itself, through index_insert): the entries are added below with btInsert, to see what
+        // each insertion did (splits, new roots, deduplication passes).
+        const tx = db.begin();
+        const rel = db.table(c.table);
+        const tids = rows.map((row) => {
+          const slot = makeSlot(row);
+          tableTupleInsert(rel, slot, tx.xact);
+          return slot.tid!;
+        });
+        tx.commit();
+        expect(tids.map((t) => `(${t.block},${t.offset})`)).toEqual(text.map((r) => r.at(-1)));
+        // ExecInsertIndexTuples: after each heap tuple, its entry in every index (OID order).
+        rows.forEach((row, i) => {
+          for (const index of indexes) {
+            const values = index.columns.map((col) => row[col.heapAttIndex] ?? null);
+            const r = btInsert({ pool: db.pool, index, tableName: c.table, values, tid: tids[i]! });
+            seen.splits += r.splits.length;
+            seen.leftSplits += r.splits.filter((s) => s.newitemonleft).length;
+            if (r.newRoot) seen.newRoots++;
+            if (r.deduplicated) seen.dedups++;
+          }
+        });
+      }
+      const levels: Record<string, number> = {};
+      for (const ix of c.indexes) {
+        const { level } = await compareIndex(db, ix);
+        expect(db.btIndexCheck(ix.name).heapTids).toBe(c.rows);
+        levels[ix.name] = level;
+      }
+      // What the comparison covered: splits to both sides, new roots up to a three-level tree,
+      // deduplication passes before splits.
+      expect(seen.leftSplits).toBeGreaterThan(0);
+      expect(seen.splits - seen.leftSplits).toBeGreaterThan(0);
+      expect(seen.newRoots).toBeGreaterThanOrEqual(c.indexes.length + 1);
+      expect(seen.dedups).toBeGreaterThan(0);
+      expect(levels.grown_w).toBeGreaterThanOrEqual(2);
+      expect(levels.grown_id).toBe(1);
+      // The single-value strategy's leaves (reference §4.3): five posting lists of 222 TIDs
+      // (1352 bytes, the cap) and a sixth of 168 (the cap lowered by 4% of a page).
+      const lists = Array.from({ length: db.indexNblocks("grown_c") - 1 }, (_, b) =>
+        db.btPageItems("grown_c", b + 1).map((i) => i.tids?.length ?? 1),
+      );
+      expect(
+        lists.filter((l) => l.filter((n) => n === 222).length === 5 && l.includes(168)).length,
+      ).toBeGreaterThanOrEqual(2);
+
+      // Round trip (must-show 2): pgsim's grown index files replace PostgreSQL's, and amcheck's
+      // bt_index_parent_check(heapallindexed, rootdescend) accepts each of them.
+      const files = new Map<string, string>();
+      for (const ix of c.indexes) files.set(ix.name, await pgc().relationFilePath(ix.name));
+      await client!.end();
+      await pgc().stopServer("fast");
+      for (const ix of c.indexes) {
+        const pages = simPages(db, ix.name);
+        const image = new Uint8Array(pages.length * 8192);
+        pages.forEach((p, b) => {
+          image.set(p, b * 8192);
+          image.fill(0, b * 8192, b * 8192 + 8); // pd_lsn: pgsim's LSNs mean nothing here
+        });
+        fs.writeFileSync(files.get(ix.name)!, image);
+      }
+      await pgc().startServer();
+      await connect();
+      for (const ix of c.indexes) {
+        await q(`SELECT bt_index_parent_check('${ix.name}', true, true)`);
+      }
+      await q("SET enable_seqscan = off");
+      await q("SET enable_bitmapscan = off");
+      const plan = (await q("EXPLAIN SELECT count(*) FROM grown WHERE w >= 'xxx'"))
+        .map((r) => r[0])
+        .join("\n");
+      expect(plan).toMatch(/Index Only Scan using grown_w|Index Scan using grown_w/);
+      expect(await q("SELECT count(*) FROM grown WHERE w >= 'xxx'")).toEqual([["6000"]]);
+      expect(await q("SELECT count(*) FROM grown WHERE v = 3")).toEqual([
+        [
+          String(
+            Array.from({ length: 6000 }, (_, i) => i + 1).filter(
+              (g) => g % 13 !== 0 && g % 10 === 3,
+            ).length,
+          ),
+        ],
+      ]);
+      await q("RESET enable_seqscan");
+      await q("RESET enable_bitmapscan");
+    } finally {
+      db.close();
+    }
+  }, 180_000);
 });

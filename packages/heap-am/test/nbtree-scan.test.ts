@@ -395,13 +395,14 @@ describe.each(HEAP_AMS)("index scans [$am]", ({ am, variant }) => {
     expect(() => t4.insert("t", [3, "c2", 0])).toThrow(/duplicate key value/);
     const t5 = db.begin();
     t5.insert("t", [3, "c", 0]);
-    // Another backend's running insert of the same key (PostgreSQL would wait for it).
+    t5.commit();
+    // Another backend's committed row with the same key. (A running inserter's is waited for:
+    // test/nbtree-workers.test.ts, with worker backends.)
     const other = db.attachAnother();
     const o = other.begin();
     expect(() => o.insert("t", [3, "mine", 0])).toThrow(
       'duplicate key value violates unique constraint "t_pkey"',
     );
-    t5.commit();
     other.close();
     // Updating a key onto another row's key is refused too (a non-HOT update's new entry).
     const t6 = db.begin();

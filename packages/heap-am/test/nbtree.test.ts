@@ -326,8 +326,8 @@ describe("with WAL, the build logs every page", () => {
   });
 });
 
-describe("btInsert (no page split yet)", () => {
-  it("fills the first root leaf, then refuses the tuple that would need a split, changing nothing", () => {
+describe("btInsert", () => {
+  it("fills the first root leaf, then splits it when the 408th tuple does not fit", () => {
     const db = makeDb("memory", 64);
     fill(db, []);
     db.createIndex("t_id", "t", { columns: ["id"] });
@@ -342,20 +342,21 @@ describe("btInsert (no page split yet)", () => {
         tid: { block: n >> 8, offset: (n & 0xff) + 1 },
       });
     // Keys in descending order: each goes in front (offset 1), line pointers shift.
-    let n = 0;
-    for (; n < 1000; n++) {
-      try {
-        expect(insert(1000 - n)).toMatchObject({ block: 1, offset: 1, postingoff: 0 });
-      } catch (e) {
-        expect((e as PgsimError).code).toBe("feature-not-supported");
-        break;
-      }
-    }
     // 8152 usable bytes hold 407 tuples of 16 bytes with their line pointers.
-    expect(n).toBe(407);
+    for (let n = 0; n < 407; n++) {
+      expect(insert(1000 - n)).toMatchObject({ block: 1, offset: 1, postingoff: 0, splits: [] });
+    }
     expect(db.btMetap("t_id")).toMatchObject({ root: 1, level: 0, fastroot: 1 });
     expect(db.btPageStats("t_id", 1)).toMatchObject({ type: "l", live_items: 407, btpo_flags: 3 });
-    expect(db.btIndexCheck("t_id").heapTids).toBe(407);
+    // The leftmost leaf is the root (rightmost too): a 90% split, then a new root at block 3.
+    const r = insert(593);
+    expect(r).toMatchObject({ block: 1, newRoot: true });
+    expect(r.splits).toEqual([
+      // The new item and 365 old ones (366 items, 90%) stay left.
+      { level: 0, left: 1, right: 2, firstrightoff: 366, newitemonleft: true },
+    ]);
+    expect(db.btMetap("t_id")).toMatchObject({ root: 3, level: 1, fastroot: 3 });
+    expect(db.btIndexCheck("t_id").heapTids).toBe(408);
     expect(() =>
       btInsert({
         pool: db.pool,

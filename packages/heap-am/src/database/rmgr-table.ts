@@ -4,7 +4,8 @@
  *
  * Models: src/backend/access/transam/rmgr.c (RmgrTable), xlog.c (xlog_redo), xact.c
  * (xact_redo_commit / xact_redo_abort for transactions without subtransactions), clog.c
- * (clog_redo), catalog/storage.c (smgr_redo), and pgsim's catalog resource manager.
+ * (clog_redo), catalog/storage.c (smgr_redo), nbtxlog.c (btree_redo, in
+ * ../access/nbtree/nbtxlog.ts), and pgsim's catalog resource manager.
  * Entry points: `RedoContext`, `redoRecord`, `advanceNextXidPast`.
  * See also: startup.ts (the replay loop), ../catalog/storage.ts, ../catalog/catalog-xlog.ts,
  * ../access/transam/clog.ts, docs/reference/postgres-wal.md §6, §10.
@@ -17,6 +18,7 @@ import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-
 import { PgsimError } from "@pgsim/clock-sweep";
 import { heap2Redo, heapRedo } from "../access/heap/heapam-redo.js";
 import { VisibilityMap } from "../access/heap/visibilitymap.js";
+import { btreeRedo } from "../access/nbtree/nbtxlog.js";
 import {
   CLOG_ZEROPAGE,
   clogRedoSetStatus,
@@ -32,6 +34,7 @@ import {
   XLOG_FPI_FOR_HINT,
 } from "../access/transam/pg-control.js";
 import {
+  RM_BTREE_ID,
   RM_CLOG_ID,
   RM_HEAP_ID,
   RM_HEAP2_ID,
@@ -222,6 +225,7 @@ const REDO: Map<number, RedoRoutine> = new Map([
   [RM_PGSIM_CATALOG_ID, catalogRedo],
   [RM_HEAP_ID, heapRedo],
   [RM_HEAP2_ID, heap2Redo],
+  [RM_BTREE_ID, btreeRedo],
 ]);
 
 /** Registers the redo routine of a resource manager (for an experimenter's own records). */

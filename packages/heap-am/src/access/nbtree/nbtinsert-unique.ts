@@ -12,18 +12,19 @@
  * (btinsert), ../table/tableam.ts (tableIndexFetchTupleCheck), ../index/genam.ts
  * (buildIndexValueDescription), README.md ("Unique checks").
  *
- * Differs from PostgreSQL: a conflicting row whose inserter or deleter is still running (another
- * backend's open transaction) is reported as a violation at once — PostgreSQL waits for that
- * transaction (XactLockTableWait) and checks again, so the insert succeeds if it aborts (or, for
- * a deleter, commits). The check runs on its own descent before btInsert's, under share locks,
- * instead of on the leaf btInsert then holds exclusively: two backends inserting the same key at
- * the same moment can both pass it. No speculative insertion (ON CONFLICT) and no deferred
+ * It runs as PostgreSQL runs it: inside btInsert's descent (the `checkUnique` hook), on the first
+ * leaf the key could be on, which btInsert holds exclusively locked, so two backends inserting
+ * the same key meet on that page; right siblings holding equal keys are read under share locks
+ * while the leaf stays locked. A row whose inserter or deleter is still running makes the check
+ * answer "wait for that transaction": btInsert lets go of its locks, waits (XactLockTableWait)
+ * and searches again — the insert succeeds if the inserter aborts (or the deleter commits).
+ *
+ * Differs from PostgreSQL: no speculative insertion (ON CONFLICT) and no deferred
  * (UNIQUE_CHECK_PARTIAL / EXISTING) checks.
  */
 
-import type { BufferPool } from "@pgsim/buffer-manager";
+import { type BufferId, ForkNumber } from "@pgsim/buffer-manager";
 import { assert, PgsimError } from "@pgsim/clock-sweep";
-import type { ItemPointer } from "../../include/access/htup-details.js";
 import {
   BTP_HAS_GARBAGE,
   btPageGetOpaque,
@@ -50,46 +51,51 @@ import {
 import { buildIndexValueDescription } from "../index/genam.js";
 import { type TableRelation, tableIndexFetchTupleCheck } from "../table/tableam.js";
 import type { Transaction } from "../transam/xact.js";
-import type { BtIndexRelation } from "./nbtree.js";
-import { btBinSrch, btCompare, btSearchRead, newBtScanOpaque, relAndGetBuf } from "./nbtsearch.js";
-import { btMkScanKey, type KeyValue } from "./nbtutils.js";
+import type { BtUniqueCheckContext, BtUniqueCheckResult } from "./nbtinsert.js";
+import { btCompare } from "./nbtsearch.js";
+import type { KeyValue } from "./nbtutils.js";
 
-/** Inputs of `btCheckUnique`. */
+/** Inputs of `btCheckUnique`, besides btInsert's context. */
 export interface BtCheckUniqueInput {
-  readonly pool: BufferPool;
-  readonly index: BtIndexRelation;
   readonly heap: TableRelation;
-  /** The new entry's key values (index column order). */
+  /** The new entry's key values (index column order; none is NULL: btInsert skips the check). */
   readonly values: readonly KeyValue[];
-  /** The new heap tuple's TID (its own entry is not in the index yet). */
-  readonly tid: ItemPointer;
   readonly xact: Transaction | undefined;
 }
 
 /**
- * _bt_check_unique: throws `unique-violation` (SQLSTATE 23505) with PostgreSQL's message
- * `duplicate key value violates unique constraint "<index>"` and DETAIL `Key (<cols>)=(<vals>)
- * already exists.` when a row with an equal key is live or being inserted or deleted by a running
- * transaction. A key with a NULL never conflicts. Returns with no pin or lock held.
+ * _bt_check_unique, as btInsert's `checkUnique` hook: every entry equal to the key, from
+ * `ctx.offset` on the locked leaf and on right siblings while their high keys are equal, is
+ * looked up in the heap under SnapshotDirty. A live version is a unique violation, thrown as
+ * `unique-violation` (SQLSTATE 23505) with PostgreSQL's message `duplicate key value violates
+ * unique constraint "<index>"` and DETAIL `Key (<cols>)=(<vals>) already exists.`; a version a
+ * running transaction inserts or deletes answers `wait` with its xid. Entries whose rows are dead
+ * to everyone are marked LP_DEAD on the way, as a hint. Leaves the leaf locked (it is btInsert's)
+ * and releases every sibling it read.
  */
-export function btCheckUnique(input: BtCheckUniqueInput): void {
-  const { pool, index, heap, values } = input;
-  if (values.some((v) => v === null)) return;
-  const so = newBtScanOpaque(index, pool);
-  const key = btMkScanKey(index, values);
-  let buf = btSearchRead(so, key);
-  if (buf === undefined) return;
-  const nblocks = pool.nblocks(index.locator, 0);
+export function btCheckUnique(
+  ctx: BtUniqueCheckContext,
+  input: BtCheckUniqueInput,
+): BtUniqueCheckResult {
+  const { pool, index, key } = ctx;
+  const { heap, values } = input;
+  let buf: BufferId = ctx.buffer;
+  /** A right sibling this check pinned and share-locked (the leaf is btInsert's). */
+  let sibling: BufferId | undefined;
+  let steppedRight = false;
+  const nblocks = pool.nblocks(index.locator, ForkNumber.MAIN);
   try {
     let page = pool.bufferGetPage(buf);
-    let offset = btBinSrch(index, key, page);
+    let offset = ctx.offset;
     for (let pages = 0; ; pages++) {
       assert(pages <= nblocks, "_bt_check_unique visits each leaf at most once");
       const opaque = btPageGetOpaque(page);
       const maxoff = pageGetMaxOffsetNumber(page);
       let killedSome = false;
       for (let off = offset; off <= maxoff; off++) {
-        if (btCompare(index, key, page, off) !== 0) return;
+        if (btCompare(index, key, page, off) !== 0) {
+          return { kind: "unique", sawDuplicates: steppedRight };
+        }
         const iid = pageGetItemId(page, off);
         if (itemIdIsDead(iid)) continue;
         const t = itemIdGetOffset(iid);
@@ -101,8 +107,10 @@ export function btCheckUnique(input: BtCheckUniqueInput): void {
           const dirty = initDirtySnapshot();
           const out = { allDead: false };
           if (tableIndexFetchTupleCheck(heap, tid, dirty, input.xact, out)) {
-            // A live version, or one a running transaction is inserting or deleting (dirty.xmin
-            // / dirty.xmax): PostgreSQL would wait for the latter (see "Differs").
+            // A version being inserted or deleted by a running transaction: wait for it, then
+            // search again (its fate decides).
+            const xwait = dirty.xmin !== 0 ? dirty.xmin : dirty.xmax;
+            if (xwait !== 0) return { kind: "wait", xwait };
             throw new PgsimError(
               "unique-violation",
               `duplicate key value violates unique constraint "${index.name}"`,
@@ -110,9 +118,6 @@ export function btCheckUnique(input: BtCheckUniqueInput): void {
                 detail: `Key ${buildIndexValueDescription(index, values)} already exists.`,
                 sqlstate: "23505",
                 constraint: index.name,
-                ...(dirty.xmin !== 0 || dirty.xmax !== 0
-                  ? { runningXid: dirty.xmin !== 0 ? dirty.xmin : dirty.xmax }
-                  : {}),
               },
             );
           }
@@ -129,20 +134,28 @@ export function btCheckUnique(input: BtCheckUniqueInput): void {
         pool.markBufferDirtyHint(buf);
       }
       // Equal keys may continue on the right sibling only if the high key is equal too.
-      if (pRightmost(opaque) || btCompare(index, key, page, P_HIKEY) !== 0) return;
+      if (pRightmost(opaque) || btCompare(index, key, page, P_HIKEY) !== 0) {
+        return { kind: "unique", sawDuplicates: steppedRight };
+      }
       let next = opaque.next;
       for (let steps = 0; ; steps++) {
         assert(steps <= nblocks, "moving right past ignorable pages ends");
-        buf = relAndGetBuf(so, buf, next);
+        if (sibling !== undefined) pool.unlockReleaseBuffer(sibling);
+        sibling = undefined;
+        const nbuf = pool.readBuffer(index.locator, ForkNumber.MAIN, next);
+        sibling = nbuf;
+        pool.lockBuffer(nbuf, "share");
+        buf = nbuf;
+        steppedRight = true;
         page = pool.bufferGetPage(buf);
         const o = btPageGetOpaque(page);
         if (!pIgnore(o)) break;
-        if (pRightmost(o)) return;
+        if (pRightmost(o)) return { kind: "unique", sawDuplicates: steppedRight };
         next = o.next;
       }
       offset = pFirstDataKey(btPageGetOpaque(page));
     }
   } finally {
-    pool.unlockReleaseBuffer(buf);
+    if (sibling !== undefined) pool.unlockReleaseBuffer(sibling);
   }
 }

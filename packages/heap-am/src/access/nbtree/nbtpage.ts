@@ -3,11 +3,14 @@
  *
  * Models: src/backend/access/nbtree/nbtpage.c (_bt_pageinit, _bt_initmetapage, _bt_getmeta's
  * checks as _bt_getroot / _bt_metaversion make them, _bt_checkpage).
- * Entry points: `btPageInit`, `btInitMetapage`, `btReadMeta`, `btCheckPage`.
+ * _bt_getbuf(P_NEW) as `btAllocatePage`.
+ * Entry points: `btPageInit`, `btInitMetapage`, `btReadMeta`, `btCheckPage`, `btAllocatePage`.
  * See also: ../../include/access/nbtree.ts (the layouts), nbtsort.ts (CREATE INDEX writes the
  * metapage last).
  */
 
+import type { BufferId, BufferPool } from "@pgsim/buffer-manager";
+import { ForkNumber } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/access/htup-details.js";
 import {
@@ -100,4 +103,23 @@ export function btCheckPage(page: Uint8Array, indexName: string, block: number):
       { hint: "Please REINDEX it." },
     );
   }
+}
+
+/**
+ * _bt_getbuf(rel, P_NEW, BT_WRITE): a new page for the index, returned pinned, exclusively locked
+ * and initialised (`_bt_pageinit`; the caller fills the special space). Every page a split or a
+ * new root needs comes from here.
+ *
+ * Differs from PostgreSQL: the index's free space map is not consulted (deleted pages are not
+ * recycled yet): the relation is always extended by one block. As in PostgreSQL the new page is
+ * locked before the relation extension lock is let go (the pool's "zero-and-lock" extension).
+ * (Recycling through the index FSM, GetFreeIndexPage, goes at the top of this function.)
+ */
+export function btAllocatePage(
+  pool: BufferPool,
+  index: { readonly locator: Parameters<BufferPool["extend"]>[0] },
+): BufferId {
+  const buf = pool.extend(index.locator, ForkNumber.MAIN, { mode: "zero-and-lock" });
+  btPageInit(pool.bufferGetPage(buf));
+  return buf;
 }

@@ -24,7 +24,7 @@ import {
   registerIndexAm,
 } from "../index/amapi.js";
 import { relationNeedsWal, tableIndexBuildScan } from "../table/tableam.js";
-import { btInsert } from "./nbtinsert.js";
+import { type BtUniqueCheckContext, btInsert } from "./nbtinsert.js";
 import { btCheckUnique } from "./nbtinsert-unique.js";
 import { btInitMetapage } from "./nbtpage.js";
 import { type BtIndexRelation, buildBtIndexRelation } from "./nbtree.js";
@@ -128,24 +128,42 @@ export const btreeIndexAm: IndexAmRoutine = {
     pool.unlockReleaseBuffer(buf);
   },
 
-  aminsert(index, values, heapTid, heap, checkUnique, _indexUnchanged, xact) {
+  aminsert(index, values, heapTid, heap, checkUnique, indexUnchanged, xact) {
     const rel = btRel(index);
-    const pool = index.ctx.pool;
+    const ctx = index.ctx;
     const keyValues = values as readonly (Datum | null)[];
     btInsert({
-      pool,
+      pool: ctx.pool,
       index: rel,
       tableName: heap.name,
       values: keyValues,
       tid: heapTid,
+      indexUnchanged,
       ...(rel.unique
         ? {
-            checkUnique: () => {
-              if (checkUnique === "yes") {
-                btCheckUnique({ pool, index: rel, heap, values: keyValues, tid: heapTid, xact });
+            // UNIQUE_CHECK_YES: _bt_check_unique on the leaf btInsert holds; UNIQUE_CHECK_NO
+            // (nothing to check) answers "unique" at once.
+            checkUnique: (c: BtUniqueCheckContext) =>
+              checkUnique === "yes"
+                ? btCheckUnique(c, { heap, values: keyValues, xact })
+                : { kind: "unique" as const, sawDuplicates: false },
+            waitForTransaction: (xid: number) => {
+              // XactLockTableWait, as heap_update waits for a row's locker.
+              const ended = ctx.transam.waitForTransaction(xid, {
+                deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
+                timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+              });
+              if (!ended) {
+                throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", {
+                  xid,
+                });
               }
             },
           }
+        : {}),
+      // The index is logged when its table is (an unlogged table's indexes are unlogged too).
+      ...(ctx.xlog !== undefined && relationNeedsWal(ctx, heap)
+        ? { xlog: ctx.xlog, xid: xact?.xid ?? 0 }
         : {}),
     });
     return false;

@@ -27,6 +27,7 @@ import {
   BTMaxItemSize,
   BTREE_VERSION,
   btreeTupleGetMaxHeapTid,
+  btreeTupleGetNAtts,
   btreeTupleGetPostingOffset,
   btreeTupleIsPivot,
   btreeTupleIsPosting,
@@ -149,6 +150,23 @@ export function btKeepNatts(
     keepnatts++;
   }
   return keepnatts;
+}
+
+/**
+ * _bt_keep_natts_fast over two tuples as stored (non-pivot, or a possibly truncated pivot such as
+ * a high key): 1 + the number of leading key attributes both have and on which they are equal
+ * (NULLs equal to each other); nkeyatts + 1 when all are equal. An attribute one of them lacks
+ * (truncated away) ends the count.
+ *
+ * Differs from PostgreSQL: an attribute truncated away is not read (PostgreSQL's index_getattr
+ * would read past the pivot's data; it never matters for the callers' decisions in practice).
+ */
+export function btKeepNattsFast(rel: BtIndexRelation, a: Uint8Array, b: Uint8Array): number {
+  const na = btreeTupleGetNAtts(a, 0, rel.nkeyatts);
+  const nb = btreeTupleGetNAtts(b, 0, rel.nkeyatts);
+  const n = Math.min(na, nb);
+  const keep = btKeepNatts(rel, btTupleKeyValues(rel, a, 0, n), btTupleKeyValues(rel, b, 0, n));
+  return Math.min(keep, n + 1);
 }
 
 /**

@@ -8,14 +8,15 @@
  * xlogdesc.c (xlog_identify, xlog_desc, XLogRecGetBlockRefInfo), src/backend/access/rmgrdesc/
  * heapdesc.c (out_infobits, heap_identify, heap_desc, heap2_identify, heap2_desc),
  * xactdesc.c (xact_identify, xact_desc_commit /
- * abort), src/common/relpath.c (forkNames, relpathperm) and pg_waldump's compat.c
+ * abort), nbtdesc.c (btree_identify, btree_desc), src/common/relpath.c (forkNames, relpathperm) and pg_waldump's compat.c
  * (timestamptz_to_str).
  * Entry points: `formatWalDumpRecord`, `rmgrIdentify`, `rmgrDesc`, `blockRefInfo`,
  * `timestampTzToString`.
  * See also: xlogreader.ts (decoded records), docs/reference/postgres-wal.md §2.5.
  *
  * Differs from PostgreSQL: descriptions cover the records pgsim writes — XLOG (checkpoints,
- * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), every heap and heap2 record, transaction
+ * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), every heap and heap2 record, the B-tree records
+ * of insertion (inserts, splits, dedup, simple deletion, new roots), transaction
  * COMMIT/ABORT (timestamp, dropped files, subtransactions, sync flags) — and print nothing beyond
  * the record's name for other records or parts (invalidation messages); timestamps are printed in
  * UTC (pg_waldump uses the local zone: run it with TZ=UTC to compare).
@@ -68,6 +69,7 @@ import {
   XLOG_CHECKPOINT_SHUTDOWN,
 } from "./pg-control.js";
 import {
+  RM_BTREE_ID,
   RM_CLOG_ID,
   RM_HEAP_ID,
   RM_HEAP2_ID,
@@ -153,7 +155,55 @@ export function rmgrIdentify(rmid: number, info: number): string | undefined {
   if (rmid === RM_XACT_ID) return XACT_NAMES[op & XLOG_XACT_OPMASK];
   if (rmid === RM_SMGR_ID) return SMGR_NAMES[op];
   if (rmid === RM_CLOG_ID) return CLOG_NAMES[op];
+  if (rmid === RM_BTREE_ID) return BTREE_NAMES[op];
   return undefined;
+}
+
+/** btree_identify (nbtdesc.c). */
+const BTREE_NAMES: Record<number, string> = {
+  0: "INSERT_LEAF",
+  16: "INSERT_UPPER",
+  32: "INSERT_META",
+  48: "SPLIT_L",
+  64: "SPLIT_R",
+  80: "INSERT_POST",
+  96: "DEDUP",
+  112: "DELETE",
+  128: "UNLINK_PAGE",
+  144: "UNLINK_PAGE_META",
+  160: "NEWROOT",
+  176: "MARK_PAGE_HALFDEAD",
+  192: "VACUUM",
+  208: "REUSE_PAGE",
+  224: "META_CLEANUP",
+};
+
+/**
+ * btree_desc (nbtdesc.c) for the records pgsim writes: insertions, splits, dedup passes, simple
+ * deletions and new roots (the VACUUM and page-deletion records print nothing here yet).
+ */
+function btreeDesc(info: number, data: Uint8Array): string {
+  const u16 = (at: number) => data[at]! | (data[at + 1]! << 8);
+  const u32 = (at: number) =>
+    (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
+  switch (info & ~XLR_INFO_MASK) {
+    case 0x00:
+    case 0x10:
+    case 0x20:
+    case 0x50:
+      return `off ${u16(0)}`;
+    case 0x30:
+    case 0x40:
+      return `level ${u32(0)}, firstrightoff ${u16(4)}, newitemoff ${u16(6)}, postingoff ${u16(8)}`;
+    case 0x60:
+      return `nintervals ${u16(0)}`;
+    case 0x70:
+      return `latestRemovedXid ${u32(0)}; ndeleted ${u16(4)}; nupdated ${u16(6)}`;
+    case 0xa0:
+      return `lev ${u32(4)}`;
+    default:
+      return "";
+  }
 }
 
 /** smgr_identify and clog_identify. */
@@ -253,6 +303,7 @@ export function rmgrDesc(record: DecodedXLogRecord): string {
   if (rmid === RM_HEAP2_ID) return heap2Desc(info, record.mainData);
   if (rmid === RM_SMGR_ID) return smgrDesc(info, record.mainData);
   if (rmid === RM_CLOG_ID) return clogDesc(info, record.mainData);
+  if (rmid === RM_BTREE_ID) return btreeDesc(info, record.mainData);
   return "";
 }
 

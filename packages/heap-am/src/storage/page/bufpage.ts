@@ -850,3 +850,98 @@ export function pageIndexTupleOverwrite(
   page.set(newtup, offset + sizeDiff);
   return true;
 }
+
+/**
+ * PageIndexTupleDelete: removes item `offnum` from an index page: later line pointers move down
+ * one slot, the tuple data between pd_upper and the deleted tuple moves up over it, and the line
+ * pointers of the moved tuples follow. The 4 bytes uncovered after the new pd_lower and the bytes
+ * uncovered below the new pd_upper keep their old contents, as in PostgreSQL. Throws PostgreSQL's
+ * "invalid index offnum" / "corrupted line pointer" errors.
+ */
+export function pageIndexTupleDelete(page: Uint8Array, offnum: number): void {
+  const lower = pageGetLower(page);
+  const upper = pageGetUpper(page);
+  const special = pageGetSpecial(page);
+  if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
+    throw corruptedPagePointers(lower, upper, special);
+  }
+  let nline = pageGetMaxOffsetNumber(page);
+  if (offnum <= 0 || offnum > nline) {
+    throw new PgsimError("internal-error", `invalid index offnum: ${offnum}`);
+  }
+  const tup = pageGetItemId(page, offnum);
+  const offset = itemIdGetOffset(tup);
+  const length = itemIdGetLength(tup);
+  if (offset < upper || offset + length > special || offset !== maxAlign(offset)) {
+    throw new PgsimError(
+      "corrupted-line-pointer",
+      `corrupted line pointer: offset = ${offset}, size = ${length}`,
+    );
+  }
+  const size = maxAlign(length);
+  const lpAt = SizeOfPageHeaderData + (offnum - 1) * SizeOfItemIdData;
+  page.copyWithin(lpAt, lpAt + SizeOfItemIdData, lower);
+  if (offset > upper) page.copyWithin(upper + size, upper, offset);
+  writeUint16(page, PD_UPPER_OFFSET, upper + size);
+  writeUint16(page, PD_LOWER_OFFSET, lower - SizeOfItemIdData);
+  if (!pageIsEmpty(page)) {
+    nline--;
+    for (let i = FirstOffsetNumber; i <= nline; i++) {
+      const ii = pageGetItemId(page, i);
+      if (itemIdGetOffset(ii) <= offset) {
+        pageSetItemId(
+          page,
+          i,
+          makeItemId(itemIdGetOffset(ii) + size, itemIdGetFlags(ii), itemIdGetLength(ii)),
+        );
+      }
+    }
+  }
+}
+
+/**
+ * PageIndexMultiDelete: removes the items `itemnos` (ascending) from an index page. Up to two
+ * go one at a time (PageIndexTupleDelete, last first); more rebuild the line-pointer array without
+ * them and pack the remaining tuples from pd_special downward in line-pointer order
+ * (compactify_tuples). Bytes uncovered below the new pd_upper and after the new pd_lower keep
+ * their old contents.
+ */
+export function pageIndexMultiDelete(page: Uint8Array, itemnos: readonly number[]): void {
+  if (itemnos.length <= 2) {
+    for (let i = itemnos.length - 1; i >= 0; i--) pageIndexTupleDelete(page, itemnos[i]!);
+    return;
+  }
+  const lower = pageGetLower(page);
+  const upper = pageGetUpper(page);
+  const special = pageGetSpecial(page);
+  if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
+    throw corruptedPagePointers(lower, upper, special);
+  }
+  const nline = pageGetMaxOffsetNumber(page);
+  const kept: { id: number; bytes: Uint8Array }[] = [];
+  let nextitm = 0;
+  for (let off = FirstOffsetNumber; off <= nline; off++) {
+    const lp = pageGetItemId(page, off);
+    const offset = itemIdGetOffset(lp);
+    const size = itemIdGetLength(lp);
+    if (offset < upper || offset + size > special || offset !== maxAlign(offset)) {
+      throw new PgsimError(
+        "corrupted-line-pointer",
+        `corrupted line pointer: offset = ${offset}, size = ${size}`,
+      );
+    }
+    if (nextitm < itemnos.length && off === itemnos[nextitm]) nextitm++;
+    else kept.push({ id: lp, bytes: page.slice(offset, offset + maxAlign(size)) });
+  }
+  if (nextitm !== itemnos.length) {
+    throw new PgsimError("internal-error", "incorrect index offsets supplied");
+  }
+  let newUpper = special;
+  kept.forEach((k, i) => {
+    newUpper -= k.bytes.length;
+    page.set(k.bytes, newUpper);
+    pageSetItemId(page, i + 1, makeItemId(newUpper, itemIdGetFlags(k.id), itemIdGetLength(k.id)));
+  });
+  writeUint16(page, PD_LOWER_OFFSET, SizeOfPageHeaderData + kept.length * SizeOfItemIdData);
+  writeUint16(page, PD_UPPER_OFFSET, newUpper);
+}

@@ -34,6 +34,7 @@ import {
 import { HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
 import { type BtIndexRelation, buildBtIndexRelation } from "./access/nbtree/nbtree.js";
 import { type BtBuildResult, btBuild } from "./access/nbtree/nbtsort.js";
+import { btVacuumIndex } from "./access/nbtree/nbtvacuum.js";
 import {
   type BtCheckOptions,
   type BtCheckResult,
@@ -872,7 +873,17 @@ export class Database {
     // VACUUM runs in a transaction of its own, which processes invalidations when it starts.
     this.acceptInvalidationMessages();
     const rel = this.table(name);
-    const result = tableRelationVacuum(rel, options);
+    // vac_open_indexes: every index of the table, with its access method's bulk delete and
+    // cleanup bound to this backend's pool, FSM and transaction ids.
+    const indexes = this.catalog.listIndexes(name).map((d) =>
+      btVacuumIndex({
+        pool: this.pool,
+        index: this.index(d.name),
+        fsm: this.ctx.fsm,
+        xids: this.transam,
+      }),
+    );
+    const result = tableRelationVacuum(rel, { ...options, indexes });
     // A truncation tells every backend to close the relation's smgr (CacheInvalidateSmgr);
     // vac_update_relstats invalidates the relcache entry only when pg_class changed.
     if (result.pagesAfter < result.pagesBefore) this.catalog.invalidate(rel.def.relNumber);

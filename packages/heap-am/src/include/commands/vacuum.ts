@@ -23,9 +23,75 @@ export interface VacuumOptions {
   /**
    * VACUUM (INDEX_CLEANUP): "auto" (default) runs the index and heap passes unless under 2% of
    * the pages have LP_DEAD items; "on" always runs them; "off" never does, leaving LP_DEAD items.
-   * Only matters for a table with indexes (`indexedColumns`).
+   * Only matters for a table with indexes (`indexedColumns`, or real indexes in `indexes`).
    */
   indexCleanup?: "auto" | "on" | "off";
+  /**
+   * The table's indexes, as vac_open_indexes opens them: each one's bulk delete and cleanup
+   * (ambulkdelete, amvacuumcleanup). `Database.vacuum` fills it from the catalog; a table AM
+   * caller without indexes leaves it out.
+   */
+  indexes?: readonly VacuumIndex[];
+}
+
+/**
+ * IndexBulkDeleteResult (genam.h): what an index's bulk delete or cleanup reports.
+ * `numIndexTuples` counts heap TIDs (posting lists per TID) after a bulk delete, index tuples after
+ * a cleanup-only scan (then `estimatedCount`).
+ */
+export interface IndexBulkDeleteResult {
+  /** num_pages: the index's size in blocks when the scan ended. */
+  numPages: number;
+  /** estimated_count: numIndexTuples is an estimate. */
+  estimatedCount: boolean;
+  /** num_index_tuples: tuples (TIDs) left in the index. */
+  numIndexTuples: number;
+  /** tuples_removed: heap TIDs removed from the index. */
+  tuplesRemoved: number;
+  /** pages_newly_deleted: pages this VACUUM deleted. */
+  pagesNewlyDeleted: number;
+  /** pages_deleted: deleted pages in the index, reusable or not. */
+  pagesDeleted: number;
+  /** pages_free: deleted (or all-zero) pages recorded in the index's FSM, reusable. */
+  pagesFree: number;
+}
+
+/** IndexVacuumInfo (genam.h): what VACUUM tells an index about the ongoing run. */
+export interface IndexVacuumInfo {
+  /** analyze_only: ANALYZE without VACUUM (amvacuumcleanup then does nothing). */
+  readonly analyzeOnly: boolean;
+  /** estimated_count: numHeapTuples is an estimate. */
+  readonly estimatedCount: boolean;
+  /** num_heap_tuples: the heap's tuples (pg_class.reltuples before, or the new count at cleanup). */
+  readonly numHeapTuples: number;
+}
+
+/** IndexBulkDeleteCallback (genam.h): is this heap TID one of VACUUM's dead items? */
+export type IndexBulkDeleteCallback = (tid: { block: number; offset: number }) => boolean;
+
+/**
+ * One index of the table being vacuumed, as lazy VACUUM calls it: its name (for VACUUM VERBOSE)
+ * and its access method's ambulkdelete and amvacuumcleanup, with the index relation bound.
+ */
+export interface VacuumIndex {
+  readonly name: string;
+  /** ambulkdelete: removes the entries of dead heap TIDs; `stats` from an earlier round or undefined. */
+  bulkDelete(
+    info: IndexVacuumInfo,
+    stats: IndexBulkDeleteResult | undefined,
+    callback: IndexBulkDeleteCallback,
+  ): IndexBulkDeleteResult;
+  /** amvacuumcleanup: the end of VACUUM; undefined when the index needed nothing. */
+  vacuumCleanup(
+    info: IndexVacuumInfo,
+    stats: IndexBulkDeleteResult | undefined,
+  ): IndexBulkDeleteResult | undefined;
+}
+
+/** One index's line of VACUUM VERBOSE ("index \"%s\": pages: …"). */
+export interface VacuumIndexResult {
+  readonly name: string;
+  readonly stats: IndexBulkDeleteResult;
 }
 
 /** What a vacuum did, like VACUUM VERBOSE's summary. */
@@ -47,6 +113,10 @@ export interface VacuumResult {
   lpdeadItems?: number;
   /** Pages on which at least one tuple was frozen. */
   pagesFrozen?: number;
+  /** num_index_scans: rounds of index vacuuming (bulk delete of every index). */
+  indexScans?: number;
+  /** The indexes' statistics after cleanup (those that reported some), in index order. */
+  indexes?: VacuumIndexResult[];
   /**
    * What VACUUM writes into the table's pg_class row (vac_update_relstats): relpages (after
    * truncation), reltuples (vac_estimate_reltuples), relallvisible, and the new relfrozenxid —

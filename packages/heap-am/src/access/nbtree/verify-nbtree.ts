@@ -141,12 +141,15 @@ export function btIndexCheck(
 
   /** Half-dead leaves met on the way (they have no downlink). */
   const halfDead = new Set<number>();
-  /** The first page at or right of `blkno` that is not half-dead (its live right neighbour). */
+  /**
+   * The first page at or right of `blkno` that is neither half-dead nor deleted (as
+   * bt_right_page_check_scankey moves right past ignored pages).
+   */
   const nextLive = (blkno: number): number => {
     let b = blkno;
     for (let steps = 0; steps < nblocks; steps++) {
       const o = btPageGetOpaque(page(b));
-      if ((o.flags & BTP_HALF_DEAD) === 0 || pRightmost(o)) return b;
+      if ((o.flags & (BTP_HALF_DEAD | BTP_DELETED)) === 0 || pRightmost(o)) return b;
       b = o.next;
     }
     throw corrupt(`circular link chain found in block ${blkno} of index "${name}"`);

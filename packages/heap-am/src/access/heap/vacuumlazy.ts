@@ -6,18 +6,20 @@
  * Models: src/backend/access/heap/vacuumlazy.c (LVRelState, heap_vacuum_rel, lazy_scan_heap,
  * lazy_scan_skip, lazy_scan_new_or_empty, lazy_scan_prune, lazy_vacuum, lazy_vacuum_heap_rel,
  * lazy_vacuum_heap_page, heap_page_is_all_visible, should_attempt_truncation, lazy_truncate_heap,
- * count_nondeletable_pages), heapam.c
+ * count_nondeletable_pages, lazy_vacuum_all_indexes, lazy_cleanup_all_indexes, vac_tid_reaped),
+ * heapam.c
  * (heap_prepare_freeze_tuple, heap_execute_freeze_tuple) and vacuum.c (vacuum_set_xid_limits).
  * Entry points: `heapVacuumRel`, `VacuumOptions`, `VacuumResult`.
  * See also: pruneheap.ts, freespace.ts, visibilitymap.ts, vacuum-report.ts (the report at the end).
  *
  * A table without indexes takes PostgreSQL's one-pass path: LP_DEAD items become LP_UNUSED on the
- * page where they are found. A table with indexes (pgsim models them by the columns they cover,
- * `indexedColumns`) takes the two-pass path: phase 1 prunes and collects the LP_DEAD items;
- * phase 2 would delete their index entries; phase 3 revisits the pages and marks the items
- * LP_UNUSED, then records each page's free space and visibility. Phase 2 and 3 are skipped with
- * INDEX_CLEANUP OFF, and bypassed (INDEX_CLEANUP AUTO) when under 2% of the pages have LP_DEAD
- * items: those items then stay LP_DEAD until a later VACUUM.
+ * page where they are found. A table with indexes (real ones, `options.indexes`, or the columns
+ * `indexedColumns` models) takes the two-pass path: phase 1 prunes and collects the LP_DEAD items;
+ * phase 2 (lazy_vacuum_all_indexes) runs each index's bulk delete with them; phase 3 revisits the
+ * pages and marks the items LP_UNUSED, then records each page's free space and visibility; at the
+ * end each index's cleanup runs (lazy_cleanup_all_indexes). Phase 2 and 3 are skipped with
+ * INDEX_CLEANUP OFF (and the cleanup too), and bypassed (INDEX_CLEANUP AUTO) when under 2% of the
+ * pages have LP_DEAD items: those items then stay LP_DEAD until a later VACUUM.
  *
  * WAL (when the relation needs it), as vacuumlazy.c logs: heap_page_prune's XLOG_HEAP2_PRUNE,
  * an XLOG_HEAP2_FREEZE_PAGE for the tuples frozen on a page (log_heap_freeze, with FreezeLimit
@@ -29,9 +31,10 @@
  * Differs from PostgreSQL: a page whose cleanup lock is not free is waited for
  * (LockBufferForCleanup) rather than processed without pruning (lazy_scan_noprune); truncation
  * takes no AccessExclusiveLock (pgsim has no heavyweight locks: do not vacuum a table while
- * other backends write to it); no multixacts to freeze; there are no index pages, so phase 2
- * deletes nothing; dead_items has no memory limit (PostgreSQL runs phases 2 and 3 early whenever
- * maintenance_work_mem fills up). The pg_class statistics are returned (`relStats`) for the
+ * other backends write to it); no multixacts to freeze; a table with only `indexedColumns` has no
+ * index pages, so its phase 2 deletes nothing; dead_items has no memory limit (PostgreSQL runs
+ * phases 2 and 3 early whenever maintenance_work_mem fills up), hence no second round and no
+ * wraparound failsafe; the indexes' pg_class statistics are not updated. The pg_class statistics are returned (`relStats`) for the
  * caller to write (vac_update_relstats, in database.ts).
  */
 

@@ -4,7 +4,10 @@
  * (vacuumlazy.ts) share them without the interface depending on the implementation.
  *
  * Models: src/include/commands/vacuum.h (VacuumParams: options FREEZE, DISABLE_PAGE_SKIPPING,
- * index_cleanup, truncate) and the counters vacuumlazy.c's LVRelState keeps for VACUUM VERBOSE.
+ * index_cleanup, truncate) and the counters vacuumlazy.c's LVRelState keeps for VACUUM VERBOSE;
+ * src/include/access/genam.h (IndexVacuumInfo, IndexBulkDeleteResult, IndexBulkDeleteCallback)
+ * and amapi.h's ambulkdelete / amvacuumcleanup as `VacuumIndex` (kept here, next to the options
+ * that carry them, until an index AM interface takes them).
  * Entry points: `VacuumOptions`, `VacuumResult`.
  * See also: ../../access/table/tableam.ts (relationVacuum), ../../access/heap/vacuumlazy.ts.
  *

@@ -875,12 +875,15 @@ export class Database {
     const rel = this.table(name);
     // vac_open_indexes: every index of the table, with its access method's bulk delete and
     // cleanup bound to this backend's pool, FSM and transaction ids.
+    // An index is logged when its table is (RelationNeedsWAL: same persistence).
+    const xlog = relationNeedsWal(this.ctx, rel) ? this.ctx.xlog : undefined;
     const indexes = this.catalog.listIndexes(name).map((d) =>
       btVacuumIndex({
         pool: this.pool,
         index: this.index(d.name),
         fsm: this.ctx.fsm,
         xids: this.transam,
+        ...(xlog !== undefined ? { xlog } : {}),
       }),
     );
     const result = tableRelationVacuum(rel, { ...options, indexes });

@@ -30,6 +30,7 @@ export * from "./access/nbtree/nbtsearch.js";
 export * from "./access/nbtree/nbtsort.js";
 export * from "./access/nbtree/nbtutils.js";
 export * from "./access/nbtree/nbtvacuum.js";
+export * from "./access/nbtree/nbtxlog-vacuum.js";
 export * from "./access/nbtree/verify-nbtree.js";
 export * from "./access/table/tableam.js";
 export * from "./access/transam/clog.js";

@@ -17,6 +17,7 @@ import { type BufferPool, ForkNumber, type RelFileLocator } from "@pgsim/buffer-
 import { PgsimError } from "@pgsim/clock-sweep";
 import { heap2Redo, heapRedo } from "../access/heap/heapam-redo.js";
 import { VisibilityMap } from "../access/heap/visibilitymap.js";
+import { btreeVacuumRedo } from "../access/nbtree/nbtxlog-vacuum.js";
 import {
   CLOG_ZEROPAGE,
   clogRedoSetStatus,
@@ -32,6 +33,7 @@ import {
   XLOG_FPI_FOR_HINT,
 } from "../access/transam/pg-control.js";
 import {
+  RM_BTREE_ID,
   RM_CLOG_ID,
   RM_HEAP_ID,
   RM_HEAP2_ID,
@@ -222,6 +224,9 @@ const REDO: Map<number, RedoRoutine> = new Map([
   [RM_PGSIM_CATALOG_ID, catalogRedo],
   [RM_HEAP_ID, heapRedo],
   [RM_HEAP2_ID, heap2Redo],
+  // For the lead to merge: VACUUM's B-tree records only (nbtxlog-vacuum.ts); the full btree_redo
+  // of nbtxlog.ts should take this slot and call those routines for their info codes.
+  [RM_BTREE_ID, btreeVacuumRedo],
 ]);
 
 /** Registers the redo routine of a resource manager (for an experimenter's own records). */

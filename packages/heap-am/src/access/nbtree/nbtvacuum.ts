@@ -26,9 +26,13 @@
  * locks, one at a time), re-locks the leaf, then takes the subtree parent exclusively; unlinking
  * locks the left sibling, the target, the right sibling and last the metapage.
  *
- * Differs from PostgreSQL: nothing here is WAL-logged yet (XLOG_BTREE_VACUUM, MARK_PAGE_HALFDEAD,
- * UNLINK_PAGE[_META], REUSE_PAGE and META_CLEANUP are not written), so a crash loses the index
- * changes of a VACUUM whose heap changes were logged; full transaction ids have epoch 0 (pgsim's
+ * WAL (when `info.xlog` is given, i.e. the index is logged): each change is logged as PostgreSQL
+ * logs it, after the pages changed and before their locks go — XLOG_BTREE_VACUUM per leaf,
+ * MARK_PAGE_HALFDEAD, UNLINK_PAGE[_META] per deleted page, META_CLEANUP when the metapage's count
+ * changes, REUSE_PAGE when btGetFreePage recycles a deleted page (nbtxlog-vacuum.ts); clearing a
+ * page's cycle id with nothing to delete is a hint (not logged).
+ *
+ * Differs from PostgreSQL: full transaction ids have epoch 0 (pgsim's
  * xids do not wrap); the vacuum cycle-id table is per process (PostgreSQL's lives in shared memory
  * and lets concurrent splits see a running VACUUM's cycle id); incomplete splits are not finished
  * during page deletion (pgsim makes none: its insertion does not split yet), a parent or left
@@ -106,11 +110,19 @@ import {
   pageIndexTupleOverwrite,
   pageIsNew,
 } from "../../storage/page/bufpage.js";
+import type { XLogBackend } from "../table/tableam.js";
 import { btFormPosting } from "./nbtdedup.js";
 import { btCheckPage, btPageInit, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import { btBinSrch, btCompare, btScanKeyFromTuple } from "./nbtsearch.js";
 import type { BTScanInsert } from "./nbtutils.js";
+import {
+  logBtreeMarkPageHalfdead,
+  logBtreeMetaCleanup,
+  logBtreeReusePage,
+  logBtreeUnlinkPage,
+  logBtreeVacuum,
+} from "./nbtxlog-vacuum.js";
 
 /** The transaction-id facts VACUUM of an index needs (a backend's Transam provides them). */
 export interface BtVacuumXids {
@@ -131,6 +143,8 @@ export interface BtVacuumInfo extends IndexVacuumInfo {
   readonly xids: BtVacuumXids;
   /** VACUUM's buffer ring (info->strategy). */
   readonly strategy?: BufferAccessStrategy;
+  /** The backend's WAL when the index is WAL-logged (RelationNeedsWAL), else undefined. */
+  readonly xlog?: XLogBackend;
 }
 
 /** A zeroed IndexBulkDeleteResult (palloc0). */
@@ -391,6 +405,9 @@ function btSetCleanupInfo(info: BtVacuumInfo, numDelpages: number): void {
       lastCleanupNumHeapTuples: -1.0,
     });
     pool.markBufferDirty(metabuf);
+    if (info.xlog !== undefined) {
+      logBtreeMetaCleanup(info.xlog, { rel: info.index.locator, block: BTREE_METAPAGE, page });
+    }
   } finally {
     pool.unlockReleaseBuffer(metabuf);
   }
@@ -627,6 +644,14 @@ function btDelitemsVacuum(
   const opaque = btPageGetOpaque(page);
   btPageSetOpaque(page, { ...opaque, cycleid: 0, flags: opaque.flags & ~BTP_HAS_GARBAGE });
   pool.markBufferDirty(buf);
+  if (info.xlog !== undefined) {
+    logBtreeVacuum(
+      info.xlog,
+      { rel: info.index.locator, block: pool.bufferGetBlockNumber(buf), page },
+      deletable,
+      updatable.map((u) => ({ offset: u.updatedoffset, deletetids: u.deletetids })),
+    );
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -888,6 +913,14 @@ function btMarkPageHalfdead(
     }
     pool.markBufferDirty(subtreeparent);
     pool.markBufferDirty(leafbuf);
+    if (info.xlog !== undefined) {
+      logBtreeMarkPageHalfdead(
+        info.xlog,
+        { rel: info.index.locator, block: leafblkno, page },
+        { rel: info.index.locator, block: pool.bufferGetBlockNumber(subtreeparent), page: ppage },
+        { poffset, topparent },
+      );
+    }
   } finally {
     pool.unlockReleaseBuffer(subtreeparent);
   }
@@ -958,6 +991,7 @@ function btUnlinkHalfdeadPage(
   const leafhikeyOff = itemIdGetOffset(pageGetItemId(leafpage, P_HIKEY));
   let target = btreeTupleGetTopParent(leafpage, leafhikeyOff);
   const leafleftsib = opaque.prev;
+  const leafrightsib = opaque.next;
   pool.unlockBuffer(leafbuf);
 
   let buf: BufferId;
@@ -1092,6 +1126,32 @@ function btUnlinkHalfdeadPage(
   pool.markBufferDirty(buf);
   if (lbuf !== undefined) pool.markBufferDirty(lbuf);
   if (target !== leafblkno) pool.markBufferDirty(leafbuf);
+  if (info.xlog !== undefined) {
+    const at = (b: BufferId) => ({
+      rel: info.index.locator,
+      block: pool.bufferGetBlockNumber(b),
+      page: pool.bufferGetPage(b),
+    });
+    logBtreeUnlinkPage(
+      info.xlog,
+      {
+        target: at(buf),
+        left: lbuf !== undefined ? at(lbuf) : undefined,
+        right: at(rbuf),
+        leaf: target !== leafblkno ? at(leafbuf) : undefined,
+        meta: metabuf !== undefined ? at(metabuf) : undefined,
+      },
+      {
+        leftsib,
+        rightsib,
+        level: targetlevel,
+        safexid,
+        leafleftsib,
+        leafrightsib,
+        leaftopparent,
+      },
+    );
+  }
   if (metabuf !== undefined) pool.unlockReleaseBuffer(metabuf);
   if (lbuf !== undefined) pool.unlockReleaseBuffer(lbuf);
   pool.unlockReleaseBuffer(rbuf);
@@ -1115,15 +1175,16 @@ function btUnlinkHalfdeadPage(
  * or that is not recyclable after all, is skipped (PostgreSQL's DEBUG "FSM returned nonlockable
  * page" / "nonrecyclable page"); GetFreeIndexPage has marked it used either way.
  *
- * Differs from PostgreSQL: no XLOG_BTREE_REUSE_PAGE record is written for a recycled page.
  */
 export function btGetFreePage(options: {
   readonly pool: BufferPool;
   readonly index: BtIndexRelation;
   readonly fsm: FreeSpaceMap;
   readonly xids: BtVacuumXids;
+  /** The backend's WAL when the index is WAL-logged: a recycled deleted page is logged first. */
+  readonly xlog?: XLogBackend;
 }): BufferId | undefined {
-  const { pool, index, fsm, xids } = options;
+  const { pool, index, fsm, xids, xlog } = options;
   const nblocks = pool.nblocks(index.locator, ForkNumber.MAIN);
   for (let tries = 0; tries <= nblocks; tries++) {
     const blkno = getFreeIndexPage(fsm, index.locator);
@@ -1133,6 +1194,11 @@ export function btGetFreePage(options: {
     if (pool.conditionalLockBuffer(buf)) {
       const page = pool.bufferGetPage(buf);
       if (pageIsNew(page) || btPageIsRecyclable(page, xids)) {
+        // XLOG_BTREE_REUSE_PAGE (pgsim's WAL is always at wal_level replica): a standby must
+        // not still have a snapshot that could see the page's safexid.
+        if (xlog !== undefined && !pageIsNew(page)) {
+          logBtreeReusePage(xlog, index.locator, blkno, btPageGetDeleteXid(page));
+        }
         btPageInit(page);
         pool.markBufferDirty(buf);
         return buf;

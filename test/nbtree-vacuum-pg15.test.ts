@@ -11,11 +11,17 @@
 // and the posting lists VACUUM shrank; and the heap's pages (main fork, FSM, VM) with transaction
 // ids mapped per transaction after the two heap passes. A second VACUUM after a transaction that
 // consumes an xid finds the deleted pages recyclable: both record them in the index's FSM, whose
-// pages must match too. Last, the round trip: pgsim's vacuumed index file replaces PostgreSQL's,
-// and bt_index_parent_check(heapallindexed, rootdescend) passes and index scans answer from it.
+// pages must match too. With WAL, pg_waldump describes the B-tree records of pgsim's VACUUM
+// exactly as it describes PostgreSQL's own for the same VACUUM (safexid masked). Last, the round
+// trip: pgsim's vacuumed index file replaces PostgreSQL's, and
+// bt_index_parent_check(heapallindexed, rootdescend) passes and index scans answer from it.
 //
 // PostgreSQL 15 is required: this test never skips.
 
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { PgCluster } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { type CreateIndexOptions, Database, lookupType } from "@pgsim/heap-am";
@@ -454,7 +460,6 @@ describe("round trip: PostgreSQL 15 uses an index pgsim vacuumed", () => {
       await client!.end();
       await pgSide!.close();
       await pgc().stopServer("fast");
-      const fs = await import("node:fs");
       for (const [name, pages] of files) {
         const image = new Uint8Array(pages.length * 8192);
         pages.forEach((p, b) => {
@@ -498,6 +503,91 @@ describe("round trip: PostgreSQL 15 uses an index pgsim vacuumed", () => {
       await q("SET enable_indexscan = off");
     } finally {
       db.close();
+    }
+  }, 120_000);
+});
+
+/** pg_waldump's `desc:` of every Btree record in `walDir` (between `start` and `end` if given). */
+function btreeRecordDescs(walDir: string, range?: { start: string; end: string }): string[] {
+  const args = ["-p", walDir, "-r", "Btree"];
+  if (range !== undefined) args.push("-s", range.start, "-e", range.end);
+  else {
+    const segments = fs
+      .readdirSync(walDir)
+      .filter((n) => /^[0-9A-F]{24}$/.test(n))
+      .sort();
+    args.push(segments[0]!, segments[segments.length - 1]!);
+  }
+  const r = spawnSync(path.join(pgc().binDir, "pg_waldump"), args, {
+    encoding: "utf8",
+    maxBuffer: 1 << 28,
+    env: { ...process.env, LC_ALL: "C" },
+  });
+  // It ends at the end of the WAL (or at `end`) with one complaint at most.
+  expect(
+    r.stderr
+      .split("\n")
+      .filter(
+        (l) =>
+          l.includes("error") && !/invalid record length|record with incorrect prev-link/.test(l),
+      ),
+  ).toEqual([]);
+  return r.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("rmgr: Btree"))
+    .map((l) => {
+      const desc = l.slice(l.indexOf("desc: ") + 6);
+      const cut = desc.indexOf(", blkref");
+      return (cut < 0 ? desc : desc.slice(0, cut)).replace(/safexid \d+:\d+/, "safexid X");
+    });
+}
+
+describe("VACUUM's B-tree WAL records, as pg_waldump reads them", () => {
+  it("[heap] pgsim writes the records PostgreSQL 15 writes for the same VACUUM", async () => {
+    const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-nbtvac-wal-"));
+    const db = Database.create({ variant: "disk", bufferCount: 1024, dataDir });
+    const xids = new XidMap();
+    const c: TableCase = {
+      table: "vac_wal",
+      columns: [
+        { name: "id", type: "int4" },
+        { name: "v", type: "int4" },
+      ],
+      exprs: ["g", "g % 10"],
+      rows: 10_000,
+      indexes: [
+        { name: "vac_wal_id", sql: "(id)", options: { columns: ["id"] } },
+        { name: "vac_wal_v", sql: "(v)", options: { columns: ["v"] } },
+      ],
+      deleteWhere: "id BETWEEN 1000 AND 6000 OR id % 7 = 0",
+      deleteRow: (id) => (id >= 1000 && id <= 6000) || id % 7 === 0,
+    };
+    try {
+      await loadBoth(db, xids, c);
+      for (const ix of c.indexes) {
+        await q(`CREATE INDEX ${ix.name} ON ${c.table} ${ix.sql}`);
+        db.createIndex(ix.name, c.table, ix.options);
+      }
+      await both(db, xids, "delete", `DELETE FROM ${c.table} WHERE ${c.deleteWhere}`, (tx) => {
+        for (const r of tx.scan(c.table)) {
+          if (c.deleteRow(r.row[0] as number)) tx.delete(c.table, r.tid);
+        }
+      });
+      const [[start]] = (await q("SELECT pg_current_wal_insert_lsn()")) as [[string]];
+      await q(`VACUUM (INDEX_CLEANUP ON) ${c.table}`);
+      const [[end]] = (await q("SELECT pg_current_wal_insert_lsn()")) as [[string]];
+      db.vacuum(c.table, { indexCleanup: "on" });
+      db.shutdown();
+      const pgDescs = btreeRecordDescs(path.join(pgc().dataDir, "pg_wal"), { start, end });
+      const simDescs = btreeRecordDescs(path.join(dataDir, "pg_wal"));
+      // The bulk deletes, 13 deletions (half-dead, unlink), the metapage's cleanup count.
+      expect(pgDescs.filter((d) => d.startsWith("UNLINK_PAGE"))).toHaveLength(13);
+      expect(pgDescs.some((d) => /^VACUUM ndeleted \d+; nupdated [1-9]/.test(d))).toBe(true);
+      expect(pgDescs).toContain("META_CLEANUP last_cleanup_num_delpages 13");
+      expect(simDescs).toEqual(pgDescs);
+    } finally {
+      db.close();
+      fs.rmSync(dataDir, { recursive: true, force: true });
     }
   }, 120_000);
 });

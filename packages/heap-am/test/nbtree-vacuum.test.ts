@@ -137,6 +137,34 @@ for (const { am, variant } of HEAP_AMS) {
       }
     });
 
+    it("leaves no pin behind — for heap through a 24-buffer pool, far smaller than table and indexes", () => {
+      const db = makeDb(variant, variant === "disk" ? 24 : 2048);
+      try {
+        db.createTable("t", [
+          { name: "id", type: "int4" },
+          { name: "v", type: "int4" },
+        ]);
+        const tx = db.begin();
+        tx.insertRows(
+          "t",
+          Array.from({ length: ROWS }, (_, i) => [i + 1, (i + 1) % 10]),
+        );
+        tx.commit();
+        db.createIndex("t_id", "t", { columns: ["id"] });
+        db.createIndex("t_v", "t", { columns: ["v"] });
+        const deleted = deleteWhere(db, (id) => (id >= 1000 && id <= 6000) || id % 7 === 0);
+        const r = db.vacuum("t", { indexCleanup: "on" });
+        expect(r.indexes!.map((i) => i.stats.tuplesRemoved)).toEqual([deleted, deleted]);
+        expect(r.indexes![0]!.stats.pagesNewlyDeleted).toBe(13);
+        expect(indexTids(db, "t_id")).toEqual(liveTids(db));
+        expect(indexTids(db, "t_v")).toEqual(liveTids(db));
+        // Nothing stays pinned.
+        expect(db.pool.heldPins()).toEqual([]);
+      } finally {
+        db.close();
+      }
+    });
+
     it("INDEX_CLEANUP OFF leaves the indexes and the LP_DEAD items alone", () => {
       const db = setup(variant);
       try {

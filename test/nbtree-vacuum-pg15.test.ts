@@ -12,7 +12,8 @@
 // ids mapped per transaction after the two heap passes. A second VACUUM after a transaction that
 // consumes an xid finds the deleted pages recyclable: both record them in the index's FSM, whose
 // pages must match too. With WAL, pg_waldump describes the B-tree records of pgsim's VACUUM
-// exactly as it describes PostgreSQL's own for the same VACUUM (safexid masked). Last, the round
+// exactly as it describes PostgreSQL's own for the same VACUUM (safexid masked), and pgsim's WAL
+// dump prints pgsim's records exactly as pg_waldump does. Last, the round
 // trip: pgsim's vacuumed index file replaces PostgreSQL's, and
 // bt_index_parent_check(heapallindexed, rootdescend) passes and index scans answer from it.
 //
@@ -27,6 +28,9 @@ import { ForkNumber } from "@pgsim/buffer-manager";
 import { type CreateIndexOptions, Database, lookupType } from "@pgsim/heap-am";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { formatWalDumpRecord } from "../packages/heap-am/src/access/transam/xlog-desc.js";
+import { parseLsn } from "../packages/heap-am/src/access/transam/xlogdefs.js";
+import { XLogReader } from "../packages/heap-am/src/access/transam/xlogreader.js";
 import { comparePages, XidMap } from "./differential/compare.js";
 import type { TablePages } from "./differential/outcome.js";
 import { PgSide } from "./differential/pg-side.js";
@@ -509,6 +513,15 @@ describe("round trip: PostgreSQL 15 uses an index pgsim vacuumed", () => {
 
 /** pg_waldump's `desc:` of every Btree record in `walDir` (between `start` and `end` if given). */
 function btreeRecordDescs(walDir: string, range?: { start: string; end: string }): string[] {
+  return btreeRecordLines(walDir, range).map((l) => {
+    const desc = l.slice(l.indexOf("desc: ") + 6);
+    const cut = desc.indexOf(", blkref");
+    return (cut < 0 ? desc : desc.slice(0, cut)).replace(/safexid \d+:\d+/, "safexid X");
+  });
+}
+
+/** pg_waldump's lines of every Btree record in `walDir` (between `start` and `end` if given). */
+function btreeRecordLines(walDir: string, range?: { start: string; end: string }): string[] {
   const args = ["-p", walDir, "-r", "Btree"];
   if (range !== undefined) args.push("-s", range.start, "-e", range.end);
   else {
@@ -532,14 +545,7 @@ function btreeRecordDescs(walDir: string, range?: { start: string; end: string }
           l.includes("error") && !/invalid record length|record with incorrect prev-link/.test(l),
       ),
   ).toEqual([]);
-  return r.stdout
-    .split("\n")
-    .filter((l) => l.startsWith("rmgr: Btree"))
-    .map((l) => {
-      const desc = l.slice(l.indexOf("desc: ") + 6);
-      const cut = desc.indexOf(", blkref");
-      return (cut < 0 ? desc : desc.slice(0, cut)).replace(/safexid \d+:\d+/, "safexid X");
-    });
+  return r.stdout.split("\n").filter((l) => l.startsWith("rmgr: Btree"));
 }
 
 describe("VACUUM's B-tree WAL records, as pg_waldump reads them", () => {
@@ -585,6 +591,21 @@ describe("VACUUM's B-tree WAL records, as pg_waldump reads them", () => {
       expect(pgDescs.some((d) => /^VACUUM ndeleted \d+; nupdated [1-9]/.test(d))).toBe(true);
       expect(pgDescs).toContain("META_CLEANUP last_cleanup_num_delpages 13");
       expect(simDescs).toEqual(pgDescs);
+      // pgsim's own WAL dump prints each of these records exactly as pg_waldump does.
+      const reader = new XLogReader({ walDir: path.join(dataDir, "pg_wal") });
+      try {
+        const lines = btreeRecordLines(path.join(dataDir, "pg_wal"));
+        expect(lines.length).toBe(simDescs.length);
+        for (const line of lines) {
+          const lsn = /lsn: ([0-9A-F]+\/[0-9A-F]+)/.exec(line)![1]!;
+          reader.beginRead(parseLsn(lsn));
+          const record = reader.readRecord();
+          expect(record, reader.error?.message).not.toBeNull();
+          expect(formatWalDumpRecord(record!)).toBe(line);
+        }
+      } finally {
+        reader.close();
+      }
     } finally {
       db.close();
       fs.rmSync(dataDir, { recursive: true, force: true });

@@ -68,6 +68,7 @@ import {
   XLOG_CHECKPOINT_SHUTDOWN,
 } from "./pg-control.js";
 import {
+  RM_BTREE_ID,
   RM_CLOG_ID,
   RM_HEAP_ID,
   RM_HEAP2_ID,
@@ -150,10 +151,65 @@ export function rmgrIdentify(rmid: number, info: number): string | undefined {
   if (rmid === RM_XLOG_ID) return XLOG_NAMES[op];
   if (rmid === RM_HEAP_ID) return HEAP_NAMES[op];
   if (rmid === RM_HEAP2_ID) return HEAP2_NAMES[op];
+  if (rmid === RM_BTREE_ID) return BTREE_NAMES[op];
   if (rmid === RM_XACT_ID) return XACT_NAMES[op & XLOG_XACT_OPMASK];
   if (rmid === RM_SMGR_ID) return SMGR_NAMES[op];
   if (rmid === RM_CLOG_ID) return CLOG_NAMES[op];
   return undefined;
+}
+
+/** btree_identify (nbtdesc.c). */
+const BTREE_NAMES: Record<number, string> = {
+  0: "INSERT_LEAF",
+  16: "INSERT_UPPER",
+  32: "INSERT_META",
+  48: "SPLIT_L",
+  64: "SPLIT_R",
+  80: "INSERT_POST",
+  96: "DEDUP",
+  112: "DELETE",
+  128: "UNLINK_PAGE",
+  144: "UNLINK_PAGE_META",
+  160: "NEWROOT",
+  176: "MARK_PAGE_HALFDEAD",
+  192: "VACUUM",
+  208: "REUSE_PAGE",
+  224: "META_CLEANUP",
+};
+
+/**
+ * btree_desc (nbtdesc.c) for the records VACUUM writes (and DELETE, which shares VACUUM's
+ * layout); the insertion records print nothing yet (pgsim does not write them).
+ */
+function btreeDesc(record: DecodedXLogRecord): string {
+  const d = record.mainData;
+  const u16 = (o: number) => d[o]! | (d[o + 1]! << 8);
+  const u32 = (o: number) =>
+    (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
+  switch (record.header.info & 0xf0) {
+    case 0xc0:
+      return `ndeleted ${u16(0)}; nupdated ${u16(2)}`;
+    case 0x70:
+      return `latestRemovedXid ${u32(0)}; ndeleted ${u16(4)}; nupdated ${u16(6)}`;
+    case 0xb0:
+      return `topparent ${u32(16)}; leaf ${u32(4)}; left ${u32(8)}; right ${u32(12)}`;
+    case 0x80:
+    case 0x90:
+      return (
+        `left ${u32(0)}; right ${u32(4)}; level ${u32(8)}; safexid ${u32(20)}:${u32(16)}; ` +
+        `leafleft ${u32(24)}; leafright ${u32(28)}; leaftopparent ${u32(32)}`
+      );
+    case 0xd0:
+      return `rel ${u32(0)}/${u32(4)}/${u32(8)}; latestRemovedXid ${u32(20)}:${u32(16)}`;
+    case 0xe0: {
+      const b = record.blocks.find((x) => x.id === 0)?.data;
+      if (b === undefined || b.length < 24) return "";
+      const n = (b[20]! | (b[21]! << 8) | (b[22]! << 16) | (b[23]! << 24)) >>> 0;
+      return `last_cleanup_num_delpages ${n}`;
+    }
+    default:
+      return "";
+  }
 }
 
 /** smgr_identify and clog_identify. */
@@ -251,6 +307,7 @@ export function rmgrDesc(record: DecodedXLogRecord): string {
   if (rmid === RM_XACT_ID) return xactDesc(record);
   if (rmid === RM_HEAP_ID) return heapDesc(info, record.mainData);
   if (rmid === RM_HEAP2_ID) return heap2Desc(info, record.mainData);
+  if (rmid === RM_BTREE_ID) return btreeDesc(record);
   if (rmid === RM_SMGR_ID) return smgrDesc(info, record.mainData);
   if (rmid === RM_CLOG_ID) return clogDesc(info, record.mainData);
   return "";

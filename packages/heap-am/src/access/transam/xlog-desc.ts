@@ -7,7 +7,7 @@
  * Models: src/bin/pg_waldump/pg_waldump.c (XLogDumpDisplayRecord), src/backend/access/transam/
  * xlogdesc.c (xlog_identify, xlog_desc, XLogRecGetBlockRefInfo), src/backend/access/rmgrdesc/
  * heapdesc.c (out_infobits, heap_identify, heap_desc, heap2_identify, heap2_desc),
- * xactdesc.c (xact_identify, xact_desc_commit /
+ * nbtdesc.c (btree_identify, btree_desc for VACUUM's records and DELETE), xactdesc.c (xact_identify, xact_desc_commit /
  * abort), src/common/relpath.c (forkNames, relpathperm) and pg_waldump's compat.c
  * (timestamptz_to_str).
  * Entry points: `formatWalDumpRecord`, `rmgrIdentify`, `rmgrDesc`, `blockRefInfo`,
@@ -15,7 +15,8 @@
  * See also: xlogreader.ts (decoded records), docs/reference/postgres-wal.md §2.5.
  *
  * Differs from PostgreSQL: descriptions cover the records pgsim writes — XLOG (checkpoints,
- * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), every heap and heap2 record, transaction
+ * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), every heap and heap2 record, B-tree VACUUM's
+ * records (the insertion records are only named), transaction
  * COMMIT/ABORT (timestamp, dropped files, subtransactions, sync flags) — and print nothing beyond
  * the record's name for other records or parts (invalidation messages); timestamps are printed in
  * UTC (pg_waldump uses the local zone: run it with TZ=UTC to compare).

@@ -10,6 +10,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { formatWalDumpRecord, rmgrIdentify } from "../src/access/transam/xlog-desc.js";
+import { readUint32 } from "../src/include/port/le-bytes.js";
 import { Database, formatVacuumVerbose } from "../src/index.js";
 import {
   btGetFreePage,
@@ -28,6 +30,7 @@ import {
   pageIndexTupleOverwrite,
 } from "../src/internals.js";
 import { HEAP_AMS, makeDb, removeDbDirs } from "./db-helpers.js";
+import { disableWal, enableWal } from "./wal-support.js";
 
 afterAll(removeDbDirs);
 
@@ -422,6 +425,51 @@ describe("with WAL, VACUUM's index changes survive a crash", () => {
       }
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("reusing a deleted page is logged for standbys", () => {
+  it("[heap] btGetFreePage writes XLOG_BTREE_REUSE_PAGE with the page's safexid", () => {
+    const db = setup("disk");
+    const wal = enableWal([db]);
+    try {
+      deleteWhere(db, (id) => id >= 1000 && id <= 6000);
+      db.vacuum("t", { indexCleanup: "on" });
+      consumeXid(db);
+      db.vacuum("t", { indexCleanup: "on" });
+      const index = db.index("t_id");
+      const safexids = new Map<number, number>();
+      for (let b = 1; b < db.indexNblocks("t_id"); b++) {
+        const page = liveIndexPages(db.pool, index)[b]!;
+        if ((btPageGetOpaque(page).flags & 0x0004) !== 0) safexids.set(b, readUint32(page, 24));
+      }
+      const buf = btGetFreePage({
+        pool: db.pool,
+        index,
+        fsm: new FreeSpaceMap(db.pool),
+        xids: db.transam,
+        xlog: wal,
+      });
+      const block = db.pool.bufferGetBlockNumber(buf!);
+      db.pool.unlockReleaseBuffer(buf!);
+      const lines = wal
+        .records()
+        .filter((r) => rmgrIdentify(r.header.rmid, r.header.info) === "REUSE_PAGE")
+        .map((r) => formatWalDumpRecord(r));
+      const { spcOid, dbOid, relNumber } = index.locator;
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(
+        `desc: REUSE_PAGE rel ${spcOid}/${dbOid}/${relNumber}; latestRemovedXid 0:${safexids.get(block)}`,
+      );
+      // VACUUM's own records are there too.
+      const kinds = new Set(wal.records().map((r) => rmgrIdentify(r.header.rmid, r.header.info)));
+      for (const k of ["VACUUM", "MARK_PAGE_HALFDEAD", "UNLINK_PAGE", "META_CLEANUP"]) {
+        expect(kinds).toContain(k);
+      }
+    } finally {
+      disableWal([db], wal);
+      db.close();
     }
   });
 });

@@ -533,3 +533,31 @@ describe("rounds of random deletes and VACUUMs (seeded)", () => {
     }
   });
 });
+
+describe("a corrupt parent stops page deletion with PostgreSQL's error", () => {
+  it("[memheap] 'right sibling … is not next child …', and nothing stays pinned or locked", () => {
+    const db = setup("memory");
+    try {
+      const index = db.index("t_id");
+      const root = db.btMetap("t_id").root;
+      // The leaf of ids 1099..1464 (the root's 4th child) will be emptied; the pivot after its
+      // downlink is made to lead elsewhere.
+      const buf = db.pool.readBuffer(index.locator, 0, root);
+      db.pool.lockBuffer(buf, "exclusive");
+      const page = db.pool.bufferGetPage(buf);
+      const t5 = itemIdGetOffset(pageGetItemId(page, 5));
+      const wrong = btreeTupleGetDownLink(page, itemIdGetOffset(pageGetItemId(page, 7)));
+      btreeTupleSetDownLink(page, t5, wrong);
+      db.pool.markBufferDirty(buf);
+      db.pool.unlockReleaseBuffer(buf);
+      deleteWhere(db, (id) => id >= 1000 && id <= 6000);
+      expect(() => db.vacuum("t", { indexCleanup: "on" })).toThrow(
+        /right sibling \d+ of block \d+ is not next child \d+ of block \d+ in index "t_id"/,
+      );
+      expect(db.pool.bufferCacheSummary().buffers_pinned).toBe(0);
+      expect(btVacuumCycleId(index)).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+});

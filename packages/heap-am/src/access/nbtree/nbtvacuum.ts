@@ -830,14 +830,27 @@ function btPagedel(vstate: BtVacState, leafbufIn: BufferId, scanblkno: number): 
           pool.releaseBuffer(leafbuf);
           return;
         }
-        const found = btSearchStack(info, key);
+        let found: ReturnType<typeof btSearchStack>;
+        try {
+          found = btSearchStack(info, key);
+        } catch (e) {
+          pool.releaseBuffer(leafbuf);
+          throw e;
+        }
         pool.unlockReleaseBuffer(found.leaf);
         stack = found.stack;
         searched = true;
         pool.lockBuffer(leafbuf, "exclusive");
         continue;
       }
-      if (!btMarkPageHalfdead(info, leafbuf, stack)) {
+      let marked: boolean;
+      try {
+        marked = btMarkPageHalfdead(info, leafbuf, stack);
+      } catch (e) {
+        pool.unlockReleaseBuffer(leafbuf);
+        throw e;
+      }
+      if (!marked) {
         pool.unlockReleaseBuffer(leafbuf);
         return;
       }
@@ -1039,10 +1052,11 @@ function btUnlinkHalfdeadPage(
   pool.lockBuffer(buf, "exclusive");
   const page = pool.bufferGetPage(buf);
   opaque = btPageGetOpaque(page);
+  // An error leaves nothing locked or pinned (PostgreSQL's resource owner does that on ERROR).
   const fail = (message: string): PgsimError => {
     if (lbuf !== undefined) pool.unlockReleaseBuffer(lbuf);
-    pool.unlockBuffer(buf);
-    if (target !== leafblkno) pool.releaseBuffer(buf);
+    pool.unlockReleaseBuffer(buf);
+    if (target !== leafblkno) pool.unlockReleaseBuffer(leafbuf);
     return new PgsimError("index-corrupted", message);
   };
   if (pRightmost(opaque) || (opaque.flags & BTP_ROOT) !== 0 || pIsDeleted(opaque)) {

@@ -559,13 +559,17 @@ function btreeRecordLines(walDir: string, range?: { start: string; end: string }
     maxBuffer: 1 << 28,
     env: { ...process.env, LC_ALL: "C" },
   });
-  // It ends at the end of the WAL (or at `end`) with one complaint at most.
+  // It ends at the end of the WAL (or at `end`) with one complaint at most, the one that marks
+  // the end: a zero record length, or a zeroed page when the WAL ends on a page boundary.
   expect(
     r.stderr
       .split("\n")
       .filter(
         (l) =>
-          l.includes("error") && !/invalid record length|record with incorrect prev-link/.test(l),
+          l.includes("error") &&
+          !/invalid record length|record with incorrect prev-link|invalid magic number 0000/.test(
+            l,
+          ),
       ),
   ).toEqual([]);
   return r.stdout.split("\n").filter((l) => l.startsWith("rmgr: Btree"));
@@ -605,6 +609,8 @@ describe("VACUUM's B-tree WAL records, as pg_waldump reads them", () => {
       const [[start]] = (await q("SELECT pg_current_wal_insert_lsn()")) as [[string]];
       await q(`VACUUM (INDEX_CLEANUP ON) ${c.table}`);
       const [[end]] = (await q("SELECT pg_current_wal_insert_lsn()")) as [[string]];
+      // VACUUM writes no commit record to flush its WAL: a checkpoint puts it on disk.
+      await q("CHECKPOINT");
       db.vacuum(c.table, { indexCleanup: "on" });
       db.shutdown();
       const pgDescs = btreeRecordDescs(path.join(pgc().dataDir, "pg_wal"), { start, end });

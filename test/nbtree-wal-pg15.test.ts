@@ -18,7 +18,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { RM_BTREE_ID } from "../packages/heap-am/src/access/transam/rmgr.js";
 import { formatWalDumpRecord } from "../packages/heap-am/src/access/transam/xlog-desc.js";
 import { formatLsn } from "../packages/heap-am/src/access/transam/xlogdefs.js";
-import type { Database } from "../packages/heap-am/src/index.js";
+import { type Database, makeSlot, tableTupleInsert } from "../packages/heap-am/src/index.js";
 import {
   btInsert,
   btPageGetOpaque,
@@ -81,7 +81,14 @@ describe("pg_waldump reads the B-tree records pgsim writes", () => {
     let lastLeaf = 1;
     const insert = (rows: Row[], options: { backwards?: boolean; deadAt?: number } = {}) => {
       const tx = db.begin();
-      const tids = tx.insertRows("t", rows);
+      // The heap tuples through the table AM alone (INSERT would add the index entries itself):
+      // the entries are added below with btInsert, some backwards, some after LP_DEAD marks.
+      const rel = db.table("t");
+      const tids = rows.map((row) => {
+        const slot = makeSlot(row);
+        tableTupleInsert(rel, slot, tx.xact);
+        return slot.tid!;
+      });
       const indexes = db.indexes("t").map((d) => db.index(d.name));
       rows.forEach((_, n) => {
         const i = options.backwards === true ? rows.length - 1 - n : n;

@@ -133,7 +133,7 @@ export function checkCycles(files: readonly TreeFile[]): Violation[] {
  * package, folders (longest matching prefix of the path under src/) are ranked; a file may import
  * only from its own rank or below. A folder not listed takes the rank of the package's "*" entry.
  *
- * heap-am, bottom to top: include/ (headers: formats, constants, shared types) → storage/ (pages,
+ * heap-am, bottom to top: include/ (headers: formats, constants, shared types), common/, port/ → storage/ (pages,
  * FSM, forks) → utils/adt/ (datatypes) → access/common/ (tuples) → access/transam/ → utils/time/
  * (snapshots) → catalog/ → utils/cache/ (relation entries) → access/table/ (the table AM interface
  * and its types) → access/heap/ (one AM) → access/index/ (the index AM interface) → access/nbtree/
@@ -147,9 +147,9 @@ export const LAYERS: Readonly<Record<string, readonly (readonly string[])[]>> = 
   "clock-sweep": [["*"], ["lab"], ["repl"], ["cli.ts", "internals.ts"]],
   "buffer-manager": [["*"]],
   "heap-am": [
-    // include/ (header-like constants and layouts) and common/ (code PostgreSQL shares between
-    // frontend and backend, e.g. pglz) need nothing of the backend.
-    ["include", "common"],
+    // include/ (header-like constants and layouts), common/ (code PostgreSQL shares between
+    // frontend and backend, e.g. pglz) and port/ (src/port: pg_qsort) need nothing of the backend.
+    ["include", "common", "port"],
     // storage/ipc (the transaction system's shared memory and the proc array) and storage/lmgr
     // (waiting for a transaction, the deadlock check) are the bottom of the backend, as in
     // PostgreSQL, where bufmgr and everything above use shared memory and locks. They need only

@@ -122,7 +122,7 @@ import {
   statUserTablesRow,
 } from "./database-stats.js";
 import { BTREE_DEFAULT_FILLFACTOR, BTREE_MIN_FILLFACTOR } from "./include/access/nbtree.js";
-import type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
+import type { VacuumIndex, VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
 import type { BtMetapRow, BtPageItemRow, BtPageStatsRow } from "./inspect/btree.js";
 import type { FreeSpaceRow } from "./inspect/fsm.js";
 import type { HeapPageItemsBlock } from "./inspect/heap-page-items.js";
@@ -936,13 +936,19 @@ export class Database {
     // VACUUM runs in a transaction of its own, which processes invalidations when it starts.
     this.acceptInvalidationMessages();
     const rel = this.table(name);
-    // Differs from PostgreSQL (until btbulkdelete is connected): a table with real indexes is
-    // vacuumed with INDEX_CLEANUP OFF. Its dead tuples' line pointers stay LP_DEAD (their pages
-    // are not marked all-visible), so no index entry can come to point at a reused slot and
-    // index-only scans still visit those pages; index scans kill the entries as they meet them.
-    const effective: VacuumOptions =
-      this.catalog.listIndexes(name).length > 0 ? { ...options, indexCleanup: "off" } : options;
-    const result = tableRelationVacuum(rel, effective);
+    // vac_open_indexes: every index of the table, through its access method's ambulkdelete and
+    // amvacuumcleanup (the index-AM interface), bound to this table.
+    const indexes: VacuumIndex[] = this.catalog.listIndexes(name).map((d) => {
+      const index = this.openIndex(d.name);
+      return {
+        name: d.name,
+        bulkDelete: (info, stats, callback) =>
+          index.am.ambulkdelete({ ...info, index, heap: rel }, stats, callback),
+        vacuumCleanup: (info, stats) =>
+          index.am.amvacuumcleanup({ ...info, index, heap: rel }, stats),
+      };
+    });
+    const result = tableRelationVacuum(rel, { ...options, indexes });
     // A truncation tells every backend to close the relation's smgr (CacheInvalidateSmgr);
     // vac_update_relstats invalidates the relcache entry only when pg_class changed.
     if (result.pagesAfter < result.pagesBefore) this.catalog.invalidate(rel.def.relNumber);

@@ -52,6 +52,7 @@ export {
   type IndexAmRoutine,
   type IndexRelation,
   type IndexScanDesc,
+  type IndexVacuumInfo,
   indexAmNames,
   registerIndexAm,
   type ScanKey,
@@ -159,7 +160,15 @@ export {
   readHeapTupleHeader,
   SizeofHeapTupleHeader,
 } from "./include/access/htup-details.js";
-export type { VacuumOptions, VacuumResult } from "./include/commands/vacuum.js";
+export type {
+  IndexBulkDeleteCallback,
+  IndexBulkDeleteResult,
+  IndexVacuumRunInfo,
+  VacuumIndex,
+  VacuumIndexResult,
+  VacuumOptions,
+  VacuumResult,
+} from "./include/commands/vacuum.js";
 export type { Snapshot } from "./include/utils/snapshot.js";
 export type { BtMetapRow, BtPageItemRow, BtPageStatsRow } from "./inspect/btree.js";
 export { type ChecksumRow, inspectChecksums } from "./inspect/checksum.js";

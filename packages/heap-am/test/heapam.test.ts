@@ -175,7 +175,12 @@ for (const { am, variant } of HEAP_AMS) {
       expect(a.delete("accounts", heapOnly, { where: (r) => r[0] === 1 })).toBe(false);
       expect(a.lockRow("accounts", heapOnly, { where: (r) => r[0] === 1 })).toBe(false);
       expect(a.update("accounts", heapOnly, (r) => [r[0]!, 0])).toBeDefined();
-      expect(a.scan("accounts").map((r) => r.row).sort()).toEqual([
+      expect(
+        a
+          .scan("accounts")
+          .map((r) => r.row)
+          .sort(),
+      ).toEqual([
         [1, 102],
         [2, 0],
       ]);

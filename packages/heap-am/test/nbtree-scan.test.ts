@@ -522,9 +522,6 @@ describe("the index access method registry", () => {
       'access method "btree" already exists',
     );
     expect(() => getIndexAm("hash")).toThrow('access method "hash" does not exist');
-    expect(() => bt.ambulkdelete(undefined as never, undefined, () => false)).toThrow(
-      "btbulkdelete is not implemented yet",
-    );
     expect(bt.amoptions({ fillfactor: 70, deduplicate_items: false })).toEqual({
       fillfactor: 70,
       deduplicate_items: false,

@@ -12,14 +12,18 @@
  * the report is kept), README.md.
  *
  * Differs from PostgreSQL: the message leaves out the lines pgsim has no figures for — "new
- * relfrozenxid", the per-index lines (no index pages), the read and write rates, WAL usage and
+ * relfrozenxid", the read and write rates, WAL usage and
  * system usage; the statistics entry keeps its own copy of relpages and reltuples for the report
  * (pg_class's columns, which decide relcache invalidations, are the catalog entry's: see
  * database.ts's vacuum).
  */
 
 import { type BufferUsage, bufferUsageDiff } from "@pgsim/buffer-manager";
-import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
+import type {
+  VacuumIndexResult,
+  VacuumOptions,
+  VacuumResult,
+} from "../../include/commands/vacuum.js";
 import type { VacuumReport } from "../../utils/activity/pgstat-relation.js";
 import type { Relation } from "../../utils/cache/rel.js";
 import type { TableAmContext } from "../table/tableam.js";
@@ -99,11 +103,12 @@ export function reportHeapVacuum(
     scannedPages: result.pagesScanned,
     scannedTuples: result.liveTuples,
   });
-  const hasIndexes = rel.hotAttrs.length > 0;
+  const hasIndexes = rel.hotAttrs.length > 0 || (options.indexes?.length ?? 0) > 0;
   const lpdeadItems = result.lpdeadItems ?? result.deadItemsRemoved;
   // With indexes, LP_DEAD items are removed only by the index and heap passes: items found but
-  // not removed mean the passes were bypassed (or INDEX_CLEANUP OFF).
-  const indexScans = hasIndexes && result.deadItemsRemoved > 0 ? 1 : 0;
+  // not removed mean the passes were bypassed (or INDEX_CLEANUP OFF). lazy VACUUM counts the
+  // rounds (num_index_scans); another table AM may not.
+  const indexScans = result.indexScans ?? (hasIndexes && result.deadItemsRemoved > 0 ? 1 : 0);
   const indexVacuuming =
     options.indexCleanup !== "off" && !(hasIndexes && lpdeadItems > 0 && indexScans === 0);
   const report: VacuumReport = {
@@ -140,8 +145,9 @@ function percentOf(pages: number, total: number): string {
 
 /**
  * The message VACUUM VERBOSE prints at the end (PostgreSQL 15's wording), for the lines pgsim has
- * figures for: the index scans, pages, tuples, removable cutoff, the LP_DEAD items, and buffer
- * usage.
+ * figures for: the index scans, pages, tuples, removable cutoff, the LP_DEAD items, one line per
+ * index (`indexes`: the VacuumResult's, when the caller has them; the statistics entry keeps no
+ * index names, so `last_vacuum_report` prints none), and buffer usage.
  *
  * @example
  * ```ts
@@ -152,7 +158,11 @@ function percentOf(pages: number, total: number): string {
  * // ...
  * ```
  */
-export function formatVacuumVerbose(report: VacuumReport, relname: string): string {
+export function formatVacuumVerbose(
+  report: VacuumReport,
+  relname: string,
+  indexes: readonly VacuumIndexResult[] = [],
+): string {
   const lines = [
     `finished vacuuming "postgres.public.${relname}": index scans: ${report.indexScans}`,
     `pages: ${report.pagesRemoved} removed, ${report.pagesRemain} remain, ${report.pagesScanned} scanned (${percentOf(report.pagesScanned, report.pagesTotal)}% of total)`,
@@ -167,6 +177,12 @@ export function formatVacuumVerbose(report: VacuumReport, relname: string): stri
     );
   } else {
     lines.push(`index scan bypassed: ${pages} have ${report.lpdeadItems} dead item identifiers`);
+  }
+  // One line per index that reported statistics (amvacuumcleanup returned some).
+  for (const { name, stats } of indexes) {
+    lines.push(
+      `index "${name}": pages: ${stats.numPages} in total, ${stats.pagesNewlyDeleted} newly deleted, ${stats.pagesDeleted} currently deleted, ${stats.pagesFree} reusable`,
+    );
   }
   lines.push(
     `buffer usage: ${report.bufferHits} hits, ${report.bufferMisses} misses, ${report.bufferDirtied} dirtied`,

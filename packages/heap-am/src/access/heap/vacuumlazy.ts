@@ -6,18 +6,20 @@
  * Models: src/backend/access/heap/vacuumlazy.c (LVRelState, heap_vacuum_rel, lazy_scan_heap,
  * lazy_scan_skip, lazy_scan_new_or_empty, lazy_scan_prune, lazy_vacuum, lazy_vacuum_heap_rel,
  * lazy_vacuum_heap_page, heap_page_is_all_visible, should_attempt_truncation, lazy_truncate_heap,
- * count_nondeletable_pages), heapam.c
+ * count_nondeletable_pages, lazy_vacuum_all_indexes, lazy_cleanup_all_indexes, vac_tid_reaped),
+ * heapam.c
  * (heap_prepare_freeze_tuple, heap_execute_freeze_tuple) and vacuum.c (vacuum_set_xid_limits).
  * Entry points: `heapVacuumRel`, `VacuumOptions`, `VacuumResult`.
  * See also: pruneheap.ts, freespace.ts, visibilitymap.ts, vacuum-report.ts (the report at the end).
  *
  * A table without indexes takes PostgreSQL's one-pass path: LP_DEAD items become LP_UNUSED on the
- * page where they are found. A table with indexes (pgsim models them by the columns they cover,
- * `indexedColumns`) takes the two-pass path: phase 1 prunes and collects the LP_DEAD items;
- * phase 2 would delete their index entries; phase 3 revisits the pages and marks the items
- * LP_UNUSED, then records each page's free space and visibility. Phase 2 and 3 are skipped with
- * INDEX_CLEANUP OFF, and bypassed (INDEX_CLEANUP AUTO) when under 2% of the pages have LP_DEAD
- * items: those items then stay LP_DEAD until a later VACUUM.
+ * page where they are found. A table with indexes (real ones, `options.indexes`, or the columns
+ * `indexedColumns` models) takes the two-pass path: phase 1 prunes and collects the LP_DEAD items;
+ * phase 2 (lazy_vacuum_all_indexes) runs each index's bulk delete with them; phase 3 revisits the
+ * pages and marks the items LP_UNUSED, then records each page's free space and visibility; at the
+ * end each index's cleanup runs (lazy_cleanup_all_indexes). Phase 2 and 3 are skipped with
+ * INDEX_CLEANUP OFF (and the cleanup too), and bypassed (INDEX_CLEANUP AUTO) when under 2% of the
+ * pages have LP_DEAD items: those items then stay LP_DEAD until a later VACUUM.
  *
  * WAL (when the relation needs it), as vacuumlazy.c logs: heap_page_prune's XLOG_HEAP2_PRUNE,
  * an XLOG_HEAP2_FREEZE_PAGE for the tuples frozen on a page (log_heap_freeze, with FreezeLimit
@@ -29,9 +31,10 @@
  * Differs from PostgreSQL: a page whose cleanup lock is not free is waited for
  * (LockBufferForCleanup) rather than processed without pruning (lazy_scan_noprune); truncation
  * takes no AccessExclusiveLock (pgsim has no heavyweight locks: do not vacuum a table while
- * other backends write to it); no multixacts to freeze; there are no index pages, so phase 2
- * deletes nothing; dead_items has no memory limit (PostgreSQL runs phases 2 and 3 early whenever
- * maintenance_work_mem fills up). The pg_class statistics are returned (`relStats`) for the
+ * other backends write to it); no multixacts to freeze; a table with only `indexedColumns` has no
+ * index pages, so its phase 2 deletes nothing; dead_items has no memory limit (PostgreSQL runs
+ * phases 2 and 3 early whenever maintenance_work_mem fills up), hence no second round and no
+ * wraparound failsafe; the indexes' pg_class statistics are not updated. The pg_class statistics are returned (`relStats`) for the
  * caller to write (vac_update_relstats, in database.ts).
  */
 
@@ -68,7 +71,13 @@ import {
   xidIsNormal,
   xidPrecedes,
 } from "../../include/access/transam.js";
-import type { VacuumOptions, VacuumResult } from "../../include/commands/vacuum.js";
+import type {
+  IndexBulkDeleteCallback,
+  IndexBulkDeleteResult,
+  VacuumIndex,
+  VacuumOptions,
+  VacuumResult,
+} from "../../include/commands/vacuum.js";
 import { BLCKSZ } from "../../include/pg-config.js";
 import {
   itemIdGetFlags,
@@ -290,9 +299,17 @@ interface LVRelState {
   skippedAllVisible: boolean;
   /** nindexes > 0: LP_DEAD items must wait for the index pass. */
   readonly hasIndexes: boolean;
+  /** The table's real indexes (vac_open_indexes), each with its bulk delete and cleanup. */
+  readonly indexes: readonly VacuumIndex[];
+  /** indstats: each index's statistics so far (undefined until it reports some). */
+  readonly indstats: (IndexBulkDeleteResult | undefined)[];
   readonly indexCleanup: "auto" | "on" | "off";
-  /** do_index_vacuuming: phases 2 and 3 may run (not with INDEX_CLEANUP OFF). */
-  readonly doIndexVacuuming: boolean;
+  /** do_index_vacuuming: phases 2 and 3 may run (not with INDEX_CLEANUP OFF, nor once bypassed). */
+  doIndexVacuuming: boolean;
+  /** do_index_cleanup: amvacuumcleanup runs at the end (not with INDEX_CLEANUP OFF). */
+  readonly doIndexCleanup: boolean;
+  /** num_index_scans: completed rounds of index vacuuming. */
+  numIndexScans: number;
   /** do_rel_truncate: vacuum_truncate. */
   readonly doRelTruncate: boolean;
   /** rel_pages: the relation's size when the scan starts. */
@@ -328,7 +345,8 @@ export function heapVacuumRel(
   const relPages = pool.nblocks(rel.locator, ForkNumber.MAIN);
   // The index options (vacuum.c's VacOptValue handling): with INDEX_CLEANUP OFF the LP_DEAD items
   // stay; only a table with indexes ever defers them.
-  const hasIndexes = rel.hotAttrs.length > 0;
+  const indexes = options.indexes ?? [];
+  const hasIndexes = rel.hotAttrs.length > 0 || indexes.length > 0;
   const indexCleanup = options.indexCleanup ?? "auto";
   const vacrel: LVRelState = {
     ctx,
@@ -343,8 +361,12 @@ export function heapVacuumRel(
     newRelfrozenXid: { out: oldestXmin },
     skippedAllVisible: false,
     hasIndexes,
+    indexes,
+    indstats: indexes.map(() => undefined),
     indexCleanup,
     doIndexVacuuming: hasIndexes && indexCleanup !== "off",
+    doIndexCleanup: hasIndexes && indexCleanup !== "off",
+    numIndexScans: 0,
     doRelTruncate: options.truncate !== false,
     relPages,
     nonemptyPages: 0,
@@ -379,6 +401,16 @@ export function heapVacuumRel(
     totalPages: relPages,
     scannedPages: vacrel.result.pagesScanned,
     scannedTuples: vacrel.result.liveTuples,
+  });
+  // lazy_scan_heap's last step: each index's amvacuumcleanup (lazy_cleanup_all_indexes), with
+  // the new tuple count (exact only when every page was scanned).
+  if (vacrel.indexes.length > 0 && vacrel.doIndexCleanup) {
+    lazyCleanupAllIndexes(vacrel, Math.max(reltuples, 0) + vacrel.result.recentlyDeadTuples);
+  }
+  vacrel.result.indexScans = vacrel.numIndexScans;
+  vacrel.result.indexes = vacrel.indexes.flatMap((ix, i) => {
+    const stats = vacrel.indstats[i];
+    return stats === undefined ? [] : [{ name: ix.name, stats }];
   });
   if (shouldAttemptTruncation(vacrel)) lazyTruncateHeap(vacrel);
   // What vac_update_relstats is given; the caller writes it and invalidates when it changed.
@@ -626,10 +658,12 @@ function lazyScanPrune(
 }
 
 /**
- * lazy_vacuum: phase 2 (index entries; pgsim has no index pages) and phase 3 (the heap pass,
- * lazy_vacuum_heap_rel), unless INDEX_CLEANUP OFF, or AUTO and so few pages have LP_DEAD items
- * that they are left for later (the bypass optimization). Bypassed pages keep their LP_DEAD
- * items, and their free space is not recorded this time.
+ * lazy_vacuum: phase 2 (lazy_vacuum_all_indexes: every index's bulk delete of the collected
+ * TIDs) and phase 3 (the heap pass, lazy_vacuum_heap_rel), unless INDEX_CLEANUP OFF, or AUTO and
+ * so few pages have LP_DEAD items that they are left for later (the bypass optimization: fewer
+ * pages than BYPASS_THRESHOLD_PAGES of the table, and fewer items than fit in 32 MB). Bypassed
+ * pages keep their LP_DEAD items, and their free space is not recorded this time; the indexes'
+ * cleanup still runs at the end.
  */
 function lazyVacuum(vacrel: LVRelState): void {
   if (!vacrel.doIndexVacuuming) return;
@@ -637,10 +671,78 @@ function lazyVacuum(vacrel: LVRelState): void {
   // LP_DEAD items is bypassed only from 100 pages on.
   const bypass =
     vacrel.indexCleanup === "auto" &&
+    vacrel.relPages > 0 &&
     vacrel.deadItems.size < Math.floor(vacrel.relPages * BYPASS_THRESHOLD_PAGES) &&
     vacrel.lpdeadItems < BYPASS_MAX_DEAD_ITEMS;
-  if (bypass) return;
+  if (bypass) {
+    vacrel.doIndexVacuuming = false;
+    return;
+  }
+  lazyVacuumAllIndexes(vacrel);
   lazyVacuumHeapRel(vacrel);
+}
+
+/**
+ * VacDeadItems with vac_tid_reaped: the collected LP_DEAD TIDs as one sorted array (block ×
+ * 2^16 + offset: heap TIDs in ItemPointer order), and a binary search over it — the callback each
+ * index's bulk delete asks about every heap TID it holds.
+ */
+function deadItemsCallback(
+  deadItems: ReadonlyMap<number, readonly number[]>,
+): IndexBulkDeleteCallback {
+  const keys: number[] = [];
+  for (const [blk, offsets] of deadItems) for (const off of offsets) keys.push(blk * 65536 + off);
+  keys.sort((a, b) => a - b);
+  const sorted = Float64Array.from(keys);
+  return (tid) => {
+    const key = tid.block * 65536 + tid.offset;
+    // bsearch: the dead items are few compared with the index's TIDs; first check the range.
+    if (sorted.length === 0 || key < sorted[0]! || key > sorted[sorted.length - 1]!) return false;
+    let lo = 0;
+    let hi = sorted.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const v = sorted[mid]!;
+      if (v === key) return true;
+      if (v < key) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return false;
+  };
+}
+
+/**
+ * lazy_vacuum_all_indexes: each index's bulk delete (lazy_vacuum_one_index) with the dead items
+ * and pg_class's tuple count as an estimate; then one more index scan is counted.
+ */
+function lazyVacuumAllIndexes(vacrel: LVRelState): void {
+  if (vacrel.indexes.length > 0) {
+    const callback = deadItemsCallback(vacrel.deadItems);
+    const info = {
+      analyzeOnly: false,
+      estimatedCount: true,
+      numHeapTuples: vacrel.rel.def.reltuples ?? -1,
+    };
+    vacrel.indexes.forEach((index, i) => {
+      vacrel.indstats[i] = index.bulkDelete(info, vacrel.indstats[i], callback);
+    });
+  }
+  vacrel.numIndexScans++;
+}
+
+/**
+ * lazy_cleanup_all_indexes: each index's amvacuumcleanup (lazy_cleanup_one_index) with the new
+ * tuple count, exact when every page was scanned.
+ */
+function lazyCleanupAllIndexes(vacrel: LVRelState, reltuples: number): void {
+  const info = {
+    analyzeOnly: false,
+    estimatedCount: vacrel.result.pagesScanned < vacrel.relPages,
+    numHeapTuples: reltuples,
+  };
+  vacrel.indexes.forEach((index, i) => {
+    vacrel.indstats[i] = index.vacuumCleanup(info, vacrel.indstats[i]);
+  });
 }
 
 /**

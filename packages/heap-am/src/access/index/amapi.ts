@@ -28,6 +28,11 @@
 import type { RelFileLocator } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { IndexDefinition, TableDefinition } from "../../catalog/catalog.js";
+import type {
+  IndexBulkDeleteCallback,
+  IndexBulkDeleteResult,
+  IndexVacuumRunInfo,
+} from "../../include/commands/vacuum.js";
 import type { Snapshot } from "../../include/utils/snapshot.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import type { Row, TableAmContext, TableRelation, TID } from "../table/tableam.js";
@@ -117,31 +122,17 @@ export interface IndexScanDesc {
   heapFetches: number;
 }
 
-/** IndexVacuumInfo: what ambulkdelete and amvacuumcleanup are told. */
-export interface IndexVacuumInfo {
+/**
+ * IndexVacuumInfo: what ambulkdelete and amvacuumcleanup are told — VACUUM's view of the run
+ * (IndexVacuumRunInfo: analyze_only, estimated_count, num_heap_tuples) with the index and its
+ * table.
+ */
+export interface IndexVacuumInfo extends IndexVacuumRunInfo {
   readonly index: IndexRelation;
   readonly heap: TableRelation;
-  /** ANALYZE only: no bulk delete ran. */
-  readonly analyzeOnly: boolean;
-  /** num_heap_tuples is an estimate (the table was not scanned in full). */
-  readonly estimatedCount: boolean;
-  /** The heap's live tuples as VACUUM counted them. */
-  readonly numHeapTuples: number;
 }
 
-/** IndexBulkDeleteResult: what ambulkdelete / amvacuumcleanup report. */
-export interface IndexBulkDeleteResult {
-  numPages: number;
-  estimatedCount: boolean;
-  numIndexTuples: number;
-  tuplesRemoved: number;
-  pagesNewlyDeleted: number;
-  pagesDeleted: number;
-  pagesFree: number;
-}
-
-/** IndexBulkDeleteCallback: is this heap TID dead (to be removed from the index)? */
-export type IndexBulkDeleteCallback = (tid: TID) => boolean;
+export type { IndexBulkDeleteCallback, IndexBulkDeleteResult };
 
 /** What ambuild reports (IndexBuildResult). */
 export interface IndexBuildResult {

@@ -182,6 +182,12 @@ export interface BtInsertInput {
   readonly xlog?: XLogBackend;
   /** The inserting transaction's xid, for the records' xl_xid (0 when none). */
   readonly xid?: number;
+  /**
+   * The FSM half of _bt_getbuf(P_NEW): a deleted, recyclable page of the index (nbtvacuum.ts's
+   * `btGetFreePage`), pinned, exclusively locked and initialised, or undefined (the index is
+   * extended). Without it every new page extends the index.
+   */
+  readonly freePage?: () => BufferId | undefined;
 }
 
 /** BTStackData: the parent page and the downlink's offset there, one per internal level. */
@@ -204,6 +210,7 @@ class HeldBuffers {
     readonly pool: BufferPool,
     readonly index: BtIndexRelation,
     readonly wal: BtWal | undefined,
+    readonly freePage: (() => BufferId | undefined) | undefined,
   ) {}
 
   /** The page of `buf` as a WAL block reference. */
@@ -220,9 +227,12 @@ class HeldBuffers {
     return buf;
   }
 
-  /** _bt_getbuf(P_NEW, BT_WRITE). */
+  /**
+   * _bt_getbuf(P_NEW, BT_WRITE): a recyclable page the index's FSM offers (`freePage`, when the
+   * caller gave one), else a new page at the end of the index.
+   */
   allocate(): BufferId {
-    const buf = btAllocatePage(this.pool, this.index);
+    const buf = this.freePage?.() ?? btAllocatePage(this.pool, this.index);
     this.held.add(buf);
     return buf;
   }
@@ -309,7 +319,7 @@ export function btInsert(input: BtInsertInput): BtInsertResult {
     input.xlog === undefined
       ? undefined
       : { xlog: input.xlog, xid: input.xid ?? 0, rel: index.locator };
-  const bufs = new HeldBuffers(pool, index, wal);
+  const bufs = new HeldBuffers(pool, index, wal, input.freePage);
   try {
     for (let attempt = 0; ; attempt++) {
       assert(attempt < 1000, "_bt_doinsert waits for a bounded number of transactions");

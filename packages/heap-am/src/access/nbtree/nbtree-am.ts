@@ -10,8 +10,8 @@
  * See also: ../index/amapi.ts (the interface), nbtsearch.ts (the scans), nbtinsert.ts and
  * nbtinsert-unique.ts (insertion), nbtsort.ts (CREATE INDEX), README.md.
  *
- * Differs from PostgreSQL: btbulkdelete and btvacuumcleanup are not connected yet: they throw
- * `feature-not-supported` ("btbulkdelete is not implemented yet") until VACUUM's index pass lands.
+ * btbulkdelete and btvacuumcleanup are nbtvacuum.ts's; new pages come from the index's FSM first
+ * (btGetFreePage), as _bt_getbuf(P_NEW) does.
  */
 
 import { PgsimError } from "@pgsim/clock-sweep";
@@ -21,6 +21,7 @@ import {
   type IndexAmRoutine,
   type IndexRelation,
   type IndexScanDesc,
+  type IndexVacuumInfo,
   registerIndexAm,
 } from "../index/amapi.js";
 import { relationNeedsWal, tableIndexBuildScan } from "../table/tableam.js";
@@ -38,6 +39,7 @@ import {
 } from "./nbtsearch.js";
 import { btBuild } from "./nbtsort.js";
 import { btPreprocessKeys } from "./nbtutils.js";
+import { type BtVacuumInfo, btBulkDelete, btGetFreePage, btVacuumCleanup } from "./nbtvacuum.js";
 
 /** The btree relcache data of an index relation (built by amrelinit). */
 export function btRel(index: IndexRelation): BtIndexRelation {
@@ -48,12 +50,23 @@ function btOpaque(scan: IndexScanDesc): BTScanOpaque {
   return scan.opaque as BTScanOpaque;
 }
 
-/** The not-yet-connected VACUUM entry points (see "Differs" in the header). */
-function notImplemented(what: string): never {
-  throw new PgsimError(
-    "feature-not-supported",
-    `${what} is not implemented yet: VACUUM does not process btree indexes in this build`,
-  );
+/**
+ * btbulkdelete's and btvacuumcleanup's view of the run (nbtvacuum.ts's BtVacuumInfo): the
+ * generic IndexVacuumInfo plus this backend's pool, the index's FSM, the transaction horizon
+ * (page recycling) and the WAL when the table is logged (an index has its table's persistence).
+ */
+function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
+  const ctx = info.index.ctx;
+  return {
+    analyzeOnly: info.analyzeOnly,
+    estimatedCount: info.estimatedCount,
+    numHeapTuples: info.numHeapTuples,
+    pool: ctx.pool,
+    index: btRel(info.index),
+    fsm: ctx.fsm,
+    xids: ctx.transam,
+    ...(ctx.xlog !== undefined && relationNeedsWal(ctx, info.heap) ? { xlog: ctx.xlog } : {}),
+  };
 }
 
 /** btoptions: fillfactor (10..100) and deduplicate_items (boolean), PostgreSQL's messages. */
@@ -132,6 +145,7 @@ export const btreeIndexAm: IndexAmRoutine = {
     const rel = btRel(index);
     const ctx = index.ctx;
     const keyValues = values as readonly (Datum | null)[];
+    const logged = ctx.xlog !== undefined && relationNeedsWal(ctx, heap);
     btInsert({
       pool: ctx.pool,
       index: rel,
@@ -162,15 +176,22 @@ export const btreeIndexAm: IndexAmRoutine = {
           }
         : {}),
       // The index is logged when its table is (an unlogged table's indexes are unlogged too).
-      ...(ctx.xlog !== undefined && relationNeedsWal(ctx, heap)
-        ? { xlog: ctx.xlog, xid: xact?.xid ?? 0 }
-        : {}),
+      ...(logged ? { xlog: ctx.xlog, xid: xact?.xid ?? 0 } : {}),
+      // New pages come from the index's FSM first: pages VACUUM deleted, once recyclable.
+      freePage: () =>
+        btGetFreePage({
+          pool: ctx.pool,
+          index: rel,
+          fsm: ctx.fsm,
+          xids: ctx.transam,
+          ...(logged ? { xlog: ctx.xlog } : {}),
+        }),
     });
     return false;
   },
 
-  ambulkdelete: () => notImplemented("btbulkdelete"),
-  amvacuumcleanup: () => notImplemented("btvacuumcleanup"),
+  ambulkdelete: (info, stats, callback) => btBulkDelete(btVacuumInfo(info), stats, callback),
+  amvacuumcleanup: (info, stats) => btVacuumCleanup(btVacuumInfo(info), stats),
 
   // btcanreturn: every btree column can be returned (the tuples hold the values themselves).
   amcanreturn: () => true,

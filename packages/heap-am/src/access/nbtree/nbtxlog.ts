@@ -74,6 +74,7 @@ import {
   btSwapPosting,
 } from "./nbtdedup.js";
 import { btPageInit } from "./nbtpage.js";
+import { btreeVacuumRedo } from "./nbtxlog-vacuum.js";
 
 export const XLOG_BTREE_INSERT_LEAF = 0x00;
 export const XLOG_BTREE_INSERT_UPPER = 0x10;
@@ -646,6 +647,8 @@ export function btreeRedo(ctx: RedoContext, record: DecodedXLogRecord): void {
       btreeXlogNewroot(ctx, record);
       return;
     default:
-      throw redoError(`btree_redo: unknown op code ${info}`);
+      // VACUUM's records: vacuum, page deletion, page reuse, metapage cleanup (nbtxlog-vacuum.ts;
+      // it refuses an unknown op code).
+      btreeVacuumRedo(ctx, record);
   }
 }

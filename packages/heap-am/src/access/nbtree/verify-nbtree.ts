@@ -11,11 +11,14 @@
  * structural check verifies").
  *
  * What it checks (numbered as in README.md):
- * 1. Metapage: magic, version 2..4, root and fast root inside the index, fast root = root.
+ * 1. Metapage: magic, version 2..4, root and fast root inside the index (a fast root below the
+ *    true root, left by page deletion, is fine: the walk starts at the true root).
  * 2. Levels: from the root down, each level is walked left to right through btpo_next; the first
  *    page has no left sibling, each page's btpo_prev names the page before it, levels are the
- *    expected number, BTP_LEAF is set exactly on level 0, BTP_ROOT exactly on the root, no page is
- *    deleted or half-dead, and no level runs past the index's size (a loop).
+ *    expected number, BTP_LEAF is set exactly on level 0, BTP_ROOT exactly on the root, no live
+ *    page links to a deleted page, a half-dead page (an interrupted deletion: linked to its
+ *    siblings, no downlink, never rightmost, only on the leaf level) is skipped, BTP_HAS_FULLXID
+ *    appears on deleted pages only, and no level runs past the index's size (a loop).
  * 3. Items: line pointers inside the tuple space, lp_len = IndexTupleSize, at most 408 items,
  *    attribute counts as _bt_check_natts allows, posting-list TIDs strictly ascending, non-pivot
  *    tuples no larger than BTMaxItemSize.
@@ -40,8 +43,10 @@ import {
   BTMaxItemSize,
   BTP_DELETED,
   BTP_HALF_DEAD,
+  BTP_HAS_FULLXID,
   BTP_LEAF,
   BTP_ROOT,
+  type BTPageOpaque,
   BTREE_MAGIC,
   BTREE_MIN_VERSION,
   BTREE_VERSION,
@@ -118,12 +123,8 @@ export function btIndexCheck(
   if (meta.root >= nblocks || meta.fastroot >= nblocks) {
     throw corrupt(`index "${name}" meta page is corrupt`, { root: meta.root, nblocks });
   }
-  if (meta.fastroot !== meta.root) {
-    throw corrupt(`harmless fast root mismatch in index "${name}"`, {
-      root: meta.root,
-      fastroot: meta.fastroot,
-    });
-  }
+  // A fast root below the true root (page deletion left one page on a level) is normal:
+  // amcheck only notes "harmless fast root mismatch" at DEBUG1 and checks from the true root.
   const page = (blkno: number): Uint8Array => {
     if (blkno === P_NONE || blkno >= nblocks) {
       throw corrupt(`block ${blkno} fell off the end of index "${name}"`);
@@ -138,6 +139,21 @@ export function btIndexCheck(
     return p;
   };
 
+  /** Half-dead leaves met on the way (they have no downlink). */
+  const halfDead = new Set<number>();
+  /**
+   * The first page at or right of `blkno` that is neither half-dead nor deleted (as
+   * bt_right_page_check_scankey moves right past ignored pages).
+   */
+  const nextLive = (blkno: number): number => {
+    let b = blkno;
+    for (let steps = 0; steps < nblocks; steps++) {
+      const o = btPageGetOpaque(page(b));
+      if ((o.flags & (BTP_HALF_DEAD | BTP_DELETED)) === 0 || pRightmost(o)) return b;
+      b = o.next;
+    }
+    throw corrupt(`circular link chain found in block ${blkno} of index "${name}"`);
+  };
   const levelsBlocks: number[][] = [];
   /** The downlinks of each internal level, by the level they point to. */
   const pendingDownlinks = new Map<number, number[]>();
@@ -148,14 +164,32 @@ export function btIndexCheck(
     const blocks: number[] = [];
     const downlinks: number[] = [];
     let prev = P_NONE;
-    for (let blkno = leftmost; blkno !== P_NONE; ) {
-      if (blocks.length >= nblocks) {
+    for (let blkno = leftmost, steps = 0; blkno !== P_NONE; steps++) {
+      if (steps >= nblocks) {
         throw corrupt(`circular link chain found in block ${blkno} of index "${name}"`);
       }
       const p = page(blkno);
       const o = btPageGetOpaque(p);
+      checkPageFlags(name, o, blkno);
       if ((o.flags & (BTP_DELETED | BTP_HALF_DEAD)) !== 0) {
-        throw corrupt(`block ${blkno} of index "${name}" is deleted or half-dead but reachable`);
+        // bt_check_level_from_leftmost: no live page links to a deleted page (the check runs with
+        // no concurrent VACUUM); a half-dead leaf (an interrupted deletion) is still linked to its
+        // siblings but has no downlink, and is skipped — never the last page of its level.
+        if ((o.flags & BTP_DELETED) !== 0) {
+          throw corrupt(`downlink or sibling link points to deleted block in index "${name}"`, {
+            detail: `Block=${blkno} left block=${prev} left link from block=${o.prev}.`,
+          });
+        }
+        if (pRightmost(o)) throw corrupt(`block ${blkno} fell off the end of index "${name}"`);
+        halfDead.add(blkno);
+        if (o.prev !== prev) {
+          throw corrupt(`left link/right link pair in index "${name}" not in agreement`, {
+            detail: `Block=${blkno} left block=${prev} left link from block=${o.prev}.`,
+          });
+        }
+        prev = blkno;
+        blkno = o.next;
+        continue;
       }
       if (o.prev !== prev) {
         throw corrupt(`left link/right link pair in index "${name}" not in agreement`, {
@@ -188,7 +222,7 @@ export function btIndexCheck(
           downlinks.push(btreeTupleGetDownLink(p, itemIdGetOffset(pageGetItemId(p, off))));
         }
       }
-      if (level === 0 && !pRightmost(o)) checkCrossPage(rel, p, page(o.next));
+      if (level === 0 && !pRightmost(o)) checkCrossPage(rel, p, page(nextLive(o.next)));
       blocks.push(blkno);
       prev = blkno;
       blkno = o.next;
@@ -230,6 +264,21 @@ export function btIndexCheck(
     leafTuples,
     heapTids,
   };
+}
+
+/**
+ * palloc_btree_page's flag checks: only leaves are ever half-dead (an internal one comes from an
+ * interrupted VACUUM before 9.4), and only deleted pages carry a full safexid.
+ */
+function checkPageFlags(name: string, o: BTPageOpaque, blkno: number): void {
+  if ((o.flags & BTP_LEAF) === 0 && (o.flags & BTP_HALF_DEAD) !== 0) {
+    throw corrupt(`internal page block ${blkno} in index "${name}" is half-dead`, {
+      hint: "This can be caused by an interrupted VACUUM in version 9.3 or older, before upgrade. Please REINDEX it.",
+    });
+  }
+  if ((o.flags & BTP_DELETED) === 0 && (o.flags & BTP_HAS_FULLXID) !== 0) {
+    throw corrupt(`block ${blkno} of index "${name}" has BTP_HAS_FULLXID set but is not deleted`);
+  }
 }
 
 /** Items, attribute counts and order within one page; returns its non-pivot tuples and TIDs. */

@@ -16,7 +16,8 @@
  *
  * Differs from PostgreSQL: descriptions cover the records pgsim writes — XLOG (checkpoints,
  * NOOP, NEXTOID, SWITCH, FPI, FPI_FOR_HINT), every heap and heap2 record, the B-tree records
- * of insertion (inserts, splits, dedup, simple deletion, new roots), transaction
+ * (insertion: inserts, splits, dedup, simple deletion, new roots; VACUUM: vacuum, page
+ * deletion, page reuse, metapage cleanup), transaction
  * COMMIT/ABORT (timestamp, dropped files, subtransactions, sync flags) — and print nothing beyond
  * the record's name for other records or parts (invalidation messages); timestamps are printed in
  * UTC (pg_waldump uses the local zone: run it with TZ=UTC to compare).
@@ -152,10 +153,10 @@ export function rmgrIdentify(rmid: number, info: number): string | undefined {
   if (rmid === RM_XLOG_ID) return XLOG_NAMES[op];
   if (rmid === RM_HEAP_ID) return HEAP_NAMES[op];
   if (rmid === RM_HEAP2_ID) return HEAP2_NAMES[op];
+  if (rmid === RM_BTREE_ID) return BTREE_NAMES[op];
   if (rmid === RM_XACT_ID) return XACT_NAMES[op & XLOG_XACT_OPMASK];
   if (rmid === RM_SMGR_ID) return SMGR_NAMES[op];
   if (rmid === RM_CLOG_ID) return CLOG_NAMES[op];
-  if (rmid === RM_BTREE_ID) return BTREE_NAMES[op];
   return undefined;
 }
 
@@ -180,13 +181,14 @@ const BTREE_NAMES: Record<number, string> = {
 
 /**
  * btree_desc (nbtdesc.c) for the records pgsim writes: insertions, splits, dedup passes, simple
- * deletions and new roots (the VACUUM and page-deletion records print nothing here yet).
+ * deletions and new roots, and VACUUM's (vacuum, half-dead, unlink, reuse, metapage cleanup).
  */
-function btreeDesc(info: number, data: Uint8Array): string {
-  const u16 = (at: number) => data[at]! | (data[at + 1]! << 8);
-  const u32 = (at: number) =>
-    (data[at]! | (data[at + 1]! << 8) | (data[at + 2]! << 16) | (data[at + 3]! << 24)) >>> 0;
-  switch (info & ~XLR_INFO_MASK) {
+function btreeDesc(record: DecodedXLogRecord): string {
+  const d = record.mainData;
+  const u16 = (o: number) => d[o]! | (d[o + 1]! << 8);
+  const u32 = (o: number) =>
+    (d[o]! | (d[o + 1]! << 8) | (d[o + 2]! << 16) | (d[o + 3]! << 24)) >>> 0;
+  switch (record.header.info & 0xf0) {
     case 0x00:
     case 0x10:
     case 0x20:
@@ -201,6 +203,24 @@ function btreeDesc(info: number, data: Uint8Array): string {
       return `latestRemovedXid ${u32(0)}; ndeleted ${u16(4)}; nupdated ${u16(6)}`;
     case 0xa0:
       return `lev ${u32(4)}`;
+    case 0xc0:
+      return `ndeleted ${u16(0)}; nupdated ${u16(2)}`;
+    case 0xb0:
+      return `topparent ${u32(16)}; leaf ${u32(4)}; left ${u32(8)}; right ${u32(12)}`;
+    case 0x80:
+    case 0x90:
+      return (
+        `left ${u32(0)}; right ${u32(4)}; level ${u32(8)}; safexid ${u32(20)}:${u32(16)}; ` +
+        `leafleft ${u32(24)}; leafright ${u32(28)}; leaftopparent ${u32(32)}`
+      );
+    case 0xd0:
+      return `rel ${u32(0)}/${u32(4)}/${u32(8)}; latestRemovedXid ${u32(20)}:${u32(16)}`;
+    case 0xe0: {
+      const b = record.blocks.find((x) => x.id === 0)?.data;
+      if (b === undefined || b.length < 24) return "";
+      const n = (b[20]! | (b[21]! << 8) | (b[22]! << 16) | (b[23]! << 24)) >>> 0;
+      return `last_cleanup_num_delpages ${n}`;
+    }
     default:
       return "";
   }
@@ -301,9 +321,9 @@ export function rmgrDesc(record: DecodedXLogRecord): string {
   if (rmid === RM_XACT_ID) return xactDesc(record);
   if (rmid === RM_HEAP_ID) return heapDesc(info, record.mainData);
   if (rmid === RM_HEAP2_ID) return heap2Desc(info, record.mainData);
+  if (rmid === RM_BTREE_ID) return btreeDesc(record);
   if (rmid === RM_SMGR_ID) return smgrDesc(info, record.mainData);
   if (rmid === RM_CLOG_ID) return clogDesc(info, record.mainData);
-  if (rmid === RM_BTREE_ID) return btreeDesc(info, record.mainData);
   return "";
 }
 

@@ -852,11 +852,11 @@ export function pageIndexTupleOverwrite(
 }
 
 /**
- * PageIndexTupleDelete: removes item `offnum` from an index page: later line pointers move down
- * one slot, the tuple data between pd_upper and the deleted tuple moves up over it, and the line
- * pointers of the moved tuples follow. The 4 bytes uncovered after the new pd_lower and the bytes
- * uncovered below the new pd_upper keep their old contents, as in PostgreSQL. Throws PostgreSQL's
- * "invalid index offnum" / "corrupted line pointer" errors.
+ * PageIndexTupleDelete: removes item `offnum` from an index page. The line pointers after it move
+ * down one slot (the last slot's old bytes stay behind pd_lower), the tuple data between pd_upper
+ * and the deleted tuple moves up by its MAXALIGNed size, and the line pointers of the moved tuples
+ * follow. The bytes uncovered below the new pd_upper keep their old contents, as in PostgreSQL.
+ * Throws PostgreSQL's errors for a damaged page or an invalid item.
  */
 export function pageIndexTupleDelete(page: Uint8Array, offnum: number): void {
   const lower = pageGetLower(page);
@@ -865,28 +865,29 @@ export function pageIndexTupleDelete(page: Uint8Array, offnum: number): void {
   if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
     throw corruptedPagePointers(lower, upper, special);
   }
-  let nline = pageGetMaxOffsetNumber(page);
+  const nline = pageGetMaxOffsetNumber(page);
   if (offnum <= 0 || offnum > nline) {
     throw new PgsimError("internal-error", `invalid index offnum: ${offnum}`);
   }
   const tup = pageGetItemId(page, offnum);
+  assert(itemIdHasStorage(tup), "PageIndexTupleDelete: the item has storage");
   const offset = itemIdGetOffset(tup);
-  const length = itemIdGetLength(tup);
-  if (offset < upper || offset + length > special || offset !== maxAlign(offset)) {
+  const size = maxAlign(itemIdGetLength(tup));
+  if (offset < upper || offset + size > special || offset !== maxAlign(offset)) {
     throw new PgsimError(
       "corrupted-line-pointer",
-      `corrupted line pointer: offset = ${offset}, size = ${length}`,
+      `corrupted line pointer: offset = ${offset}, size = ${size}`,
     );
   }
-  const size = maxAlign(length);
-  const lpAt = SizeOfPageHeaderData + (offnum - 1) * SizeOfItemIdData;
-  page.copyWithin(lpAt, lpAt + SizeOfItemIdData, lower);
+  // The line pointer array closes up over the deleted slot.
+  const slot = SizeOfPageHeaderData + (offnum - 1) * SizeOfItemIdData;
+  page.copyWithin(slot, slot + SizeOfItemIdData, lower);
+  // The tuple data below the deleted tuple moves up over it.
   if (offset > upper) page.copyWithin(upper + size, upper, offset);
   writeUint16(page, PD_UPPER_OFFSET, upper + size);
   writeUint16(page, PD_LOWER_OFFSET, lower - SizeOfItemIdData);
   if (!pageIsEmpty(page)) {
-    nline--;
-    for (let i = FirstOffsetNumber; i <= nline; i++) {
+    for (let i = FirstOffsetNumber; i <= nline - 1; i++) {
       const ii = pageGetItemId(page, i);
       if (itemIdGetOffset(ii) <= offset) {
         pageSetItemId(
@@ -900,11 +901,11 @@ export function pageIndexTupleDelete(page: Uint8Array, offnum: number): void {
 }
 
 /**
- * PageIndexMultiDelete: removes the items `itemnos` (ascending) from an index page. Up to two
- * go one at a time (PageIndexTupleDelete, last first); more rebuild the line-pointer array without
- * them and pack the remaining tuples from pd_special downward in line-pointer order
- * (compactify_tuples). Bytes uncovered below the new pd_upper and after the new pd_lower keep
- * their old contents.
+ * PageIndexMultiDelete: removes the items `itemnos` (ascending) from an index page. Two or fewer
+ * go one at a time, last first (PageIndexTupleDelete); more are removed in one pass: the kept line
+ * pointers are copied down in order (stale slots stay behind pd_lower) and the kept tuples are
+ * packed against pd_special in line-pointer order (compactify_tuples), each with its MAXALIGNed
+ * bytes. The bytes below the new pd_upper keep their old contents, as in PostgreSQL.
  */
 export function pageIndexMultiDelete(page: Uint8Array, itemnos: readonly number[]): void {
   if (itemnos.length <= 2) {
@@ -914,33 +915,53 @@ export function pageIndexMultiDelete(page: Uint8Array, itemnos: readonly number[
   const lower = pageGetLower(page);
   const upper = pageGetUpper(page);
   const special = pageGetSpecial(page);
-  if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
+  if (
+    lower < SizeOfPageHeaderData ||
+    lower > upper ||
+    upper > special ||
+    special > BLCKSZ ||
+    special !== maxAlign(special)
+  ) {
     throw corruptedPagePointers(lower, upper, special);
   }
   const nline = pageGetMaxOffsetNumber(page);
-  const kept: { id: number; bytes: Uint8Array }[] = [];
+  const kept: { lp: number; itemoff: number; alignedlen: number }[] = [];
   let nextitm = 0;
+  let totallen = 0;
   for (let off = FirstOffsetNumber; off <= nline; off++) {
     const lp = pageGetItemId(page, off);
-    const offset = itemIdGetOffset(lp);
     const size = itemIdGetLength(lp);
+    const offset = itemIdGetOffset(lp);
     if (offset < upper || offset + size > special || offset !== maxAlign(offset)) {
       throw new PgsimError(
         "corrupted-line-pointer",
         `corrupted line pointer: offset = ${offset}, size = ${size}`,
       );
     }
-    if (nextitm < itemnos.length && off === itemnos[nextitm]) nextitm++;
-    else kept.push({ id: lp, bytes: page.slice(offset, offset + maxAlign(size)) });
+    if (nextitm < itemnos.length && off === itemnos[nextitm]) {
+      nextitm++;
+    } else {
+      kept.push({ lp, itemoff: offset, alignedlen: maxAlign(size) });
+      totallen += maxAlign(size);
+    }
   }
   if (nextitm !== itemnos.length) {
     throw new PgsimError("internal-error", "incorrect index offsets supplied");
   }
+  if (totallen > special - lower) {
+    throw new PgsimError(
+      "data-corrupted",
+      `corrupted item lengths: total ${totallen}, available space ${special - lower}`,
+    );
+  }
+  // compactify_tuples: whichever of its paths PostgreSQL takes, the result is the kept tuples
+  // packed from pd_special down in line-pointer order, copied from the page as it was.
+  const before = page.slice();
   let newUpper = special;
   kept.forEach((k, i) => {
-    newUpper -= k.bytes.length;
-    page.set(k.bytes, newUpper);
-    pageSetItemId(page, i + 1, makeItemId(newUpper, itemIdGetFlags(k.id), itemIdGetLength(k.id)));
+    newUpper -= k.alignedlen;
+    page.set(before.subarray(k.itemoff, k.itemoff + k.alignedlen), newUpper);
+    pageSetItemId(page, i + 1, makeItemId(newUpper, itemIdGetFlags(k.lp), itemIdGetLength(k.lp)));
   });
   writeUint16(page, PD_LOWER_OFFSET, SizeOfPageHeaderData + kept.length * SizeOfItemIdData);
   writeUint16(page, PD_UPPER_OFFSET, newUpper);

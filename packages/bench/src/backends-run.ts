@@ -67,7 +67,8 @@ const DELTA_MAX = 5000;
 /** What one point runs: a function of the functions module and its arguments. */
 export interface PointSpec {
   label: string;
-  fn: "readOnly" | "readWrite" | "noop";
+  /** A function of the cluster's functions module. */
+  fn: string;
   args: () => unknown;
   backends: number;
   clients: number;

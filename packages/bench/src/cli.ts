@@ -17,6 +17,7 @@
  */
 
 import * as fs from "node:fs";
+import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { runBackends } from "./backends.js";
@@ -35,6 +36,7 @@ import {
   type SnapshotBenchOptions,
   writeSnapshotReport,
 } from "./snapshot.js";
+import { formatTpcbTable, runTpcb, TPCB_DEFAULTS, TPCB_SYSTEMS, type TpcbSystem } from "./tpcb.js";
 
 /** Where output goes (stdout for results, stderr for progress and errors). */
 export interface CliIo {
@@ -381,6 +383,90 @@ COMMANDS.push({
       for (const file of writeSnapshotReport(result, outDir)) io.err(`wrote ${file}\n`);
     }
     io.out(values.json === true ? `${JSON.stringify(result)}\n` : formatSnapshotTable(result));
+    return 0;
+  },
+});
+
+const TPCB_USAGE =
+  "pgsim-bench tpcb [--scale N] [--clients LIST] [--backends N] [--seconds N] [--systems LIST] [--json] [--out DIR]";
+
+/** A comma-separated list of positive integers. */
+function positiveList(values: OptionValues, name: string, usage: string): number[] | undefined {
+  const text = values[name];
+  if (text === undefined) return undefined;
+  const list = String(text)
+    .split(",")
+    .map((x) => Number(x.trim()));
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) {
+    throw new UsageError(
+      `--${name} takes a comma-separated list of positive integers, got ${JSON.stringify(text)}`,
+      usage,
+    );
+  }
+  return list;
+}
+
+COMMANDS.push({
+  name: "tpcb",
+  summary:
+    "pgbench's TPC-B-like workload with primary keys: pgsim's worker backends (memheap, heap) beside PostgreSQL 15's pgbench",
+  usage: TPCB_USAGE,
+  options: {
+    ...COMMON_OPTIONS,
+    scale: { type: "string" },
+    clients: { type: "string" },
+    backends: { type: "string" },
+    seconds: { type: "string" },
+    systems: { type: "string" },
+  },
+  help: [
+    `  --scale N         pgbench's scale: 100,000 accounts, 10 tellers, 1 branch each (default ${TPCB_DEFAULTS.scale})`,
+    `  --clients LIST    client counts, one point each per system (default ${TPCB_DEFAULTS.clients.join(",")})`,
+    `  --backends N      pgsim's worker backends behind the pooler (default ${TPCB_DEFAULTS.backends})`,
+    `  --seconds N       measured seconds per point, pgbench -T (default ${TPCB_DEFAULTS.seconds})`,
+    `  --systems LIST    any of ${TPCB_SYSTEMS.join(", ")} (default all)`,
+    "  --json            print one JSON object on stdout (progress goes to stderr)",
+    "  --out DIR         also write DIR/tpcb.json and tpcb.md",
+  ],
+  async run(values, io) {
+    const usage = `usage: ${TPCB_USAGE}`;
+    const scale = positiveOption(values, "scale", usage, true) ?? TPCB_DEFAULTS.scale;
+    const backends = positiveOption(values, "backends", usage, true) ?? TPCB_DEFAULTS.backends;
+    const seconds = positiveOption(values, "seconds", usage, true) ?? TPCB_DEFAULTS.seconds;
+    const clients = positiveList(values, "clients", usage) ?? [...TPCB_DEFAULTS.clients];
+    let systems: TpcbSystem[] = [...TPCB_DEFAULTS.systems];
+    if (values.systems !== undefined) {
+      const names = String(values.systems)
+        .split(",")
+        .map((x) => x.trim());
+      const unknown = names.filter((n) => !(TPCB_SYSTEMS as readonly string[]).includes(n));
+      if (names.length === 0 || unknown.length > 0) {
+        throw new UsageError(
+          `--systems takes a comma-separated list of ${TPCB_SYSTEMS.join(", ")}, got ${JSON.stringify(values.systems)}`,
+          usage,
+        );
+      }
+      systems = names as TpcbSystem[];
+    }
+    const outDir = outDirOf(values, usage);
+    const result = await runTpcb({
+      scale,
+      clients,
+      backends,
+      seconds,
+      systems,
+      progress: progressFor(io),
+    });
+    const table = formatTpcbTable(result);
+    if (outDir !== undefined) {
+      fs.mkdirSync(outDir, { recursive: true });
+      const json = path.join(outDir, "tpcb.json");
+      const md = path.join(outDir, "tpcb.md");
+      fs.writeFileSync(json, `${JSON.stringify(result, null, 2)}\n`);
+      fs.writeFileSync(md, table);
+      io.err(`wrote ${json}\nwrote ${md}\n`);
+    }
+    io.out(values.json === true ? `${JSON.stringify(result)}\n` : table);
     return 0;
   },
 });

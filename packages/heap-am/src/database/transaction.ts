@@ -952,8 +952,9 @@ export class DatabaseTransaction {
    * 2. Any other result goes to concurrentChange: NOWAIT's WouldBlock, SelfModified and, under
    *    REPEATABLE READ, Updated / Deleted are errors; under READ COMMITTED a deleted row is gone
    *    (returns false) and an updated one yields the newest committed version (EvalPlanQual).
-   * 3. The newest version is re-read with a fresh snapshot; if that does not see it (its updater
-   *    deleted it, or it is not committed), the row is gone: returns false.
+   * 3. The newest version is re-read with a fresh snapshot; one that changed again meanwhile is
+   *    followed to its last version (with one snapshot for both steps); if none is visible (its
+   *    updater deleted it), the row is gone: returns false.
    * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it; the statement's
    *    conditions are checked again — false: the row no longer qualifies, returns false), and the
    *    change is tried again on that version.
@@ -972,9 +973,16 @@ export class DatabaseTransaction {
     for (let attempt = 0; attempt < EPQ_MAX_ATTEMPTS; attempt++) {
       const out = change(target);
       if (out.result === TM.Ok) return true;
-      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
+      let next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
       if (next === undefined) return false;
-      const newest = this.visibleRow(rel, next, this.latestSnapshot());
+      let newest = this.visibleRow(rel, next, this.latestSnapshot());
+      if (newest === undefined) {
+        // Changed again by a transaction that committed after the chain was followed: follow it
+        // from there, with one snapshot for both steps (EvalPlanQual goes to the last version).
+        const snapshot = this.latestSnapshot();
+        next = tableTupleFindLastVersion(rel, next, snapshot);
+        newest = this.visibleRow(rel, next, snapshot);
+      }
       if (newest === undefined) return false;
       if (recheck !== undefined && !recheck(newest)) return false;
       target = next;

@@ -120,7 +120,7 @@ function parseRepeat(text: string | boolean | undefined, usage: string): number 
 
 const DML_DEFAULT_ROWS = 1_000_000;
 const DML_USAGE =
-  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--steps LIST] [--repeat N] [--data-dir DIR] [--json] [--out DIR]";
+  "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--steps LIST] [--repeat N] [--primary-key] [--data-dir DIR] [--json] [--out DIR]";
 const MICRO_USAGE = "pgsim-bench micro [--json] [--out DIR] [--quick]";
 
 const COMMANDS: Command[] = [
@@ -158,6 +158,7 @@ const COMMANDS: Command[] = [
       repeat: { type: "string" },
       steps: { type: "string" },
       "data-dir": { type: "string" },
+      "primary-key": { type: "boolean" },
     },
     help: [
       `  --rows N         rows to insert, update and delete (default ${DML_DEFAULT_ROWS.toLocaleString("en-US")})`,
@@ -171,6 +172,8 @@ const COMMANDS: Command[] = [
       `                   ${DML_STEPS.join(",")}: each needs the ones before it)`,
       `  --repeat N       run every system N times, in turn (default 1, at most ${DML_REPEAT_MAX}):`,
       "                   each figure is the median, shown with the min-max; JSON keeps every run",
+      "  --primary-key    accounts (aid) is the table's primary key in every system: INSERT,",
+      "                   UPDATE, DELETE and VACUUM keep its B-tree index, as a real table's would",
       "  --data-dir DIR   pgsim-heap's data directory (missing or empty, as for initdb): left after",
       "                   a clean shutdown for pg_waldump, pg_controldata and pgsim-inspect (the",
       "                   first run's, with --repeat); without it, temp dirs removed afterwards",
@@ -237,6 +240,7 @@ const COMMANDS: Command[] = [
         rows,
         peer,
         repeat,
+        ...(values["primary-key"] === true ? { primaryKey: true } : {}),
         ...(systems !== undefined ? { systems } : {}),
         ...(steps !== undefined ? { steps } : {}),
         ...(dataDir !== undefined ? { dataDir } : {}),

@@ -63,8 +63,8 @@ function literal(text: string): string {
 
 /** The PostgreSQL statements; pgsim runs their equivalents (dml-worker.ts). */
 export const DML_SQL = {
-  create: (unlogged: boolean, table = "accounts") =>
-    `CREATE ${unlogged ? "UNLOGGED " : ""}TABLE ${table} (aid int4 NOT NULL, abalance int4 NOT NULL)`,
+  create: (unlogged: boolean, table = "accounts", primaryKey = false) =>
+    `CREATE ${unlogged ? "UNLOGGED " : ""}TABLE ${table} (aid int4 NOT NULL${primaryKey ? " PRIMARY KEY" : ""}, abalance int4 NOT NULL)`,
   insert: (rows: number) => `INSERT INTO accounts SELECT g, 0 FROM generate_series(1, ${rows}) g`,
   update: () => "UPDATE accounts SET abalance = abalance + 1",
   delete: () => "DELETE FROM accounts",

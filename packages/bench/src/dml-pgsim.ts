@@ -46,9 +46,13 @@ export const ROWS_PER_PAGE = 226;
  * live version, so twice the pages of the insert), plus 1 % and 64 buffers for the free space
  * map and the visibility map.
  */
-export function memheapBufferCount(rows: number): number {
+export function memheapBufferCount(rows: number, primaryKey = false): number {
   const heapPages = 2 * Math.ceil(rows / ROWS_PER_PAGE);
-  return heapPages + Math.ceil(heapPages / 100) + 64;
+  // The primary key: ~366 int4 entries per leaf when filled in key order, and an UPDATE whose
+  // new versions go to other pages adds a second entry per key (split leaves half full, or
+  // deduplicated): room for four times the first build.
+  const indexPages = primaryKey ? 4 * Math.ceil(rows / 366) + 64 : 0;
+  return heapPages + indexPages + Math.ceil((heapPages + indexPages) / 100) + 64;
 }
 
 /** The write-ahead log settings of a disk-backed pgsim database (DatabaseOptions' WAL fields). */
@@ -161,6 +165,8 @@ export interface PgsimRunSpec {
   wal?: PgsimWalSettings;
   /** CREATE UNLOGGED TABLE. */
   unlogged: boolean;
+  /** accounts (aid) is the primary key (a unique nbtree index the statements keep). */
+  primaryKey: boolean;
   /** The statements to run, a prefix of DML_STEPS. */
   steps: readonly DmlStep[];
   /** End with a clean shutdown (db.shutdown()) instead of close(): the directory is kept. */
@@ -216,6 +222,8 @@ export interface PgsimRunOptions extends StepHooks {
    * shutdown. Default: a temporary directory, removed afterwards.
    */
   dataDir?: string;
+  /** accounts gets a primary key on aid (default false). */
+  primaryKey?: boolean;
 }
 
 /**
@@ -365,7 +373,9 @@ export async function runPgsimSystem(
     }
     checkDataDir(options.dataDir);
   }
-  const bufferCount = disk ? HEAP_BUFFER_COUNT : memheapBufferCount(options.rows);
+  const bufferCount = disk
+    ? HEAP_BUFFER_COUNT
+    : memheapBufferCount(options.rows, options.primaryKey === true);
   let dataDir: string | undefined;
   if (disk) {
     installHandlers();
@@ -387,6 +397,7 @@ export async function runPgsimSystem(
     batchRows: options.batchRows ?? 1000,
     ...(setup.wal !== undefined ? { wal: setup.wal } : {}),
     unlogged: setup.unlogged,
+    primaryKey: options.primaryKey === true,
     steps: options.steps ?? DML_STEPS,
     shutdown: keep,
   };

@@ -79,13 +79,14 @@ export interface PostgresRunResult {
  */
 export async function runPostgresSystem(
   system: keyof typeof POSTGRES_SETUPS,
-  options: StepHooks & { rows: number; steps?: readonly DmlStep[] },
+  options: StepHooks & { rows: number; steps?: readonly DmlStep[]; primaryKey?: boolean },
 ): Promise<PostgresRunResult> {
   const setup = POSTGRES_SETUPS[system];
   const pg = await startPgCluster({ dataChecksums: false, settings: setup.settings });
   try {
     const serverVersion = (await pg.psql("SELECT version()")).trim();
-    await pg.psql(DML_SQL.create(setup.unlogged));
+    const primaryKey = options.primaryKey === true;
+    await pg.psql(DML_SQL.create(setup.unlogged, "accounts", primaryKey));
     const steps: StepMeasurement[] = [];
     const blocksOf = async (table: string) =>
       Number((await pg.psql(`SELECT pg_relation_size('${table}') / 8192`)).trim());
@@ -104,7 +105,7 @@ export async function runPostgresSystem(
     // The same rows by COPY, into a fresh table of the same kind.
     const file = path.join(pg.baseDir, "accounts.copy");
     await pg.psql(DML_SQL.copyOut(options.rows, file));
-    await pg.psql(DML_SQL.create(setup.unlogged, "accounts_copy"));
+    await pg.psql(DML_SQL.create(setup.unlogged, "accounts_copy", primaryKey));
     options.onStepStart?.("insert", "copy");
     const ms = await pg.timedStatement(DML_SQL.copyIn(file, "accounts_copy"));
     const copy: StepMeasurement = {

@@ -148,7 +148,7 @@ function insertPathNote(r: DmlResult): string | undefined {
 /** The human-readable report printed on stdout. */
 export function formatDmlTable(r: DmlResult): string {
   const lines = [
-    `pgsim-bench dml: ${r.rows.toLocaleString("en-US")} rows of accounts(aid int4 not null, abalance int4 not null), no index`,
+    `pgsim-bench dml: ${r.rows.toLocaleString("en-US")} rows of accounts(aid int4 not null${r.primaryKey ? " primary key" : ""}, abalance int4 not null)${r.primaryKey ? ", its B-tree index kept by every statement" : ", no index"}`,
     `order: ${r.order.join(", ")} (each system's statements as a unit)`,
     figuresNote(r),
     "",

@@ -82,7 +82,10 @@ function run(spec: PgsimRunSpec): void {
     ...(spec.wal !== undefined ? { wal: true, ...spec.wal } : {}),
   });
   try {
-    db.createTable("accounts", ACCOUNTS_COLUMNS, spec.unlogged ? { unlogged: true } : {});
+    db.createTable("accounts", ACCOUNTS_COLUMNS, {
+      ...(spec.unlogged ? { unlogged: true } : {}),
+      ...(spec.primaryKey ? { primaryKey: ["aid"] } : {}),
+    });
     step(db, spec, "insert", (onProgress) => {
       const tx = db.begin();
       // The rows column by column, as COPY BINARY would carry them: aid = first + i + 1 and

@@ -74,6 +74,8 @@ export interface DmlOptions {
   steps?: readonly DmlStep[];
   /** Rows per multi-insert batch for pgsim (default 1000). */
   batchRows?: number;
+  /** accounts (aid) gets a primary key in every system: the statements keep its index. */
+  primaryKey?: boolean;
   progress?: Progress;
 }
 
@@ -136,6 +138,8 @@ export interface DmlRatio {
 export interface DmlResult {
   command: "dml";
   rows: number;
+  /** Whether accounts had a primary key on aid (`--primary-key`). */
+  primaryKey: boolean;
   /** Runs of every system; each figure is the median of this many samples. */
   repeat: number;
   date: string;
@@ -370,6 +374,7 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
           ...(options.batchRows !== undefined ? { batchRows: options.batchRows } : {}),
           ...(keep ? { dataDir: options.dataDir } : {}),
           steps,
+          primaryKey: options.primaryKey === true,
         });
         if (r.shutdown !== undefined) {
           dataDir = r.shutdown;
@@ -398,7 +403,12 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
           };
         }
       } else {
-        const r = await runPostgresSystem(system, { rows, steps, ...collect });
+        const r = await runPostgresSystem(system, {
+          rows,
+          steps,
+          primaryKey: options.primaryKey === true,
+          ...collect,
+        });
         if (run > 0) continue;
         systems[system] = {
           description: DESCRIPTIONS[system],
@@ -430,6 +440,7 @@ export async function runDml(options: DmlOptions): Promise<DmlResult> {
   return {
     command: "dml",
     rows,
+    primaryKey: options.primaryKey === true,
     repeat,
     date: new Date().toISOString(),
     machine: machineInfo(),

@@ -275,26 +275,35 @@ class InsertRangeCmd implements Cmd {
     `b${this.b}.insert(${this.range[0]}..${this.range[this.range.length - 1]}${this.gaps ? " where free" : ""}, salt ${this.salt})`;
 }
 
-/** UPDATE t SET v = <new text> WHERE k = …; with no salt, SET v = v (a HOT update). */
+/**
+ * UPDATE t SET v = <new text> WHERE k = …, `times` times in a row (each a statement; many
+ * versions of one key fill its leaf in both indexes: the unique index's deduplication and
+ * splits among equal keys); with no salt, SET v = v (a HOT update).
+ */
 class UpdateValueCmd implements Cmd {
   constructor(
     readonly b: number,
     readonly k: number,
     readonly salt: number | undefined,
+    readonly times = 1,
   ) {}
   check = (m: Readonly<Model>) => this.b < m.backends && !othersLocked(m as Model, this.b, this.k);
   run(model: Model, real: Real): void {
     within(model, real, this.b, (t, tx) => {
       const seen = view(model, this.b);
       const had = seen.has(this.k);
-      const v = this.salt === undefined ? (seen.get(this.k) ?? "") : textFor(this.k, this.salt);
-      const n = tx.updateByKey(
-        "t_pkey",
-        this.k,
-        (row) => [row[0] ?? null, this.salt === undefined ? (row[1] ?? null) : v],
-        { nowait: true },
-      );
-      expect(n).toBe(had ? 1 : 0);
+      let v = seen.get(this.k) ?? "";
+      for (let i = 0; i < this.times; i++) {
+        const salt = this.salt;
+        if (salt !== undefined) v = textFor(this.k, salt + i);
+        const n = tx.updateByKey(
+          "t_pkey",
+          this.k,
+          (row) => [row[0] ?? null, salt === undefined ? (row[1] ?? null) : v],
+          { nowait: true },
+        );
+        expect(n).toBe(had ? 1 : 0);
+      }
       if (had) {
         if (!t.own.has(this.k)) t.touched.add(this.k);
         t.own.set(this.k, v);
@@ -305,7 +314,7 @@ class UpdateValueCmd implements Cmd {
     checkKeys(model, real, this.k, this.k, false);
   }
   toString = () =>
-    `b${this.b}.updateValue(${this.k}, ${this.salt === undefined ? "same value" : `salt ${this.salt}`})`;
+    `b${this.b}.updateValue(${this.k}, ${this.salt === undefined ? "same value" : `salt ${this.salt}`}${this.times > 1 ? ` ×${this.times}` : ""})`;
 }
 
 class MoveKeyCmd implements Cmd {
@@ -535,6 +544,9 @@ const commands = [
     .map(([b, k, n, s]) => new InsertRangeCmd(b, k, n, s, true)),
   fc.tuple(B, KEY, SALT).map(([b, k, s]) => new UpdateValueCmd(b, k, s)),
   fc.tuple(B, KEY).map(([b, k]) => new UpdateValueCmd(b, k, undefined)),
+  fc
+    .tuple(B, KEY, SALT, fc.integer({ min: 2, max: 200 }), fc.boolean())
+    .map(([b, k, s, n, hot]) => new UpdateValueCmd(b, k, hot ? undefined : s, n)),
   fc.tuple(B, KEY, KEY).map(([b, f, to]) => new MoveKeyCmd(b, f, to === f ? (to + 1) % KEYS : to)),
   fc.tuple(B, KEY).map(([b, k]) => new DeleteRangeCmd(b, k, 1)),
   fc

@@ -27,12 +27,18 @@
 // FC_SEED / FC_PATH replay a failure; FC_RUNS sets the runs per variant; NBT_MODEL_LONG=1 runs
 // 60 runs of up to 120 commands per variant.
 
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import type { Database, DatabaseTransaction, PgsimError } from "../src/index.js";
-import { HEAP_AMS, makeDb, removeDbDirs } from "./db-helpers.js";
+import { Database, type DatabaseTransaction, type PgsimError } from "../src/index.js";
+import { HEAP_AMS } from "./db-helpers.js";
 
-afterAll(removeDbDirs);
+const dataDirs: string[] = [];
+afterAll(() => {
+  for (const d of dataDirs.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+});
 
 const LONG = process.env.NBT_MODEL_LONG === "1";
 const KEYS = 3000;
@@ -70,6 +76,8 @@ const stats = {
   pagesNewlyDeleted: 0,
   vacuumsWithOpenTx: 0,
   inOpenTransactions: 0,
+  recoveries: 0,
+  runs: 0,
 };
 
 /**
@@ -488,8 +496,15 @@ function finalCheck(model: Model, real: Real): void {
     if (model.open[b] !== undefined) new EndCmd(b, b % 2 === 0).run(model, real);
   }
   new VacuumCmd().run(model, real);
+  expectIndexesHold(real.root, model);
+}
+
+/** Both indexes pass the structural check, and full scans of them equal the committed rows. */
+function expectIndexesHold(db: Database, model: Model): void {
+  db.btIndexCheck("t_pkey", { parent: true });
+  db.btIndexCheck("t_v", { parent: true });
   const want = [...model.committed.entries()].sort((a, b) => a[0] - b[0]);
-  const tx = real.root.begin();
+  const tx = db.begin();
   expect(tx.indexScan("t_pkey").map((r) => r.row)).toEqual(want);
   expect(tx.indexScan("t_pkey", { direction: "backward" }).map((r) => r.row)).toEqual(
     [...want].reverse(),
@@ -509,8 +524,8 @@ function finalCheck(model: Model, real: Real): void {
   );
   tx.commit();
   // Every live row has its entries (dead ones VACUUM could not remove yet may remain).
-  expect(real.root.btIndexCheck("t_pkey").heapTids).toBeGreaterThanOrEqual(want.length);
-  expect(real.root.btIndexCheck("t_v").heapTids).toBeGreaterThanOrEqual(want.length);
+  expect(db.btIndexCheck("t_pkey").heapTids).toBeGreaterThanOrEqual(want.length);
+  expect(db.btIndexCheck("t_v").heapTids).toBeGreaterThanOrEqual(want.length);
 }
 
 const B = fc.integer({ min: 0, max: MAX_BACKENDS - 1 });
@@ -563,7 +578,12 @@ function setUp(
   fill: number,
   stride: number,
 ) {
-  const root = makeDb(variant, 4096);
+  let dataDir: string | undefined;
+  if (variant === "disk") {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-nbt-model-"));
+    dataDirs.push(dataDir);
+  }
+  const root = Database.create({ variant, bufferCount: 4096, ...(dataDir ? { dataDir } : {}) });
   root.createTable(
     "t",
     [
@@ -586,7 +606,7 @@ function setUp(
     txs: [],
   };
   const model: Model = { committed, open: [], backends };
-  return { model, real };
+  return { model, real, dataDir };
 }
 
 describe("a primary key and a text index against a sorted map (2–3 backends)", () => {
@@ -600,15 +620,35 @@ describe("a primary key and a text index against a sorted map (2–3 backends)",
           fc.integer({ min: 1, max: 3 }),
           fc.commands(commands, { maxCommands: LONG ? 120 : 50, size: "max" }),
           (backends, fill, stride, cmds) => {
-            const { model, real } = setUp(variant, am, backends, fill, stride);
+            const { model, real, dataDir } = setUp(variant, am, backends, fill, stride);
+            let closed = false;
+            stats.runs++;
             try {
               fc.modelRun(() => ({ model, real }), cmds);
               if (process.env.NBT_MODEL_TRACE) console.log(backends, fill, stride, String(cmds));
               finalCheck(model, real);
+              if (dataDir !== undefined) {
+                // A crash (no checkpoint since the bulk load's): recovery replays the run's WAL —
+                // splits, new roots, dedup passes, VACUUM's deletions and page deletions — and
+                // both indexes hold again, exactly the committed rows.
+                for (const d of real.backends) d.close();
+                real.root.close();
+                closed = true;
+                const again = Database.open(dataDir, { bufferCount: 4096 });
+                try {
+                  expect(again.startupReport?.recovered).toBe(true);
+                  expectIndexesHold(again, model);
+                  stats.recoveries++;
+                } finally {
+                  again.close();
+                }
+              }
             } finally {
-              for (let b = 0; b < backends; b++) real.txs[b]?.abort();
-              for (const d of real.backends) d.close();
-              real.root.close();
+              if (!closed) {
+                for (let b = 0; b < backends; b++) real.txs[b]?.abort();
+                for (const d of real.backends) d.close();
+                real.root.close();
+              }
             }
           },
         ),
@@ -623,6 +663,7 @@ describe("a primary key and a text index against a sorted map (2–3 backends)",
       expect(stats.violations).toBeGreaterThan(0);
       expect(stats.concurrentMax).toBeGreaterThanOrEqual(2);
       expect(stats.inOpenTransactions).toBeGreaterThan(10);
+      if (variant === "disk") expect(stats.recoveries).toBe(stats.runs);
       expect(stats.vacuumsWithOpenTx).toBeGreaterThan(0);
       expect(stats.maxLevelsKey).toBeGreaterThanOrEqual(2);
       expect(stats.maxLevelsValue).toBeGreaterThanOrEqual(3);

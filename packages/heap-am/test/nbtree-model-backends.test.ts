@@ -668,6 +668,6 @@ describe("a primary key and a text index against a sorted map (2–3 backends)",
       expect(stats.maxLevelsKey).toBeGreaterThanOrEqual(2);
       expect(stats.maxLevelsValue).toBeGreaterThanOrEqual(3);
       expect(stats.pagesNewlyDeleted).toBeGreaterThan(0);
-    }, 120_000);
+    }, LONG ? 1_800_000 : 120_000);
   }
 });

@@ -634,7 +634,7 @@ describe("a primary key and a text index against a sorted map (2–3 backends)",
                 if (process.env.NBT_MODEL_TRACE) console.log(backends, fill, stride, String(cmds));
                 finalCheck(model, real);
                 if (dataDir !== undefined) {
-                  // A crash (no checkpoint since the bulk load's): recovery replays the run's WAL —
+                  // A crash (no checkpoint was taken): recovery replays the whole WAL — the bulk load,
                   // splits, new roots, dedup passes, VACUUM's deletions and page deletions — and
                   // both indexes hold again, exactly the committed rows.
                   for (const d of real.backends) d.close();

@@ -47,6 +47,7 @@ afterAll(() => {
 const LONG = process.env.NBT_MODEL_LONG === "1";
 const KEYS = 3000;
 const MAX_BACKENDS = 3;
+const DISK_BUFFERS = 64;
 
 /** What one open transaction has done, as far as other backends and its own scans can tell. */
 interface ModelTx {
@@ -587,7 +588,13 @@ function setUp(
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "pgsim-nbt-model-"));
     dataDirs.push(dataDir);
   }
-  const root = Database.create({ variant, bufferCount: 4096, ...(dataDir ? { dataDir } : {}) });
+  // The disk variant's pool is small (pages of both indexes and the heap are evicted and read
+  // back); the memory variant's holds every page.
+  const root = Database.create({
+    variant,
+    bufferCount: variant === "disk" ? DISK_BUFFERS : 4096,
+    ...(dataDir ? { dataDir } : {}),
+  });
   root.createTable(
     "t",
     [
@@ -640,7 +647,7 @@ describe("a primary key and a text index against a sorted map (2–3 backends)",
                   for (const d of real.backends) d.close();
                   real.root.close();
                   closed = true;
-                  const again = Database.open(dataDir, { bufferCount: 4096 });
+                  const again = Database.open(dataDir, { bufferCount: DISK_BUFFERS });
                   try {
                     expect(again.startupReport?.recovered).toBe(true);
                     expectIndexesHold(again, model);

@@ -672,7 +672,7 @@ describe("a primary key and a text index against a sorted map (2–3 backends)",
           },
         );
         // The runs exercised what they claim to.
-        console.log(`[${am}]`, JSON.stringify(stats));
+        if (process.env.NBT_MODEL_TRACE) console.log(`[${am}]`, JSON.stringify(stats));
         expect(stats.violations).toBeGreaterThan(0);
         expect(stats.concurrentMax).toBeGreaterThanOrEqual(2);
         expect(stats.inOpenTransactions).toBeGreaterThan(10);

@@ -4,9 +4,10 @@
 // VACUUM, and range scans in both directions, index-only scans and lookups by key compared with
 // the model after every command. FC_SEED / FC_PATH replay a failure; FC_RUNS runs longer.
 //
-// Sizes: keys 0..19 and at most 40 commands per run, so the index stays on one leaf (btInsert
-// cannot split yet); after page splits land, larger key ranges and longer runs would test
-// multi-level trees here too.
+// Sizes: keys 0..19 and at most 40 commands per run, so the index stays on one leaf and every
+// command can be checked against the whole model. nbtree-model-backends.test.ts is the larger
+// model: keys 0..2999, a second (text) index, multi-level trees, page splits and page deletion,
+// and 2–3 backends with concurrent transactions.
 
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";

@@ -33,7 +33,7 @@ const nbtreeModule = fileURLToPath(
 );
 
 const BACKENDS = 4;
-const KEYS = Number(process.env.PGSIM_NBTREE_WORKER_KEYS ?? 12_000);
+const KEYS = Number(process.env.PGSIM_NBTREE_WORKER_KEYS ?? 6000);
 const KEYS_PER_CALL = 60;
 const INSERT_CLIENTS = 6;
 const SCAN_CLIENTS = 2;
@@ -150,6 +150,30 @@ for (const variant of ["memory", "disk"] as const) {
         await cluster.shutdown();
       }
     }, 240_000);
+
+    it(`[${variant}] one row updated by key from 8 clients at once: every UPDATE finds it, no increment is lost`, async () => {
+      const cluster = await startCluster(variant, BACKENDS);
+      try {
+        const tx = cluster.db.begin();
+        tx.insert("t", [1, "hot", 0]);
+        tx.commit();
+        const clients = 8;
+        const times = 150;
+        // Each UPDATE waits for the one before it and, under READ COMMITTED, follows the row to
+        // its newest version (EvalPlanQual), however many versions were added meanwhile.
+        const updated = await Promise.all(
+          Array.from({ length: clients }, () =>
+            cluster.call<number>("incrementByKey", { key: 1, times }),
+          ),
+        );
+        expect(updated).toEqual(Array.from({ length: clients }, () => times));
+        const check = cluster.db.begin();
+        expect(check.fetchByKey("t_pkey", 1)?.row[2]).toBe(clients * times);
+        check.commit();
+      } finally {
+        await cluster.shutdown();
+      }
+    }, 120_000);
 
     it(`[${variant}] an insert of a key another transaction is inserting waits for it: in after a rollback, refused after a commit`, async () => {
       const cluster = await startCluster(variant, 2);

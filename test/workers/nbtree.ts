@@ -120,3 +120,21 @@ export function insertOne(
     throw e;
   }
 }
+
+/**
+ * UPDATE t SET g = g + 1 WHERE k = key, `times` times, each in a transaction of its own; returns
+ * how many of those UPDATEs changed a row (each must: the row is never deleted).
+ */
+export function incrementByKey(db: Database, args: { key: number; times: number }): number {
+  let updated = 0;
+  for (let i = 0; i < args.times; i++) {
+    const tx = db.begin();
+    updated += tx.updateByKey("t_pkey", args.key, (r) => [
+      r[0] ?? null,
+      r[1] ?? null,
+      (r[2] as number) + 1,
+    ]);
+    tx.commit();
+  }
+  return updated;
+}

@@ -975,13 +975,25 @@ export class DatabaseTransaction {
       if (out.result === TM.Ok) return true;
       let next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
       if (next === undefined) return false;
+      // The chain was followed by commit status (heap_get_latest_tid's walk); a snapshot taken
+      // after the walk sees its last version unless that version changed again meanwhile —
+      // then the walk goes on from there (EvalPlanQual ends on the row's last version).
       let newest = this.visibleRow(rel, next, this.latestSnapshot());
-      if (newest === undefined) {
-        // Changed again by a transaction that committed after the chain was followed: follow it
-        // from there, with one snapshot for both steps (EvalPlanQual goes to the last version).
-        const snapshot = this.latestSnapshot();
-        next = tableTupleFindLastVersion(rel, next, snapshot);
-        newest = this.visibleRow(rel, next, snapshot);
+      let settles = 0;
+      for (let walks = 0; newest === undefined && walks < EPQ_MAX_ATTEMPTS; walks++) {
+        const further = tableTupleFindLastVersion(rel, next, this.latestSnapshot());
+        if (tidEqual(further, next)) {
+          // The last version by commit status, yet no snapshot sees it: its creator has
+          // committed in the commit log but is still leaving the proc array (RecordTransactionCommit
+          // comes before ProcArrayEndTransaction). PostgreSQL's EvalPlanQual locks that version
+          // and reads it whatever the snapshot. Differs from PostgreSQL: pgsim waits the moment
+          // out (1 ms at a time) and looks again with a new snapshot.
+          // A version no snapshot ever comes to see was deleted: the row is gone.
+          if (settles++ >= EPQ_SETTLE_TRIES) break;
+          Atomics.wait(EPQ_SLEEP, 0, 0, 1);
+        }
+        next = further;
+        newest = this.visibleRow(rel, next, this.latestSnapshot());
       }
       if (newest === undefined) return false;
       if (recheck !== undefined && !recheck(newest)) return false;
@@ -1077,6 +1089,15 @@ export class DatabaseTransaction {
   abort(): void {
     this.endXact(() => this.xact.abort());
   }
+}
+
+/** How many times EvalPlanQual waits (1 ms each) for a just-committed version to become visible. */
+const EPQ_SETTLE_TRIES = 50;
+const EPQ_SLEEP = new Int32Array(new SharedArrayBuffer(4));
+
+/** Whether two TIDs name the same line pointer. */
+function tidEqual(a: TID, b: TID): boolean {
+  return a.block === b.block && a.offset === b.offset;
 }
 
 /**

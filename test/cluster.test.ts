@@ -42,8 +42,8 @@ function start(variant: "disk" | "memory", backends: number, extra: object = {})
 }
 
 const ACCOUNTS = 1000;
-/** Transfers of the bank test, spread over 4 backends. Long runs: PGSIM_CLUSTER_TRANSFERS=40000. */
-const TRANSFERS = Number(process.env.PGSIM_CLUSTER_TRANSFERS ?? 20_000);
+/** Transfers of the bank test, spread over 4 backends (CI: 10,000). Long runs: PGSIM_CLUSTER_TRANSFERS=40000. */
+const TRANSFERS = Number(process.env.PGSIM_CLUSTER_TRANSFERS ?? 10_000);
 const INITIAL = 1000;
 
 for (const variant of ["disk", "memory"] as const) {

@@ -33,7 +33,7 @@ const nbtreeModule = fileURLToPath(
 );
 
 const BACKENDS = 4;
-const KEYS = Number(process.env.PGSIM_NBTREE_WORKER_KEYS ?? 6000);
+const KEYS = Number(process.env.PGSIM_NBTREE_WORKER_KEYS ?? 4000);
 const KEYS_PER_CALL = 60;
 const INSERT_CLIENTS = 6;
 const SCAN_CLIENTS = 2;
@@ -158,7 +158,7 @@ for (const variant of ["memory", "disk"] as const) {
         tx.insert("t", [1, "hot", 0]);
         tx.commit();
         const clients = 8;
-        const times = 150;
+        const times = 100;
         // Each UPDATE waits for the one before it and, under READ COMMITTED, follows the row to
         // its newest version (EvalPlanQual), however many versions were added meanwhile.
         const updated = await Promise.all(

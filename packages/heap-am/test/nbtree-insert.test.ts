@@ -195,6 +195,96 @@ for (const { am, variant } of HEAP_AMS) {
   });
 }
 
+describe("what a backend remembers between insertions (no page changes)", () => {
+  /** Keys of ~400 bytes: about 18 to a page on every level, so a few thousand make three levels. */
+  const wideKey = (i: number) => `${"w".repeat(400)}${String(i).padStart(6, "0")}`;
+  const pagesRead = (db: Database) => {
+    const u = db.bufferUsage();
+    return u.sharedBlksHit + u.sharedBlksRead;
+  };
+  const insertOne = (db: Database, index: BtIndexRelation, key: string, id: number) => {
+    const tx = db.begin();
+    const [tid] = heapInsert(db, tx, "t", [[id, 0, key]]);
+    tx.commit();
+    const before = pagesRead(db);
+    const r = btInsert({ pool: db.pool, index, tableName: "t", values: [key], tid: tid! });
+    return { read: pagesRead(db) - before, result: r };
+  };
+
+  for (const { variant } of HEAP_AMS) {
+    it(`[${variant}] the fastpath: ascending keys go straight to the cached rightmost leaf once the tree has three levels`, () => {
+      const db = makeDb(variant, 2048);
+      table(db);
+      db.createIndex("t_note", "t", { columns: ["note"] });
+      const index = db.index("t_note");
+      const n = 3000;
+      insertAll(
+        db,
+        Array.from({ length: n }, (_, i) => [i, 0, wideKey(i)]),
+      );
+      const meta = db.btMetap("t_note");
+      expect(meta.fastlevel).toBeGreaterThanOrEqual(2);
+      // The cached block is the rightmost leaf.
+      const rightmost = Array.from({ length: db.indexNblocks("t_note") - 1 }, (_, b) => ({
+        block: b + 1,
+        stats: db.btPageStats("t_note", b + 1),
+      })).filter((p) => p.stats.type === "l" && p.stats.btpo_next === 0);
+      expect(rightmost.map((p) => p.block)).toEqual([index.cache.targetBlock]);
+      expect(index.cache.meta?.fastroot).toBe(meta.fastroot);
+
+      // The next ascending key reads one page (the cached leaf). A split forgets the block (the
+      // insertion after it descends from the cached fast root: one page a level, no metapage,
+      // and remembers the new rightmost leaf).
+      let fast = 0;
+      for (let i = n; i < n + 40; i++) {
+        const cached = index.cache.targetBlock;
+        const { read, result } = insertOne(db, index, wideKey(i), i);
+        if (result.splits.length > 0) {
+          expect(index.cache.targetBlock).toBe(0);
+        } else if (cached !== 0) {
+          expect(read).toBe(1);
+          fast++;
+        } else {
+          expect(read).toBe(meta.fastlevel + 1);
+          expect(index.cache.targetBlock).toBe(result.block);
+        }
+      }
+      expect(fast).toBeGreaterThan(20);
+      // A smaller key cannot go there: the backend looks at the cached leaf, forgets it and
+      // descends from the cached fast root (one page a level, no metapage).
+      const { read } = insertOne(db, index, wideKey(-1), -1);
+      expect(read).toBe(1 + meta.fastlevel + 1);
+      expect(index.cache.targetBlock).toBe(0);
+      expect(db.btIndexCheck("t_note").heapTids).toBe(n + 41);
+      expect(heldPins(db)).toEqual([]);
+      db.close();
+    });
+
+    it(`[${variant}] a stale cached metapage is noticed and read again`, () => {
+      const db = makeDb(variant, 2048);
+      table(db);
+      db.createIndex("t_note", "t", { columns: ["note"] });
+      const index = db.index("t_note");
+      insertAll(
+        db,
+        Array.from({ length: 400 }, (_, i) => [i, 0, wideKey(2 * i)]),
+      );
+      const meta = db.btMetap("t_note");
+      expect(meta.level).toBeGreaterThanOrEqual(1);
+      // As if the root had split since: the cache names a leaf as the fast root.
+      index.cache.meta = { ...index.cache.meta!, fastroot: 1, fastlevel: meta.fastlevel };
+      insertOne(db, index, wideKey(401), 401);
+      expect(index.cache.meta?.fastroot).toBe(meta.fastroot);
+      // A cached fast root that was deleted or is not alone on its level is refused the same way.
+      index.cache.meta = { ...index.cache.meta!, fastroot: 2, fastlevel: 0 };
+      insertOne(db, index, wideKey(403), 403);
+      expect(index.cache.meta?.fastroot).toBe(meta.fastroot);
+      expect(db.btIndexCheck("t_note").heapTids).toBe(402);
+      db.close();
+    });
+  }
+});
+
 describe("making room on a full leaf before splitting it", () => {
   it("simple deletion removes LP_DEAD items (and BTP_HAS_GARBAGE) instead of splitting", () => {
     const db = makeDb("memory", 64);

@@ -39,8 +39,13 @@ import {
 } from "../../include/access/itup.js";
 import { writeUint16 } from "../../include/port/le-bytes.js";
 import { VARHDRSZ, varlenaPayload } from "../../include/varatt.js";
-import type { Datum } from "../../utils/adt/type-codec.js";
-import { heapFormTuple, type TupleValues, walkDataArea } from "./heaptuple.js";
+import type { Datum, FixedLengthCodec } from "../../utils/adt/type-codec.js";
+import {
+  fixedAttributeOffsets,
+  heapFormTuple,
+  type TupleValues,
+  walkDataArea,
+} from "./heaptuple.js";
 import type { TupleDesc } from "./tupdesc.js";
 
 /** TOAST_INDEX_TARGET: a varlena larger than this is compressed in an index tuple (510). */
@@ -65,6 +70,12 @@ export function indexFormTuple(
   values: TupleValues,
   tid?: ItemPointer,
 ): Uint8Array {
+  // All-fixed-length key columns, no NULL: the layout is known (attcacheoff), so each value is
+  // written at its offset after the 8-byte header (the bytes of the general path below).
+  const fixed = fixedAttributeOffsets(desc);
+  if (fixed !== null && values.length === desc.natts && !values.includes(null)) {
+    if (!values.includes(undefined)) return formFixedIndexTuple(desc, values, fixed, tid);
+  }
   let hasNull = false;
   let hasVar = false;
   for (let i = 0; i < desc.natts; i++) {
@@ -105,6 +116,26 @@ export function indexFormTuple(
     T_INFO_OFFSET,
     size | (hasVar ? INDEX_VAR_MASK : 0) | (hasNull ? INDEX_NULL_MASK : 0),
   );
+  return tuple;
+}
+
+/** indexFormTuple of a row without NULLs whose attributes are all fixed-length. */
+function formFixedIndexTuple(
+  desc: TupleDesc,
+  values: TupleValues,
+  offsets: Int32Array,
+  tid: ItemPointer | undefined,
+): Uint8Array {
+  const size = maxAlign(SizeOfIndexTupleData + offsets[desc.natts]!);
+  // (A fixed-length row is far below INDEX_SIZE_MASK: fixedAttributeOffsets caps it at a page.)
+  const tuple = new Uint8Array(size);
+  if (tid !== undefined) writeItemPointer(tuple, 0, tid);
+  for (let i = 0; i < desc.natts; i++) {
+    const att = desc.attrs[i]!;
+    const codec = att.codec as FixedLengthCodec<Datum>;
+    codec.write(tuple, SizeOfIndexTupleData + offsets[i]!, codec.coerce(values[i]!, att.atttypmod));
+  }
+  writeUint16(tuple, T_INFO_OFFSET, size);
   return tuple;
 }
 
@@ -161,6 +192,54 @@ export function indexDeformTuple(
     },
   );
   return values;
+}
+
+/**
+ * attcacheoff for index tuples: the offsets (from the data start) of the leading attributes
+ * whose values sit at a fixed place in every tuple without NULLs — each attribute up to the first
+ * varlena (or dropped/untyped one). The array's length is how many attributes have one.
+ */
+const cachedIndexOffsets = new WeakMap<TupleDesc, Int32Array>();
+let lastIndexDesc: TupleDesc | undefined;
+let lastIndexOffsets: Int32Array = new Int32Array(0);
+
+export function indexFixedAttributeOffsets(desc: TupleDesc): Int32Array {
+  if (desc === lastIndexDesc) return lastIndexOffsets;
+  let offsets = cachedIndexOffsets.get(desc);
+  if (offsets === undefined) {
+    const found: number[] = [];
+    let offset = 0;
+    for (const att of desc.attrs) {
+      if (att.attlen <= 0 || att.codec === null || att.codec.kind !== "fixed") break;
+      offset = (offset + att.attalignBytes - 1) & ~(att.attalignBytes - 1);
+      found.push(offset);
+      offset += att.attlen;
+    }
+    offsets = Int32Array.from(found);
+    cachedIndexOffsets.set(desc, offsets);
+  }
+  lastIndexDesc = desc;
+  lastIndexOffsets = offsets;
+  return offsets;
+}
+
+/**
+ * index_getattr's fast path: attribute `i` (0-based) of the index tuple at `bytes[off]` read at its
+ * cached offset, when the tuple has no NULLs and the attribute has one (see
+ * `indexFixedAttributeOffsets`); `undefined` otherwise (the caller deforms the tuple, as
+ * nocache_index_getattr walks it). Allocates nothing for by-value types.
+ */
+export function indexGetAttrFast(
+  desc: TupleDesc,
+  bytes: Uint8Array,
+  off: number,
+  i: number,
+): Datum | undefined {
+  if ((indexTupleInfo(bytes, off) & INDEX_NULL_MASK) !== 0) return undefined;
+  const offsets = indexFixedAttributeOffsets(desc);
+  if (i >= offsets.length) return undefined;
+  const codec = desc.attrs[i]!.codec as FixedLengthCodec<Datum>;
+  return codec.read(bytes, off + SizeOfIndexTupleData + offsets[i]!);
 }
 
 /**

@@ -317,6 +317,24 @@ export function heapTupleSatisfiesVacuum(
   oldestXmin: number,
   ctx: VisibilityContext,
 ): HTSVResult {
+  const r = heapTupleSatisfiesVacuumHorizon(page, tup, ctx);
+  if (r !== HTSV.RecentlyDead) return r;
+  return xidPrecedes(heapTupleHeaderGetRawXmax(page, tup), oldestXmin)
+    ? HTSV.Dead
+    : HTSV.RecentlyDead;
+}
+
+/**
+ * HeapTupleSatisfiesVacuumHorizon: the tuple's state without a horizon. A version whose deleter
+ * committed is RECENTLY_DEAD here, and dead to everyone once its xmax (the tuple's raw xmax,
+ * PostgreSQL's `dead_after`) precedes the removal horizon — which the caller computes only then
+ * (HeapTupleIsSurelyDead and heap_prune_satisfies_vacuum do the same through GlobalVisState).
+ */
+export function heapTupleSatisfiesVacuumHorizon(
+  page: Uint8Array,
+  tup: number,
+  ctx: VisibilityContext,
+): HTSVResult {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
   rejectMulti(page, tup, infomask);
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
@@ -354,8 +372,9 @@ export function heapTupleSatisfiesVacuum(
       return HTSV.Live;
     }
   }
-  // The deleter committed: dead to everyone once no snapshot can still see the version.
-  return xidPrecedes(xmax, oldestXmin) ? HTSV.Dead : HTSV.RecentlyDead;
+  // The deleter committed: dead to everyone once no snapshot can still see the version (the
+  // caller's horizon decides).
+  return HTSV.RecentlyDead;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -113,7 +113,7 @@ import {
   heapTupleSatisfiesDirty,
   heapTupleSatisfiesMVCC,
   heapTupleSatisfiesUpdate,
-  heapTupleSatisfiesVacuum,
+  heapTupleSatisfiesVacuumHorizon,
   tupleCmin,
   type VisibilityContext,
 } from "./heapam-visibility.js";
@@ -1010,7 +1010,6 @@ export function heapHotSearch(
   }
   pool.lockBuffer(buffer, "share");
   if (out !== undefined) out.allDead = true;
-  let horizon: number | undefined;
   try {
     const page = pool.bufferGetPage(buffer);
     const vctx = visibilityContext(ctx, xact);
@@ -1044,10 +1043,17 @@ export function heapHotSearch(
         if (out !== undefined) out.allDead = false;
         return { tid: { block: tid.block, offset }, row };
       }
-      // HeapTupleIsSurelyDead: dead to everyone, by the removal horizon (GlobalVisTestFor).
+      // HeapTupleIsSurelyDead: the horizon matters only for a version whose deleter committed
+      // (GlobalVisTestIsRemovableXid).
       if (out?.allDead === true) {
-        horizon ??= ctx.transam.oldestXmin();
-        if (heapTupleSatisfiesVacuum(page, tup, horizon, vctx) !== HTSV.Dead) out.allDead = false;
+        const state = heapTupleSatisfiesVacuumHorizon(page, tup, vctx);
+        if (state === HTSV.RecentlyDead) {
+          if (!ctx.transam.isRemovableXid(heapTupleHeaderGetRawXmax(page, tup))) {
+            out.allDead = false;
+          }
+        } else if (state !== HTSV.Dead) {
+          out.allDead = false;
+        }
       }
       if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
       const next = heapTupleHeaderGetCtid(page, tup);

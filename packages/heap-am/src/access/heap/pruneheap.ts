@@ -100,8 +100,9 @@ export function heapPagePruneOpt(
   // Unlocked reads of hints: a wrong answer only means pruning now or later.
   const pruneXid = pageGetPruneXid(page);
   if (!xidIsNormal(pruneXid)) return;
-  const horizon = ctx.transam.oldestXmin();
-  if (!xidPrecedes(pruneXid, horizon)) return;
+  // GlobalVisTestIsRemovableXid: usually answered without scanning the proc array (a page this
+  // backend's own transaction just changed is not worth a look).
+  if (!ctx.transam.isRemovableXid(pruneXid)) return;
   // RelationGetTargetPageFreeSpace, but at least a tenth of the page.
   const minFree = Math.max(saveFreeSpace(rel), Math.floor(BLCKSZ / 10));
   const worthIt = (): boolean => pageIsFull(page) || pageGetHeapFreeSpace(page) < minFree;
@@ -109,6 +110,7 @@ export function heapPagePruneOpt(
   if (!pool.conditionalLockBufferForCleanup(buffer)) return;
   try {
     if (worthIt()) {
+      const horizon = ctx.transam.oldestXmin();
       const { ndeleted, nnewlpdead } = heapPagePrune(ctx, rel, buffer, horizon, xact);
       // Report the tuples reclaimed: those that became LP_DEAD still need VACUUM, so they stay
       // counted as dead (pgstat_update_heap_dead_tuples).

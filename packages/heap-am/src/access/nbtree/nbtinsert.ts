@@ -25,8 +25,11 @@
  * The metapage is locked last. Every buffer an insertion holds is tracked, and released in a
  * `finally` if anything throws.
  *
- * Differs from PostgreSQL: no fastpath (the rightmost-leaf cache only skips the descent: it
- * changes no page); simple deletion deletes only the LP_DEAD items (PostgreSQL also offers the
+ * The backend remembers the metapage (rd_amcache) and the rightmost leaf its last insertion went
+ * to (the fastpath, smgr_targblock) in `index.cache`; both are checked before use (README,
+ * "Inserting a tuple", steps 2 and 3).
+ *
+ * Differs from PostgreSQL: simple deletion deletes only the LP_DEAD items (PostgreSQL also offers the
  * table AM other TIDs pointing to the same heap blocks, and deletes those it confirms dead) and
  * computes no latestRemovedXid; no bottom-up deletion; the unique check itself is the caller's
  * (`checkUnique`); no predicate locks (SSI);
@@ -46,13 +49,19 @@ import { type ItemPointer, maxAlign } from "../../include/access/htup-details.js
 import { indexTupleSetInfo, SizeOfIndexTupleData } from "../../include/access/itup.js";
 import {
   type BTMetaPageData,
+  BTP_DELETED,
+  BTP_HALF_DEAD,
   BTP_HAS_GARBAGE,
   BTP_INCOMPLETE_SPLIT,
   BTP_LEAF,
   BTP_ROOT,
   BTP_SPLIT_END,
   BTREE_METAPAGE,
+  btPageGetFlags,
+  btPageGetLevel,
+  btPageGetNext,
   btPageGetOpaque,
+  btPageGetPrev,
   btPageSetOpaque,
   btreeTupleGetDownLink,
   btreeTupleGetNPosting,
@@ -84,7 +93,7 @@ import type { Datum } from "../../utils/adt/type-codec.js";
 import { indexFormTuple } from "../common/indextuple.js";
 import type { XLogBackend } from "../table/tableam.js";
 import { btDedupPass, btSwapPosting } from "./nbtdedup.js";
-import { btAllocatePage, btCheckPage, btPageInit, btReadMeta } from "./nbtpage.js";
+import { btAllocatePage, btCheckPage, btCheckSteps, btPageInit, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import { btBinSrch, btCompare } from "./nbtsearch.js";
 import { btFindSplitLoc } from "./nbtsplitloc.js";
@@ -228,6 +237,21 @@ class HeldBuffers {
   }
 
   /**
+   * ReadBuffer + _bt_conditionallockbuf: `blkno` pinned and exclusively locked if the lock is free
+   * right now, else undefined (the pin is dropped again).
+   */
+  getConditional(blkno: number): BufferId | undefined {
+    const buf = this.pool.readBuffer(this.index.locator, ForkNumber.MAIN, blkno);
+    if (!this.pool.conditionalLockBuffer(buf)) {
+      this.pool.releaseBuffer(buf);
+      return undefined;
+    }
+    this.held.add(buf);
+    btCheckPage(this.pool.bufferGetPage(buf), this.index.name, blkno);
+    return buf;
+  }
+
+  /**
    * _bt_getbuf(P_NEW, BT_WRITE): a recyclable page the index's FSM offers (`freePage`, when the
    * caller gave one), else a new page at the end of the index.
    */
@@ -259,6 +283,7 @@ class HeldBuffers {
 
   /** After an error: lets go of everything still held. */
   releaseAll(): void {
+    if (this.held.size === 0) return;
     for (const buf of this.held) {
       if (this.pool.holdsContentLock(buf)) this.pool.unlockBuffer(buf);
       this.pool.releaseBuffer(buf);
@@ -323,7 +348,7 @@ export function btInsert(input: BtInsertInput): BtInsertResult {
   try {
     for (let attempt = 0; ; attempt++) {
       assert(attempt < 1000, "_bt_doinsert waits for a bounded number of transactions");
-      const { buf, stack } = btSearchInsert(bufs, key);
+      const { buf, stack } = btSearchInsert(bufs, key, itemsz);
       const state: InsertState = {
         bufs,
         index,
@@ -405,7 +430,7 @@ function findInsertLoc(
   if (checkingunique) {
     if (state.boundsValid && state.low < state.stricthigh) uniquedup = true;
     for (let steps = 0; ; steps++) {
-      assert(steps <= bufs.pool.nblocks(index.locator, ForkNumber.MAIN), "bounded step right");
+      btCheckSteps(bufs.pool, index, steps, "bounded step right");
       const page = bufs.page(state.buf);
       const maxoff = pageGetMaxOffsetNumber(page);
       // An item greater than the key (without TID) here: this is the page.
@@ -448,7 +473,7 @@ function stepRight(state: InsertState): void {
   }
   let rblkno = opaque.next;
   for (let steps = 0; ; steps++) {
-    assert(steps <= bufs.pool.nblocks(state.index.locator, ForkNumber.MAIN), "bounded");
+    btCheckSteps(bufs.pool, state.index, steps, "bounded");
     const rbuf = bufs.get(rblkno, "exclusive");
     const ropaque = btPageGetOpaque(bufs.page(rbuf));
     bufs.release(state.buf);
@@ -685,9 +710,34 @@ function insertOnPage(
         : { meta: { page: bufs.logged(metabuf), data: newMeta } }),
     });
   }
+  // The rightmost leaf (not the root) is where the next ascending key goes: remember it for the
+  // insertion fastpath, once the tree is tall enough to make the descent worth skipping.
+  const blockcache = isleaf && pRightmost(opaque) && !isroot ? bufs.block(buf) : P_NONE;
   if (metabuf !== undefined) bufs.release(metabuf);
   if (cbuf !== undefined) bufs.release(cbuf);
   bufs.release(buf);
+  if (blockcache !== P_NONE && btGetRootHeight(bufs) >= BTREE_FASTPATH_MIN_LEVEL) {
+    index.cache.targetBlock = blockcache;
+  }
+}
+
+/** BTREE_FASTPATH_MIN_LEVEL: the insertion fastpath is used from this fast-root level up. */
+const BTREE_FASTPATH_MIN_LEVEL = 2;
+
+/**
+ * _bt_getrootheight: the fast root's level, from the cached metapage (read and cached when there
+ * is none; 0 for an index without a root). Called with no buffer lock held.
+ */
+function btGetRootHeight(bufs: HeldBuffers): number {
+  const { index } = bufs;
+  if (index.cache.meta === undefined) {
+    const metabuf = bufs.get(BTREE_METAPAGE, "share");
+    const meta = btReadMeta(bufs.page(metabuf), index.name);
+    bufs.release(metabuf);
+    if (meta.root === P_NONE) return 0;
+    index.cache.meta = meta;
+  }
+  return index.cache.meta.fastlevel;
 }
 
 function clearIncompleteSplit(bufs: HeldBuffers, cbuf: BufferId): void {
@@ -984,7 +1034,7 @@ function leftmostPageOfLevel(state: InsertState, level: number): number {
   bufs.release(metabuf);
   let blkno = meta.root;
   for (let steps = 0; ; steps++) {
-    assert(steps <= bufs.pool.nblocks(index.locator, ForkNumber.MAIN), "bounded descent");
+    btCheckSteps(bufs.pool, index, steps, "bounded descent");
     const b = bufs.get(blkno, "share");
     const page = bufs.page(b);
     let opaque = btPageGetOpaque(page);
@@ -1032,7 +1082,7 @@ function getStackBuf(state: InsertState, stack: BtStack, child: number): BufferI
   let blkno = stack.blkno;
   let start = stack.offset;
   for (let steps = 0; ; steps++) {
-    assert(steps <= 2 * bufs.pool.nblocks(index.locator, ForkNumber.MAIN) + 2, "bounded search");
+    btCheckSteps(bufs.pool, index, steps, "bounded search", 2);
     const buf = bufs.get(blkno, "exclusive");
     const page = bufs.page(buf);
     const opaque = btPageGetOpaque(page);
@@ -1163,13 +1213,37 @@ function newRoot(state: InsertState, lbuf: BufferId, rbuf: BufferId): BufferId {
 function btSearchInsert(
   bufs: HeldBuffers,
   key: BTScanInsert,
+  itemsz: number,
 ): { buf: BufferId; stack: BtStack | undefined } {
   const { index } = bufs;
+  const target = index.cache.targetBlock;
+  if (target !== P_NONE) {
+    // The fastpath: the rightmost leaf the last insertion went to, if its lock is free, it is
+    // still the rightmost leaf, the tuple fits without a split and the key is greater than its
+    // first item. No descent, and no stack (a split cannot follow).
+    const buf = bufs.getConditional(target);
+    if (buf !== undefined) {
+      const page = bufs.page(buf);
+      const flags = btPageGetFlags(page);
+      if (
+        btPageGetNext(page) === P_NONE &&
+        (flags & BTP_LEAF) !== 0 &&
+        (flags & (BTP_DELETED | BTP_HALF_DEAD)) === 0 &&
+        pageGetFreeSpace(page) > itemsz &&
+        pageGetMaxOffsetNumber(page) >= P_HIKEY &&
+        btCompare(index, key, page, P_HIKEY) > 0
+      ) {
+        return { buf, stack: undefined };
+      }
+      bufs.release(buf);
+    }
+    index.cache.targetBlock = P_NONE;
+  }
   let buf = getRoot(bufs);
   let stack: BtStack | undefined;
   let pageAccess: BufferLockMode = "share";
   for (let steps = 0; ; steps++) {
-    assert(steps <= bufs.pool.nblocks(index.locator, ForkNumber.MAIN), "bounded descent");
+    btCheckSteps(bufs.pool, index, steps, "bounded descent");
     buf = moveRight(bufs, key, buf, stack, pageAccess);
     const page = bufs.page(buf);
     const opaque = btPageGetOpaque(page);
@@ -1206,7 +1280,7 @@ function moveRight(
   const { index } = bufs;
   let buf = bufIn;
   for (let steps = 0; ; steps++) {
-    assert(steps <= 2 * bufs.pool.nblocks(index.locator, ForkNumber.MAIN) + 2, "bounded");
+    btCheckSteps(bufs.pool, index, steps, "bounded", 2);
     const page = bufs.page(buf);
     const opaque = btPageGetOpaque(page);
     if (pRightmost(opaque)) break;
@@ -1260,6 +1334,23 @@ function newFinishState(bufs: HeldBuffers, key: BTScanInsert): InsertState {
  */
 function getRoot(bufs: HeldBuffers): BufferId {
   const { index } = bufs;
+  const cached = index.cache.meta;
+  if (cached !== undefined) {
+    // The cached fast root, checked more carefully than a root read from the metapage (the copy
+    // may be stale): live, at the cached level, and alone on it.
+    const rootbuf = bufs.get(cached.fastroot, "share");
+    const page = bufs.page(rootbuf);
+    if (
+      (btPageGetFlags(page) & (BTP_DELETED | BTP_HALF_DEAD)) === 0 &&
+      btPageGetLevel(page) === cached.fastlevel &&
+      btPageGetPrev(page) === P_NONE &&
+      btPageGetNext(page) === P_NONE
+    ) {
+      return rootbuf;
+    }
+    bufs.release(rootbuf);
+    index.cache.meta = undefined;
+  }
   const metabuf = bufs.get(BTREE_METAPAGE, "share");
   let meta = btReadMeta(bufs.page(metabuf), index.name);
   if (meta.root === P_NONE) {
@@ -1300,9 +1391,11 @@ function getRoot(bufs: HeldBuffers): BufferId {
   }
   const rootlevel = meta.fastlevel;
   let rootblkno = meta.fastroot;
+  // Cache the metapage for the next descent (rd_amcache).
+  index.cache.meta = meta;
   bufs.release(metabuf);
   for (let steps = 0; ; steps++) {
-    assert(steps <= bufs.pool.nblocks(index.locator, ForkNumber.MAIN), "bounded");
+    btCheckSteps(bufs.pool, index, steps, "bounded");
     const rootbuf = bufs.get(rootblkno, "share");
     const opaque = btPageGetOpaque(bufs.page(rootbuf));
     if (!pIgnore(opaque)) {

@@ -4,14 +4,15 @@
  * Models: src/backend/access/nbtree/nbtpage.c (_bt_pageinit, _bt_initmetapage, _bt_getmeta's
  * checks as _bt_getroot / _bt_metaversion make them, _bt_checkpage).
  * _bt_getbuf(P_NEW) as `btAllocatePage`.
- * Entry points: `btPageInit`, `btInitMetapage`, `btReadMeta`, `btCheckPage`, `btAllocatePage`.
+ * Entry points: `btPageInit`, `btInitMetapage`, `btReadMeta`, `btCheckPage`, `btAllocatePage`,
+ * `btCheckSteps`.
  * See also: ../../include/access/nbtree.ts (the layouts), nbtsort.ts (CREATE INDEX writes the
  * metapage last).
  */
 
 import type { BufferId, BufferPool } from "@pgsim/buffer-manager";
 import { ForkNumber } from "@pgsim/buffer-manager";
-import { PgsimError } from "@pgsim/clock-sweep";
+import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { BLCKSZ } from "../../include/access/htup-details.js";
 import {
   BT_META_PD_LOWER,
@@ -110,10 +111,9 @@ export function btCheckPage(page: Uint8Array, indexName: string, block: number):
  * and initialised (`_bt_pageinit`; the caller fills the special space). Every page a split or a
  * new root needs comes from here.
  *
- * Differs from PostgreSQL: the index's free space map is not consulted (deleted pages are not
- * recycled yet): the relation is always extended by one block. As in PostgreSQL the new page is
- * locked before the relation extension lock is let go (the pool's "zero-and-lock" extension).
- * (Recycling through the index FSM, GetFreeIndexPage, goes at the top of this function.)
+ * This is the extension half only: the recycling half (GetFreeIndexPage) is nbtvacuum.ts's
+ * `btGetFreePage`, which the callers try first. As in PostgreSQL the new page is locked before
+ * the relation extension lock is let go (the pool's "zero-and-lock" extension).
  */
 export function btAllocatePage(
   pool: BufferPool,
@@ -122,4 +122,20 @@ export function btAllocatePage(
   const buf = pool.extend(index.locator, ForkNumber.MAIN, { mode: "zero-and-lock" });
   btPageInit(pool.bufferGetPage(buf));
   return buf;
+}
+
+/**
+ * A loop over an index's pages (a descent, moving right, searching a parent) ends: a corrupt
+ * index, e.g. a cycle of right links, must not hang the backend. From the 64th step on, `steps`
+ * is checked against `factor` × the index's size + 2; below that the size is not even read (the
+ * loops this guards take a step or two).
+ */
+export function btCheckSteps(
+  pool: BufferPool,
+  index: { readonly locator: Parameters<BufferPool["nblocks"]>[0] },
+  steps: number,
+  what: string,
+  factor = 1,
+): void {
+  if (steps >= 64) assert(steps <= factor * pool.nblocks(index.locator, ForkNumber.MAIN) + 2, what);
 }

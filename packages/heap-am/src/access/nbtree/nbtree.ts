@@ -18,6 +18,7 @@ import type { RelFileLocator } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { type IndexDefinition, type TableDefinition, tableLocator } from "../../catalog/catalog.js";
 import { INDEX_MAX_KEYS } from "../../include/access/itup.js";
+import { type BTMetaPageData, P_NONE } from "../../include/access/nbtree.js";
 import { createTupleDesc, type TupleDesc } from "../common/tupdesc.js";
 import { type BtOpclass, btOpclassFor } from "./nbtcompare.js";
 
@@ -39,6 +40,18 @@ export interface BtIndexColumn {
   readonly nullsFirst: boolean;
 }
 
+/**
+ * What a backend remembers about an index between insertions and scans (PostgreSQL keeps both in
+ * the relcache entry: the metapage copy in rd_amcache, the fastpath block in smgr_targblock).
+ * Neither changes a page; both are checked before use, and dropped when they fail the check.
+ */
+export interface BtRelCache {
+  /** A copy of the metapage once the index has a root (_bt_getroot caches it), else undefined. */
+  meta: BTMetaPageData | undefined;
+  /** The rightmost leaf the last insertion went to (the insertion fastpath), or P_NONE. */
+  targetBlock: number;
+}
+
 /** A B-tree index relation, per backend. */
 export interface BtIndexRelation {
   readonly def: IndexDefinition;
@@ -58,6 +71,8 @@ export interface BtIndexRelation {
   readonly deduplicateItems: boolean;
   /** _bt_allequalimage: every key column's opclass is "equal image". */
   readonly allequalimage: boolean;
+  /** This backend's cached metapage and fastpath block (never shared between backends). */
+  readonly cache: BtRelCache;
 }
 
 /** Builds the index relation entry, checking columns and key types (typed errors). */
@@ -126,5 +141,6 @@ export function buildBtIndexRelation(
     fillfactor: def.fillfactor,
     deduplicateItems: def.deduplicateItems,
     allequalimage: columns.every((c) => c.opclass.equalimage),
+    cache: { meta: undefined, targetBlock: P_NONE },
   };
 }

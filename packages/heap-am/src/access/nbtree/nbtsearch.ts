@@ -37,10 +37,18 @@ import { assert, PgsimError } from "@pgsim/clock-sweep";
 import type { ItemPointer } from "../../include/access/htup-details.js";
 import { indexTupleSize } from "../../include/access/itup.js";
 import {
+  type BTMetaPageData,
   BTP_DELETED,
+  BTP_HALF_DEAD,
   BTP_HAS_GARBAGE,
+  BTP_LEAF,
   BTREE_METAPAGE,
+  btPageFirstDataKey,
+  btPageGetFlags,
+  btPageGetLevel,
+  btPageGetNext,
   btPageGetOpaque,
+  btPageGetPrev,
   btPageSetOpaque,
   btreeTupleGetDownLink,
   btreeTupleGetHeapTid,
@@ -48,8 +56,10 @@ import {
   btreeTupleGetNAtts,
   btreeTupleGetNPosting,
   btreeTupleGetPostingN,
+  btreeTupleHeapTidPos,
   btreeTupleIsPosting,
   itemPointerCompare,
+  itemPointerCompareAt,
   P_HIKEY,
   P_NONE,
   pFirstDataKey,
@@ -68,7 +78,8 @@ import {
   pageGetMaxOffsetNumber,
   pageSetItemId,
 } from "../../storage/page/bufpage.js";
-import { btReadMeta } from "./nbtpage.js";
+import { indexGetAttrFast } from "../common/indextuple.js";
+import { btCheckSteps, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import {
   type BTScanInsert,
@@ -100,36 +111,52 @@ export function btScanKeyFromTuple(
   return btMkScanKey(rel, values, tid);
 }
 
-/** _bt_compare: the scan key against the tuple at offset `offnum` of `page`. */
+/**
+ * _bt_compare: the scan key against the tuple at offset `offnum` of `page`. Key attributes are
+ * read in place where index_getattr can (no NULLs, a cached offset: `indexGetAttrFast`), and the
+ * heap TID is compared where it is stored; nothing is copied out then.
+ */
 export function btCompare(
   rel: BtIndexRelation,
   key: BTScanInsert,
   page: Uint8Array,
   offnum: number,
 ): number {
-  const opaque = btPageGetOpaque(page);
-  if (!pIsLeaf(opaque) && offnum === pFirstDataKey(opaque)) return 1;
+  // The first data item of an internal page is minus infinity.
+  if ((btPageGetFlags(page) & BTP_LEAF) === 0 && offnum === btPageFirstDataKey(page)) return 1;
   const t = itemIdGetOffset(pageGetItemId(page, offnum));
   const ntupatts = btreeTupleGetNAtts(page, t, rel.nkeyatts);
   const ncmp = Math.min(ntupatts, key.keysz);
-  const values = btTupleKeyValues(rel, page, t, ncmp);
+  let values: KeyValue[] | undefined;
   for (let i = 0; i < ncmp; i++) {
+    let datum: KeyValue | undefined =
+      values === undefined ? indexGetAttrFast(rel.desc, page, t, i) : undefined;
+    if (datum === undefined) {
+      // nocache_index_getattr: walk the tuple once for every attribute left.
+      values ??= btTupleKeyValues(rel, page, t, ncmp);
+      datum = values[i] ?? null;
+    }
     // Key value first: the column order (DESC, NULLS FIRST) is applied inside.
-    const r = btCompareColumn(rel.columns[i]!, key.keys[i] ?? null, values[i] ?? null);
+    const r = btCompareColumn(rel.columns[i]!, key.keys[i] ?? null, datum);
     if (r !== 0) return r;
   }
   if (key.keysz > ntupatts) return 1;
-  const tid = btreeTupleGetHeapTid(page, t);
+  const tidPos = btreeTupleHeapTidPos(page, t);
   if (key.scantid === undefined) {
-    if (key.heapkeyspace && !key.pivotsearch && key.keysz === ntupatts && tid === undefined) {
+    if (key.heapkeyspace && !key.pivotsearch && key.keysz === ntupatts && tidPos < 0) {
       return 1;
     }
     return 0;
   }
-  if (tid === undefined) return 1;
-  const r = itemPointerCompare(key.scantid, tid);
+  if (tidPos < 0) return 1;
+  const r = itemPointerCompareAt(key.scantid, page, tidPos);
   if (r <= 0 || !btreeTupleIsPosting(page, t)) return r;
-  if (itemPointerCompare(key.scantid, btreeTupleGetMaxHeapTid(page, t)) > 0) return 1;
+  // A posting list covers its TIDs' range: compare with the last one too.
+  if (
+    itemPointerCompareAt(key.scantid, page, tidPos + 6 * (btreeTupleGetNPosting(page, t) - 1)) > 0
+  ) {
+    return 1;
+  }
   return 0;
 }
 
@@ -233,15 +260,38 @@ export function relAndGetBuf(so: BTScanOpaque, buf: BufferId, blkno: number): Bu
   return readLocked(so, blkno);
 }
 
-/** _bt_getroot(BT_READ): the fast root's block, or undefined for an empty index. */
-function btGetRootRead(so: BTScanOpaque): number | undefined {
+/**
+ * _bt_getroot(BT_READ): the fast root, share-locked, or undefined for an empty index. The
+ * backend's cached metapage (`rel.cache.meta`, rd_amcache) is used when its fast root still
+ * checks out — live, at the cached level, alone on it — else dropped and the metapage read (and
+ * cached) again.
+ */
+function btGetRootRead(so: BTScanOpaque): BufferId | undefined {
+  const cached = so.rel.cache.meta;
+  if (cached !== undefined) {
+    const buf = readLocked(so, cached.fastroot);
+    const page = so.pool.bufferGetPage(buf);
+    if (
+      (btPageGetFlags(page) & (BTP_DELETED | BTP_HALF_DEAD)) === 0 &&
+      btPageGetLevel(page) === cached.fastlevel &&
+      btPageGetPrev(page) === P_NONE &&
+      btPageGetNext(page) === P_NONE
+    ) {
+      return buf;
+    }
+    so.pool.unlockReleaseBuffer(buf);
+    so.rel.cache.meta = undefined;
+  }
   const metabuf = readLocked(so, BTREE_METAPAGE);
+  let meta: BTMetaPageData;
   try {
-    const meta = btReadMeta(so.pool.bufferGetPage(metabuf), so.rel.name);
-    return meta.root === P_NONE ? undefined : meta.fastroot;
+    meta = btReadMeta(so.pool.bufferGetPage(metabuf), so.rel.name);
   } finally {
     so.pool.unlockReleaseBuffer(metabuf);
   }
+  if (meta.root === P_NONE) return undefined;
+  so.rel.cache.meta = meta;
+  return readLocked(so, meta.fastroot);
 }
 
 /**
@@ -252,15 +302,14 @@ function btGetRootRead(so: BTScanOpaque): number | undefined {
 export function btSearchRead(so: BTScanOpaque, key: BTScanInsert): BufferId | undefined {
   const root = btGetRootRead(so);
   if (root === undefined) return undefined;
-  const nblocks = nblocksOf(so);
-  let buf = readLocked(so, root);
+  let buf = root;
   const cmpval = key.nextkey ? 0 : 1;
   for (let steps = 0; ; steps++) {
-    assert(steps <= 2 * nblocks, "_bt_search visits each page at most twice");
+    btCheckSteps(so.pool, so.rel, steps, "_bt_search visits each page at most twice", 2);
     let page = so.pool.bufferGetPage(buf);
     let opaque = btPageGetOpaque(page);
     for (let right = 0; !pRightmost(opaque); right++) {
-      assert(right <= nblocks, "_bt_moveright visits each page at most once");
+      btCheckSteps(so.pool, so.rel, right, "_bt_moveright visits each page at most once");
       if (!pIgnore(opaque) && btCompare(so.rel, key, page, P_HIKEY) < cmpval) break;
       buf = relAndGetBuf(so, buf, opaque.next);
       page = so.pool.bufferGetPage(buf);
@@ -284,14 +333,13 @@ export function btSearchRead(so: BTScanOpaque, key: BTScanInsert): BufferId | un
 function btGetEndpoint(so: BTScanOpaque, rightmost: boolean): BufferId | undefined {
   const root = btGetRootRead(so);
   if (root === undefined) return undefined;
-  const nblocks = nblocksOf(so);
-  let buf = readLocked(so, root);
+  let buf = root;
   for (let steps = 0; ; steps++) {
-    assert(steps <= 2 * nblocks, "_bt_get_endpoint visits each page at most twice");
+    btCheckSteps(so.pool, so.rel, steps, "_bt_get_endpoint visits each page at most twice", 2);
     let page = so.pool.bufferGetPage(buf);
     let opaque = btPageGetOpaque(page);
     for (let right = 0; pIgnore(opaque) || (rightmost && !pRightmost(opaque)); right++) {
-      assert(right <= nblocks, "_bt_get_endpoint moves right at most once per page");
+      btCheckSteps(so.pool, so.rel, right, "_bt_get_endpoint moves right at most once per page");
       if (opaque.next === P_NONE) {
         so.pool.unlockReleaseBuffer(buf);
         throw new PgsimError("index-corrupted", `fell off the end of index "${so.rel.name}"`);

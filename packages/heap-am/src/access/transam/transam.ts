@@ -172,6 +172,14 @@ export class Transam {
     return this.procArray.getOldestNonRemovableTransactionId();
   }
 
+  /**
+   * GlobalVisTestIsRemovableXid (procarray.ts): is a version whose deleter `xid` committed dead
+   * to everyone? Computes the horizon only when the cached bounds cannot tell.
+   */
+  isRemovableXid(xid: number): boolean {
+    return this.procArray.isRemovableXid(xid);
+  }
+
   /** TransactionIdIsInProgress (procarray.ts). */
   isInProgress(xid: number): boolean {
     return this.procArray.transactionIdIsInProgress(xid);

@@ -136,6 +136,11 @@ export function btPageSetOpaque(page: Uint8Array, o: BTPageOpaque): void {
   writeUint16(page, OPAQUE + 14, o.cycleid);
 }
 
+/** btpo_prev. */
+export function btPageGetPrev(page: Uint8Array): number {
+  return readUint32(page, OPAQUE);
+}
+
 /** btpo_next. */
 export function btPageGetNext(page: Uint8Array): number {
   return readUint32(page, OPAQUE + 4);
@@ -144,6 +149,16 @@ export function btPageGetNext(page: Uint8Array): number {
 /** btpo_flags. */
 export function btPageGetFlags(page: Uint8Array): number {
   return readUint16(page, OPAQUE + 12);
+}
+
+/** btpo_level, read in place. */
+export function btPageGetLevel(page: Uint8Array): number {
+  return readUint32(page, OPAQUE + 8);
+}
+
+/** P_FIRSTDATAKEY read in place (no opaque copy): 1 on a rightmost page, else 2. */
+export function btPageFirstDataKey(page: Uint8Array): number {
+  return readUint32(page, OPAQUE + 4) === P_NONE ? P_HIKEY : P_FIRSTKEY;
 }
 
 /** P_RIGHTMOST: no right sibling. */
@@ -314,6 +329,29 @@ export function btreeTupleHeapTids(bytes: Uint8Array, off: number): ItemPointer[
     return Array.from({ length: n }, (_, i) => btreeTupleGetPostingN(bytes, off, i));
   }
   return [readItemPointer(bytes, off)];
+}
+
+/**
+ * Where the heap TID of the tuple at `off` is stored (BTreeTupleGetHeapTID without the copy):
+ * the byte position of its ItemPointerData — the last 6 bytes of a pivot that keeps one, the
+ * first entry of a posting list, else t_tid — or −1 for a pivot whose heap TID was truncated.
+ */
+export function btreeTupleHeapTidPos(bytes: Uint8Array, off: number): number {
+  if ((indexTupleInfo(bytes, off) & INDEX_ALT_TID_MASK) === 0) return off;
+  const field = tidOffsetField(bytes, off);
+  if ((field & BT_IS_POSTING) === 0) {
+    return (field & BT_PIVOT_HEAP_TID_ATTR) === 0 ? -1 : off + indexTupleSize(bytes, off) - 6;
+  }
+  return off + btreeTupleGetPostingOffset(bytes, off);
+}
+
+/** ItemPointerCompare of `a` with the ItemPointerData stored at `bytes[pos]` (no copy). */
+export function itemPointerCompareAt(a: ItemPointer, bytes: Uint8Array, pos: number): number {
+  const block = readUint16(bytes, pos) * 0x10000 + readUint16(bytes, pos + 2);
+  if (a.block !== block) return a.block < block ? -1 : 1;
+  const offset = readUint16(bytes, pos + 4);
+  if (a.offset !== offset) return a.offset < offset ? -1 : 1;
+  return 0;
 }
 
 /** ItemPointerCompare: block (unsigned), then offset. */

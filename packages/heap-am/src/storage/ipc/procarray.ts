@@ -17,7 +17,8 @@
  * Differs from PostgreSQL: one slot array scanned linearly (no dense pgxactoff arrays, no
  * snapshot caching by xactCompletionCount); one vacuum horizon for all relations
  * (GetOldestNonRemovableTransactionId without the per-database, catalog and data horizons of
- * GlobalVisState); no subtransactions, so no subxid caches or pg_subtrans lookups.
+ * GlobalVisState; `isRemovableXid` keeps GlobalVisState's maybe_needed / definitely_needed test
+ * for that one horizon); no subtransactions, so no subxid caches or pg_subtrans lookups.
  */
 
 import {
@@ -60,6 +61,12 @@ export class ProcArray {
    * the proc array.
    */
   private recentXmin = FirstNormalTransactionId;
+  /**
+   * GlobalVisState's maybe_needed: the newest vacuum horizon this backend computed. Horizons only
+   * move forward (a new snapshot's xmin is never older than the oldest running xid or xmin), so
+   * an xid before it stays removable.
+   */
+  private visMaybeNeeded = FirstNormalTransactionId;
 
   constructor(shmem: TransamShmem, procNumber: number) {
     if (!Number.isInteger(procNumber) || procNumber < 0 || procNumber >= shmem.maxBackends) {
@@ -157,10 +164,27 @@ export class ProcArray {
         if (xmin !== 0 && xidPrecedes(xmin, horizon)) horizon = xmin;
       }
       if (xidPrecedes(this.recentXmin, horizon)) this.recentXmin = horizon;
+      if (xidPrecedes(this.visMaybeNeeded, horizon)) this.visMaybeNeeded = horizon;
       return horizon;
     } finally {
       lwlockRelease(w, C_PROCARRAY_LOCK, LW_SHARED);
     }
+  }
+
+  /**
+   * GlobalVisTestIsRemovableXid: did every snapshot that could still see `xid` (the xmax of a
+   * committed deleter) go away? Answered without the proc array when it can be, as PostgreSQL
+   * does with maybe_needed and definitely_needed: before the last horizon computed — yes; at or
+   * after this backend's own advertised xmin or xid — no (its own snapshot needs it); only in
+   * between is the horizon computed again.
+   */
+  isRemovableXid(xid: number): boolean {
+    if (xidPrecedes(xid, this.visMaybeNeeded)) return true;
+    const myXmin = Atomics.load(this.w, this.mySlot + P_XMIN);
+    if (myXmin !== 0 && !xidPrecedes(xid, myXmin)) return false;
+    const myXid = Atomics.load(this.w, this.mySlot + P_XID);
+    if (myXid !== 0 && !xidPrecedes(xid, myXid)) return false;
+    return xidPrecedes(xid, this.getOldestNonRemovableTransactionId());
   }
 
   /**

@@ -24,7 +24,7 @@
  */
 
 import { type BufferId, ForkNumber } from "@pgsim/buffer-manager";
-import { assert, PgsimError } from "@pgsim/clock-sweep";
+import { PgsimError } from "@pgsim/clock-sweep";
 import {
   BTP_HAS_GARBAGE,
   btPageGetOpaque,
@@ -52,6 +52,7 @@ import { buildIndexValueDescription } from "../index/genam.js";
 import { type TableRelation, tableIndexFetchTupleCheck } from "../table/tableam.js";
 import type { Transaction } from "../transam/xact.js";
 import type { BtUniqueCheckContext, BtUniqueCheckResult } from "./nbtinsert.js";
+import { btCheckSteps } from "./nbtpage.js";
 import { btCompare } from "./nbtsearch.js";
 import type { KeyValue } from "./nbtutils.js";
 
@@ -83,12 +84,11 @@ export function btCheckUnique(
   /** A right sibling this check pinned and share-locked (the leaf is btInsert's). */
   let sibling: BufferId | undefined;
   let steppedRight = false;
-  const nblocks = pool.nblocks(index.locator, ForkNumber.MAIN);
   try {
     let page = pool.bufferGetPage(buf);
     let offset = ctx.offset;
     for (let pages = 0; ; pages++) {
-      assert(pages <= nblocks, "_bt_check_unique visits each leaf at most once");
+      btCheckSteps(pool, index, pages, "_bt_check_unique visits each leaf at most once");
       const opaque = btPageGetOpaque(page);
       const maxoff = pageGetMaxOffsetNumber(page);
       let killedSome = false;
@@ -139,7 +139,7 @@ export function btCheckUnique(
       }
       let next = opaque.next;
       for (let steps = 0; ; steps++) {
-        assert(steps <= nblocks, "moving right past ignorable pages ends");
+        btCheckSteps(pool, index, steps, "moving right past ignorable pages ends");
         if (sibling !== undefined) pool.unlockReleaseBuffer(sibling);
         sibling = undefined;
         const nbuf = pool.readBuffer(index.locator, ForkNumber.MAIN, next);

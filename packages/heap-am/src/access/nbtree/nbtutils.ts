@@ -35,7 +35,7 @@ import {
   itemPointerCompare,
 } from "../../include/access/nbtree.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
-import { indexDeformTuple, indexTruncateTuple } from "../common/indextuple.js";
+import { indexDeformTuple, indexGetAttrFast, indexTruncateTuple } from "../common/indextuple.js";
 import type { BtIndexColumn, BtIndexRelation } from "./nbtree.js";
 
 /** A key value: a Datum or null (SQL NULL). */
@@ -165,7 +165,18 @@ export function btKeepNattsFast(rel: BtIndexRelation, a: Uint8Array, b: Uint8Arr
   const na = btreeTupleGetNAtts(a, 0, rel.nkeyatts);
   const nb = btreeTupleGetNAtts(b, 0, rel.nkeyatts);
   const n = Math.min(na, nb);
-  const keep = btKeepNatts(rel, btTupleKeyValues(rel, a, 0, n), btTupleKeyValues(rel, b, 0, n));
+  // index_getattr in place while it can (no NULLs, cached offsets): no values are copied out.
+  let keep = 1;
+  for (let i = 0; i < n; i++) {
+    const va = indexGetAttrFast(rel.desc, a, 0, i);
+    const vb = va === undefined ? undefined : indexGetAttrFast(rel.desc, b, 0, i);
+    if (vb === undefined) {
+      keep = btKeepNatts(rel, btTupleKeyValues(rel, a, 0, n), btTupleKeyValues(rel, b, 0, n));
+      break;
+    }
+    if (btCompareColumn(rel.columns[i]!, va!, vb) !== 0) break;
+    keep++;
+  }
   return Math.min(keep, n + 1);
 }
 

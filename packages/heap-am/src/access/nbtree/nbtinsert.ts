@@ -57,6 +57,7 @@ import {
   BTP_ROOT,
   BTP_SPLIT_END,
   BTREE_METAPAGE,
+  btPageFirstDataKey,
   btPageGetFlags,
   btPageGetLevel,
   btPageGetNext,
@@ -444,7 +445,7 @@ function findInsertLoc(
   if (pageGetFreeSpace(bufs.page(state.buf)) < state.itemsz) {
     deleteOrDedupOnePage(state, false, checkingunique, uniquedup, indexUnchanged === true);
   }
-  state.boundsValid = false;
+  // The page is the right one now: search it, within the earlier bounds when they are still valid.
   let newitemoff = binSrchInsert(state);
   if (state.postingoff === -1) {
     // The posting list the new TID falls inside is LP_DEAD: delete it first.
@@ -553,9 +554,11 @@ function simpleDelPass(state: InsertState, deletable: number[]): void {
 function binSrchInsert(state: InsertState): number {
   const { index, key } = state;
   const page = state.bufs.page(state.buf);
-  const opaque = btPageGetOpaque(page);
-  let low = pFirstDataKey(opaque);
-  let high = pageGetMaxOffsetNumber(page);
+  // The bounds of an earlier search of the same page (the unique check's, without the heap TID)
+  // bracket the place of the key with its TID: search only between them.
+  const reuse = state.boundsValid;
+  let low = reuse ? state.low : btPageFirstDataKey(page);
+  let high = reuse ? state.stricthigh : pageGetMaxOffsetNumber(page);
   state.postingoff = 0;
   if (high < low) {
     state.low = low;
@@ -563,7 +566,7 @@ function binSrchInsert(state: InsertState): number {
     state.boundsValid = false;
     return low;
   }
-  high++;
+  if (!reuse) high++;
   let stricthigh = high;
   while (high > low) {
     const mid = low + Math.floor((high - low) / 2);

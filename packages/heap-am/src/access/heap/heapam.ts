@@ -29,6 +29,7 @@ import { type BufferId, ForkNumber } from "@pgsim/buffer-manager";
 import { AssertionError, getAccessStrategy, PgsimError } from "@pgsim/clock-sweep";
 import {
   HEAP_COMBOCID,
+  HEAP_HASNULL,
   HEAP_HOT_UPDATED,
   HEAP_KEYS_UPDATED,
   HEAP_MOVED,
@@ -44,8 +45,10 @@ import {
   HEAP_XMIN_COMMITTED,
   HEAP2_XACT_MASK,
   heapTupleHeaderGetCtid,
+  heapTupleHeaderGetHoff,
   heapTupleHeaderGetInfomask,
   heapTupleHeaderGetInfomask2,
+  heapTupleHeaderGetNatts,
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
   heapTupleHeaderIsHotUpdated,
@@ -88,6 +91,7 @@ import {
 import type { Datum } from "../../utils/adt/type-codec.js";
 import type { Relation } from "../../utils/cache/rel.js";
 import {
+  fixedAttributeOffsets,
   heapAttributeSpans,
   heapDeformTuple,
   heapDeformTupleAt,
@@ -636,6 +640,28 @@ export function columnsChanged(
   newTuple: Uint8Array,
 ): boolean {
   if (attrs.length === 0) return false;
+  // heap_getattr with attcacheoff: two tuples without NULLs of an all-fixed-length descriptor
+  // hold each attribute at the same offset from t_hoff; compare those bytes in place.
+  const offsets = fixedAttributeOffsets(rel.desc);
+  const natts = rel.desc.natts;
+  if (
+    offsets !== null &&
+    (heapTupleHeaderGetInfomask(oldTuple, 0) & HEAP_HASNULL) === 0 &&
+    (heapTupleHeaderGetInfomask(newTuple, 0) & HEAP_HASNULL) === 0 &&
+    heapTupleHeaderGetNatts(oldTuple, 0) === natts &&
+    heapTupleHeaderGetNatts(newTuple, 0) === natts
+  ) {
+    const ho = heapTupleHeaderGetHoff(oldTuple, 0);
+    const hn = heapTupleHeaderGetHoff(newTuple, 0);
+    for (const i of attrs) {
+      const o = ho + offsets[i]!;
+      const n = hn + offsets[i]!;
+      for (let k = rel.desc.attrs[i]!.attlen - 1; k >= 0; k--) {
+        if (oldTuple[o + k] !== newTuple[n + k]) return true;
+      }
+    }
+    return false;
+  }
   const a = heapAttributeSpans(rel.desc, oldTuple);
   const b = heapAttributeSpans(rel.desc, newTuple);
   for (const i of attrs) {

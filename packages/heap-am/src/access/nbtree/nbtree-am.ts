@@ -14,6 +14,7 @@
  * (btGetFreePage), as _bt_getbuf(P_NEW) does.
  */
 
+import type { BufferId } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { BTREE_MIN_FILLFACTOR, P_NONE } from "../../include/access/nbtree.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
@@ -21,11 +22,18 @@ import {
   type IndexAmRoutine,
   type IndexRelation,
   type IndexScanDesc,
+  type IndexUniqueCheck,
   type IndexVacuumInfo,
   registerIndexAm,
 } from "../index/amapi.js";
-import { relationNeedsWal, tableIndexBuildScan } from "../table/tableam.js";
-import { type BtUniqueCheckContext, btInsert } from "./nbtinsert.js";
+import {
+  relationNeedsWal,
+  type TableRelation,
+  tableIndexBuildScan,
+  type XLogBackend,
+} from "../table/tableam.js";
+import type { Transaction } from "../transam/xact.js";
+import { type BtUniqueCheckContext, type BtUniqueCheckResult, btInsert } from "./nbtinsert.js";
 import { btCheckUnique } from "./nbtinsert-unique.js";
 import { btInitMetapage } from "./nbtpage.js";
 import { type BtIndexRelation, buildBtIndexRelation } from "./nbtree.js";
@@ -67,6 +75,86 @@ function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
     xids: ctx.transam,
     ...(ctx.xlog !== undefined && relationNeedsWal(ctx, info.heap) ? { xlog: ctx.xlog } : {}),
   };
+}
+
+/** What btinsert hands btInsert besides the tuple: the same for every row of a statement. */
+interface BtInsertHooks {
+  readonly heap: TableRelation;
+  readonly checkMode: IndexUniqueCheck;
+  readonly xact: Transaction | undefined;
+  readonly rel: BtIndexRelation;
+  readonly checkUnique: ((c: BtUniqueCheckContext) => BtUniqueCheckResult) | undefined;
+  readonly waitForTransaction: ((xid: number) => void) | undefined;
+  readonly xlog: XLogBackend | undefined;
+  readonly freePage: () => BufferId | undefined;
+}
+
+/** The hooks last built for each index relation (a statement inserts many rows with the same). */
+const lastHooks = new WeakMap<IndexRelation, BtInsertHooks>();
+
+/**
+ * btinsert's callbacks for `index` within `heap` and transaction `xact`: the unique check
+ * (UNIQUE_CHECK_YES: _bt_check_unique on the leaf btInsert holds; UNIQUE_CHECK_NO answers
+ * "unique" at once), XactLockTableWait, the WAL when the table is logged (an unlogged table's
+ * indexes are unlogged too) and the index FSM for new pages. Built once and reused while the
+ * three stay the same.
+ */
+function insertHooks(
+  index: IndexRelation,
+  heap: TableRelation,
+  checkMode: IndexUniqueCheck,
+  xact: Transaction | undefined,
+): BtInsertHooks {
+  const last = lastHooks.get(index);
+  if (
+    last !== undefined &&
+    last.heap === heap &&
+    last.checkMode === checkMode &&
+    last.xact === xact
+  ) {
+    return last;
+  }
+  const rel = btRel(index);
+  const ctx = index.ctx;
+  const xlog = ctx.xlog !== undefined && relationNeedsWal(ctx, heap) ? ctx.xlog : undefined;
+  const hooks: BtInsertHooks = {
+    heap,
+    checkMode,
+    xact,
+    rel,
+    checkUnique: rel.unique
+      ? (c) =>
+          checkMode === "yes"
+            ? btCheckUnique(c, { heap, values: c.key.keys, xact })
+            : { kind: "unique", sawDuplicates: false }
+      : undefined,
+    waitForTransaction: rel.unique
+      ? (xid) => {
+          // XactLockTableWait, as heap_update waits for a row's locker.
+          const ended = ctx.transam.waitForTransaction(xid, {
+            deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
+            timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+          });
+          if (!ended) {
+            throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", {
+              xid,
+            });
+          }
+        }
+      : undefined,
+    xlog,
+    // New pages come from the index's FSM first: pages VACUUM deleted, once recyclable.
+    freePage: () =>
+      btGetFreePage({
+        pool: ctx.pool,
+        index: rel,
+        fsm: ctx.fsm,
+        xids: ctx.transam,
+        ...(xlog !== undefined ? { xlog } : {}),
+      }),
+  };
+  lastHooks.set(index, hooks);
+  return hooks;
 }
 
 /** btoptions: fillfactor (10..100) and deduplicate_items (boolean), PostgreSQL's messages. */
@@ -142,50 +230,19 @@ export const btreeIndexAm: IndexAmRoutine = {
   },
 
   aminsert(index, values, heapTid, heap, checkUnique, indexUnchanged, xact) {
-    const rel = btRel(index);
-    const ctx = index.ctx;
-    const keyValues = values as readonly (Datum | null)[];
-    const logged = ctx.xlog !== undefined && relationNeedsWal(ctx, heap);
+    const hooks = insertHooks(index, heap, checkUnique, xact);
     btInsert({
-      pool: ctx.pool,
-      index: rel,
+      pool: index.ctx.pool,
+      index: hooks.rel,
       tableName: heap.name,
-      values: keyValues,
+      values: values as readonly (Datum | null)[],
       tid: heapTid,
       indexUnchanged,
-      ...(rel.unique
-        ? {
-            // UNIQUE_CHECK_YES: _bt_check_unique on the leaf btInsert holds; UNIQUE_CHECK_NO
-            // (nothing to check) answers "unique" at once.
-            checkUnique: (c: BtUniqueCheckContext) =>
-              checkUnique === "yes"
-                ? btCheckUnique(c, { heap, values: keyValues, xact })
-                : { kind: "unique" as const, sawDuplicates: false },
-            waitForTransaction: (xid: number) => {
-              // XactLockTableWait, as heap_update waits for a row's locker.
-              const ended = ctx.transam.waitForTransaction(xid, {
-                deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
-                timeoutMs: ctx.lockTimeoutMs ?? 120_000,
-              });
-              if (!ended) {
-                throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", {
-                  xid,
-                });
-              }
-            },
-          }
-        : {}),
-      // The index is logged when its table is (an unlogged table's indexes are unlogged too).
-      ...(logged ? { xlog: ctx.xlog, xid: xact?.xid ?? 0 } : {}),
-      // New pages come from the index's FSM first: pages VACUUM deleted, once recyclable.
-      freePage: () =>
-        btGetFreePage({
-          pool: ctx.pool,
-          index: rel,
-          fsm: ctx.fsm,
-          xids: ctx.transam,
-          ...(logged ? { xlog: ctx.xlog } : {}),
-        }),
+      checkUnique: hooks.checkUnique,
+      waitForTransaction: hooks.waitForTransaction,
+      xlog: hooks.xlog,
+      xid: hooks.xlog === undefined ? undefined : (xact?.xid ?? 0),
+      freePage: hooks.freePage,
     });
     return false;
   },

@@ -39,6 +39,7 @@ import {
 } from "./nbtsearch.js";
 import { btBuild } from "./nbtsort.js";
 import { btPreprocessKeys } from "./nbtutils.js";
+import { btVacuumCycleId } from "./nbtutils-shmem.js";
 import { type BtVacuumInfo, btBulkDelete, btGetFreePage, btVacuumCleanup } from "./nbtvacuum.js";
 
 /** The btree relcache data of an index relation (built by amrelinit). */
@@ -53,7 +54,7 @@ function btOpaque(scan: IndexScanDesc): BTScanOpaque {
 /**
  * btbulkdelete's and btvacuumcleanup's view of the run (nbtvacuum.ts's BtVacuumInfo): the
  * generic IndexVacuumInfo plus this backend's pool, the index's FSM, the transaction horizon
- * (page recycling) and the WAL when the table is logged (an index has its table's persistence).
+ * (page recycling), the shared table of cycle ids and the WAL when the table is logged (an index has its table's persistence).
  */
 function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
   const ctx = info.index.ctx;
@@ -65,6 +66,7 @@ function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
     index: btRel(info.index),
     fsm: ctx.fsm,
     xids: ctx.transam,
+    vacinfo: ctx.btvacinfo,
     ...(ctx.xlog !== undefined && relationNeedsWal(ctx, info.heap) ? { xlog: ctx.xlog } : {}),
   };
 }
@@ -177,6 +179,8 @@ export const btreeIndexAm: IndexAmRoutine = {
         : {}),
       // The index is logged when its table is (an unlogged table's indexes are unlogged too).
       ...(logged ? { xlog: ctx.xlog, xid: xact?.xid ?? 0 } : {}),
+      // _bt_vacuum_cycleid for a split: a VACUUM of this index may run in any backend.
+      vacuumCycleId: () => btVacuumCycleId(ctx.btvacinfo, rel),
       // New pages come from the index's FSM first: pages VACUUM deleted, once recyclable.
       freePage: () =>
         btGetFreePage({

@@ -35,6 +35,7 @@ import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
 import type { PgStat } from "../../utils/activity/pgstat.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import { buildRelation, type Relation } from "../../utils/cache/rel.js";
+import type { BtVacInfo } from "../nbtree/nbtutils-shmem.js";
 import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
 import type { XLogWriter } from "../transam/xlog.js";
@@ -150,6 +151,12 @@ export interface TableAmContext {
    * it is there (pgstat_should_count_relation).
    */
   readonly pgstat?: PgStat;
+  /**
+   * The backend's view of the B-tree's shared table of running VACUUMs and their cycle ids
+   * (PostgreSQL's btvacinfo, a global in shared memory): btbulkdelete registers there, and a
+   * page split in any backend reads it.
+   */
+  readonly btvacinfo: BtVacInfo;
   /**
    * The page this backend's running sequential scan has pinned (see ScanPin), or undefined. Set
    * and cleared by the scan; read by the tuple update, delete and insert paths of the same AM.

@@ -17,6 +17,7 @@ import {
   btEndVacuum,
   btPageGetOpaque,
   btStartVacuum,
+  btVacInfoOf,
   btVacuumCycleId,
 } from "../src/internals.js";
 import { HEAP_AMS, makeDb, removeDbDirs } from "./db-helpers.js";
@@ -117,7 +118,7 @@ function bulkDelete(db: Database, callback: (tid: { block: number; offset: numbe
       index: db.index("t_id"),
       fsm: ctx.fsm,
       xids: ctx.transam,
-      vacinfo: ctx.btvacinfo,
+      vacinfo: btVacInfoOf(ctx),
       ...(ctx.xlog !== undefined ? { xlog: ctx.xlog } : {}),
     },
     undefined,
@@ -148,12 +149,12 @@ for (const { am, variant } of HEAP_AMS) {
               for (let d = 1; d <= 3; d++) tx.insert("t", [10 * i + d]);
             }
             tx.commit();
-            const active = other.openIndex("t_id").ctx.btvacinfo.activeVacuums();
+            const active = btVacInfoOf(other.openIndex("t_id").ctx).activeVacuums();
             expect(active).toHaveLength(1);
             const cycleid = active[0]!.cycleid;
             expect(cycleid).toBeGreaterThan(0);
             expect(
-              btVacuumCycleId(other.openIndex("t_id").ctx.btvacinfo, other.index("t_id")),
+              btVacuumCycleId(btVacInfoOf(other.openIndex("t_id").ctx), other.index("t_id")),
             ).toBe(cycleid);
             // The right halves: recycled blocks that are leaves again. Each chain of them starts
             // at a left half (an original leaf, further on in the index than the scan).
@@ -192,7 +193,7 @@ for (const { am, variant } of HEAP_AMS) {
         expect(indexTids(db)).toEqual(liveTids(db));
         expect(db.btIndexCheck("t_id", { parent: true }).heapTids).toBe(liveTids(db).length);
         // The cycle id is given back, and the pages it was on no longer carry it.
-        expect(db.openIndex("t_id").ctx.btvacinfo.activeVacuums()).toEqual([]);
+        expect(btVacInfoOf(db.openIndex("t_id").ctx).activeVacuums()).toEqual([]);
         for (const left of lefts) expect(opaqueAt(db, left).cycleid).toBe(0);
       } finally {
         other.close();
@@ -208,8 +209,8 @@ describe("the shared table of running VACUUMs", () => {
     const other = db.attachAnother();
     try {
       const index = db.index("t_id");
-      const mine = db.openIndex("t_id").ctx.btvacinfo;
-      const theirs = other.openIndex("t_id").ctx.btvacinfo;
+      const mine = btVacInfoOf(db.openIndex("t_id").ctx);
+      const theirs = btVacInfoOf(other.openIndex("t_id").ctx);
       const c1 = btStartVacuum(mine, index);
       expect(btVacuumCycleId(theirs, other.index("t_id"))).toBe(c1);
       expect(() => btStartVacuum(theirs, other.index("t_id"))).toThrow(
@@ -243,7 +244,7 @@ describe("the shared table of running VACUUMs", () => {
         }),
       ).toThrow("stop");
       db.pool.errorCleanup(mark);
-      expect(db.openIndex("t_id").ctx.btvacinfo.activeVacuums()).toEqual([]);
+      expect(btVacInfoOf(db.openIndex("t_id").ctx).activeVacuums()).toEqual([]);
       // A VACUUM of the index can run again.
       expect(bulkDelete(db, (tid) => dead.has(`${tid.block},${tid.offset}`)).tuplesRemoved).toBe(
         dead.size,
@@ -258,17 +259,17 @@ describe("the shared table of running VACUUMs", () => {
     // A backend that will "die": it is never closed, only cleaned up after.
     const other = db.attachAnother();
     try {
-      const theirs = other.openIndex("t_id").ctx.btvacinfo;
+      const theirs = btVacInfoOf(other.openIndex("t_id").ctx);
       btStartVacuum(theirs, other.index("t_id"));
-      expect(db.openIndex("t_id").ctx.btvacinfo.activeVacuums()).toMatchObject([
+      expect(btVacInfoOf(db.openIndex("t_id").ctx).activeVacuums()).toMatchObject([
         { relNumber: db.index("t_id").locator.relNumber, procNumber: theirs.procNumber },
       ]);
       // Its thread is gone without closing: the clean-up after it frees the index.
       Database.recoverBackend(db.shared, theirs.procNumber);
-      expect(db.openIndex("t_id").ctx.btvacinfo.activeVacuums()).toEqual([]);
-      expect(btVacuumCycleId(db.openIndex("t_id").ctx.btvacinfo, db.index("t_id"))).toBe(0);
+      expect(btVacInfoOf(db.openIndex("t_id").ctx).activeVacuums()).toEqual([]);
+      expect(btVacuumCycleId(btVacInfoOf(db.openIndex("t_id").ctx), db.index("t_id"))).toBe(0);
       expect(() =>
-        btStartVacuum(db.openIndex("t_id").ctx.btvacinfo, db.index("t_id")),
+        btStartVacuum(btVacInfoOf(db.openIndex("t_id").ctx), db.index("t_id")),
       ).not.toThrow();
     } finally {
       db.close();

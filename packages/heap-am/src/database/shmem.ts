@@ -709,7 +709,7 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
     deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
     scanPin: undefined,
     pgstat,
-    btvacinfo: new BtVacInfo(shared.btree, pool.procNumber),
+    indexAmShmem: new Map([["btree", new BtVacInfo(shared.btree, pool.procNumber)]]),
     ...(xlog !== undefined ? { xlog } : {}),
   };
   return { pool, transam, catalog, pgstat, ctx };

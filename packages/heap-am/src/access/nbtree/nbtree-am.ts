@@ -6,7 +6,7 @@
  * Models: src/backend/access/nbtree/nbtree.c (bthandler, btbuildempty, btinsert, btbeginscan,
  * btrescan, btgettuple, btendscan, btcanreturn; btbulkdelete and btvacuumcleanup are declared
  * here and implemented elsewhere), nbtutils.c (btoptions), nbtsort.c (btbuild, through nbtsort.ts).
- * Entry points: `btreeIndexAm` (bthandler's routine), `registerBuiltinIndexAms`.
+ * Entry points: `btreeIndexAm` (bthandler's routine), `registerBuiltinIndexAms`, `btVacInfoOf`.
  * See also: ../index/amapi.ts (the interface), nbtsearch.ts (the scans), nbtinsert.ts and
  * nbtinsert-unique.ts (insertion), nbtsort.ts (CREATE INDEX), README.md.
  *
@@ -14,7 +14,7 @@
  * (btGetFreePage), as _bt_getbuf(P_NEW) does.
  */
 
-import { PgsimError } from "@pgsim/clock-sweep";
+import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { BTREE_MIN_FILLFACTOR, P_NONE } from "../../include/access/nbtree.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import {
@@ -24,7 +24,7 @@ import {
   type IndexVacuumInfo,
   registerIndexAm,
 } from "../index/amapi.js";
-import { relationNeedsWal, tableIndexBuildScan } from "../table/tableam.js";
+import { relationNeedsWal, type TableAmContext, tableIndexBuildScan } from "../table/tableam.js";
 import { type BtUniqueCheckContext, btInsert } from "./nbtinsert.js";
 import { btCheckUnique } from "./nbtinsert-unique.js";
 import { btInitMetapage } from "./nbtpage.js";
@@ -39,12 +39,22 @@ import {
 } from "./nbtsearch.js";
 import { btBuild } from "./nbtsort.js";
 import { btPreprocessKeys } from "./nbtutils.js";
-import { btVacuumCycleId } from "./nbtutils-shmem.js";
+import { BtVacInfo, btVacuumCycleId } from "./nbtutils-shmem.js";
 import { type BtVacuumInfo, btBulkDelete, btGetFreePage, btVacuumCleanup } from "./nbtvacuum.js";
 
 /** The btree relcache data of an index relation (built by amrelinit). */
 export function btRel(index: IndexRelation): BtIndexRelation {
   return index.amdata as BtIndexRelation;
+}
+
+/**
+ * The backend's view of btree's shared memory (btvacinfo: the running VACUUMs of B-tree indexes
+ * and their cycle ids), which the backend attached when it started.
+ */
+export function btVacInfoOf(ctx: TableAmContext): BtVacInfo {
+  const vacinfo = ctx.indexAmShmem.get("btree");
+  assert(vacinfo instanceof BtVacInfo, "the backend attached btree's shared memory");
+  return vacinfo;
 }
 
 function btOpaque(scan: IndexScanDesc): BTScanOpaque {
@@ -66,7 +76,7 @@ function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
     index: btRel(info.index),
     fsm: ctx.fsm,
     xids: ctx.transam,
-    vacinfo: ctx.btvacinfo,
+    vacinfo: btVacInfoOf(ctx),
     ...(ctx.xlog !== undefined && relationNeedsWal(ctx, info.heap) ? { xlog: ctx.xlog } : {}),
   };
 }
@@ -180,7 +190,7 @@ export const btreeIndexAm: IndexAmRoutine = {
       // The index is logged when its table is (an unlogged table's indexes are unlogged too).
       ...(logged ? { xlog: ctx.xlog, xid: xact?.xid ?? 0 } : {}),
       // _bt_vacuum_cycleid for a split: a VACUUM of this index may run in any backend.
-      vacuumCycleId: () => btVacuumCycleId(ctx.btvacinfo, rel),
+      vacuumCycleId: () => btVacuumCycleId(btVacInfoOf(ctx), rel),
       // New pages come from the index's FSM first: pages VACUUM deleted, once recyclable.
       freePage: () =>
         btGetFreePage({

@@ -35,7 +35,6 @@ import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
 import type { PgStat } from "../../utils/activity/pgstat.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import { buildRelation, type Relation } from "../../utils/cache/rel.js";
-import type { BtVacInfo } from "../nbtree/nbtutils-shmem.js";
 import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
 import type { XLogWriter } from "../transam/xlog.js";
@@ -152,11 +151,12 @@ export interface TableAmContext {
    */
   readonly pgstat?: PgStat;
   /**
-   * The backend's view of the B-tree's shared table of running VACUUMs and their cycle ids
-   * (PostgreSQL's btvacinfo, a global in shared memory): btbulkdelete registers there, and a
-   * page split in any backend reads it.
+   * Each index AM's view of its own shared memory, by AM name: what PostgreSQL's AMs keep as
+   * globals pointing into shared memory. btree: its table of running VACUUMs and their cycle ids
+   * (btvacinfo; nbtree-am.ts's `btVacInfoOf` reads it), where btbulkdelete registers and a page
+   * split in any backend looks.
    */
-  readonly btvacinfo: BtVacInfo;
+  readonly indexAmShmem: ReadonlyMap<string, unknown>;
   /**
    * The page this backend's running sequential scan has pinned (see ScanPin), or undefined. Set
    * and cleared by the scan; read by the tuple update, delete and insert paths of the same AM.

@@ -13,8 +13,8 @@
  * nbtdedup.c (_bt_update_posting), nbtree.h (BTPageSetDeleted, BTPageGetDeleteXid,
  * BTPageIsRecyclable, BTreeTupleSetTopParent / GetTopParent).
  * Entry points: `btBulkDelete` (ambulkdelete), `btVacuumCleanup` (amvacuumcleanup),
- * `btGetFreePage` (the FSM half of _bt_getbuf(P_NEW)),
- * `btVacuumIndex` (both bound to one index, as lazy VACUUM calls them).
+ * `btGetFreePage` (the FSM half of _bt_getbuf(P_NEW)). Lazy VACUUM reaches the first two through
+ * the IndexAmRoutine (nbtree-am.ts's ambulkdelete and amvacuumcleanup).
  * See also: ../heap/vacuumlazy.ts (the caller), nbtutils-shmem.ts (the shared table of cycle
  * ids), ../../storage/freespace/indexfsm.ts, verify-nbtree.ts (accepts deleted and half-dead pages), README.md ("VACUUM").
  *
@@ -90,7 +90,6 @@ import type {
   IndexBulkDeleteCallback,
   IndexBulkDeleteResult,
   IndexVacuumRunInfo,
-  VacuumIndex,
 } from "../../include/commands/vacuum.js";
 import { writeUint16 } from "../../include/port/le-bytes.js";
 import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
@@ -1192,19 +1191,4 @@ export function btGetFreePage(options: {
     pool.releaseBuffer(buf);
   }
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The index as lazy VACUUM sees it
-
-/**
- * One index bound for lazy VACUUM (what vac_open_indexes and the IndexAmRoutine's ambulkdelete
- * and amvacuumcleanup give vacuumlazy.c): `info` without the per-call IndexVacuumInfo fields.
- */
-export function btVacuumIndex(base: Omit<BtVacuumInfo, keyof IndexVacuumRunInfo>): VacuumIndex {
-  return {
-    name: base.index.name,
-    bulkDelete: (info, stats, callback) => btBulkDelete({ ...base, ...info }, stats, callback),
-    vacuumCleanup: (info, stats) => btVacuumCleanup({ ...base, ...info }, stats),
-  };
 }

@@ -35,6 +35,7 @@ export * from "./access/nbtree/nbtsearch.js";
 export * from "./access/nbtree/nbtsort.js";
 export * from "./access/nbtree/nbtsplitloc.js";
 export * from "./access/nbtree/nbtutils.js";
+export * from "./access/nbtree/nbtutils-shmem.js";
 export * from "./access/nbtree/nbtvacuum.js";
 export * from "./access/nbtree/nbtxlog-vacuum.js";
 export * from "./access/nbtree/verify-nbtree.js";

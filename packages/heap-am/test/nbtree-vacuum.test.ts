@@ -20,6 +20,7 @@ import {
   btPageSetOpaque,
   btreeTupleGetDownLink,
   btreeTupleSetDownLink,
+  btVacInfoOf,
   btVacuumCycleId,
   FreeSpaceMap,
   itemIdGetOffset,
@@ -134,7 +135,7 @@ for (const { am, variant } of HEAP_AMS) {
         expect(db.btMetap("t_id").last_cleanup_num_delpages).toBe(13);
         expect(db.btMetap("t_v").last_cleanup_num_delpages).toBe(0);
         // The vacuum cycle id is given back.
-        expect(btVacuumCycleId(db.index("t_id"))).toBe(0);
+        expect(btVacuumCycleId(btVacInfoOf(db.openIndex("t_id").ctx), db.index("t_id"))).toBe(0);
       } finally {
         db.close();
       }
@@ -555,7 +556,7 @@ describe("a corrupt parent stops page deletion with PostgreSQL's error", () => {
         /right sibling \d+ of block \d+ is not next child \d+ of block \d+ in index "t_id"/,
       );
       expect(db.pool.bufferCacheSummary().buffers_pinned).toBe(0);
-      expect(btVacuumCycleId(index)).toBe(0);
+      expect(btVacuumCycleId(btVacInfoOf(db.openIndex("t_id").ctx), index)).toBe(0);
     } finally {
       db.close();
     }

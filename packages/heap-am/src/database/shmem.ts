@@ -32,6 +32,12 @@ import {
 } from "@pgsim/buffer-manager";
 import { registerBuiltinTableAms } from "../access/heap/heapam-handler.js";
 import { registerBuiltinIndexAms } from "../access/nbtree/nbtree-am.js";
+import {
+  type BtreeShared,
+  BtVacInfo,
+  btEndVacuumsOfBackend,
+  btreeShmemInit,
+} from "../access/nbtree/nbtutils-shmem.js";
 import type { TableAmContext, XLogBackend } from "../access/table/tableam.js";
 import { extendClogLog } from "../access/transam/clog.js";
 import {
@@ -183,6 +189,8 @@ export interface DatabaseShared {
   readonly catalog: CatalogShared;
   /** The cumulative statistics (pg_stat_user_tables and friends). */
   readonly stats: PgStatShared;
+  /** The B-tree's shared memory: the running VACUUMs of B-tree indexes and their cycle ids. */
+  readonly btree: BtreeShared;
   readonly checksums: boolean;
   /** deadlock_timeout in milliseconds (default 1000, as PostgreSQL's). */
   readonly deadlockTimeoutMs?: number;
@@ -255,6 +263,7 @@ function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): 
     transam: initTransam(maxBackends, options.maxXids ?? DEFAULT_MAX_XIDS),
     catalog: initCatalog(),
     stats: initPgStatShmem(options.statsEntries),
+    btree: btreeShmemInit(maxBackends),
     checksums: options.checksums === true,
     ...(options.deadlockTimeoutMs !== undefined
       ? { deadlockTimeoutMs: options.deadlockTimeoutMs }
@@ -700,6 +709,7 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
     deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
     scanPin: undefined,
     pgstat,
+    indexAmShmem: new Map([["btree", new BtVacInfo(shared.btree, pool.procNumber)]]),
     ...(xlog !== undefined ? { xlog } : {}),
   };
   return { pool, transam, catalog, pgstat, ctx };
@@ -707,12 +717,15 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
 
 /**
  * CleanupBackend for a backend that died without closing (its worker thread was terminated or
- * crashed): its transaction is aborted, waiters wake, and its pins and content locks are
- * released. Returns what was released.
+ * crashed): its transaction is aborted, waiters wake, its pins and content locks are released,
+ * and a VACUUM of a B-tree it was running leaves the shared table of cycle ids. Returns what was
+ * released.
  */
 export function recoverDeadBackend(shared: DatabaseShared, procNumber: number) {
   if (shared.snapshot !== undefined) releaseDeadBackendQuiesce(shared.snapshot, procNumber);
   const abortedXid = Transam.recoverBackend(shared.transam, procNumber);
   const buffers = recoverBackend(shared.pool, procNumber);
+  // Its VACUUM's error clean-up never ran: the index's entry in btvacinfo goes now.
+  btEndVacuumsOfBackend(new BtVacInfo(shared.btree, procNumber), procNumber);
   return { ...buffers, abortedXid };
 }

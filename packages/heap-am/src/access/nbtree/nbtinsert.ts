@@ -32,9 +32,12 @@
  * Differs from PostgreSQL: simple deletion deletes only the LP_DEAD items (PostgreSQL also offers the
  * table AM other TIDs pointing to the same heap blocks, and deletes those it confirms dead) and
  * computes no latestRemovedXid; no bottom-up deletion; the unique check itself is the caller's
- * (`checkUnique`); no predicate locks (SSI);
- * BTP_SPLIT_END and btpo_cycleid are never set (no VACUUM of the index runs during a split: the
- * cycle ID is always 0, as in PostgreSQL when no VACUUM is running).
+ * (`checkUnique`); no predicate locks (SSI).
+ *
+ * A split stores the cycle id of a VACUUM running on the index (`vacuumCycleId`, read from the
+ * shared table of nbtutils-shmem.ts: 0 when none runs) in both halves, and BTP_SPLIT_END on the
+ * right half when its new right sibling has another cycle id, so that the VACUUM's scan goes
+ * back for tuples moved to a block it has passed (nbtvacuum.ts, btvacuumpage).
  *
  * WAL (with `xlog`): the records of nbtxlog.ts, written as PostgreSQL writes them — INSERT_LEAF /
  * INSERT_POST / INSERT_UPPER / INSERT_META after a page gained a tuple, SPLIT_L / SPLIT_R after a
@@ -198,6 +201,13 @@ export interface BtInsertInput {
    * extended). Without it every new page extends the index.
    */
   readonly freePage?: () => BufferId | undefined;
+  /**
+   * _bt_vacuum_cycleid: the cycle id of a VACUUM running on the index in any backend, or 0
+   * (nbtutils-shmem.ts's `btVacuumCycleId`); a split stores it in both halves. Without it splits
+   * store 0, which is right only when no VACUUM of the index can run meanwhile (an index built
+   * and filled by one caller, as tests do).
+   */
+  readonly vacuumCycleId?: () => number;
 }
 
 /** BTStackData: the parent page and the downlink's offset there, one per internal level. */
@@ -221,6 +231,7 @@ class HeldBuffers {
     readonly index: BtIndexRelation,
     readonly wal: BtWal | undefined,
     readonly freePage: (() => BufferId | undefined) | undefined,
+    readonly vacuumCycleId: (() => number) | undefined,
   ) {}
 
   /** The page of `buf` as a WAL block reference. */
@@ -345,7 +356,7 @@ export function btInsert(input: BtInsertInput): BtInsertResult {
     input.xlog === undefined
       ? undefined
       : { xlog: input.xlog, xid: input.xid ?? 0, rel: index.locator };
-  const bufs = new HeldBuffers(pool, index, wal, input.freePage);
+  const bufs = new HeldBuffers(pool, index, wal, input.freePage, input.vacuumCycleId);
   try {
     for (let attempt = 0; ; attempt++) {
       assert(attempt < 1000, "_bt_doinsert waits for a bounded number of transactions");
@@ -801,7 +812,8 @@ function split(
   const leftpage = new Uint8Array(origpage.length);
   btPageInit(leftpage);
   leftpage.set(origpage.subarray(0, 8), 0); // the LSN
-  const cycleid = 0; // _bt_vacuum_cycleid: no VACUUM of this index is running
+  // _bt_vacuum_cycleid: a VACUUM of this index running now, in any backend, learns of the split.
+  const cycleid = bufs.vacuumCycleId?.() ?? 0;
   const lopaque = {
     prev: oopaque.prev,
     next: 0,

@@ -6,7 +6,7 @@
  * Models: src/backend/access/nbtree/nbtree.c (bthandler, btbuildempty, btinsert, btbeginscan,
  * btrescan, btgettuple, btendscan, btcanreturn; btbulkdelete and btvacuumcleanup are declared
  * here and implemented elsewhere), nbtutils.c (btoptions), nbtsort.c (btbuild, through nbtsort.ts).
- * Entry points: `btreeIndexAm` (bthandler's routine), `registerBuiltinIndexAms`.
+ * Entry points: `btreeIndexAm` (bthandler's routine), `registerBuiltinIndexAms`, `btVacInfoOf`.
  * See also: ../index/amapi.ts (the interface), nbtsearch.ts (the scans), nbtinsert.ts and
  * nbtinsert-unique.ts (insertion), nbtsort.ts (CREATE INDEX), README.md.
  *
@@ -15,7 +15,7 @@
  */
 
 import type { BufferId } from "@pgsim/buffer-manager";
-import { PgsimError } from "@pgsim/clock-sweep";
+import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { BTREE_MIN_FILLFACTOR, P_NONE } from "../../include/access/nbtree.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import {
@@ -28,6 +28,7 @@ import {
 } from "../index/amapi.js";
 import {
   relationNeedsWal,
+  type TableAmContext,
   type TableRelation,
   tableIndexBuildScan,
   type XLogBackend,
@@ -47,11 +48,22 @@ import {
 } from "./nbtsearch.js";
 import { btBuild } from "./nbtsort.js";
 import { btPreprocessKeys } from "./nbtutils.js";
+import { BtVacInfo, btVacuumCycleId } from "./nbtutils-shmem.js";
 import { type BtVacuumInfo, btBulkDelete, btGetFreePage, btVacuumCleanup } from "./nbtvacuum.js";
 
 /** The btree relcache data of an index relation (built by amrelinit). */
 export function btRel(index: IndexRelation): BtIndexRelation {
   return index.amdata as BtIndexRelation;
+}
+
+/**
+ * The backend's view of btree's shared memory (btvacinfo: the running VACUUMs of B-tree indexes
+ * and their cycle ids), which the backend attached when it started.
+ */
+export function btVacInfoOf(ctx: TableAmContext): BtVacInfo {
+  const vacinfo = ctx.indexAmShmem.get("btree");
+  assert(vacinfo instanceof BtVacInfo, "the backend attached btree's shared memory");
+  return vacinfo;
 }
 
 function btOpaque(scan: IndexScanDesc): BTScanOpaque {
@@ -61,7 +73,7 @@ function btOpaque(scan: IndexScanDesc): BTScanOpaque {
 /**
  * btbulkdelete's and btvacuumcleanup's view of the run (nbtvacuum.ts's BtVacuumInfo): the
  * generic IndexVacuumInfo plus this backend's pool, the index's FSM, the transaction horizon
- * (page recycling) and the WAL when the table is logged (an index has its table's persistence).
+ * (page recycling), the shared table of cycle ids and the WAL when the table is logged (an index has its table's persistence).
  */
 function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
   const ctx = info.index.ctx;
@@ -73,6 +85,7 @@ function btVacuumInfo(info: IndexVacuumInfo): BtVacuumInfo {
     index: btRel(info.index),
     fsm: ctx.fsm,
     xids: ctx.transam,
+    vacinfo: btVacInfoOf(ctx),
     ...(ctx.xlog !== undefined && relationNeedsWal(ctx, info.heap) ? { xlog: ctx.xlog } : {}),
   };
 }
@@ -86,6 +99,7 @@ interface BtInsertHooks {
   readonly checkUnique: ((c: BtUniqueCheckContext) => BtUniqueCheckResult) | undefined;
   readonly waitForTransaction: ((xid: number) => void) | undefined;
   readonly xlog: XLogBackend | undefined;
+  readonly vacuumCycleId: () => number;
   readonly freePage: () => BufferId | undefined;
 }
 
@@ -143,6 +157,8 @@ function insertHooks(
         }
       : undefined,
     xlog,
+    // _bt_vacuum_cycleid for a split: a VACUUM of this index may run in any backend.
+    vacuumCycleId: () => btVacuumCycleId(btVacInfoOf(ctx), rel),
     // New pages come from the index's FSM first: pages VACUUM deleted, once recyclable.
     freePage: () =>
       btGetFreePage({
@@ -242,6 +258,7 @@ export const btreeIndexAm: IndexAmRoutine = {
       waitForTransaction: hooks.waitForTransaction,
       xlog: hooks.xlog,
       xid: hooks.xlog === undefined ? undefined : (xact?.xid ?? 0),
+      vacuumCycleId: hooks.vacuumCycleId,
       freePage: hooks.freePage,
     });
     return false;

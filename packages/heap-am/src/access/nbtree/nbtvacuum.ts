@@ -10,14 +10,13 @@
  * _bt_leftsib_splitflag, _bt_rightsib_halfdeadflag, _bt_pendingfsm_init / _add / _finalize,
  * _bt_vacuum_needs_cleanup, _bt_set_cleanup_info, _bt_getbuf's P_NEW reuse of FSM pages),
  * nbtinsert.c (_bt_getstackbuf), nbtsearch.c (_bt_search, _bt_moveright for BT_READ),
- * nbtdedup.c (_bt_update_posting), nbtutils.c (_bt_start_vacuum, _bt_end_vacuum,
- * _bt_vacuum_cycleid), nbtree.h (BTPageSetDeleted, BTPageGetDeleteXid, BTPageIsRecyclable,
- * BTreeTupleSetTopParent / GetTopParent).
+ * nbtdedup.c (_bt_update_posting), nbtree.h (BTPageSetDeleted, BTPageGetDeleteXid,
+ * BTPageIsRecyclable, BTreeTupleSetTopParent / GetTopParent).
  * Entry points: `btBulkDelete` (ambulkdelete), `btVacuumCleanup` (amvacuumcleanup),
- * `btGetFreePage` (the FSM half of _bt_getbuf(P_NEW)), `btVacuumCycleId` (_bt_vacuum_cycleid),
- * `btVacuumIndex` (both bound to one index, as lazy VACUUM calls them).
- * See also: ../heap/vacuumlazy.ts (the caller), ../../storage/freespace/indexfsm.ts,
- * verify-nbtree.ts (accepts deleted and half-dead pages), README.md ("VACUUM").
+ * `btGetFreePage` (the FSM half of _bt_getbuf(P_NEW)). Lazy VACUUM reaches the first two through
+ * the IndexAmRoutine (nbtree-am.ts's ambulkdelete and amvacuumcleanup).
+ * See also: ../heap/vacuumlazy.ts (the caller), nbtutils-shmem.ts (the shared table of cycle
+ * ids), ../../storage/freespace/indexfsm.ts, verify-nbtree.ts (accepts deleted and half-dead pages), README.md ("VACUUM").
  *
  * Locking: btvacuumpage reads each page under a share lock and trades it for a cleanup lock
  * (exclusive, sole pin) on every live leaf, whether or not it has anything to delete, so that no
@@ -32,10 +31,12 @@
  * changes, REUSE_PAGE when btGetFreePage recycles a deleted page (nbtxlog-vacuum.ts); clearing a
  * page's cycle id with nothing to delete is a hint (not logged).
  *
- * Differs from PostgreSQL: full transaction ids have epoch 0 (pgsim's
- * xids do not wrap); the vacuum cycle-id table is per thread (PostgreSQL's lives in shared memory
- * and lets concurrent splits see a running VACUUM's cycle id; insertion's splits write cycle id 0,
- * so a split in another backend during the scan is not noticed — see the README's differences);
+ * Cycle ids: btbulkdelete takes one for its scan in the shared table (nbtutils-shmem.ts), and a
+ * page split in any backend stores it in both halves while the scan runs; btvacuumpage follows
+ * the right link of a leaf with this scan's cycle id (and no BTP_SPLIT_END) back to a block the
+ * scan has passed, so that tuples a split moved there are not missed.
+ *
+ * Differs from PostgreSQL: full transaction ids have epoch 0 (pgsim's xids do not wrap);
  * incomplete splits are not finished during page deletion: a parent or left sibling with
  * BTP_INCOMPLETE_SPLIT simply stops the deletion; no predicate locks to move, no
  * progress reporting, no vacuum_delay_point.
@@ -75,7 +76,6 @@ import {
   btreeTupleIsPosting,
   btreeTupleSetDownLink,
   btreeTupleSetNAtts,
-  MAX_BT_CYCLE_ID,
   P_HIKEY,
   P_NONE,
   pFirstDataKey,
@@ -90,7 +90,6 @@ import type {
   IndexBulkDeleteCallback,
   IndexBulkDeleteResult,
   IndexVacuumRunInfo,
-  VacuumIndex,
 } from "../../include/commands/vacuum.js";
 import { writeUint16 } from "../../include/port/le-bytes.js";
 import type { FreeSpaceMap } from "../../storage/freespace/freespace.js";
@@ -117,6 +116,7 @@ import { btCheckPage, btPageInit, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import { btBinSrch, btCompare, btScanKeyFromTuple } from "./nbtsearch.js";
 import type { BTScanInsert } from "./nbtutils.js";
+import { type BtVacInfo, btEndVacuum, btStartVacuum } from "./nbtutils-shmem.js";
 import {
   logBtreeMarkPageHalfdead,
   logBtreeMetaCleanup,
@@ -135,13 +135,16 @@ export interface BtVacuumXids {
 
 /**
  * IndexVacuumInfo with the index relation and what pgsim's backend passes instead of globals:
- * the buffer pool, the FSM, the transaction ids and VACUUM's buffer ring.
+ * the buffer pool, the FSM, the transaction ids, the shared cycle-id table and VACUUM's buffer
+ * ring.
  */
 export interface BtVacuumInfo extends IndexVacuumRunInfo {
   readonly pool: BufferPool;
   readonly index: BtIndexRelation;
   readonly fsm: FreeSpaceMap;
   readonly xids: BtVacuumXids;
+  /** The backend's view of the shared table of running VACUUMs (btvacinfo). */
+  readonly vacinfo: BtVacInfo;
   /** VACUUM's buffer ring (info->strategy). */
   readonly strategy?: BufferAccessStrategy;
   /** The backend's WAL when the index is WAL-logged (RelationNeedsWAL), else undefined. */
@@ -159,42 +162,6 @@ export function newIndexBulkDeleteResult(): IndexBulkDeleteResult {
     pagesDeleted: 0,
     pagesFree: 0,
   };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Vacuum cycle ids (nbtutils.c _bt_start_vacuum, _bt_end_vacuum, _bt_vacuum_cycleid)
-
-/** The last cycle id given out; seeded from the clock as PostgreSQL seeds it with time(NULL). */
-let lastCycleId = Math.floor(Date.now() / 1000) & 0xffff;
-/** The indexes being vacuumed, by relfilenode, and their cycle ids. */
-const activeCycleIds = new Map<number, number>();
-
-/**
- * _bt_start_vacuum: the next cycle id (never 0, never above MAX_BT_CYCLE_ID), recorded for the
- * index. PostgreSQL's error when the index is already being vacuumed.
- */
-function btStartVacuum(index: BtIndexRelation): number {
-  if (activeCycleIds.has(index.locator.relNumber)) {
-    throw new PgsimError("internal-error", `multiple active vacuums for index "${index.name}"`);
-  }
-  let cycleid = lastCycleId + 1;
-  if (cycleid === 0 || cycleid > MAX_BT_CYCLE_ID) cycleid = 1;
-  lastCycleId = cycleid;
-  activeCycleIds.set(index.locator.relNumber, cycleid);
-  return cycleid;
-}
-
-/** _bt_end_vacuum. */
-function btEndVacuum(index: BtIndexRelation): void {
-  activeCycleIds.delete(index.locator.relNumber);
-}
-
-/**
- * _bt_vacuum_cycleid: the cycle id of a VACUUM running on the index, or 0. A page split stores it
- * in both halves so that the running btvacuumscan knows to go back for tuples moved behind it.
- */
-export function btVacuumCycleId(index: BtIndexRelation): number {
-  return activeCycleIds.get(index.locator.relNumber) ?? 0;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -335,11 +302,12 @@ export function btBulkDelete(
   callback: IndexBulkDeleteCallback,
 ): IndexBulkDeleteResult {
   const result = stats ?? newIndexBulkDeleteResult();
-  const cycleid = btStartVacuum(info.index);
+  // PG_ENSURE_ERROR_CLEANUP(_bt_end_vacuum_callback): the entry goes whatever happens.
+  const cycleid = btStartVacuum(info.vacinfo, info.index);
   try {
     btVacuumScan(info, result, callback, cycleid);
   } finally {
-    btEndVacuum(info.index);
+    btEndVacuum(info.vacinfo, info.index);
   }
   return result;
 }
@@ -1223,19 +1191,4 @@ export function btGetFreePage(options: {
     pool.releaseBuffer(buf);
   }
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The index as lazy VACUUM sees it
-
-/**
- * One index bound for lazy VACUUM (what vac_open_indexes and the IndexAmRoutine's ambulkdelete
- * and amvacuumcleanup give vacuumlazy.c): `info` without the per-call IndexVacuumInfo fields.
- */
-export function btVacuumIndex(base: Omit<BtVacuumInfo, keyof IndexVacuumRunInfo>): VacuumIndex {
-  return {
-    name: base.index.name,
-    bulkDelete: (info, stats, callback) => btBulkDelete({ ...base, ...info }, stats, callback),
-    vacuumCleanup: (info, stats) => btVacuumCleanup({ ...base, ...info }, stats),
-  };
 }

@@ -10,7 +10,8 @@
  * src/backend/access/nbtree/nbtxlog.c (_bt_restore_meta, btree_xlog_updates, btree_xlog_vacuum,
  * btree_xlog_mark_page_halfdead, btree_xlog_unlink_page, btree_xlog_reuse_page).
  * Entry points: `logBtreeVacuum`, `logBtreeMarkPageHalfdead`, `logBtreeUnlinkPage`,
- * `logBtreeMetaCleanup`, `logBtreeReusePage`; redo per info code: `btreeXlogVacuum`,
+ * `logBtreeMetaCleanup`, `logBtreeReusePage`, `btXLogFinish` (how every nbtree record writer
+ * ends, nbtxlog.ts's too); redo per info code: `btreeXlogVacuum`,
  * `btreeXlogMarkPageHalfdead`, `btreeXlogUnlinkPage`, `btreeXlogMetaCleanup`,
  * `btreeXlogReusePage`; `btreeVacuumRedo` (the dispatch of these codes, which nbtxlog.ts's
  * btree_redo hands them to).
@@ -234,6 +235,22 @@ export interface BtPageRef {
   readonly page: Uint8Array;
 }
 
+/**
+ * The end of every nbtree record writer (this file's and nbtxlog.ts's): XLogInsert of the record
+ * built so far, then PageSetLSN with its end on each page it changed (`undefined`: a block the
+ * record did not register). Returns the insert's result.
+ */
+export function btXLogFinish(
+  xlog: XLogBackend,
+  info: number,
+  xid: number,
+  pages: readonly ({ readonly page: Uint8Array } | undefined)[],
+): XLogInsertResult {
+  const r = xlog.ins.insert(xlog.wal, RM_BTREE_ID, info, { xid });
+  for (const p of pages) if (p !== undefined) pageSetLsn(p.page, r.endLsn);
+  return r;
+}
+
 function ref(p: BtPageRef) {
   return { rel: p.rel, fork: ForkNumber.MAIN, block: p.block, page: p.page };
 }
@@ -249,7 +266,7 @@ export function logBtreeVacuum(
   deletable: readonly number[],
   updates: readonly XlBtreeUpdate[],
 ): XLogInsertResult {
-  const { ins, wal } = xlog;
+  const { ins } = xlog;
   ins.beginInsert();
   ins.registerBuffer(0, ref(leaf), REGBUF_STANDARD);
   const main = new Uint8Array(SizeOfBtreeVacuum);
@@ -261,9 +278,7 @@ export function logBtreeVacuum(
     ins.registerBufData(0, u16s(updates.map((u) => u.offset)));
     ins.registerBufData(0, u16s(updates.flatMap((u) => [u.deletetids.length, ...u.deletetids])));
   }
-  const r = ins.insert(wal, RM_BTREE_ID, XLOG_BTREE_VACUUM, { xid: 0 });
-  pageSetLsn(leaf.page, r.endLsn);
-  return r;
+  return btXLogFinish(xlog, XLOG_BTREE_VACUUM, 0, [leaf]);
 }
 
 function u16s(values: readonly number[]): Uint8Array {
@@ -284,7 +299,7 @@ export function logBtreeMarkPageHalfdead(
   subtreeParent: BtPageRef,
   x: { poffset: number; topparent: number },
 ): XLogInsertResult {
-  const { ins, wal } = xlog;
+  const { ins } = xlog;
   ins.beginInsert();
   ins.registerBuffer(0, ref(leaf), REGBUF_WILL_INIT);
   ins.registerBuffer(1, ref(subtreeParent), REGBUF_STANDARD);
@@ -298,10 +313,7 @@ export function logBtreeMarkPageHalfdead(
       topparent: x.topparent !== leaf.block ? x.topparent : InvalidBlockNumber,
     }),
   );
-  const r = ins.insert(wal, RM_BTREE_ID, XLOG_BTREE_MARK_PAGE_HALFDEAD, { xid: 0 });
-  pageSetLsn(subtreeParent.page, r.endLsn);
-  pageSetLsn(leaf.page, r.endLsn);
-  return r;
+  return btXLogFinish(xlog, XLOG_BTREE_MARK_PAGE_HALFDEAD, 0, [subtreeParent, leaf]);
 }
 
 /**
@@ -320,7 +332,7 @@ export function logBtreeUnlinkPage(
   },
   x: XlBtreeUnlinkPage,
 ): XLogInsertResult {
-  const { ins, wal } = xlog;
+  const { ins } = xlog;
   ins.beginInsert();
   ins.registerBuffer(0, ref(pages.target), REGBUF_WILL_INIT);
   if (pages.left !== undefined) ins.registerBuffer(1, ref(pages.left), REGBUF_STANDARD);
@@ -333,11 +345,13 @@ export function logBtreeUnlinkPage(
     ins.registerBufData(4, encodeXlBtreeMetadata(metadataOf(pages.meta.page)));
     info = XLOG_BTREE_UNLINK_PAGE_META;
   }
-  const r = ins.insert(wal, RM_BTREE_ID, info, { xid: 0 });
-  for (const p of [pages.meta, pages.right, pages.target, pages.left, pages.leaf]) {
-    if (p !== undefined) pageSetLsn(p.page, r.endLsn);
-  }
-  return r;
+  return btXLogFinish(xlog, info, 0, [
+    pages.meta,
+    pages.right,
+    pages.target,
+    pages.left,
+    pages.leaf,
+  ]);
 }
 
 /**
@@ -345,13 +359,11 @@ export function logBtreeUnlinkPage(
  * xl_btree_metadata. Sets its LSN.
  */
 export function logBtreeMetaCleanup(xlog: XLogBackend, meta: BtPageRef): XLogInsertResult {
-  const { ins, wal } = xlog;
+  const { ins } = xlog;
   ins.beginInsert();
   ins.registerBuffer(0, ref(meta), REGBUF_WILL_INIT | REGBUF_STANDARD);
   ins.registerBufData(0, encodeXlBtreeMetadata(metadataOf(meta.page)));
-  const r = ins.insert(wal, RM_BTREE_ID, XLOG_BTREE_META_CLEANUP, { xid: 0 });
-  pageSetLsn(meta.page, r.endLsn);
-  return r;
+  return btXLogFinish(xlog, XLOG_BTREE_META_CLEANUP, 0, [meta]);
 }
 
 /**
@@ -365,7 +377,7 @@ export function logBtreeReusePage(
   block: number,
   safexid: bigint,
 ): XLogInsertResult {
-  const { ins, wal } = xlog;
+  const { ins } = xlog;
   ins.beginInsert();
   const b = new Uint8Array(SizeOfBtreeReusePage);
   writeUint32(b, 0, rel.spcOid);
@@ -374,7 +386,7 @@ export function logBtreeReusePage(
   writeUint32(b, 12, block);
   new DataView(b.buffer).setBigUint64(16, safexid, true);
   ins.registerData(b);
-  return ins.insert(wal, RM_BTREE_ID, XLOG_BTREE_REUSE_PAGE, { xid: 0 });
+  return btXLogFinish(xlog, XLOG_BTREE_REUSE_PAGE, 0, []);
 }
 
 // ---------------------------------------------------------------------------------------------

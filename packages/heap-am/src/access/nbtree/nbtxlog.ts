@@ -55,7 +55,6 @@ import {
   pageSetLsn,
 } from "../../storage/page/bufpage.js";
 import type { XLogBackend } from "../table/tableam.js";
-import { RM_BTREE_ID } from "../transam/rmgr.js";
 import { REGBUF_STANDARD, REGBUF_WILL_INIT } from "../transam/xloginsert.js";
 import type { DecodedXLogRecord } from "../transam/xlogreader.js";
 import {
@@ -74,7 +73,7 @@ import {
   btSwapPosting,
 } from "./nbtdedup.js";
 import { btPageInit } from "./nbtpage.js";
-import { btreeVacuumRedo } from "./nbtxlog-vacuum.js";
+import { btreeVacuumRedo, btXLogFinish } from "./nbtxlog-vacuum.js";
 
 export const XLOG_BTREE_INSERT_LEAF = 0x00;
 export const XLOG_BTREE_INSERT_UPPER = 0x10;
@@ -136,8 +135,7 @@ function register(w: BtWal, id: number, p: BtLoggedPage, flags: number): void {
 }
 
 function finish(w: BtWal, info: number, pages: readonly (BtLoggedPage | undefined)[]): void {
-  const { endLsn } = w.xlog.ins.insert(w.xlog.wal, RM_BTREE_ID, info, { xid: w.xid });
-  for (const p of pages) if (p !== undefined) pageSetLsn(p.page, endLsn);
+  btXLogFinish(w.xlog, info, w.xid, pages);
 }
 
 /**

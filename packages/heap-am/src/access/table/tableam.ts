@@ -151,6 +151,13 @@ export interface TableAmContext {
    */
   readonly pgstat?: PgStat;
   /**
+   * Each index AM's view of its own shared memory, by AM name: what PostgreSQL's AMs keep as
+   * globals pointing into shared memory. btree: its table of running VACUUMs and their cycle ids
+   * (btvacinfo; nbtree-am.ts's `btVacInfoOf` reads it), where btbulkdelete registers and a page
+   * split in any backend looks.
+   */
+  readonly indexAmShmem: ReadonlyMap<string, unknown>;
+  /**
    * The page this backend's running sequential scan has pinned (see ScanPin), or undefined. Set
    * and cleared by the scan; read by the tuple update, delete and insert paths of the same AM.
    */

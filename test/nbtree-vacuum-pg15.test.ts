@@ -20,7 +20,6 @@
 //
 // PostgreSQL 15 is required: this test never skips.
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -33,6 +32,7 @@ import { XLogReader } from "../packages/heap-am/src/access/transam/xlogreader.js
 import { comparePages, XidMap } from "./differential/compare.js";
 import type { TablePages } from "./differential/outcome.js";
 import { PgSide } from "./differential/pg-side.js";
+import { pg15Waldump } from "./pg15-peer.js";
 import { firstPageDifference, Pg15Sql, simForkPages } from "./pg15-sql.js";
 
 const pg15 = new Pg15Sql({
@@ -500,11 +500,7 @@ function btreeRecordLines(walDir: string, range?: { start: string; end: string }
       .sort();
     args.push(segments[0]!, segments[segments.length - 1]!);
   }
-  const r = spawnSync(path.join(pgc().binDir, "pg_waldump"), args, {
-    encoding: "utf8",
-    maxBuffer: 1 << 28,
-    env: { ...process.env, LC_ALL: "C" },
-  });
+  const r = pg15Waldump(args);
   // It ends at the end of the WAL (or at `end`) with one complaint at most, the one that marks
   // the end: a zero record length, or a zeroed page when the WAL ends on a page boundary.
   expect(

@@ -939,13 +939,14 @@ export function heapLockTuple(
 
 /**
  * heap_fetch: the row at exactly `tid` if `snapshot` sees it, else undefined. A TID outside the
- * relation is a typed error.
+ * relation is a typed error. `snapshot` may be SnapshotDirty (EvalPlanQual's fetch): the version
+ * found then records a running inserter or deleter in it.
  */
 export function heapFetch(
   ctx: TableAmContext,
   rel: Relation,
   tid: TID,
-  snapshot: Snapshot,
+  snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
 ): Row | undefined {
   checkTid(ctx, rel, tid);
@@ -958,7 +959,10 @@ export function heapFetch(
     const tup = normalTupleAt(page, tid.offset);
     if (tup >= 0) {
       const vctx = visibilityContext(ctx, xact);
-      if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) {
+      const visible = isDirtySnapshot(snapshot)
+        ? heapTupleSatisfiesDirty(page, tup, snapshot, vctx)
+        : heapTupleSatisfiesMVCC(page, tup, snapshot, vctx);
+      if (visible) {
         const len = itemIdGetLength(pageGetItemId(page, tid.offset));
         row = toRow(rel, heapDeformTuple(rel.desc, page.subarray(tup, tup + len)));
       }

@@ -381,11 +381,13 @@ export interface TableAccessMethod {
    * tuple_fetch_row_version: stores the version at exactly `tid` in `slot` if `snapshot` sees it
    * (no HOT chain or update chain is followed) and returns true; false when it is not visible or
    * the line pointer holds no tuple. A TID outside the relation is a typed error. Leaves no pin.
+   * With SnapshotDirty (EvalPlanQual's fetch of a row's newest version), a version seen while its
+   * inserter or deleter is still running records that transaction in the snapshot.
    */
   tupleFetchRowVersion(
     rel: TableRelation,
     tid: TID,
-    snapshot: Snapshot,
+    snapshot: Snapshot | DirtySnapshot,
     xact: Transaction | undefined,
     slot: TupleTableSlot,
   ): boolean;
@@ -779,7 +781,7 @@ export function tableTupleTidValid(scan: TableScanDesc, tid: TID): boolean {
 export function tableTupleFetchRowVersion(
   rel: TableRelation,
   tid: TID,
-  snapshot: Snapshot,
+  snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
   slot: TupleTableSlot,
 ): boolean {

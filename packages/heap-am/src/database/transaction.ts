@@ -72,6 +72,7 @@ import {
   runIndexScan,
 } from "../executor/node-indexscan.js";
 import { initDirtySnapshot } from "../include/utils/snapshot.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutError } from "../storage/lmgr/lmgr.js";
 import type { Datum } from "../utils/adt/type-codec.js";
 
 /** What a transaction needs of the backend it runs on (the Database object). */
@@ -1043,11 +1044,9 @@ export class DatabaseTransaction {
     const ctx = rel.ctx;
     const ended = ctx.transam.waitForTransaction(xid, {
       deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
-      timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+      timeoutMs: ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     });
-    if (!ended) {
-      throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", { xid });
-    }
+    if (!ended) throw lockTimeoutError(xid);
   }
 
   /**

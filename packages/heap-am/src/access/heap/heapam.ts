@@ -67,6 +67,7 @@ import {
   isDirtySnapshot,
   type Snapshot,
 } from "../../include/utils/snapshot.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutError } from "../../storage/lmgr/lmgr.js";
 import {
   itemIdGetFlags,
   itemIdGetLength,
@@ -431,14 +432,14 @@ function waitForHolder(
   try {
     ended = ctx.transam.waitForTransaction(xmax, {
       deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
-      timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+      timeoutMs: ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     });
   } finally {
     // Relock whatever happened: the caller's cleanup expects the lock it had.
     ctx.pool.lockBuffer(buffer, "exclusive");
   }
   if (!ended) {
-    throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", { xid: xmax });
+    throw lockTimeoutError(xmax);
   }
   return true;
 }

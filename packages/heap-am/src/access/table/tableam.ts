@@ -143,7 +143,10 @@ export interface TableAmContext {
   readonly targetBlocks: Map<number, number>;
   /** deadlock_timeout: how long to wait for a row lock before checking for a deadlock (ms). */
   readonly deadlockTimeoutMs?: number;
-  /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
+  /**
+   * lock_timeout: give up waiting for another transaction after this long (ms; 0 = wait until it
+   * ends; default 2 minutes).
+   */
   readonly lockTimeoutMs?: number;
   /**
    * The backend's cumulative statistics (rel->pgstat_info's owner); AM code counts into it when

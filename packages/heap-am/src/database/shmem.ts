@@ -255,6 +255,7 @@ function checkLockTimeout(value: unknown): void {
 
 /** The pool, commit log, catalog and statistics of a database, with its WAL settings if any. */
 function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): DatabaseShared {
+  checkLockTimeout(options.lockTimeoutMs);
   const maxBackends = options.maxBackends ?? 64;
   if (options.faults !== undefined && !Array.isArray(options.faults)) {
     throw new PgsimError("invalid-option", "faults must be an array of fault rules");
@@ -323,7 +324,6 @@ export function createDatabaseShared(options: DatabaseOptions): DatabaseShared {
     throw new PgsimError("invalid-option", "database options must be an object");
   }
   checkBoolean("wal", options.wal);
-  checkLockTimeout(options.lockTimeoutMs);
   if (checkPersistence(options) === "snapshot") return createSnapshotDatabase(options);
   const logged = options.variant === "disk" && options.wal !== false;
   if (!logged) {

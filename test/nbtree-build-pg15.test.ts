@@ -24,8 +24,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { PgCluster } from "@pgsim/bench";
-import { ForkNumber } from "@pgsim/buffer-manager";
 import {
   type CreateIndexOptions,
   Database,
@@ -35,57 +33,29 @@ import {
   tableTupleInsert,
 } from "@pgsim/heap-am";
 import { type BtPageItemRow, type BtPageStatsRow, btInsert } from "@pgsim/heap-am/internals";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startPg15 } from "./pg15-peer.js";
+import { firstPageDifference, Pg15Sql, simIndexPages } from "./pg15-sql.js";
 
-let cluster: PgCluster | undefined;
-let client: pg.Client | undefined;
-const dirs: string[] = [];
-
-beforeAll(async () => {
-  cluster = await startPg15({
+const pg15 = new Pg15Sql({
+  cluster: {
     dataChecksums: false,
     settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
-  });
-  await connect();
-  await q("CREATE EXTENSION pageinspect");
-  await q("CREATE EXTENSION amcheck");
-}, 120_000);
+  },
+  extensions: ["pageinspect", "amcheck"],
+});
+const dirs: string[] = [];
 
-/**
- * One connection for everything (a psql process per query would dominate the test's time); every
- * value comes back as PostgreSQL's text output.
- */
-async function connect(): Promise<void> {
-  client = new pg.Client({
-    host: "127.0.0.1",
-    port: pgc().port,
-    user: "postgres",
-    database: "postgres",
-    types: { getTypeParser: () => (value: string) => value },
-  });
-  await client.connect();
-  for (const [k, v] of Object.entries(SETTINGS)) await q(`SET ${k} = '${v}'`);
-}
+beforeAll(() => pg15.start(), 120_000);
 
 afterAll(async () => {
-  await client?.end().catch(() => undefined);
-  await cluster?.stop();
+  await pg15.stop();
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-function pgc(): PgCluster {
-  if (cluster === undefined) throw new Error("the PostgreSQL 15 cluster did not start");
-  return cluster;
-}
+const pgc = () => pg15.cluster;
 
 /** Runs SQL on the cluster; rows as arrays of text (null for NULL). */
-async function q(sql: string): Promise<(string | null)[][]> {
-  if (client === undefined) throw new Error("the PostgreSQL 15 cluster did not start");
-  const r = await client.query({ text: sql, rowMode: "array" });
-  return (r.rows ?? []) as (string | null)[][];
-}
+const q = (sql: string) => pg15.q(sql);
 
 interface Column {
   name: string;
@@ -248,9 +218,6 @@ const CASES: TableCase[] = [
   },
 ];
 
-/** Output settings under which PostgreSQL's text is what pgsim's input functions read. */
-const SETTINGS = { DateStyle: "ISO, MDY", TimeZone: "UTC", IntervalStyle: "postgres" };
-
 async function loadBoth(db: Database, c: TableCase): Promise<void> {
   await q(
     `CREATE TABLE ${c.table} (${c.columns.map((x) => `${x.name} ${x.type}`).join(", ")}) ` +
@@ -274,18 +241,6 @@ async function loadBoth(db: Database, c: TableCase): Promise<void> {
   // The heap TIDs agree with PostgreSQL's ctids (so must the indexes' TIDs).
   const ctids = await q(`SELECT ctid FROM ${c.table} ORDER BY ctid`);
   expect(tids.map((t) => `(${t.block},${t.offset})`)).toEqual(ctids.map((r) => r[0]));
-}
-
-function simPages(db: Database, index: string): Uint8Array[] {
-  const rel = db.index(index);
-  const out: Uint8Array[] = [];
-  for (let b = 0; b < db.pool.nblocks(rel.locator, ForkNumber.MAIN); b++) {
-    const buf = db.pool.readBuffer(rel.locator, ForkNumber.MAIN, b);
-    db.pool.lockBuffer(buf, "share");
-    out.push(db.pool.bufferGetPage(buf).slice());
-    db.pool.unlockReleaseBuffer(buf);
-  }
-  return out;
 }
 
 const bool = (v: boolean | null) => (v === null ? null : v ? "t" : "f");
@@ -320,18 +275,12 @@ function statsText(s: BtPageStatsRow): string[] {
   ].map(String);
 }
 
-/** The first differing byte of two pages, pd_lsn (bytes 0..7) masked; -1 when equal. */
-function firstDifference(a: Uint8Array, b: Uint8Array): number {
-  for (let i = 8; i < a.length; i++) if (a[i] !== b[i]) return i;
-  return a.length === b.length ? -1 : a.length;
-}
-
 async function compareIndex(
   db: Database,
   ix: IndexCase,
 ): Promise<{ pages: number; level: number }> {
   const [[nblocks]] = (await q(`SELECT pg_relation_size('${ix.name}') / 8192`)) as [[string]];
-  const sim = simPages(db, ix.name);
+  const sim = simIndexPages(db, ix.name);
   expect(sim.length, `${ix.name}: blocks`).toBe(Number(nblocks));
 
   const meta = await q(`SELECT * FROM bt_metap('${ix.name}')`);
@@ -375,7 +324,7 @@ async function compareIndex(
   );
   for (let b = 0; b < sim.length; b++) {
     const pgPage = Buffer.from(raw[b]![0]!, "hex");
-    const at = firstDifference(sim[b]!, pgPage);
+    const at = firstPageDifference(sim[b]!, pgPage);
     expect(at, `${ix.name}: block ${b} first differs at byte ${at}`).toBe(-1);
   }
   return { pages: sim.length, level: m.level };
@@ -681,22 +630,20 @@ describe("round trip: PostgreSQL 15 uses an index file pgsim built", () => {
       );
       tx.commit();
       db.createIndex("rt_t", "rt", { columns: ["t", { name: "id", desc: true }] });
-      const pages = simPages(db, "rt_t");
+      const pages = simIndexPages(db, "rt_t");
       const pgBlocks = Number((await q("SELECT pg_relation_size('rt_t') / 8192"))[0]![0]);
       // A different file: PostgreSQL's insertions split pages half-full; the build packs them.
       expect(pages.length).not.toBe(pgBlocks);
 
       const file = await pgc().relationFilePath("rt_t");
-      await client!.end();
-      await pgc().stopServer("fast");
+      await pg15.stopServer();
       const image = new Uint8Array(pages.length * 8192);
       pages.forEach((p, b) => {
         image.set(p, b * 8192);
         image.fill(0, b * 8192, b * 8192 + 8); // pd_lsn: pgsim's LSNs mean nothing to this cluster
       });
       fs.writeFileSync(file, image);
-      await pgc().startServer();
-      await connect();
+      await pg15.startServer();
 
       expect(await q("SELECT pg_relation_size('rt_t') / 8192")).toEqual([[String(pages.length)]]);
       await q("SELECT bt_index_parent_check('rt_t', true, true)");
@@ -871,10 +818,9 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
       // bt_index_parent_check(heapallindexed, rootdescend) accepts each of them.
       const files = new Map<string, string>();
       for (const ix of c.indexes) files.set(ix.name, await pgc().relationFilePath(ix.name));
-      await client!.end();
-      await pgc().stopServer("fast");
+      await pg15.stopServer();
       for (const ix of c.indexes) {
-        const pages = simPages(db, ix.name);
+        const pages = simIndexPages(db, ix.name);
         const image = new Uint8Array(pages.length * 8192);
         pages.forEach((p, b) => {
           image.set(p, b * 8192);
@@ -882,8 +828,7 @@ describe("indexes grown by inserts leave PostgreSQL 15's pages: page splits, new
         });
         fs.writeFileSync(files.get(ix.name)!, image);
       }
-      await pgc().startServer();
-      await connect();
+      await pg15.startServer();
       for (const ix of c.indexes) {
         await q(`SELECT bt_index_parent_check('${ix.name}', true, true)`);
       }

@@ -20,14 +20,11 @@
 //
 // PostgreSQL 15 is required: this test never skips.
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { PgCluster } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { type CreateIndexOptions, Database, lookupType } from "@pgsim/heap-am";
-import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { formatWalDumpRecord } from "../packages/heap-am/src/access/transam/xlog-desc.js";
 import { parseLsn } from "../packages/heap-am/src/access/transam/xlogdefs.js";
@@ -35,61 +32,32 @@ import { XLogReader } from "../packages/heap-am/src/access/transam/xlogreader.js
 import { comparePages, XidMap } from "./differential/compare.js";
 import type { TablePages } from "./differential/outcome.js";
 import { PgSide } from "./differential/pg-side.js";
-import { startPg15 } from "./pg15-peer.js";
+import { pg15Waldump } from "./pg15-peer.js";
+import { firstPageDifference, Pg15Sql, simForkPages } from "./pg15-sql.js";
 
-let cluster: PgCluster | undefined;
-let client: pg.Client | undefined;
-let pgSide: PgSide | undefined;
-
-/** Output settings under which PostgreSQL's text is what pgsim's input functions read. */
-const SETTINGS = {
-  DateStyle: "ISO, MDY",
-  TimeZone: "UTC",
-  // DELETE … WHERE must read the heap as pgsim's scan does (every tuple, in ctid order).
-  enable_indexscan: "off",
-  enable_indexonlyscan: "off",
-  enable_bitmapscan: "off",
-};
-
-beforeAll(async () => {
-  cluster = await startPg15({
+const pg15 = new Pg15Sql({
+  cluster: {
     dataChecksums: false,
     settings: { autovacuum: "off", fsync: "off", full_page_writes: "off" },
-  });
-  await connect();
-  await q("CREATE EXTENSION pageinspect");
-  await q("CREATE EXTENSION amcheck");
-  pgSide = await PgSide.connect(cluster);
+  },
+  // DELETE … WHERE must read the heap as pgsim's scan does (every tuple, in ctid order).
+  settings: { enable_indexscan: "off", enable_indexonlyscan: "off", enable_bitmapscan: "off" },
+  extensions: ["pageinspect", "amcheck"],
+});
+let pgSide: PgSide | undefined;
+
+beforeAll(async () => {
+  await pg15.start();
+  pgSide = await PgSide.connect(pg15.cluster);
 }, 120_000);
 
 afterAll(async () => {
-  await client?.end().catch(() => undefined);
   await pgSide?.close();
-  await cluster?.stop();
+  await pg15.stop();
 });
 
-async function connect(): Promise<void> {
-  client = new pg.Client({
-    host: "127.0.0.1",
-    port: pgc().port,
-    user: "postgres",
-    database: "postgres",
-    types: { getTypeParser: () => (value: string) => value },
-  });
-  await client.connect();
-  for (const [k, v] of Object.entries(SETTINGS)) await q(`SET ${k} = '${v}'`);
-}
-
-function pgc(): PgCluster {
-  if (cluster === undefined) throw new Error("the PostgreSQL 15 cluster did not start");
-  return cluster;
-}
-
-async function q(sql: string): Promise<(string | null)[][]> {
-  if (client === undefined) throw new Error("the PostgreSQL 15 cluster did not start");
-  const r = await client.query({ text: sql, rowMode: "array" });
-  return (r.rows ?? []) as (string | null)[][];
-}
+const pgc = () => pg15.cluster;
+const q = (sql: string) => pg15.q(sql);
 
 interface IndexCase {
   name: string;
@@ -207,22 +175,6 @@ async function loadBoth(db: Database, xids: XidMap, c: TableCase): Promise<void>
   );
 }
 
-function simForkPages(
-  db: Database,
-  locator: ReturnType<Database["index"]>["locator"],
-  fork: number,
-) {
-  if (!db.pool.relationExists(locator, fork)) return [];
-  const out: Uint8Array[] = [];
-  for (let b = 0; b < db.pool.nblocks(locator, fork); b++) {
-    const buf = db.pool.readBuffer(locator, fork, b);
-    db.pool.lockBuffer(buf, "share");
-    out.push(db.pool.bufferGetPage(buf).slice());
-    db.pool.unlockReleaseBuffer(buf);
-  }
-  return out;
-}
-
 function simTablePages(db: Database, table: string): TablePages {
   const loc = db.table(table).locator;
   return {
@@ -241,11 +193,7 @@ const btpoFlags = (p: Uint8Array) => p[8188]! | (p[8189]! << 8);
  */
 function firstIndexDifference(pgPage: Uint8Array, simPage: Uint8Array, block: number): number {
   const deleted = block > 0 && (btpoFlags(pgPage) & BTP_DELETED) !== 0;
-  for (let i = 8; i < 8192; i++) {
-    if (deleted && i >= 24 && i < 32) continue;
-    if (pgPage[i] !== simPage[i]) return i;
-  }
-  return -1;
+  return firstPageDifference(pgPage, simPage, deleted ? [[24, 32]] : []);
 }
 
 const bool = (v: boolean | null) => (v === null ? null : v ? "t" : "f");
@@ -326,11 +274,11 @@ async function vacuumBoth(
 ): Promise<{ pgLines: string[]; simLines: string[] }> {
   const notices: string[] = [];
   const onNotice = (n: { message?: string }) => notices.push(n.message ?? "");
-  client!.on("notice", onNotice);
+  pg15.client.on("notice", onNotice);
   try {
     await q(`VACUUM (VERBOSE, INDEX_CLEANUP ON, DISABLE_PAGE_SKIPPING) ${table}`);
   } finally {
-    client!.off("notice", onNotice);
+    pg15.client.off("notice", onNotice);
   }
   const result = db.vacuum(table, { indexCleanup: "on", disablePageSkipping: true });
   // The table's own message (VERBOSE also reports its TOAST table).
@@ -484,9 +432,8 @@ describe("round trip: PostgreSQL 15 uses an index pgsim vacuumed", () => {
       }
       const paths = new Map<string, string>();
       for (const ix of c.indexes) paths.set(ix.name, await pgc().relationFilePath(ix.name));
-      await client!.end();
       await pgSide!.close();
-      await pgc().stopServer("fast");
+      await pg15.stopServer();
       for (const [name, pages] of files) {
         const image = new Uint8Array(pages.length * 8192);
         pages.forEach((p, b) => {
@@ -495,8 +442,7 @@ describe("round trip: PostgreSQL 15 uses an index pgsim vacuumed", () => {
         });
         fs.writeFileSync(paths.get(name)!, image);
       }
-      await pgc().startServer();
-      await connect();
+      await pg15.startServer();
       pgSide = await PgSide.connect(pgc());
       for (const ix of c.indexes) {
         await q(`SELECT bt_index_parent_check('${ix.name}', true, true)`);
@@ -554,11 +500,7 @@ function btreeRecordLines(walDir: string, range?: { start: string; end: string }
       .sort();
     args.push(segments[0]!, segments[segments.length - 1]!);
   }
-  const r = spawnSync(path.join(pgc().binDir, "pg_waldump"), args, {
-    encoding: "utf8",
-    maxBuffer: 1 << 28,
-    env: { ...process.env, LC_ALL: "C" },
-  });
+  const r = pg15Waldump(args);
   // It ends at the end of the WAL (or at `end`) with one complaint at most, the one that marks
   // the end: a zero record length, or a zeroed page when the WAL ends on a page boundary.
   expect(

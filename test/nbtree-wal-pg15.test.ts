@@ -9,10 +9,6 @@
 //
 // PostgreSQL 15 is required: this test never skips.
 
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { PG15_BIN_DIR } from "@pgsim/bench";
 import { ForkNumber } from "@pgsim/buffer-manager";
 import { afterAll, describe, expect, it } from "vitest";
 import { RM_BTREE_ID } from "../packages/heap-am/src/access/transam/rmgr.js";
@@ -33,30 +29,12 @@ import {
 } from "../packages/heap-am/src/internals.js";
 import { makeDb, removeDbDirs } from "../packages/heap-am/test/db-helpers.js";
 import { enableWal, removeTempDirs } from "../packages/heap-am/test/wal-support.js";
-
-const binDir = process.env.PGSIM_PG_BIN_DIR ?? PG15_BIN_DIR;
+import { pg15Waldump } from "./pg15-peer.js";
 
 afterAll(() => {
   removeDbDirs();
   removeTempDirs();
 });
-
-/** pg_waldump of PostgreSQL 15, or a loud failure. */
-function waldump(args: string[]): { stdout: string; stderr: string } {
-  const file = path.join(binDir, "pg_waldump");
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `this test needs PostgreSQL 15's pg_waldump (${file} does not exist) and never skips: ` +
-        "install it with `apt-get install postgresql-15`, or set PGSIM_PG_BIN_DIR",
-    );
-  }
-  const r = spawnSync(file, args, {
-    encoding: "utf8",
-    env: { ...process.env, TZ: "UTC", LC_ALL: "C", LANG: "C" },
-    maxBuffer: 512 << 20,
-  });
-  return { stdout: r.stdout, stderr: r.stderr };
-}
 
 type Row = (number | string | null)[];
 
@@ -158,7 +136,7 @@ describe("pg_waldump reads the B-tree records pgsim writes", () => {
     ).toBe(true);
 
     const last = records.at(-1)!;
-    const out = waldump(["-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
+    const out = pg15Waldump(["-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
     expect(out.stderr.trim()).toBe(
       `pg_waldump: error: error in WAL record at ${formatLsn(last.lsn)}: ` +
         `invalid record length at ${formatLsn(last.endLsn)}: wanted 24, got 0`,
@@ -180,7 +158,7 @@ describe("pg_waldump reads the B-tree records pgsim writes", () => {
     expect(
       lines.some((l) => /desc: DELETE latestRemovedXid 0; ndeleted 3; nupdated 0/.test(l)),
     ).toBe(true);
-    const detailed = waldump(["-b", "-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
+    const detailed = pg15Waldump(["-b", "-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
     const expected = `${records.map((r) => formatWalDumpRecord(r, { detailed: true })).join("\n")}\n`;
     if (detailed.stdout !== expected) {
       const a = detailed.stdout.split("\n");

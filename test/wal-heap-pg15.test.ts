@@ -23,10 +23,7 @@
 //
 // PostgreSQL 15 is required: these tests never skip.
 
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
-import { PG15_BIN_DIR } from "@pgsim/bench";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { XLOG_FPI } from "../packages/heap-am/src/access/transam/pg-control.js";
@@ -58,31 +55,12 @@ import {
 } from "../packages/heap-am/test/wal-support.js";
 import { DiffEnv, formatFailure, runSeed } from "./differential/runner.js";
 import { createTableSql } from "./differential/schema.js";
-import { startPg15 } from "./pg15-peer.js";
-
-const binDir = process.env.PGSIM_PG_BIN_DIR ?? PG15_BIN_DIR;
+import { pg15Waldump, startPg15 } from "./pg15-peer.js";
 
 afterAll(() => {
   removeDbDirs();
   removeTempDirs();
 });
-
-/** pg_waldump of PostgreSQL 15, or a loud failure: these tests never skip. */
-function waldump(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const file = path.join(binDir, "pg_waldump");
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `this test needs PostgreSQL 15's pg_waldump (${file} does not exist) and never skips: ` +
-        "install it with `apt-get install postgresql-15`, or set PGSIM_PG_BIN_DIR",
-    );
-  }
-  const r = spawnSync(file, args, {
-    encoding: "utf8",
-    env: { ...process.env, TZ: "UTC", LC_ALL: "C", LANG: "C" },
-    maxBuffer: 512 << 20,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 const COLS = [
   { name: "id", type: "int4", notNull: true },
@@ -195,7 +173,7 @@ describe("pg_waldump reads the heap records pgsim writes", () => {
     }
     expect(records.some((r) => r.blocks.some((b) => b.image !== null))).toBe(true);
     const last = records.at(-1)!;
-    const out = waldump(["-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
+    const out = pg15Waldump(["-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
     expect(out.stderr.trim()).toBe(
       `pg_waldump: error: error in WAL record at ${formatLsn(last.lsn)}: ` +
         `invalid record length at ${formatLsn(last.endLsn)}: wanted 24, got 0`,
@@ -207,7 +185,7 @@ describe("pg_waldump reads the heap records pgsim writes", () => {
         expect({ record: i, line: lines[i] }).toEqual({ record: i, line: formatWalDumpRecord(r) });
       }
     });
-    const detailed = waldump(["-b", "-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
+    const detailed = pg15Waldump(["-b", "-p", wal.walDir, "-s", formatLsn(records[0]!.lsn)]);
     const expected = `${records.map((r) => formatWalDumpRecord(r, { detailed: true })).join("\n")}\n`;
     if (detailed.stdout !== expected) {
       const a = detailed.stdout.split("\n");
@@ -507,7 +485,7 @@ describe("PostgreSQL 15 and pgsim write the same heap records for the same state
       const pgEnd = (await e.cluster.query("SELECT pg_current_wal_insert_lsn()"))[0]![0]!;
       // Make everything up to pgEnd durable and readable.
       await e.cluster.psql("CHECKPOINT");
-      const pgDump = waldump([
+      const pgDump = pg15Waldump([
         "-p",
         path.join(e.cluster.dataDir, "pg_wal"),
         "-s",
@@ -520,7 +498,7 @@ describe("PostgreSQL 15 and pgsim write the same heap records for the same state
       const simDump =
         simRecords.length === 0
           ? { stdout: "", stderr: "" }
-          : waldump(["-p", wal!.walDir, "-s", formatLsn(simRecords[0]!.lsn)]);
+          : pg15Waldump(["-p", wal!.walDir, "-s", formatLsn(simRecords[0]!.lsn)]);
       const sim = parseDump(simDump.stdout);
       expect(sim.length).toBe(simRecords.length);
       const pg = tableRecords(parseDump(pgDump.stdout), pgTables);
@@ -719,7 +697,7 @@ describe("pgsim's descriptions of PostgreSQL 15's own heap records", () => {
       const end = (await a.query("SELECT pg_current_wal_insert_lsn() AS l")).rows[0].l as string;
       await a.query("CHECKPOINT");
       const walDir = path.join(cluster.dataDir, "pg_wal");
-      const dump = waldump(["-p", walDir, "-s", start, "-e", end]);
+      const dump = pg15Waldump(["-p", walDir, "-s", start, "-e", end]);
       expect(dump.stderr).toBe("");
       const heapLines = dump.stdout
         .split("\n")

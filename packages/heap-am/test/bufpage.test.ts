@@ -43,6 +43,9 @@ import {
   pageGetUpper,
   pageHasFreeLinePointers,
   pageHeaderProblem,
+  pageIndexMultiDelete,
+  pageIndexTupleDelete,
+  pageIndexTupleOverwrite,
   pageInit,
   pageIsNew,
   pageIsVerified,
@@ -224,6 +227,24 @@ describe("pageAddItemExtended", () => {
         message: "corrupted page pointers: lower = 9000, upper = 8192, special = 8192",
       }),
     );
+  });
+
+  it("compacting and index deletes also reject a pd_special that is not MAXALIGNed; adding does not", () => {
+    const page = newPage(16);
+    for (let i = 1; i <= 4; i++)
+      pageAddItemExtended(page, Uint8Array.of(i, i, i, i, i, i, i, i), 0, 0);
+    // pd_special 8180: past the items, but not a multiple of 8.
+    writeUint16(page, 16, 8180);
+    const corrupted = expect.objectContaining({
+      code: "corrupted-page-pointers",
+      message: "corrupted page pointers: lower = 40, upper = 8144, special = 8180",
+    });
+    // PageAddItemExtended checks only the order of the pointers.
+    expect(pageAddItemExtended(page.slice(), Uint8Array.of(5), 0, 0)).toBe(5);
+    expect(() => pageRepairFragmentation(page.slice())).toThrow(corrupted);
+    expect(() => pageIndexTupleDelete(page.slice(), 1)).toThrow(corrupted);
+    expect(() => pageIndexMultiDelete(page.slice(), [1, 2, 3])).toThrow(corrupted);
+    expect(() => pageIndexTupleOverwrite(page.slice(), 1, Uint8Array.of(9))).toThrow(corrupted);
   });
 });
 

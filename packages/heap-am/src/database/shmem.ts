@@ -59,6 +59,7 @@ import { Catalog, type CatalogShared, initCatalog } from "../catalog/catalog.js"
 import { logCatalogImage } from "../catalog/catalog-xlog.js";
 import { readUint16 } from "../include/port/le-bytes.js";
 import { FreeSpaceMap } from "../storage/freespace/freespace.js";
+import { DEFAULT_LOCK_TIMEOUT_MS } from "../storage/lmgr/lmgr.js";
 import {
   PD_CHECKSUM_OFFSET,
   pageIsVerified,
@@ -116,6 +117,15 @@ export interface DatabaseOptions {
   segmentBlocks?: number;
   /** deadlock_timeout: how long a row-lock wait lasts before the deadlock check (ms, default 1000). */
   deadlockTimeoutMs?: number;
+  /**
+   * lock_timeout: how long any wait for another transaction may last — a row lock, an UPDATE or
+   * DELETE waiting for the row's updater, a unique check waiting for the inserter of an equal key,
+   * EvalPlanQual's wait for a newer version — before the statement fails with `lock-timeout`
+   * ("canceling statement due to lock timeout", SQLSTATE 55P03). In ms; 0 waits until the other
+   * transaction ends (PostgreSQL's default). Default 120000: a safety net, where PostgreSQL waits
+   * for ever.
+   */
+  lockTimeoutMs?: number;
   /** Tables whose statistics can be kept at once (default 1024; see `tableStats`). */
   statsEntries?: number;
   /**
@@ -194,6 +204,8 @@ export interface DatabaseShared {
   readonly checksums: boolean;
   /** deadlock_timeout in milliseconds (default 1000, as PostgreSQL's). */
   readonly deadlockTimeoutMs?: number;
+  /** lock_timeout in milliseconds, 0 for none (default 120000; see DatabaseOptions). */
+  readonly lockTimeoutMs?: number;
   /** The write-ahead log's settings and shared state; absent when nothing is logged. */
   readonly xlog?: XLogSettings;
   /** A memory-only database's snapshot settings and control words (persistence "snapshot"). */
@@ -238,8 +250,20 @@ function checkPositive(name: string, value: unknown): void {
   }
 }
 
+/** lock_timeout's range check (the GUC's 0 .. INT_MAX milliseconds), with PostgreSQL's message. */
+function checkLockTimeout(value: unknown): void {
+  if (value === undefined) return;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > 2147483647) {
+    throw new PgsimError(
+      "invalid-option",
+      `${String(value)} ms is outside the valid range for parameter "lock_timeout" (0 .. 2147483647)`,
+    );
+  }
+}
+
 /** The pool, commit log, catalog and statistics of a database, with its WAL settings if any. */
 function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): DatabaseShared {
+  checkLockTimeout(options.lockTimeoutMs);
   const maxBackends = options.maxBackends ?? 64;
   if (options.faults !== undefined && !Array.isArray(options.faults)) {
     throw new PgsimError("invalid-option", "faults must be an array of fault rules");
@@ -268,6 +292,7 @@ function buildShared(options: DatabaseOptions, xlog: XLogSettings | undefined): 
     ...(options.deadlockTimeoutMs !== undefined
       ? { deadlockTimeoutMs: options.deadlockTimeoutMs }
       : {}),
+    ...(options.lockTimeoutMs !== undefined ? { lockTimeoutMs: options.lockTimeoutMs } : {}),
     ...(xlog !== undefined ? { xlog } : {}),
   };
 }
@@ -707,6 +732,7 @@ export function attachBackend(shared: DatabaseShared): BackendAttachment {
     fsm: new FreeSpaceMap(pool),
     targetBlocks: new Map(),
     deadlockTimeoutMs: shared.deadlockTimeoutMs ?? 1000,
+    lockTimeoutMs: shared.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     scanPin: undefined,
     pgstat,
     indexAmShmem: new Map([["btree", new BtVacInfo(shared.btree, pool.procNumber)]]),

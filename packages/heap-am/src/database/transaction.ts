@@ -71,6 +71,8 @@ import {
   runIndexOnlyScan,
   runIndexScan,
 } from "../executor/node-indexscan.js";
+import { initDirtySnapshot } from "../include/utils/snapshot.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutError } from "../storage/lmgr/lmgr.js";
 import type { Datum } from "../utils/adt/type-codec.js";
 
 /** What a transaction needs of the backend it runs on (the Database object). */
@@ -866,6 +868,7 @@ export class DatabaseTransaction {
       rel,
       tid,
       "update",
+      nowait,
       (target) => {
         const out = tableTupleUpdate(rel, target, makeSlot(newValues), this.xact, !nowait);
         newTid = out.newTid;
@@ -911,6 +914,7 @@ export class DatabaseTransaction {
       rel,
       tid,
       "delete",
+      nowait,
       (target) => tableTupleDelete(rel, target, this.xact, !nowait),
       where,
     );
@@ -938,6 +942,7 @@ export class DatabaseTransaction {
         rel,
         tid,
         "lock",
+        options.nowait === true,
         (target) => tableTupleLock(rel, target, this.xact, mode, !options.nowait),
         where,
       );
@@ -951,21 +956,26 @@ export class DatabaseTransaction {
    * 1. TM.Ok: done; returns true.
    * 2. Any other result goes to concurrentChange: NOWAIT's WouldBlock, SelfModified and, under
    *    REPEATABLE READ, Updated / Deleted are errors; under READ COMMITTED a deleted row is gone
-   *    (returns false) and an updated one yields the newest committed version (EvalPlanQual).
-   * 3. The newest version is re-read with a fresh snapshot; one that changed again meanwhile is
-   *    followed to its last version (with one snapshot for both steps); if none is visible (its
-   *    updater deleted it), the row is gone: returns false.
+   *    (returns false) and an updated one is followed to its newest version by commit status.
+   * 3. fetchNewestVersion reads that version under SnapshotDirty, waiting for a transaction still
+   *    running on it and walking on (EvalPlanQual's fetch); if the row was deleted meanwhile it is
+   *    gone: returns false.
    * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it; the statement's
    *    conditions are checked again — false: the row no longer qualifies, returns false), and the
    *    change is tried again on that version.
    *
    * Bounded: a row that keeps changing under the statement is a serialization failure after
    * EPQ_MAX_ATTEMPTS tries.
+   *
+   * Differs from PostgreSQL: the newest version is not locked before the re-check (heapam_tuple_lock
+   * runs heap_lock_tuple on it, then EvalPlanQual evaluates the locked row); a version changed
+   * again in between makes the change fail once more, and it is followed again (step 2).
    */
   private changeRowVersion(
     rel: TableRelation,
     tid: TID,
     verb: "update" | "delete" | "lock",
+    nowait: boolean,
     change: (target: TID) => TMOutcome,
     recheck?: (newest: Row) => boolean,
   ): boolean {
@@ -973,33 +983,70 @@ export class DatabaseTransaction {
     for (let attempt = 0; attempt < EPQ_MAX_ATTEMPTS; attempt++) {
       const out = change(target);
       if (out.result === TM.Ok) return true;
-      let next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
+      const next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
       if (next === undefined) return false;
-      // The chain was followed by commit status (heap_get_latest_tid's walk); a snapshot taken
-      // after the walk sees its last version unless that version changed again meanwhile —
-      // then the walk goes on from there (EvalPlanQual ends on the row's last version).
-      let newest = this.visibleRow(rel, next, this.latestSnapshot());
-      let settles = 0;
-      for (let walks = 0; newest === undefined && walks < EPQ_MAX_ATTEMPTS; walks++) {
-        const further = tableTupleFindLastVersion(rel, next, this.latestSnapshot());
-        if (tidEqual(further, next)) {
-          // The last version by commit status, yet no snapshot sees it: its creator has
-          // committed in the commit log but is still leaving the proc array (RecordTransactionCommit
-          // comes before ProcArrayEndTransaction). PostgreSQL's EvalPlanQual locks that version
-          // and reads it whatever the snapshot. Differs from PostgreSQL: pgsim waits the moment
-          // out (1 ms at a time) and looks again with a new snapshot.
-          // A version no snapshot ever comes to see was deleted: the row is gone.
-          if (settles++ >= EPQ_SETTLE_TRIES) break;
-          Atomics.wait(EPQ_SLEEP, 0, 0, 1);
-        }
-        next = further;
-        newest = this.visibleRow(rel, next, this.latestSnapshot());
-      }
+      const newest = this.fetchNewestVersion(rel, next, nowait, verb);
       if (newest === undefined) return false;
-      if (recheck !== undefined && !recheck(newest)) return false;
-      target = next;
+      if (recheck !== undefined && !recheck(newest.row)) return false;
+      target = newest.tid;
     }
     throw new PgsimError("serialization-failure", `row kept changing under a concurrent ${verb}`);
+  }
+
+  /**
+   * EvalPlanQual's fetch of a row's newest version (heapam_tuple_lock's loop under
+   * TUPLE_LOCK_FLAG_FIND_LAST_VERSION): the version `tid` the walk by commit status ended on is
+   * read with SnapshotDirty, whatever the statement's snapshot, and
+   *
+   * 1. seen with no transaction running on it: it is the newest version — returned with its row;
+   * 2. seen while its inserter (a commit not yet out of the proc array) or its updater or deleter
+   *    is running: wait for that transaction (XactLockTableWait; under NOWAIT "could not obtain
+   *    lock on row"), walk on from the version by commit status and read again;
+   * 3. not seen (its inserter aborted, or a committed transaction deleted it): walk on if a
+   *    committed update leads further, else the row is gone — undefined.
+   *
+   * Bounded by EPQ_MAX_ATTEMPTS versions and waits; each wait by lock_timeout.
+   */
+  private fetchNewestVersion(
+    rel: TableRelation,
+    tid: TID,
+    nowait: boolean,
+    verb: string,
+  ): { tid: TID; row: Row } | undefined {
+    let current = tid;
+    for (let steps = 0; steps < EPQ_MAX_ATTEMPTS; steps++) {
+      const dirty = initDirtySnapshot();
+      const slot = makeSlot();
+      const seen = tableTupleFetchRowVersion(rel, current, dirty, this.xact, slot);
+      const xwait = dirty.xmin !== 0 ? dirty.xmin : dirty.xmax;
+      if (seen && xwait === 0) return { tid: current, row: slot.values };
+      if (xwait !== 0) this.waitForRowChanger(rel, xwait, nowait, current);
+      const further = tableTupleFindLastVersion(rel, current, this.latestSnapshot());
+      if (xwait === 0 && tidEqual(further, current)) return undefined;
+      current = further;
+    }
+    throw new PgsimError("serialization-failure", `row kept changing under a concurrent ${verb}`);
+  }
+
+  /**
+   * XactLockTableWait for the transaction running on a row version (heapam_tuple_lock's
+   * LockWaitBlock), or, under NOWAIT (LockWaitError), "could not obtain lock on row in relation";
+   * "canceling statement due to lock timeout" after lock_timeout.
+   */
+  private waitForRowChanger(rel: TableRelation, xid: number, nowait: boolean, tid: TID): void {
+    if (nowait) {
+      throw new PgsimError(
+        "lock-not-available",
+        `could not obtain lock on row in relation "${rel.name}"`,
+        { tid },
+      );
+    }
+    const ctx = rel.ctx;
+    const ended = ctx.transam.waitForTransaction(xid, {
+      deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
+      timeoutMs: ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
+    });
+    if (!ended) throw lockTimeoutError(xid);
   }
 
   /**
@@ -1090,10 +1137,6 @@ export class DatabaseTransaction {
     this.endXact(() => this.xact.abort());
   }
 }
-
-/** How many times EvalPlanQual waits (1 ms each) for a just-committed version to become visible. */
-const EPQ_SETTLE_TRIES = 50;
-const EPQ_SLEEP = new Int32Array(new SharedArrayBuffer(4));
 
 /** Whether two TIDs name the same line pointer. */
 function tidEqual(a: TID, b: TID): boolean {

@@ -70,6 +70,7 @@ import {
   isDirtySnapshot,
   type Snapshot,
 } from "../../include/utils/snapshot.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutError } from "../../storage/lmgr/lmgr.js";
 import {
   itemIdGetFlags,
   itemIdGetLength,
@@ -435,14 +436,14 @@ function waitForHolder(
   try {
     ended = ctx.transam.waitForTransaction(xmax, {
       deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
-      timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+      timeoutMs: ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
     });
   } finally {
     // Relock whatever happened: the caller's cleanup expects the lock it had.
     ctx.pool.lockBuffer(buffer, "exclusive");
   }
   if (!ended) {
-    throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", { xid: xmax });
+    throw lockTimeoutError(xmax);
   }
   return true;
 }
@@ -965,13 +966,14 @@ export function heapLockTuple(
 
 /**
  * heap_fetch: the row at exactly `tid` if `snapshot` sees it, else undefined. A TID outside the
- * relation is a typed error.
+ * relation is a typed error. `snapshot` may be SnapshotDirty (EvalPlanQual's fetch): the version
+ * found then records a running inserter or deleter in it.
  */
 export function heapFetch(
   ctx: TableAmContext,
   rel: Relation,
   tid: TID,
-  snapshot: Snapshot,
+  snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
 ): Row | undefined {
   checkTid(ctx, rel, tid);
@@ -984,7 +986,10 @@ export function heapFetch(
     const tup = normalTupleAt(page, tid.offset);
     if (tup >= 0) {
       const vctx = visibilityContext(ctx, xact);
-      if (heapTupleSatisfiesMVCC(page, tup, snapshot, vctx)) {
+      const visible = isDirtySnapshot(snapshot)
+        ? heapTupleSatisfiesDirty(page, tup, snapshot, vctx)
+        : heapTupleSatisfiesMVCC(page, tup, snapshot, vctx);
+      if (visible) {
         const len = itemIdGetLength(pageGetItemId(page, tid.offset));
         row = toRow(rel, heapDeformTuple(rel.desc, page.subarray(tup, tup + len)));
       }

@@ -17,6 +17,7 @@
 import type { BufferId } from "@pgsim/buffer-manager";
 import { assert, PgsimError } from "@pgsim/clock-sweep";
 import { BTREE_MIN_FILLFACTOR, P_NONE } from "../../include/access/nbtree.js";
+import { DEFAULT_LOCK_TIMEOUT_MS, lockTimeoutError } from "../../storage/lmgr/lmgr.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import {
   type IndexAmRoutine,
@@ -147,13 +148,9 @@ function insertHooks(
           // XactLockTableWait, as heap_update waits for a row's locker.
           const ended = ctx.transam.waitForTransaction(xid, {
             deadlockTimeoutMs: ctx.deadlockTimeoutMs ?? 1000,
-            timeoutMs: ctx.lockTimeoutMs ?? 120_000,
+            timeoutMs: ctx.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS,
           });
-          if (!ended) {
-            throw new PgsimError("lock-timeout", "canceling statement due to lock timeout", {
-              xid,
-            });
-          }
+          if (!ended) throw lockTimeoutError(xid);
         }
       : undefined,
     xlog,

@@ -143,7 +143,10 @@ export interface TableAmContext {
   readonly targetBlocks: Map<number, number>;
   /** deadlock_timeout: how long to wait for a row lock before checking for a deadlock (ms). */
   readonly deadlockTimeoutMs?: number;
-  /** lock_timeout: give up waiting for a row lock after this long (ms; default 2 minutes). */
+  /**
+   * lock_timeout: give up waiting for another transaction after this long (ms; 0 = wait until it
+   * ends; default 2 minutes).
+   */
   readonly lockTimeoutMs?: number;
   /**
    * The backend's cumulative statistics (rel->pgstat_info's owner); AM code counts into it when
@@ -388,11 +391,13 @@ export interface TableAccessMethod {
    * tuple_fetch_row_version: stores the version at exactly `tid` in `slot` if `snapshot` sees it
    * (no HOT chain or update chain is followed) and returns true; false when it is not visible or
    * the line pointer holds no tuple. A TID outside the relation is a typed error. Leaves no pin.
+   * With SnapshotDirty (EvalPlanQual's fetch of a row's newest version), a version seen while its
+   * inserter or deleter is still running records that transaction in the snapshot.
    */
   tupleFetchRowVersion(
     rel: TableRelation,
     tid: TID,
-    snapshot: Snapshot,
+    snapshot: Snapshot | DirtySnapshot,
     xact: Transaction | undefined,
     slot: TupleTableSlot,
   ): boolean;
@@ -786,7 +791,7 @@ export function tableTupleTidValid(scan: TableScanDesc, tid: TID): boolean {
 export function tableTupleFetchRowVersion(
   rel: TableRelation,
   tid: TID,
-  snapshot: Snapshot,
+  snapshot: Snapshot | DirtySnapshot,
   xact: Transaction | undefined,
   slot: TupleTableSlot,
 ): boolean {

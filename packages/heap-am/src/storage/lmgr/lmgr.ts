@@ -4,7 +4,8 @@
  * Models: src/backend/storage/lmgr/lmgr.c (XactLockTableWait; the end of a transaction releasing
  * its xact lock, which wakes the waiters) and proc.c (ProcSleep's deadlock_timeout before the
  * deadlock check, LockErrorCleanup) and lock.c's pg_locks view of a waiting lock.
- * Entry points: `xactLockTableWait`, `xactLockRelease`, `lockWaitingFor`, `lockErrorCleanup`.
+ * Entry points: `xactLockTableWait`, `xactLockRelease`, `lockWaitingFor`, `lockErrorCleanup`,
+ * `lockTimeoutError`.
  * See also: deadlock.ts (the check), ../ipc/procarray.ts (who runs which xid: a running xid is
  * the "lock" on it), ../../access/heap/heapam.ts (waits for the updater of a tuple).
  *
@@ -15,7 +16,9 @@
  *
  * Differs from PostgreSQL: no lock table, no lock modes, no wait queue (every waiter wakes, and
  * who gets the row is decided by the heap's retry); the sleep is bounded and re-checks at least
- * every 50 ms.
+ * every 50 ms; lock_timeout defaults to 2 minutes (DEFAULT_LOCK_TIMEOUT_MS), a safety net against
+ * a wait nobody ends, where PostgreSQL's default, 0, waits for ever (a database's
+ * `lockTimeoutMs: 0`).
  */
 
 import { AssertionError, PgsimError } from "@pgsim/clock-sweep";
@@ -23,9 +26,15 @@ import type { ProcArray } from "../ipc/procarray.js";
 import { P_WAITING_FOR, procSlot, type TransamShmem } from "../ipc/transam-shmem.js";
 import { deadLockCheck } from "./deadlock.js";
 
+/** lock_timeout when a database sets none (ms): 2 minutes. */
+export const DEFAULT_LOCK_TIMEOUT_MS = 120_000;
+
 /** How long XactLockTableWait may wait. */
 export interface XactLockWaitOptions {
-  /** lock_timeout: give up (return false) after this long (ms; default 2 minutes). */
+  /**
+   * lock_timeout: give up (return false) after this long (ms; default DEFAULT_LOCK_TIMEOUT_MS);
+   * 0 waits until the transaction ends, as PostgreSQL's lock_timeout = 0.
+   */
   timeoutMs?: number;
   /** deadlock_timeout: wait this long before the deadlock check (ms; default 1000). */
   deadlockTimeoutMs?: number;
@@ -44,7 +53,7 @@ export function xactLockTableWait(
 ): boolean {
   const w = procArray.shmem.w;
   const myWait = procArray.mySlot + P_WAITING_FOR;
-  const timeoutMs = options.timeoutMs ?? 120_000;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const deadlockTimeoutMs = options.deadlockTimeoutMs ?? 1000;
   const start = Date.now();
   let checked = false;
@@ -57,7 +66,7 @@ export function xactLockTableWait(
         throw new AssertionError("a transaction cannot wait for itself");
       }
       const waited = Date.now() - start;
-      if (waited >= timeoutMs) return false;
+      if (timeoutMs > 0 && waited >= timeoutMs) return false;
       if (!checked && waited >= deadlockTimeoutMs) {
         checked = true;
         const cycle = deadLockCheck(procArray, xid);
@@ -71,6 +80,17 @@ export function xactLockTableWait(
   } finally {
     Atomics.store(w, myWait, 0);
   }
+}
+
+/**
+ * The error of a lock wait that ran past lock_timeout (ProcSleep's LOCK_TIMEOUT interrupt):
+ * PostgreSQL's "canceling statement due to lock timeout", SQLSTATE 55P03 (lock_not_available).
+ */
+export function lockTimeoutError(xid: number): PgsimError {
+  return new PgsimError("lock-timeout", "canceling statement due to lock timeout", {
+    xid,
+    sqlstate: "55P03",
+  });
 }
 
 /**

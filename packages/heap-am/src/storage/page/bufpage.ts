@@ -384,13 +384,7 @@ export function pageHeaderProblem(page: Uint8Array): string | undefined {
   const lower = pageGetLower(page);
   const upper = pageGetUpper(page);
   const special = pageGetSpecial(page);
-  if (
-    lower < SizeOfPageHeaderData ||
-    lower > upper ||
-    upper > special ||
-    special > BLCKSZ ||
-    special !== maxAlign(special)
-  ) {
+  if (!pagePointersValid(lower, upper, special)) {
     return `corrupted page pointers: lower = ${lower}, upper = ${upper}, special = ${special}`;
   }
   return undefined;
@@ -522,6 +516,37 @@ function corruptedPagePointers(lower: number, upper: number, special: number): P
 }
 
 /**
+ * Whether pd_lower, pd_upper and pd_special are possible: 24 <= pd_lower <= pd_upper <=
+ * pd_special <= BLCKSZ with pd_special MAXALIGNed — the paranoia of PostgreSQL's
+ * PageRepairFragmentation, PageIndexTupleDelete, PageIndexMultiDelete and
+ * PageIndexTupleOverwrite (and of PageIsVerifiedExtended's header check).
+ */
+function pagePointersValid(lower: number, upper: number, special: number): boolean {
+  return (
+    lower >= SizeOfPageHeaderData &&
+    lower <= upper &&
+    upper <= special &&
+    special <= BLCKSZ &&
+    special === maxAlign(special)
+  );
+}
+
+/**
+ * Returns pd_lower, pd_upper and pd_special, or throws `corrupted-page-pointers` ("corrupted page
+ * pointers: lower = %u, upper = %u, special = %u", PostgreSQL's message) unless they pass
+ * `pagePointersValid`.
+ */
+function checkPagePointers(page: Uint8Array): { lower: number; upper: number; special: number } {
+  const lower = pageGetLower(page);
+  const upper = pageGetUpper(page);
+  const special = pageGetSpecial(page);
+  if (!pagePointersValid(lower, upper, special)) {
+    throw corruptedPagePointers(lower, upper, special);
+  }
+  return { lower, upper, special };
+}
+
+/**
  * Puts `item` on the page (PageAddItemExtended) and returns its offset number, or
  * InvalidOffsetNumber (0) when it cannot: no room (the usual case, an expected outcome), more
  * than MaxHeapTuplesPerPage items on a heap page, an offset number past the end, or (with
@@ -576,6 +601,8 @@ function placeItem(page: Uint8Array, length: number, offsetNumber: number, flags
   const lower = pageGetLower(page);
   const upper = pageGetUpper(page);
   const special = pageGetSpecial(page);
+  // PageAddItemExtended, unlike the functions that use checkPagePointers, does not check that
+  // pd_special is MAXALIGNed.
   if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
     throw corruptedPagePointers(lower, upper, special);
   }
@@ -653,18 +680,7 @@ const repairItems = new Uint16Array(MaxOffsetNumber);
  * corrupted line pointer; PostgreSQL would read past the page.
  */
 export function pageRepairFragmentation(page: Uint8Array): void {
-  const lower = pageGetLower(page);
-  const upper = pageGetUpper(page);
-  const special = pageGetSpecial(page);
-  if (
-    lower < SizeOfPageHeaderData ||
-    lower > upper ||
-    upper > special ||
-    special > BLCKSZ ||
-    special !== maxAlign(special)
-  ) {
-    throw corruptedPagePointers(lower, upper, special);
-  }
+  const { lower, upper, special } = checkPagePointers(page);
 
   const lineCount = pageGetMaxOffsetNumber(page);
   let storageCount = 0;
@@ -813,12 +829,7 @@ export function pageIndexTupleOverwrite(
   offnum: number,
   newtup: Uint8Array,
 ): boolean {
-  const lower = pageGetLower(page);
-  const upper = pageGetUpper(page);
-  const special = pageGetSpecial(page);
-  if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
-    throw corruptedPagePointers(lower, upper, special);
-  }
+  const { upper, special } = checkPagePointers(page);
   const itemcount = pageGetMaxOffsetNumber(page);
   if (offnum <= 0 || offnum > itemcount) return false;
   const tup = pageGetItemId(page, offnum);
@@ -859,12 +870,7 @@ export function pageIndexTupleOverwrite(
  * Throws PostgreSQL's errors for a damaged page or an invalid item.
  */
 export function pageIndexTupleDelete(page: Uint8Array, offnum: number): void {
-  const lower = pageGetLower(page);
-  const upper = pageGetUpper(page);
-  const special = pageGetSpecial(page);
-  if (lower < SizeOfPageHeaderData || lower > upper || upper > special || special > BLCKSZ) {
-    throw corruptedPagePointers(lower, upper, special);
-  }
+  const { lower, upper, special } = checkPagePointers(page);
   const nline = pageGetMaxOffsetNumber(page);
   if (offnum <= 0 || offnum > nline) {
     throw new PgsimError("internal-error", `invalid index offnum: ${offnum}`);
@@ -912,18 +918,7 @@ export function pageIndexMultiDelete(page: Uint8Array, itemnos: readonly number[
     for (let i = itemnos.length - 1; i >= 0; i--) pageIndexTupleDelete(page, itemnos[i]!);
     return;
   }
-  const lower = pageGetLower(page);
-  const upper = pageGetUpper(page);
-  const special = pageGetSpecial(page);
-  if (
-    lower < SizeOfPageHeaderData ||
-    lower > upper ||
-    upper > special ||
-    special > BLCKSZ ||
-    special !== maxAlign(special)
-  ) {
-    throw corruptedPagePointers(lower, upper, special);
-  }
+  const { lower, upper, special } = checkPagePointers(page);
   const nline = pageGetMaxOffsetNumber(page);
   const kept: { lp: number; itemoff: number; alignedlen: number }[] = [];
   let nextitm = 0;

@@ -10,6 +10,8 @@ export default defineConfig({
   test: {
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // Builds, then lets worker threads load the built JavaScript (test/global-setup.ts).
+    globalSetup: ["./test/global-setup.ts"],
     projects: [
       {
         extends: true,

@@ -34,6 +34,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { BLCKSZ } from "@pgsim/clock-sweep";
 import { Cluster } from "@pgsim/heap-am";
+import { workerModule } from "@pgsim/heap-am/internals";
 import {
   buildAccountsIndex,
   createBenchTables,
@@ -107,9 +108,8 @@ export const SCALE_2_VS_1_MIN = 1.7;
 /** Read-only throughput at 64 clients on 2 backends over the 2-backend peak. */
 export const AT_64_VS_PEAK_MIN = 0.9;
 
-const FUNCTIONS_MODULE = fileURLToPath(
-  new URL(`./backends-functions.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url),
-);
+/** The built .js next to this file, or from source the .ts (its built twin with PGSIM_WORKERS_FROM_BUILD=1). */
+const FUNCTIONS_MODULE = fileURLToPath(workerModule(import.meta.url, "backends-functions"));
 
 /** The no-op's second client count (the first is 1), unless the largest --clients is lower. */
 const NOOP_BUSY_CLIENTS = 16;

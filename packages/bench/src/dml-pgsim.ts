@@ -28,6 +28,7 @@ import { Worker } from "node:worker_threads";
 import { BLCKSZ } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import type { DatabaseOptions } from "@pgsim/heap-am";
+import { withoutSourceCondition, workerModule, workersFromBuild } from "@pgsim/heap-am/internals";
 import {
   DML_STEPS,
   type DmlStep,
@@ -325,11 +326,20 @@ function oldestWalSegment(walDir: string): string | undefined {
     .sort()[0];
 }
 
-/** The worker: the built .js next to this file, or the .ts source through tsx under vitest. */
+/**
+ * The worker: the built .js next to this file, or the .ts source through tsx under vitest (the
+ * built twin with PGSIM_WORKERS_FROM_BUILD=1: @pgsim/heap-am's worker-code.ts).
+ */
 function startWorker(spec: PgsimRunSpec): Worker {
   const here = import.meta.url;
   if (!here.endsWith(".ts"))
     return new Worker(new URL("./dml-worker.js", here), { workerData: spec });
+  if (workersFromBuild()) {
+    return new Worker(workerModule(here, "dml-worker"), {
+      workerData: spec,
+      execArgv: withoutSourceCondition(process.execArgv),
+    });
+  }
   // Node 20 cannot start a .ts worker directly, even under tsx: register tsx inside it first.
   const url = new URL("./dml-worker.ts", here).href;
   const code = `import("tsx/esm/api").then((api) => { api.register(); return import(${JSON.stringify(url)}); })`;

@@ -24,6 +24,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { PgsimError } from "@pgsim/clock-sweep";
 import { Cluster } from "@pgsim/heap-am";
+import { workerModule } from "@pgsim/heap-am/internals";
 import { type BackendsPoint, runPoint } from "./backends-run.js";
 import { formatMs, formatTps } from "./backends-stats.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
@@ -92,9 +93,8 @@ export interface TpcbResult {
   setups: Record<string, string>;
 }
 
-const FUNCTIONS_MODULE = fileURLToPath(
-  new URL(`./tpcb-functions.${import.meta.url.endsWith(".ts") ? "ts" : "js"}`, import.meta.url),
-);
+/** The built .js next to this file, or from source the .ts (its built twin with PGSIM_WORKERS_FROM_BUILD=1). */
+const FUNCTIONS_MODULE = fileURLToPath(workerModule(import.meta.url, "tpcb-functions"));
 
 /** pgbench's tpcb-like delta: random(-5000, 5000). */
 const DELTA_MAX = 5000;

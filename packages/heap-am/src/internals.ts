@@ -79,6 +79,7 @@ export * from "./inspect/vm.js";
 export * from "./port/qsort.js";
 export * from "./postmaster/backend-worker.js";
 export * from "./postmaster/cluster.js";
+export * from "./postmaster/worker-code.js";
 export * from "./storage/buffer/fork-pages.js";
 export * from "./storage/freespace/freespace.js";
 export * from "./storage/freespace/fsm-page.js";

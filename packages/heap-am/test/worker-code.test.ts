@@ -4,8 +4,8 @@
  *
  * Models: pgsim only.
  */
-import { builtTwin, withoutSourceCondition, workerModule } from "@pgsim/heap-am/internals";
 import { afterEach, describe, expect, it } from "vitest";
+import { builtTwin, withoutSourceCondition, workerModule } from "../src/postmaster/worker-code.js";
 
 const saved = process.env.PGSIM_WORKERS_FROM_BUILD;
 afterEach(() => {
@@ -15,9 +15,10 @@ afterEach(() => {
 
 describe("worker code", () => {
   it("maps a package's source file to its built twin", () => {
-    expect(
-      builtTwin(new URL("file:///r/packages/heap-am/src/postmaster/backend-worker.ts")).href,
-    ).toBe("file:///r/packages/heap-am/dist/postmaster/backend-worker.js");
+    const source = new URL("file:///r/packages/heap-am/src/postmaster/backend-worker.ts");
+    expect(builtTwin(source).href).toBe(
+      "file:///r/packages/heap-am/dist/postmaster/backend-worker.js",
+    );
     expect(() => builtTwin(new URL("file:///r/test/workers/bank.ts"))).toThrow(
       "not a source file of a pgsim package",
     );

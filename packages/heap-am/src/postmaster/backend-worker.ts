@@ -103,7 +103,12 @@ export type BackendTask<O = Op> =
       shared?: DatabaseShared;
       ops: SessionOp<O>[];
     }
-  | { kind: "whoami"; shared?: DatabaseShared }
+  /**
+   * Attach (at start-up) and report the backend's slot; `preload` names the functions module to
+   * load now, as PostgreSQL's session_preload_libraries, so that the first call does not pay for
+   * it (a module that fails to load is reported by the call instead).
+   */
+  | { kind: "whoami"; shared?: DatabaseShared; preload?: string }
   /** The backend exits normally: it detaches, reporting leaked pins. */
   | { kind: "exit"; shared?: DatabaseShared };
 
@@ -128,6 +133,42 @@ let db: Database | undefined;
 let dbShared: DatabaseShared | undefined;
 let sessionTx: DatabaseTransaction | undefined;
 const functionModules = new Map<string, Record<string, unknown>>();
+
+let tsxRegistered = false;
+
+/**
+ * Registers tsx's import hooks in this (built) worker, once, so that it can import a TypeScript
+ * functions module. tsx is a development dependency: without it the import fails with Node's
+ * "Cannot find package 'tsx'".
+ */
+async function registerTsx(): Promise<void> {
+  if (tsxRegistered) return;
+  const specifier = "tsx/esm/api";
+  const api = (await import(specifier)) as { register(): unknown };
+  api.register();
+  tsxRegistered = true;
+}
+
+/** A functions module, loaded on first use and kept. */
+async function functionModule(file: string): Promise<Record<string, unknown>> {
+  let mod = functionModules.get(file);
+  if (mod === undefined) {
+    // From source, workers run under tsx's require hook (docs/TOOLCHAIN.md): load .ts modules the
+    // same way; built modules are plain ES modules. A built worker asked for a .ts module (tests
+    // with PGSIM_WORKERS_FROM_BUILD=1, see worker-code.ts) registers tsx's import hooks first;
+    // the module's imports of pgsim packages then resolve to the built code this worker runs.
+    const ts = file.endsWith(".ts");
+    const fromSource = import.meta.url.endsWith(".ts");
+    if (ts && !fromSource) await registerTsx();
+    mod = (
+      ts && fromSource
+        ? createRequire(import.meta.url)(file)
+        : await import(pathToFileURL(file).href)
+    ) as Record<string, unknown>;
+    functionModules.set(file, mod);
+  }
+  return mod;
+}
 
 /** The backend's database handle: attached once per thread. */
 function backend(task: BackendTask<WorkerOp>): Database {
@@ -236,7 +277,10 @@ function asTaskError(e: unknown): TaskError {
 export async function runBackendTask(task: BackendTask<WorkerOp>): Promise<BackendResult> {
   const d = backend(task);
   const base = { procNumber: d.pool.procNumber, threadId };
-  if (task.kind === "whoami") return { ...base, results: [], xid: 0 };
+  if (task.kind === "whoami") {
+    if (task.preload !== undefined) await functionModule(task.preload).catch(() => undefined);
+    return { ...base, results: [], xid: 0 };
+  }
   if (task.kind === "exit") {
     sessionTx?.abort();
     sessionTx = undefined;
@@ -246,17 +290,7 @@ export async function runBackendTask(task: BackendTask<WorkerOp>): Promise<Backe
     return { ...base, results: [report], xid: 0 };
   }
   if (task.kind === "function") {
-    let mod = functionModules.get(task.module);
-    if (mod === undefined) {
-      // From source, workers run under tsx's require hook (docs/TOOLCHAIN.md): load .ts modules the
-      // same way; built modules are plain ES modules.
-      mod = (
-        task.module.endsWith(".ts")
-          ? createRequire(import.meta.url)(task.module)
-          : await import(pathToFileURL(task.module).href)
-      ) as Record<string, unknown>;
-      functionModules.set(task.module, mod);
-    }
+    const mod = await functionModule(task.module);
     const fn = mod[task.name];
     if (typeof fn !== "function") {
       return {

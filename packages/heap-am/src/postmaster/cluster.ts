@@ -34,6 +34,7 @@ import {
   type StartupResult,
 } from "../database.js";
 import type { BackendResult, BackendTask, BackendWorkerData, Op } from "./backend-worker.js";
+import { withoutSourceCondition, workerModule } from "./worker-code.js";
 
 export interface ClusterOptions extends DatabaseOptions {
   /** How many backend worker threads the pooler runs (default 2). */
@@ -55,12 +56,20 @@ export interface BackendRecovery {
   abortedIo: number;
 }
 
+/**
+ * The worker's file and Node options: the built .js next to this file; from source, the .ts
+ * through tsx, or the built twin when PGSIM_WORKERS_FROM_BUILD=1 (worker-code.ts: tests do this
+ * after building, since a worker under tsx takes seconds to start).
+ */
 function workerOptions(): { filename: string; execArgv?: string[] } {
-  const fromSource = import.meta.url.endsWith(".ts");
-  const filename = fileURLToPath(
-    new URL(`./backend-worker.${fromSource ? "ts" : "js"}`, import.meta.url),
-  );
-  if (!fromSource) return { filename };
+  const filename = fileURLToPath(workerModule(import.meta.url, "backend-worker"));
+  if (!filename.endsWith(".ts")) {
+    // Built code; or source code with the built worker, whose imports must then resolve to the
+    // built packages too.
+    return import.meta.url.endsWith(".ts")
+      ? { filename, execArgv: withoutSourceCondition(process.execArgv) }
+      : { filename };
+  }
   const underTsx = process.execArgv.some((a) => a.includes("tsx"));
   const extra = underTsx ? ["--conditions=source"] : ["--import", "tsx", "--conditions=source"];
   return { filename, execArgv: [...process.execArgv, ...extra] };
@@ -199,10 +208,15 @@ export class Cluster {
     backends: number,
   ): Promise<Cluster> {
     const cluster = new Cluster(db, options);
-    // Attach every backend now, as connections would at start-up.
+    // Attach every backend now, as connections would at start-up, and load the functions module
+    // there (session_preload_libraries), so that no call's timing includes loading it.
+    const preload = options.functionsModule;
     await Promise.all(
       Array.from({ length: backends }, () =>
-        cluster.pooler.run({ kind: "whoami" } satisfies BackendTask),
+        cluster.pooler.run({
+          kind: "whoami",
+          ...(preload !== undefined ? { preload } : {}),
+        } satisfies BackendTask),
       ),
     );
     return cluster;

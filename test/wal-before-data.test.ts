@@ -14,11 +14,9 @@
  * packages/heap-am/src/access/transam/xloginsert.ts (`xlogPageHooks`).
  */
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PG15_BIN_DIR } from "@pgsim/bench";
 import {
   attachBufferPool,
   type BufferPool,
@@ -45,10 +43,10 @@ import {
   pageIsVerified,
   pageSetChecksumInplace,
 } from "../packages/heap-am/src/storage/page/bufpage.js";
+import { pg15Waldump } from "./pg15-peer.js";
 
 const REL = { spcOid: 1663, dbOid: 5, relNumber: 16384 };
 const BLOCKS = 40;
-const binDir = process.env.PGSIM_PG_BIN_DIR ?? PG15_BIN_DIR;
 
 const tempDirs: string[] = [];
 afterAll(() => {
@@ -205,17 +203,7 @@ describe("WAL before data", () => {
       expect(pageIsVerified(bytes, block, { checksums: true })).toBe(true);
     }
     // pg_waldump reads the WAL to its end and shows the hint images as PostgreSQL's.
-    const file = path.join(binDir, "pg_waldump");
-    if (!fs.existsSync(file)) {
-      throw new Error(
-        `this test needs PostgreSQL 15's pg_waldump (${file} does not exist) and never skips`,
-      );
-    }
-    const out = spawnSync(file, ["-p", path.join(dataDir, "pg_wal"), "-s", "0/1000028"], {
-      encoding: "utf8",
-      env: { ...process.env, TZ: "UTC", LC_ALL: "C" },
-      maxBuffer: 256 << 20,
-    });
+    const out = pg15Waldump(["-p", path.join(dataDir, "pg_wal"), "-s", "0/1000028"]);
     expect(out.stderr).toMatch(
       new RegExp(`invalid record length at ${formatLsn(end)}: wanted 24, got 0\\n$`),
     );

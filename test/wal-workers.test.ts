@@ -15,18 +15,17 @@
  * PostgreSQL 15 is required: the test never skips; without it it fails saying how to install.
  */
 
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { PG15_BIN_DIR } from "@pgsim/bench";
 import { Piscina } from "piscina";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { initWalShared, XLogWriter } from "../packages/heap-am/src/access/transam/xlog.js";
 import { formatLsn, parseLsn } from "../packages/heap-am/src/access/transam/xlogdefs.js";
 import { XLogReader } from "../packages/heap-am/src/access/transam/xlogreader.js";
 import { crc32c } from "../packages/heap-am/src/include/port/pg-crc32c.js";
+import { pg15Waldump } from "./pg15-peer.js";
 import {
   parsePayload,
   WAL_TASK_XID_BASE,
@@ -34,7 +33,6 @@ import {
   type WalWorkReport,
 } from "./workers/wal-worker.js";
 
-const binDir = process.env.PGSIM_PG_BIN_DIR ?? PG15_BIN_DIR;
 const MB = 1024 * 1024;
 const WORKERS = 4;
 const SEG = MB;
@@ -43,22 +41,6 @@ const START = BigInt(SEG + 40);
 /** Long runs: PGSIM_WAL_WORKERS_RECORDS=20000. */
 const FREE_RECORDS = Number(process.env.PGSIM_WAL_WORKERS_RECORDS ?? 2500);
 const ROUNDS = 120;
-
-function pgWaldump(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const file = path.join(binDir, "pg_waldump");
-  if (!fs.existsSync(file)) {
-    throw new Error(
-      `this test needs PostgreSQL 15's pg_waldump (${file} does not exist) and never skips: ` +
-        "install it with `apt-get install postgresql-15`, or set PGSIM_PG_BIN_DIR",
-    );
-  }
-  const r = spawnSync(file, args, {
-    encoding: "utf8",
-    env: { ...process.env, TZ: "UTC", LC_ALL: "C", LANG: "C" },
-    maxBuffer: 512 << 20,
-  });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
 
 /** The worker file and the flags its threads need (see pool-workers.test.ts). */
 function workerOptions(): { filename: string; execArgv?: string[] } {
@@ -144,7 +126,7 @@ describe("shared WAL: concurrent backends", () => {
   });
 
   it("pg_waldump reads every segment to the end: each record once, prev-links chained", () => {
-    const out = pgWaldump(["-p", walDir, "-s", formatLsn(START)]);
+    const out = pg15Waldump(["-p", walDir, "-s", formatLsn(START)]);
     const all = reports
       .flatMap((r) => r.records.map((rec) => ({ ...rec, worker: r.workerIndex })))
       .sort((a, b) => (a.lsn < b.lsn ? -1 : 1));

@@ -62,10 +62,8 @@ import {
   BTREE_METAPAGE,
   btPageFirstDataKey,
   btPageGetFlags,
-  btPageGetLevel,
   btPageGetNext,
   btPageGetOpaque,
-  btPageGetPrev,
   btPageSetOpaque,
   btreeTupleGetDownLink,
   btreeTupleGetNPosting,
@@ -97,7 +95,14 @@ import type { Datum } from "../../utils/adt/type-codec.js";
 import { indexFormTuple } from "../common/indextuple.js";
 import type { XLogBackend } from "../table/tableam.js";
 import { btDedupPass, btSwapPosting } from "./nbtdedup.js";
-import { btAllocatePage, btCheckPage, btCheckSteps, btPageInit, btReadMeta } from "./nbtpage.js";
+import {
+  btAllocatePage,
+  btCachedRootStillValid,
+  btCheckPage,
+  btCheckSteps,
+  btPageInit,
+  btReadMeta,
+} from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import { btBinSrch, btCompare } from "./nbtsearch.js";
 import { btFindSplitLoc } from "./nbtsplitloc.js";
@@ -1355,12 +1360,7 @@ function getRoot(bufs: HeldBuffers): BufferId {
     // may be stale): live, at the cached level, and alone on it.
     const rootbuf = bufs.get(cached.fastroot, "share");
     const page = bufs.page(rootbuf);
-    if (
-      (btPageGetFlags(page) & (BTP_DELETED | BTP_HALF_DEAD)) === 0 &&
-      btPageGetLevel(page) === cached.fastlevel &&
-      btPageGetPrev(page) === P_NONE &&
-      btPageGetNext(page) === P_NONE
-    ) {
+    if (btCachedRootStillValid(page, cached)) {
       return rootbuf;
     }
     bufs.release(rootbuf);

@@ -5,7 +5,7 @@
  * checks as _bt_getroot / _bt_metaversion make them, _bt_checkpage).
  * _bt_getbuf(P_NEW) as `btAllocatePage`.
  * Entry points: `btPageInit`, `btInitMetapage`, `btReadMeta`, `btCheckPage`, `btAllocatePage`,
- * `btCheckSteps`.
+ * `btCheckSteps`, `btCachedRootStillValid`.
  * See also: ../../include/access/nbtree.ts (the layouts), nbtsort.ts (CREATE INDEX writes the
  * metapage last).
  */
@@ -17,11 +17,18 @@ import { BLCKSZ } from "../../include/access/htup-details.js";
 import {
   BT_META_PD_LOWER,
   type BTMetaPageData,
+  BTP_DELETED,
+  BTP_HALF_DEAD,
   BTP_META,
   BTREE_MAGIC,
   BTREE_MIN_VERSION,
   BTREE_VERSION,
+  btPageGetFlags,
+  btPageGetLevel,
+  btPageGetNext,
+  btPageGetPrev,
   btPageSetOpaque,
+  P_NONE,
   readBtMeta,
   SizeOfBTPageOpaqueData,
   writeBtMeta,
@@ -138,4 +145,17 @@ export function btCheckSteps(
   factor = 1,
 ): void {
   if (steps >= 64) assert(steps <= factor * pool.nblocks(index.locator, ForkNumber.MAIN) + 2, what);
+}
+
+/**
+ * _bt_getroot's check of a fast root taken from the backend's cached metapage (rd_amcache): the
+ * copy may be stale, so the page must be live, at the cached level and alone on it.
+ */
+export function btCachedRootStillValid(page: Uint8Array, cached: BTMetaPageData): boolean {
+  return (
+    (btPageGetFlags(page) & (BTP_DELETED | BTP_HALF_DEAD)) === 0 &&
+    btPageGetLevel(page) === cached.fastlevel &&
+    btPageGetPrev(page) === P_NONE &&
+    btPageGetNext(page) === P_NONE
+  );
 }

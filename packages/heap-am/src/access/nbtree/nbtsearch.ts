@@ -39,16 +39,12 @@ import { indexTupleSize } from "../../include/access/itup.js";
 import {
   type BTMetaPageData,
   BTP_DELETED,
-  BTP_HALF_DEAD,
   BTP_HAS_GARBAGE,
   BTP_LEAF,
   BTREE_METAPAGE,
   btPageFirstDataKey,
   btPageGetFlags,
-  btPageGetLevel,
-  btPageGetNext,
   btPageGetOpaque,
-  btPageGetPrev,
   btPageSetOpaque,
   btreeTupleGetDownLink,
   btreeTupleGetHeapTid,
@@ -79,7 +75,7 @@ import {
   pageSetItemId,
 } from "../../storage/page/bufpage.js";
 import { indexGetAttrFast } from "../common/indextuple.js";
-import { btCheckSteps, btReadMeta } from "./nbtpage.js";
+import { btCachedRootStillValid, btCheckSteps, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import {
   type BTScanInsert,
@@ -271,12 +267,7 @@ function btGetRootRead(so: BTScanOpaque): BufferId | undefined {
   if (cached !== undefined) {
     const buf = readLocked(so, cached.fastroot);
     const page = so.pool.bufferGetPage(buf);
-    if (
-      (btPageGetFlags(page) & (BTP_DELETED | BTP_HALF_DEAD)) === 0 &&
-      btPageGetLevel(page) === cached.fastlevel &&
-      btPageGetPrev(page) === P_NONE &&
-      btPageGetNext(page) === P_NONE
-    ) {
+    if (btCachedRootStillValid(page, cached)) {
       return buf;
     }
     so.pool.unlockReleaseBuffer(buf);

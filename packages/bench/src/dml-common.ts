@@ -230,8 +230,10 @@ export const DML_SYSTEM_TRAITS: Record<DmlSystem, readonly SystemTrait[]> = {
     PGSIM_NO_EXECUTOR,
     CHECKSUMS_OFF("pgsim's default, as initdb's"),
     {
-      ...PGSIM_DISK_FILES,
-      note: `${PGSIM_DISK_FILES.note} pg15-unlogged's 4 GB shared_buffers would hold the whole table; this pool is pgsim-heap's, so the two pgsim disk systems differ only in the WAL.`,
+      aspect: "files on disk",
+      does: true,
+      short: "yes, 4 GB pool",
+      note: "Table and WAL files in a temp dir (or --data-dir) behind a pool of 524288 buffers (4 GB, pg15-unlogged's shared_buffers): as in pg15-unlogged, the whole table stays in the pool and dirty pages are not written back (no checkpoint runs).",
     },
     PGSIM_INSERT,
   ],

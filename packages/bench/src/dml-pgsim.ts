@@ -37,8 +37,10 @@ import {
   type StepMeasurement,
 } from "./dml-common.js";
 
-/** PostgreSQL's default shared_buffers, 128 MB, in 8 KB buffers: the disk-backed pool's size. */
+/** PostgreSQL's default shared_buffers, 128 MB, in 8 KB buffers: pgsim-heap's pool, as pg15-default's. */
 export const HEAP_BUFFER_COUNT = 16384;
+/** pg15-unlogged's shared_buffers, 4 GB, in 8 KB buffers: pgsim-heap-unlogged's pool. */
+export const HEAP_UNLOGGED_BUFFER_COUNT = 524288;
 /** (int4, int4) rows per 8 KB heap page: (8192 − 24) / (MAXALIGN(24 + 8) + 4) = 226. */
 export const ROWS_PER_PAGE = 226;
 
@@ -78,18 +80,25 @@ const GB = 1024 * MB;
  * - `pgsim-heap`: WAL on, as pg15-default (PostgreSQL's defaults): synchronous_commit, fsync and
  *   full_page_writes on, max_wal_size 1 GB, 16 MB segments, checkpoint_timeout 5 min.
  * - `pgsim-heap-unlogged`: WAL on, the table created unlogged, as pg15-unlogged (max_wal_size
- *   16 GB, checkpoint_timeout 1 day). synchronous_commit is on, but a transaction that wrote
+ *   16 GB, checkpoint_timeout 1 day, a 4 GB pool as its shared_buffers). synchronous_commit is on, but a transaction that wrote
  *   only to unlogged tables commits asynchronously in both (RecordTransactionCommit's
  *   wrote_xlog: XLogSetAsyncXactLSN instead of XLogFlush).
  */
 export const PGSIM_SETUPS: Record<
   PgsimDmlSystem,
-  { variant: "disk" | "memory"; unlogged: boolean; wal?: PgsimWalSettings }
+  {
+    variant: "disk" | "memory";
+    unlogged: boolean;
+    wal?: PgsimWalSettings;
+    /** A disk-backed pool's buffers: the shared_buffers of the PostgreSQL setup it is compared with. */
+    bufferCount?: number;
+  }
 > = {
   "pgsim-memheap": { variant: "memory", unlogged: false },
   "pgsim-heap": {
     variant: "disk",
     unlogged: false,
+    bufferCount: HEAP_BUFFER_COUNT,
     wal: {
       synchronousCommit: true,
       fsync: true,
@@ -102,6 +111,7 @@ export const PGSIM_SETUPS: Record<
   "pgsim-heap-unlogged": {
     variant: "disk",
     unlogged: true,
+    bufferCount: HEAP_UNLOGGED_BUFFER_COUNT,
     wal: {
       // synchronous_commit on, as pg15-unlogged: a transaction that wrote only to unlogged
       // tables commits asynchronously anyway (RecordTransactionCommit's wrote_xlog).
@@ -383,9 +393,8 @@ export async function runPgsimSystem(
     }
     checkDataDir(options.dataDir);
   }
-  const bufferCount = disk
-    ? HEAP_BUFFER_COUNT
-    : memheapBufferCount(options.rows, options.primaryKey === true);
+  const bufferCount =
+    setup.bufferCount ?? memheapBufferCount(options.rows, options.primaryKey === true);
   let dataDir: string | undefined;
   if (disk) {
     installHandlers();

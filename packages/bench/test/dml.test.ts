@@ -198,7 +198,7 @@ describe("pgsim-bench dml", () => {
       checkpoint_timeout: "5min",
     });
     expect(settings("pgsim-heap-unlogged")).toMatchObject({
-      shared_buffers: "128MB",
+      shared_buffers: "4GB",
       table: "unlogged",
       synchronous_commit: "on",
       max_wal_size: "16GB",

@@ -11,7 +11,7 @@ import os from "node:os";
 import path from "node:path";
 
 const { Database } = await import("../../heap-am/dist/index.js");
-const { PGSIM_SETUPS, HEAP_BUFFER_COUNT, memheapBufferCount } = await import(
+const { PGSIM_SETUPS, memheapBufferCount } = await import(
   "../dist/dml-pgsim.js"
 );
 const system = process.env.SYSTEM ?? "pgsim-memheap";
@@ -25,7 +25,7 @@ const dataDir = disk
   : undefined;
 const db = Database.create({
   variant: setup.variant,
-  bufferCount: disk ? HEAP_BUFFER_COUNT : memheapBufferCount(rows),
+  bufferCount: setup.bufferCount ?? memheapBufferCount(rows),
   ...(dataDir ? { dataDir } : {}),
   checksums: false,
   ...(setup.wal ? { wal: true, ...setup.wal } : {}),

@@ -11,9 +11,7 @@ import os from "node:os";
 import path from "node:path";
 
 const { Database } = await import("../../heap-am/dist/index.js");
-const { PGSIM_SETUPS, memheapBufferCount } = await import(
-  "../dist/dml-pgsim.js"
-);
+const { PGSIM_SETUPS, memheapBufferCount } = await import("../dist/dml-pgsim.js");
 const system = process.env.SYSTEM ?? "pgsim-memheap";
 const outDir = process.env.OUT ?? os.tmpdir();
 fs.mkdirSync(outDir, { recursive: true });

@@ -887,6 +887,7 @@ export class DatabaseTransaction {
             return true;
           }
         : undefined,
+      updateLockMode(rel, row, newValues),
     );
     return updated ? newTid : undefined;
   }
@@ -917,6 +918,7 @@ export class DatabaseTransaction {
       nowait,
       (target) => tableTupleDelete(rel, target, this.xact, !nowait),
       where,
+      "exclusive",
     );
   }
 
@@ -945,6 +947,7 @@ export class DatabaseTransaction {
         options.nowait === true,
         (target) => tableTupleLock(rel, target, this.xact, mode, !options.nowait),
         where,
+        mode,
       );
     });
   }
@@ -960,16 +963,16 @@ export class DatabaseTransaction {
    * 3. fetchNewestVersion reads that version under SnapshotDirty, waiting for a transaction still
    *    running on it and walking on (EvalPlanQual's fetch); if the row was deleted meanwhile it is
    *    gone: returns false.
-   * 4. `recheck` gets the newest row (an UPDATE recomputes its new values from it; the statement's
-   *    conditions are checked again — false: the row no longer qualifies, returns false), and the
-   *    change is tried again on that version.
+   * 4. That version is locked in `lockMode` (heapam_tuple_lock's heap_lock_tuple: ExecUpdate's
+   *    lock mode, LockTupleExclusive for a DELETE, the requested mode for a row lock). A version
+   *    changed again before the lock is taken goes back to step 2.
+   * 5. `recheck` gets the locked row (EvalPlanQual: an UPDATE recomputes its new values from it;
+   *    the statement's conditions are checked again — false: the row no longer qualifies and
+   *    returns false, **still locked** until the transaction ends, as in PostgreSQL). A row lock
+   *    is then done; an UPDATE or DELETE is tried on the locked version (its own lock lets it).
    *
    * Bounded: a row that keeps changing under the statement is a serialization failure after
    * EPQ_MAX_ATTEMPTS tries.
-   *
-   * Differs from PostgreSQL: the newest version is not locked before the re-check (heapam_tuple_lock
-   * runs heap_lock_tuple on it, then EvalPlanQual evaluates the locked row); a version changed
-   * again in between makes the change fail once more, and it is followed again (step 2).
    */
   private changeRowVersion(
     rel: TableRelation,
@@ -977,18 +980,30 @@ export class DatabaseTransaction {
     verb: "update" | "delete" | "lock",
     nowait: boolean,
     change: (target: TID) => TMOutcome,
-    recheck?: (newest: Row) => boolean,
+    recheck: ((newest: Row) => boolean) | undefined,
+    lockMode: LockTupleMode,
   ): boolean {
     let target = tid;
+    let newestRow: Row | undefined;
     for (let attempt = 0; attempt < EPQ_MAX_ATTEMPTS; attempt++) {
-      const out = change(target);
+      let out: TMOutcome;
+      if (newestRow === undefined) {
+        out = change(target);
+      } else {
+        out = tableTupleLock(rel, target, this.xact, lockMode, !nowait);
+        if (out.result === TM.Ok) {
+          if (recheck !== undefined && !recheck(newestRow)) return false;
+          if (verb === "lock") return true;
+          out = change(target);
+        }
+      }
       if (out.result === TM.Ok) return true;
       const next = this.concurrentChange(rel, out.result, out.failure?.ctid, verb, target);
       if (next === undefined) return false;
       const newest = this.fetchNewestVersion(rel, next, nowait, verb);
       if (newest === undefined) return false;
-      if (recheck !== undefined && !recheck(newest.row)) return false;
       target = newest.tid;
+      newestRow = newest.row;
     }
     throw new PgsimError("serialization-failure", `row kept changing under a concurrent ${verb}`);
   }
@@ -1141,6 +1156,30 @@ export class DatabaseTransaction {
 /** Whether two TIDs name the same line pointer. */
 function tidEqual(a: TID, b: TID): boolean {
   return a.block === b.block && a.offset === b.offset;
+}
+
+/**
+ * ExecUpdateLockMode: the lock an UPDATE takes on a row changed concurrently before EvalPlanQual
+ * looks at it — LockTupleExclusive when the update changes a key column (one of a unique index),
+ * else LockTupleNoKeyExclusive.
+ *
+ * Differs from PostgreSQL: PostgreSQL asks whether the statement's SET list names a key column
+ * (the plan's updatedCols); pgsim's UPDATE gets whole new rows, so a key column counts as updated
+ * when its new value is not the one the statement saw (a value that is not a number, bigint,
+ * string or boolean counts as changed).
+ */
+function updateLockMode(
+  rel: TableRelation,
+  seen: Row,
+  newValues: readonly unknown[],
+): LockTupleMode {
+  for (const k of rel.keyAttrs) {
+    const a = seen[k];
+    const b = newValues[k];
+    if (a === b && (a === null || typeof a !== "object")) continue;
+    return "exclusive";
+  }
+  return "no key exclusive";
 }
 
 /**

@@ -144,6 +144,7 @@ export {
   type BulkStatementOptions,
   DatabaseTransaction,
   type IndexScanOptions,
+  type IndexWhereKey,
   type InsertBatchesOptions,
   type RowChangeOptions,
   type RowLockMode,

@@ -133,6 +133,7 @@ export {
   DatabaseTransaction,
   type FaultHandle,
   type IndexScanOptions,
+  type IndexWhereKey,
   type InsertBatchesOptions,
   type RowChangeOptions,
   type RowLockMode,

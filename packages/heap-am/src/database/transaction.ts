@@ -35,6 +35,10 @@ import {
   type ScanDirection,
   type ScanKey,
   type ScanKeyOperator,
+  SK_ISNULL,
+  SK_SEARCHARRAY,
+  SK_SEARCHNOTNULL,
+  SK_SEARCHNULL,
   STRATEGY_OF,
 } from "../access/index/amapi.js";
 import { btOpclassFor } from "../access/nbtree/nbtcompare.js";
@@ -169,11 +173,25 @@ export interface IndexScanOptions {
   eq?: Datum | readonly Datum[];
   /** Bounds on the first key column without an `eq` value. */
   range?: { gt?: Datum; gte?: Datum; lt?: Datum; lte?: Datum };
-  /** More keys: `column op value` on any key column of the index. */
-  where?: readonly { column: string; op: ScanKeyOperator; value: Datum }[];
+  /**
+   * More keys on any key column of the index: `column op value`, `column op ANY (array)` (`any`:
+   * the array's elements; an `=` array is scanned element by element in index order), or
+   * `column IS NULL` / `IS NOT NULL`.
+   */
+  where?: readonly IndexWhereKey[];
   /** Index order (default) or its reverse. */
   direction?: ScanDirection;
 }
+
+/** One key of IndexScanOptions.where. */
+export type IndexWhereKey =
+  | { readonly column: string; readonly op: ScanKeyOperator; readonly value: Datum }
+  | {
+      readonly column: string;
+      readonly op: ScanKeyOperator;
+      readonly any: readonly (Datum | null)[];
+    }
+  | { readonly column: string; readonly op: "is null" | "is not null" };
 
 /** Options of insertBatches. */
 export interface InsertBatchesOptions extends BulkStatementOptions {
@@ -624,6 +642,10 @@ export class DatabaseTransaction {
    * ```ts
    * tx.indexScan("accounts_pkey", { eq: 42 }); // [{ tid, row: [42, 100] }]
    * tx.indexScan("accounts_pkey", { range: { gte: 10, lt: 20 }, direction: "backward" });
+   * // WHERE a = ANY('{1,2}') AND b IS NULL, on an index of (a, b)
+   * tx.indexScan("t_a_b", {
+   *   where: [{ column: "a", op: "=", any: [1, 2] }, { column: "b", op: "is null" }],
+   * });
    * ```
    */
   indexScan(index: string, options: IndexScanOptions = {}): RowWithTid[] {
@@ -749,7 +771,7 @@ export class DatabaseTransaction {
       );
     }
     const keys: ScanKey[] = [];
-    const add = (attno: number, op: ScanKeyOperator, raw: unknown) => {
+    const columnOf = (attno: number) => {
       const column = idx.columnNames[attno - 1];
       if (column === undefined) {
         throw new PgsimError(
@@ -757,24 +779,33 @@ export class DatabaseTransaction {
           `index "${index}" has ${idx.columnNames.length} key columns; a key was given for column ${attno}`,
         );
       }
+      return column;
+    };
+    const strategyOf = (op: string) => {
       if (!(op in STRATEGY_OF)) {
         throw new PgsimError(
           "invalid-parameter",
-          `unknown operator ${String(op)}: use <, <=, =, >= or >`,
+          `unknown operator ${String(op)}: use <, <=, =, >=, >, "is null" or "is not null"`,
         );
       }
+      return STRATEGY_OF[op as ScanKeyOperator];
+    };
+    const coerce = (attno: number, raw: unknown): Datum => {
+      const att = heap.desc.attrs[idx.heapAttIndexes[attno - 1]!]!;
+      return att.codec === null
+        ? (raw as Datum)
+        : (att.codec.coerce(raw as never, att.atttypmod) as Datum);
+    };
+    const add = (attno: number, op: ScanKeyOperator, raw: unknown) => {
+      const column = columnOf(attno);
+      const strategy = strategyOf(op);
       if (raw === null || raw === undefined) {
         throw new PgsimError(
           "invalid-parameter",
           `a key for column "${column}" of index "${index}" must not be NULL (a comparison with NULL matches no row)`,
         );
       }
-      const att = heap.desc.attrs[idx.heapAttIndexes[attno - 1]!]!;
-      const argument =
-        att.codec === null
-          ? (raw as Datum)
-          : (att.codec.coerce(raw as never, att.atttypmod) as Datum);
-      keys.push({ attno, strategy: STRATEGY_OF[op], argument });
+      keys.push({ attno, strategy, argument: coerce(attno, raw) });
     };
     const eq =
       options.eq === undefined ? [] : Array.isArray(options.eq) ? options.eq : [options.eq];
@@ -796,7 +827,26 @@ export class DatabaseTransaction {
           { column: w.column },
         );
       }
-      add(attno, w.op, w.value);
+      if (w.op === "is null" || w.op === "is not null") {
+        // ScanKeyEntryInitialize for a NullTest: SK_ISNULL with SK_SEARCHNULL / SK_SEARCHNOTNULL.
+        const flags = SK_ISNULL | (w.op === "is null" ? SK_SEARCHNULL : SK_SEARCHNOTNULL);
+        keys.push({ attno, strategy: 0, argument: null, flags });
+      } else if ("any" in w) {
+        const strategy = strategyOf(w.op);
+        if (!Array.isArray(w.any)) {
+          throw new PgsimError(
+            "invalid-parameter",
+            `"any" for column "${w.column}" of index "${index}" must be an array`,
+          );
+        }
+        // ScalarArrayOpExpr: the elements coerced to the column's type; NULLs match nothing.
+        const elements = w.any.map((e) =>
+          e === null || e === undefined ? null : coerce(attno, e),
+        );
+        keys.push({ attno, strategy, argument: null, flags: SK_SEARCHARRAY, elements });
+      } else {
+        add(attno, w.op as ScanKeyOperator, (w as { value: unknown }).value);
+      }
     }
     return { heap, idx, keys, direction };
   }
@@ -1196,30 +1246,39 @@ function indexQualOf(
   const checks = keys.map((k) => {
     const column = idx.heapAttIndexes[k.attno - 1]!;
     const att = heap.desc.attrs[column]!;
+    const flags = k.flags ?? 0;
     return {
       column,
+      flags,
       strategy: k.strategy,
-      argument: k.argument,
+      // `op ANY (array)`: true when any non-NULL element passes.
+      arguments: (flags & SK_SEARCHARRAY) !== 0 ? (k.elements ?? []) : [k.argument],
       cmp: btOpclassFor(att.typname ?? "", att.attname).cmp,
     };
   });
+  const holds = (strategy: number, r: number) => {
+    switch (strategy) {
+      case BTLessStrategyNumber:
+        return r < 0;
+      case BTLessEqualStrategyNumber:
+        return r <= 0;
+      case BTEqualStrategyNumber:
+        return r === 0;
+      case BTGreaterEqualStrategyNumber:
+        return r >= 0;
+      default:
+        return r > 0;
+    }
+  };
   return (row) =>
     checks.every((c) => {
       const value = row[c.column];
-      if (value === null || value === undefined) return false;
-      const r = c.cmp(value, c.argument);
-      switch (c.strategy) {
-        case BTLessStrategyNumber:
-          return r < 0;
-        case BTLessEqualStrategyNumber:
-          return r <= 0;
-        case BTEqualStrategyNumber:
-          return r === 0;
-        case BTGreaterEqualStrategyNumber:
-          return r >= 0;
-        default:
-          return r > 0;
+      const isNull = value === null || value === undefined;
+      if ((c.flags & SK_ISNULL) !== 0) {
+        return (c.flags & SK_SEARCHNULL) !== 0 ? isNull : !isNull;
       }
+      if (isNull) return false;
+      return c.arguments.some((a) => a !== null && holds(c.strategy, c.cmp(value, a)));
     });
 }
 

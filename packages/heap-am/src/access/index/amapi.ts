@@ -57,15 +57,30 @@ export const STRATEGY_OF: Readonly<Record<ScanKeyOperator, number>> = {
   ">": BTGreaterStrategyNumber,
 };
 
+/** skey.h sk_flags: the argument is NULL (with SK_SEARCHNULL / SK_SEARCHNOTNULL only). */
+export const SK_ISNULL = 0x0001;
+/** skey.h: `indexed column <op> ANY (elements)` (a ScalarArrayOpExpr the AM handles itself). */
+export const SK_SEARCHARRAY = 0x0020;
+/** skey.h: `indexed column IS NULL`. */
+export const SK_SEARCHNULL = 0x0040;
+/** skey.h: `indexed column IS NOT NULL`. */
+export const SK_SEARCHNOTNULL = 0x0080;
+
 /**
- * ScanKeyData for a search: `indexed column <op> argument`, on index column `attno` (1-based,
- * sk_attno). The argument is never NULL (a strict operator with a NULL argument matches
- * nothing; the caller refuses it).
+ * ScanKeyData for a search, on index column `attno` (1-based, sk_attno):
+ * - `indexed column <op> argument` (flags 0): the argument is never NULL (a strict operator with
+ *   a NULL argument matches nothing; the caller refuses it);
+ * - `IS NULL` / `IS NOT NULL`: flags SK_ISNULL | SK_SEARCHNULL (or SK_SEARCHNOTNULL), strategy 0
+ *   (InvalidStrategy), argument null;
+ * - `<op> ANY (elements)`: flags SK_SEARCHARRAY, `elements` the array's values (a NULL element
+ *   matches nothing); `argument` is unused.
  */
 export interface ScanKey {
   readonly attno: number;
   readonly strategy: number;
-  readonly argument: Datum;
+  readonly argument: Datum | null;
+  readonly flags?: number;
+  readonly elements?: readonly (Datum | null)[];
 }
 
 /** ScanDirection. */

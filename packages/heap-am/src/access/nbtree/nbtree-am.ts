@@ -26,6 +26,7 @@ import {
   type IndexUniqueCheck,
   type IndexVacuumInfo,
   registerIndexAm,
+  SK_SEARCHARRAY,
 } from "../index/amapi.js";
 import {
   relationNeedsWal,
@@ -48,7 +49,12 @@ import {
   newBtScanOpaque,
 } from "./nbtsearch.js";
 import { btBuild } from "./nbtsort.js";
-import { btPreprocessKeys } from "./nbtutils.js";
+import {
+  btAdvanceArrayKeys,
+  btPreprocessArrayKeys,
+  btPreprocessKeys,
+  btStartArrayKeys,
+} from "./nbtutils.js";
 import { BtVacInfo, btVacuumCycleId } from "./nbtutils-shmem.js";
 import { type BtVacuumInfo, btBulkDelete, btGetFreePage, btVacuumCleanup } from "./nbtvacuum.js";
 
@@ -280,24 +286,36 @@ export const btreeIndexAm: IndexAmRoutine = {
     btScanPosRelease(so);
     scan.keyData = keys;
     so.wantItup = scan.xsWantItup;
-    // _bt_preprocess_keys runs at _bt_first in PostgreSQL; the result is the same.
-    const pre = btPreprocessKeys(
-      so.rel,
-      keys.map((k) => ({ attno: k.attno, strategy: k.strategy, argument: k.argument })),
-    );
-    so.keys = pre.keys;
-    so.qualOk = pre.qualOk;
+    so.rawKeys = keys;
+    so.arrayKeys = btPreprocessArrayKeys(so.rel, keys);
+    preprocessCurrentKeys(so);
   },
 
   amgettuple(scan, direction) {
     const so = btOpaque(scan);
     let found: boolean;
     if (so.currPos === undefined) {
+      // _bt_start_array_keys: a scan with `ANY (array)` keys starts at each array's first
+      // element in its direction.
+      if (so.arrayKeys !== undefined && so.arrayKeys.length > 0) {
+        btStartArrayKeys(so.arrayKeys, direction);
+        preprocessCurrentKeys(so);
+      }
       found = btFirst(so, direction);
     } else {
       // kill_prior_tuple: the entry returned last points at rows dead to everyone.
       if (scan.killPriorTuple) so.killedItems.push(so.currPos.itemIndex);
       found = btNext(so, direction);
+    }
+    // Each combination of array elements is a primitive scan of its own, from its own descent.
+    while (
+      !found &&
+      so.arrayKeys !== undefined &&
+      so.arrayKeys.length > 0 &&
+      btAdvanceArrayKeys(so.arrayKeys, direction)
+    ) {
+      preprocessCurrentKeys(so);
+      found = btFirst(so, direction);
     }
     scan.killPriorTuple = false;
     if (!found) {
@@ -315,6 +333,29 @@ export const btreeIndexAm: IndexAmRoutine = {
     btScanPosRelease(btOpaque(scan));
   },
 };
+
+/**
+ * _bt_preprocess_keys over the scan's keys with each array key at its current element (PostgreSQL
+ * preprocesses at every _bt_first; the result is the same).
+ */
+function preprocessCurrentKeys(so: BTScanOpaque): void {
+  const arrays = so.arrayKeys;
+  if (arrays === undefined) {
+    so.keys = [];
+    so.qualOk = false;
+    return;
+  }
+  const current = so.rawKeys.map((k) => ({
+    attno: k.attno,
+    strategy: k.strategy,
+    argument: k.argument,
+    flags: (k.flags ?? 0) & ~SK_SEARCHARRAY,
+  }));
+  for (const a of arrays) current[a.scanKey]!.argument = a.elements[a.cur]!;
+  const pre = btPreprocessKeys(so.rel, current);
+  so.keys = pre.keys;
+  so.qualOk = pre.qualOk;
+}
 
 /** Registers `btree` (idempotent), as the table AMs are registered at start-up. */
 export function registerBuiltinIndexAms(): void {

@@ -75,9 +75,11 @@ import {
   pageSetItemId,
 } from "../../storage/page/bufpage.js";
 import { indexGetAttrFast } from "../common/indextuple.js";
+import type { ScanKey } from "../index/amapi.js";
 import { btCachedRootStillValid, btCheckSteps, btReadMeta } from "./nbtpage.js";
 import type { BtIndexRelation } from "./nbtree.js";
 import {
+  type BTArrayKey,
   type BTScanInsert,
   type BTSearchKey,
   btCheckKeys,
@@ -210,7 +212,11 @@ export interface BTScanPos {
 export interface BTScanOpaque {
   readonly rel: BtIndexRelation;
   readonly pool: BufferPool;
-  /** The preprocessed keys (set by btFirst) and whether they can match at all. */
+  /** The scan's keys as given (btrescan), with their `ANY (array)` keys' state. */
+  rawKeys: readonly ScanKey[];
+  /** Undefined: an array key with no non-NULL element (nothing can match). */
+  arrayKeys: BTArrayKey[] | undefined;
+  /** The preprocessed keys (with the arrays' current elements) and whether they can match. */
   keys: BTSearchKey[];
   qualOk: boolean;
   /** Return key values with each TID (index-only scan). */
@@ -229,6 +235,8 @@ export function newBtScanOpaque(rel: BtIndexRelation, pool: BufferPool): BTScanO
   return {
     rel,
     pool,
+    rawKeys: [],
+    arrayKeys: [],
     keys: [],
     qualOk: true,
     wantItup: false,
@@ -358,15 +366,36 @@ function btGetEndpoint(so: BTScanOpaque, rightmost: boolean): BufferId | undefin
 export function btFirst(so: BTScanOpaque, direction: "forward" | "backward"): boolean {
   if (!so.qualOk) return false;
   const forward = direction === "forward";
-  const startKeys: BTSearchKey[] = [];
+  // The boundary keys, column by column while each has one: its `=` key, else an inequality
+  // that bounds the start in this direction; a strict `<` or `>` ends the list (later columns
+  // cannot narrow the start past it), `<=` and `>=` do not. strat_total: the last non-`=` one.
+  const startKeys: { strategy: number; argument: KeyValue }[] = [];
+  let stratTotal = 3;
+  const keys = so.keys;
+  let i = 0;
   for (let attno = 1; attno <= so.rel.nkeyatts; attno++) {
-    const mine = so.keys.filter((k) => k.attno === attno);
-    const chosen =
-      mine.find((k) => k.strategy === 3) ??
-      mine.find((k) => (forward ? k.strategy > 3 : k.strategy < 3));
+    let chosen: { strategy: number; argument: KeyValue } | undefined;
+    let impliesNN: BTSearchKey | undefined;
+    const first = i;
+    for (; i < keys.length && keys[i]!.attno === attno; i++) {
+      const cur = keys[i]!;
+      if (cur.strategy === 3) chosen = cur;
+      else if (chosen === undefined && cur.strategy < 3 !== forward) chosen = cur;
+      else if (chosen === undefined) impliesNN = cur;
+    }
+    if (i === first) break; // no key on this column: the next one cannot bound the start
+    // An inequality on the other side implies NOT NULL: with the NULLs at the start of this
+    // direction, start past them (a `> NULL` or `< NULL` key, as _bt_first builds one).
+    const nullsFirst = so.rel.columns[attno - 1]!.nullsFirst;
+    if (chosen === undefined && impliesNN !== undefined && nullsFirst === forward) {
+      chosen = { strategy: nullsFirst ? 5 : 1, argument: null };
+    }
     if (chosen === undefined) break;
     startKeys.push(chosen);
-    if (chosen.strategy !== 3) break;
+    if (chosen.strategy !== 3) {
+      stratTotal = chosen.strategy;
+      if (chosen.strategy === 1 || chosen.strategy === 5) break;
+    }
   }
   let buf: BufferId | undefined;
   let offnum: number;
@@ -377,7 +406,6 @@ export function btFirst(so: BTScanOpaque, direction: "forward" | "backward"): bo
     const page = so.pool.bufferGetPage(buf);
     offnum = forward ? pFirstDataKey(btPageGetOpaque(page)) : pageGetMaxOffsetNumber(page);
   } else {
-    const stratTotal = startKeys[startKeys.length - 1]!.strategy;
     const key = btMkScanKey(
       so.rel,
       startKeys.map((k) => k.argument),

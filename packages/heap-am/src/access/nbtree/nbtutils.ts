@@ -36,6 +36,7 @@ import {
 } from "../../include/access/nbtree.js";
 import type { Datum } from "../../utils/adt/type-codec.js";
 import { indexDeformTuple, indexGetAttrFast, indexTruncateTuple } from "../common/indextuple.js";
+import { SK_ISNULL, SK_SEARCHARRAY, SK_SEARCHNOTNULL, SK_SEARCHNULL } from "../index/amapi.js";
 import type { BtIndexColumn, BtIndexRelation } from "./nbtree.js";
 
 /** A key value: a Datum or null (SQL NULL). */
@@ -301,40 +302,64 @@ function strategyHolds(strategy: number, cmp: number): boolean {
  * columns that have an `=` key, and the inequalities of the first column without one — upper
  * bounds (`<`, `<=`) end forward scans, lower bounds (`>`, `>=`) backward scans. Returns the keys
  * in column order and whether the qual can be satisfied at all (qual_ok).
+ *
+ * `IS NULL` and `IS NOT NULL` keys (SK_ISNULL) become ordinary keys with a NULL argument, as
+ * _bt_fix_scankey_strategy makes them: IS NULL is `= NULL`, IS NOT NULL is `< NULL` under NULLS
+ * LAST and `> NULL` under NULLS FIRST (index order: NULL is beyond every value on its side), so
+ * that they combine with the other keys of their column by the same rules (`x IS NULL AND x < 5`
+ * cannot match; `x IS NOT NULL AND x < 5` keeps only `x < 5`).
  */
 export function btPreprocessKeys(
   rel: BtIndexRelation,
-  keys: readonly { attno: number; strategy: number; argument: KeyValue }[],
+  keys: readonly { attno: number; strategy: number; argument: KeyValue; flags?: number }[],
 ): { keys: BTSearchKey[]; qualOk: boolean } {
   const out: BTSearchKey[] = [];
   let qualOk = true;
   let requiredSoFar = true;
+  type Bound = { strategy: number; argument: KeyValue; nullFlags: number };
   for (let attno = 1; attno <= rel.nkeyatts; attno++) {
     const col = rel.columns[attno - 1]!;
-    let eq: KeyValue | undefined;
-    let upper: { strategy: number; argument: KeyValue } | undefined;
-    let lower: { strategy: number; argument: KeyValue } | undefined;
+    let eq: Bound | undefined;
+    let upper: Bound | undefined;
+    let lower: Bound | undefined;
     for (const k of keys) {
       if (k.attno !== attno) continue;
-      const strategy = col.desc ? commuteStrategy(k.strategy) : k.strategy;
-      const argument = k.argument;
+      const flags = k.flags ?? 0;
+      let strategy: number;
+      let argument: KeyValue;
+      let nullFlags = 0;
+      if ((flags & SK_ISNULL) !== 0) {
+        nullFlags = flags & (SK_ISNULL | SK_SEARCHNULL | SK_SEARCHNOTNULL);
+        argument = null;
+        if ((flags & SK_SEARCHNULL) !== 0) strategy = 3;
+        else if ((flags & SK_SEARCHNOTNULL) !== 0) strategy = col.nullsFirst ? 5 : 1;
+        else {
+          // A regular operator with a NULL argument: nothing matches.
+          qualOk = false;
+          continue;
+        }
+      } else {
+        strategy = col.desc ? commuteStrategy(k.strategy) : k.strategy;
+        argument = k.argument;
+      }
+      const key: Bound = { strategy, argument, nullFlags };
       if (strategy === 3) {
-        if (eq !== undefined && btCompareColumn(col, eq, argument) !== 0) qualOk = false;
-        eq = argument;
+        if (eq !== undefined && btCompareColumn(col, eq.argument, argument) !== 0) qualOk = false;
+        eq = key;
       } else if (strategy < 3) {
         // The tighter upper bound: the smaller argument, `<` over `<=` on a tie.
         const c = upper === undefined ? -1 : btCompareColumn(col, argument, upper.argument);
-        if (c < 0 || (c === 0 && strategy === 1)) upper = { strategy, argument };
+        if (c < 0 || (c === 0 && strategy === 1)) upper = key;
       } else {
         const c = lower === undefined ? 1 : btCompareColumn(col, argument, lower.argument);
-        if (c > 0 || (c === 0 && strategy === 5)) lower = { strategy, argument };
+        if (c > 0 || (c === 0 && strategy === 5)) lower = key;
       }
     }
     if (eq !== undefined) {
       for (const bound of [upper, lower]) {
         if (
           bound !== undefined &&
-          !strategyHolds(bound.strategy, btCompareColumn(col, eq, bound.argument))
+          !strategyHolds(bound.strategy, btCompareColumn(col, eq.argument, bound.argument))
         ) {
           qualOk = false;
         }
@@ -342,21 +367,117 @@ export function btPreprocessKeys(
       out.push({
         attno,
         strategy: 3,
-        argument: eq,
-        flags: requiredSoFar ? SK_BT_REQFWD | SK_BT_REQBKWD : 0,
+        argument: eq.argument,
+        flags: eq.nullFlags | (requiredSoFar ? SK_BT_REQFWD | SK_BT_REQBKWD : 0),
       });
       continue;
     }
     if (upper !== undefined) {
-      out.push({ attno, ...upper, flags: requiredSoFar ? SK_BT_REQFWD : 0 });
+      out.push({
+        attno,
+        strategy: upper.strategy,
+        argument: upper.argument,
+        flags: upper.nullFlags | (requiredSoFar ? SK_BT_REQFWD : 0),
+      });
     }
     if (lower !== undefined) {
-      out.push({ attno, ...lower, flags: requiredSoFar ? SK_BT_REQBKWD : 0 });
+      out.push({
+        attno,
+        strategy: lower.strategy,
+        argument: lower.argument,
+        flags: lower.nullFlags | (requiredSoFar ? SK_BT_REQBKWD : 0),
+      });
     }
     // Keys on later columns are never required once a column lacks an `=` key.
     requiredSoFar = false;
   }
   return { keys: out, qualOk };
+}
+
+/** BTArrayKeyInfo: one `<op> ANY (array)` key's elements, and the one the scan is on. */
+export interface BTArrayKey {
+  /** Its position in the scan's keys. */
+  readonly scanKey: number;
+  /** The non-NULL elements; for `=` sorted in index order without duplicates. */
+  readonly elements: readonly KeyValue[];
+  cur: number;
+}
+
+/**
+ * _bt_preprocess_array_keys: the `ANY (array)` keys of a scan. NULL elements are dropped (a strict
+ * operator never matches them); an `=` array is sorted in index order (descending for a DESC
+ * column) and deduplicated (_bt_sort_array_elements); for `<` or `<=` only the greatest element
+ * can matter and for `>` or `>=` only the least (_bt_find_extreme_element). Undefined when an
+ * array has no non-NULL element: the qual cannot match (numArrayKeys = -1).
+ */
+export function btPreprocessArrayKeys(
+  rel: BtIndexRelation,
+  keys: readonly {
+    attno: number;
+    strategy: number;
+    flags?: number;
+    elements?: readonly KeyValue[];
+  }[],
+): BTArrayKey[] | undefined {
+  const out: BTArrayKey[] = [];
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    if (((k.flags ?? 0) & SK_SEARCHARRAY) === 0) continue;
+    const col = rel.columns[k.attno - 1]!;
+    const values = (k.elements ?? []).filter((e) => e !== null);
+    if (values.length === 0) return undefined;
+    let elements: KeyValue[];
+    if (k.strategy === 3) {
+      const sorted = [...values].sort((a, b) => btCompareColumn(col, a, b));
+      elements = sorted.filter((v, j) => j === 0 || btCompareColumn(col, sorted[j - 1]!, v) !== 0);
+    } else {
+      // The operator's own order (not the index's): `<`/`<=` keep the greatest, `>`/`>=` the least.
+      const greatest = k.strategy < 3;
+      let extreme = values[0]!;
+      for (const v of values) {
+        const c = col.opclass.cmp(v, extreme);
+        if (greatest ? c > 0 : c < 0) extreme = v;
+      }
+      elements = [extreme];
+    }
+    out.push({ scanKey: i, elements, cur: 0 });
+  }
+  return out;
+}
+
+/** _bt_start_array_keys: every array at its first element in `direction`. */
+export function btStartArrayKeys(
+  arrays: readonly BTArrayKey[],
+  direction: "forward" | "backward",
+): void {
+  for (const a of arrays) a.cur = direction === "forward" ? 0 : a.elements.length - 1;
+}
+
+/**
+ * _bt_advance_array_keys: the next combination of elements in `direction`, the last array
+ * varying fastest; false once every combination has been scanned.
+ */
+export function btAdvanceArrayKeys(
+  arrays: readonly BTArrayKey[],
+  direction: "forward" | "backward",
+): boolean {
+  for (let i = arrays.length - 1; i >= 0; i--) {
+    const a = arrays[i]!;
+    if (direction === "forward") {
+      if (a.cur + 1 < a.elements.length) {
+        a.cur++;
+        return true;
+      }
+      a.cur = 0;
+    } else {
+      if (a.cur > 0) {
+        a.cur--;
+        return true;
+      }
+      a.cur = a.elements.length - 1;
+    }
+  }
+  return false;
 }
 
 /**
@@ -377,6 +498,15 @@ export function btCheckKeys(
     const col = rel.columns[key.attno - 1]!;
     const required = (key.flags & (SK_BT_REQFWD | SK_BT_REQBKWD)) !== 0;
     const v = values[key.attno - 1] ?? null;
+    if ((key.flags & SK_ISNULL) !== 0) {
+      // IS NULL / IS NOT NULL: passes or fails on NULLness alone; a failing required key ends
+      // the scan in its direction.
+      if ((key.flags & SK_SEARCHNULL) !== 0 ? v === null : v !== null) continue;
+      const stop =
+        ((key.flags & SK_BT_REQFWD) !== 0 && direction === "forward") ||
+        ((key.flags & SK_BT_REQBKWD) !== 0 && direction === "backward");
+      return { passes: false, continuescan: !stop };
+    }
     if (v === null) {
       // NULLs sort first (NULLS FIRST) or last: past them, in the scan's direction, no value can
       // match a required key.

@@ -32,6 +32,7 @@ import {
   PgsimError,
 } from "@pgsim/buffer-manager";
 import { HEAP_MIN_FILLFACTOR } from "./access/heap/hio.js";
+import { VisibilityMap } from "./access/heap/visibilitymap.js";
 import type { IndexRelation } from "./access/index/amapi.js";
 import { indexBuild, indexOpen } from "./access/index/indexam.js";
 import type { BtIndexRelation } from "./access/nbtree/nbtree.js";
@@ -806,7 +807,8 @@ export class Database {
       relationCreateStorage(this.pool, index.locator, xlog);
       // index_build → ambuild; btree's result is its whole BtBuildResult.
       const result = indexBuild(this.table(table), index) as BtBuildResult;
-      return { definition: def, ...result };
+      this.indexUpdateStats(rel, name, result);
+      return { definition: this.catalog.getIndex(name), ...result };
     } catch (e) {
       this.catalog.dropIndex(name);
       if (this.pool.relationExists(index.locator, ForkNumber.MAIN)) {
@@ -815,6 +817,30 @@ export class Database {
       this.indexRelations.delete(def.relNumber);
       throw e;
     }
+  }
+
+  /**
+   * index_update_stats after index_build: the table's pg_class row gets its size in blocks, the
+   * build's heap tuple count and the visibility map's all-visible count (an empty table whose
+   * reltuples is still −1 keeps −1, so that it does not look vacuumed); the index's row gets its
+   * size and the build's index tuple count (0 for an empty table: its row starts at 0).
+   */
+  private indexUpdateStats(rel: TableRelation, index: string, built: BtBuildResult): void {
+    const heapPages = this.pool.relationExists(rel.locator, ForkNumber.MAIN)
+      ? this.pool.nblocks(rel.locator, ForkNumber.MAIN)
+      : 0;
+    const oldTuples = rel.def.reltuples ?? -1;
+    this.catalog.updateRelStats(rel.def.relNumber, {
+      relpages: heapPages,
+      reltuples: built.heapTuples === 0 && oldTuples < 0 ? -1 : built.heapTuples,
+      relallvisible: new VisibilityMap(this.pool).count(rel.locator).allVisible,
+      relfrozenxid: undefined,
+    });
+    // A new index's pg_class row starts at reltuples 0 (not −1), so an empty build writes 0.
+    this.catalog.updateIndexRelStats(index, {
+      relpages: built.pages,
+      reltuples: built.indexTuples,
+    });
   }
 
   /** The backend's B-tree entry for an index (rebuilt when the catalog entry changes). */
@@ -953,6 +979,7 @@ export class Database {
     // A truncation tells every backend to close the relation's smgr (CacheInvalidateSmgr);
     // vac_update_relstats invalidates the relcache entry only when pg_class changed.
     if (result.pagesAfter < result.pagesBefore) this.catalog.invalidate(rel.def.relNumber);
+    for (const ix of result.indexRelStats ?? []) this.catalog.updateIndexRelStats(ix.name, ix);
     if (result.relStats !== undefined) {
       this.catalog.updateRelStats(rel.def.relNumber, result.relStats);
     }

@@ -125,6 +125,10 @@ export interface IndexDefinition {
   fillfactor: number;
   /** The `deduplicate_items` reloption. */
   deduplicateItems: boolean;
+  /** pg_class.relpages as CREATE INDEX or the last VACUUM left it. */
+  relpages?: number;
+  /** pg_class.reltuples (a float4) as CREATE INDEX or the last VACUUM left it; −1 before any. */
+  reltuples?: number;
 }
 
 interface CatalogData {
@@ -473,6 +477,24 @@ export class Catalog {
       }
       if (dirty) t.invalidations = (t.invalidations ?? 0) + 1;
       return dirty;
+    });
+  }
+
+  /**
+   * vac_update_relstats / index_update_stats for an index: relpages and reltuples (compared as a
+   * float4), only when they changed. Returns whether they did.
+   */
+  updateIndexRelStats(name: string, stats: { relpages: number; reltuples: number }): boolean {
+    return this.modify((data) => {
+      const ix = (data.indexes ?? []).find((x) => x.name === name);
+      if (ix === undefined) return false;
+      const reltuples = Math.fround(stats.reltuples);
+      if ((ix.relpages ?? 0) === stats.relpages && (ix.reltuples ?? -1) === reltuples) {
+        return false;
+      }
+      ix.relpages = stats.relpages;
+      ix.reltuples = reltuples;
+      return true;
     });
   }
 

@@ -412,6 +412,14 @@ export function heapVacuumRel(
     const stats = vacrel.indstats[i];
     return stats === undefined ? [] : [{ name: ix.name, stats }];
   });
+  // update_relstats_all_indexes (after index cleanup only): each index's exact counts.
+  if (vacrel.doIndexCleanup) {
+    vacrel.result.indexRelStats = vacrel.indexes.flatMap((ix, i) => {
+      const stats = vacrel.indstats[i];
+      if (stats === undefined || stats.estimatedCount) return [];
+      return [{ name: ix.name, relpages: stats.numPages, reltuples: stats.numIndexTuples }];
+    });
+  }
   if (shouldAttemptTruncation(vacrel)) lazyTruncateHeap(vacrel);
   // What vac_update_relstats is given; the caller writes it and invalidates when it changed.
   const pagesAfter = vacrel.result.pagesAfter;

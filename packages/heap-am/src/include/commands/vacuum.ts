@@ -135,4 +135,10 @@ export interface VacuumResult {
     relallvisible: number;
     relfrozenxid: number | undefined;
   };
+  /**
+   * What VACUUM writes into its indexes' pg_class rows (update_relstats_all_indexes): num_pages
+   * and num_index_tuples of each index whose cleanup reported an exact count, only when index
+   * cleanup ran.
+   */
+  indexRelStats?: { name: string; relpages: number; reltuples: number }[];
 }

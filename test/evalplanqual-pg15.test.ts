@@ -13,7 +13,6 @@
  */
 
 import { Database, type DatabaseTransaction } from "@pgsim/heap-am";
-import type pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeDb, removeDbDirs } from "../packages/heap-am/test/db-helpers.js";
 import { comparePages, XidMap } from "./differential/compare.js";
@@ -101,20 +100,6 @@ const CASES: readonly EpqCase[] = [
   },
 ];
 
-/** A second connection to the running cluster, with PostgreSQL's text output. */
-async function session(): Promise<pg.Client> {
-  const { default: pgModule } = await import("pg");
-  const client = new pgModule.Client({
-    host: "127.0.0.1",
-    port: pg15.cluster.port,
-    user: "postgres",
-    database: "postgres",
-    types: { getTypeParser: () => (value: string) => value },
-  });
-  await client.connect();
-  return client;
-}
-
 const hexPage = (hex: string) => Uint8Array.from(Buffer.from(hex, "hex"));
 
 /** What PostgreSQL leaves: block 0 of t before B commits, the xids, and what a third saw. */
@@ -131,9 +116,9 @@ async function onPostgres(c: EpqCase): Promise<{
   );
   await pg15.q("INSERT INTO t VALUES (1, 0)");
   const setup = Number((await pg15.q("SELECT xmin FROM t"))[0]![0]);
-  const a = await session();
-  const b = await session();
-  const third = await session();
+  const a = await pg15.newSession();
+  const b = await pg15.newSession();
+  const third = await pg15.newSession();
   try {
     await a.query("BEGIN");
     const xa = Number((await a.query("SELECT txid_current() AS x")).rows[0].x);

@@ -3,7 +3,7 @@
  * they share to compare pgsim's pages with PostgreSQL's.
  *
  * Models: nothing in PostgreSQL (pgsim only): a test driver.
- * Entry points: `Pg15Sql` (`start`, `q`, `stopServer`, `startServer`, `stop`),
+ * Entry points: `Pg15Sql` (`start`, `q`, `newSession`, `stopServer`, `startServer`, `stop`),
  * `PG15_TEXT_SETTINGS`, `simForkPages`, `simIndexPages`, `firstPageDifference`.
  * See also: pg15-peer.ts (`startPg15`, the cluster itself, from packages/bench's pg-cluster.ts),
  * packages/heap-am/test/wal-support.ts (`forkPages`).
@@ -92,7 +92,11 @@ export class Pg15Sql {
     await this.started?.stop();
   }
 
-  private async connect(): Promise<void> {
+  /**
+   * Another session on the same cluster, with the same settings (values as text); the caller ends
+   * it. For tests that need concurrent transactions.
+   */
+  async newSession(): Promise<pg.Client> {
     const client = new pg.Client({
       host: "127.0.0.1",
       port: this.cluster.port,
@@ -101,9 +105,13 @@ export class Pg15Sql {
       types: { getTypeParser: () => (value: string) => value },
     });
     await client.connect();
-    this.session = client;
     const settings = { ...PG15_TEXT_SETTINGS, ...this.options.settings };
-    for (const [k, v] of Object.entries(settings)) await this.q(`SET ${k} = '${v}'`);
+    for (const [k, v] of Object.entries(settings)) await client.query(`SET ${k} = '${v}'`);
+    return client;
+  }
+
+  private async connect(): Promise<void> {
+    this.session = await this.newSession();
   }
 }
 

@@ -319,29 +319,37 @@ export function heapTupleSatisfiesVacuum(
 ): HTSVResult {
   const r = heapTupleSatisfiesVacuumHorizon(page, tup, ctx);
   if (r !== HTSV.RecentlyDead) return r;
-  return xidPrecedes(heapTupleHeaderGetRawXmax(page, tup), oldestXmin)
-    ? HTSV.Dead
-    : HTSV.RecentlyDead;
+  return xidPrecedes(deadAfter, oldestXmin) ? HTSV.Dead : HTSV.RecentlyDead;
 }
+
+/**
+ * HeapTupleSatisfiesVacuumHorizon's `dead_after` output: the xmax of the last tuple it found
+ * RECENTLY_DEAD (read by heapTupleSatisfiesVacuum right after the call; JavaScript has no out
+ * parameters, and a module variable costs no allocation).
+ */
+let deadAfter = InvalidTransactionId;
 
 /**
  * HeapTupleSatisfiesVacuumHorizon: the tuple's state without a horizon. A version whose deleter
  * committed is RECENTLY_DEAD here, and dead to everyone once its xmax (the tuple's raw xmax,
  * PostgreSQL's `dead_after`) precedes the removal horizon — which the caller computes only then
  * (HeapTupleIsSurelyDead and heap_prune_satisfies_vacuum do the same through GlobalVisState).
+ *
+ * t_infomask is read once and read again only after a hint bit was set (another backend may set
+ * hint bits on the same page at the same time, as in PostgreSQL).
  */
 export function heapTupleSatisfiesVacuumHorizon(
   page: Uint8Array,
   tup: number,
   ctx: VisibilityContext,
 ): HTSVResult {
-  const infomask = heapTupleHeaderGetInfomask(page, tup);
-  rejectMulti(page, tup, infomask);
-  if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
-    if ((infomask & HEAP_XMIN_INVALID) !== 0) return HTSV.Dead;
+  let mask = heapTupleHeaderGetInfomask(page, tup);
+  if ((mask & HEAP_XMAX_IS_MULTI) !== 0) rejectMulti(page, tup, mask);
+  if ((mask & HEAP_XMIN_COMMITTED) === 0) {
+    if ((mask & HEAP_XMIN_INVALID) !== 0) return HTSV.Dead;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
     if (isMine(xmin, ctx)) {
-      if ((infomask & HEAP_XMAX_INVALID) !== 0 || heapXmaxIsLockedOnly(infomask)) {
+      if ((mask & HEAP_XMAX_INVALID) !== 0 || heapXmaxIsLockedOnly(mask)) {
         return HTSV.InsertInProgress;
       }
       return isMine(heapTupleHeaderGetRawXmax(page, tup), ctx)
@@ -354,8 +362,8 @@ export function heapTupleSatisfiesVacuumHorizon(
       setHint(page, tup, HEAP_XMIN_INVALID, ctx);
       return HTSV.Dead;
     }
+    mask = heapTupleHeaderGetInfomask(page, tup);
   }
-  const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return HTSV.Live;
   const xmax = heapTupleHeaderGetRawXmax(page, tup);
   if (heapXmaxIsLockedOnly(mask)) {
@@ -374,6 +382,7 @@ export function heapTupleSatisfiesVacuumHorizon(
   }
   // The deleter committed: dead to everyone once no snapshot can still see the version (the
   // caller's horizon decides).
+  deadAfter = xmax;
   return HTSV.RecentlyDead;
 }
 

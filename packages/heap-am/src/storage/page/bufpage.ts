@@ -310,6 +310,33 @@ export function pageGetItemId(page: Uint8Array, offsetNumber: number): number {
   return readUint32(page, itemIdOffsetInPage(offsetNumber));
 }
 
+/** Whether the host stores integers little-endian, as pages do (an Int32Array then reads them). */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Copies the words of line pointers 1..`maxoff` into `out[1..maxoff]` (`out[0]` is left alone),
+ * for a loop that looks at every line pointer of a page, some more than once (pruning). On a
+ * little-endian host, with the page 4-aligned in its buffer (every buffer-pool page is), this is
+ * one copy through an Int32Array view of the array; otherwise the words are read one at a time.
+ * The words are signed (bit 31 is the top bit of lp_len): the itemIdGet* functions read them
+ * alike. `maxoff` is at most pageGetMaxOffsetNumber(page).
+ */
+export function pageGetItemIds(page: Uint8Array, maxoff: number, out: Int32Array): void {
+  assert(
+    maxoff >= 0 && maxoff <= MaxOffsetNumber && maxoff < out.length,
+    "line pointers fit the page and the array",
+  );
+  if (maxoff === 0) return;
+  const start = page.byteOffset + SizeOfPageHeaderData;
+  if (HOST_LITTLE_ENDIAN && (start & 3) === 0) {
+    out.set(new Int32Array(page.buffer, start, maxoff), 1);
+    return;
+  }
+  for (let off = 1; off <= maxoff; off++) {
+    out[off] = readUint32(page, itemIdOffsetInPage(off)) | 0;
+  }
+}
+
 /** Overwrites line pointer `offsetNumber` with the word `itemId` (see makeItemId). */
 export function pageSetItemId(page: Uint8Array, offsetNumber: number, itemId: number): void {
   assert(
@@ -786,6 +813,9 @@ export function pageGetHeapFreeSpace(page: Uint8Array): number {
   return 0;
 }
 
+/** The line pointer words pageTruncateLinePointerArray looks at (not re-entrant, like repairScratch). */
+const truncateScratch = new Int32Array(MaxOffsetNumber + 1);
+
 /**
  * PageTruncateLinePointerArray: after VACUUM set line pointers LP_UNUSED, drop the unused ones at
  * the end of the array (never the first line pointer), and set PD_HAS_FREE_LINES exactly when an
@@ -793,17 +823,22 @@ export function pageGetHeapFreeSpace(page: Uint8Array): number {
  */
 export function pageTruncateLinePointerArray(page: Uint8Array): void {
   const maxoff = pageGetMaxOffsetNumber(page);
+  const lps = truncateScratch;
+  pageGetItemIds(page, maxoff, lps);
   let unusedAtEnd = 0;
   let counting = true;
   let freeRemains = false;
   for (let off = maxoff; off >= FirstOffsetNumber; off--) {
-    const used = itemIdIsUsed(pageGetItemId(page, off));
+    const used = itemIdIsUsed(lps[off]!);
     if (counting && off > FirstOffsetNumber) {
       if (!used) unusedAtEnd++;
       else counting = false;
+    } else if (!used) {
+      // An unused line pointer that stays: the hint is set, and nothing more is to be learnt.
+      freeRemains = true;
+      break;
     } else {
       counting = false;
-      if (!used) freeRemains = true;
     }
   }
   if (unusedAtEnd > 0) {

@@ -137,6 +137,8 @@ export function heapTupleSatisfiesMVCC(
   ctx: VisibilityContext,
 ): boolean {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
+  // t_infomask again only after a hint bit was set (another backend may set one meanwhile).
+  let mask = infomask;
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
     if ((infomask & HEAP_XMIN_INVALID) !== 0) return false;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
@@ -159,11 +161,11 @@ export function heapTupleSatisfiesMVCC(
       setHint(page, tup, HEAP_XMIN_INVALID, ctx);
       return false;
     }
+    mask = heapTupleHeaderGetInfomask(page, tup);
   } else if ((infomask & HEAP_XMIN_INVALID) === 0) {
     // Committed, but not frozen: committed after our snapshot was taken?
     if (xidInMVCCSnapshot(heapTupleHeaderGetRawXmin(page, tup), snapshot)) return false;
   }
-  const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return true;
   if (heapXmaxIsLockedOnly(mask)) return true;
   rejectMulti(page, tup, mask);
@@ -260,6 +262,8 @@ export function heapTupleSatisfiesUpdate(
 ): TMResult {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
   rejectMulti(page, tup, infomask);
+  // t_infomask again only after a hint bit was set (another backend may set one meanwhile).
+  let mask = infomask;
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
     if ((infomask & HEAP_XMIN_INVALID) !== 0) return TM.Invisible;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
@@ -284,8 +288,8 @@ export function heapTupleSatisfiesUpdate(
       setHint(page, tup, HEAP_XMIN_INVALID, ctx);
       return TM.Invisible;
     }
+    mask = heapTupleHeaderGetInfomask(page, tup);
   }
-  const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return TM.Ok;
   if ((mask & HEAP_XMAX_COMMITTED) !== 0) {
     if (heapXmaxIsLockedOnly(mask)) return TM.Ok;

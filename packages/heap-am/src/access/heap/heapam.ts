@@ -78,9 +78,11 @@ import {
   itemIdGetRedirect,
   LP_NORMAL,
   LP_REDIRECT,
+  MaxOffsetNumber,
   pageClearAllVisible,
   pageGetHeapFreeSpace,
   pageGetItemId,
+  pageGetItemIds,
   pageGetMaxOffsetNumber,
   pageGetPruneXid,
   pageIsAllVisible,
@@ -1101,6 +1103,12 @@ export function heapHotSearch(
 }
 
 /**
+ * The line pointer words of the page heapgetpage is looking at (pageGetItemIds). One array for
+ * every scan: heapgetpage's loop runs to its end before any other scan's can start.
+ */
+const scanLineScratch = new Int32Array(MaxOffsetNumber + 1);
+
+/**
  * A sequential scan: every row `snapshot` sees, page by page. Each page is pruned
  * opportunistically, share-locked just long enough to find its visible tuples, and kept pinned
  * while they are returned. Tables larger than a quarter of the pool are read through a BULKREAD
@@ -1179,8 +1187,10 @@ export class HeapScan {
         const maxoff = pageGetMaxOffsetNumber(page);
         const allVisible = pageIsAllVisible(page);
         const vctx = visibilityContext(this.ctx, this.xact);
+        const lps = scanLineScratch;
+        pageGetItemIds(page, maxoff, lps);
         for (let off = 1; off <= maxoff; off++) {
-          const lp = pageGetItemId(page, off);
+          const lp = lps[off]!;
           if (itemIdGetFlags(lp) !== LP_NORMAL) continue;
           if (
             allVisible ||

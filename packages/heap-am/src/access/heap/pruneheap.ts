@@ -295,17 +295,29 @@ function heapPruneChain(
   if (rootFlags === LP_NORMAL) {
     const tup = itemIdGetOffset(lps[root]!);
     const infomask2 = heapTupleHeaderGetInfomask2(page, tup);
+    const infomask = heapTupleHeaderGetInfomask(page, tup);
+    const state = htsv[root];
     if ((infomask2 & HEAP_ONLY_TUPLE) !== 0) {
       // Not HOT-updated (HeapTupleHeaderIsHotUpdated): what an aborted HOT update leaves.
-      if (
-        htsv[root] === HTSV.Dead &&
-        !isHotUpdated(infomask2, heapTupleHeaderGetInfomask(page, tup))
-      ) {
+      if (state === HTSV.Dead && !isHotUpdated(infomask2, infomask)) {
         heapPruneRecordUnused(prstate, root);
-        advanceLatestRemovedXid(page, tup, heapTupleHeaderGetInfomask(page, tup), transam, prstate);
+        advanceLatestRemovedXid(page, tup, infomask, transam, prstate);
         ndeleted++;
       }
       return ndeleted;
+    }
+    if (!isHotUpdated(infomask2, infomask)) {
+      // A chain of one (the common case: a tuple never HOT-updated). The walk below would take
+      // the root as its only member and stop there; it is done here without the chain array.
+      if (state === HTSV.Dead) {
+        advanceLatestRemovedXid(page, tup, infomask, transam, prstate);
+        heapPruneRecordDead(prstate, root);
+        return 1;
+      }
+      if (state === HTSV.RecentlyDead || state === HTSV.DeleteInProgress) {
+        heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
+      }
+      return 0;
     }
   }
 

@@ -691,6 +691,8 @@ function placeItem(page: Uint8Array, length: number, offsetNumber: number, flags
 
 const repairScratch = new Uint8Array(BLCKSZ);
 const repairItems = new Uint16Array(MaxOffsetNumber);
+/** The line pointer words as they were when compaction began (pageGetItemIds). */
+const repairLineScratch = new Int32Array(MaxOffsetNumber + 1);
 
 /**
  * Defragments a heap page (PageRepairFragmentation): moves every item with storage to the end
@@ -718,9 +720,11 @@ export function pageRepairFragmentation(page: Uint8Array): void {
   // plain inserts or a previous compaction: then each item can be moved in place toward the end.
   let presorted = true;
   let lastOffset = special;
+  const lps = repairLineScratch;
+  pageGetItemIds(page, lineCount, lps);
 
   for (let i = FirstOffsetNumber; i <= lineCount; i++) {
-    const itemId = pageGetItemId(page, i);
+    const itemId = lps[i]!;
     if (itemIdIsUsed(itemId)) {
       if (itemIdHasStorage(itemId)) {
         const offset = itemIdGetOffset(itemId);
@@ -758,7 +762,7 @@ export function pageRepairFragmentation(page: Uint8Array): void {
     let newUpper = special;
     for (let k = 0; k < storageCount; k++) {
       const i = repairItems[k]!;
-      const itemId = pageGetItemId(page, i);
+      const itemId = lps[i]!;
       const offset = itemIdGetOffset(itemId);
       const alignedLength = maxAlign(itemIdGetLength(itemId));
       newUpper -= alignedLength;

@@ -65,6 +65,7 @@ import {
   pageIsNew,
   pageRepairFragmentation,
   pageSetItemId,
+  pageSetItemIdsTo,
   pageSetLsn,
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
@@ -472,9 +473,7 @@ export function heapPagePruneExecute(
     const from = redirected[2 * i]!;
     pageSetItemId(page, from, makeItemId(redirected[2 * i + 1]!, LP_REDIRECT, 0));
   }
-  const dead = makeItemId(0, LP_DEAD, 0);
-  for (let i = 0; i < ndead; i++) pageSetItemId(page, nowdead[i]!, dead);
-  const unused = makeItemId(0, LP_UNUSED, 0);
-  for (let i = 0; i < nunused; i++) pageSetItemId(page, nowunused[i]!, unused);
+  pageSetItemIdsTo(page, nowdead, ndead, makeItemId(0, LP_DEAD, 0));
+  pageSetItemIdsTo(page, nowunused, nunused, makeItemId(0, LP_UNUSED, 0));
   pageRepairFragmentation(page);
 }

@@ -98,7 +98,7 @@ import {
   pageIsAllVisible,
   pageIsNew,
   pageSetAllVisible,
-  pageSetItemId,
+  pageSetItemIdsTo,
   pageSetLsn,
   pageTruncateLinePointerArray,
   SizeOfPageHeaderData,
@@ -794,8 +794,7 @@ function lazyVacuumHeapPage(
 ): void {
   const pool = vacrel.ctx.pool;
   const page = pool.bufferGetPage(buffer);
-  const unused = makeItemId(0, LP_UNUSED, 0);
-  for (let i = 0; i < count; i++) pageSetItemId(page, offsets[i]!, unused);
+  pageSetItemIdsTo(page, offsets, count, makeItemId(0, LP_UNUSED, 0));
   pageTruncateLinePointerArray(page);
   pool.markBufferDirty(buffer);
   const xlog = walOf(vacrel);

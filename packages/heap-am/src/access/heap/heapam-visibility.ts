@@ -8,7 +8,8 @@
  * HeapTupleSatisfiesDirty, HeapTupleSatisfiesUpdate, HeapTupleSatisfiesVacuum, SetHintBits) and combocid.c
  * (HeapTupleHeaderGetCmin / GetCmax).
  * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesDirty`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
- * `heapTupleVisibleToNewSnapshot`, `HTSV`, `VisibilityContext`,
+ * `heapTupleSatisfiesVacuumHorizon` with `heapTupleDeadAfter`, `heapTupleVisibleToNewSnapshot`,
+ * `HTSV`, `VisibilityContext`,
  * `TransactionStatusSource`.
  * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status), procarray.ts
  * (in-progress), clog.ts (the commit log files), xact.ts, inspect/rows.ts, tableam.ts (TM).
@@ -332,6 +333,14 @@ export function heapTupleSatisfiesVacuum(
  * parameters, and a module variable costs no allocation).
  */
 let deadAfter = InvalidTransactionId;
+
+/**
+ * The `dead_after` of the last heapTupleSatisfiesVacuumHorizon call that returned RECENTLY_DEAD:
+ * the xmax the caller compares with its horizon (heap_prune_satisfies_vacuum).
+ */
+export function heapTupleDeadAfter(): number {
+  return deadAfter;
+}
 
 /**
  * HeapTupleSatisfiesVacuumHorizon: the tuple's state without a horizon. A version whose deleter

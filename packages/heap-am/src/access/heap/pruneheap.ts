@@ -73,7 +73,13 @@ import type { Relation } from "../../utils/cache/rel.js";
 import { relationNeedsWal, type TableAmContext } from "../table/tableam.js";
 import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
-import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
+import {
+  HTSV,
+  type HTSVResult,
+  heapTupleDeadAfter,
+  heapTupleSatisfiesVacuumHorizon,
+  type VisibilityContext,
+} from "./heapam-visibility.js";
 import { logHeapPrune } from "./heapam-xlog.js";
 import { saveFreeSpace } from "./hio.js";
 
@@ -211,7 +217,7 @@ export function heapPagePrune(
     const lp = lps[off]!;
     htsv[off] =
       itemIdGetFlags(lp) === LP_NORMAL
-        ? heapTupleSatisfiesVacuum(page, itemIdGetOffset(lp), oldestXmin, vctx)
+        ? heapPruneSatisfiesVacuum(page, itemIdGetOffset(lp), oldestXmin, vctx)
         : -1;
   }
   const marked = prstate.marked;
@@ -265,6 +271,21 @@ export function heapPagePrune(
     pool.markBufferDirtyHint(buffer);
   }
   return { ndeleted, nnewlpdead: prstate.ndead, changed };
+}
+
+/**
+ * heap_prune_satisfies_vacuum: HeapTupleSatisfiesVacuumHorizon, and a RECENTLY_DEAD tuple whose
+ * `dead_after` precedes the horizon is DEAD.
+ */
+function heapPruneSatisfiesVacuum(
+  page: Uint8Array,
+  tup: number,
+  oldestXmin: number,
+  vctx: VisibilityContext,
+): HTSVResult {
+  const res = heapTupleSatisfiesVacuumHorizon(page, tup, vctx);
+  if (res !== HTSV.RecentlyDead) return res;
+  return xidPrecedes(heapTupleDeadAfter(), oldestXmin) ? HTSV.Dead : HTSV.RecentlyDead;
 }
 
 /**

@@ -500,7 +500,11 @@ export function setXmax(
   );
 }
 
-/** setXmax with the cmax and t_ctid as plain numbers (no objects on a statement's hot path). */
+/**
+ * setXmax with the cmax and t_ctid as plain numbers (no objects on a statement's hot path).
+ * `infomask2Clear` names t_infomask2 bits to clear in the same write (heap_delete's
+ * HeapTupleHeaderClearHotUpdated).
+ */
 export function setXmaxAt(
   page: Uint8Array,
   tup: number,
@@ -511,11 +515,12 @@ export function setXmaxAt(
   keysUpdated: boolean,
   ctidBlock: number,
   ctidOffset: number,
+  infomask2Clear = 0,
 ): void {
   let infomask = heapTupleHeaderGetInfomask(page, tup) & ~(HEAP_XMAX_BITS | HEAP_MOVED);
   infomask = combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
   heapTupleHeaderSetInfomask(page, tup, infomask | infomaskBits);
-  let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_KEYS_UPDATED;
+  let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~(HEAP_KEYS_UPDATED | infomask2Clear);
   if (keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
   heapTupleHeaderSetInfomask2(page, tup, infomask2);
   heapTupleHeaderSetXmax(page, tup, xid);

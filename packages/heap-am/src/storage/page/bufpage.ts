@@ -316,8 +316,8 @@ const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 /**
  * Copies the words of line pointers 1..`maxoff` into `out[1..maxoff]` (`out[0]` is left alone),
  * for a loop that looks at every line pointer of a page, some more than once (pruning). On a
- * little-endian host, with the page 4-aligned in its buffer (every buffer-pool page is), this is
- * one copy through an Int32Array view of the array; otherwise the words are read one at a time.
+ * little-endian host, with the page 4-aligned in its buffer (every buffer-pool page is), each is
+ * one load through an Int32Array view of the page; otherwise its four bytes are read.
  * The words are signed (bit 31 is the top bit of lp_len): the itemIdGet* functions read them
  * alike. `maxoff` is at most pageGetMaxOffsetNumber(page).
  */
@@ -327,9 +327,10 @@ export function pageGetItemIds(page: Uint8Array, maxoff: number, out: Int32Array
     "line pointers fit the page and the array",
   );
   if (maxoff === 0) return;
-  const start = page.byteOffset + SizeOfPageHeaderData;
-  if (HOST_LITTLE_ENDIAN && (start & 3) === 0) {
-    out.set(new Int32Array(page.buffer, start, maxoff), 1);
+  const words = pageWords(page);
+  if (words !== undefined) {
+    // Line pointer `off` is word 6 + off - 1 of the page (the header is six words).
+    for (let off = 1; off <= maxoff; off++) out[off] = words[5 + off]!;
     return;
   }
   for (let off = 1; off <= maxoff; off++) {
@@ -338,9 +339,32 @@ export function pageGetItemIds(page: Uint8Array, maxoff: number, out: Int32Array
 }
 
 /**
+ * Int32Array views of pages, one per page view (the buffer pool hands out the same Uint8Array
+ * for a buffer every time), so that the view is made once rather than once per call: reaching
+ * a typed array's `buffer` costs more than a WeakMap lookup.
+ */
+const pageWordViews = new WeakMap<Uint8Array, Int32Array>();
+
+/**
+ * The page as BLCKSZ / 4 little-endian words, or undefined where a word would not read as the
+ * page's bytes do: a big-endian host, or a page that is not 4-aligned in its buffer.
+ */
+function pageWords(page: Uint8Array): Int32Array | undefined {
+  let words = pageWordViews.get(page);
+  if (words === undefined) {
+    if (!HOST_LITTLE_ENDIAN || (page.byteOffset & 3) !== 0 || page.length !== BLCKSZ) {
+      return undefined;
+    }
+    words = new Int32Array(page.buffer, page.byteOffset, BLCKSZ / 4);
+    pageWordViews.set(page, words);
+  }
+  return words;
+}
+
+/**
  * Sets line pointers `offsets[0 .. count)` to the same word `itemId` (LP_DEAD or LP_UNUSED ones
- * that pruning and VACUUM write by the hundred): pageSetItemId for each, through one Int32Array
- * view of the line pointer array on a little-endian host when the page is 4-aligned.
+ * that pruning and VACUUM write by the hundred): pageSetItemId for each, one store each through
+ * the page's Int32Array view on a little-endian host when the page is 4-aligned.
  */
 export function pageSetItemIdsTo(
   page: Uint8Array,
@@ -348,18 +372,17 @@ export function pageSetItemIdsTo(
   count: number,
   itemId: number,
 ): void {
-  const start = page.byteOffset + SizeOfPageHeaderData;
   if (count === 0) return;
-  if (!HOST_LITTLE_ENDIAN || (start & 3) !== 0) {
+  const words = pageWords(page);
+  if (words === undefined) {
     for (let i = 0; i < count; i++) pageSetItemId(page, offsets[i]!, itemId);
     return;
   }
-  const words = new Int32Array(page.buffer, start, MaxOffsetNumber);
   const word = itemId | 0;
   for (let i = 0; i < count; i++) {
     const off = offsets[i]!;
     assert(off >= FirstOffsetNumber && off <= MaxOffsetNumber, "offset number is within a page");
-    words[off - 1] = word;
+    words[5 + off] = word;
   }
 }
 

@@ -7,12 +7,17 @@
  * PageSetChecksumCopy, PageIndexTupleOverwrite).
  *
  * Entry points: pageInit, pageAddItemExtended, pageReserveHeapItem, pageGetItemId, pageGetItem,
- * pageRepairFragmentation, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
+ * pageGetItemIds / pageSetItemIdsTo (line pointers in bulk), pageRepairFragmentation,
+ * pageTruncateLinePointerArray, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
  * pageSetChecksumInplace, pageIndexTupleOverwrite.
  *
  * A page is a plain `Uint8Array` of BLCKSZ bytes; every multi-byte field is little-endian, read
  * and written byte by byte (le-bytes.ts) so that no accessor allocates (a DataView per call
- * would) and pages may sit at any offset of any buffer, shared or not.
+ * would) and pages may sit at any offset of any buffer, shared or not. The loops that visit every
+ * line pointer of a page (pruning, VACUUM, a scan's page, compaction) read and write the words
+ * through an Int32Array view of the page instead — one load per line pointer rather than four —
+ * when the host is little-endian and the page 4-aligned (every buffer-pool page); the view is
+ * made once per page view and kept in a WeakMap, so it lives no longer than the page.
  *
  * Differs from PostgreSQL: of the PageIndex* functions only PageIndexTupleOverwrite is modelled
  * (CREATE INDEX needs it; the deletions belong to index insertion and VACUUM, not built yet), and

@@ -37,6 +37,7 @@ import {
   pageGetHeapFreeSpace,
   pageGetItem,
   pageGetItemId,
+  pageGetItemIds,
   pageGetLower,
   pageGetLsn,
   pageGetMaxOffsetNumber,
@@ -53,7 +54,9 @@ import {
   pageSetChecksumCopy,
   pageSetChecksumInplace,
   pageSetItemId,
+  pageSetItemIdsTo,
   pageSetLsn,
+  pageTruncateLinePointerArray,
   pageVerify,
 } from "../src/storage/page/bufpage.js";
 import { pgChecksumPage } from "../src/storage/page/checksum.js";
@@ -559,5 +562,87 @@ describe("line pointers", () => {
     expect(() => pageGetItemId(page, MaxOffsetNumber + 1)).toThrow(/offset number/);
     expect(pageGetItemId(page, FirstOffsetNumber)).toBe(0);
     expect(() => pageGetItemId(page, 0)).toThrow(AssertionError);
+  });
+});
+
+describe("line pointer words in bulk (pageGetItemIds, pageSetItemIdsTo)", () => {
+  // A heap page with `count` items of growing lengths (lp_len up to 0x7fff would set bit 31; 400
+  // bytes keep the words positive, so one item is given a long length by hand below).
+  function filledPage(at: Uint8Array, count: number): Uint8Array {
+    pageInit(at, 0);
+    for (let i = 0; i < count; i++) {
+      expect(pageAddItemExtended(at, new Uint8Array(24 + i).fill(i), 0, PAI_IS_HEAP)).toBe(i + 1);
+    }
+    return at;
+  }
+  // The same page 4-aligned in a SharedArrayBuffer (the buffer pool's case: one word load each)
+  // and at an odd offset of an ArrayBuffer (the byte-by-byte path).
+  const places = {
+    aligned: () => new Uint8Array(new SharedArrayBuffer(3 * BLCKSZ), BLCKSZ, BLCKSZ),
+    unaligned: () => new Uint8Array(new ArrayBuffer(BLCKSZ + 8), 1, BLCKSZ),
+  };
+
+  for (const [name, make] of Object.entries(places)) {
+    it(`[${name}] pageGetItemIds copies what pageGetItemId reads, as signed words, and leaves out[0]`, () => {
+      const page = filledPage(make(), 40);
+      // An lp_len with its top bit set makes the word negative as an Int32Array element.
+      pageSetItemId(page, 7, makeItemId(100, LP_NORMAL, 0x7fff));
+      const out = new Int32Array(MaxOffsetNumber + 1).fill(-5);
+      pageGetItemIds(page, pageGetMaxOffsetNumber(page), out);
+      expect(out[0]).toBe(-5);
+      for (let off = 1; off <= 40; off++) {
+        expect(out[off]! >>> 0).toBe(pageGetItemId(page, off));
+        expect(itemIdGetLength(out[off]!)).toBe(itemIdGetLength(pageGetItemId(page, off)));
+      }
+      expect(out[41]).toBe(-5);
+      expect(() => pageGetItemIds(page, MaxOffsetNumber + 1, new Int32Array(3000))).toThrow(
+        AssertionError,
+      );
+    });
+
+    it(`[${name}] pageSetItemIdsTo writes the bytes pageSetItemId writes, and only those`, () => {
+      const a = filledPage(make(), 30);
+      const b = filledPage(new Uint8Array(BLCKSZ), 30);
+      const offsets = new Uint16Array([3, 30, 1, 17]);
+      const dead = makeItemId(0, LP_DEAD, 0);
+      pageSetItemIdsTo(a, offsets, 3, dead); // the first three only
+      for (const off of [3, 30, 1]) pageSetItemId(b, off, dead);
+      expect(hex(a)).toBe(hex(b));
+      expect(itemIdGetFlags(pageGetItemId(a, 17))).toBe(LP_NORMAL);
+      expect(() => pageSetItemIdsTo(a, [0], 1, dead)).toThrow(AssertionError);
+    });
+  }
+});
+
+describe("pageTruncateLinePointerArray", () => {
+  function pageWith(flags: number[]): Uint8Array {
+    const page = newPage();
+    flags.forEach((_, i) => {
+      expect(pageAddItemExtended(page, new Uint8Array(24), 0, PAI_IS_HEAP)).toBe(i + 1);
+    });
+    flags.forEach((f, i) => {
+      if (f === LP_UNUSED) pageSetItemId(page, i + 1, 0);
+      if (f === LP_DEAD) pageSetItemId(page, i + 1, makeItemId(0, LP_DEAD, 0));
+    });
+    return page;
+  }
+
+  it("drops the unused line pointers at the end and hints the unused one that stays", () => {
+    const page = pageWith([LP_NORMAL, LP_UNUSED, LP_DEAD, LP_UNUSED, LP_UNUSED]);
+    pageTruncateLinePointerArray(page);
+    expect(pageGetMaxOffsetNumber(page)).toBe(3);
+    expect(pageHasFreeLinePointers(page)).toBe(true);
+  });
+
+  it("keeps the first line pointer even when every one is unused, and clears a stale hint", () => {
+    const page = pageWith([LP_UNUSED, LP_UNUSED, LP_UNUSED]);
+    pageTruncateLinePointerArray(page);
+    expect(pageGetMaxOffsetNumber(page)).toBe(1);
+    expect(pageHasFreeLinePointers(page)).toBe(true);
+    const full = pageWith([LP_NORMAL, LP_DEAD, LP_UNUSED]);
+    writeUint16(full, PD_FLAGS_OFFSET, pageGetFlags(full) | PD_HAS_FREE_LINES);
+    pageTruncateLinePointerArray(full);
+    expect(pageGetMaxOffsetNumber(full)).toBe(2);
+    expect(pageHasFreeLinePointers(full)).toBe(false);
   });
 });

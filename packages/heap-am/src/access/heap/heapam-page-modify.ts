@@ -314,12 +314,7 @@ function deleteRow(p: PagePass, offset: number): boolean {
   const cmax = cmaxFor(p, tup);
   pageSetPrunable(page, xid);
   clearAllVisible(ctx, rel, page, p.block);
-  setXmaxAt(page, tup, xid, cmax, p.combo, 0, true, p.block, offset);
-  heapTupleHeaderSetInfomask2(
-    page,
-    tup,
-    heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_HOT_UPDATED,
-  );
+  setXmaxAt(page, tup, xid, cmax, p.combo, 0, true, p.block, offset, HEAP_HOT_UPDATED);
   markPageDirty(p);
   xact.markCommandUsed();
   ctx.pgstat?.relations.countHeapDelete(rel.def.relNumber, xact);

@@ -8,7 +8,8 @@
  * HeapTupleSatisfiesDirty, HeapTupleSatisfiesUpdate, HeapTupleSatisfiesVacuum, SetHintBits) and combocid.c
  * (HeapTupleHeaderGetCmin / GetCmax).
  * Entry points: `heapTupleSatisfiesMVCC`, `heapTupleSatisfiesDirty`, `heapTupleSatisfiesUpdate`, `heapTupleSatisfiesVacuum`,
- * `heapTupleVisibleToNewSnapshot`, `HTSV`, `VisibilityContext`,
+ * `heapTupleSatisfiesVacuumHorizon` with `heapTupleDeadAfter`, `heapTupleVisibleToNewSnapshot`,
+ * `HTSV`, `VisibilityContext`,
  * `TransactionStatusSource`.
  * See also: snapmgr.ts (xidInMVCCSnapshot), transam.ts (commit status), procarray.ts
  * (in-progress), clog.ts (the commit log files), xact.ts, inspect/rows.ts, tableam.ts (TM).
@@ -137,6 +138,8 @@ export function heapTupleSatisfiesMVCC(
   ctx: VisibilityContext,
 ): boolean {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
+  // t_infomask again only after a hint bit was set (another backend may set one meanwhile).
+  let mask = infomask;
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
     if ((infomask & HEAP_XMIN_INVALID) !== 0) return false;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
@@ -159,11 +162,11 @@ export function heapTupleSatisfiesMVCC(
       setHint(page, tup, HEAP_XMIN_INVALID, ctx);
       return false;
     }
+    mask = heapTupleHeaderGetInfomask(page, tup);
   } else if ((infomask & HEAP_XMIN_INVALID) === 0) {
     // Committed, but not frozen: committed after our snapshot was taken?
     if (xidInMVCCSnapshot(heapTupleHeaderGetRawXmin(page, tup), snapshot)) return false;
   }
-  const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return true;
   if (heapXmaxIsLockedOnly(mask)) return true;
   rejectMulti(page, tup, mask);
@@ -260,6 +263,8 @@ export function heapTupleSatisfiesUpdate(
 ): TMResult {
   const infomask = heapTupleHeaderGetInfomask(page, tup);
   rejectMulti(page, tup, infomask);
+  // t_infomask again only after a hint bit was set (another backend may set one meanwhile).
+  let mask = infomask;
   if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
     if ((infomask & HEAP_XMIN_INVALID) !== 0) return TM.Invisible;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
@@ -284,8 +289,8 @@ export function heapTupleSatisfiesUpdate(
       setHint(page, tup, HEAP_XMIN_INVALID, ctx);
       return TM.Invisible;
     }
+    mask = heapTupleHeaderGetInfomask(page, tup);
   }
-  const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return TM.Ok;
   if ((mask & HEAP_XMAX_COMMITTED) !== 0) {
     if (heapXmaxIsLockedOnly(mask)) return TM.Ok;
@@ -319,9 +324,22 @@ export function heapTupleSatisfiesVacuum(
 ): HTSVResult {
   const r = heapTupleSatisfiesVacuumHorizon(page, tup, ctx);
   if (r !== HTSV.RecentlyDead) return r;
-  return xidPrecedes(heapTupleHeaderGetRawXmax(page, tup), oldestXmin)
-    ? HTSV.Dead
-    : HTSV.RecentlyDead;
+  return xidPrecedes(deadAfter, oldestXmin) ? HTSV.Dead : HTSV.RecentlyDead;
+}
+
+/**
+ * HeapTupleSatisfiesVacuumHorizon's `dead_after` output: the xmax of the last tuple it found
+ * RECENTLY_DEAD (read by heapTupleSatisfiesVacuum right after the call; JavaScript has no out
+ * parameters, and a module variable costs no allocation).
+ */
+let deadAfter = InvalidTransactionId;
+
+/**
+ * The `dead_after` of the last heapTupleSatisfiesVacuumHorizon call that returned RECENTLY_DEAD:
+ * the xmax the caller compares with its horizon (heap_prune_satisfies_vacuum).
+ */
+export function heapTupleDeadAfter(): number {
+  return deadAfter;
 }
 
 /**
@@ -329,19 +347,22 @@ export function heapTupleSatisfiesVacuum(
  * committed is RECENTLY_DEAD here, and dead to everyone once its xmax (the tuple's raw xmax,
  * PostgreSQL's `dead_after`) precedes the removal horizon — which the caller computes only then
  * (HeapTupleIsSurelyDead and heap_prune_satisfies_vacuum do the same through GlobalVisState).
+ *
+ * t_infomask is read once and read again only after a hint bit was set (another backend may set
+ * hint bits on the same page at the same time, as in PostgreSQL).
  */
 export function heapTupleSatisfiesVacuumHorizon(
   page: Uint8Array,
   tup: number,
   ctx: VisibilityContext,
 ): HTSVResult {
-  const infomask = heapTupleHeaderGetInfomask(page, tup);
-  rejectMulti(page, tup, infomask);
-  if ((infomask & HEAP_XMIN_COMMITTED) === 0) {
-    if ((infomask & HEAP_XMIN_INVALID) !== 0) return HTSV.Dead;
+  let mask = heapTupleHeaderGetInfomask(page, tup);
+  if ((mask & HEAP_XMAX_IS_MULTI) !== 0) rejectMulti(page, tup, mask);
+  if ((mask & HEAP_XMIN_COMMITTED) === 0) {
+    if ((mask & HEAP_XMIN_INVALID) !== 0) return HTSV.Dead;
     const xmin = heapTupleHeaderGetRawXmin(page, tup);
     if (isMine(xmin, ctx)) {
-      if ((infomask & HEAP_XMAX_INVALID) !== 0 || heapXmaxIsLockedOnly(infomask)) {
+      if ((mask & HEAP_XMAX_INVALID) !== 0 || heapXmaxIsLockedOnly(mask)) {
         return HTSV.InsertInProgress;
       }
       return isMine(heapTupleHeaderGetRawXmax(page, tup), ctx)
@@ -354,8 +375,8 @@ export function heapTupleSatisfiesVacuumHorizon(
       setHint(page, tup, HEAP_XMIN_INVALID, ctx);
       return HTSV.Dead;
     }
+    mask = heapTupleHeaderGetInfomask(page, tup);
   }
-  const mask = heapTupleHeaderGetInfomask(page, tup);
   if ((mask & HEAP_XMAX_INVALID) !== 0) return HTSV.Live;
   const xmax = heapTupleHeaderGetRawXmax(page, tup);
   if (heapXmaxIsLockedOnly(mask)) {
@@ -374,6 +395,7 @@ export function heapTupleSatisfiesVacuumHorizon(
   }
   // The deleter committed: dead to everyone once no snapshot can still see the version (the
   // caller's horizon decides).
+  deadAfter = xmax;
   return HTSV.RecentlyDead;
 }
 

@@ -512,16 +512,16 @@ export function logHeapPrune(
 export function logHeapVacuum(
   ins: XLogInsertState,
   wal: XLogWriter,
-  args: HeapPageRef & { readonly unused: readonly number[] },
+  args: HeapPageRef & { readonly unused: ArrayLike<number>; readonly nunused: number },
 ): XLogInsertResult {
   ins.beginInsert();
-  ins.registerData(encodeXlHeapVacuum(args.unused.length));
+  ins.registerData(encodeXlHeapVacuum(args.nunused));
   ins.registerBuffer(
     0,
     { rel: args.rel, fork: 0, block: args.block, page: args.page },
     REGBUF_STANDARD,
   );
-  ins.registerBufData(0, encodeOffsets(args.unused));
+  ins.registerBufData(0, encodeOffsets(args.unused, args.nunused));
   return ins.insert(wal, RM_HEAP2_ID, XLOG_HEAP2_VACUUM, { xid: 0 });
 }
 

@@ -78,9 +78,11 @@ import {
   itemIdGetRedirect,
   LP_NORMAL,
   LP_REDIRECT,
+  MaxOffsetNumber,
   pageClearAllVisible,
   pageGetHeapFreeSpace,
   pageGetItemId,
+  pageGetItemIds,
   pageGetMaxOffsetNumber,
   pageGetPruneXid,
   pageIsAllVisible,
@@ -498,7 +500,11 @@ export function setXmax(
   );
 }
 
-/** setXmax with the cmax and t_ctid as plain numbers (no objects on a statement's hot path). */
+/**
+ * setXmax with the cmax and t_ctid as plain numbers (no objects on a statement's hot path).
+ * `infomask2Clear` names t_infomask2 bits to clear in the same write (heap_delete's
+ * HeapTupleHeaderClearHotUpdated).
+ */
 export function setXmaxAt(
   page: Uint8Array,
   tup: number,
@@ -509,11 +515,12 @@ export function setXmaxAt(
   keysUpdated: boolean,
   ctidBlock: number,
   ctidOffset: number,
+  infomask2Clear = 0,
 ): void {
   let infomask = heapTupleHeaderGetInfomask(page, tup) & ~(HEAP_XMAX_BITS | HEAP_MOVED);
   infomask = combo ? infomask | HEAP_COMBOCID : infomask & ~HEAP_COMBOCID;
   heapTupleHeaderSetInfomask(page, tup, infomask | infomaskBits);
-  let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~HEAP_KEYS_UPDATED;
+  let infomask2 = heapTupleHeaderGetInfomask2(page, tup) & ~(HEAP_KEYS_UPDATED | infomask2Clear);
   if (keysUpdated) infomask2 |= HEAP_KEYS_UPDATED;
   heapTupleHeaderSetInfomask2(page, tup, infomask2);
   heapTupleHeaderSetXmax(page, tup, xid);
@@ -1101,6 +1108,12 @@ export function heapHotSearch(
 }
 
 /**
+ * The line pointer words of the page heapgetpage is looking at (pageGetItemIds). One array for
+ * every scan: heapgetpage's loop runs to its end before any other scan's can start.
+ */
+const scanLineScratch = new Int32Array(MaxOffsetNumber + 1);
+
+/**
  * A sequential scan: every row `snapshot` sees, page by page. Each page is pruned
  * opportunistically, share-locked just long enough to find its visible tuples, and kept pinned
  * while they are returned. Tables larger than a quarter of the pool are read through a BULKREAD
@@ -1179,8 +1192,10 @@ export class HeapScan {
         const maxoff = pageGetMaxOffsetNumber(page);
         const allVisible = pageIsAllVisible(page);
         const vctx = visibilityContext(this.ctx, this.xact);
+        const lps = scanLineScratch;
+        pageGetItemIds(page, maxoff, lps);
         for (let off = 1; off <= maxoff; off++) {
-          const lp = pageGetItemId(page, off);
+          const lp = lps[off]!;
           if (itemIdGetFlags(lp) !== LP_NORMAL) continue;
           if (
             allVisible ||

@@ -24,8 +24,10 @@
 
 import type { BufferId } from "@pgsim/buffer-manager";
 import {
+  HEAP_HOT_UPDATED,
   HEAP_MOVED,
   HEAP_ONLY_TUPLE,
+  HEAP_XMAX_INVALID,
   HEAP_XMIN_COMMITTED,
   HEAP_XMIN_FROZEN,
   HEAP_XMIN_INVALID,
@@ -35,7 +37,6 @@ import {
   heapTupleHeaderGetRawXmax,
   heapTupleHeaderGetRawXmin,
   heapTupleHeaderGetXvac,
-  heapTupleHeaderIsHotUpdated,
 } from "../../include/access/htup-details.js";
 import {
   FrozenTransactionId,
@@ -57,13 +58,14 @@ import {
   makeItemId,
   pageClearFull,
   pageGetHeapFreeSpace,
-  pageGetItemId,
+  pageGetItemIds,
   pageGetMaxOffsetNumber,
   pageGetPruneXid,
   pageIsFull,
   pageIsNew,
   pageRepairFragmentation,
   pageSetItemId,
+  pageSetItemIdsTo,
   pageSetLsn,
   pageSetPruneXid,
 } from "../../storage/page/bufpage.js";
@@ -71,7 +73,13 @@ import type { Relation } from "../../utils/cache/rel.js";
 import { relationNeedsWal, type TableAmContext } from "../table/tableam.js";
 import type { Transam } from "../transam/transam.js";
 import type { Transaction } from "../transam/xact.js";
-import { HTSV, heapTupleSatisfiesVacuum, type VisibilityContext } from "./heapam-visibility.js";
+import {
+  HTSV,
+  type HTSVResult,
+  heapTupleDeadAfter,
+  heapTupleSatisfiesVacuumHorizon,
+  type VisibilityContext,
+} from "./heapam-visibility.js";
 import { logHeapPrune } from "./heapam-xlog.js";
 import { saveFreeSpace } from "./hio.js";
 
@@ -149,6 +157,12 @@ interface PruneState {
   readonly marked: Uint8Array;
   /** htsv[offnum]: HeapTupleSatisfiesVacuum of each LP_NORMAL tuple, -1 for other items. */
   readonly htsv: Int8Array;
+  /**
+   * lp[offnum]: each line pointer word as it was when the prune began (pgsim only: PostgreSQL
+   * reads them from the page again, which gives the same words — no line pointer changes until
+   * heap_page_prune_execute, and the visibility checks write only hint bits).
+   */
+  readonly lp: Int32Array;
 }
 
 const pruneState: PruneState = {
@@ -162,6 +176,7 @@ const pruneState: PruneState = {
   nowunused: new Int16Array(MaxOffsetNumber + 1),
   marked: new Uint8Array(MaxOffsetNumber + 1),
   htsv: new Int8Array(MaxOffsetNumber + 1),
+  lp: new Int32Array(MaxOffsetNumber + 1),
 };
 /** chainitems[] of heap_prune_chain: the offsets of the chain being walked. */
 const chainScratch = new Int16Array(MaxOffsetNumber + 1);
@@ -193,14 +208,17 @@ export function heapPagePrune(
   prstate.nredirected = 0;
   prstate.ndead = 0;
   prstate.nunused = 0;
-  // Every tuple's state, computed once (from the end, as PostgreSQL does).
+  // Every tuple's state, computed once (from the end, as PostgreSQL does), and every line
+  // pointer word read once.
   const htsv = prstate.htsv;
-  htsv.fill(-1, 0, maxoff + 1);
+  const lps = prstate.lp;
+  pageGetItemIds(page, maxoff, lps);
   for (let off = maxoff; off >= 1; off--) {
-    const lp = pageGetItemId(page, off);
-    if (itemIdGetFlags(lp) === LP_NORMAL) {
-      htsv[off] = heapTupleSatisfiesVacuum(page, itemIdGetOffset(lp), oldestXmin, vctx);
-    }
+    const lp = lps[off]!;
+    htsv[off] =
+      itemIdGetFlags(lp) === LP_NORMAL
+        ? heapPruneSatisfiesVacuum(page, itemIdGetOffset(lp), oldestXmin, vctx)
+        : -1;
   }
   const marked = prstate.marked;
   marked.fill(0, 0, maxoff + 1);
@@ -210,10 +228,9 @@ export function heapPagePrune(
     // Items already processed as part of an earlier chain are skipped.
     if (marked[root]) continue;
     // Nothing to do if the slot is empty or already dead.
-    const rootLp = pageGetItemId(page, root);
-    const rootFlags = itemIdGetFlags(rootLp);
+    const rootFlags = itemIdGetFlags(lps[root]!);
     if (rootFlags === LP_UNUSED || rootFlags === LP_DEAD) continue;
-    ndeleted += heapPruneChain(page, root, rootLp, maxoff, prstate, ctx.transam);
+    ndeleted += heapPruneChain(page, root, maxoff, prstate, ctx.transam);
   }
 
   const changed = prstate.nredirected + prstate.ndead + prstate.nunused > 0;
@@ -257,38 +274,72 @@ export function heapPagePrune(
 }
 
 /**
- * heap_prune_chain: walks the HOT chain that starts at `root` (whose line pointer word is
- * `rootLp`, LP_NORMAL or LP_REDIRECT), following a redirect only at the start, and records what
- * becomes of its members in `prstate`. Returns the number of tuples it removes.
+ * heap_prune_satisfies_vacuum: HeapTupleSatisfiesVacuumHorizon, and a RECENTLY_DEAD tuple whose
+ * `dead_after` precedes the horizon is DEAD.
+ */
+function heapPruneSatisfiesVacuum(
+  page: Uint8Array,
+  tup: number,
+  oldestXmin: number,
+  vctx: VisibilityContext,
+): HTSVResult {
+  const res = heapTupleSatisfiesVacuumHorizon(page, tup, vctx);
+  if (res !== HTSV.RecentlyDead) return res;
+  return xidPrecedes(heapTupleDeadAfter(), oldestXmin) ? HTSV.Dead : HTSV.RecentlyDead;
+}
+
+/**
+ * heap_prune_chain: walks the HOT chain that starts at `root` (an LP_NORMAL or LP_REDIRECT line
+ * pointer), following a redirect only at the start, and records what becomes of its members in
+ * `prstate`. Returns the number of tuples it removes.
  *
  * A heap-only tuple is not a chain root: it is reached from its root, except when it is dead and
  * not updated, which is what an aborted HOT update leaves — nothing points at it any more. In a
  * chain, every member up to the last dead one goes (LP_UNUSED); the root then redirects to the
  * first survivor, or becomes LP_DEAD when none survives (an index entry may point at it).
+ *
+ * Each member's header fields are read once (t_infomask, t_infomask2, and t_xmax only when the
+ * walk needs it) and passed on.
  */
 function heapPruneChain(
   page: Uint8Array,
   root: number,
-  rootLp: number,
   maxoff: number,
   prstate: PruneState,
   transam: Transam,
 ): number {
   const htsv = prstate.htsv;
   const marked = prstate.marked;
-  const rootFlags = itemIdGetFlags(rootLp);
+  const lps = prstate.lp;
+  const rootFlags = itemIdGetFlags(lps[root]!);
   let ndeleted = 0;
 
   if (rootFlags === LP_NORMAL) {
-    const tup = itemIdGetOffset(rootLp);
-    if ((heapTupleHeaderGetInfomask2(page, tup) & HEAP_ONLY_TUPLE) !== 0) {
+    const tup = itemIdGetOffset(lps[root]!);
+    const infomask2 = heapTupleHeaderGetInfomask2(page, tup);
+    const infomask = heapTupleHeaderGetInfomask(page, tup);
+    const state = htsv[root];
+    if ((infomask2 & HEAP_ONLY_TUPLE) !== 0) {
       // Not HOT-updated (HeapTupleHeaderIsHotUpdated): what an aborted HOT update leaves.
-      if (htsv[root] === HTSV.Dead && !heapTupleHeaderIsHotUpdated(page, tup)) {
+      if (state === HTSV.Dead && !isHotUpdated(infomask2, infomask)) {
         heapPruneRecordUnused(prstate, root);
-        advanceLatestRemovedXid(page, tup, transam, prstate);
+        advanceLatestRemovedXid(page, tup, infomask, transam, prstate);
         ndeleted++;
       }
       return ndeleted;
+    }
+    if (!isHotUpdated(infomask2, infomask)) {
+      // A chain of one (the common case: a tuple never HOT-updated). The walk below would take
+      // the root as its only member and stop there; it is done here without the chain array.
+      if (state === HTSV.Dead) {
+        advanceLatestRemovedXid(page, tup, infomask, transam, prstate);
+        heapPruneRecordDead(prstate, root);
+        return 1;
+      }
+      if (state === HTSV.RecentlyDead || state === HTSV.DeleteInProgress) {
+        heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
+      }
+      return 0;
     }
   }
 
@@ -300,7 +351,7 @@ function heapPruneChain(
   let off = root;
   for (let steps = 0; steps <= maxoff; steps++) {
     if (off < 1 || off > maxoff || marked[off]) break;
-    const lp = pageGetItemId(page, off);
+    const lp = lps[off]!;
     const flags = itemIdGetFlags(lp);
     if (flags === LP_UNUSED || flags === LP_DEAD) break;
     if (flags === LP_REDIRECT) {
@@ -314,20 +365,20 @@ function heapPruneChain(
       break;
     chain[chainLength++] = off;
     const state = htsv[off];
-    let dead = false;
-    let recentlyDead = false;
-    if (state === HTSV.Dead) dead = true;
-    else if (state === HTSV.RecentlyDead) {
-      recentlyDead = true;
-      heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
-    } else if (state === HTSV.DeleteInProgress) {
-      heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
-    }
-    if (dead) {
+    // t_infomask as it stands after the visibility checks' hint bits.
+    const infomask = heapTupleHeaderGetInfomask(page, tup);
+    if (state === HTSV.Dead) {
       latestDead = off;
-      advanceLatestRemovedXid(page, tup, transam, prstate);
-    } else if (!recentlyDead) break;
-    if (!heapTupleHeaderIsHotUpdated(page, tup)) break;
+      advanceLatestRemovedXid(page, tup, infomask, transam, prstate);
+    } else if (state === HTSV.RecentlyDead) {
+      heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
+    } else {
+      if (state === HTSV.DeleteInProgress) {
+        heapPruneRecordPrunable(prstate, heapTupleHeaderGetRawXmax(page, tup));
+      }
+      break;
+    }
+    if (!isHotUpdated(heapTupleHeaderGetInfomask2(page, tup), infomask)) break;
     priorXmax = heapTupleHeaderGetRawXmax(page, tup);
     off = heapTupleHeaderGetCtidOffset(page, tup);
   }
@@ -350,17 +401,30 @@ function heapPruneChain(
 }
 
 /**
+ * HeapTupleHeaderIsHotUpdated (htup-details.ts's heapTupleHeaderIsHotUpdated) on header fields
+ * already read: HEAP_HOT_UPDATED, an xmax not known invalid and an xmin not known invalid.
+ */
+function isHotUpdated(infomask2: number, infomask: number): boolean {
+  return (
+    (infomask2 & HEAP_HOT_UPDATED) !== 0 &&
+    (infomask & HEAP_XMAX_INVALID) === 0 &&
+    (infomask & (HEAP_XMIN_COMMITTED | HEAP_XMIN_INVALID)) !== HEAP_XMIN_INVALID
+  );
+}
+
+/**
  * HeapTupleHeaderAdvanceLatestRemovedXid: a removed tuple's deleter (or updater) — when its
  * inserter committed and is not the deleter itself — may be the newest xid whose changes the
  * prune makes final; a standby's queries that could still see the tuple conflict with it.
+ * `infomask` is the tuple's t_infomask, read by the caller.
  */
 function advanceLatestRemovedXid(
   page: Uint8Array,
   tup: number,
+  infomask: number,
   transam: Transam,
   prstate: PruneState,
 ): void {
-  const infomask = heapTupleHeaderGetInfomask(page, tup);
   const xmin =
     (infomask & HEAP_XMIN_FROZEN) === HEAP_XMIN_FROZEN
       ? FrozenTransactionId
@@ -430,11 +494,7 @@ export function heapPagePruneExecute(
     const from = redirected[2 * i]!;
     pageSetItemId(page, from, makeItemId(redirected[2 * i + 1]!, LP_REDIRECT, 0));
   }
-  for (let i = 0; i < ndead; i++) {
-    pageSetItemId(page, nowdead[i]!, makeItemId(0, LP_DEAD, 0));
-  }
-  for (let i = 0; i < nunused; i++) {
-    pageSetItemId(page, nowunused[i]!, makeItemId(0, LP_UNUSED, 0));
-  }
+  pageSetItemIdsTo(page, nowdead, ndead, makeItemId(0, LP_DEAD, 0));
+  pageSetItemIdsTo(page, nowunused, nunused, makeItemId(0, LP_UNUSED, 0));
   pageRepairFragmentation(page);
 }

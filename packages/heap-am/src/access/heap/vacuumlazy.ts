@@ -62,6 +62,7 @@ import {
   heapTupleHeaderSetInfomask2,
   heapTupleHeaderSetXmax,
   heapXmaxIsLockedOnly,
+  MaxHeapTuplesPerPage,
 } from "../../include/access/htup-details.js";
 import {
   FirstNormalTransactionId,
@@ -87,15 +88,17 @@ import {
   LP_NORMAL,
   LP_REDIRECT,
   LP_UNUSED,
+  MaxOffsetNumber,
   makeItemId,
   pageGetHeapFreeSpace,
   pageGetItemId,
+  pageGetItemIds,
   pageGetLsn,
   pageGetMaxOffsetNumber,
   pageIsAllVisible,
   pageIsNew,
   pageSetAllVisible,
-  pageSetItemId,
+  pageSetItemIdsTo,
   pageSetLsn,
   pageTruncateLinePointerArray,
   SizeOfPageHeaderData,
@@ -464,12 +467,12 @@ function lazyScanHeap(vacrel: LVRelState): void {
     pool.lockBufferForCleanup(buffer);
     const page = pool.bufferGetPage(buffer);
     if (lazyScanNewOrEmpty(vacrel, buffer, blk, page)) continue;
-    const { deadOffsets, visibilityCutoffXid } = lazyScanPrune(vacrel, buffer, blk, page);
-    if (deadOffsets.length > 0 && vacrel.hasIndexes) {
+    const { ndead, visibilityCutoffXid } = lazyScanPrune(vacrel, buffer, blk, page);
+    if (ndead > 0 && vacrel.hasIndexes) {
       // Two-pass: index entries may point at these items; they wait for phases 2 and 3 (and the
       // page's free space is recorded there, unless index vacuuming is off).
-      vacrel.deadItems.set(blk, deadOffsets);
-      vacrel.lpdeadItems += deadOffsets.length;
+      vacrel.deadItems.set(blk, Array.from(deadOffsetsScratch.subarray(0, ndead)));
+      vacrel.lpdeadItems += ndead;
       if (!vacrel.doIndexVacuuming) {
         const free = pageGetHeapFreeSpace(page);
         pool.unlockReleaseBuffer(buffer);
@@ -480,7 +483,7 @@ function lazyScanHeap(vacrel: LVRelState): void {
       continue;
     }
     // One pass, no indexes: LP_DEAD items become LP_UNUSED right here (lazy_vacuum_heap_page).
-    if (deadOffsets.length > 0) lazyVacuumHeapPage(vacrel, buffer, blk, deadOffsets);
+    if (ndead > 0) lazyVacuumHeapPage(vacrel, buffer, blk, deadOffsetsScratch, ndead);
     else setVisibility(vacrel, buffer, blk, visibilityCutoffXid);
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
@@ -584,20 +587,23 @@ function lazyScanPrune(
   buffer: BufferId,
   blk: number,
   page: Uint8Array,
-): { deadOffsets: number[]; visibilityCutoffXid: number } {
+): { ndead: number; visibilityCutoffXid: number } {
   const { ctx, result, vctx, oldestXmin } = vacrel;
   const pool = ctx.pool;
   const pruned = heapPagePrune(ctx, vacrel.rel, buffer, oldestXmin);
   result.tuplesRemoved += pruned.ndeleted;
-  const deadOffsets: number[] = [];
+  const deadOffsets = deadOffsetsScratch;
+  let ndead = 0;
   let hasTuples = false;
   let anyFrozen = false;
   let visibilityCutoffXid = InvalidTransactionId;
   const xlog = walOf(vacrel);
   const frozen: XlHeapFreezeTuple[] = [];
   const maxoff = pageGetMaxOffsetNumber(page);
+  const lps = lineScratch;
+  pageGetItemIds(page, maxoff, lps);
   for (let off = 1; off <= maxoff; off++) {
-    const lp = pageGetItemId(page, off);
+    const lp = lps[off]!;
     const flags = itemIdGetFlags(lp);
     if (flags === LP_UNUSED) continue;
     if (flags === LP_REDIRECT) {
@@ -605,7 +611,7 @@ function lazyScanPrune(
       continue;
     }
     if (flags === LP_DEAD) {
-      deadOffsets.push(off);
+      deadOffsets[ndead++] = off;
       continue;
     }
     if (flags !== LP_NORMAL) continue;
@@ -654,16 +660,24 @@ function lazyScanPrune(
   }
   // lpdead_item_pages / lpdead_items: counted after pruning, whether the items are removed now,
   // in phase 3, or left for a later VACUUM (VACUUM VERBOSE's index line).
-  if (deadOffsets.length > 0) {
+  if (ndead > 0) {
     result.lpdeadItemPages = (result.lpdeadItemPages ?? 0) + 1;
-    result.lpdeadItems = (result.lpdeadItems ?? 0) + deadOffsets.length;
+    result.lpdeadItems = (result.lpdeadItems ?? 0) + ndead;
   }
   if (hintsNeedDirty(vctx)) pool.markBufferDirtyHint(buffer);
   // lazy_scan_prune's hastup: LP_DEAD items do not count (they become LP_UNUSED before the
   // truncation scan, which checks every line pointer again anyway).
   if (hasTuples) vacrel.nonemptyPages = blk + 1;
-  return { deadOffsets, visibilityCutoffXid };
+  return { ndead, visibilityCutoffXid };
 }
+
+/**
+ * lazy_scan_prune's deadoffsets[MaxHeapTuplesPerPage]: the page's LP_DEAD items, reused from page
+ * to page (VACUUM is synchronous and never re-enters itself; each worker has its own module).
+ */
+const deadOffsetsScratch = new Uint16Array(MaxHeapTuplesPerPage);
+/** The line pointer words of the page lazy_scan_prune is looking at (pageGetItemIds). */
+const lineScratch = new Int32Array(MaxOffsetNumber + 1);
 
 /**
  * lazy_vacuum: phase 2 (lazy_vacuum_all_indexes: every index's bulk delete of the collected
@@ -767,7 +781,7 @@ function lazyVacuumHeapRel(vacrel: LVRelState): void {
     });
     pool.lockBuffer(buffer, "exclusive");
     const page = pool.bufferGetPage(buffer);
-    lazyVacuumHeapPage(vacrel, buffer, blk, offsets);
+    lazyVacuumHeapPage(vacrel, buffer, blk, offsets, offsets.length);
     const free = pageGetHeapFreeSpace(page);
     pool.unlockReleaseBuffer(buffer);
     ctx.fsm.recordPageWithFreeSpace(rel.locator, blk, free);
@@ -775,19 +789,20 @@ function lazyVacuumHeapRel(vacrel: LVRelState): void {
 }
 
 /**
- * lazy_vacuum_heap_page: the page's LP_DEAD items `offsets` become LP_UNUSED, the line pointer
- * array is truncated, and the page is checked for all-visible (setVisibility). The caller holds
- * an exclusive lock.
+ * lazy_vacuum_heap_page: the page's LP_DEAD items `offsets[0 .. count)` become LP_UNUSED, the
+ * line pointer array is truncated, and the page is checked for all-visible (setVisibility). The
+ * caller holds an exclusive lock.
  */
 function lazyVacuumHeapPage(
   vacrel: LVRelState,
   buffer: BufferId,
   blk: number,
-  offsets: readonly number[],
+  offsets: ArrayLike<number>,
+  count: number,
 ): void {
   const pool = vacrel.ctx.pool;
   const page = pool.bufferGetPage(buffer);
-  for (const off of offsets) pageSetItemId(page, off, makeItemId(0, LP_UNUSED, 0));
+  pageSetItemIdsTo(page, offsets, count, makeItemId(0, LP_UNUSED, 0));
   pageTruncateLinePointerArray(page);
   pool.markBufferDirty(buffer);
   const xlog = walOf(vacrel);
@@ -797,10 +812,11 @@ function lazyVacuumHeapPage(
       block: blk,
       page,
       unused: offsets,
+      nunused: count,
     });
     pageSetLsn(page, r.endLsn);
   }
-  vacrel.result.deadItemsRemoved += offsets.length;
+  vacrel.result.deadItemsRemoved += count;
   setVisibility(vacrel, buffer, blk);
 }
 

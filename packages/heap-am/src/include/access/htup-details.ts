@@ -213,7 +213,8 @@ export function itemPointerSet(
   block: number,
   offsetNumber: number,
 ): void {
-  writeUint16(bytes, offset, Math.floor(block / 0x10000));
+  // The high half of a 32-bit block number (a shift, not a division: block < 2^32).
+  writeUint16(bytes, offset, block >>> 16);
   writeUint16(bytes, offset + 2, block & 0xffff);
   writeUint16(bytes, offset + 4, offsetNumber);
 }

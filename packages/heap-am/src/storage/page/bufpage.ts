@@ -7,12 +7,17 @@
  * PageSetChecksumCopy, PageIndexTupleOverwrite).
  *
  * Entry points: pageInit, pageAddItemExtended, pageReserveHeapItem, pageGetItemId, pageGetItem,
- * pageRepairFragmentation, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
+ * pageGetItemIds / pageSetItemIdsTo (line pointers in bulk), pageRepairFragmentation,
+ * pageTruncateLinePointerArray, pageGetHeapFreeSpace, pageVerify / pageIsVerified,
  * pageSetChecksumInplace, pageIndexTupleOverwrite.
  *
  * A page is a plain `Uint8Array` of BLCKSZ bytes; every multi-byte field is little-endian, read
  * and written byte by byte (le-bytes.ts) so that no accessor allocates (a DataView per call
- * would) and pages may sit at any offset of any buffer, shared or not.
+ * would) and pages may sit at any offset of any buffer, shared or not. The loops that visit every
+ * line pointer of a page (pruning, VACUUM, a scan's page, compaction) read and write the words
+ * through an Int32Array view of the page instead — one load per line pointer rather than four —
+ * when the host is little-endian and the page 4-aligned (every buffer-pool page); the view is
+ * made once per page view and kept in a WeakMap, so it lives no longer than the page.
  *
  * Differs from PostgreSQL: of the PageIndex* functions only PageIndexTupleOverwrite is modelled
  * (CREATE INDEX needs it; the deletions belong to index insertion and VACUUM, not built yet), and
@@ -308,6 +313,82 @@ export function pageGetItemId(page: Uint8Array, offsetNumber: number): number {
     "offset number is within a page",
   );
   return readUint32(page, itemIdOffsetInPage(offsetNumber));
+}
+
+/** Whether the host stores integers little-endian, as pages do (an Int32Array then reads them). */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+/**
+ * Copies the words of line pointers 1..`maxoff` into `out[1..maxoff]` (`out[0]` is left alone),
+ * for a loop that looks at every line pointer of a page, some more than once (pruning). On a
+ * little-endian host, with the page 4-aligned in its buffer (every buffer-pool page is), each is
+ * one load through an Int32Array view of the page; otherwise its four bytes are read.
+ * The words are signed (bit 31 is the top bit of lp_len): the itemIdGet* functions read them
+ * alike. `maxoff` is at most pageGetMaxOffsetNumber(page).
+ */
+export function pageGetItemIds(page: Uint8Array, maxoff: number, out: Int32Array): void {
+  assert(
+    maxoff >= 0 && maxoff <= MaxOffsetNumber && maxoff < out.length,
+    "line pointers fit the page and the array",
+  );
+  if (maxoff === 0) return;
+  const words = pageWords(page);
+  if (words !== undefined) {
+    // Line pointer `off` is word 6 + off - 1 of the page (the header is six words).
+    for (let off = 1; off <= maxoff; off++) out[off] = words[5 + off]!;
+    return;
+  }
+  for (let off = 1; off <= maxoff; off++) {
+    out[off] = readUint32(page, itemIdOffsetInPage(off)) | 0;
+  }
+}
+
+/**
+ * Int32Array views of pages, one per page view (the buffer pool hands out the same Uint8Array
+ * for a buffer every time), so that the view is made once rather than once per call: reaching
+ * a typed array's `buffer` costs more than a WeakMap lookup.
+ */
+const pageWordViews = new WeakMap<Uint8Array, Int32Array>();
+
+/**
+ * The page as BLCKSZ / 4 little-endian words, or undefined where a word would not read as the
+ * page's bytes do: a big-endian host, or a page that is not 4-aligned in its buffer.
+ */
+function pageWords(page: Uint8Array): Int32Array | undefined {
+  let words = pageWordViews.get(page);
+  if (words === undefined) {
+    if (!HOST_LITTLE_ENDIAN || (page.byteOffset & 3) !== 0 || page.length !== BLCKSZ) {
+      return undefined;
+    }
+    words = new Int32Array(page.buffer, page.byteOffset, BLCKSZ / 4);
+    pageWordViews.set(page, words);
+  }
+  return words;
+}
+
+/**
+ * Sets line pointers `offsets[0 .. count)` to the same word `itemId` (LP_DEAD or LP_UNUSED ones
+ * that pruning and VACUUM write by the hundred): pageSetItemId for each, one store each through
+ * the page's Int32Array view on a little-endian host when the page is 4-aligned.
+ */
+export function pageSetItemIdsTo(
+  page: Uint8Array,
+  offsets: ArrayLike<number>,
+  count: number,
+  itemId: number,
+): void {
+  if (count === 0) return;
+  const words = pageWords(page);
+  if (words === undefined) {
+    for (let i = 0; i < count; i++) pageSetItemId(page, offsets[i]!, itemId);
+    return;
+  }
+  const word = itemId | 0;
+  for (let i = 0; i < count; i++) {
+    const off = offsets[i]!;
+    assert(off >= FirstOffsetNumber && off <= MaxOffsetNumber, "offset number is within a page");
+    words[5 + off] = word;
+  }
 }
 
 /** Overwrites line pointer `offsetNumber` with the word `itemId` (see makeItemId). */
@@ -664,6 +745,8 @@ function placeItem(page: Uint8Array, length: number, offsetNumber: number, flags
 
 const repairScratch = new Uint8Array(BLCKSZ);
 const repairItems = new Uint16Array(MaxOffsetNumber);
+/** The line pointer words as they were when compaction began (pageGetItemIds). */
+const repairLineScratch = new Int32Array(MaxOffsetNumber + 1);
 
 /**
  * Defragments a heap page (PageRepairFragmentation): moves every item with storage to the end
@@ -691,9 +774,11 @@ export function pageRepairFragmentation(page: Uint8Array): void {
   // plain inserts or a previous compaction: then each item can be moved in place toward the end.
   let presorted = true;
   let lastOffset = special;
+  const lps = repairLineScratch;
+  pageGetItemIds(page, lineCount, lps);
 
   for (let i = FirstOffsetNumber; i <= lineCount; i++) {
-    const itemId = pageGetItemId(page, i);
+    const itemId = lps[i]!;
     if (itemIdIsUsed(itemId)) {
       if (itemIdHasStorage(itemId)) {
         const offset = itemIdGetOffset(itemId);
@@ -731,7 +816,7 @@ export function pageRepairFragmentation(page: Uint8Array): void {
     let newUpper = special;
     for (let k = 0; k < storageCount; k++) {
       const i = repairItems[k]!;
-      const itemId = pageGetItemId(page, i);
+      const itemId = lps[i]!;
       const offset = itemIdGetOffset(itemId);
       const alignedLength = maxAlign(itemIdGetLength(itemId));
       newUpper -= alignedLength;
@@ -786,6 +871,9 @@ export function pageGetHeapFreeSpace(page: Uint8Array): number {
   return 0;
 }
 
+/** The line pointer words pageTruncateLinePointerArray looks at (not re-entrant, like repairScratch). */
+const truncateScratch = new Int32Array(MaxOffsetNumber + 1);
+
 /**
  * PageTruncateLinePointerArray: after VACUUM set line pointers LP_UNUSED, drop the unused ones at
  * the end of the array (never the first line pointer), and set PD_HAS_FREE_LINES exactly when an
@@ -793,17 +881,22 @@ export function pageGetHeapFreeSpace(page: Uint8Array): number {
  */
 export function pageTruncateLinePointerArray(page: Uint8Array): void {
   const maxoff = pageGetMaxOffsetNumber(page);
+  const lps = truncateScratch;
+  pageGetItemIds(page, maxoff, lps);
   let unusedAtEnd = 0;
   let counting = true;
   let freeRemains = false;
   for (let off = maxoff; off >= FirstOffsetNumber; off--) {
-    const used = itemIdIsUsed(pageGetItemId(page, off));
+    const used = itemIdIsUsed(lps[off]!);
     if (counting && off > FirstOffsetNumber) {
       if (!used) unusedAtEnd++;
       else counting = false;
+    } else if (!used) {
+      // An unused line pointer that stays: the hint is set, and nothing more is to be learnt.
+      freeRemains = true;
+      break;
     } else {
       counting = false;
-      if (!used) freeRemains = true;
     }
   }
   if (unusedAtEnd > 0) {

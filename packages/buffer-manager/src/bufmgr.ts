@@ -102,6 +102,7 @@ import {
   lwlockRelease,
 } from "./lwlock.js";
 import { MdStorage, relationPath } from "./md.js";
+import { type StateCompareExchange, stateCompareExchange } from "./pg-atomics.js";
 import {
   type BufferCacheSource,
   pgBuffercachePages,
@@ -152,6 +153,8 @@ export class SharedBufferPool implements BufferPool {
   readonly headers: DescriptorHeaders;
 
   private readonly words: Int32Array;
+  /** The state word's compare-and-swap by byte offset (pg-atomics.ts: WebAssembly when it can). */
+  private readonly casState: StateCompareExchange;
   private readonly pageBytes: Uint8Array;
   private readonly stats: Float64Array;
   private readonly desc: number;
@@ -208,6 +211,7 @@ export class SharedBufferPool implements BufferPool {
     this.procNumber = procNumber;
     this.hooks = hooks;
     this.words = new Int32Array(shared.sab, 0, layout.pages / 4);
+    this.casState = stateCompareExchange(shared.sab, shared.memory);
     this.pageBytes = new Uint8Array(shared.sab, layout.pages, layout.bufferCount * BLCKSZ);
     this.stats = new Float64Array(shared.sab, layout.stats * 8, layout.maxBackends * STAT_FLOATS);
     this.statBase = procNumber * STAT_FLOATS;
@@ -370,7 +374,7 @@ export class SharedBufferPool implements BufferPool {
     const old = w[slot]!;
     if ((old & BM_LOCKED) === 0 && this.ledger.freePinTop > 0) {
       const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
-      if (Atomics.compareExchange(w, slot, old, next) === old) {
+      if (this.casState(slot << 2, old, next) === old) {
         this.ledger.pin(id);
         this.privateRefCount[id] = 1;
         this.pinnedBufferCount++;
@@ -432,7 +436,7 @@ export class SharedBufferPool implements BufferPool {
     const old = w[slot]!;
     if (
       (old & (BM_LOCKED | BM_PIN_COUNT_WAITER)) !== 0 ||
-      Atomics.compareExchange(w, slot, old, old - 1) !== old
+      this.casState(slot << 2, old, old - 1) !== old
     ) {
       this.unpinShared(id);
     }

@@ -62,14 +62,19 @@ export interface SharedMemory {
 
 /**
  * Allocates `bytes` of shared memory, as a shared WebAssembly.Memory when it fits in one (then
- * the buffer is rounded up to whole 64 KiB pages), else as a plain SharedArrayBuffer. Throws what
- * the allocation throws.
+ * the buffer is rounded up to whole 64 KiB pages), else — or when V8 cannot reserve one (each
+ * reserves address space for its guard regions) — as a plain SharedArrayBuffer. Throws what the
+ * plain allocation throws.
  */
 export function allocateSharedMemory(bytes: number): SharedMemory {
   const pages = Math.ceil(bytes / WASM_PAGE_BYTES);
   if (pages <= WASM_MAX_PAGES) {
-    const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
-    return { sab: memory.buffer as SharedArrayBuffer, memory };
+    try {
+      const memory = new WebAssembly.Memory({ initial: pages, maximum: pages, shared: true });
+      return { sab: memory.buffer as SharedArrayBuffer, memory };
+    } catch {
+      // Out of address space for another WebAssembly memory: the pool works without one.
+    }
   }
   return { sab: new SharedArrayBuffer(bytes), memory: undefined };
 }

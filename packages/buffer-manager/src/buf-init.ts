@@ -43,6 +43,7 @@ import { INVALID_FORKNUM, InvalidBlockNumber } from "./buf-tag.js";
 import { SharedBufferPool } from "./bufmgr.js";
 import { createFaultShmem } from "./injection-point.js";
 import { RELSEG_SIZE } from "./md.js";
+import { allocateSharedMemory, wasmMemoryBytes } from "./pg-atomics.js";
 import { pgsimControlFile, writeControlFile } from "./pg-control.js";
 import type { BufferPool, BufferPoolOptions, BufferPoolShared, PageHooks } from "./types.js";
 
@@ -151,8 +152,9 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
   const o = resolveOptions(options);
   const layout = computeLayout(o.bufferCount, o.maxBackends, o.maxRelationForks);
   let sab: SharedArrayBuffer;
+  let memory: object | undefined;
   try {
-    sab = new SharedArrayBuffer(layout.totalBytes);
+    ({ sab, memory } = allocateSharedMemory(layout.totalBytes));
   } catch {
     throw new PgsimError(
       "out-of-memory",
@@ -198,6 +200,7 @@ export function initBufferPool(options: BufferPoolOptions): BufferPoolShared {
   }
   return {
     sab,
+    memory,
     variant: o.variant,
     bufferCount: o.bufferCount,
     maxBackends: o.maxBackends,
@@ -220,7 +223,8 @@ export function attachBufferPool(
     throw new PgsimError("invalid-pool-handle", "not a buffer pool handle (no SharedArrayBuffer)");
   }
   const layout = computeLayout(shared.bufferCount, shared.maxBackends, shared.maxRelationForks);
-  if (shared.sab.byteLength !== layout.totalBytes) {
+  const bytes = shared.sab.byteLength;
+  if (bytes !== layout.totalBytes && bytes !== wasmMemoryBytes(layout.totalBytes)) {
     throw new PgsimError("invalid-pool-handle", "buffer pool handle does not match its memory");
   }
   const words = new Int32Array(shared.sab, 0, HEADER_INTS + layout.header);

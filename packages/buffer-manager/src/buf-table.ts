@@ -30,8 +30,8 @@ import { NUM_BUFFER_PARTITIONS } from "./buf-tag.js";
 const ENTRY_INTS = 8;
 const E_BUF = 5;
 const E_NEXT = 6;
-/** `probe`: the chain ran past the table's size (a cycle, or entries moving under an unlocked walk). */
-const CHAIN_TOO_LONG = -2;
+/** `lookupUnlocked`: the chain ran past the table's size (a cycle, or entries moving under an unlocked walk). */
+export const CHAIN_TOO_LONG = -2;
 const CTL_FREE_HEAD = 0;
 const CTL_LOCK = 1;
 const CTL_INTS = 2;
@@ -97,31 +97,19 @@ export class BufTable {
     fork: number,
     block: number,
   ): number {
-    const found = this.probe(hash, spcOid, dbOid, relNumber, fork, block);
+    const found = this.lookupUnlocked(hash, spcOid, dbOid, relNumber, fork, block);
     if (found === CHAIN_TOO_LONG) throw new AssertionError("buffer table chain has a cycle");
     return found;
   }
 
   /**
-   * A lookup without the partition lock (pgsim's hit-path fast path, see bufmgr.ts readBuffer):
-   * the chains may change under it, so what it returns is only a guess the caller verifies
-   * against the buffer's own tag once pinned; a chain longer than the table (an entry moved
-   * meanwhile) gives up with -1 instead of reporting a cycle.
+   * Walks the tag's bucket chain: the buffer id, -1, or CHAIN_TOO_LONG (−2) past `capacity`
+   * steps. Also the lookup without the partition lock (pgsim's hit-path fast path, see bufmgr.ts
+   * readBuffer): the chains may change under it, so what it returns is only a guess the caller
+   * verifies against the buffer's own tag once pinned, and a chain longer than the table (an
+   * entry moved meanwhile) gives up with CHAIN_TOO_LONG instead of reporting a cycle.
    */
   lookupUnlocked(
-    hash: number,
-    spcOid: number,
-    dbOid: number,
-    relNumber: number,
-    fork: number,
-    block: number,
-  ): number {
-    const found = this.probe(hash, spcOid, dbOid, relNumber, fork, block);
-    return found === CHAIN_TOO_LONG ? -1 : found;
-  }
-
-  /** Walks the tag's bucket chain: the buffer id, -1, or CHAIN_TOO_LONG past `capacity` steps. */
-  private probe(
     hash: number,
     spcOid: number,
     dbOid: number,

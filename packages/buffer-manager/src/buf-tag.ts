@@ -154,26 +154,30 @@ export function bufTableHashHead(
   out[2] = c;
 }
 
-/** The second half of BufTableHashCode: the fork and block words, then final(a, b, c). */
+/**
+ * The second half of BufTableHashCode: the fork and block words, then final(a, b, c). The
+ * rotations are written out (not `rot` calls): this runs on every buffer lookup, and V8 counts a
+ * called function's bytecode against the inlining budget of the hit path that calls it.
+ */
 export function bufTableHashTail(head: Int32Array, fork: number, block: number): number {
   let a = (head[0]! + fork) | 0;
   let b = (head[1]! + block) | 0;
   let c = head[2]!;
   // final(a, b, c)
   c ^= b;
-  c = (c - rot(b, 14)) | 0;
+  c = (c - ((b << 14) | (b >>> 18))) | 0;
   a ^= c;
-  a = (a - rot(c, 11)) | 0;
+  a = (a - ((c << 11) | (c >>> 21))) | 0;
   b ^= a;
-  b = (b - rot(a, 25)) | 0;
+  b = (b - ((a << 25) | (a >>> 7))) | 0;
   c ^= b;
-  c = (c - rot(b, 16)) | 0;
+  c = (c - ((b << 16) | (b >>> 16))) | 0;
   a ^= c;
-  a = (a - rot(c, 4)) | 0;
+  a = (a - ((c << 4) | (c >>> 28))) | 0;
   b ^= a;
-  b = (b - rot(a, 14)) | 0;
+  b = (b - ((a << 14) | (a >>> 18))) | 0;
   c ^= b;
-  c = (c - rot(b, 24)) | 0;
+  c = (c - ((b << 24) | (b >>> 8))) | 0;
   return c >>> 0;
 }
 

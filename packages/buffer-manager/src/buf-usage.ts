@@ -129,7 +129,11 @@ export class RelationBlockCounter {
     if (hit) counts[fork * 2 + 1]!++;
   }
 
-  private countsOf(rel: RelFileLocator): Float64Array {
+  /**
+   * The counters of `rel`: [fetched, hit] for each fork, valid until the next `take()`. The hit
+   * path keeps them for the relation it read last and counts into them directly.
+   */
+  countsOf(rel: RelFileLocator): Float64Array {
     const key = `${rel.spcOid}/${rel.dbOid}/${rel.relNumber}`;
     let entry = this.byRelation.get(key);
     if (entry === undefined) {

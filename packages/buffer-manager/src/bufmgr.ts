@@ -102,6 +102,7 @@ import {
   lwlockRelease,
 } from "./lwlock.js";
 import { MdStorage, relationPath } from "./md.js";
+import { type StateCompareExchange, stateCompareExchange } from "./pg-atomics.js";
 import {
   type BufferCacheSource,
   pgBuffercachePages,
@@ -152,6 +153,8 @@ export class SharedBufferPool implements BufferPool {
   readonly headers: DescriptorHeaders;
 
   private readonly words: Int32Array;
+  /** The state word's compare-and-swap by byte offset (pg-atomics.ts: WebAssembly when it can). */
+  private readonly casState: StateCompareExchange;
   private readonly pageBytes: Uint8Array;
   private readonly stats: Float64Array;
   private readonly desc: number;
@@ -179,8 +182,13 @@ export class SharedBufferPool implements BufferPool {
   private readonly blockCounts = new RelationBlockCounter();
   private statBase: number;
   private detached = false;
-  /** The tag hash's relation half for the relation last read (bufTableHashHead). */
+  /**
+   * The tag hash's relation half for the relation last read (bufTableHashHead), and that
+   * relation's block counters (blockCounts); set by setLastRelation, forgotten when the counters
+   * are taken.
+   */
   private readonly hashHead = new Int32Array(3);
+  private lastCounts: Float64Array = new Float64Array(0);
   private hashRel = -1;
   private hashDb = -1;
   private hashSpc = -1;
@@ -203,6 +211,7 @@ export class SharedBufferPool implements BufferPool {
     this.procNumber = procNumber;
     this.hooks = hooks;
     this.words = new Int32Array(shared.sab, 0, layout.pages / 4);
+    this.casState = stateCompareExchange(shared.sab, shared.memory);
     this.pageBytes = new Uint8Array(shared.sab, layout.pages, layout.bufferCount * BLCKSZ);
     this.stats = new Float64Array(shared.sab, layout.stats * 8, layout.maxBackends * STAT_FLOATS);
     this.statBase = procNumber * STAT_FLOATS;
@@ -265,7 +274,7 @@ export class SharedBufferPool implements BufferPool {
   /** Converts a caller's BufferId to a buf_id, or throws a typed error. */
   private bufIdOf(buffer: BufferId): number {
     const id = (buffer as number) - 1;
-    if (!(id >= 0 && id < this.bufferCount && Number.isInteger(id))) {
+    if (!(id >= 0 && id < this.bufferCount && (id | 0) === id)) {
       throw new PgsimError(
         "invalid-buffer",
         `bad buffer ID: ${String(buffer)} (this pool has buffers 1 to ${this.bufferCount})`,
@@ -343,18 +352,44 @@ export class SharedBufferPool implements BufferPool {
 
   /**
    * PinBuffer: takes a pin for this backend. Only the backend's first pin changes shared state
-   * (refcount + 1 and the usage-count rule). Returns whether the buffer is BM_VALID.
+   * (refcount + 1 and the usage-count rule, in one compare-and-swap of the state word). Returns the
+   * state word as the pin left it (a second pin: as read now), for the caller's BM_VALID and
+   * BM_TAG_VALID tests.
+   *
+   * The loop's first guess is a plain read of the state word, as PostgreSQL's
+   * pg_atomic_read_u32 is (no barrier): the compare-and-swap checks it, and a stale guess only
+   * costs another turn. In V8 an `Atomics.load` is a call, a plain read of an Int32Array element
+   * is one instruction and cannot tear.
    */
-  private pinBuffer(id: number, strategy: BufferAccessStrategy | undefined): boolean {
+  private pinBuffer(id: number, strategy: BufferAccessStrategy | undefined): number {
+    const w = this.words;
+    const slot = this.desc + id * DESC_INTS + D_STATE;
     const ref = this.privateRefCount[id]!;
     if (ref > 0) {
       this.privateRefCount[id] = ref + 1;
-      return true;
+      return w[slot]!;
     }
+    // The first turn of the loop, written out so that the hit path stays small; a locked header,
+    // a lost race or a full ledger go to pinBufferRetry.
+    const old = w[slot]!;
+    if ((old & BM_LOCKED) === 0 && this.ledger.freePinTop > 0) {
+      const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
+      if (this.casState(slot << 2, old, next) === old) {
+        this.ledger.pin(id);
+        this.privateRefCount[id] = 1;
+        this.pinnedBufferCount++;
+        return next;
+      }
+    }
+    return this.pinBufferRetry(id, strategy);
+  }
+
+  /** PinBuffer's compare-and-swap loop, for a first pin whose first turn did not succeed. */
+  private pinBufferRetry(id: number, strategy: BufferAccessStrategy | undefined): number {
     if (this.ledger.freePinTop === 0) this.ledger.reserve();
     const w = this.words;
     const slot = this.stateSlot(id);
-    let old = Atomics.load(w, slot);
+    let old = w[slot]!;
     for (let tries = 0; ; tries++) {
       if ((old & BM_LOCKED) !== 0) old = this.headers.waitBufHdrUnlocked(id);
       const next = bumpUsageOnFirstPin(old + 1, strategy !== undefined);
@@ -363,7 +398,7 @@ export class SharedBufferPool implements BufferPool {
         this.ledger.pin(id);
         this.privateRefCount[id] = 1;
         this.pinnedBufferCount++;
-        return (next & BM_VALID) !== 0;
+        return next;
       }
       old = seen;
       if (tries > 10_000_000) throw new AssertionError("PinBuffer: CAS never succeeded");
@@ -387,14 +422,36 @@ export class SharedBufferPool implements BufferPool {
   /** UnpinBuffer: drops one private pin; the last one drops the shared refcount. */
   private unpinBuffer(id: number): void {
     const ref = this.privateRefCount[id]! - 1;
+    if (ref > 0) {
+      this.privateRefCount[id] = ref;
+      return;
+    }
     if (ref < 0) throw new AssertionError("UnpinBuffer on a buffer this backend does not pin");
-    this.privateRefCount[id] = ref;
-    if (ref > 0) return;
+    this.privateRefCount[id] = 0;
     this.pinnedBufferCount--;
     this.ledger.unpin(id);
+    // The first turn of the loop in unpinShared, written out so that the hit path stays small.
+    const w = this.words;
+    const slot = this.desc + id * DESC_INTS + D_STATE;
+    const old = w[slot]!;
+    if (
+      (old & (BM_LOCKED | BM_PIN_COUNT_WAITER)) !== 0 ||
+      this.casState(slot << 2, old, old - 1) !== old
+    ) {
+      this.unpinShared(id);
+    }
+  }
+
+  /**
+   * UnpinBuffer's shared half: lowers the refcount with a compare-and-swap loop (a header-lock
+   * holder may store the whole word, so an atomic decrement would be lost), then wakes a backend
+   * waiting for a cleanup lock when only its own pin is left.
+   */
+  private unpinShared(id: number): void {
     const w = this.words;
     const slot = this.stateSlot(id);
-    let old = Atomics.load(w, slot);
+    // A plain read as the first guess, as in pinBuffer.
+    let old = w[slot]!;
     let next: number;
     for (let tries = 0; ; tries++) {
       if ((old & BM_LOCKED) !== 0) old = this.headers.waitBufHdrUnlocked(id);
@@ -522,6 +579,9 @@ export class SharedBufferPool implements BufferPool {
    * ReadBuffer: returns the buffer holding (rel, fork, block), pinned. A hit pins it under the
    * partition lock; a miss (disk-backed only) takes a victim, writes it out if dirty, retags it and
    * reads the block. Memory-only: a block that is not in the pool does not exist.
+   *
+   * This method is the hit path and nothing else, kept small so that V8 compiles it (and what it
+   * calls) into one piece: everything but a hit of a valid buffer goes to `readBufferSlow`.
    */
   readBuffer(
     rel: RelFileLocator,
@@ -535,17 +595,8 @@ export class SharedBufferPool implements BufferPool {
     const spc = rel.spcOid;
     const db = rel.dbOid;
     const relNumber = rel.relNumber;
-    if (
-      !(relNumber >>> 0 === relNumber && relNumber !== 0 && spc >>> 0 === spc && db >>> 0 === db)
-    ) {
-      checkRelFileLocator(rel);
-    }
-    const strategy = options?.strategy;
     if (relNumber !== this.hashRel || db !== this.hashDb || spc !== this.hashSpc) {
-      bufTableHashHead(spc, db, relNumber, this.hashHead);
-      this.hashRel = relNumber;
-      this.hashDb = db;
-      this.hashSpc = spc;
+      this.setLastRelation(rel);
     }
     const hash = bufTableHashTail(this.hashHead, fork, block);
     // The hit path's fast path: look the tag up without the partition lock, pin what it finds,
@@ -555,19 +606,73 @@ export class SharedBufferPool implements BufferPool {
     // Both end with the same buffer pinned; in a race with a retag or an eviction pgsim may
     // pin (and bump the usage count of) another buffer for a moment, then takes the locked path.
     const guess = this.table.lookupUnlocked(hash, spc, db, relNumber, fork, block);
-    if (guess >= 0) {
-      const valid = this.pinBuffer(guess, strategy);
-      if (this.holdsTag(guess, spc, db, relNumber, fork, block)) {
-        return this.foundBuffer(guess, valid, rel, fork, block, options);
-      }
+    // −1: not mapped; −2 (CHAIN_TOO_LONG): the chain changed under us. Both: the locked lookup.
+    if (guess < 0) return this.readBufferSlow(rel, fork, block, hash, options);
+    const state = this.pinBuffer(guess, options?.strategy);
+    // Whether the pinned buffer holds the tag: BM_TAG_VALID in the state our pin left, and the
+    // five tag words, read after the pin (a pinned buffer is never retagged, so the answer holds
+    // while we keep the pin). Written out here rather than called: V8 inlines a call only within
+    // a bytecode budget, and this method's own code does not count against it.
+    const w = this.words;
+    const d = this.desc + guess * DESC_INTS;
+    if (
+      (state & BM_TAG_VALID) === 0 ||
+      w[d + D_TAG_BLOCK] !== (block | 0) ||
+      w[d + D_TAG_REL] !== (relNumber | 0) ||
+      w[d + D_TAG_FORK] !== fork ||
+      w[d + D_TAG_DB] !== (db | 0) ||
+      w[d + D_TAG_SPC] !== (spc | 0)
+    ) {
       this.unpinBuffer(guess);
+      return this.readBufferSlow(rel, fork, block, hash, options);
     }
+    if ((state & BM_VALID) === 0 || this.traceHook !== undefined) {
+      return this.foundBuffer(guess, (state & BM_VALID) !== 0, rel, fork, block, options);
+    }
+    // A hit: pgBufferUsage's shared_blks_hit, and pgstat_count_buffer_read and _hit for the
+    // relation (the last relation's counters are at hand, see setLastRelation).
+    this.stats[this.statBase + STAT_HITS]!++;
+    const counts = this.lastCounts;
+    counts[fork * 2]!++;
+    counts[fork * 2 + 1]!++;
+    if (options !== undefined && options.mode === "zero-and-lock") {
+      this.lockBuffer((guess + 1) as BufferId, "exclusive");
+    }
+    return (guess + 1) as BufferId;
+  }
+
+  /**
+   * What readBuffer keeps per backend for the relation it read last: the tag hash's relation
+   * half (bufTableHashHead) and the relation's block counters (RelationBlockCounter.countsOf).
+   * Checks the relation first, so that a bad one gets its typed error.
+   */
+  private setLastRelation(rel: RelFileLocator): void {
+    checkRelFileLocator(rel);
+    bufTableHashHead(rel.spcOid, rel.dbOid, rel.relNumber, this.hashHead);
+    this.lastCounts = this.blockCounts.countsOf(rel);
+    this.hashRel = rel.relNumber;
+    this.hashDb = rel.dbOid;
+    this.hashSpc = rel.spcOid;
+  }
+
+  /** ReadBuffer when the unlocked lookup found nothing, or not the block: BufferAlloc's way. */
+  private readBufferSlow(
+    rel: RelFileLocator,
+    fork: number,
+    block: number,
+    hash: number,
+    options: ReadBufferOptions | undefined,
+  ): BufferId {
+    const spc = rel.spcOid;
+    const db = rel.dbOid;
+    const relNumber = rel.relNumber;
+    const strategy = options?.strategy;
     const lockSlot = this.layout.partitionLocks + (hash & 127) * LWLOCK_INTS;
     lwlockAcquire(this.words, lockSlot, LW_SHARED);
     const found = this.table.lookup(hash, spc, db, relNumber, fork, block);
     if (found >= 0) {
       // Pin before releasing the partition lock, so the buffer cannot be retagged under us.
-      const valid = this.pinBuffer(found, strategy);
+      const valid = (this.pinBuffer(found, strategy) & BM_VALID) !== 0;
       lwlockRelease(this.words, lockSlot, LW_SHARED);
       return this.foundBuffer(found, valid, rel, fork, block, options);
     }
@@ -609,27 +714,6 @@ export class SharedBufferPool implements BufferPool {
     // marks it valid; see the README's differences).
     if (options?.mode === "zero-and-lock") this.lockBuffer((id + 1) as BufferId, "exclusive");
     return (id + 1) as BufferId;
-  }
-
-  /** Whether buffer `id` holds this tag (BM_TAG_VALID and the five tag words). */
-  private holdsTag(
-    id: number,
-    spc: number,
-    db: number,
-    relNumber: number,
-    fork: number,
-    block: number,
-  ): boolean {
-    const w = this.words;
-    const d = this.desc + id * DESC_INTS;
-    return (
-      w[d + D_TAG_BLOCK] === (block | 0) &&
-      w[d + D_TAG_REL] === (relNumber | 0) &&
-      w[d + D_TAG_FORK] === fork &&
-      w[d + D_TAG_DB] === (db | 0) &&
-      w[d + D_TAG_SPC] === (spc | 0) &&
-      (this.headers.readState(id) & BM_TAG_VALID) !== 0
-    );
   }
 
   /** ReadBuffer's end for a block found mapped: a hit, or the read of a buffer whose read failed. */
@@ -759,7 +843,7 @@ export class SharedBufferPool implements BufferPool {
         // Another backend loaded the block while we were evicting: use theirs.
         this.unpinBuffer(id);
         if (oldLock >= 0 && oldLock !== newLock) lwlockRelease(w, oldLock, LW_EXCLUSIVE);
-        const valid = this.pinBuffer(existing, strategy);
+        const valid = (this.pinBuffer(existing, strategy) & BM_VALID) !== 0;
         lwlockRelease(w, newLock, LW_EXCLUSIVE);
         this.stats[this.statBase + STAT_HITS]!++;
         if (!valid && this.startBufferIO(existing, true)) {
@@ -970,7 +1054,7 @@ export class SharedBufferPool implements BufferPool {
       // A buffer for a block past the end: left by a failed extension or a failed read of a
       // block that was not there. A valid one must hold no data (PageIsNew); a not-valid one
       // holds whatever its last user left, which the extension overwrites.
-      const valid = this.pinBuffer(id, strategy);
+      const valid = (this.pinBuffer(id, strategy) & BM_VALID) !== 0;
       lwlockRelease(this.words, lockSlot, LW_SHARED);
       const page = this.pageBytes.subarray(id * BLCKSZ, (id + 1) * BLCKSZ);
       if (valid && (page[14] !== 0 || page[15] !== 0)) {
@@ -1077,8 +1161,11 @@ export class SharedBufferPool implements BufferPool {
   // ---------------------------------------------------------------- pins, public
 
   releaseBuffer(buffer: BufferId): void {
-    const id = this.pinnedBufId(buffer, "release");
-    if (this.privateRefCount[id] === 1 && this.heldContentLock[id] !== NO_CONTENT_LOCK) {
+    // pinnedBufId's checks, written out for the hit path; it words the error.
+    const id = (buffer as number) - 1;
+    const ref = id >= 0 && id < this.bufferCount ? this.privateRefCount[id | 0]! : 0;
+    if (ref === 0 || (id | 0) !== id) this.pinnedBufId(buffer, "release");
+    if (ref === 1 && this.heldContentLock[id] !== NO_CONTENT_LOCK) {
       if (this.cleaningUpAfterPanic()) {
         // An error unwinding after a PANIC (a hint's image could not be logged, say): the
         // lock goes with the pin, as a PostgreSQL backend's exit releases everything.
@@ -1862,6 +1949,8 @@ export class SharedBufferPool implements BufferPool {
    * table's pg_statio counters.
    */
   takeRelationBlockCounts(): RelationBlockCounts[] {
+    // The last relation's counters go with the tally: readBuffer looks them up afresh.
+    this.hashRel = this.hashDb = this.hashSpc = -1;
     return this.blockCounts.take();
   }
 

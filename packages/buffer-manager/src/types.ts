@@ -120,6 +120,11 @@ export interface BufferPoolOptions {
  */
 export interface BufferPoolShared {
   readonly sab: SharedArrayBuffer;
+  /**
+   * The shared WebAssembly.Memory whose buffer `sab` is, when the pool was allocated as one
+   * (pg-atomics.ts): the state word's compare-and-swap then runs as WebAssembly.
+   */
+  readonly memory?: object | undefined;
   readonly variant: BufferPoolVariant;
   readonly bufferCount: number;
   readonly maxBackends: number;

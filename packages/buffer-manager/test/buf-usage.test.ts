@@ -99,6 +99,13 @@ for (const variant of VARIANTS) {
       expect(pool.takeRelationBlockCounts()).toEqual([
         { locator: REL2, fork: ForkNumber.MAIN, blocksFetched: 1, blocksHit: 1 },
       ]);
+      // The same relation as the last read before take(): its hits land in the new tally, not in
+      // the counters take() handed out.
+      readFirstByte(pool, REL2, 0);
+      readFirstByte(pool, REL2, 0);
+      expect(pool.takeRelationBlockCounts()).toEqual([
+        { locator: REL2, fork: ForkNumber.MAIN, blocksFetched: 2, blocksHit: 2 },
+      ]);
       pool.detach();
     });
   });

@@ -213,8 +213,8 @@ export interface DmlComparison {
   name: string;
   numerator: DmlSystem;
   denominator: DmlSystem;
-  /** pgsim's own goal: the ratio should be at least this. */
-  min?: number;
+  /** pgsim's own goal: the ratio should be at least this, for every statement or per statement. */
+  min?: number | Readonly<Record<DmlStep, number>>;
   /** The in-memory table experiment's published ratio per statement. */
   published?: Readonly<Record<DmlStep, number>>;
 }
@@ -226,6 +226,14 @@ export const DML_COMPARISONS: readonly DmlComparison[] = [
     numerator: "pgsim-memheap",
     denominator: "pgsim-heap",
     published: EXPERIMENT_PUBLISHED,
+  },
+  {
+    // Issue 15's first goal: the experiment's gains reproduced against PostgreSQL itself (with
+    // WAL, default settings), its insert measured by the faster of INSERT … SELECT and COPY.
+    name: "memheap / pg15-default (the experiment's gains, against PostgreSQL)",
+    numerator: "pgsim-memheap",
+    denominator: "pg15-default",
+    min: EXPERIMENT_PUBLISHED,
   },
   {
     name: "memheap / heap-unlogged (memory vs unlogged disk)",
@@ -259,7 +267,7 @@ export const DML_DEFAULT_SYSTEMS: readonly DmlSystem[] = DML_SYSTEMS;
 const DESCRIPTIONS: Record<DmlSystem, string> = {
   "pgsim-memheap": "pgsim memheap: memory-only buffer pool holding the whole table, no WAL",
   "pgsim-heap-unlogged":
-    "pgsim heap, unlogged table: disk-backed pool of 16384 buffers (128 MB), WAL for commits only",
+    "pgsim heap, unlogged table: disk-backed pool of 524288 buffers (4 GB), WAL for commits only",
   "pgsim-heap":
     "pgsim heap, logged: disk-backed pool of 16384 buffers (128 MB), WAL with fsync at commit",
   "pg15-unlogged": "PostgreSQL 15, shared_buffers 4 GB, UNLOGGED table",
@@ -532,7 +540,11 @@ export function fastestFigure(r: DmlStepResult): DmlFigure {
   return figuresOf(r).reduce((a, b) => (b.rowsPerSec > a.rowsPerSec ? b : a));
 }
 
-function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
+/**
+ * The ratios of DML_COMPARISONS over a run's results: per statement, the median of the per-run
+ * ratios (run i against run i) with their min–max, and the goal judged on the median.
+ */
+export function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
   const ratios: DmlRatio[] = [];
   const find = (system: DmlSystem, step: DmlStep) =>
     results.find((r) => r.system === system && r.step === step);
@@ -546,6 +558,7 @@ function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
       // Run i of the numerator against run i of the denominator: measured close in time.
       const samples = num.secondsSamples.map((s, i) => den.secondsSamples[i]! / s);
       const { median, min, max } = summarizeSamples(samples);
+      const goal = c.min === undefined || typeof c.min === "number" ? c.min : c.min[step];
       ratios.push({
         name: c.name,
         numerator: c.numerator,
@@ -557,7 +570,7 @@ function computeRatios(results: readonly DmlStepResult[]): DmlRatio[] {
         samples,
         ...(num.path !== undefined ? { numeratorPath: num.path } : {}),
         ...(den.path !== undefined ? { denominatorPath: den.path } : {}),
-        ...(c.min !== undefined ? { min: c.min, met: median >= c.min } : {}),
+        ...(goal !== undefined ? { min: goal, met: median >= goal } : {}),
         ...(c.published !== undefined ? { published: c.published[step] } : {}),
       });
     }

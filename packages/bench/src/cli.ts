@@ -27,7 +27,7 @@ import { DML_DEFAULT_SYSTEMS, DML_REPEAT_MAX, type PeerChoice, runDml } from "./
 import { checkStepsPrefix, DML_STEPS, DML_SYSTEMS, type DmlSystem } from "./dml-common.js";
 import { checkDataDir } from "./dml-pgsim.js";
 import { formatDmlTable, writeDmlReport } from "./dml-report.js";
-import { formatMicroTable, runMicro, writeMicroReport } from "./micro.js";
+import { formatMicroTable, MICRO_HIT_ROUNDS, runMicro, writeMicroReport } from "./micro.js";
 import { createProgress, type Progress } from "./progress.js";
 import {
   formatSnapshotTable,
@@ -105,6 +105,19 @@ function parseRows(text: string | boolean | undefined, usage: string): number {
   return rows;
 }
 
+/** Parses micro's --rounds: an integer from 1 to MICRO_ROUNDS_MAX, or undefined (the default). */
+function parseRounds(text: string | boolean | undefined, usage: string): number | undefined {
+  if (text === undefined) return undefined;
+  const rounds = /^[0-9]+$/.test(String(text).trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > MICRO_ROUNDS_MAX) {
+    throw new UsageError(
+      `--rounds takes an integer from 1 to ${MICRO_ROUNDS_MAX}, got ${JSON.stringify(text)}`,
+      usage,
+    );
+  }
+  return rounds;
+}
+
 /** Parses --repeat: an integer from 1 to DML_REPEAT_MAX (default 1). */
 function parseRepeat(text: string | boolean | undefined, usage: string): number {
   if (text === undefined) return 1;
@@ -121,23 +134,31 @@ function parseRepeat(text: string | boolean | undefined, usage: string): number 
 const DML_DEFAULT_ROWS = 1_000_000;
 const DML_USAGE =
   "pgsim-bench dml [--rows N] [--peer postgres|auto|none] [--systems LIST] [--steps LIST] [--repeat N] [--primary-key] [--data-dir DIR] [--json] [--out DIR]";
-const MICRO_USAGE = "pgsim-bench micro [--json] [--out DIR] [--quick]";
+const MICRO_USAGE = "pgsim-bench micro [--json] [--out DIR] [--quick] [--rounds N]";
+const MICRO_ROUNDS_MAX = 99;
 
 const COMMANDS: Command[] = [
   {
     name: "micro",
     summary: "hit path vs a JS Map, miss path, clock-sweep tick, page and tuple operations",
     usage: MICRO_USAGE,
-    options: { ...COMMON_OPTIONS, quick: { type: "boolean" } },
+    options: { ...COMMON_OPTIONS, quick: { type: "boolean" }, rounds: { type: "string" } },
     help: [
       "  --json       print one JSON object on stdout (progress goes to stderr)",
       "  --out DIR    also write DIR/micro.json, micro.md, micro.svg and micro.png",
-      "  --quick      a few seconds instead of about half a minute (smoke tests)",
+      "  --quick      a few seconds instead of about a minute (smoke tests)",
+      `  --rounds N   rounds of the hit-path suite (default ${MICRO_HIT_ROUNDS}, 1 with --quick); the`,
+      "               goal is judged on the median round's hitPathVsTwoLevelMap",
     ],
     async run(values, io) {
       const outDir = outDirOf(values, `usage: ${MICRO_USAGE}`);
       const progress = progressFor(io);
-      const result = await runMicro({ quick: values.quick === true, log: (l) => progress.log(l) });
+      const rounds = parseRounds(values.rounds, `usage: ${MICRO_USAGE}`);
+      const result = await runMicro({
+        quick: values.quick === true,
+        ...(rounds !== undefined ? { rounds } : {}),
+        log: (l) => progress.log(l),
+      });
       if (outDir !== undefined) {
         for (const file of await writeMicroReport(result, outDir)) io.err(`wrote ${file}\n`);
       }

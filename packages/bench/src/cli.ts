@@ -105,30 +105,25 @@ function parseRows(text: string | boolean | undefined, usage: string): number {
   return rows;
 }
 
-/** Parses micro's --rounds: an integer from 1 to MICRO_ROUNDS_MAX, or undefined (the default). */
-function parseRounds(text: string | boolean | undefined, usage: string): number | undefined {
+/**
+ * Parses a count option (`--repeat`, `--rounds`): an integer from 1 to `max`, or undefined when
+ * the option was not given.
+ */
+function parseCount(
+  flag: string,
+  text: string | boolean | undefined,
+  max: number,
+  usage: string,
+): number | undefined {
   if (text === undefined) return undefined;
-  const rounds = /^[0-9]+$/.test(String(text).trim()) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > MICRO_ROUNDS_MAX) {
+  const n = /^[0-9]+$/.test(String(text).trim()) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > max) {
     throw new UsageError(
-      `--rounds takes an integer from 1 to ${MICRO_ROUNDS_MAX}, got ${JSON.stringify(text)}`,
+      `${flag} takes an integer from 1 to ${max}, got ${JSON.stringify(text)}`,
       usage,
     );
   }
-  return rounds;
-}
-
-/** Parses --repeat: an integer from 1 to DML_REPEAT_MAX (default 1). */
-function parseRepeat(text: string | boolean | undefined, usage: string): number {
-  if (text === undefined) return 1;
-  const repeat = /^[0-9]+$/.test(String(text).trim()) ? Number(text) : Number.NaN;
-  if (!Number.isSafeInteger(repeat) || repeat < 1 || repeat > DML_REPEAT_MAX) {
-    throw new UsageError(
-      `--repeat takes an integer from 1 to ${DML_REPEAT_MAX}, got ${JSON.stringify(text)}`,
-      usage,
-    );
-  }
-  return repeat;
+  return n;
 }
 
 const DML_DEFAULT_ROWS = 1_000_000;
@@ -153,7 +148,12 @@ const COMMANDS: Command[] = [
     async run(values, io) {
       const outDir = outDirOf(values, `usage: ${MICRO_USAGE}`);
       const progress = progressFor(io);
-      const rounds = parseRounds(values.rounds, `usage: ${MICRO_USAGE}`);
+      const rounds = parseCount(
+        "--rounds",
+        values.rounds,
+        MICRO_ROUNDS_MAX,
+        `usage: ${MICRO_USAGE}`,
+      );
       const result = await runMicro({
         quick: values.quick === true,
         ...(rounds !== undefined ? { rounds } : {}),
@@ -205,7 +205,7 @@ const COMMANDS: Command[] = [
     async run(values, io) {
       const usage = `usage: ${DML_USAGE}`;
       const rows = parseRows(values.rows, usage);
-      const repeat = parseRepeat(values.repeat, usage);
+      const repeat = parseCount("--repeat", values.repeat, DML_REPEAT_MAX, usage) ?? 1;
       const peer = (values.peer ?? "none") as PeerChoice;
       if (!["postgres", "auto", "none"].includes(peer)) {
         throw new UsageError(

@@ -126,7 +126,7 @@ export const PGSIM_SETUPS: Record<
 };
 
 /** A size as PostgreSQL prints a setting: "16MB", "1GB". */
-function sizeSetting(bytes: number): string {
+export function sizeSetting(bytes: number): string {
   return bytes % GB === 0 ? `${bytes / GB}GB` : `${bytes / MB}MB`;
 }
 

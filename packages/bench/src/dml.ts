@@ -27,6 +27,7 @@
  * Models: pgsim only (the benchmark; the statements are PostgreSQL's, see dml-common.ts).
  */
 
+import { BLCKSZ } from "@pgsim/buffer-manager";
 import { PgsimError } from "@pgsim/clock-sweep";
 import {
   checkStepsPrefix,
@@ -41,7 +42,13 @@ import {
   type StepHooks,
   summarizeSamples,
 } from "./dml-common.js";
-import { checkDataDir, type PgsimShutdown, runPgsimSystem } from "./dml-pgsim.js";
+import {
+  checkDataDir,
+  PGSIM_SETUPS,
+  type PgsimShutdown,
+  runPgsimSystem,
+  sizeSetting,
+} from "./dml-pgsim.js";
 import { runPostgresSystem } from "./dml-postgres.js";
 import { type MachineInfo, machineInfo } from "./machine.js";
 import { installedPgBinDir } from "./pg-cluster.js";
@@ -264,12 +271,16 @@ export const MEMHEAP_RSS_VS_POOL_MAX = 1.2;
  */
 export const DML_DEFAULT_SYSTEMS: readonly DmlSystem[] = DML_SYSTEMS;
 
+/** "disk-backed pool of 16384 buffers (128MB)": a disk system's pool, from its setup. */
+function diskPool(system: "pgsim-heap" | "pgsim-heap-unlogged"): string {
+  const n = PGSIM_SETUPS[system].bufferCount!;
+  return `disk-backed pool of ${n} buffers (${sizeSetting(n * BLCKSZ)})`;
+}
+
 const DESCRIPTIONS: Record<DmlSystem, string> = {
   "pgsim-memheap": "pgsim memheap: memory-only buffer pool holding the whole table, no WAL",
-  "pgsim-heap-unlogged":
-    "pgsim heap, unlogged table: disk-backed pool of 524288 buffers (4 GB), WAL for commits only",
-  "pgsim-heap":
-    "pgsim heap, logged: disk-backed pool of 16384 buffers (128 MB), WAL with fsync at commit",
+  "pgsim-heap-unlogged": `pgsim heap, unlogged table: ${diskPool("pgsim-heap-unlogged")}, WAL for commits only`,
+  "pgsim-heap": `pgsim heap, logged: ${diskPool("pgsim-heap")}, WAL with fsync at commit`,
   "pg15-unlogged": "PostgreSQL 15, shared_buffers 4 GB, UNLOGGED table",
   "pg15-default": "PostgreSQL 15, default settings (shared_buffers 128 MB), logged table",
 };
